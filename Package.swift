@@ -1,0 +1,68 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "QuorumKV",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "quorumkv", targets: ["quorumkv"]),
+        .library(name: "QuorumCore", targets: ["QuorumCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // Pure protocol logic: no IO, no clocks, no randomness. Imports the standard library only.
+        .target(name: "QuorumCore"),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .target(
+            name: "QuorumStorage",
+            dependencies: [
+                "QuorumCore", "CSQLite", "CLZ4",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "QuorumNode",
+            dependencies: [
+                "QuorumCore", "QuorumStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "quorumkv",
+            dependencies: [
+                "QuorumNode", "QuorumCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "QuorumCoreTests", dependencies: ["QuorumCore"]),
+        .testTarget(name: "QuorumStorageTests", dependencies: ["QuorumStorage", "QuorumCore"]),
+        .testTarget(
+            name: "QuorumNodeTests",
+            dependencies: [
+                "QuorumNode", "QuorumCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "QuorumNode", "QuorumCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

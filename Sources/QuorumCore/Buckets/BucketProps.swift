@@ -1,0 +1,72 @@
+/// A bucket's durable settings. Every node keeps a copy; the newest `version` wins when
+/// two copies meet, so a broadcast (and later gossip) converges.
+public struct BucketProps: Sendable, Equatable, Codable {
+    public var n: Int
+    public var r: ConsistencyLevel
+    public var w: ConsistencyLevel
+    public var conflict: ConflictMode
+    /// When these props were set; orders concurrent changes (newest wins).
+    public var version: HLCTimestamp
+
+    public init(
+        n: Int = 3, r: ConsistencyLevel = .quorum, w: ConsistencyLevel = .quorum,
+        conflict: ConflictMode = .lww, version: HLCTimestamp = .zero
+    ) {
+        self.n = n
+        self.r = r
+        self.w = w
+        self.conflict = conflict
+        self.version = version
+    }
+
+    /// Props of a bucket nobody configured: n=3, quorum reads and writes, last-writer-wins.
+    public static let defaults = BucketProps()
+}
+
+/// How a bucket settles concurrent writes.
+public enum ConflictMode: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Newest hybrid-logical-clock timestamp wins; never siblings.
+    case lww
+    /// Dotted version vectors; concurrent writes are kept as siblings.
+    case vclock
+}
+
+extension ConsistencyLevel: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let number = try? container.decode(Int.self) {
+            self = .count(number)
+            return
+        }
+        let text = try container.decode(String.self)
+        guard let level = ConsistencyLevel(parsing: text) else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "expected an integer or one/two/three/quorum/all, got \(text)")
+        }
+        self = level
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if case .count(let number) = self {
+            try container.encode(number)
+        } else {
+            try container.encode(description)
+        }
+    }
+}
+
+/// Checks a bucket name: 1–64 of `[A-Za-z0-9_.-]`.
+public func validateBucketName(_ name: String, limits: Limits = .defaults) throws(KVError) {
+    let bytes = Array(name.utf8)
+    guard !bytes.isEmpty, bytes.count <= limits.bucketNameBytesMax,
+        bytes.allSatisfy({ byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x5F || byte == 0x2E || byte == 0x2D
+        })
+    else {
+        throw .badParameter(
+            name: "bucket",
+            message: "bucket name must be 1-\(limits.bucketNameBytesMax) characters of A-Z a-z 0-9 _ . -, got \"\(name)\"")
+    }
+}

@@ -1,0 +1,43 @@
+/// Every bound QuorumKV enforces, in one place, so a reader can see what can grow and how far.
+///
+/// Defaults follow SPEC.md's "Limits" table. Shells copy these into their own settings
+/// and may override them from configuration; the core never reads configuration itself.
+public struct Limits: Sendable, Equatable, Codable {
+    /// Largest key, in bytes (SPEC: 1 KiB).
+    public var keyBytesMax: Int = 1024
+    /// Largest value, in bytes (SPEC: 16 MiB).
+    public var valueBytesMax: Int = 16 * 1024 * 1024
+    /// Longest bucket name; names are 1...this of `[A-Za-z0-9_.-]`.
+    public var bucketNameBytesMax: Int = 64
+    /// Siblings one key may hold in a `vclock` bucket; a write past it fails.
+    public var siblingsMax: Int = 64
+    /// Vector clock entries kept per key; past it the oldest entries without a live sibling are pruned.
+    public var clockEntriesMax: Int = 32
+    /// Request timeout when the client names none.
+    public var requestTimeoutMillisecondsDefault: Int = 2000
+    /// Longest timeout a client may ask for.
+    public var requestTimeoutMillisecondsMax: Int = 60_000
+    /// Largest node-to-node frame, header included. A state can hold several siblings, so
+    /// this sits above `valueBytesMax`; a larger frame closes the connection that sent it.
+    public var frameBytesMax: Int = 64 * 1024 * 1024
+    /// Requests one peer connection may have outstanding; past it new requests fail at once.
+    public var peerInFlightMax: Int = 4096
+    /// Largest HTTP request body accepted (a value plus room for nothing else).
+    public var httpBodyBytesMax: Int = 16 * 1024 * 1024
+    /// Largest HTTP request head (request line plus headers).
+    public var httpHeaderBytesMax: Int = 16 * 1024
+    /// Client requests a node coordinates at once; past it new ones get 503 `overloaded`.
+    public var coordinatedRequestsMax: Int = 10_000
+    /// Writes the storage writer takes into one group commit.
+    public var groupCommitOperationsMax: Int = 512
+    /// Writes queued for the storage writer; past it writes fail with `overloaded`.
+    public var writeQueueOperationsMax: Int = 20_000
+    /// Values at or above this size are stored LZ4-compressed.
+    public var compressionThresholdBytes: Int = 4096
+    /// Largest `n` a bucket or request may use.
+    public var replicasMax: Int = 16
+
+    public init() {}
+
+    public static let defaults = Limits()
+}

@@ -1,0 +1,125 @@
+/// One version of a key's value as a replica stores it.
+public struct Sibling: Sendable, Equatable {
+    /// The write event that made this version.
+    public var dot: Dot
+    public var value: [UInt8]
+    public var contentType: String
+    /// A delete: versioned like a write so it replicates and supersedes like one.
+    public var isTombstone: Bool
+    /// The coordinator's hybrid logical clock when written; LWW orders by it.
+    public var timestamp: HLCTimestamp
+
+    public init(dot: Dot, value: [UInt8], contentType: String, isTombstone: Bool, timestamp: HLCTimestamp) {
+        self.dot = dot
+        self.value = value
+        self.contentType = contentType
+        self.isTombstone = isTombstone
+        self.timestamp = timestamp
+    }
+
+    /// Last-writer-wins order: timestamp, then actor id, then counter, so every replica
+    /// picks the same winner.
+    public func isNewer(than other: Sibling) -> Bool {
+        (timestamp, dot.actor, dot.counter) > (other.timestamp, other.dot.actor, other.dot.counter)
+    }
+}
+
+/// Everything a replica holds for one key: its siblings and the causal context that
+/// summarizes every write it has seen (a dotted version vector set).
+///
+/// Invariant: every sibling's dot is covered by `clock`. Replicas converge by `merged`,
+/// which is commutative, associative and idempotent, so repair in any order is safe.
+public struct KeyState: Sendable, Equatable {
+    public var clock: VersionVector
+    /// Sorted by dot.
+    public var siblings: [Sibling]
+
+    public init(clock: VersionVector = .empty, siblings: [Sibling] = []) {
+        self.clock = clock
+        self.siblings = siblings.sorted { $0.dot < $1.dot }
+    }
+
+    /// Versions a client sees: live siblings only; a state of only tombstones is deleted.
+    public var liveSiblings: [Sibling] { siblings.filter { !$0.isTombstone } }
+
+    public var isDeleted: Bool { liveSiblings.isEmpty }
+
+    /// The context a read hands out: writing with it supersedes every version seen here.
+    public var context: VersionVector { clock }
+
+    /// Joins two replicas' states of the same key.
+    public func merged(with other: KeyState, mode: ConflictMode) -> KeyState {
+        switch mode {
+        case .lww:
+            let all = siblings + other.siblings
+            guard var winner = all.first else { return KeyState(clock: clock.merged(with: other.clock)) }
+            for candidate in all.dropFirst() where candidate.isNewer(than: winner) { winner = candidate }
+            return KeyState(clock: clock.merged(with: other.clock), siblings: [winner])
+        case .vclock:
+            let otherDots = Set(other.siblings.map(\.dot))
+            let ownDots = Set(siblings.map(\.dot))
+            var kept = siblings.filter { otherDots.contains($0.dot) || !other.clock.covers($0.dot) }
+            kept += other.siblings.filter { !ownDots.contains($0.dot) && !clock.covers($0.dot) }
+            return KeyState(clock: clock.merged(with: other.clock), siblings: kept)
+        }
+    }
+}
+
+/// A client's write or delete, before a replica turns it into a version.
+public struct WriteIntent: Sendable, Equatable {
+    public var value: [UInt8]
+    public var contentType: String
+    public var isTombstone: Bool
+    /// The context the client sent back: the versions this write supersedes. Empty for a blind write.
+    public var context: VersionVector
+
+    public init(value: [UInt8], contentType: String, isTombstone: Bool = false, context: VersionVector = .empty) {
+        self.value = value
+        self.contentType = contentType
+        self.isTombstone = isTombstone
+        self.context = context
+    }
+
+    public static func delete(context: VersionVector = .empty) -> WriteIntent {
+        WriteIntent(value: [], contentType: "", isTombstone: true, context: context)
+    }
+}
+
+extension KeyState {
+    /// The state after `actor` coordinates `intent` on top of this replica's state.
+    ///
+    /// In a `vclock` bucket the new version gets the next dot of `actor`, which must be a
+    /// replica holding this key, so the dot is unique. Siblings the context covers are
+    /// superseded; blind writes add a sibling. In an `lww` bucket the newest timestamp wins.
+    public func applying(
+        _ intent: WriteIntent, actor: String, timestamp: HLCTimestamp, mode: ConflictMode, limits: Limits
+    ) throws(KVError) -> KeyState {
+        switch mode {
+        case .lww:
+            let version = Sibling(
+                dot: Dot(actor: actor, counter: clock[actor] + 1), value: intent.value,
+                contentType: intent.contentType, isTombstone: intent.isTombstone, timestamp: timestamp)
+            return merged(with: KeyState(siblings: [version]), mode: .lww)
+        case .vclock:
+            return try applyingCausally(intent, actor: actor, timestamp: timestamp, limits: limits)
+        }
+    }
+
+    private func applyingCausally(
+        _ intent: WriteIntent, actor: String, timestamp: HLCTimestamp, limits: Limits
+    ) throws(KVError) -> KeyState {
+        let counter = max(clock[actor], intent.context[actor]) + 1
+        var remaining = siblings.filter { !intent.context.covers($0.dot) }
+        if intent.isTombstone && remaining.allSatisfy(\.isTombstone) { remaining = [] }
+        guard remaining.count < limits.siblingsMax else { throw .siblingLimit(limit: limits.siblingsMax) }
+        let dot = Dot(actor: actor, counter: counter)
+        remaining.append(
+            Sibling(
+                dot: dot, value: intent.value, contentType: intent.contentType,
+                isTombstone: intent.isTombstone, timestamp: timestamp))
+        var newClock = clock.merged(with: intent.context)
+        newClock.advance(actor, to: counter, touchedMilliseconds: timestamp.physicalMilliseconds)
+        newClock.prune(maximum: limits.clockEntriesMax, keep: Set(remaining.map(\.dot.actor)))
+        return KeyState(clock: newClock, siblings: remaining)
+    }
+}

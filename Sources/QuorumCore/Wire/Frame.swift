@@ -1,0 +1,103 @@
+/// One node-to-node frame: `[u32 length][u8 protocol version][u8 kind][u64 request id][payload]`.
+///
+/// `length` counts everything after itself. Request ids let many requests share one
+/// connection; a response carries the id of its request. The payload is a `PeerMessage`
+/// (or a `PeerHello` for `.hello`).
+public struct Frame: Sendable, Equatable {
+    public enum Kind: UInt8, Sendable {
+        /// First frame on every connection, from the connecting side.
+        case hello = 0
+        case request = 1
+        case response = 2
+    }
+
+    public static let protocolVersion: UInt8 = 1
+    /// Bytes before the payload: length, version, kind, request id.
+    public static let headerBytes = 4 + 1 + 1 + 8
+
+    public var kind: Kind
+    public var requestID: UInt64
+    public var payload: [UInt8]
+
+    public init(kind: Kind, requestID: UInt64, payload: [UInt8]) {
+        self.kind = kind
+        self.requestID = requestID
+        self.payload = payload
+    }
+
+    public func encoded() -> [UInt8] {
+        var writer = ByteWriter(capacity: Self.headerBytes + payload.count)
+        writer.write(UInt32(Self.headerBytes - 4 + payload.count))
+        writer.write(Self.protocolVersion)
+        writer.write(kind.rawValue)
+        writer.write(requestID)
+        var bytes = writer.bytes
+        bytes.append(contentsOf: payload)
+        return bytes
+    }
+
+    /// Reads the frame at the start of `bytes`.
+    ///
+    /// - Returns: the frame and the bytes it used, or nil when more bytes are needed.
+    /// - Throws: when the frame is oversized, of another protocol version or of an unknown
+    ///   kind; the connection that sent it should be closed.
+    public static func decode(_ bytes: [UInt8], frameBytesMax: Int) throws(WireError) -> (frame: Frame, consumed: Int)? {
+        guard bytes.count >= 4 else { return nil }
+        var reader = ByteReader(bytes)
+        let length = Int(try reader.readUInt32())
+        guard length >= headerBytes - 4 else { throw .malformed("frame length \(length) is shorter than a frame header") }
+        guard length + 4 <= frameBytesMax else {
+            throw .malformed("frame of \(length + 4) bytes exceeds the limit of \(frameBytesMax) bytes")
+        }
+        guard bytes.count >= length + 4 else { return nil }
+        let version = try reader.readUInt8()
+        guard version == protocolVersion else { throw .unsupportedVersion(version) }
+        let rawKind = try reader.readUInt8()
+        guard let kind = Kind(rawValue: rawKind) else { throw .malformed("unknown frame kind \(rawKind)") }
+        let requestID = try reader.readUInt64()
+        let payload = Array(bytes[headerBytes..<(length + 4)])
+        return (Frame(kind: kind, requestID: requestID, payload: payload), length + 4)
+    }
+
+    /// Header fields decoded from exactly `headerBytes` bytes, for decoders that read the
+    /// payload straight out of their own buffer.
+    public static func decodeHeader(_ header: [UInt8], frameBytesMax: Int) throws(WireError) -> (length: Int, kind: Kind, requestID: UInt64) {
+        precondition(header.count >= headerBytes, "decodeHeader needs \(headerBytes) bytes")
+        var reader = ByteReader(header)
+        let length = Int(try reader.readUInt32())
+        guard length >= headerBytes - 4 else { throw .malformed("frame length \(length) is shorter than a frame header") }
+        guard length + 4 <= frameBytesMax else {
+            throw .malformed("frame of \(length + 4) bytes exceeds the limit of \(frameBytesMax) bytes")
+        }
+        let version = try reader.readUInt8()
+        guard version == protocolVersion else { throw .unsupportedVersion(version) }
+        let rawKind = try reader.readUInt8()
+        guard let kind = Kind(rawValue: rawKind) else { throw .malformed("unknown frame kind \(rawKind)") }
+        return (length + 4, kind, try reader.readUInt64())
+    }
+}
+
+/// What a connecting node says first: who it is and which ring it computed, so two nodes
+/// configured with different memberships refuse each other instead of misplacing keys.
+public struct PeerHello: Sendable, Equatable {
+    public var nodeID: String
+    public var ringDigest: UInt64
+
+    public init(nodeID: String, ringDigest: UInt64) {
+        self.nodeID = nodeID
+        self.ringDigest = ringDigest
+    }
+
+    public func encoded() -> [UInt8] {
+        var writer = ByteWriter()
+        writer.writeString(nodeID)
+        writer.write(ringDigest)
+        return writer.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws(WireError) {
+        var reader = ByteReader(bytes)
+        nodeID = try reader.readString()
+        ringDigest = try reader.readUInt64()
+    }
+}

@@ -1,0 +1,96 @@
+import QuorumCore
+
+/// What a node offers its client-facing servers (HTTP now, the line protocol later).
+///
+/// Any node answers any request: the implementation coordinates it across the key's
+/// replicas. Every failure is a `KVError` with a stable code.
+public protocol KVService: Sendable {
+    /// Reads a key. A deleted or absent key gives a result with no siblings (and, when
+    /// the key has history, a context that a later write can supersede it with).
+    func get(bucket: String, key: [UInt8], options: RequestOptions) async throws(KVError) -> ReadResult
+
+    /// Writes a value. `context` is the token a read returned, or nil for a blind write.
+    func put(
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions
+    ) async throws(KVError) -> WriteResult
+
+    /// Deletes a key by writing a tombstone.
+    func delete(bucket: String, key: [UInt8], context: String?, options: RequestOptions) async throws(KVError) -> WriteResult
+
+    func bucketProps(bucket: String) async throws(KVError) -> BucketProps
+
+    /// Changes some of a bucket's properties and spreads them to every node.
+    func setBucketProps(bucket: String, update: BucketPropsUpdate) async throws(KVError) -> BucketProps
+
+    func health() -> HealthReport
+}
+
+/// A read's answer: the live versions (one, or several siblings) and the context.
+public struct ReadResult: Sendable, Equatable {
+    /// Live versions; empty when the key is absent or deleted.
+    public var siblings: [Sibling]
+    /// Opaque token for `X-Context`; empty when the key has no history.
+    public var context: String
+    /// Replicas that answered before the read completed.
+    public var replies: Int
+
+    public init(siblings: [Sibling], context: String, replies: Int) {
+        self.siblings = siblings
+        self.context = context
+        self.replies = replies
+    }
+}
+
+/// A write's answer.
+public struct WriteResult: Sendable, Equatable {
+    /// Context of the version just written, when known (it is in `vclock` buckets).
+    public var context: String
+    /// Replicas that acknowledged before the write completed.
+    public var acks: Int
+
+    public init(context: String, acks: Int) {
+        self.context = context
+        self.acks = acks
+    }
+}
+
+/// The fields of a props change a client sent; absent fields stay as they are.
+public struct BucketPropsUpdate: Sendable, Equatable, Codable {
+    public var n: Int?
+    public var r: ConsistencyLevel?
+    public var w: ConsistencyLevel?
+    public var conflict: ConflictMode?
+
+    public init(n: Int? = nil, r: ConsistencyLevel? = nil, w: ConsistencyLevel? = nil, conflict: ConflictMode? = nil) {
+        self.n = n
+        self.r = r
+        self.w = w
+        self.conflict = conflict
+    }
+}
+
+/// `GET /health`: the node is up and how it sees its peers.
+public struct HealthReport: Sendable, Equatable, Codable {
+    public var node: String
+    public var status: String
+    public var peers: [PeerHealth]
+
+    public init(node: String, status: String, peers: [PeerHealth]) {
+        self.node = node
+        self.status = status
+        self.peers = peers
+    }
+}
+
+public struct PeerHealth: Sendable, Equatable, Codable {
+    public var node: String
+    public var address: String
+    /// Whether the last exchange with this peer succeeded.
+    public var reachable: Bool
+
+    public init(node: String, address: String, reachable: Bool) {
+        self.node = node
+        self.address = address
+        self.reachable = reachable
+    }
+}
