@@ -9,6 +9,9 @@ public struct Frame: Sendable, Equatable {
         case hello = 0
         case request = 1
         case response = 2
+        /// A transport-level refusal, payload a UTF-8 message: with the hello's id when the
+        /// hello is rejected (the sender then closes), else with the refused request's id.
+        case error = 3
     }
 
     public static let protocolVersion: UInt8 = 1

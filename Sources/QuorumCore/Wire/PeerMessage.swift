@@ -1,0 +1,205 @@
+/// What one node asks of another, carried in a request frame's payload.
+public enum PeerRequest: Sendable, Equatable {
+    /// Read a replica's state of a key.
+    case fetch(bucket: String, key: [UInt8])
+    /// Be the lead replica of a write: apply `intent` on top of the local state with this
+    /// node's next dot, commit, and answer the new state (which the coordinator then
+    /// replicates to the others).
+    case coordinateWrite(bucket: String, key: [UInt8], intent: WriteIntent, mode: ConflictMode, timestamp: HLCTimestamp)
+    /// Merge a state into the local one and answer after it is committed.
+    case merge(bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode)
+    /// Store a bucket's props if newer than the local copy.
+    case setBucketProps(bucket: String, props: BucketProps)
+    case ping
+}
+
+/// A node's answer to a `PeerRequest`, carried in a response frame's payload.
+public enum PeerResponse: Sendable, Equatable {
+    /// The replica's state; nil when it holds nothing for the key.
+    case state(KeyState?)
+    case ack
+    /// The request failed on the replica; `code` is a `KVError` code.
+    case failure(code: String, message: String)
+    case pong
+}
+
+extension PeerRequest {
+    private enum Tag: UInt8 { case fetch = 1, coordinateWrite, merge, setBucketProps, ping }
+
+    public func encoded() -> [UInt8] {
+        var writer = ByteWriter(capacity: 64)
+        switch self {
+        case .fetch(let bucket, let key):
+            writer.write(Tag.fetch.rawValue)
+            writer.writeString(bucket)
+            writer.writeBytes(key)
+        case .coordinateWrite(let bucket, let key, let intent, let mode, let timestamp):
+            writer.write(Tag.coordinateWrite.rawValue)
+            writer.writeString(bucket)
+            writer.writeBytes(key)
+            mode.encode(into: &writer)
+            timestamp.encode(into: &writer)
+            writer.write(intent.isTombstone)
+            writer.writeString(intent.contentType)
+            intent.context.encode(into: &writer, withTouchTimes: false)
+            writer.writeBytes(intent.value)
+        case .merge(let bucket, let key, let state, let mode):
+            writer.write(Tag.merge.rawValue)
+            writer.writeString(bucket)
+            writer.writeBytes(key)
+            mode.encode(into: &writer)
+            state.encode(into: &writer)
+        case .setBucketProps(let bucket, let props):
+            writer.write(Tag.setBucketProps.rawValue)
+            writer.writeString(bucket)
+            props.encode(into: &writer)
+        case .ping:
+            writer.write(Tag.ping.rawValue)
+        }
+        return writer.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws(WireError) {
+        var reader = ByteReader(bytes)
+        let rawTag = try reader.readUInt8()
+        guard let tag = Tag(rawValue: rawTag) else { throw .malformed("unknown request tag \(rawTag)") }
+        switch tag {
+        case .fetch:
+            self = .fetch(bucket: try reader.readString(), key: try reader.readBytes())
+        case .coordinateWrite:
+            let bucket = try reader.readString()
+            let key = try reader.readBytes()
+            let mode = try ConflictMode.decode(from: &reader)
+            let timestamp = try HLCTimestamp.decode(from: &reader)
+            let isTombstone = try reader.readBool()
+            let contentType = try reader.readString()
+            let context = try VersionVector.decode(from: &reader, withTouchTimes: false)
+            let value = try reader.readBytes()
+            let intent = WriteIntent(value: value, contentType: contentType, isTombstone: isTombstone, context: context)
+            self = .coordinateWrite(bucket: bucket, key: key, intent: intent, mode: mode, timestamp: timestamp)
+        case .merge:
+            let bucket = try reader.readString()
+            let key = try reader.readBytes()
+            let mode = try ConflictMode.decode(from: &reader)
+            self = .merge(bucket: bucket, key: key, state: try KeyState.decode(from: &reader), mode: mode)
+        case .setBucketProps:
+            self = .setBucketProps(bucket: try reader.readString(), props: try BucketProps.decode(from: &reader))
+        case .ping:
+            self = .ping
+        }
+        guard reader.isAtEnd else { throw .malformed("\(reader.remainingCount) trailing bytes after a request") }
+    }
+}
+
+extension PeerResponse {
+    private enum Tag: UInt8 { case stateAbsent = 1, statePresent, ack, failure, pong }
+
+    public func encoded() -> [UInt8] {
+        var writer = ByteWriter(capacity: 32)
+        switch self {
+        case .state(nil):
+            writer.write(Tag.stateAbsent.rawValue)
+        case .state(let state?):
+            writer.write(Tag.statePresent.rawValue)
+            state.encode(into: &writer)
+        case .ack:
+            writer.write(Tag.ack.rawValue)
+        case .failure(let code, let message):
+            writer.write(Tag.failure.rawValue)
+            writer.writeString(code)
+            writer.writeString(message)
+        case .pong:
+            writer.write(Tag.pong.rawValue)
+        }
+        return writer.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws(WireError) {
+        var reader = ByteReader(bytes)
+        let rawTag = try reader.readUInt8()
+        guard let tag = Tag(rawValue: rawTag) else { throw .malformed("unknown response tag \(rawTag)") }
+        switch tag {
+        case .stateAbsent: self = .state(nil)
+        case .statePresent: self = .state(try KeyState.decode(from: &reader))
+        case .ack: self = .ack
+        case .failure: self = .failure(code: try reader.readString(), message: try reader.readString())
+        case .pong: self = .pong
+        }
+        guard reader.isAtEnd else { throw .malformed("\(reader.remainingCount) trailing bytes after a response") }
+    }
+}
+
+extension ConflictMode {
+    func encode(into writer: inout ByteWriter) {
+        writer.write(self == .lww ? UInt8(0) : UInt8(1))
+    }
+
+    static func decode(from reader: inout ByteReader) throws(WireError) -> ConflictMode {
+        switch try reader.readUInt8() {
+        case 0: return .lww
+        case 1: return .vclock
+        case let other: throw .malformed("unknown conflict mode \(other)")
+        }
+    }
+}
+
+extension ConsistencyLevel {
+    func encode(into writer: inout ByteWriter) {
+        switch self {
+        case .count(let number): writer.write(UInt8(0)); writer.writeVarInt(UInt64(number))
+        case .one: writer.write(UInt8(1))
+        case .two: writer.write(UInt8(2))
+        case .three: writer.write(UInt8(3))
+        case .quorum: writer.write(UInt8(4))
+        case .all: writer.write(UInt8(5))
+        }
+    }
+
+    static func decode(from reader: inout ByteReader) throws(WireError) -> ConsistencyLevel {
+        switch try reader.readUInt8() {
+        case 0:
+            let number = try reader.readVarInt()
+            guard number <= 1024 else { throw .malformed("replica count \(number) out of range") }
+            return .count(Int(number))
+        case 1: return .one
+        case 2: return .two
+        case 3: return .three
+        case 4: return .quorum
+        case 5: return .all
+        case let other: throw .malformed("unknown consistency level \(other)")
+        }
+    }
+}
+
+extension BucketProps {
+    /// Binary form for the wire and the props table.
+    public func encode(into writer: inout ByteWriter) {
+        writer.write(UInt8(1))
+        writer.writeVarInt(UInt64(n))
+        r.encode(into: &writer)
+        w.encode(into: &writer)
+        conflict.encode(into: &writer)
+        version.encode(into: &writer)
+    }
+
+    public func encoded() -> [UInt8] {
+        var writer = ByteWriter()
+        encode(into: &writer)
+        return writer.bytes
+    }
+
+    public static func decode(from reader: inout ByteReader) throws(WireError) -> BucketProps {
+        let format = try reader.readUInt8()
+        guard format == 1 else { throw .unsupportedVersion(format) }
+        let n = try reader.readVarInt()
+        guard n >= 1, n <= 1024 else { throw .malformed("bucket n \(n) out of range") }
+        return BucketProps(
+            n: Int(n), r: try ConsistencyLevel.decode(from: &reader), w: try ConsistencyLevel.decode(from: &reader),
+            conflict: try ConflictMode.decode(from: &reader), version: try HLCTimestamp.decode(from: &reader))
+    }
+
+    public init(decoding bytes: [UInt8]) throws(WireError) {
+        var reader = ByteReader(bytes)
+        self = try BucketProps.decode(from: &reader)
+    }
+}

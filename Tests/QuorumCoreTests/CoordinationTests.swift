@@ -1,0 +1,201 @@
+import XCTest
+@testable import QuorumCore
+
+final class CoordinationTests: XCTestCase {
+    private let props = BucketProps.defaults
+    private let nodes = ["n1", "n2", "n3"]
+
+    func testConsistencyLevelsResolveAgainstN() {
+        XCTAssertEqual(ConsistencyLevel(parsing: "QUORUM")?.resolve(n: 3), 2)
+        XCTAssertEqual(ConsistencyLevel(parsing: "quorum")?.resolve(n: 5), 3)
+        XCTAssertEqual(ConsistencyLevel(parsing: "all")?.resolve(n: 4), 4)
+        XCTAssertEqual(ConsistencyLevel(parsing: "One")?.resolve(n: 3), 1)
+        XCTAssertEqual(ConsistencyLevel(parsing: "2"), .count(2))
+        XCTAssertNil(ConsistencyLevel(parsing: "most"))
+        XCTAssertNil(ConsistencyLevel(parsing: "-1"))
+    }
+
+    func testInvalidCombinationsAreRejectedUpFront() {
+        func resolve(_ options: RequestOptions, clusterSize: Int = 3) throws -> ResolvedOptions {
+            try options.resolve(props: props, clusterSize: clusterSize, limits: .defaults)
+        }
+        XCTAssertEqual(try resolve(RequestOptions()), ResolvedOptions(n: 3, r: 2, w: 2))
+        XCTAssertEqual(try resolve(RequestOptions(n: 1)), ResolvedOptions(n: 1, r: 1, w: 1))
+        for bad in [
+            RequestOptions(w: .count(4)), RequestOptions(r: .count(0)), RequestOptions(n: 4), RequestOptions(n: 0),
+            RequestOptions(w: .count(1), pw: .count(2)), RequestOptions(timeoutMilliseconds: 0),
+            RequestOptions(timeoutMilliseconds: 10_000_000),
+        ] {
+            XCTAssertThrowsError(try resolve(bad), "\(bad)") { error in
+                XCTAssertEqual((error as? KVError)?.code, "bad_parameter")
+            }
+        }
+        XCTAssertThrowsError(try resolve(RequestOptions(), clusterSize: 2)) { error in
+            XCTAssertTrue((error as! KVError).message.contains("2 node"))
+        }
+    }
+
+    func testQuorumTallyFailsAsSoonAsTheQuorumIsOutOfReach() {
+        var tally = QuorumTally(needed: 2, contacted: 3, primariesContacted: 3)
+        tally.recordFailure(primary: true)
+        XCTAssertEqual(tally.status, .pending)
+        tally.recordFailure(primary: true)
+        XCTAssertEqual(tally.status, .failed)
+        var primaries = QuorumTally(needed: 1, primariesNeeded: 2, contacted: 3, primariesContacted: 2)
+        primaries.recordSuccess(primary: false)
+        XCTAssertEqual(primaries.status, .pending)
+        primaries.recordFailure(primary: true)
+        XCTAssertEqual(primaries.status, .failed)
+    }
+
+    func testEveryReadQuorumCompletesAfterExactlyRReplies() throws {
+        let stored = try KeyState().applying(
+            WriteIntent(value: [1], contentType: "x"), actor: "n1", timestamp: .zero, mode: .lww, limits: .defaults)
+        for r in 1...3 {
+            var read = GetCoordinator(replicas: nodes, options: ResolvedOptions(n: 3, r: r, w: 1), mode: .lww)
+            for (index, node) in nodes.enumerated() {
+                let outcome = read.receive(state: index == 0 ? stored : nil, from: node)
+                if index + 1 < r {
+                    XCTAssertEqual(outcome, .pending)
+                } else if index + 1 == r {
+                    XCTAssertEqual(outcome, .succeeded(stored, replies: r))
+                } else {
+                    XCTAssertEqual(outcome, .pending, "decided once")
+                }
+            }
+        }
+    }
+
+    func testReadFailsEarlyAndOnDeadlineWithTheCountOfReplies() {
+        var read = GetCoordinator(replicas: nodes, options: ResolvedOptions(n: 3, r: 3, w: 1), mode: .vclock)
+        XCTAssertEqual(read.receive(state: nil, from: "n1"), .pending)
+        let outcome = read.receiveFailure(from: "n2")
+        guard case .failed(let error) = outcome else { return XCTFail("\(outcome)") }
+        XCTAssertEqual(error, .quorumNotMet(operation: .read, needed: 3, answered: 1, primariesNeeded: 0, primariesAnswered: 1))
+        XCTAssertTrue(error.message.contains("1 replied"))
+
+        var slow = GetCoordinator(replicas: nodes, options: ResolvedOptions(n: 3, r: 2, w: 1), mode: .vclock)
+        _ = slow.receive(state: nil, from: "n3")
+        XCTAssertEqual(slow.deadlinePassed(), .failed(.quorumNotMet(operation: .read, needed: 2, answered: 1, primariesNeeded: 0, primariesAnswered: 1)))
+        XCTAssertEqual(slow.receive(state: nil, from: "n1"), .pending, "nothing after the deadline")
+    }
+
+    func testReadMergesSiblingsFromDifferentReplicas() throws {
+        let a = try KeyState().applying(WriteIntent(value: [1], contentType: "x"), actor: "n1", timestamp: .zero, mode: .vclock, limits: .defaults)
+        let b = try KeyState().applying(WriteIntent(value: [2], contentType: "x"), actor: "n2", timestamp: .zero, mode: .vclock, limits: .defaults)
+        var read = GetCoordinator(replicas: nodes, options: ResolvedOptions(n: 3, r: 2, w: 1), mode: .vclock)
+        _ = read.receive(state: a, from: "n1")
+        XCTAssertEqual(read.receive(state: b, from: "n2"), .succeeded(a.merged(with: b, mode: .vclock), replies: 2))
+    }
+
+    private func lwwVersion() -> Sibling {
+        Sibling(dot: Dot(actor: "n1", counter: 0), value: [7], contentType: "x", isTombstone: false, timestamp: HLCTimestamp(physicalMilliseconds: 1, logical: 0))
+    }
+
+    func testLWWWriteGoesToAllReplicasAndSucceedsAfterWAcks() {
+        for w in 1...3 {
+            var put = PutCoordinator(replicas: nodes, options: ResolvedOptions(n: 3, r: 1, w: w), mode: .lww, localNode: "n1", lwwVersion: lwwVersion())
+            let start = put.start()
+            XCTAssertEqual(start, [.replicate(state: KeyState(siblings: [lwwVersion()]), nodes: nodes)])
+            for (index, node) in nodes.enumerated() {
+                let actions = put.replicaAcked(node: node)
+                if index + 1 == w {
+                    XCTAssertEqual(actions, [.finish(.succeeded(state: KeyState(siblings: [lwwVersion()]), acks: w))])
+                } else {
+                    XCTAssertEqual(actions, [])
+                }
+            }
+        }
+    }
+
+    func testWriteWithTwoReplicasDownFailsAtW2AndSucceedsAtW1() {
+        var strict = PutCoordinator(replicas: nodes, options: ResolvedOptions(n: 3, r: 1, w: 2), mode: .lww, localNode: "n1", lwwVersion: lwwVersion())
+        _ = strict.start()
+        XCTAssertEqual(strict.replicaFailed(node: "n2"), [])
+        XCTAssertEqual(strict.replicaAcked(node: "n1"), [])
+        XCTAssertEqual(strict.replicaFailed(node: "n3"), [.finish(.failed(.quorumNotMet(operation: .write, needed: 2, answered: 1, primariesNeeded: 0, primariesAnswered: 1)))])
+
+        var relaxed = PutCoordinator(replicas: nodes, options: ResolvedOptions(n: 3, r: 1, w: 1), mode: .lww, localNode: "n1", lwwVersion: lwwVersion())
+        _ = relaxed.start()
+        XCTAssertEqual(relaxed.replicaFailed(node: "n2"), [])
+        XCTAssertEqual(relaxed.replicaAcked(node: "n1").count, 1)
+    }
+
+    func testVClockWriteIsLedLocallyThenReplicated() throws {
+        var put = PutCoordinator(replicas: nodes, options: ResolvedOptions(n: 3, r: 1, w: 2), mode: .vclock, localNode: "n2", lwwVersion: nil)
+        XCTAssertEqual(put.start(), [.askLead(node: "n2")])
+        let state = try KeyState().applying(WriteIntent(value: [1], contentType: "x"), actor: "n2", timestamp: .zero, mode: .vclock, limits: .defaults)
+        XCTAssertEqual(put.leadSucceeded(node: "n2", newState: state), [.replicate(state: state, nodes: ["n1", "n3"])])
+        XCTAssertEqual(put.replicaAcked(node: "n3"), [.finish(.succeeded(state: state, acks: 2))])
+        XCTAssertTrue(put.isDone)
+    }
+
+    func testVClockWriteFailsOverToTheNextLeadButNotOnASiblingLimit() {
+        var put = PutCoordinator(replicas: nodes, options: ResolvedOptions(n: 3, r: 1, w: 1), mode: .vclock, localNode: "elsewhere", lwwVersion: nil)
+        XCTAssertEqual(put.start(), [.askLead(node: "n1")])
+        XCTAssertEqual(put.leadFailed(node: "n1", error: nil), [.askLead(node: "n2")])
+        XCTAssertEqual(put.leadFailed(node: "n2", error: .siblingLimit(limit: 64)), [.finish(.failed(.siblingLimit(limit: 64)))])
+
+        var allDown = PutCoordinator(replicas: nodes, options: ResolvedOptions(n: 3, r: 1, w: 2), mode: .vclock, localNode: "n1", lwwVersion: nil)
+        _ = allDown.start()
+        XCTAssertEqual(allDown.leadFailed(node: "n1", error: nil), [.askLead(node: "n2")])
+        XCTAssertEqual(allDown.leadFailed(node: "n2", error: nil), [.finish(.failed(.quorumNotMet(operation: .write, needed: 2, answered: 0, primariesNeeded: 0, primariesAnswered: 0)))])
+    }
+
+    func testPeerMessagesRoundTripAndRejectGarbage() throws {
+        let state = try KeyState().applying(WriteIntent(value: [1, 2], contentType: "t"), actor: "a", timestamp: .zero, mode: .vclock, limits: .defaults)
+        let requests: [PeerRequest] = [
+            .fetch(bucket: "b", key: [0, 1, 2]),
+            .coordinateWrite(bucket: "b", key: [9], intent: WriteIntent(value: [5], contentType: "c", isTombstone: false, context: VersionVector(entries: [.init(actor: "a", counter: 1)])), mode: .vclock, timestamp: HLCTimestamp(physicalMilliseconds: 9, logical: 1)),
+            .merge(bucket: "b", key: [1], state: state, mode: .lww),
+            .setBucketProps(bucket: "b", props: BucketProps(n: 2, r: .one, w: .count(2), conflict: .vclock, version: HLCTimestamp(physicalMilliseconds: 3, logical: 0))),
+            .ping,
+        ]
+        for request in requests {
+            let decoded = try PeerRequest(decoding: request.encoded())
+            XCTAssertEqual(decoded, request)
+        }
+        for response in [PeerResponse.state(nil), .state(state), .ack, .pong, .failure(code: "sibling_limit", message: "m")] {
+            XCTAssertEqual(try PeerResponse(decoding: response.encoded()), response)
+        }
+        XCTAssertThrowsError(try PeerRequest(decoding: [99]))
+        XCTAssertThrowsError(try PeerRequest(decoding: []))
+        XCTAssertThrowsError(try PeerRequest(decoding: PeerRequest.ping.encoded() + [0]))
+        // Random bytes never crash the decoder.
+        var generator = SplitMix64(seed: 42)
+        for _ in 0..<2000 {
+            let length = Int(generator.next() % 64)
+            let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            _ = try? PeerRequest(decoding: bytes)
+            _ = try? PeerResponse(decoding: bytes)
+        }
+    }
+
+    func testFramesRoundTripAndRejectOversizedOrForeignFrames() throws {
+        let frame = Frame(kind: .request, requestID: 42, payload: [1, 2, 3])
+        let bytes = frame.encoded()
+        XCTAssertNil(try Frame.decode(Array(bytes.prefix(5)), frameBytesMax: 1024))
+        let decoded = try XCTUnwrap(Frame.decode(bytes + [9, 9], frameBytesMax: 1024))
+        XCTAssertEqual(decoded.frame, frame)
+        XCTAssertEqual(decoded.consumed, bytes.count)
+        XCTAssertThrowsError(try Frame.decode(bytes, frameBytesMax: 10))
+        var foreign = bytes
+        foreign[4] = 99
+        XCTAssertThrowsError(try Frame.decode(foreign, frameBytesMax: 1024)) { error in
+            XCTAssertEqual(error as? WireError, .unsupportedVersion(99))
+        }
+    }
+}
+
+/// A tiny seeded generator so property tests replay exactly.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var value = state
+        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+        return value ^ (value >> 31)
+    }
+}
