@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "QuorumKV",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "quorumkv", targets: ["quorumkv"]),
         .library(name: "QuorumCore", targets: ["QuorumCore"]),
@@ -53,6 +53,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
