@@ -44,7 +44,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "QuorumCoreTests", dependencies: ["QuorumCore"]),
-        .testTarget(name: "QuorumStorageTests", dependencies: ["QuorumStorage", "QuorumCore"]),
+        .testTarget(
+            name: "QuorumStorageTests",
+            dependencies: ["QuorumStorage", "QuorumCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "QuorumNodeTests",
             dependencies: [

@@ -1,1 +1,243 @@
-// placeholder until the storage lands
+import CSQLite
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// One node's replica data: a single SQLite database in WAL mode with one writer thread and a
+/// small pool of reader connections.
+///
+/// Byte-oriented on purpose: rows are opaque state blobs, and callers pass the merge logic in
+/// as a transform that runs inside the writer's transaction. That keeps read-merge-write
+/// atomic per key without the store knowing anything about versions.
+public final class ReplicaStore: Sendable {
+    public let directory: String
+    public let databasePath: String
+    public let options: StoreOptions
+    private let logger: Logger
+    private let writer: StoreWriter
+    private let readers: ReaderPool
+    private let isClosed = Atomic<Bool>(false)
+
+    /// Opens (creating if needed) `<directory>/quorumkv.sqlite` and starts the writer thread.
+    public init(directory: String, options: StoreOptions = StoreOptions(), logger: Logger) throws {
+        let options = options.normalized
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError.sqlite(
+                code: SQLITE_CANTOPEN,
+                message: "could not create data directory \(directory): \(error.localizedDescription); "
+                    + "check the path and its permissions")
+        }
+        let path = (directory as NSString).appendingPathComponent(Schema.databaseFileName)
+        // The writer opens first: it creates the file and switches it to WAL, which the
+        // read-only connections need in place.
+        let database = try WriterConnection(path: path, options: options)
+        do {
+            readers = try ReaderPool(path: path, options: options)
+        } catch {
+            database.connection.close()
+            throw error
+        }
+        self.directory = directory
+        self.databasePath = path
+        self.options = options
+        self.logger = logger
+        writer = StoreWriter(database: database, options: options, logger: logger)
+        writer.start()
+        logger.info("replica store open", metadata: [
+            "path": "\(path)", "sync": "\(options.syncMode.rawValue)", "readers": "\(options.readerConnections)",
+        ])
+    }
+
+    deinit { close() }
+
+    /// Transactions the writer has committed; far fewer than writes when group commit works.
+    public var committedTransactions: Int { writer.committedTransactions }
+
+    /// State writes waiting for the writer (for status and metrics).
+    public var queuedWrites: Int { writer.queuedOperations }
+
+    // MARK: - Key state
+
+    /// The current state blob, or nil. Reads the last committed state on a reader connection,
+    /// never waiting behind the writer's open transaction.
+    public func read(partition: Int, bucket: String, key: [UInt8]) throws -> [UInt8]? {
+        try readers.withReader { reader in
+            try reader.selectState.readState(
+                partition: partition, bucket: bucket, key: key, blobBytesMax: options.blobBytesMax)
+        }
+    }
+
+    /// Queues a read-transform-write of one key to the writer.
+    ///
+    /// `transform` runs on the writer thread inside the group's transaction: it gets the
+    /// current blob (or nil) and returns the new one, or nil for "no change". Keep it quick —
+    /// every write in the group waits for it — and don't wait on the store from inside it.
+    ///
+    /// `completion` gets the new blob (or the unchanged current one) only after the
+    /// transaction holding the write has committed. It runs on the writer thread, so it should
+    /// hand work off rather than do it. If the store is closed or the queue is full it runs at
+    /// once on the calling thread with `.closed` / `.overloaded`. A throwing transform fails
+    /// only its own write; a failed commit fails every write in the group.
+    public func update(
+        partition: Int, bucket: String, key: [UInt8],
+        transform: @escaping @Sendable ([UInt8]?) throws -> [UInt8]?,
+        completion: @escaping @Sendable (Result<[UInt8]?, any Error>) -> Void
+    ) {
+        writer.enqueue(WriteOperation(
+            kind: .state(partition: partition, bucket: bucket, key: key, transform: transform),
+            completion: completion))
+    }
+
+    /// `update` that blocks until the write is durable. For tests and startup; never call it
+    /// from a transform or completion (that would deadlock the writer, so it traps instead).
+    public func updateAndWait(
+        partition: Int, bucket: String, key: [UInt8],
+        transform: @escaping @Sendable ([UInt8]?) throws -> [UInt8]?
+    ) throws -> [UInt8]? {
+        try waitForWriter { completion in
+            update(partition: partition, bucket: bucket, key: key, transform: transform, completion: completion)
+        }
+    }
+
+    /// One page of a partition's rows in (bucket, key) order, starting after `after`.
+    /// Pass the last row's (bucket, key) to get the next page; an empty page means the end.
+    public func scan(
+        partition: Int, after: (bucket: String, key: [UInt8])?, limit: Int
+    ) throws -> [(bucket: String, key: [UInt8], blob: [UInt8])] {
+        guard limit > 0 else { return [] }
+        return try readers.withReader { reader in
+            let statement: Statement
+            if let after {
+                statement = reader.scanAfter
+                try statement.bind(partition, at: 1)
+                try statement.bind(after.bucket, at: 2)
+                try statement.bind(after.key, at: 3)
+                try statement.bind(limit, at: 4)
+            } else {
+                statement = reader.scanFromStart
+                try statement.bind(partition, at: 1)
+                try statement.bind(limit, at: 2)
+            }
+            defer { statement.reset() }
+            var rows: [(bucket: String, key: [UInt8], blob: [UInt8])] = []
+            rows.reserveCapacity(min(limit, 1024))
+            while try statement.step() {
+                let bucket = statement.text(at: 0)
+                let key = statement.bytes(at: 1)
+                let blob: [UInt8]
+                do {
+                    blob = try statement.withBlob(at: 2) { try StoredBlob.decode($0, blobBytesMax: options.blobBytesMax) }
+                } catch StoreError.corrupt(let why) {
+                    throw StoreError.corrupt(
+                        "\(StoredBlob.describeRow(partition: partition, bucket: bucket, key: key)): \(why); "
+                            + "the row can't be used; repair it from another replica")
+                }
+                rows.append((bucket: bucket, key: key, blob: blob))
+            }
+            return rows
+        }
+    }
+
+    /// Rows in `kv`, for status and tests. Counts every row, so it is O(rows).
+    public func keyCount() throws -> Int {
+        try readers.withReader { reader in
+            defer { reader.countKeys.reset() }
+            return try reader.countKeys.step() ? reader.countKeys.int(at: 0) : 0
+        }
+    }
+
+    // MARK: - Bucket properties and metadata
+
+    public func allBucketProps() throws -> [(bucket: String, blob: [UInt8])] {
+        try readers.withReader { reader in
+            let statement = reader.selectAllBucketProps
+            defer { statement.reset() }
+            var rows: [(bucket: String, blob: [UInt8])] = []
+            while try statement.step() {
+                rows.append((bucket: statement.text(at: 0), blob: statement.bytes(at: 1)))
+            }
+            return rows
+        }
+    }
+
+    /// Stores a bucket's properties, durable on return. Goes through the writer (so it never
+    /// races the writer's transaction) and is exempt from the write-queue bound.
+    public func putBucketProps(bucket: String, blob: [UInt8]) throws {
+        _ = try waitForWriter { completion in
+            writer.enqueue(WriteOperation(kind: .bucketProps(bucket: bucket, blob: blob), completion: completion))
+        }
+    }
+
+    public func metaValue(_ name: String) throws -> String? {
+        try readers.withReader { reader in
+            let statement = reader.selectMeta
+            defer { statement.reset() }
+            try statement.bind(name, at: 1)
+            return try statement.step() ? statement.text(at: 0) : nil
+        }
+    }
+
+    /// Stores a metadata value, durable on return (through the writer, like `putBucketProps`).
+    public func setMetaValue(_ name: String, _ value: String) throws {
+        _ = try waitForWriter { completion in
+            writer.enqueue(WriteOperation(kind: .meta(name: name, value: value), completion: completion))
+        }
+    }
+
+    // MARK: - Lifecycle
+
+    /// Stops accepting writes (they fail with `.closed`), commits the ones already queued,
+    /// stops the writer thread and closes every connection. Idempotent; a second concurrent
+    /// call returns without waiting for the first to finish.
+    public func close() {
+        guard isClosed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            return
+        }
+        writer.close()
+        readers.close()
+        logger.info("replica store closed", metadata: ["path": "\(databasePath)"])
+    }
+
+    // MARK: - Internals
+
+    private func waitForWriter(
+        _ submit: (@escaping @Sendable (Result<[UInt8]?, any Error>) -> Void) -> Void
+    ) throws -> [UInt8]? {
+        precondition(!writer.isWriterThread,
+                     "waiting for a storage write on the writer thread (from a transform or completion) would deadlock")
+        let reply = Reply()
+        submit { result in reply.fulfil(result) }
+        return try reply.wait().get()
+    }
+
+    /// The stored (encoded) bytes of a row, header included; lets tests check compression.
+    func storedBytes(partition: Int, bucket: String, key: [UInt8]) throws -> [UInt8]? {
+        try readers.withReader { reader in
+            let statement = reader.selectState
+            defer { statement.reset() }
+            try statement.bind(partition, at: 1)
+            try statement.bind(bucket, at: 2)
+            try statement.bind(key, at: 3)
+            return try statement.step() ? statement.bytes(at: 0) : nil
+        }
+    }
+}
+
+/// Hands one write result from the writer thread to a thread blocked waiting for it.
+private final class Reply: Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let result = Mutex<Result<[UInt8]?, any Error>?>(nil)
+
+    func fulfil(_ value: Result<[UInt8]?, any Error>) {
+        result.withLock { $0 = value }
+        done.signal()
+    }
+
+    func wait() -> Result<[UInt8]?, any Error> {
+        done.wait()
+        return result.withLock { $0! }
+    }
+}

@@ -1,0 +1,75 @@
+import CSQLite
+
+/// Table layout, connection settings and schema upgrades, in one place.
+enum Schema {
+    /// `PRAGMA user_version` of the layout below. Bump it with an upgrade step in `migrate`.
+    static let version = 1
+
+    static let databaseFileName = "quorumkv.sqlite"
+
+    /// WITHOUT ROWID keeps each row inside the primary-key b-tree: one lookup per read, and
+    /// scans come out ordered by (partition, bucket, key) for anti-entropy.
+    static let createTables = """
+        CREATE TABLE IF NOT EXISTS kv(
+            partition INTEGER NOT NULL,
+            bucket TEXT NOT NULL,
+            key BLOB NOT NULL,
+            state BLOB NOT NULL,
+            PRIMARY KEY(partition, bucket, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS bucket_props(bucket TEXT PRIMARY KEY, props BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """
+
+    static let selectState = "SELECT state FROM kv WHERE partition = ?1 AND bucket = ?2 AND key = ?3"
+    static let upsertState = "INSERT OR REPLACE INTO kv(partition, bucket, key, state) VALUES(?1, ?2, ?3, ?4)"
+    static let selectAllBucketProps = "SELECT bucket, props FROM bucket_props ORDER BY bucket"
+    static let upsertBucketProps = "INSERT OR REPLACE INTO bucket_props(bucket, props) VALUES(?1, ?2)"
+    static let selectMeta = "SELECT value FROM meta WHERE name = ?1"
+    static let upsertMeta = "INSERT OR REPLACE INTO meta(name, value) VALUES(?1, ?2)"
+    static let countKeys = "SELECT count(*) FROM kv"
+    static let scanFromStart = """
+        SELECT bucket, key, state FROM kv WHERE partition = ?1
+        ORDER BY bucket, key LIMIT ?2
+        """
+    /// The row-value comparison lets SQLite seek straight to the resume point in the primary key.
+    static let scanAfter = """
+        SELECT bucket, key, state FROM kv WHERE partition = ?1 AND (bucket, key) > (?2, ?3)
+        ORDER BY bucket, key LIMIT ?4
+        """
+
+    /// Sets up the writer's connection: WAL (readers never wait for the writer), the sync
+    /// level, and checkpoint size; then brings the schema up to date.
+    static func prepareWriter(_ connection: SQLiteConnection, options: StoreOptions) throws {
+        let mode = try connection.queryText("PRAGMA journal_mode=WAL")
+        guard mode?.lowercased() == "wal" else {
+            throw StoreError.sqlite(
+                code: SQLITE_ERROR,
+                message: "could not switch \(connection.path) to WAL mode (got \(mode ?? "nothing")); "
+                    + "put the data directory on a local file system that supports shared memory")
+        }
+        try connection.exec("PRAGMA synchronous=\(options.syncMode == .full ? "FULL" : "NORMAL")")
+        try connection.exec("PRAGMA wal_autocheckpoint=\(options.walAutocheckpointPages)")
+        try migrate(connection)
+    }
+
+    private static func migrate(_ connection: SQLiteConnection) throws {
+        let found = Int(try connection.queryText("PRAGMA user_version") ?? "0") ?? 0
+        if found == version { return }
+        guard found < version else {
+            throw StoreError.corrupt(
+                "\(connection.path) has schema version \(found), newer than this build understands (\(version)); "
+                    + "run a newer quorumkv or use another data directory")
+        }
+        try connection.exec("BEGIN IMMEDIATE")
+        do {
+            // Version 0 is a new, empty file: create everything.
+            try connection.exec(createTables)
+            try connection.exec("PRAGMA user_version=\(version)")
+            try connection.exec("COMMIT")
+        } catch {
+            if connection.inTransaction { try? connection.exec("ROLLBACK") }
+            throw error
+        }
+    }
+}

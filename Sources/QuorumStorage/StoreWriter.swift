@@ -1,0 +1,291 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// One queued write and whom to tell once it is durable.
+struct WriteOperation: Sendable {
+    enum Kind: Sendable {
+        case state(partition: Int, bucket: String, key: [UInt8], transform: @Sendable ([UInt8]?) throws -> [UInt8]?)
+        case bucketProps(bucket: String, blob: [UInt8])
+        case meta(name: String, value: String)
+    }
+
+    var kind: Kind
+    var completion: @Sendable (Result<[UInt8]?, any Error>) -> Void
+
+    /// Only state writes count toward `writeQueueOperationsMax`: they are the load that can
+    /// grow without bound. Administrative writes are rare and must get through under load.
+    var countsTowardQueueBound: Bool {
+        if case .state = kind { return true }
+        return false
+    }
+}
+
+/// The writer's connection and statements.
+///
+/// `@unchecked Sendable` because it wraps raw SQLite pointers opened with `SQLITE_OPEN_NOMUTEX`.
+/// Safe because only two threads ever touch it, one after the other: the thread running
+/// `ReplicaStore.init` (setup), then the writer thread, whose start orders the hand-off.
+final class WriterConnection: @unchecked Sendable {
+    let connection: SQLiteConnection
+    let begin: Statement
+    let commit: Statement
+    let rollback: Statement
+    let selectState: Statement
+    let upsertState: Statement
+    let upsertBucketProps: Statement
+    let upsertMeta: Statement
+
+    init(path: String, options: StoreOptions) throws {
+        connection = try SQLiteConnection(path: path, readOnly: false, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
+        do {
+            try Schema.prepareWriter(connection, options: options)
+            // IMMEDIATE takes the write lock up front, so a group never fails half-way on SQLITE_BUSY
+            // when another process touches the file.
+            begin = try connection.prepare("BEGIN IMMEDIATE")
+            commit = try connection.prepare("COMMIT")
+            rollback = try connection.prepare("ROLLBACK")
+            selectState = try connection.prepare(Schema.selectState)
+            upsertState = try connection.prepare(Schema.upsertState)
+            upsertBucketProps = try connection.prepare(Schema.upsertBucketProps)
+            upsertMeta = try connection.prepare(Schema.upsertMeta)
+        } catch {
+            connection.close()
+            throw error
+        }
+    }
+}
+
+/// The single writer: a dedicated thread that takes queued writes in groups and commits each
+/// group in one transaction, so concurrent writers share one fsync (group commit).
+///
+/// A dedicated thread rather than a dispatch queue: the writer blocks in fsync by design, and
+/// a thread of its own keeps that off the shared pools the network code runs on.
+final class StoreWriter: Sendable {
+    private struct Queue {
+        var pending: [WriteOperation] = []
+        /// Index of the oldest not-yet-taken operation in `pending` (cheaper than removeFirst).
+        var head = 0
+        var boundedCount = 0
+        var stopping = false
+        var writerSleeping = false
+        var available: Int { pending.count - head }
+    }
+
+    private enum Next {
+        case batch([WriteOperation])
+        case sleep
+        case exit
+    }
+
+    private let queue = Mutex(Queue())
+    /// Signalled exactly once per sleep (the enqueuer clears `writerSleeping` under the lock).
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchGroup()
+    private let writerThreadID = Mutex<pthread_t?>(nil)
+    private let transactions = Atomic<Int>(0)
+    private let database: WriterConnection
+    private let options: StoreOptions
+    private let logger: Logger
+
+    init(database: WriterConnection, options: StoreOptions, logger: Logger) {
+        self.database = database
+        self.options = options
+        self.logger = logger
+    }
+
+    func start() {
+        finished.enter()
+        let thread = Thread { [self] in run() }
+        thread.name = "quorumkv-storage-writer"
+        thread.start()
+    }
+
+    /// Transactions committed since start.
+    var committedTransactions: Int { transactions.load(ordering: .relaxed) }
+
+    /// State writes waiting for the writer.
+    var queuedOperations: Int { queue.withLock { $0.boundedCount } }
+
+    /// True on the writer thread, where waiting for a write would deadlock.
+    var isWriterThread: Bool {
+        writerThreadID.withLock { id in id.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+    }
+
+    /// Queues `operation`. If the store is closing, or the queue is full, its completion runs
+    /// at once on the calling thread with the failure.
+    func enqueue(_ operation: WriteOperation) {
+        enum Outcome { case queued(wake: Bool), overloaded(Int), closed }
+        let limit = options.writeQueueOperationsMax
+        let outcome: Outcome = queue.withLock { queue in
+            if queue.stopping { return .closed }
+            if operation.countsTowardQueueBound {
+                if queue.boundedCount >= limit { return .overloaded(queue.boundedCount) }
+                queue.boundedCount += 1
+            }
+            queue.pending.append(operation)
+            guard queue.writerSleeping else { return .queued(wake: false) }
+            queue.writerSleeping = false
+            return .queued(wake: true)
+        }
+        switch outcome {
+        case .queued(let wakeWriter):
+            if wakeWriter { wake.signal() }
+        case .overloaded(let queued):
+            operation.completion(.failure(StoreError.overloaded(
+                "the storage write queue is full (\(queued) writes waiting for the disk); retry later or reduce write load")))
+        case .closed:
+            operation.completion(.failure(StoreError.closed))
+        }
+    }
+
+    /// Stops taking new writes, lets the writer finish the queued ones, and waits for it to
+    /// exit — unless called on the writer thread itself (from a completion), which can't wait
+    /// for itself; the writer then exits after the current group. Idempotent.
+    func close() {
+        let wakeWriter = queue.withLock { queue in
+            queue.stopping = true
+            defer { queue.writerSleeping = false }
+            return queue.writerSleeping
+        }
+        if wakeWriter { wake.signal() }
+        if !isWriterThread { finished.wait() }
+    }
+
+    // MARK: - Writer thread
+
+    private func run() {
+        writerThreadID.withLock { $0 = pthread_self() }
+        while let batch = nextBatch() {
+            commitGroup(batch)
+        }
+        database.connection.close()
+        finished.leave()
+    }
+
+    /// Blocks until there is work, returning up to `groupCommitOperationsMax` operations, or
+    /// nil once the store is closing and the queue is drained.
+    private func nextBatch() -> [WriteOperation]? {
+        let groupMax = options.groupCommitOperationsMax
+        while true {
+            let next: Next = queue.withLock { queue in
+                if queue.available == 0 {
+                    if queue.stopping { return .exit }
+                    queue.writerSleeping = true
+                    return .sleep
+                }
+                let end = queue.head + min(queue.available, groupMax)
+                let batch = Array(queue.pending[queue.head..<end])
+                queue.head = end
+                if queue.head == queue.pending.count {
+                    queue.pending.removeAll(keepingCapacity: true)
+                    queue.head = 0
+                } else if queue.head >= 1024 && queue.head * 2 >= queue.pending.count {
+                    queue.pending.removeFirst(queue.head)
+                    queue.head = 0
+                }
+                queue.boundedCount -= batch.reduce(0) { $0 + ($1.countsTowardQueueBound ? 1 : 0) }
+                return .batch(batch)
+            }
+            switch next {
+            case .batch(let batch): return batch
+            case .exit: return nil
+            case .sleep: wake.wait()
+            }
+        }
+    }
+
+    /// A failure that aborts the whole group (SQLite trouble), as opposed to one operation's.
+    private struct GroupFailure: Error {
+        var error: any Error
+    }
+
+    /// Applies every operation in one transaction, commits, and only then calls completions:
+    /// nothing is acknowledged before it is durable.
+    private func commitGroup(_ batch: [WriteOperation]) {
+        var results: [Result<[UInt8]?, any Error>] = []
+        results.reserveCapacity(batch.count)
+        do {
+            try database.begin.run()
+            for operation in batch {
+                results.append(try apply(operation))
+            }
+            try database.commit.run()
+            transactions.add(1, ordering: .relaxed)
+        } catch {
+            let failure = (error as? GroupFailure)?.error ?? error
+            if database.connection.inTransaction {
+                do { try database.rollback.run() } catch {
+                    logger.error("storage rollback failed", metadata: ["error": "\(error)"])
+                }
+            }
+            logger.error("storage group commit failed; failing its writes", metadata: [
+                "operations": "\(batch.count)", "error": "\(failure)",
+            ])
+            results = Array(repeating: .failure(failure), count: batch.count)
+        }
+        for (operation, result) in zip(batch, results) {
+            operation.completion(result)
+        }
+    }
+
+    /// One operation inside the open transaction. Returns its own failure (a throwing
+    /// transform, a corrupt current row, an oversized blob) as a result, so the rest of the
+    /// group still commits; throws only for SQLite errors, which abort the group.
+    private func apply(_ operation: WriteOperation) throws -> Result<[UInt8]?, any Error> {
+        switch operation.kind {
+        case .state(let partition, let bucket, let key, let transform):
+            let current: [UInt8]?
+            do {
+                current = try database.selectState.readState(
+                    partition: partition, bucket: bucket, key: key, blobBytesMax: options.blobBytesMax)
+            } catch let error as StoreError {
+                if case .corrupt = error { return .failure(error) }
+                throw GroupFailure(error: error)
+            }
+            let updated: [UInt8]?
+            do {
+                updated = try transform(current)
+            } catch {
+                return .failure(error)
+            }
+            guard let updated else { return .success(current) }
+            guard updated.count <= options.blobBytesMax else {
+                return .failure(StoreError.tooLarge(
+                    "new state for \(StoredBlob.describeRow(partition: partition, bucket: bucket, key: key)) is "
+                        + "\(updated.count) bytes, over the \(options.blobBytesMax)-byte bound; resolve siblings or write smaller values"))
+            }
+            let stored = StoredBlob.encode(updated, compressionThresholdBytes: options.compressionThresholdBytes)
+            try groupStep(database.upsertState) { statement in
+                try statement.bind(partition, at: 1)
+                try statement.bind(bucket, at: 2)
+                try statement.bind(key, at: 3)
+                try statement.bind(stored, at: 4)
+            }
+            return .success(updated)
+        case .bucketProps(let bucket, let blob):
+            try groupStep(database.upsertBucketProps) { statement in
+                try statement.bind(bucket, at: 1)
+                try statement.bind(blob, at: 2)
+            }
+            return .success(nil)
+        case .meta(let name, let value):
+            try groupStep(database.upsertMeta) { statement in
+                try statement.bind(name, at: 1)
+                try statement.bind(value, at: 2)
+            }
+            return .success(nil)
+        }
+    }
+
+    private func groupStep(_ statement: Statement, bind: (Statement) throws -> Void) throws {
+        do {
+            try bind(statement)
+            try statement.run()
+        } catch {
+            statement.reset()
+            throw GroupFailure(error: error)
+        }
+    }
+}
