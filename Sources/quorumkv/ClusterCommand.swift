@@ -1,6 +1,10 @@
 import ArgumentParser
 
 struct ClusterCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cluster", abstract: "Not built yet.")
-    func run() async throws { throw ValidationError("not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Run and inspect a cluster.",
+        subcommands: [ClusterUpCommand.self],
+        defaultSubcommand: ClusterUpCommand.self
+    )
 }

@@ -1,6 +1,105 @@
 import ArgumentParser
+import Foundation
+import QuorumCore
+import QuorumNode
 
 struct PutCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "put", abstract: "Not built yet.")
-    func run() async throws { throw ValidationError("not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "put",
+        abstract: "Write a key's value.",
+        discussion: """
+            The value is the <value> argument, the contents of --file, or stdin (when <value> \
+            is `-`, or when no value is given and stdin is not a terminal). Bytes are stored \
+            as given, with --content-type (default application/octet-stream).
+
+            Without --context the write is blind: in an lww bucket the newest write wins; in a \
+            vclock bucket it becomes a new sibling. With the --context token a read returned, \
+            it replaces the versions that read saw. Nothing is printed on success; --verbose \
+            prints the new version's context on stderr, --json prints {"ok":true,"context":…}.
+
+            A write that fails with quorum_not_met (exit 3) may still have been stored on the \
+            replicas that acknowledged it.
+
+            \(ClientHelp.common)
+
+            Examples:
+              quorumkv put greeting hello
+              quorumkv put greeting hello --w 3 --n 3
+              quorumkv put greeting hello --consistency quorum --timeout 1000
+              quorumkv put photo --file cat.jpg --content-type image/jpeg
+              echo '{"a":1}' | quorumkv put config --content-type application/json
+              ctx=$(quorumkv get cart --bucket carts --json | jq -r .context)
+              quorumkv put cart '[1,2]' --bucket carts --context "$ctx"
+
+            \(ClientExitCode.helpText)
+            """
+    )
+
+    @Argument(help: "The key (UTF-8 text).")
+    var key: String
+
+    @Argument(help: "The value, or - to read stdin.")
+    var value: String?
+
+    @Option(help: ArgumentHelp("Read the value from this file.", valueName: "path"))
+    var file: String?
+
+    @Option(help: ArgumentHelp("The value's content type.", valueName: "type"))
+    var contentType: String = "application/octet-stream"
+
+    @Option(help: ArgumentHelp("Context token from an earlier read: the versions this write supersedes.", valueName: "token"))
+    var context: String?
+
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        do throws(CommandFailure) {
+            try ClientOptions.checkKey(key)
+            let options = try client.requestOptions()
+            let bytes = try readValue()
+            let result: ClientWriteResult
+            do {
+                result = try await client.client().put(
+                    bucket: client.bucket, key: key, value: bytes, contentType: contentType, context: context,
+                    options: options)
+            } catch {
+                throw CommandFailure(error)
+            }
+            WriteReport.print(result, options: client)
+        } catch {
+            throw error.report(json: client.json)
+        }
+    }
+
+    private func readValue() throws(CommandFailure) -> [UInt8] {
+        switch (value, file) {
+        case (.some, .some):
+            throw .usage("give the value as an argument or with --file, not both")
+        case (.some(let text), nil) where text != "-":
+            return Array(text.utf8)
+        case (nil, .some(let path)):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw .usage("cannot read --file \(path)")
+            }
+            return Array(data)
+        case (.some, nil):  // "-"
+            return Array(FileHandle.standardInput.readDataToEndOfFile())
+        case (nil, nil):
+            guard !FileOutput.standardInputIsTerminal else {
+                throw .usage("no value: give it as an argument, with --file, or on stdin")
+            }
+            return Array(FileHandle.standardInput.readDataToEndOfFile())
+        }
+    }
+}
+
+/// What `put` and `delete` print on success.
+enum WriteReport {
+    static func print(_ result: ClientWriteResult, options: ClientOptions) {
+        if options.json {
+            FileOutput.json(WriteOutput(ok: true, context: result.context))
+        } else if options.verbose && !result.context.isEmpty {
+            FileOutput.standardError("context: \(result.context)\n")
+        }
+    }
 }

@@ -12,4 +12,7 @@ struct QuorumKV: AsyncParsableCommand {
             """,
         subcommands: [ServeCommand.self, ClusterCommand.self, GetCommand.self, PutCommand.self, DeleteCommand.self]
     )
+
+    /// Like ArgumentParser's own entry point, but usage errors exit 2 as documented.
+    static func main() async { await CommandRunner.main(QuorumKV.self) }
 }

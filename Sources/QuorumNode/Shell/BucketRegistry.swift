@@ -1,0 +1,45 @@
+import QuorumCore
+import QuorumStorage
+import Synchronization
+
+/// Every bucket's props this node knows, cached in memory and kept durably in SQLite.
+///
+/// Copies meet by broadcast; the newer `version` wins, so every node ends with the same
+/// props whatever order the broadcasts arrive in.
+final class BucketRegistry: Sendable {
+    private let store: ReplicaStore
+    private let known: Mutex<[String: BucketProps]>
+
+    init(store: ReplicaStore) throws {
+        self.store = store
+        var loaded: [String: BucketProps] = [:]
+        for (bucket, blob) in try store.allBucketProps() {
+            loaded[bucket] = try BucketProps(decoding: blob)
+        }
+        known = Mutex(loaded)
+    }
+
+    /// The bucket's props, or the defaults for a bucket nobody configured.
+    func props(for bucket: String) -> BucketProps {
+        known.withLock { $0[bucket] } ?? .defaults
+    }
+
+    func all() -> [(bucket: String, props: BucketProps)] {
+        known.withLock { $0.map { (bucket: $0.key, props: $0.value) } }.sorted { $0.bucket < $1.bucket }
+    }
+
+    /// Keeps `props` if it is newer than the copy held; durable before it returns.
+    func store(bucket: String, props: BucketProps) throws(KVError) {
+        try validateBucketName(bucket)
+        let isNewer = known.withLock { ($0[bucket]?.version ?? .zero) < props.version }
+        guard isNewer else { return }
+        do {
+            try store.putBucketProps(bucket: bucket, blob: props.encoded())
+        } catch {
+            throw .internalError(message: "could not store props of bucket \(bucket): \(error)")
+        }
+        known.withLock { table in
+            if (table[bucket]?.version ?? .zero) < props.version { table[bucket] = props }
+        }
+    }
+}

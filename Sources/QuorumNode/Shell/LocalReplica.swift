@@ -1,0 +1,127 @@
+import Dispatch
+import Logging
+import QuorumCore
+import QuorumStorage
+import Synchronization
+
+/// This node's replica: answers `PeerRequest`s against its own SQLite store.
+///
+/// Used both for requests from peers and, without encoding, for the replica this node
+/// holds of a key it coordinates. Every write answers only after its commit, so an ack
+/// always means durable.
+final class LocalReplica: Sendable {
+    let nodeID: String
+    /// This store's identity in version vectors: the node id plus the store's creation
+    /// time, so a node whose data was wiped never reissues a dot it issued before.
+    let actorID: String
+    private let store: ReplicaStore
+    private let ring: Ring
+    private let limits: Limits
+    private let clock: Mutex<HybridLogicalClock>
+    private let props: BucketRegistry
+    private let readQueue = DispatchQueue(label: "quorumkv.replica.reads", attributes: .concurrent)
+    private let logger: Logger
+
+    init(nodeID: String, actorID: String, store: ReplicaStore, ring: Ring, limits: Limits, props: BucketRegistry, logger: Logger) {
+        self.nodeID = nodeID
+        self.actorID = actorID
+        self.store = store
+        self.ring = ring
+        self.limits = limits
+        self.props = props
+        self.logger = logger
+        self.clock = Mutex(HybridLogicalClock())
+    }
+
+    /// A timestamp for a write this node coordinates.
+    func tick() -> HLCTimestamp {
+        clock.withLock { $0.tick(nowMilliseconds: WallClock.nowMilliseconds()) }
+    }
+
+    func observe(_ timestamp: HLCTimestamp) {
+        clock.withLock { $0.observe(timestamp, nowMilliseconds: WallClock.nowMilliseconds()) }
+    }
+
+    func handle(_ request: PeerRequest, respond: @escaping @Sendable (PeerResponse) -> Void) {
+        switch request {
+        case .fetch(let bucket, let key):
+            readQueue.async { [self] in respond(fetch(bucket: bucket, key: key)) }
+        case .coordinateWrite(let bucket, let key, let intent, let mode, let timestamp):
+            observe(timestamp)
+            let actor = actorID
+            let limits = limits
+            update(bucket: bucket, key: key, respond: respond) { current in
+                try (current ?? KeyState()).applying(intent, actor: actor, timestamp: timestamp, mode: mode, limits: limits)
+            }
+        case .merge(let bucket, let key, let state, let mode):
+            if let newest = state.siblings.map(\.timestamp).max() { observe(newest) }
+            update(bucket: bucket, key: key, acknowledgeOnly: true, respond: respond) { current in
+                current.map { $0.merged(with: state, mode: mode) } ?? state
+            }
+        case .setBucketProps(let bucket, let newProps):
+            // Off the caller's thread: this may be a network event loop, and storing commits.
+            readQueue.async { [self] in respond(storeProps(bucket: bucket, props: newProps)) }
+        case .ping:
+            respond(.pong)
+        }
+    }
+
+    private func storeProps(bucket: String, props newProps: BucketProps) -> PeerResponse {
+        do {
+            try props.store(bucket: bucket, props: newProps)
+            return .ack
+        } catch {
+            return .failure(code: error.code, message: error.message)
+        }
+    }
+
+    private func fetch(bucket: String, key: [UInt8]) -> PeerResponse {
+        do {
+            let partition = ring.partition(bucket: bucket, key: key)
+            guard let blob = try store.read(partition: partition, bucket: bucket, key: key) else { return .state(nil) }
+            return .state(try KeyState(decoding: blob))
+        } catch {
+            return failure(error, doing: "read")
+        }
+    }
+
+    /// Runs `transform` inside the writer's group commit and answers once it committed.
+    private func update(
+        bucket: String, key: [UInt8], acknowledgeOnly: Bool = false,
+        respond: @escaping @Sendable (PeerResponse) -> Void,
+        transform: @escaping @Sendable (KeyState?) throws -> KeyState
+    ) {
+        let partition = ring.partition(bucket: bucket, key: key)
+        store.update(partition: partition, bucket: bucket, key: key, transform: { blob in
+            let current = try blob.map { try KeyState(decoding: $0) }
+            let next = try transform(current)
+            return next.encoded()
+        }, completion: { [self] result in
+            switch result {
+            case .success(let blob):
+                if acknowledgeOnly { return respond(.ack) }
+                guard let blob, let state = try? KeyState(decoding: blob) else {
+                    return respond(.failure(code: "internal", message: "the replica stored a state it cannot read back"))
+                }
+                respond(.state(state))
+            case .failure(let error):
+                respond(failure(error, doing: "write"))
+            }
+        })
+    }
+
+    private func failure(_ error: any Error, doing operation: String) -> PeerResponse {
+        if let error = error as? KVError { return .failure(code: error.code, message: error.message) }
+        let message: String
+        if let error = error as? StoreError {
+            if case .overloaded = error { return .failure(code: "overloaded", message: error.message) }
+            message = error.message
+        } else if let error = error as? WireError {
+            message = "a stored state could not be decoded: \(error.message)"
+        } else {
+            message = "\(error)"
+        }
+        logger.error("replica \(operation) failed", metadata: ["error": "\(message)"])
+        return .failure(code: "internal", message: "replica \(nodeID) could not \(operation): \(message)")
+    }
+}

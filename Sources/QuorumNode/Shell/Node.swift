@@ -1,0 +1,121 @@
+import Dispatch
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import QuorumCore
+import QuorumStorage
+
+/// One running QuorumKV node: its store, its replica, the peer transport and the HTTP
+/// server, started and stopped together.
+public final class Node: Sendable {
+    public let config: NodeConfig
+    public let ring: Ring
+    private let group: MultiThreadedEventLoopGroup
+    private let store: ReplicaStore
+    private let peers: PeerDirectory
+    private let peerServer: PeerServer
+    private let httpServer: HTTPServer
+    private let coordinator: RequestCoordinator
+    private let propsTimer: RepeatingTimer
+    private let logger: Logger
+
+    /// Opens the store and binds nothing yet; `start` opens the sockets.
+    public init(config: NodeConfig, logger: Logger) throws {
+        try config.validate()
+        self.config = config
+        self.logger = logger
+        ring = Ring(members: config.members.map(\.id), partitionCount: config.partitionCount)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: config.eventLoopThreads)
+
+        var storeOptions = StoreOptions()
+        storeOptions.syncMode = config.syncMode
+        storeOptions.compressionThresholdBytes = config.limits.compressionThresholdBytes
+        storeOptions.groupCommitOperationsMax = config.limits.groupCommitOperationsMax
+        storeOptions.writeQueueOperationsMax = config.limits.writeQueueOperationsMax
+        store = try ReplicaStore(directory: config.dataDirectory, options: storeOptions, logger: logger)
+
+        let actorID = try Self.actorID(store: store, nodeID: config.nodeID)
+        let registry = try BucketRegistry(store: store)
+        let local = LocalReplica(
+            nodeID: config.nodeID, actorID: actorID, store: store, ring: ring, limits: config.limits,
+            props: registry, logger: logger)
+
+        let hello = PeerHello(nodeID: config.nodeID, ringDigest: ring.digest)
+        let transportLimits = PeerTransportLimits(limits: config.limits)
+        peers = PeerDirectory(
+            peers: config.members.filter { $0.id != config.nodeID }.map { (nodeID: $0.id, host: $0.host, port: $0.port) },
+            group: group, hello: hello, limits: transportLimits, logger: logger)
+        let router = ReplicaRouter(local: local, peers: peers)
+        coordinator = RequestCoordinator(
+            nodeID: config.nodeID, ring: ring, router: router, local: local, registry: registry, peers: peers,
+            limits: config.limits, eventLoop: group.next(), logger: logger)
+
+        let ring = ring
+        let memberIDs = Set(config.members.map(\.id))
+        peerServer = PeerServer(
+            host: config.peerHost, port: config.peerPort, group: group, limits: transportLimits, logger: logger,
+            helloValidator: { hello in
+                guard memberIDs.contains(hello.nodeID) else {
+                    return "\(hello.nodeID) is not a member of this cluster (members: \(memberIDs.sorted().joined(separator: ", ")))"
+                }
+                guard hello.ringDigest == ring.digest else {
+                    return "\(hello.nodeID) computed a different ring; give every node the same ordered --member list and partition count"
+                }
+                return nil
+            },
+            handler: { payload, from, respond in
+                do {
+                    let request = try PeerRequest(decoding: payload)
+                    local.handle(request) { respond($0.encoded()) }
+                } catch {
+                    respond(PeerResponse.failure(code: "bad_parameter", message: "undecodable request from \(from): \(error)").encoded())
+                }
+            })
+        httpServer = HTTPServer(
+            host: config.httpHost, port: config.httpPort, group: group, service: coordinator, limits: config.limits,
+            logger: logger)
+        propsTimer = RepeatingTimer(label: "quorumkv.props-broadcast")
+    }
+
+    /// The service the client servers call; tests may call it directly.
+    public var service: any KVService { coordinator }
+
+    /// Binds the peer and HTTP listeners; returns the bound ports (useful with port 0).
+    @discardableResult
+    public func start() async throws -> (http: Int, peer: Int) {
+        let peerPort = try await peerServer.start()
+        let httpPort = try await httpServer.start()
+        propsTimer.start(everyMilliseconds: config.propsBroadcastIntervalMilliseconds) { [coordinator] in
+            coordinator.broadcastAll()
+        }
+        coordinator.broadcastAll()
+        logger.info(
+            "node started",
+            metadata: [
+                "node": "\(config.nodeID)", "http": "\(config.httpHost):\(httpPort)", "peer": "\(config.peerHost):\(peerPort)",
+                "data": "\(config.dataDirectory)", "members": "\(ring.members.joined(separator: ","))",
+            ])
+        return (httpPort, peerPort)
+    }
+
+    /// Stops accepting requests, lets queued writes commit, and closes everything.
+    public func stop() async {
+        propsTimer.stop()
+        await httpServer.close()
+        await peerServer.close()
+        await peers.closeAll()
+        store.close()
+        try? await group.shutdownGracefully()
+        logger.info("node stopped", metadata: ["node": "\(config.nodeID)"])
+    }
+
+    /// The store's actor id, made once when the store is created: the node id plus the
+    /// creation time, so a node restarted on an empty directory issues fresh dots.
+    private static func actorID(store: ReplicaStore, nodeID: String) throws -> String {
+        if let existing = try store.metaValue("actor") { return existing }
+        let actor = "\(nodeID).\(String(WallClock.nowMilliseconds(), radix: 36))"
+        try store.setMetaValue("actor", actor)
+        return actor
+    }
+}

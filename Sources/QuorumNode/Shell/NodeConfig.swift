@@ -1,0 +1,97 @@
+import QuorumCore
+import QuorumStorage
+
+/// Everything one node needs to start. Built from flags or a JSON config file by the
+/// `serve` command; every field has a default except the node's identity.
+public struct NodeConfig: Sendable, Codable, Equatable {
+    /// A cluster member as every node must list it: id and node-to-node address.
+    public struct Member: Sendable, Codable, Equatable {
+        public var id: String
+        public var host: String
+        public var port: Int
+
+        public init(id: String, host: String, port: Int) {
+            self.id = id
+            self.host = host
+            self.port = port
+        }
+
+        /// Parses `id=host:port`.
+        public init(parsing text: String) throws(ConfigError) {
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw ConfigError("member \"\(text)\" must look like id=host:port, e.g. node2=127.0.0.1:9082")
+            }
+            let address = try HostPort(parsing: parts[1], what: "member \(parts[0])")
+            self.init(id: parts[0], host: address.host, port: address.port)
+        }
+    }
+
+    public var nodeID: String
+    public var httpHost: String = "127.0.0.1"
+    public var httpPort: Int = 8081
+    public var peerHost: String = "127.0.0.1"
+    public var peerPort: Int = 9081
+    public var dataDirectory: String = "./data/node1"
+    /// Every member including this node, in join order; it determines the ring, so every
+    /// node must be given the same list.
+    public var members: [Member] = []
+    public var partitionCount: Int = 64
+    public var syncMode: SyncMode = .full
+    public var eventLoopThreads: Int = 1
+    /// How often bucket props are pushed to every peer so a node that missed a change catches up.
+    public var propsBroadcastIntervalMilliseconds: Int = 5000
+    public var limits: Limits = .defaults
+
+    public init(nodeID: String) {
+        self.nodeID = nodeID
+    }
+
+    /// Checks the config as a whole; the message says which field to fix.
+    public func validate() throws(ConfigError) {
+        guard !nodeID.isEmpty, nodeID.utf8.count <= 64, !nodeID.contains(where: { $0 == "=" || $0 == "," || $0 == " " }) else {
+            throw ConfigError("node id must be 1-64 characters without '=', ',' or spaces, got \"\(nodeID)\"")
+        }
+        guard partitionCount >= 1, partitionCount <= 65536, partitionCount & (partitionCount - 1) == 0 else {
+            throw ConfigError("partition count must be a power of two between 1 and 65536, got \(partitionCount)")
+        }
+        guard members.contains(where: { $0.id == nodeID }) else {
+            throw ConfigError("the member list must include this node (\(nodeID)); add --member \(nodeID)=\(peerHost):\(peerPort)")
+        }
+        guard Set(members.map(\.id)).count == members.count else {
+            throw ConfigError("member ids must be distinct: \(members.map(\.id).joined(separator: ", "))")
+        }
+        guard (1...256).contains(eventLoopThreads) else {
+            throw ConfigError("event loop threads must be 1...256, got \(eventLoopThreads)")
+        }
+        for port in [httpPort, peerPort] where !(0...65535).contains(port) {
+            throw ConfigError("port \(port) is out of range 0...65535")
+        }
+    }
+}
+
+/// `host:port`, as written on the command line.
+public struct HostPort: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public init(parsing text: String, what: String) throws(ConfigError) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port), colon != text.startIndex
+        else {
+            throw ConfigError("\(what): \"\(text)\" is not host:port, e.g. 127.0.0.1:8081")
+        }
+        self.init(host: String(text[..<colon]), port: port)
+    }
+}
+
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

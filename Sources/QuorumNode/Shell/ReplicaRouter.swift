@@ -1,0 +1,45 @@
+import NIOCore
+import QuorumCore
+
+/// Sends a `PeerRequest` to a replica: straight to the local replica when it is this
+/// node, over the peer transport otherwise. Coordinators see only responses.
+final class ReplicaRouter: Sendable {
+    private let local: LocalReplica
+    private let peers: PeerDirectory
+
+    init(local: LocalReplica, peers: PeerDirectory) {
+        self.local = local
+        self.peers = peers
+    }
+
+    func call(
+        _ node: String, _ request: PeerRequest, timeoutMilliseconds: Int,
+        completion: @escaping @Sendable (Result<PeerResponse, any Error>) -> Void
+    ) {
+        if node == local.nodeID {
+            local.handle(request) { completion(.success($0)) }
+            return
+        }
+        guard let client = peers.client(for: node) else {
+            completion(.failure(PeerError.unreachable("\(node) is not a configured peer")))
+            return
+        }
+        client.request(request.encoded(), timeout: .milliseconds(Int64(timeoutMilliseconds))).whenComplete { result in
+            completion(result.flatMap { bytes in
+                Result { try PeerResponse(decoding: bytes) }
+            })
+        }
+    }
+}
+
+extension KVError {
+    /// A replica's refusal as the client should see it; nil for faults worth another replica.
+    static func fromReplica(code: String, message: String, limits: Limits) -> KVError? {
+        switch code {
+        case "sibling_limit": return .siblingLimit(limit: limits.siblingsMax)
+        case "bad_parameter": return .badParameter(name: "request", message: message)
+        case "too_large": return .preconditionFailed(message: message)
+        default: return nil
+        }
+    }
+}

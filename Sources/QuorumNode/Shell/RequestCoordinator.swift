@@ -1,0 +1,246 @@
+import Logging
+import NIOCore
+import QuorumCore
+import Synchronization
+
+/// Coordinates client requests across the key's replicas: the `KVService` every client
+/// server calls. Decisions come from `GetCoordinator` and `PutCoordinator`; this type
+/// only sends what they ask for and feeds the answers back.
+final class RequestCoordinator: KVService {
+    private let nodeID: String
+    private let ring: Ring
+    private let router: ReplicaRouter
+    private let local: LocalReplica
+    private let registry: BucketRegistry
+    private let peers: PeerDirectory
+    private let limits: Limits
+    private let eventLoop: any EventLoop
+    private let inFlight = Atomic<Int>(0)
+    private let logger: Logger
+
+    init(
+        nodeID: String, ring: Ring, router: ReplicaRouter, local: LocalReplica, registry: BucketRegistry,
+        peers: PeerDirectory, limits: Limits, eventLoop: any EventLoop, logger: Logger
+    ) {
+        self.nodeID = nodeID
+        self.ring = ring
+        self.router = router
+        self.local = local
+        self.registry = registry
+        self.peers = peers
+        self.limits = limits
+        self.eventLoop = eventLoop
+        self.logger = logger
+    }
+
+    // MARK: reads
+
+    func get(bucket: String, key: [UInt8], options: RequestOptions) async throws(KVError) -> ReadResult {
+        let (props, resolved) = try prepare(bucket: bucket, key: key, options: options)
+        defer { inFlight.subtract(1, ordering: .relaxed) }
+        let replicas = ring.preferenceList(bucket: bucket, key: key, n: resolved.n)
+        let coordinator = GetCoordinator(replicas: replicas, options: resolved, mode: props.conflict)
+        let outcome: GetCoordinator.Outcome = await withCheckedContinuation { continuation in
+            let run = RequestRun<GetCoordinator, GetCoordinator.Outcome>(coordinator: coordinator, continuation: continuation)
+            armDeadline(run, milliseconds: resolved.timeoutMilliseconds) { coordinator in
+                let outcome = coordinator.deadlinePassed()
+                return outcome == .pending ? nil : outcome
+            }
+            for node in replicas {
+                router.call(node, .fetch(bucket: bucket, key: key), timeoutMilliseconds: resolved.timeoutMilliseconds) { result in
+                    let outcome = run.step { coordinator in
+                        if case .success(.state(let state)) = result { return coordinator.receive(state: state, from: node) }
+                        return coordinator.receiveFailure(from: node)
+                    }
+                    if outcome != .pending { run.finish(outcome) }
+                }
+            }
+        }
+        switch outcome {
+        case .succeeded(let state, let replies):
+            let context = state.map { $0.clock.isEmpty ? "" : $0.context.contextToken } ?? ""
+            return ReadResult(siblings: state?.liveSiblings ?? [], context: context, replies: replies)
+        case .failed(let error):
+            throw error
+        case .pending:
+            throw .internalError(message: "read finished without an outcome")
+        }
+    }
+
+    // MARK: writes
+
+    func put(
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions
+    ) async throws(KVError) -> WriteResult {
+        guard value.count <= limits.valueBytesMax else {
+            throw .tooLarge(what: "value", bytes: value.count, limit: limits.valueBytesMax)
+        }
+        let intent = WriteIntent(
+            value: value, contentType: contentType, isTombstone: false, context: try Self.parseContext(context))
+        return try await write(bucket: bucket, key: key, intent: intent, options: options)
+    }
+
+    func delete(bucket: String, key: [UInt8], context: String?, options: RequestOptions) async throws(KVError) -> WriteResult {
+        try await write(bucket: bucket, key: key, intent: .delete(context: try Self.parseContext(context)), options: options)
+    }
+
+    private func write(bucket: String, key: [UInt8], intent: WriteIntent, options: RequestOptions) async throws(KVError) -> WriteResult {
+        let (props, resolved) = try prepare(bucket: bucket, key: key, options: options)
+        defer { inFlight.subtract(1, ordering: .relaxed) }
+        let replicas = ring.preferenceList(bucket: bucket, key: key, n: resolved.n)
+        let timestamp = local.tick()
+        var lwwVersion: Sibling?
+        if props.conflict == .lww {
+            lwwVersion = Sibling(
+                dot: Dot(actor: local.actorID, counter: 0), value: intent.value, contentType: intent.contentType,
+                isTombstone: intent.isTombstone, timestamp: timestamp)
+        }
+        let coordinator = PutCoordinator(
+            replicas: replicas, options: resolved, mode: props.conflict, localNode: nodeID, lwwVersion: lwwVersion)
+        let request = WriteRequest(
+            bucket: bucket, key: key, intent: intent, mode: props.conflict, timestamp: timestamp,
+            timeoutMilliseconds: resolved.timeoutMilliseconds)
+        let outcome: PutCoordinator.Outcome = await withCheckedContinuation { continuation in
+            let run = RequestRun<PutCoordinator, PutCoordinator.Outcome>(coordinator: coordinator, continuation: continuation)
+            armDeadline(run, milliseconds: resolved.timeoutMilliseconds) { coordinator in
+                Self.finishing(coordinator.deadlinePassed())
+            }
+            perform(run.step { $0.start() }, run: run, request: request)
+        }
+        switch outcome {
+        case .succeeded(let state, let acks):
+            let context = props.conflict == .vclock ? state.context.contextToken : ""
+            return WriteResult(context: context, acks: acks)
+        case .failed(let error):
+            throw error
+        }
+    }
+
+    private struct WriteRequest: Sendable {
+        var bucket: String
+        var key: [UInt8]
+        var intent: WriteIntent
+        var mode: ConflictMode
+        var timestamp: HLCTimestamp
+        var timeoutMilliseconds: Int
+    }
+
+    /// Carries out a write coordinator's actions in order and feeds the answers back.
+    private func perform(
+        _ actions: [PutCoordinator.Action], run: RequestRun<PutCoordinator, PutCoordinator.Outcome>, request: WriteRequest
+    ) {
+        let limits = limits
+        for action in actions {
+            switch action {
+            case .askLead(let node):
+                let message = PeerRequest.coordinateWrite(
+                    bucket: request.bucket, key: request.key, intent: request.intent, mode: request.mode,
+                    timestamp: request.timestamp)
+                router.call(node, message, timeoutMilliseconds: request.timeoutMilliseconds) { [self] result in
+                    let next = run.step { coordinator -> [PutCoordinator.Action] in
+                        switch result {
+                        case .success(.state(let state?)):
+                            return coordinator.leadSucceeded(node: node, newState: state)
+                        case .success(.failure(let code, let message)):
+                            return coordinator.leadFailed(node: node, error: KVError.fromReplica(code: code, message: message, limits: limits))
+                        default:
+                            return coordinator.leadFailed(node: node, error: nil)
+                        }
+                    }
+                    perform(next, run: run, request: request)
+                }
+            case .replicate(let state, let nodes):
+                let message = PeerRequest.merge(bucket: request.bucket, key: request.key, state: state, mode: request.mode)
+                for node in nodes {
+                    router.call(node, message, timeoutMilliseconds: request.timeoutMilliseconds) { [self] result in
+                        let next = run.step { coordinator -> [PutCoordinator.Action] in
+                            if case .success(.ack) = result { return coordinator.replicaAcked(node: node) }
+                            return coordinator.replicaFailed(node: node)
+                        }
+                        perform(next, run: run, request: request)
+                    }
+                }
+            case .finish(let outcome):
+                run.finish(outcome)
+            }
+        }
+    }
+
+    private static func finishing(_ actions: [PutCoordinator.Action]) -> PutCoordinator.Outcome? {
+        for case .finish(let outcome) in actions { return outcome }
+        return nil
+    }
+
+    // MARK: bucket props
+
+    func bucketProps(bucket: String) async throws(KVError) -> BucketProps {
+        try validateBucketName(bucket, limits: limits)
+        return registry.props(for: bucket)
+    }
+
+    func setBucketProps(bucket: String, update: BucketPropsUpdate) async throws(KVError) -> BucketProps {
+        try validateBucketName(bucket, limits: limits)
+        var props = registry.props(for: bucket)
+        if let n = update.n { props.n = n }
+        if let r = update.r { props.r = r }
+        if let w = update.w { props.w = w }
+        if let conflict = update.conflict { props.conflict = conflict }
+        guard props.n >= 1, props.n <= min(limits.replicasMax, ring.members.count) else {
+            throw .badParameter(
+                name: "n", message: "n must be 1...\(min(limits.replicasMax, ring.members.count)) (the cluster has \(ring.members.count) node(s)), got \(props.n)")
+        }
+        _ = try RequestOptions().resolve(props: props, clusterSize: ring.members.count, limits: limits)
+        props.version = local.tick()
+        try registry.store(bucket: bucket, props: props)
+        broadcast(bucket: bucket, props: props)
+        logger.info("bucket props changed", metadata: ["bucket": "\(bucket)", "n": "\(props.n)", "conflict": "\(props.conflict.rawValue)"])
+        return props
+    }
+
+    /// Pushes props to every peer; peers that miss it catch up from the periodic push.
+    func broadcast(bucket: String, props: BucketProps) {
+        for member in ring.members where member != nodeID {
+            router.call(member, .setBucketProps(bucket: bucket, props: props), timeoutMilliseconds: limits.requestTimeoutMillisecondsDefault) { _ in }
+        }
+    }
+
+    func broadcastAll() {
+        for (bucket, props) in registry.all() { broadcast(bucket: bucket, props: props) }
+    }
+
+    func health() -> HealthReport {
+        let peerHealth = peers.snapshot().map { PeerHealth(node: $0.nodeID, address: $0.address, reachable: $0.reachable) }
+        return HealthReport(node: nodeID, status: "ok", peers: peerHealth)
+    }
+
+    // MARK: helpers
+
+    /// Checks the request and claims an in-flight slot (released by the caller).
+    private func prepare(bucket: String, key: [UInt8], options: RequestOptions) throws(KVError) -> (BucketProps, ResolvedOptions) {
+        try validateBucketName(bucket, limits: limits)
+        guard !key.isEmpty else { throw .badParameter(name: "key", message: "the key is empty; keys are 1 to \(limits.keyBytesMax) bytes") }
+        guard key.count <= limits.keyBytesMax else { throw .tooLarge(what: "key", bytes: key.count, limit: limits.keyBytesMax) }
+        let props = registry.props(for: bucket)
+        let resolved = try options.resolve(props: props, clusterSize: ring.members.count, limits: limits)
+        let current = inFlight.add(1, ordering: .relaxed).newValue
+        guard current <= limits.coordinatedRequestsMax else {
+            inFlight.subtract(1, ordering: .relaxed)
+            throw .overloaded(message: "this node is coordinating \(limits.coordinatedRequestsMax) requests already; retry shortly or spread requests over more nodes")
+        }
+        return (props, resolved)
+    }
+
+    private func armDeadline<C: Sendable, O: Sendable>(
+        _ run: RequestRun<C, O>, milliseconds: Int, onDeadline: @escaping @Sendable (inout C) -> O?
+    ) {
+        let task = eventLoop.scheduleTask(in: .milliseconds(Int64(milliseconds))) {
+            if let outcome = run.step(onDeadline) { run.finish(outcome) }
+        }
+        run.setDeadline(task)
+    }
+
+    private static func parseContext(_ token: String?) throws(KVError) -> VersionVector {
+        guard let token, !token.isEmpty else { return .empty }
+        return try VersionVector(contextToken: token)
+    }
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import QuorumCore
+import QuorumNode
+
+/// Options every client command (`get`, `put`, `delete`) shares.
+///
+/// Numbers and levels are taken as text and checked in `requestOptions()`, so every bad
+/// value exits with the documented usage code (2) and a message naming the flag.
+struct ClientOptions: ParsableArguments {
+    static let defaultEndpoint = "http://127.0.0.1:8081"
+    static let endpointEnvironmentVariable = "QUORUMKV_ENDPOINT"
+
+    @Option(help: ArgumentHelp(
+        "The node to talk to (default \(defaultEndpoint), or $\(endpointEnvironmentVariable) when set).",
+        valueName: "url"))
+    var endpoint: String?
+
+    @Option(help: "The bucket: 1-64 of A-Z a-z 0-9 _ . -")
+    var bucket: String = "default"
+
+    @Option(help: ArgumentHelp("Replicas this request uses (at most the bucket's n).", valueName: "count"))
+    var n: String?
+
+    @Option(help: ArgumentHelp("Replicas that must answer a read: a number, or one/two/three/quorum/all.", valueName: "level"))
+    var r: String?
+
+    @Option(help: ArgumentHelp("Replicas that must acknowledge a write: a number, or one/two/three/quorum/all.", valueName: "level"))
+    var w: String?
+
+    @Option(help: ArgumentHelp("Primary replicas (no stand-ins) that must answer a read.", valueName: "level"))
+    var pr: String?
+
+    @Option(help: ArgumentHelp("Primary replicas (no stand-ins) that must acknowledge a write.", valueName: "level"))
+    var pw: String?
+
+    @Option(help: ArgumentHelp(
+        "Sets both r and w for this request, where --r/--w are not given (ONE, TWO, QUORUM, ALL or a number).",
+        valueName: "level"))
+    var consistency: String?
+
+    @Option(help: ArgumentHelp("Request timeout in milliseconds (server default 2000).", valueName: "ms"))
+    var timeout: String?
+
+    @Flag(help: "Print JSON on stdout for scripts.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Also print the context token on stderr.")
+    var verbose = false
+
+    /// `--endpoint`, else `$QUORUMKV_ENDPOINT`, else the default.
+    var resolvedEndpoint: String {
+        if let endpoint, !endpoint.isEmpty { return endpoint }
+        if let value = ProcessInfo.processInfo.environment[Self.endpointEnvironmentVariable], !value.isEmpty {
+            return value
+        }
+        return Self.defaultEndpoint
+    }
+
+    func client() -> KVHTTPClient {
+        KVHTTPClient(baseURL: resolvedEndpoint)
+    }
+
+    /// The per-request options, checked.
+    func requestOptions() throws(CommandFailure) -> RequestOptions {
+        var options = RequestOptions()
+        do {
+            try validateBucketName(bucket)
+        } catch {
+            throw .usage("--bucket: \(error.message)")
+        }
+        if let n {
+            guard let number = Int(n), number >= 1 else { throw .usage("--n must be a positive integer, got \"\(n)\"") }
+            options.n = number
+        }
+        let consistency = try Self.level("consistency", self.consistency)
+        options.r = try Self.level("r", r) ?? consistency
+        options.w = try Self.level("w", w) ?? consistency
+        options.pr = try Self.level("pr", pr)
+        options.pw = try Self.level("pw", pw)
+        if let timeout {
+            guard let milliseconds = Int(timeout), milliseconds >= 1 else {
+                throw .usage("--timeout must be a positive number of milliseconds, got \"\(timeout)\"")
+            }
+            options.timeoutMilliseconds = milliseconds
+        }
+        return options
+    }
+
+    static func level(_ flag: String, _ text: String?) throws(CommandFailure) -> ConsistencyLevel? {
+        guard let text else { return nil }
+        guard let level = ConsistencyLevel(parsing: text) else {
+            throw .usage("--\(flag) must be a number or one of one, two, three, quorum, all; got \"\(text)\"")
+        }
+        return level
+    }
+
+    static func checkKey(_ key: String) throws(CommandFailure) {
+        guard !key.isEmpty else { throw .usage("the key must not be empty") }
+    }
+}
+
+/// Shared help text: endpoint and options.
+enum ClientHelp {
+    static let common = """
+        The node is --endpoint, else $QUORUMKV_ENDPOINT, else http://127.0.0.1:8081. \
+        Any node answers any key. --r/--w/--pr/--pw take a number or ONE, TWO, THREE, QUORUM, ALL; \
+        --consistency sets r and w at once.
+        """
+}

@@ -1,0 +1,160 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import QuorumNode
+import XCTest
+
+/// A real QuorumKV cluster for tests: separate `quorumkv serve` processes on loopback,
+/// each with its own SQLite directory under a fresh temporary folder.
+final class ClusterHarness: @unchecked Sendable {
+    struct NodeInfo {
+        var id: String
+        var httpPort: Int
+        var peerPort: Int
+        var directory: String
+        var process: Process?
+    }
+
+    let root: String
+    private(set) var nodes: [NodeInfo]
+    private let executable: String
+
+    /// Starts `count` nodes and waits until every one answers `/health`.
+    init(nodes count: Int, file: StaticString = #filePath, line: UInt = #line) async throws {
+        executable = try Self.quorumkvBinary()
+        let root = NSTemporaryDirectory() + "quorumkv-it-\(UUID().uuidString.prefix(8))"
+        self.root = root
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let ports = try Self.freePorts(count * 2)
+        nodes = (0..<count).map { index in
+            NodeInfo(
+                id: "node\(index + 1)", httpPort: ports[index * 2], peerPort: ports[index * 2 + 1],
+                directory: "\(root)/node\(index + 1)")
+        }
+        for index in nodes.indices { try launch(index) }
+        for index in nodes.indices { try await waitUntilHealthy(index) }
+    }
+
+    func endpoint(_ index: Int) -> String { "http://127.0.0.1:\(nodes[index].httpPort)" }
+
+    func client(_ index: Int) -> TestClient { TestClient(base: endpoint(index)) }
+
+    func launch(_ index: Int) throws {
+        let node = nodes[index]
+        try FileManager.default.createDirectory(atPath: node.directory, withIntermediateDirectories: true)
+        let log = "\(node.directory)/node.log"
+        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        let handle = FileHandle(forWritingAtPath: log)!
+        handle.seekToEndOfFile()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = [
+            "serve", "--node-id", node.id, "--http", "127.0.0.1:\(node.httpPort)", "--peer", "127.0.0.1:\(node.peerPort)",
+            "--data-dir", node.directory, "--log-level", "warning",
+        ] + nodes.flatMap { ["--member", "\($0.id)=127.0.0.1:\($0.peerPort)"] }
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        nodes[index].process = process
+    }
+
+    func waitUntilHealthy(_ index: Int, seconds: Double = 30) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let response = try? await client(index).request("GET", "/health", timeoutMilliseconds: 1000), response.status == 200 {
+                return
+            }
+            if let process = nodes[index].process, !process.isRunning {
+                throw HarnessError("node \(nodes[index].id) exited during start-up:\n\(log(index))")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw HarnessError("node \(nodes[index].id) did not become healthy in \(seconds) s:\n\(log(index))")
+    }
+
+    /// Sends a signal: SIGKILL to crash, SIGSTOP/SIGCONT to freeze and thaw.
+    func signal(_ index: Int, _ signalNumber: Int32) {
+        guard let process = nodes[index].process else { return }
+        kill(process.processIdentifier, signalNumber)
+        if signalNumber == SIGKILL || signalNumber == SIGTERM {
+            process.waitUntilExit()
+            nodes[index].process = nil
+        }
+    }
+
+    func restart(_ index: Int) async throws {
+        try launch(index)
+        try await waitUntilHealthy(index)
+    }
+
+    func log(_ index: Int) -> String {
+        (try? String(contentsOfFile: "\(nodes[index].directory)/node.log", encoding: .utf8)) ?? "(no log)"
+    }
+
+    /// Kills every node and removes the data.
+    func shutdown() {
+        for index in nodes.indices {
+            if let process = nodes[index].process, process.isRunning {
+                kill(process.processIdentifier, SIGCONT)
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            nodes[index].process = nil
+        }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// The `quorumkv` binary built beside the test bundle.
+    static func quorumkvBinary() throws -> String {
+        let testBinary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
+        for _ in 0..<3 {
+            let candidate = directory.appendingPathComponent("quorumkv").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        throw HarnessError("no quorumkv binary beside \(testBinary); run `swift build --build-tests` first")
+    }
+
+    /// Ports the kernel hands out as free; bound and released at once.
+    static func freePorts(_ count: Int) throws -> [Int] {
+        var sockets: [Int32] = []
+        var ports: [Int] = []
+        defer { sockets.forEach { close($0) } }
+        for _ in 0..<count {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = 0
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            try withUnsafeMutablePointer(to: &address) { pointer in
+                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                    guard bind(fd, raw, length) == 0, getsockname(fd, raw, &length) == 0 else {
+                        throw HarnessError("could not find a free port")
+                    }
+                }
+            }
+            sockets.append(fd)
+            ports.append(Int(UInt16(bigEndian: address.sin_port)))
+        }
+        return ports
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Waits for `condition` to hold, checking every 50 ms, for at most `seconds`.
+func eventually(
+    _ what: String, seconds: Double = 10, _ condition: () async throws -> Bool
+) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if (try? await condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw HarnessError("timed out after \(seconds) s waiting until \(what)")
+}

@@ -1,0 +1,94 @@
+import Foundation
+import XCTest
+
+/// Nodes crash, freeze and come back: quorums fail with clear errors, data survives.
+final class FailureTests: XCTestCase {
+    private var cluster: ClusterHarness!
+
+    override func setUp() async throws {
+        cluster = try await ClusterHarness(nodes: 3)
+    }
+
+    override func tearDown() async throws {
+        cluster?.shutdown()
+    }
+
+    func testWithTwoOfThreeNodesDownW2FailsWithTheQuorumErrorAndW1Succeeds() async throws {
+        let client = cluster.client(0)
+        let before = try await client.put("k", "before", query: [("w", "3")])
+        XCTAssertEqual(before.status, 204)
+        cluster.signal(1, SIGKILL)
+        cluster.signal(2, SIGKILL)
+
+        let strict = try await client.put("k", "strict", query: [("w", "2"), ("timeout", "1000")])
+        XCTAssertEqual(strict.status, 503, strict.text)
+        XCTAssertEqual(strict.json["error"] as? String, "quorum_not_met")
+        XCTAssertEqual(strict.json["needed"] as? Int, 2)
+        // The write fails as soon as two refusals make w=2 impossible, perhaps before the
+        // local replica's ack is in, so the count is what had acked by then.
+        let acked = try XCTUnwrap(strict.json["acked"] as? Int)
+        XCTAssertLessThan(acked, 2)
+        XCTAssertTrue((strict.json["message"] as? String ?? "").contains("needed 2 replica acks but \(acked) acked"), strict.text)
+
+        let relaxed = try await client.put("k", "relaxed", query: [("w", "1"), ("timeout", "1000")])
+        XCTAssertEqual(relaxed.status, 204, relaxed.text)
+        let read = try await client.get("k", query: [("r", "1"), ("timeout", "1000")])
+        XCTAssertEqual(read.text, "relaxed")
+        let strictRead = try await client.get("k", query: [("r", "2"), ("timeout", "1000")])
+        XCTAssertEqual(strictRead.status, 503)
+        XCTAssertEqual(strictRead.json["error"] as? String, "quorum_not_met")
+        XCTAssertLessThan(try XCTUnwrap(strictRead.json["replied"] as? Int), 2)
+    }
+
+    func testFrozenReplicasMakeTheRequestTimeOutWithinItsBound() async throws {
+        cluster.signal(1, SIGSTOP)
+        cluster.signal(2, SIGSTOP)
+        defer {
+            cluster.signal(1, SIGCONT)
+            cluster.signal(2, SIGCONT)
+        }
+        let started = Date()
+        let response = try await cluster.client(0).put("frozen", "v", query: [("w", "2"), ("timeout", "700")])
+        let elapsed = Date().timeIntervalSince(started)
+        XCTAssertEqual(response.status, 503, response.text)
+        XCTAssertEqual(response.json["acked"] as? Int, 1)
+        XCTAssertGreaterThanOrEqual(elapsed, 0.6)
+        XCTAssertLessThan(elapsed, 5, "the timeout bounds the wait")
+    }
+
+    func testANodeKilledRightAfterAcknowledgedWritesHasEveryOneAfterRestart() async throws {
+        let keys = (0..<200).map { "durable-\($0)" }
+        let writers = [cluster.client(0), cluster.client(1)]
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, key) in keys.enumerated() {
+                group.addTask {
+                    let response = try await writers[index % 2].put(key, "value-\(key)", query: [("w", "3")])
+                    guard response.status == 204 else { throw HarnessError("write \(key) failed: \(response.text)") }
+                }
+            }
+            try await group.waitForAll()
+        }
+        // Every write above was acknowledged by all three replicas, node 3 included.
+        cluster.signal(2, SIGKILL)
+        try await cluster.restart(2)
+        // Only node 3 is left, so every answer below comes from its SQLite file.
+        cluster.signal(0, SIGKILL)
+        cluster.signal(1, SIGKILL)
+        let survivor = cluster.client(2)
+        for key in keys {
+            let read = try await survivor.get(key, query: [("r", "1"), ("timeout", "1000")])
+            XCTAssertEqual(read.status, 200, "\(key): \(read.text)")
+            XCTAssertEqual(read.text, "value-\(key)")
+        }
+    }
+
+    func testBucketPropsReachANodeThatWasDownWhenTheyChanged() async throws {
+        cluster.signal(2, SIGKILL)
+        let set = try await cluster.client(0).setProps("late", #"{"conflict": "vclock", "n": 3}"#)
+        XCTAssertEqual(set.status, 200, set.text)
+        try await cluster.restart(2)
+        try await eventually("the restarted node learns the props", seconds: 20) {
+            try await self.cluster.client(2).request("GET", "/buckets/late/props").json["conflict"] as? String == "vclock"
+        }
+    }
+}
