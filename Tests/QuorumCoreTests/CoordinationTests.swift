@@ -35,6 +35,16 @@ final class CoordinationTests: XCTestCase {
         }
     }
 
+    func testOnlyTheOperationsQuorumIsCheckedAndBucketDefaultsAreCappedAtN() throws {
+        let strictBucket = BucketProps(n: 3, r: .count(3), w: .count(3))
+        let read = try RequestOptions(w: .count(99)).resolve(props: strictBucket, clusterSize: 3, limits: .defaults, for: .read)
+        XCTAssertEqual(read.r, 3, "a read ignores w")
+        XCTAssertThrowsError(try RequestOptions(w: .count(99)).resolve(props: strictBucket, clusterSize: 3, limits: .defaults, for: .write))
+        let narrow = try RequestOptions(n: 1).resolve(props: strictBucket, clusterSize: 3, limits: .defaults, for: .write)
+        XCTAssertEqual(narrow.w, 1, "the bucket's default w=3 is capped at the request's n=1")
+        XCTAssertThrowsError(try RequestOptions(n: 1, w: .count(3)).resolve(props: strictBucket, clusterSize: 3, limits: .defaults, for: .write))
+    }
+
     func testQuorumTallyFailsAsSoonAsTheQuorumIsOutOfReach() {
         var tally = QuorumTally(needed: 2, contacted: 3, primariesContacted: 3)
         tally.recordFailure(primary: true)

@@ -22,8 +22,12 @@ public struct RequestOptions: Sendable, Equatable {
     /// Checks the request against the bucket and the cluster and fixes every number.
     ///
     /// Invalid combinations are rejected here, before any replica is contacted, so a bad
-    /// request never leaves a partial write behind.
-    public func resolve(props: BucketProps, clusterSize: Int, limits: Limits) throws(KVError) -> ResolvedOptions {
+    /// request never leaves a partial write behind. Only the quorums the operation uses
+    /// are checked (a read ignores `w`), and a bucket's default quorum is capped at the
+    /// request's `n`, so `n=1` works on a bucket whose default `w` is 3.
+    public func resolve(
+        props: BucketProps, clusterSize: Int, limits: Limits, for operation: QuorumOperation? = nil
+    ) throws(KVError) -> ResolvedOptions {
         let n = self.n ?? props.n
         guard n >= 1 else { throw .badParameter(name: "n", message: "n must be at least 1, got \(n)") }
         guard n <= props.n else {
@@ -32,19 +36,36 @@ public struct RequestOptions: Sendable, Equatable {
         guard n <= clusterSize else {
             throw .badParameter(name: "n", message: "n=\(n) exceeds the \(clusterSize) node(s) in the cluster")
         }
-        let r = try Self.check("r", self.r ?? props.r, n: n, minimum: 1)
-        let w = try Self.check("w", self.w ?? props.w, n: n, minimum: 1)
-        let pr = try Self.check("pr", self.pr ?? .count(0), n: n, minimum: 0)
-        let pw = try Self.check("pw", self.pw ?? .count(0), n: n, minimum: 0)
-        guard pr <= r else { throw .badParameter(name: "pr", message: "pr=\(pr) exceeds r=\(r)") }
-        guard pw <= w else { throw .badParameter(name: "pw", message: "pw=\(pw) exceeds w=\(w)") }
+        var resolved = ResolvedOptions(n: n, r: 1, w: 1, timeoutMilliseconds: 0)
+        if operation != .write {
+            resolved.r = try Self.quorum("r", requested: self.r, default: props.r, n: n, minimum: 1)
+            resolved.pr = try Self.quorum("pr", requested: self.pr, default: .count(0), n: n, minimum: 0)
+            guard resolved.pr <= resolved.r else {
+                throw .badParameter(name: "pr", message: "pr=\(resolved.pr) exceeds r=\(resolved.r)")
+            }
+        }
+        if operation != .read {
+            resolved.w = try Self.quorum("w", requested: self.w, default: props.w, n: n, minimum: 1)
+            resolved.pw = try Self.quorum("pw", requested: self.pw, default: .count(0), n: n, minimum: 0)
+            guard resolved.pw <= resolved.w else {
+                throw .badParameter(name: "pw", message: "pw=\(resolved.pw) exceeds w=\(resolved.w)")
+            }
+        }
         let timeout = timeoutMilliseconds ?? limits.requestTimeoutMillisecondsDefault
         guard timeout >= 1, timeout <= limits.requestTimeoutMillisecondsMax else {
             throw .badParameter(
                 name: "timeout",
                 message: "timeout must be 1...\(limits.requestTimeoutMillisecondsMax) ms, got \(timeout)")
         }
-        return ResolvedOptions(n: n, r: r, w: w, pr: pr, pw: pw, timeoutMilliseconds: timeout)
+        resolved.timeoutMilliseconds = timeout
+        return resolved
+    }
+
+    private static func quorum(
+        _ name: String, requested: ConsistencyLevel?, default fallback: ConsistencyLevel, n: Int, minimum: Int
+    ) throws(KVError) -> Int {
+        guard let requested else { return min(max(fallback.resolve(n: n), minimum), n) }
+        return try check(name, requested, n: n, minimum: minimum)
     }
 
     private static func check(_ name: String, _ level: ConsistencyLevel, n: Int, minimum: Int) throws(KVError) -> Int {

@@ -36,7 +36,7 @@ final class RequestCoordinator: KVService {
     // MARK: reads
 
     func get(bucket: String, key: [UInt8], options: RequestOptions) async throws(KVError) -> ReadResult {
-        let (props, resolved) = try prepare(bucket: bucket, key: key, options: options)
+        let (props, resolved) = try prepare(bucket: bucket, key: key, options: options, for: .read)
         defer { inFlight.subtract(1, ordering: .relaxed) }
         let replicas = ring.preferenceList(bucket: bucket, key: key, n: resolved.n)
         let coordinator = GetCoordinator(replicas: replicas, options: resolved, mode: props.conflict)
@@ -85,7 +85,7 @@ final class RequestCoordinator: KVService {
     }
 
     private func write(bucket: String, key: [UInt8], intent: WriteIntent, options: RequestOptions) async throws(KVError) -> WriteResult {
-        let (props, resolved) = try prepare(bucket: bucket, key: key, options: options)
+        let (props, resolved) = try prepare(bucket: bucket, key: key, options: options, for: .write)
         defer { inFlight.subtract(1, ordering: .relaxed) }
         let replicas = ring.preferenceList(bucket: bucket, key: key, n: resolved.n)
         let timestamp = local.tick()
@@ -216,12 +216,14 @@ final class RequestCoordinator: KVService {
     // MARK: helpers
 
     /// Checks the request and claims an in-flight slot (released by the caller).
-    private func prepare(bucket: String, key: [UInt8], options: RequestOptions) throws(KVError) -> (BucketProps, ResolvedOptions) {
+    private func prepare(
+        bucket: String, key: [UInt8], options: RequestOptions, for operation: QuorumOperation
+    ) throws(KVError) -> (BucketProps, ResolvedOptions) {
         try validateBucketName(bucket, limits: limits)
         guard !key.isEmpty else { throw .badParameter(name: "key", message: "the key is empty; keys are 1 to \(limits.keyBytesMax) bytes") }
         guard key.count <= limits.keyBytesMax else { throw .tooLarge(what: "key", bytes: key.count, limit: limits.keyBytesMax) }
         let props = registry.props(for: bucket)
-        let resolved = try options.resolve(props: props, clusterSize: ring.members.count, limits: limits)
+        let resolved = try options.resolve(props: props, clusterSize: ring.members.count, limits: limits, for: operation)
         let current = inFlight.add(1, ordering: .relaxed).newValue
         guard current <= limits.coordinatedRequestsMax else {
             inFlight.subtract(1, ordering: .relaxed)
