@@ -34,6 +34,8 @@ public struct Limits: Sendable, Equatable, Codable {
     public var writeQueueOperationsMax: Int = 20_000
     /// Values at or above this size are stored LZ4-compressed.
     public var compressionThresholdBytes: Int = 4096
+    /// Most keys one listing page may return.
+    public var keyPageMax: Int = 1000
     /// Largest `n` a bucket or request may use.
     public var replicasMax: Int = 16
 

@@ -152,11 +152,23 @@ final class CoordinationTests: XCTestCase {
         XCTAssertEqual(allDown.leadFailed(node: "n2", error: nil), [.finish(.failed(.quorumNotMet(operation: .write, needed: 2, answered: 0, primariesNeeded: 0, primariesAnswered: 0)))])
     }
 
+    func testCreateOnlyLWWWriteIsLedSoTheLeadCanCheckAtomically() throws {
+        var put = PutCoordinator(
+            replicas: nodes, options: ResolvedOptions(n: 3, r: 1, w: 2), mode: .lww, localNode: "n3", lwwVersion: lwwVersion(),
+            leadRequired: true)
+        XCTAssertEqual(put.start(), [.askLead(node: "n3")])
+        XCTAssertEqual(
+            put.leadFailed(node: "n3", error: .preconditionFailed(message: "exists")),
+            [.finish(.failed(.preconditionFailed(message: "exists")))])
+    }
+
     func testPeerMessagesRoundTripAndRejectGarbage() throws {
         let state = try KeyState().applying(WriteIntent(value: [1, 2], contentType: "t"), actor: "a", timestamp: .zero, mode: .vclock, limits: .defaults)
         let requests: [PeerRequest] = [
             .fetch(bucket: "b", key: [0, 1, 2]),
-            .coordinateWrite(bucket: "b", key: [9], intent: WriteIntent(value: [5], contentType: "c", isTombstone: false, context: VersionVector(entries: [.init(actor: "a", counter: 1)])), mode: .vclock, timestamp: HLCTimestamp(physicalMilliseconds: 9, logical: 1)),
+            .coordinateWrite(bucket: "b", key: [9], intent: WriteIntent(value: [5], contentType: "c", isTombstone: false, context: VersionVector(entries: [.init(actor: "a", counter: 1)])), mode: .vclock, timestamp: HLCTimestamp(physicalMilliseconds: 9, logical: 1), ifAbsent: true),
+            .listKeys(bucket: "b", partition: 7, after: [1, 2], limit: 100),
+            .listKeys(bucket: "b", partition: 0, after: nil, limit: 1),
             .merge(bucket: "b", key: [1], state: state, mode: .lww),
             .setBucketProps(bucket: "b", props: BucketProps(n: 2, r: .one, w: .count(2), conflict: .vclock, version: HLCTimestamp(physicalMilliseconds: 3, logical: 0))),
             .ping,
@@ -165,7 +177,7 @@ final class CoordinationTests: XCTestCase {
             let decoded = try PeerRequest(decoding: request.encoded())
             XCTAssertEqual(decoded, request)
         }
-        for response in [PeerResponse.state(nil), .state(state), .ack, .pong, .failure(code: "sibling_limit", message: "m")] {
+        for response in [PeerResponse.state(nil), .state(state), .ack, .pong, .failure(code: "sibling_limit", message: "m"), .keys([[1], [], [2, 3]], resumeAfter: [2, 3]), .keys([], resumeAfter: nil)] {
             XCTAssertEqual(try PeerResponse(decoding: response.encoded()), response)
         }
         XCTAssertThrowsError(try PeerRequest(decoding: [99]))

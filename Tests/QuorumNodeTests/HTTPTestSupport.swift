@@ -97,7 +97,8 @@ final class HTTPFakeKVService: KVService {
     }
 
     func put(
-        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions,
+        conditions: WriteConditions
     ) async throws(KVError) -> WriteResult {
         try begin(
             Call(operation: "put", bucket: bucket, key: key, context: context, contentType: contentType, options: options))
@@ -153,6 +154,25 @@ final class HTTPFakeKVService: KVService {
             return props
         }
     }
+
+    func listKeys(bucket: String, cursor: String?, limit: Int) async throws(KVError) -> KeyPage {
+        try begin(Call(operation: "listKeys", bucket: bucket, key: []))
+        let keys = state.withLock { state in
+            (state.data[bucket] ?? [:]).filter { !$0.value.siblings.isEmpty }.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        }
+        let start = cursor.flatMap { Int($0) } ?? 0
+        let page = Array(keys.dropFirst(start).prefix(limit))
+        return KeyPage(keys: page, next: start + page.count < keys.count ? String(start + page.count) : nil)
+    }
+
+    func status() async -> NodeStatus {
+        NodeStatus(
+            node: "node-a", version: QuorumKVVersion.current, uptimeSeconds: 1, ring: ringReport(), peers: health().peers,
+            hintsPending: 0, antiEntropy: AntiEntropyStatus(enabled: false, partitionsExchanged: 0),
+            storage: StorageStatus(keys: 0, queuedWrites: 0, committedTransactions: 0), requestsInFlight: 0)
+    }
+
+    func ringReport() -> RingReport { RingReport(ring: Ring(members: ["node-a", "node-b"], partitionCount: 8)) }
 
     func health() -> HealthReport {
         HealthReport(

@@ -4,7 +4,8 @@
 /// A `vclock` write first goes to one lead replica, which gives it the next dot of its
 /// own and answers the merged state; that state then goes to the other replicas. The
 /// lead must hold the key so its dots are unique. If a lead fails, the next replica of
-/// the preference list leads instead.
+/// the preference list leads instead. A create-only write (`leadRequired`) is led in
+/// either mode, so the lead can check atomically that the key holds no live value.
 ///
 /// States: `.leading(candidate)` (vclock only) → `.replicating` → `.done`.
 public struct PutCoordinator: Sendable {
@@ -41,18 +42,21 @@ public struct PutCoordinator: Sendable {
     ///   - replicas: the key's preference list, first `n` nodes.
     ///   - localNode: this node, which leads `vclock` writes when it is a replica (no hop).
     ///   - lwwVersion: for `lww` buckets, the version the coordinator stamped.
-    public init(replicas: [String], options: ResolvedOptions, mode: ConflictMode, localNode: String, lwwVersion: Sibling?) {
+    ///   - leadRequired: send the write through a lead replica even in an `lww` bucket.
+    public init(
+        replicas: [String], options: ResolvedOptions, mode: ConflictMode, localNode: String, lwwVersion: Sibling?,
+        leadRequired: Bool = false
+    ) {
         precondition(replicas.count == options.n, "a write asks exactly n replicas")
         self.replicas = replicas
         self.mode = mode
         self.tally = QuorumTally(
             needed: options.w, primariesNeeded: options.pw, contacted: replicas.count, primariesContacted: replicas.count)
-        switch mode {
-        case .lww:
+        if mode == .lww && !leadRequired {
             precondition(lwwVersion != nil, "an lww write needs the coordinator's stamped version")
             lwwState = KeyState(siblings: [lwwVersion!])
             phase = .replicating
-        case .vclock:
+        } else {
             lwwState = nil
             let ordered = replicas.contains(localNode) ? [localNode] + replicas.filter { $0 != localNode } : replicas
             phase = .leading(candidates: ordered)

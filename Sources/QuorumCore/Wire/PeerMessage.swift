@@ -4,12 +4,15 @@ public enum PeerRequest: Sendable, Equatable {
     case fetch(bucket: String, key: [UInt8])
     /// Be the lead replica of a write: apply `intent` on top of the local state with this
     /// node's next dot, commit, and answer the new state (which the coordinator then
-    /// replicates to the others).
-    case coordinateWrite(bucket: String, key: [UInt8], intent: WriteIntent, mode: ConflictMode, timestamp: HLCTimestamp)
+    /// replicates to the others). With `ifAbsent`, refuse when the key holds a live value.
+    case coordinateWrite(
+        bucket: String, key: [UInt8], intent: WriteIntent, mode: ConflictMode, timestamp: HLCTimestamp, ifAbsent: Bool)
     /// Merge a state into the local one and answer after it is committed.
     case merge(bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode)
     /// Store a bucket's props if newer than the local copy.
     case setBucketProps(bucket: String, props: BucketProps)
+    /// Up to `limit` live keys of `bucket` in `partition`, after `after` in key order.
+    case listKeys(bucket: String, partition: Int, after: [UInt8]?, limit: Int)
     case ping
 }
 
@@ -21,10 +24,13 @@ public enum PeerResponse: Sendable, Equatable {
     /// The request failed on the replica; `code` is a `KVError` code.
     case failure(code: String, message: String)
     case pong
+    /// A page of live keys, and the last key scanned to resume after (tombstoned keys are
+    /// scanned but not listed); `resumeAfter` is nil when the partition holds no more.
+    case keys([[UInt8]], resumeAfter: [UInt8]?)
 }
 
 extension PeerRequest {
-    private enum Tag: UInt8 { case fetch = 1, coordinateWrite, merge, setBucketProps, ping }
+    private enum Tag: UInt8 { case fetch = 1, coordinateWrite, merge, setBucketProps, ping, listKeys }
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 64)
@@ -33,12 +39,13 @@ extension PeerRequest {
             writer.write(Tag.fetch.rawValue)
             writer.writeString(bucket)
             writer.writeBytes(key)
-        case .coordinateWrite(let bucket, let key, let intent, let mode, let timestamp):
+        case .coordinateWrite(let bucket, let key, let intent, let mode, let timestamp, let ifAbsent):
             writer.write(Tag.coordinateWrite.rawValue)
             writer.writeString(bucket)
             writer.writeBytes(key)
             mode.encode(into: &writer)
             timestamp.encode(into: &writer)
+            writer.write(ifAbsent)
             writer.write(intent.isTombstone)
             writer.writeString(intent.contentType)
             intent.context.encode(into: &writer, withTouchTimes: false)
@@ -53,6 +60,13 @@ extension PeerRequest {
             writer.write(Tag.setBucketProps.rawValue)
             writer.writeString(bucket)
             props.encode(into: &writer)
+        case .listKeys(let bucket, let partition, let after, let limit):
+            writer.write(Tag.listKeys.rawValue)
+            writer.writeString(bucket)
+            writer.writeVarInt(UInt64(partition))
+            writer.write(after != nil)
+            if let after { writer.writeBytes(after) }
+            writer.writeVarInt(UInt64(limit))
         case .ping:
             writer.write(Tag.ping.rawValue)
         }
@@ -71,12 +85,13 @@ extension PeerRequest {
             let key = try reader.readBytes()
             let mode = try ConflictMode.decode(from: &reader)
             let timestamp = try HLCTimestamp.decode(from: &reader)
+            let ifAbsent = try reader.readBool()
             let isTombstone = try reader.readBool()
             let contentType = try reader.readString()
             let context = try VersionVector.decode(from: &reader, withTouchTimes: false)
             let value = try reader.readBytes()
             let intent = WriteIntent(value: value, contentType: contentType, isTombstone: isTombstone, context: context)
-            self = .coordinateWrite(bucket: bucket, key: key, intent: intent, mode: mode, timestamp: timestamp)
+            self = .coordinateWrite(bucket: bucket, key: key, intent: intent, mode: mode, timestamp: timestamp, ifAbsent: ifAbsent)
         case .merge:
             let bucket = try reader.readString()
             let key = try reader.readBytes()
@@ -84,6 +99,14 @@ extension PeerRequest {
             self = .merge(bucket: bucket, key: key, state: try KeyState.decode(from: &reader), mode: mode)
         case .setBucketProps:
             self = .setBucketProps(bucket: try reader.readString(), props: try BucketProps.decode(from: &reader))
+        case .listKeys:
+            let bucket = try reader.readString()
+            let partition = try reader.readVarInt()
+            guard partition < 1 << 20 else { throw .malformed("partition \(partition) out of range") }
+            let after = try reader.readBool() ? try reader.readBytes() : nil
+            let limit = try reader.readVarInt()
+            guard limit >= 1, limit <= 100_000 else { throw .malformed("key page limit \(limit) out of range") }
+            self = .listKeys(bucket: bucket, partition: Int(partition), after: after, limit: Int(limit))
         case .ping:
             self = .ping
         }
@@ -92,7 +115,7 @@ extension PeerRequest {
 }
 
 extension PeerResponse {
-    private enum Tag: UInt8 { case stateAbsent = 1, statePresent, ack, failure, pong }
+    private enum Tag: UInt8 { case stateAbsent = 1, statePresent, ack, failure, pong, keys }
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 32)
@@ -110,6 +133,12 @@ extension PeerResponse {
             writer.writeString(message)
         case .pong:
             writer.write(Tag.pong.rawValue)
+        case .keys(let keys, let resumeAfter):
+            writer.write(Tag.keys.rawValue)
+            writer.write(resumeAfter != nil)
+            if let resumeAfter { writer.writeBytes(resumeAfter) }
+            writer.writeVarInt(UInt64(keys.count))
+            for key in keys { writer.writeBytes(key) }
         }
         return writer.bytes
     }
@@ -124,6 +153,13 @@ extension PeerResponse {
         case .ack: self = .ack
         case .failure: self = .failure(code: try reader.readString(), message: try reader.readString())
         case .pong: self = .pong
+        case .keys:
+            let resumeAfter = try reader.readBool() ? try reader.readBytes() : nil
+            let count = try reader.readLength()
+            var keys: [[UInt8]] = []
+            keys.reserveCapacity(count)
+            for _ in 0..<count { keys.append(try reader.readBytes()) }
+            self = .keys(keys, resumeAfter: resumeAfter)
         }
         guard reader.isAtEnd else { throw .malformed("\(reader.remainingCount) trailing bytes after a response") }
     }

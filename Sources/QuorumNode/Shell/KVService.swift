@@ -11,7 +11,8 @@ public protocol KVService: Sendable {
 
     /// Writes a value. `context` is the token a read returned, or nil for a blind write.
     func put(
-        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions,
+        conditions: WriteConditions
     ) async throws(KVError) -> WriteResult
 
     /// Deletes a key by writing a tombstone.
@@ -23,6 +24,52 @@ public protocol KVService: Sendable {
     func setBucketProps(bucket: String, update: BucketPropsUpdate) async throws(KVError) -> BucketProps
 
     func health() -> HealthReport
+
+    /// One page of a bucket's live keys. Pages follow partition order, then key order; pass
+    /// the previous page's `next` as `cursor`. Each partition is read from one replica.
+    func listKeys(bucket: String, cursor: String?, limit: Int) async throws(KVError) -> KeyPage
+
+    /// What `GET /status` shows: this node's view of the ring, its peers and its work.
+    func status() async -> NodeStatus
+
+    /// Partition ownership, as every node computes it.
+    func ringReport() -> RingReport
+}
+
+extension KVService {
+    /// A plain write: no precondition, no body in the answer.
+    public func put(
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions
+    ) async throws(KVError) -> WriteResult {
+        try await put(
+            bucket: bucket, key: key, value: value, contentType: contentType, context: context, options: options,
+            conditions: WriteConditions())
+    }
+}
+
+/// What a write must find, and what its answer carries.
+public struct WriteConditions: Sendable, Equatable {
+    /// Create only: fail with `precondition_failed` when the key holds a live value
+    /// (HTTP `If-None-Match: *`). Checked atomically on the lead replica.
+    public var ifNoneMatch: Bool
+    /// Answer with the key's live versions after the write (HTTP `returnbody=true`).
+    public var returnBody: Bool
+
+    public init(ifNoneMatch: Bool = false, returnBody: Bool = false) {
+        self.ifNoneMatch = ifNoneMatch
+        self.returnBody = returnBody
+    }
+}
+
+/// A page of keys and the cursor of the next page (nil on the last page).
+public struct KeyPage: Sendable, Equatable {
+    public var keys: [[UInt8]]
+    public var next: String?
+
+    public init(keys: [[UInt8]], next: String?) {
+        self.keys = keys
+        self.next = next
+    }
 }
 
 /// A read's answer: the live versions (one, or several siblings) and the context.
@@ -47,10 +94,13 @@ public struct WriteResult: Sendable, Equatable {
     public var context: String
     /// Replicas that acknowledged before the write completed.
     public var acks: Int
+    /// The key's live versions after the write, when `returnBody` was asked for.
+    public var siblings: [Sibling]
 
-    public init(context: String, acks: Int) {
+    public init(context: String, acks: Int, siblings: [Sibling] = []) {
         self.context = context
         self.acks = acks
+        self.siblings = siblings
     }
 }
 

@@ -46,13 +46,18 @@ final class LocalReplica: Sendable {
         switch request {
         case .fetch(let bucket, let key):
             readQueue.async { [self] in respond(fetch(bucket: bucket, key: key)) }
-        case .coordinateWrite(let bucket, let key, let intent, let mode, let timestamp):
+        case .coordinateWrite(let bucket, let key, let intent, let mode, let timestamp, let ifAbsent):
             observe(timestamp)
             let actor = actorID
             let limits = limits
             update(bucket: bucket, key: key, respond: respond) { current in
-                try (current ?? KeyState()).applying(intent, actor: actor, timestamp: timestamp, mode: mode, limits: limits)
+                if ifAbsent, let current, !current.isDeleted {
+                    throw KVError.preconditionFailed(message: "the key already exists and the write was create-only (If-None-Match: *)")
+                }
+                return try (current ?? KeyState()).applying(intent, actor: actor, timestamp: timestamp, mode: mode, limits: limits)
             }
+        case .listKeys(let bucket, let partition, let after, let limit):
+            readQueue.async { [self] in respond(listKeys(bucket: bucket, partition: partition, after: after, limit: limit)) }
         case .merge(let bucket, let key, let state, let mode):
             if let newest = state.siblings.map(\.timestamp).max() { observe(newest) }
             update(bucket: bucket, key: key, acknowledgeOnly: true, respond: respond) { current in
@@ -72,6 +77,23 @@ final class LocalReplica: Sendable {
             return .ack
         } catch {
             return .failure(code: error.code, message: error.message)
+        }
+    }
+
+    /// Live keys of one bucket in one partition; tombstoned keys are skipped.
+    private func listKeys(bucket: String, partition: Int, after: [UInt8]?, limit: Int) -> PeerResponse {
+        guard partition >= 0, partition < ring.partitionCount else {
+            return .failure(code: "bad_parameter", message: "partition \(partition) is outside the ring")
+        }
+        do {
+            let rows = try store.scan(partition: partition, after: (bucket: bucket, key: after ?? []), limit: limit)
+            let inBucket = rows.prefix { $0.bucket == bucket }
+            var keys: [[UInt8]] = []
+            for row in inBucket where try !KeyState(decoding: row.blob).isDeleted { keys.append(row.key) }
+            let more = rows.count == limit && inBucket.count == rows.count
+            return .keys(keys, resumeAfter: more ? inBucket.last?.key : nil)
+        } catch {
+            return failure(error, doing: "list keys")
         }
     }
 

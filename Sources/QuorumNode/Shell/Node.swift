@@ -49,7 +49,12 @@ public final class Node: Sendable {
         let router = ReplicaRouter(local: local, peers: peers)
         coordinator = RequestCoordinator(
             nodeID: config.nodeID, ring: ring, router: router, local: local, registry: registry, peers: peers,
-            limits: config.limits, eventLoop: group.next(), logger: logger)
+            limits: config.limits, eventLoop: group.next(), logger: logger,
+            storageStatus: { [store] in
+                StorageStatus(
+                    keys: (try? store.keyCount()) ?? -1, queuedWrites: store.queuedWrites,
+                    committedTransactions: store.committedTransactions)
+            })
 
         let ring = ring
         let memberIDs = Set(config.members.map(\.id))

@@ -38,7 +38,7 @@ extension KVError {
         switch code {
         case "sibling_limit": return .siblingLimit(limit: limits.siblingsMax)
         case "bad_parameter": return .badParameter(name: "request", message: message)
-        case "too_large": return .preconditionFailed(message: message)
+        case "precondition_failed": return .preconditionFailed(message: message)
         default: return nil
         }
     }

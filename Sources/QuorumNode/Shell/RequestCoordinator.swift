@@ -17,11 +17,15 @@ final class RequestCoordinator: KVService {
     private let eventLoop: any EventLoop
     private let inFlight = Atomic<Int>(0)
     private let logger: Logger
+    private let storageStatus: @Sendable () -> StorageStatus
+    private let startedMilliseconds = WallClock.nowMilliseconds()
 
     init(
         nodeID: String, ring: Ring, router: ReplicaRouter, local: LocalReplica, registry: BucketRegistry,
-        peers: PeerDirectory, limits: Limits, eventLoop: any EventLoop, logger: Logger
+        peers: PeerDirectory, limits: Limits, eventLoop: any EventLoop, logger: Logger,
+        storageStatus: @escaping @Sendable () -> StorageStatus
     ) {
+        self.storageStatus = storageStatus
         self.nodeID = nodeID
         self.ring = ring
         self.router = router
@@ -70,21 +74,26 @@ final class RequestCoordinator: KVService {
     // MARK: writes
 
     func put(
-        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions,
+        conditions: WriteConditions
     ) async throws(KVError) -> WriteResult {
         guard value.count <= limits.valueBytesMax else {
             throw .tooLarge(what: "value", bytes: value.count, limit: limits.valueBytesMax)
         }
         let intent = WriteIntent(
             value: value, contentType: contentType, isTombstone: false, context: try Self.parseContext(context))
-        return try await write(bucket: bucket, key: key, intent: intent, options: options)
+        return try await write(bucket: bucket, key: key, intent: intent, options: options, conditions: conditions)
     }
 
     func delete(bucket: String, key: [UInt8], context: String?, options: RequestOptions) async throws(KVError) -> WriteResult {
-        try await write(bucket: bucket, key: key, intent: .delete(context: try Self.parseContext(context)), options: options)
+        try await write(
+            bucket: bucket, key: key, intent: .delete(context: try Self.parseContext(context)), options: options,
+            conditions: WriteConditions())
     }
 
-    private func write(bucket: String, key: [UInt8], intent: WriteIntent, options: RequestOptions) async throws(KVError) -> WriteResult {
+    private func write(
+        bucket: String, key: [UInt8], intent: WriteIntent, options: RequestOptions, conditions: WriteConditions
+    ) async throws(KVError) -> WriteResult {
         let (props, resolved) = try prepare(bucket: bucket, key: key, options: options, for: .write)
         defer { inFlight.subtract(1, ordering: .relaxed) }
         let replicas = ring.preferenceList(bucket: bucket, key: key, n: resolved.n)
@@ -96,10 +105,11 @@ final class RequestCoordinator: KVService {
                 isTombstone: intent.isTombstone, timestamp: timestamp)
         }
         let coordinator = PutCoordinator(
-            replicas: replicas, options: resolved, mode: props.conflict, localNode: nodeID, lwwVersion: lwwVersion)
+            replicas: replicas, options: resolved, mode: props.conflict, localNode: nodeID, lwwVersion: lwwVersion,
+            leadRequired: conditions.ifNoneMatch)
         let request = WriteRequest(
             bucket: bucket, key: key, intent: intent, mode: props.conflict, timestamp: timestamp,
-            timeoutMilliseconds: resolved.timeoutMilliseconds)
+            ifAbsent: conditions.ifNoneMatch, timeoutMilliseconds: resolved.timeoutMilliseconds)
         let outcome: PutCoordinator.Outcome = await withCheckedContinuation { continuation in
             let run = RequestRun<PutCoordinator, PutCoordinator.Outcome>(coordinator: coordinator, continuation: continuation)
             armDeadline(run, milliseconds: resolved.timeoutMilliseconds) { coordinator in
@@ -110,7 +120,7 @@ final class RequestCoordinator: KVService {
         switch outcome {
         case .succeeded(let state, let acks):
             let context = props.conflict == .vclock ? state.context.contextToken : ""
-            return WriteResult(context: context, acks: acks)
+            return WriteResult(context: context, acks: acks, siblings: conditions.returnBody ? state.liveSiblings : [])
         case .failed(let error):
             throw error
         }
@@ -122,6 +132,7 @@ final class RequestCoordinator: KVService {
         var intent: WriteIntent
         var mode: ConflictMode
         var timestamp: HLCTimestamp
+        var ifAbsent: Bool
         var timeoutMilliseconds: Int
     }
 
@@ -135,7 +146,7 @@ final class RequestCoordinator: KVService {
             case .askLead(let node):
                 let message = PeerRequest.coordinateWrite(
                     bucket: request.bucket, key: request.key, intent: request.intent, mode: request.mode,
-                    timestamp: request.timestamp)
+                    timestamp: request.timestamp, ifAbsent: request.ifAbsent)
                 router.call(node, message, timeoutMilliseconds: request.timeoutMilliseconds) { [self] result in
                     let next = run.step { coordinator -> [PutCoordinator.Action] in
                         switch result {
@@ -206,6 +217,52 @@ final class RequestCoordinator: KVService {
 
     func broadcastAll() {
         for (bucket, props) in registry.all() { broadcast(bucket: bucket, props: props) }
+    }
+
+    func ringReport() -> RingReport { RingReport(ring: ring) }
+
+    func status() async -> NodeStatus {
+        let storage = storageStatus()
+        return NodeStatus(
+            node: nodeID, version: QuorumKVVersion.current,
+            uptimeSeconds: Int((WallClock.nowMilliseconds() - startedMilliseconds) / 1000), ring: RingReport(ring: ring),
+            peers: health().peers, hintsPending: 0, antiEntropy: AntiEntropyStatus(enabled: false, partitionsExchanged: 0),
+            storage: storage, requestsInFlight: inFlight.load(ordering: .relaxed))
+    }
+
+    // MARK: key listing
+
+    func listKeys(bucket: String, cursor: String?, limit: Int) async throws(KVError) -> KeyPage {
+        try validateBucketName(bucket, limits: limits)
+        guard (1...limits.keyPageMax).contains(limit) else {
+            throw .badParameter(name: "limit", message: "limit must be 1...\(limits.keyPageMax), got \(limit)")
+        }
+        var position = try cursor.map { token throws(KVError) in try KeyCursor(token: token, partitionCount: ring.partitionCount) } ?? .start
+        let props = registry.props(for: bucket)
+        let n = min(props.n, ring.members.count)
+        var keys: [[UInt8]] = []
+        while keys.count < limit, position.partition < ring.partitionCount {
+            let page = try await keysPage(bucket: bucket, at: position, limit: limit - keys.count, n: n)
+            keys += page.keys
+            if let resume = page.resumeAfter {
+                position.after = resume
+            } else {
+                position = KeyCursor(partition: position.partition + 1, after: nil)
+            }
+        }
+        return KeyPage(keys: keys, next: position.partition < ring.partitionCount ? position.token : nil)
+    }
+
+    /// Asks the partition's replicas in preference order until one answers.
+    private func keysPage(bucket: String, at position: KeyCursor, limit: Int, n: Int) async throws(KVError) -> (keys: [[UInt8]], resumeAfter: [UInt8]?) {
+        let request = PeerRequest.listKeys(bucket: bucket, partition: position.partition, after: position.after, limit: limit)
+        for node in ring.preferenceList(partition: position.partition, n: n) {
+            let response: Result<PeerResponse, any Error> = await withCheckedContinuation { continuation in
+                router.call(node, request, timeoutMilliseconds: limits.requestTimeoutMillisecondsDefault) { continuation.resume(returning: $0) }
+            }
+            if case .success(.keys(let keys, let resumeAfter)) = response { return (keys, resumeAfter) }
+        }
+        throw .quorumNotMet(operation: .read, needed: 1, answered: 0, primariesNeeded: 0, primariesAnswered: 0)
     }
 
     func health() -> HealthReport {
