@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# First load figures: PUT then GET at n=3 w=2 r=2 against a fresh local 3-node cluster
+# First load figures: PUT and GET at n=3 w=2 r=2, each beside an n=1 reference, against a fresh local 3-node cluster
 # (release build, data in a temporary folder), driven by wrk from another process.
 # Usage: ./scripts/bench-wrk.sh [seconds] [connections]
 set -euo pipefail
@@ -23,7 +23,13 @@ endpoint=http://127.0.0.1:18081
 echo "== preload $keys keys (w=3)"
 for i in $(seq 0 $((keys - 1))); do echo "key$i"; done \
   | xargs -P 8 -I{} curl -s -o /dev/null -X PUT --data-binary "$(printf 'v%.0s' $(seq 1 100))" "$endpoint/kv/bench/{}?w=3"
-echo "== PUT n=3 w=2, $connections connections, $seconds s, 2 wrk threads, 100-byte values, $keys keys"
-QKV_KEYS=$keys QKV_QUERY="w=2" wrk -t2 -c"$connections" -d"${seconds}s" -s Benchmarks/wrk/put.lua "$endpoint"
-echo "== GET n=3 r=2, $connections connections, $seconds s"
-QKV_KEYS=$keys QKV_QUERY="r=2" wrk -t2 -c"$connections" -d"${seconds}s" -s Benchmarks/wrk/get.lua "$endpoint"
+# Each quorum setting runs beside the n=1 reference (one replica, no network hop), in
+# the same cluster and the same minute, so the ratio survives a noisy machine.
+run() {
+    echo "== $1 $2, $connections connections, $seconds s, 2 wrk threads, 100-byte values, $keys keys"
+    QKV_KEYS=$keys QKV_QUERY="$2" wrk -t2 -c"$connections" -d"${seconds}s" -s "Benchmarks/wrk/$1.lua" "$endpoint"
+}
+run put "n=1&w=1"
+run put "n=3&w=2"
+run get "n=1&r=1"
+run get "n=3&r=2"

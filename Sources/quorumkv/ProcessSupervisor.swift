@@ -11,7 +11,7 @@ final class ProcessSupervisor: @unchecked Sendable {
 
     func launch(name: String, executable: String, arguments: [String], logPath: String) throws {
         if !FileManager.default.fileExists(atPath: logPath) {
-            FileManager.default.createFile(atPath: logPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         }
         guard let log = FileHandle(forWritingAtPath: logPath) else {
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: logPath])

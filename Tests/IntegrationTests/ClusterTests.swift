@@ -3,17 +3,7 @@ import XCTest
 
 /// A real three-node cluster: separate processes, loopback sockets, SQLite files.
 /// One cluster serves the tests that don't stop nodes, to keep the suite fast.
-final class ClusterTests: XCTestCase {
-    private var cluster: ClusterHarness!
-
-    override func setUp() async throws {
-        cluster = try await ClusterHarness(nodes: 3)
-    }
-
-    override func tearDown() async throws {
-        cluster?.shutdown()
-    }
-
+final class ClusterTests: ClusterTestCase {
     func testEveryWriteAndReadQuorumForNThree() async throws {
         for w in 1...3 {
             for r in 1...3 {

@@ -2,17 +2,7 @@ import Foundation
 import XCTest
 
 /// Nodes crash, freeze and come back: quorums fail with clear errors, data survives.
-final class FailureTests: XCTestCase {
-    private var cluster: ClusterHarness!
-
-    override func setUp() async throws {
-        cluster = try await ClusterHarness(nodes: 3)
-    }
-
-    override func tearDown() async throws {
-        cluster?.shutdown()
-    }
-
+final class FailureTests: ClusterTestCase {
     func testWithTwoOfThreeNodesDownW2FailsWithTheQuorumErrorAndW1Succeeds() async throws {
         let client = cluster.client(0)
         let before = try await client.put("k", "before", query: [("w", "3")])

@@ -45,21 +45,19 @@ public struct Frame: Sendable, Equatable {
     /// - Throws: when the frame is oversized, of another protocol version or of an unknown
     ///   kind; the connection that sent it should be closed.
     public static func decode(_ bytes: [UInt8], frameBytesMax: Int) throws(WireError) -> (frame: Frame, consumed: Int)? {
-        guard bytes.count >= 4 else { return nil }
-        var reader = ByteReader(bytes)
-        let length = Int(try reader.readUInt32())
-        guard length >= headerBytes - 4 else { throw .malformed("frame length \(length) is shorter than a frame header") }
-        guard length + 4 <= frameBytesMax else {
-            throw .malformed("frame of \(length + 4) bytes exceeds the limit of \(frameBytesMax) bytes")
+        if bytes.count >= 4 {
+            // Refuse an oversized length before waiting for the rest of its header.
+            var reader = ByteReader(bytes)
+            let length = Int(try reader.readUInt32())
+            guard length + 4 <= frameBytesMax else {
+                throw .malformed("frame of \(length + 4) bytes exceeds the limit of \(frameBytesMax) bytes")
+            }
         }
-        guard bytes.count >= length + 4 else { return nil }
-        let version = try reader.readUInt8()
-        guard version == protocolVersion else { throw .unsupportedVersion(version) }
-        let rawKind = try reader.readUInt8()
-        guard let kind = Kind(rawValue: rawKind) else { throw .malformed("unknown frame kind \(rawKind)") }
-        let requestID = try reader.readUInt64()
-        let payload = Array(bytes[headerBytes..<(length + 4)])
-        return (Frame(kind: kind, requestID: requestID, payload: payload), length + 4)
+        guard bytes.count >= headerBytes else { return nil }
+        let header = try decodeHeader(Array(bytes[0..<headerBytes]), frameBytesMax: frameBytesMax)
+        guard bytes.count >= header.length else { return nil }
+        let payload = Array(bytes[headerBytes..<header.length])
+        return (Frame(kind: header.kind, requestID: header.requestID, payload: payload), header.length)
     }
 
     /// Header fields decoded from exactly `headerBytes` bytes, for decoders that read the
