@@ -45,17 +45,38 @@ final class CoordinationTests: XCTestCase {
         XCTAssertThrowsError(try RequestOptions(n: 1, w: .count(3)).resolve(props: strictBucket, clusterSize: 3, limits: .defaults, for: .write))
     }
 
-    func testQuorumTallyFailsAsSoonAsTheQuorumIsOutOfReach() {
-        var tally = QuorumTally(needed: 2, contacted: 3, primariesContacted: 3)
-        tally.recordFailure(primary: true)
-        XCTAssertEqual(tally.status, .pending)
-        tally.recordFailure(primary: true)
-        XCTAssertEqual(tally.status, .failed)
-        var primaries = QuorumTally(needed: 1, primariesNeeded: 2, contacted: 3, primariesContacted: 2)
-        primaries.recordSuccess(primary: false)
-        XCTAssertEqual(primaries.status, .pending)
-        primaries.recordFailure(primary: true)
-        XCTAssertEqual(primaries.status, .failed)
+    func testReplicaPlanFailsAsSoonAsTheQuorumIsOutOfReach() {
+        var plan = ReplicaPlan(primaries: nodes, fallbacks: [], down: [], sloppy: false)
+        XCTAssertNil(plan.recordFailure(of: "n1"))
+        XCTAssertEqual(plan.status(needed: 2, primariesNeeded: 0), .pending)
+        XCTAssertNil(plan.recordFailure(of: "n2"))
+        XCTAssertEqual(plan.status(needed: 2, primariesNeeded: 0), .failed)
+    }
+
+    func testSloppyPlanPutsStandInsInTheSlotsOfDownPrimariesAndCountsThemApartFromPrimaries() {
+        var plan = ReplicaPlan(primaries: nodes, fallbacks: ["n4", "n5"], down: ["n2", "n4"], sloppy: true)
+        XCTAssertEqual(plan.slots.map(\.node), ["n1", "n5", "n3"], "n4 is down too, so n5 stands in for n2")
+        XCTAssertTrue(plan.slots[1].isStandIn)
+        XCTAssertTrue(plan.recordAnswer(from: "n1"))
+        XCTAssertTrue(plan.recordAnswer(from: "n5"))
+        XCTAssertEqual(plan.status(needed: 2, primariesNeeded: 0), .succeeded)
+        XCTAssertEqual(plan.status(needed: 2, primariesNeeded: 2), .pending, "only one primary answered so far")
+        XCTAssertNil(plan.recordFailure(of: "n3"), "no spare left")
+        XCTAssertEqual(plan.status(needed: 2, primariesNeeded: 2), .failed)
+        XCTAssertEqual(plan.primariesAnswered, 1)
+
+        let strict = ReplicaPlan(primaries: nodes, fallbacks: ["n4"], down: ["n2"], sloppy: false)
+        XCTAssertEqual(strict.slots.map(\.node), nodes, "no stand-ins without sloppy quorum")
+    }
+
+    func testFallbacksAreTheNodesPastThePreferenceList() {
+        let ring = Ring(members: ["n1", "n2", "n3", "n4", "n5"])
+        for partition in 0..<ring.partitionCount {
+            let primaries = ring.preferenceList(partition: partition, n: 3)
+            let fallbacks = ring.fallbacks(partition: partition, n: 3)
+            XCTAssertEqual(fallbacks.count, 2)
+            XCTAssertTrue(Set(primaries).isDisjoint(with: fallbacks))
+        }
     }
 
     func testEveryReadQuorumCompletesAfterExactlyRReplies() throws {
@@ -79,8 +100,8 @@ final class CoordinationTests: XCTestCase {
     func testReadFailsEarlyAndOnDeadlineWithTheCountOfReplies() {
         var read = GetCoordinator(replicas: nodes, options: ResolvedOptions(n: 3, r: 3, w: 1), mode: .vclock)
         XCTAssertEqual(read.receive(state: nil, from: "n1"), .pending)
-        let outcome = read.receiveFailure(from: "n2")
-        guard case .failed(let error) = outcome else { return XCTFail("\(outcome)") }
+        let step = read.receiveFailure(from: "n2")
+        guard case .outcome(.failed(let error)) = step else { return XCTFail("\(step)") }
         XCTAssertEqual(error, .quorumNotMet(operation: .read, needed: 3, answered: 1, primariesNeeded: 0, primariesAnswered: 1))
         XCTAssertTrue(error.message.contains("1 replied"))
 
@@ -106,7 +127,7 @@ final class CoordinationTests: XCTestCase {
         for w in 1...3 {
             var put = PutCoordinator(replicas: nodes, options: ResolvedOptions(n: 3, r: 1, w: w), mode: .lww, localNode: "n1", lwwVersion: lwwVersion())
             let start = put.start()
-            XCTAssertEqual(start, [.replicate(state: KeyState(siblings: [lwwVersion()]), nodes: nodes)])
+            XCTAssertEqual(start, [.replicate(state: KeyState(siblings: [lwwVersion()]), targets: nodes.map { ReplicaTarget(node: $0) })])
             for (index, node) in nodes.enumerated() {
                 let actions = put.replicaAcked(node: node)
                 if index + 1 == w {
@@ -131,11 +152,55 @@ final class CoordinationTests: XCTestCase {
         XCTAssertEqual(relaxed.replicaAcked(node: "n1").count, 1)
     }
 
+    func testAFailedPrimaryHandsItsSlotToAStandInThatHoldsAHint() {
+        let plan = ReplicaPlan(primaries: nodes, fallbacks: ["n4"], down: [], sloppy: true)
+        var put = PutCoordinator(plan: plan, options: ResolvedOptions(n: 3, r: 1, w: 3, pw: 2), mode: .lww, localNode: "n1", lwwVersion: lwwVersion())
+        let state = KeyState(siblings: [lwwVersion()])
+        _ = put.start()
+        XCTAssertEqual(put.replicaFailed(node: "n3"), [.replicate(state: state, targets: [ReplicaTarget(node: "n4", hintFor: "n3")])])
+        XCTAssertEqual(put.replicaAcked(node: "n1"), [])
+        XCTAssertEqual(put.replicaAcked(node: "n4"), [])
+        XCTAssertEqual(put.replicaAcked(node: "n2"), [.finish(.succeeded(state: state, acks: 3))])
+
+        var strictPrimaries = PutCoordinator(
+            plan: ReplicaPlan(primaries: nodes, fallbacks: ["n4"], down: ["n3"], sloppy: true),
+            options: ResolvedOptions(n: 3, r: 1, w: 2, pw: 3), mode: .lww, localNode: "n1", lwwVersion: lwwVersion())
+        XCTAssertEqual(
+            strictPrimaries.start(),
+            [.finish(.failed(.quorumNotMet(operation: .write, needed: 2, answered: 0, primariesNeeded: 3, primariesAnswered: 0)))],
+            "pw=3 refuses stand-ins: with a primary down it fails at once")
+    }
+
+    func testVClockWriteIsNotLedByAStandInAndSkipsPrimariesBelievedDown() throws {
+        let plan = ReplicaPlan(primaries: nodes, fallbacks: ["n4"], down: ["n1"], sloppy: true)
+        var put = PutCoordinator(plan: plan, options: ResolvedOptions(n: 3, r: 1, w: 2), mode: .vclock, localNode: "n1", lwwVersion: nil)
+        XCTAssertEqual(put.start(), [.askLead(node: "n2")])
+        let state = try KeyState().applying(WriteIntent(value: [1], contentType: "x"), actor: "n2", timestamp: .zero, mode: .vclock, limits: .defaults)
+        XCTAssertEqual(
+            put.leadSucceeded(node: "n2", newState: state),
+            [.replicate(state: state, targets: [ReplicaTarget(node: "n4", hintFor: "n1"), ReplicaTarget(node: "n3")])])
+    }
+
+    func testReadFailsOverToAStandInAndPlansRepairOfStalePrimaries() throws {
+        let old = try KeyState().applying(WriteIntent(value: [1], contentType: "x"), actor: "a", timestamp: HLCTimestamp(physicalMilliseconds: 1, logical: 0), mode: .lww, limits: .defaults)
+        let new = try KeyState().applying(WriteIntent(value: [2], contentType: "x"), actor: "a", timestamp: HLCTimestamp(physicalMilliseconds: 2, logical: 0), mode: .lww, limits: .defaults)
+        let plan = ReplicaPlan(primaries: nodes, fallbacks: ["n4"], down: [], sloppy: true)
+        var read = GetCoordinator(plan: plan, options: ResolvedOptions(n: 3, r: 2, w: 1), mode: .lww)
+        XCTAssertEqual(read.initialNodes, nodes)
+        XCTAssertEqual(read.receiveFailure(from: "n3"), .ask(node: "n4", then: .pending))
+        XCTAssertEqual(read.receive(state: old, from: "n1"), .pending)
+        XCTAssertEqual(read.receive(state: new, from: "n4"), .succeeded(new, replies: 2))
+        XCTAssertFalse(read.allAnswered)
+        XCTAssertEqual(read.receive(state: nil, from: "n2"), .pending)
+        XCTAssertTrue(read.allAnswered)
+        XCTAssertEqual(read.readRepairTargets, ["n1", "n2"], "stale and missing primaries; never the stand-in")
+    }
+
     func testVClockWriteIsLedLocallyThenReplicated() throws {
         var put = PutCoordinator(replicas: nodes, options: ResolvedOptions(n: 3, r: 1, w: 2), mode: .vclock, localNode: "n2", lwwVersion: nil)
         XCTAssertEqual(put.start(), [.askLead(node: "n2")])
         let state = try KeyState().applying(WriteIntent(value: [1], contentType: "x"), actor: "n2", timestamp: .zero, mode: .vclock, limits: .defaults)
-        XCTAssertEqual(put.leadSucceeded(node: "n2", newState: state), [.replicate(state: state, nodes: ["n1", "n3"])])
+        XCTAssertEqual(put.leadSucceeded(node: "n2", newState: state), [.replicate(state: state, targets: [ReplicaTarget(node: "n1"), ReplicaTarget(node: "n3")])])
         XCTAssertEqual(put.replicaAcked(node: "n3"), [.finish(.succeeded(state: state, acks: 2))])
         XCTAssertTrue(put.isDone)
     }

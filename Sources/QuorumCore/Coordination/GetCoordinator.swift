@@ -1,8 +1,12 @@
-/// The quorum accounting of one read: asks the replicas, merges what they answer by
-/// causality, and decides when the read is done.
+/// The quorum accounting of one read: asks the replica slots, merges what they answer
+/// by causality, and decides when the read is done.
 ///
-/// States: `.collecting` → `.done` (succeeded or failed); replies after `.done` are
-/// still merged, so the shell can later use them for read repair.
+/// A slot whose node fails moves to a stand-in when sloppy quorum is on (the stand-in
+/// answers from the hints it holds). The read completes on the fastest `r` answers;
+/// answers that arrive later are still merged and recorded, so the shell can repair
+/// replicas that answered with older versions (`readRepairTargets`).
+///
+/// States: collecting → decided (succeeded or failed) → every slot answered or failed.
 public struct GetCoordinator: Sendable {
     public enum Outcome: Sendable, Equatable {
         case pending
@@ -11,52 +15,82 @@ public struct GetCoordinator: Sendable {
         case failed(KVError)
     }
 
-    public let replicas: [String]
-    public let mode: ConflictMode
-    public private(set) var tally: QuorumTally
-    public private(set) var merged: KeyState?
-    private var answered: Set<String> = []
-    private var finished = false
-
-    /// - Parameter replicas: the key's preference list, first `n` nodes; all primaries.
-    public init(replicas: [String], options: ResolvedOptions, mode: ConflictMode) {
-        precondition(replicas.count == options.n, "a read asks exactly n replicas")
-        self.replicas = replicas
-        self.mode = mode
-        self.tally = QuorumTally(
-            needed: options.r, primariesNeeded: options.pr, contacted: replicas.count, primariesContacted: replicas.count)
+    /// What the shell must do after a failure: ask a stand-in in the failed node's place.
+    public enum Step: Sendable, Equatable {
+        case outcome(Outcome)
+        case ask(node: String, then: Outcome)
     }
+
+    public let mode: ConflictMode
+    public private(set) var plan: ReplicaPlan
+    public private(set) var merged: KeyState?
+    /// What each node answered (nil state: it holds nothing for the key).
+    public private(set) var answers: [String: KeyState?] = [:]
+    private let needed: Int
+    private let primariesNeeded: Int
+    private var decided = false
+
+    public init(plan: ReplicaPlan, options: ResolvedOptions, mode: ConflictMode) {
+        precondition(plan.slots.count == options.n, "a read fills exactly n replica slots")
+        self.plan = plan
+        self.mode = mode
+        needed = options.r
+        primariesNeeded = options.pr
+    }
+
+    /// Convenience for a plan without stand-ins.
+    public init(replicas: [String], options: ResolvedOptions, mode: ConflictMode) {
+        self.init(plan: ReplicaPlan(primaries: replicas, fallbacks: [], down: [], sloppy: false), options: options, mode: mode)
+    }
+
+    /// Nodes to ask first: every slot at once.
+    public var initialNodes: [String] { plan.slots.map(\.node) }
 
     public mutating func receive(state: KeyState?, from node: String) -> Outcome {
-        guard replicas.contains(node), answered.insert(node).inserted else { return .pending }
+        guard plan.recordAnswer(from: node) else { return .pending }
+        answers[node] = .some(state)
         if let state { merged = merged.map { $0.merged(with: state, mode: mode) } ?? state }
-        tally.recordSuccess(primary: true)
         return decide()
     }
 
-    public mutating func receiveFailure(from node: String) -> Outcome {
-        guard replicas.contains(node), answered.insert(node).inserted else { return .pending }
-        tally.recordFailure(primary: true)
-        return decide()
+    /// `node` failed or timed out; when a stand-in takes its slot, the shell asks it.
+    public mutating func receiveFailure(from node: String) -> Step {
+        let standIn = plan.recordFailure(of: node)
+        let outcome = decide()
+        if let standIn { return .ask(node: standIn, then: outcome) }
+        return .outcome(outcome)
     }
 
     /// The request's deadline passed: fail unless already decided.
     public mutating func deadlinePassed() -> Outcome {
-        guard !finished else { return .pending }
-        finished = true
-        return .failed(tally.error(for: .read))
+        guard !decided else { return .pending }
+        decided = true
+        return .failed(plan.error(for: .read, needed: needed, primariesNeeded: primariesNeeded))
+    }
+
+    /// True once no slot is waiting for an answer: time to plan read repair.
+    public var allAnswered: Bool { plan.pending == 0 }
+
+    /// Primaries that answered with something older than, or missing from, the merged
+    /// state. Stand-ins are not repaired: their hints reach the primary anyway.
+    public var readRepairTargets: [String] {
+        guard let merged else { return [] }
+        return plan.slots.compactMap { slot in
+            guard !slot.isStandIn, slot.status == .answered, let answer = answers[slot.node] else { return nil }
+            return answer == merged ? nil : slot.node
+        }
     }
 
     private mutating func decide() -> Outcome {
-        guard !finished else { return .pending }
-        switch tally.status {
+        guard !decided else { return .pending }
+        switch plan.status(needed: needed, primariesNeeded: primariesNeeded) {
         case .pending: return .pending
         case .succeeded:
-            finished = true
-            return .succeeded(merged, replies: tally.succeeded)
+            decided = true
+            return .succeeded(merged, replies: plan.answered)
         case .failed:
-            finished = true
-            return .failed(tally.error(for: .read))
+            decided = true
+            return .failed(plan.error(for: .read, needed: needed, primariesNeeded: primariesNeeded))
         }
     }
 }

@@ -1,20 +1,22 @@
 /// The quorum accounting of one write or delete.
 ///
-/// An `lww` write is stamped by the coordinator and sent to all `n` replicas at once.
-/// A `vclock` write first goes to one lead replica, which gives it the next dot of its
-/// own and answers the merged state; that state then goes to the other replicas. The
-/// lead must hold the key so its dots are unique. If a lead fails, the next replica of
-/// the preference list leads instead. A create-only write (`leadRequired`) is led in
+/// An `lww` write is stamped by the coordinator and sent to all `n` replica slots at
+/// once. A `vclock` write first goes to one lead replica, which gives it the next dot of
+/// its own and answers the merged state; that state then goes to the other slots. The
+/// lead must be a primary, which holds the key's history, so its dots are unique; if a
+/// lead fails the next primary leads. A create-only write (`leadRequired`) is led in
 /// either mode, so the lead can check atomically that the key holds no live value.
+/// Slots whose primary is down or fails are served by stand-ins when sloppy quorum is
+/// on (see `ReplicaPlan`); a stand-in keeps the state as a hint for the primary.
 ///
-/// States: `.leading(candidate)` (vclock only) → `.replicating` → `.done`.
+/// States: `.leading(candidates)` → `.replicating` → `.done`.
 public struct PutCoordinator: Sendable {
     /// What the shell must do next. Actions run in order.
     public enum Action: Sendable, Equatable {
         /// Send `.coordinateWrite` with the intent to `node`.
         case askLead(node: String)
-        /// Send `.merge` of `state` to each node.
-        case replicate(state: KeyState, nodes: [String])
+        /// Send `state` to each target: `.merge` to a primary, `.storeHint` to a stand-in.
+        case replicate(state: KeyState, targets: [ReplicaTarget])
         /// Answer the client. Later answers still arrive; they change nothing.
         case finish(Outcome)
     }
@@ -30,46 +32,62 @@ public struct PutCoordinator: Sendable {
         case done
     }
 
-    public let replicas: [String]
     public let mode: ConflictMode
-    public private(set) var tally: QuorumTally
+    public private(set) var plan: ReplicaPlan
+    private let needed: Int
+    private let primariesNeeded: Int
     private var phase: Phase
-    private var answered: Set<String> = []
     private var state: KeyState?
     private let lwwState: KeyState?
 
     /// - Parameters:
-    ///   - replicas: the key's preference list, first `n` nodes.
-    ///   - localNode: this node, which leads `vclock` writes when it is a replica (no hop).
+    ///   - plan: the key's replica slots (primaries and any stand-ins).
+    ///   - localNode: this node, which leads `vclock` writes when it is a primary (no hop).
     ///   - lwwVersion: for `lww` buckets, the version the coordinator stamped.
     ///   - leadRequired: send the write through a lead replica even in an `lww` bucket.
     public init(
-        replicas: [String], options: ResolvedOptions, mode: ConflictMode, localNode: String, lwwVersion: Sibling?,
+        plan: ReplicaPlan, options: ResolvedOptions, mode: ConflictMode, localNode: String, lwwVersion: Sibling?,
         leadRequired: Bool = false
     ) {
-        precondition(replicas.count == options.n, "a write asks exactly n replicas")
-        self.replicas = replicas
+        precondition(plan.slots.count == options.n, "a write fills exactly n replica slots")
+        self.plan = plan
         self.mode = mode
-        self.tally = QuorumTally(
-            needed: options.w, primariesNeeded: options.pw, contacted: replicas.count, primariesContacted: replicas.count)
+        needed = options.w
+        primariesNeeded = options.pw
         if mode == .lww && !leadRequired {
             precondition(lwwVersion != nil, "an lww write needs the coordinator's stamped version")
             lwwState = KeyState(siblings: [lwwVersion!])
             phase = .replicating
         } else {
             lwwState = nil
-            let ordered = replicas.contains(localNode) ? [localNode] + replicas.filter { $0 != localNode } : replicas
-            phase = .leading(candidates: ordered)
+            // Primaries believed up first (this node before others), then the rest.
+            let up = plan.slots.filter { !$0.isStandIn }.map(\.primary)
+            let ordered = up.contains(localNode) ? [localNode] + up.filter { $0 != localNode } : up
+            let down = plan.slots.filter(\.isStandIn).map(\.primary)
+            phase = .leading(candidates: ordered + down)
         }
     }
 
+    /// Convenience for a plan without stand-ins: every slot on its primary.
+    public init(
+        replicas: [String], options: ResolvedOptions, mode: ConflictMode, localNode: String, lwwVersion: Sibling?,
+        leadRequired: Bool = false
+    ) {
+        self.init(
+            plan: ReplicaPlan(primaries: replicas, fallbacks: [], down: [], sloppy: false), options: options, mode: mode,
+            localNode: localNode, lwwVersion: lwwVersion, leadRequired: leadRequired)
+    }
+
     public mutating func start() -> [Action] {
+        // pw above the primaries believed up: refuse before writing anywhere.
+        if plan.status(needed: needed, primariesNeeded: primariesNeeded) == .failed { return fail() }
         switch phase {
         case .replicating:
             state = lwwState
-            return [.replicate(state: lwwState!, nodes: replicas)]
+            return [.replicate(state: lwwState!, targets: pendingTargets())]
         case .leading(let candidates):
-            return [.askLead(node: candidates[0])]
+            guard let first = candidates.first else { return fail() }
+            return [.askLead(node: first)]
         case .done:
             return []
         }
@@ -78,53 +96,51 @@ public struct PutCoordinator: Sendable {
     /// The lead committed the write; `newState` is its state with the new version.
     public mutating func leadSucceeded(node: String, newState: KeyState) -> [Action] {
         guard case .leading(let candidates) = phase, candidates.first == node else { return [] }
-        answered.insert(node)
         state = newState
-        tally.recordSuccess(primary: true)
         phase = .replicating
-        let others = replicas.filter { !answered.contains($0) }
-        var actions: [Action] = others.isEmpty ? [] : [.replicate(state: newState, nodes: others)]
+        plan.recordPrimaryAnswer(node)
+        let targets = pendingTargets()
+        var actions: [Action] = targets.isEmpty ? [] : [.replicate(state: newState, targets: targets)]
         actions += decide()
         return actions
     }
 
     /// The lead could not apply the write. A refusal that any replica would repeat
-    /// (`sibling_limit`, a bad parameter) ends the write; anything else tries the next lead.
+    /// (`sibling_limit`, a bad parameter, a failed precondition) ends the write; anything
+    /// else tries the next lead.
     public mutating func leadFailed(node: String, error: KVError?) -> [Action] {
         guard case .leading(let candidates) = phase, candidates.first == node else { return [] }
         if let error, Self.isFinal(error) {
             phase = .done
             return [.finish(.failed(error))]
         }
-        answered.insert(node)
-        tally.recordFailure(primary: true)
+        if plan.slotIndex(of: node) != nil { _ = plan.recordFailure(of: node) }
         let remaining = Array(candidates.dropFirst())
-        guard let next = remaining.first, tally.status != .failed else {
-            phase = .done
-            return [.finish(.failed(tally.error(for: .write)))]
+        guard let next = remaining.first, plan.status(needed: needed, primariesNeeded: primariesNeeded) != .failed else {
+            return fail()
         }
         phase = .leading(candidates: remaining)
         return [.askLead(node: next)]
     }
 
     public mutating func replicaAcked(node: String) -> [Action] {
-        guard case .replicating = phase, replicas.contains(node), answered.insert(node).inserted else { return [] }
-        tally.recordSuccess(primary: true)
+        guard case .replicating = phase, plan.recordAnswer(from: node) else { return [] }
         return decide()
     }
 
+    /// A replica (or stand-in) failed or timed out: its slot moves to a stand-in if it can.
     public mutating func replicaFailed(node: String) -> [Action] {
-        guard case .replicating = phase, replicas.contains(node), answered.insert(node).inserted else { return [] }
-        tally.recordFailure(primary: true)
+        guard case .replicating = phase, plan.slotIndex(of: node) != nil else { return [] }
+        if let standIn = plan.recordFailure(of: node), let state, let index = plan.slotIndex(of: standIn) {
+            return [.replicate(state: state, targets: [ReplicaTarget(slot: plan.slots[index])])]
+        }
         return decide()
     }
 
     public mutating func deadlinePassed() -> [Action] {
         switch phase {
         case .done: return []
-        case .leading, .replicating:
-            phase = .done
-            return [.finish(.failed(tally.error(for: .write)))]
+        case .leading, .replicating: return fail()
         }
     }
 
@@ -133,16 +149,24 @@ public struct PutCoordinator: Sendable {
         return false
     }
 
+    private func pendingTargets() -> [ReplicaTarget] {
+        plan.slots.filter { $0.status == .pending }.map(ReplicaTarget.init(slot:))
+    }
+
     private mutating func decide() -> [Action] {
-        switch tally.status {
+        switch plan.status(needed: needed, primariesNeeded: primariesNeeded) {
         case .pending: return []
         case .succeeded:
             phase = .done
-            return [.finish(.succeeded(state: state!, acks: tally.succeeded))]
+            return [.finish(.succeeded(state: state!, acks: plan.answered))]
         case .failed:
-            phase = .done
-            return [.finish(.failed(tally.error(for: .write)))]
+            return fail()
         }
+    }
+
+    private mutating func fail() -> [Action] {
+        phase = .done
+        return [.finish(.failed(plan.error(for: .write, needed: needed, primariesNeeded: primariesNeeded)))]
     }
 
     private static func isFinal(_ error: KVError) -> Bool {
@@ -150,5 +174,21 @@ public struct PutCoordinator: Sendable {
         case .siblingLimit, .badParameter, .tooLarge, .preconditionFailed: return true
         default: return false
         }
+    }
+}
+
+/// Where one copy of a write goes: a primary, or a stand-in holding a hint for one.
+public struct ReplicaTarget: Sendable, Equatable {
+    public var node: String
+    /// The primary a stand-in holds the write for; nil when `node` is the primary.
+    public var hintFor: String?
+
+    public init(node: String, hintFor: String? = nil) {
+        self.node = node
+        self.hintFor = hintFor
+    }
+
+    init(slot: ReplicaPlan.Slot) {
+        self.init(node: slot.node, hintFor: slot.isStandIn ? slot.primary : nil)
     }
 }

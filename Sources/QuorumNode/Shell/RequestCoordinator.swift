@@ -42,22 +42,15 @@ final class RequestCoordinator: KVService {
     func get(bucket: String, key: [UInt8], options: RequestOptions) async throws(KVError) -> ReadResult {
         let (props, resolved) = try prepare(bucket: bucket, key: key, options: options, for: .read)
         defer { inFlight.subtract(1, ordering: .relaxed) }
-        let replicas = ring.preferenceList(bucket: bucket, key: key, n: resolved.n)
-        let coordinator = GetCoordinator(replicas: replicas, options: resolved, mode: props.conflict)
+        let coordinator = GetCoordinator(plan: replicaPlan(bucket: bucket, key: key, n: resolved.n), options: resolved, mode: props.conflict)
         let outcome: GetCoordinator.Outcome = await withCheckedContinuation { continuation in
             let run = RequestRun<GetCoordinator, GetCoordinator.Outcome>(coordinator: coordinator, continuation: continuation)
             armDeadline(run, milliseconds: resolved.timeoutMilliseconds) { coordinator in
                 let outcome = coordinator.deadlinePassed()
                 return outcome == .pending ? nil : outcome
             }
-            for node in replicas {
-                router.call(node, .fetch(bucket: bucket, key: key), timeoutMilliseconds: resolved.timeoutMilliseconds) { result in
-                    let outcome = run.step { coordinator in
-                        if case .success(.state(let state)) = result { return coordinator.receive(state: state, from: node) }
-                        return coordinator.receiveFailure(from: node)
-                    }
-                    if outcome != .pending { run.finish(outcome) }
-                }
+            for node in coordinator.initialNodes {
+                fetch(from: node, bucket: bucket, key: key, run: run, timeoutMilliseconds: resolved.timeoutMilliseconds)
             }
         }
         switch outcome {
@@ -69,6 +62,34 @@ final class RequestCoordinator: KVService {
         case .pending:
             throw .internalError(message: "read finished without an outcome")
         }
+    }
+
+    /// Asks one replica slot's node; a failure may hand the slot to a stand-in, asked in turn.
+    private func fetch(
+        from node: String, bucket: String, key: [UInt8], run: RequestRun<GetCoordinator, GetCoordinator.Outcome>,
+        timeoutMilliseconds: Int
+    ) {
+        router.call(node, .fetch(bucket: bucket, key: key), timeoutMilliseconds: timeoutMilliseconds) { [self] result in
+            let step = run.step { coordinator -> GetCoordinator.Step in
+                if case .success(.state(let state)) = result { return .outcome(coordinator.receive(state: state, from: node)) }
+                return coordinator.receiveFailure(from: node)
+            }
+            switch step {
+            case .outcome(let outcome):
+                if outcome != .pending { run.finish(outcome) }
+            case .ask(let standIn, let outcome):
+                if outcome != .pending { run.finish(outcome) }
+                fetch(from: standIn, bucket: bucket, key: key, run: run, timeoutMilliseconds: timeoutMilliseconds)
+            }
+        }
+    }
+
+    /// The key's replica slots: its preference list, with stand-ins past it when sloppy.
+    private func replicaPlan(bucket: String, key: [UInt8], n: Int) -> ReplicaPlan {
+        let partition = ring.partition(bucket: bucket, key: key)
+        return ReplicaPlan(
+            primaries: ring.preferenceList(partition: partition, n: n), fallbacks: ring.fallbacks(partition: partition, n: n),
+            down: [], sloppy: false)
     }
 
     // MARK: writes
@@ -96,7 +117,6 @@ final class RequestCoordinator: KVService {
     ) async throws(KVError) -> WriteResult {
         let (props, resolved) = try prepare(bucket: bucket, key: key, options: options, for: .write)
         defer { inFlight.subtract(1, ordering: .relaxed) }
-        let replicas = ring.preferenceList(bucket: bucket, key: key, n: resolved.n)
         let timestamp = local.tick()
         var lwwVersion: Sibling?
         if props.conflict == .lww {
@@ -105,7 +125,7 @@ final class RequestCoordinator: KVService {
                 isTombstone: intent.isTombstone, timestamp: timestamp)
         }
         let coordinator = PutCoordinator(
-            replicas: replicas, options: resolved, mode: props.conflict, localNode: nodeID, lwwVersion: lwwVersion,
+            plan: replicaPlan(bucket: bucket, key: key, n: resolved.n), options: resolved, mode: props.conflict, localNode: nodeID, lwwVersion: lwwVersion,
             leadRequired: conditions.ifNoneMatch)
         let request = WriteRequest(
             bucket: bucket, key: key, intent: intent, mode: props.conflict, timestamp: timestamp,
@@ -160,9 +180,9 @@ final class RequestCoordinator: KVService {
                     }
                     perform(next, run: run, request: request)
                 }
-            case .replicate(let state, let nodes):
+            case .replicate(let state, let targets):
                 let message = PeerRequest.merge(bucket: request.bucket, key: request.key, state: state, mode: request.mode)
-                for node in nodes {
+                for node in targets.map(\.node) {
                     router.call(node, message, timeoutMilliseconds: request.timeoutMilliseconds) { [self] result in
                         let next = run.step { coordinator -> [PutCoordinator.Action] in
                             if case .success(.ack) = result { return coordinator.replicaAcked(node: node) }
