@@ -14,6 +14,7 @@ final class ReaderConnection: @unchecked Sendable {
     let countKeys: Statement
     let scanFromStart: Statement
     let scanAfter: Statement
+    let selectAllHints: Statement
 
     init(path: String, options: StoreOptions) throws {
         connection = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
@@ -24,6 +25,7 @@ final class ReaderConnection: @unchecked Sendable {
             countKeys = try connection.prepare(Schema.countKeys)
             scanFromStart = try connection.prepare(Schema.scanFromStart)
             scanAfter = try connection.prepare(Schema.scanAfter)
+            selectAllHints = try connection.prepare(Schema.selectAllHints)
         } catch {
             connection.close()
             throw error

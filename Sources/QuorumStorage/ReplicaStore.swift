@@ -171,6 +171,35 @@ public final class ReplicaStore: Sendable {
         }
     }
 
+    // MARK: - Hints
+
+    /// Stores a hint; `completion` runs after it is committed (a stand-in acks only then).
+    public func putHint(_ hint: StoredHint, completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        writer.enqueue(WriteOperation(kind: .putHint(hint), completion: { result in completion(result.map { _ in () }) }))
+    }
+
+    /// Removes delivered hints; `completion` runs after the commit.
+    public func deleteHints(ids: [Int64], completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        writer.enqueue(WriteOperation(kind: .deleteHints(ids: ids), completion: { result in completion(result.map { _ in () }) }))
+    }
+
+    /// Every stored hint, oldest first: how a restarted stand-in rebuilds its queue.
+    public func allHints() throws -> [StoredHint] {
+        try readers.withReader { reader in
+            let statement = reader.selectAllHints
+            defer { statement.reset() }
+            var hints: [StoredHint] = []
+            while try statement.step() {
+                let blob = try statement.withBlob(at: 5) { try StoredBlob.decode($0, blobBytesMax: options.blobBytesMax) }
+                hints.append(StoredHint(
+                    id: Int64(statement.int(at: 0)), target: statement.text(at: 1), bucket: statement.text(at: 2),
+                    key: statement.bytes(at: 3), mode: statement.int(at: 4), blob: blob,
+                    createdMilliseconds: UInt64(max(0, statement.int(at: 6)))))
+            }
+            return hints
+        }
+    }
+
     public func metaValue(_ name: String) throws -> String? {
         try readers.withReader { reader in
             let statement = reader.selectMeta

@@ -3,7 +3,7 @@ import CSQLite
 /// Table layout, connection settings and schema upgrades, in one place.
 enum Schema {
     /// `PRAGMA user_version` of the layout below. Bump it with an upgrade step in `migrate`.
-    static let version = 1
+    static let version = 2
 
     static let databaseFileName = "quorumkv.sqlite"
 
@@ -19,6 +19,15 @@ enum Schema {
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS bucket_props(bucket TEXT PRIMARY KEY, props BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS hints(
+            id INTEGER PRIMARY KEY,
+            target TEXT NOT NULL,
+            bucket TEXT NOT NULL,
+            key BLOB NOT NULL,
+            mode INTEGER NOT NULL,
+            state BLOB NOT NULL,
+            created INTEGER NOT NULL
+        );
         """
 
     static let selectState = "SELECT state FROM kv WHERE partition = ?1 AND bucket = ?2 AND key = ?3"
@@ -28,6 +37,11 @@ enum Schema {
     static let selectMeta = "SELECT value FROM meta WHERE name = ?1"
     static let upsertMeta = "INSERT OR REPLACE INTO meta(name, value) VALUES(?1, ?2)"
     static let countKeys = "SELECT count(*) FROM kv"
+    static let insertHint = """
+        INSERT OR REPLACE INTO hints(id, target, bucket, key, mode, state, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        """
+    static let deleteHint = "DELETE FROM hints WHERE id = ?1"
+    static let selectAllHints = "SELECT id, target, bucket, key, mode, state, created FROM hints ORDER BY id"
     static let scanFromStart = """
         SELECT bucket, key, state FROM kv WHERE partition = ?1
         ORDER BY bucket, key LIMIT ?2
@@ -63,7 +77,8 @@ enum Schema {
         }
         try connection.exec("BEGIN IMMEDIATE")
         do {
-            // Version 0 is a new, empty file: create everything.
+            // Version 0 is a new, empty file: create everything. Every table is created
+            // IF NOT EXISTS, so older files gain the tables added since (2: hints).
             try connection.exec(createTables)
             try connection.exec("PRAGMA user_version=\(version)")
             try connection.exec("COMMIT")

@@ -9,6 +9,8 @@ struct WriteOperation: Sendable {
         case state(partition: Int, bucket: String, key: [UInt8], transform: @Sendable ([UInt8]?) throws -> [UInt8]?)
         case bucketProps(bucket: String, blob: [UInt8])
         case meta(name: String, value: String)
+        case putHint(StoredHint)
+        case deleteHints(ids: [Int64])
     }
 
     var kind: Kind
@@ -36,6 +38,8 @@ final class WriterConnection: @unchecked Sendable {
     let upsertState: Statement
     let upsertBucketProps: Statement
     let upsertMeta: Statement
+    let insertHint: Statement
+    let deleteHint: Statement
 
     init(path: String, options: StoreOptions) throws {
         connection = try SQLiteConnection(path: path, readOnly: false, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
@@ -50,6 +54,8 @@ final class WriterConnection: @unchecked Sendable {
             upsertState = try connection.prepare(Schema.upsertState)
             upsertBucketProps = try connection.prepare(Schema.upsertBucketProps)
             upsertMeta = try connection.prepare(Schema.upsertMeta)
+            insertHint = try connection.prepare(Schema.insertHint)
+            deleteHint = try connection.prepare(Schema.deleteHint)
         } catch {
             connection.close()
             throw error
@@ -274,6 +280,23 @@ final class StoreWriter: Sendable {
             try groupStep(database.upsertMeta) { statement in
                 try statement.bind(name, at: 1)
                 try statement.bind(value, at: 2)
+            }
+            return .success(nil)
+        case .putHint(let hint):
+            let stored = StoredBlob.encode(hint.blob, compressionThresholdBytes: options.compressionThresholdBytes)
+            try groupStep(database.insertHint) { statement in
+                try statement.bind(Int(hint.id), at: 1)
+                try statement.bind(hint.target, at: 2)
+                try statement.bind(hint.bucket, at: 3)
+                try statement.bind(hint.key, at: 4)
+                try statement.bind(hint.mode, at: 5)
+                try statement.bind(stored, at: 6)
+                try statement.bind(Int(hint.createdMilliseconds), at: 7)
+            }
+            return .success(nil)
+        case .deleteHints(let ids):
+            for id in ids {
+                try groupStep(database.deleteHint) { statement in try statement.bind(Int(id), at: 1) }
             }
             return .success(nil)
         }

@@ -194,6 +194,10 @@ final class CoordinationTests: XCTestCase {
         XCTAssertEqual(read.receive(state: nil, from: "n2"), .pending)
         XCTAssertTrue(read.allAnswered)
         XCTAssertEqual(read.readRepairTargets, ["n1", "n2"], "stale and missing primaries; never the stand-in")
+        let repair = try XCTUnwrap(read.takeReadRepair())
+        XCTAssertEqual(repair.state, new)
+        XCTAssertEqual(repair.nodes, ["n1", "n2"])
+        XCTAssertNil(read.takeReadRepair(), "planned once")
     }
 
     func testVClockWriteIsLedLocallyThenReplicated() throws {

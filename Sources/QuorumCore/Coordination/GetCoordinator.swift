@@ -29,6 +29,7 @@ public struct GetCoordinator: Sendable {
     private let needed: Int
     private let primariesNeeded: Int
     private var decided = false
+    private var repairTaken = false
 
     public init(plan: ReplicaPlan, options: ResolvedOptions, mode: ConflictMode) {
         precondition(plan.slots.count == options.n, "a read fills exactly n replica slots")
@@ -79,6 +80,16 @@ public struct GetCoordinator: Sendable {
             guard !slot.isStandIn, slot.status == .answered, let answer = answers[slot.node] else { return nil }
             return answer == merged ? nil : slot.node
         }
+    }
+
+    /// Once every slot has answered or failed: the merged state and the primaries to
+    /// repair with it. Returns non-nil at most once per read, and only when some primary
+    /// is behind.
+    public mutating func takeReadRepair() -> (state: KeyState, nodes: [String])? {
+        guard !repairTaken, allAnswered, let merged else { return nil }
+        repairTaken = true
+        let nodes = readRepairTargets
+        return nodes.isEmpty ? nil : (merged, nodes)
     }
 
     private mutating func decide() -> Outcome {
