@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+./scripts/setup-test-tools.sh  # redis-cli, redis-benchmark, python redis: the RESP tests drive them
 ./scripts/check-core-purity.sh
 swift build --build-tests
 swift test --skip-build "$@"

@@ -3,11 +3,9 @@ import Foundation
 import QuorumCore
 import QuorumNode
 
-/// Options every client command (`get`, `put`, `delete`) shares.
-///
-/// Numbers and levels are taken as text and checked in `requestOptions()`, so every bad
-/// value exits with the documented usage code (2) and a message naming the flag.
-struct ClientOptions: ParsableArguments {
+/// The node and bucket a client command talks to: shared by `get`, `put`, `delete`,
+/// `keys` and `shell`.
+struct TargetFlags: ParsableArguments {
     static let defaultEndpoint = "http://127.0.0.1:8081"
     static let endpointEnvironmentVariable = "QUORUMKV_ENDPOINT"
 
@@ -18,6 +16,44 @@ struct ClientOptions: ParsableArguments {
 
     @Option(help: "The bucket: 1-64 of A-Z a-z 0-9 _ . -")
     var bucket: String = "default"
+
+    /// `--endpoint`, else `$QUORUMKV_ENDPOINT`, else the default.
+    var resolvedEndpoint: String {
+        if let endpoint, !endpoint.isEmpty { return endpoint }
+        if let value = ProcessInfo.processInfo.environment[Self.endpointEnvironmentVariable], !value.isEmpty {
+            return value
+        }
+        return Self.defaultEndpoint
+    }
+
+    func client() -> KVHTTPClient {
+        KVHTTPClient(baseURL: resolvedEndpoint)
+    }
+
+    func checkBucket() throws(CommandFailure) {
+        do {
+            try validateBucketName(bucket)
+        } catch {
+            throw .usage("--bucket: \(error.message)")
+        }
+    }
+
+    /// A `--timeout` value in milliseconds, checked.
+    static func milliseconds(_ text: String?) throws(CommandFailure) -> Int? {
+        guard let text else { return nil }
+        guard let milliseconds = Int(text), milliseconds >= 1 else {
+            throw .usage("--timeout must be a positive number of milliseconds, got \"\(text)\"")
+        }
+        return milliseconds
+    }
+}
+
+/// Where a request goes and with which n/r/w: shared by `get`, `put`, `delete` and `shell`.
+///
+/// Numbers and levels are taken as text and checked in `requestOptions()`, so every bad
+/// value exits with the documented usage code (2) and a message naming the flag.
+struct RequestFlags: ParsableArguments {
+    @OptionGroup var target: TargetFlags
 
     @Option(help: ArgumentHelp("Replicas this request uses (at most the bucket's n).", valueName: "count"))
     var n: String?
@@ -42,33 +78,15 @@ struct ClientOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Request timeout in milliseconds (server default 2000).", valueName: "ms"))
     var timeout: String?
 
-    @Flag(help: "Print JSON on stdout for scripts.")
-    var json = false
+    var bucket: String { target.bucket }
+    var resolvedEndpoint: String { target.resolvedEndpoint }
 
-    @Flag(name: .shortAndLong, help: "Also print the context token on stderr.")
-    var verbose = false
-
-    /// `--endpoint`, else `$QUORUMKV_ENDPOINT`, else the default.
-    var resolvedEndpoint: String {
-        if let endpoint, !endpoint.isEmpty { return endpoint }
-        if let value = ProcessInfo.processInfo.environment[Self.endpointEnvironmentVariable], !value.isEmpty {
-            return value
-        }
-        return Self.defaultEndpoint
-    }
-
-    func client() -> KVHTTPClient {
-        KVHTTPClient(baseURL: resolvedEndpoint)
-    }
+    func client() -> KVHTTPClient { target.client() }
 
     /// The per-request options, checked.
     func requestOptions() throws(CommandFailure) -> RequestOptions {
         var options = RequestOptions()
-        do {
-            try validateBucketName(bucket)
-        } catch {
-            throw .usage("--bucket: \(error.message)")
-        }
+        try target.checkBucket()
         if let n {
             guard let number = Int(n), number >= 1 else { throw .usage("--n must be a positive integer, got \"\(n)\"") }
             options.n = number
@@ -78,12 +96,7 @@ struct ClientOptions: ParsableArguments {
         options.w = try Self.level("w", w) ?? consistency
         options.pr = try Self.level("pr", pr)
         options.pw = try Self.level("pw", pw)
-        if let timeout {
-            guard let milliseconds = Int(timeout), milliseconds >= 1 else {
-                throw .usage("--timeout must be a positive number of milliseconds, got \"\(timeout)\"")
-            }
-            options.timeoutMilliseconds = milliseconds
-        }
+        options.timeoutMilliseconds = try TargetFlags.milliseconds(timeout)
         return options
     }
 
@@ -94,6 +107,23 @@ struct ClientOptions: ParsableArguments {
         }
         return level
     }
+}
+
+/// The options of `get`, `put` and `delete`: the request flags and the output flags.
+struct ClientOptions: ParsableArguments {
+    @OptionGroup var request: RequestFlags
+
+    @Flag(help: "Print JSON on stdout for scripts.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Also print the context token on stderr.")
+    var verbose = false
+
+    var bucket: String { request.bucket }
+
+    func client() -> KVHTTPClient { request.client() }
+
+    func requestOptions() throws(CommandFailure) -> RequestOptions { try request.requestOptions() }
 
     static func checkKey(_ key: String) throws(CommandFailure) {
         guard !key.isEmpty else { throw .usage("the key must not be empty") }

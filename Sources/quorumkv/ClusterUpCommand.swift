@@ -15,7 +15,7 @@ struct ClusterUpCommand: AsyncParsableCommand {
             Examples:
               quorumkv cluster up
               quorumkv cluster up --nodes 5 --data /tmp/qkv
-              quorumkv cluster up --http-port 18081 --peer-port 19081
+              quorumkv cluster up --http-port 18081 --peer-port 19081 --resp-port 16381
             """
     )
 
@@ -30,6 +30,9 @@ struct ClusterUpCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("peer-port"), help: "Node-to-node port of the first node; the others count up.")
     var peerPort: Int = 9081
+
+    @Option(name: .customLong("resp-port"), help: "RESP (Redis protocol) port of the first node; the others count up.")
+    var respPort: Int = 6381
 
     @Option(help: "Partitions in the ring, a power of two.")
     var partitions: Int = 64
@@ -58,6 +61,7 @@ struct ClusterUpCommand: AsyncParsableCommand {
             let arguments = [
                 "serve", "--node-id", node.id, "--http", "\(layout.host):\(node.httpPort)",
                 "--peer", "\(layout.host):\(node.peerPort)", "--data-dir", directory,
+                "--resp", "\(layout.host):\(node.respPort ?? respPort)",
                 "--partitions", String(layout.partitions), "--sync", sync,
             ] + layout.memberArguments
             try supervisor.launch(
@@ -81,12 +85,15 @@ struct ClusterUpCommand: AsyncParsableCommand {
     private func loadOrCreateLayout() throws -> LocalClusterLayout {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let path = (data as NSString).appendingPathComponent("cluster.json")
-        if let existing = try LocalClusterLayout.load(from: path) {
-            say("restarting the \(existing.nodes.count)-node cluster saved in \(path)")
+        if let saved = try LocalClusterLayout.load(from: path) {
+            say("restarting the \(saved.nodes.count)-node cluster saved in \(path)")
+            let (existing, changed) = saved.withRESPPorts(base: respPort)
+            if changed { try existing.save(to: path) }
             return existing
         }
         let layout = LocalClusterLayout.fresh(
-            nodeCount: nodes, host: "127.0.0.1", httpPortBase: httpPort, peerPortBase: peerPort, partitions: partitions)
+            nodeCount: nodes, host: "127.0.0.1", httpPortBase: httpPort, peerPortBase: peerPort, respPortBase: respPort,
+            partitions: partitions)
         try layout.save(to: path)
         return layout
     }
@@ -109,7 +116,7 @@ struct ClusterUpCommand: AsyncParsableCommand {
     private func printEndpoints(_ layout: LocalClusterLayout) {
         say("QuorumKV cluster of \(layout.nodes.count) node(s) is up (data in \(data)):")
         for node in layout.nodes {
-            say("  \(node.id)  http://\(layout.host):\(node.httpPort)")
+            say("  \(node.id)  http://\(layout.host):\(node.httpPort)  redis://\(layout.host):\(node.respPort ?? respPort)")
         }
         let first = "http://\(layout.host):\(layout.nodes[0].httpPort)"
         say("""
@@ -119,6 +126,7 @@ struct ClusterUpCommand: AsyncParsableCommand {
               quorumkv get greeting --r 2 --endpoint \(first)
               curl -X PUT --data-binary hi '\(first)/kv/default/greeting?w=all'
               curl -i '\(first)/kv/default/greeting?r=quorum'
+              redis-cli -p \(layout.nodes[0].respPort ?? respPort) GET greeting
 
             Press Ctrl-C to stop every node.
             """)

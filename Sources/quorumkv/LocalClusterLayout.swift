@@ -7,18 +7,37 @@ struct LocalClusterLayout: Codable, Equatable {
         var id: String
         var httpPort: Int
         var peerPort: Int
+        /// RESP port; optional so layouts saved before the line protocol still load
+        /// (`withRESPPorts` fills it in).
+        var respPort: Int?
     }
 
     var host: String
     var partitions: Int
     var nodes: [NodeLayout]
 
-    static func fresh(nodeCount: Int, host: String, httpPortBase: Int, peerPortBase: Int, partitions: Int) -> LocalClusterLayout {
+    static func fresh(
+        nodeCount: Int, host: String, httpPortBase: Int, peerPortBase: Int, respPortBase: Int, partitions: Int
+    ) -> LocalClusterLayout {
         LocalClusterLayout(
             host: host, partitions: partitions,
             nodes: (1...nodeCount).map { index in
-                NodeLayout(id: "node\(index)", httpPort: httpPortBase + index - 1, peerPort: peerPortBase + index - 1)
+                NodeLayout(
+                    id: "node\(index)", httpPort: httpPortBase + index - 1, peerPort: peerPortBase + index - 1,
+                    respPort: respPortBase + index - 1)
             })
+    }
+
+    /// This layout with a RESP port for every node that has none (the k-th node gets
+    /// `base + k`), and whether anything changed.
+    func withRESPPorts(base: Int) -> (layout: LocalClusterLayout, changed: Bool) {
+        var result = self
+        var changed = false
+        for index in result.nodes.indices where result.nodes[index].respPort == nil {
+            result.nodes[index].respPort = base + index
+            changed = true
+        }
+        return (result, changed)
     }
 
     var memberArguments: [String] {

@@ -13,13 +13,13 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Every node of a cluster gets the same ordered --member list (it decides the ring).
             Flags override values from --config, a JSON file such as:
-              {"node_id": "node1", "http": "127.0.0.1:8081", "peer": "127.0.0.1:9081",
+              {"node_id": "node1", "http": "127.0.0.1:8081", "peer": "127.0.0.1:9081", "resp": "127.0.0.1:6381",
                "data_dir": "./data/node1", "partitions": 64, "sync": "full",
                "members": ["node1=127.0.0.1:9081", "node2=127.0.0.1:9082", "node3=127.0.0.1:9083"]}
 
             Examples:
               quorumkv serve --node-id node1 --http 127.0.0.1:8081 --peer 127.0.0.1:9081 \\
-                --data-dir ./data/node1 \\
+                --resp 127.0.0.1:6381 --data-dir ./data/node1 \\
                 --member node1=127.0.0.1:9081 --member node2=127.0.0.1:9082 --member node3=127.0.0.1:9083
               quorumkv serve --config node1.json
 
@@ -38,6 +38,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Node-to-node listen address, host:port (default 127.0.0.1:9081).")
     var peer: String?
+
+    @Option(help: "RESP (Redis protocol) listen address, host:port, for redis-cli and Redis clients; none when not given.")
+    var resp: String?
 
     @Option(name: .customLong("data-dir"), help: "Directory of this node's SQLite database (default ./data/<node-id>).")
     var dataDirectory: String?
@@ -117,6 +120,11 @@ struct ServeCommand: AsyncParsableCommand {
             result.peerHost = address.host
             result.peerPort = address.port
         }
+        if let text = resp ?? file.resp {
+            let address = try HostPort(parsing: text, what: "--resp")
+            result.respHost = address.host
+            result.respPort = address.port
+        }
         result.dataDirectory = dataDirectory ?? file.data_dir ?? "./data/\(id)"
         let memberTexts = members.isEmpty ? (file.members ?? []) : members
         result.members = try memberTexts.map { try NodeConfig.Member(parsing: $0) }
@@ -138,6 +146,7 @@ private struct ConfigFile: Decodable {
     var node_id: String?
     var http: String?
     var peer: String?
+    var resp: String?
     var data_dir: String?
     var members: [String]?
     var partitions: Int?

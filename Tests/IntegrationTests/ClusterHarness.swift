@@ -11,6 +11,8 @@ final class ClusterHarness: @unchecked Sendable {
         var id: String
         var httpPort: Int
         var peerPort: Int
+        /// RESP (Redis protocol) port, for redis-cli and Redis client libraries.
+        var respPort: Int
         var directory: String
         var process: Process?
     }
@@ -25,11 +27,11 @@ final class ClusterHarness: @unchecked Sendable {
         let root = NSTemporaryDirectory() + "quorumkv-it-\(UUID().uuidString.prefix(8))"
         self.root = root
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let ports = try Self.freePorts(count * 2)
+        let ports = try Self.freePorts(count * 3)
         nodes = (0..<count).map { index in
             NodeInfo(
-                id: "node\(index + 1)", httpPort: ports[index * 2], peerPort: ports[index * 2 + 1],
-                directory: "\(root)/node\(index + 1)")
+                id: "node\(index + 1)", httpPort: ports[index * 3], peerPort: ports[index * 3 + 1],
+                respPort: ports[index * 3 + 2], directory: "\(root)/node\(index + 1)")
         }
         for index in nodes.indices { try launch(index) }
         for index in nodes.indices { try await waitUntilHealthy(index) }
@@ -38,6 +40,8 @@ final class ClusterHarness: @unchecked Sendable {
     func endpoint(_ index: Int) -> String { "http://127.0.0.1:\(nodes[index].httpPort)" }
 
     func client(_ index: Int) -> TestClient { TestClient(base: endpoint(index)) }
+
+    func respPort(_ index: Int) -> Int { nodes[index].respPort }
 
     func launch(_ index: Int) throws {
         let node = nodes[index]
@@ -50,7 +54,7 @@ final class ClusterHarness: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = [
             "serve", "--node-id", node.id, "--http", "127.0.0.1:\(node.httpPort)", "--peer", "127.0.0.1:\(node.peerPort)",
-            "--data-dir", node.directory, "--log-level", "warning",
+            "--resp", "127.0.0.1:\(node.respPort)", "--data-dir", node.directory, "--log-level", "warning",
         ] + nodes.flatMap { ["--member", "\($0.id)=127.0.0.1:\($0.peerPort)"] }
         process.standardOutput = handle
         process.standardError = handle

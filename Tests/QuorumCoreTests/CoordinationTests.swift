@@ -238,6 +238,8 @@ final class CoordinationTests: XCTestCase {
             .coordinateWrite(bucket: "b", key: [9], intent: WriteIntent(value: [5], contentType: "c", isTombstone: false, context: VersionVector(entries: [.init(actor: "a", counter: 1)])), mode: .vclock, timestamp: HLCTimestamp(physicalMilliseconds: 9, logical: 1), ifAbsent: true),
             .listKeys(bucket: "b", partition: 7, after: [1, 2], limit: 100),
             .listKeys(bucket: "b", partition: 0, after: nil, limit: 1),
+            .storeHint(target: "n3", bucket: "b", key: [4], state: state, mode: .vclock),
+            .gossip(message: [1, 2, 3]),
             .merge(bucket: "b", key: [1], state: state, mode: .lww),
             .setBucketProps(bucket: "b", props: BucketProps(n: 2, r: .one, w: .count(2), conflict: .vclock, version: HLCTimestamp(physicalMilliseconds: 3, logical: 0))),
             .ping,
@@ -246,7 +248,7 @@ final class CoordinationTests: XCTestCase {
             let decoded = try PeerRequest(decoding: request.encoded())
             XCTAssertEqual(decoded, request)
         }
-        for response in [PeerResponse.state(nil), .state(state), .ack, .pong, .failure(code: "sibling_limit", message: "m"), .keys([[1], [], [2, 3]], resumeAfter: [2, 3]), .keys([], resumeAfter: nil)] {
+        for response in [PeerResponse.state(nil), .state(state), .ack, .pong, .failure(code: "sibling_limit", message: "m"), .keys([[1], [], [2, 3]], resumeAfter: [2, 3]), .keys([], resumeAfter: nil), .gossip(message: [9, 8])] {
             XCTAssertEqual(try PeerResponse(decoding: response.encoded()), response)
         }
         XCTAssertThrowsError(try PeerRequest(decoding: [99]))

@@ -27,7 +27,7 @@ final class HTTPRoutingTests: XCTestCase {
                     options: RequestOptions(n: 3, r: .quorum, pr: .count(1), timeoutMilliseconds: 500))))
         XCTAssertEqual(
             route("PUT", "/kv/b/k?W=ALL&pw=two"),
-            .success(.putKey(bucket: "b", key: Array("k".utf8), options: RequestOptions(w: .all, pw: .two))))
+            .success(.putKey(bucket: "b", key: Array("k".utf8), options: RequestOptions(w: .all, pw: .two), returnBody: false)))
         XCTAssertEqual(
             route("DELETE", "/kv/b/k"), .success(.deleteKey(bucket: "b", key: Array("k".utf8), options: RequestOptions())))
     }
@@ -86,10 +86,14 @@ final class HTTPRoutingTests: XCTestCase {
         XCTAssertEqual(route("GET", "/health"), .success(.health))
         XCTAssertEqual(route("GET", "/buckets/b/props"), .success(.getBucketProps(bucket: "b")))
         XCTAssertEqual(route("PUT", "/buckets/b/props"), .success(.setBucketProps(bucket: "b")))
-        XCTAssertEqual(route("POST", "/kv/b/k"), .failure(.methodNotAllowed(allowed: ["GET", "PUT", "DELETE"])))
-        XCTAssertEqual(route("DELETE", "/buckets/b/props"), .failure(.methodNotAllowed(allowed: ["GET", "PUT"])))
-        XCTAssertEqual(route("PUT", "/health"), .failure(.methodNotAllowed(allowed: ["GET"])))
-        for uri in ["/", "/kv", "/nope", "/buckets/b", "/buckets/b/props/x", "/health/x", "*", "http://h/kv/b/k"] {
+        XCTAssertEqual(route("POST", "/kv/b/k"), .failure(.methodNotAllowed(allowed: ["GET", "HEAD", "PUT", "DELETE"])))
+        XCTAssertEqual(route("DELETE", "/buckets/b/props"), .failure(.methodNotAllowed(allowed: ["GET", "HEAD", "PUT"])))
+        XCTAssertEqual(route("PUT", "/health"), .failure(.methodNotAllowed(allowed: ["GET", "HEAD"])))
+        XCTAssertEqual(route("HEAD", "/kv/b/k"), .success(.getKey(bucket: "b", key: Array("k".utf8), options: RequestOptions())))
+        for uri in [
+            "/kv", "/nope", "/buckets/b", "/buckets/b/props/x", "/buckets/b/keys/x", "/health/x", "/status/", "/ring/x",
+            "/metrics/x", "//", "*", "http://h/kv/b/k", "",
+        ] {
             guard case .failure(.unknownRoute) = route("GET", uri) else {
                 XCTFail("\(uri) should be an unknown route")
                 continue
@@ -253,7 +257,8 @@ final class HTTPRoutingTests: XCTestCase {
             service.lastCall,
             .init(
                 operation: "put", bucket: "b", key: Array("k".utf8), context: "abc",
-                contentType: "application/octet-stream", options: RequestOptions(w: .count(2))))
+                contentType: "application/octet-stream", options: RequestOptions(w: .count(2)),
+                conditions: WriteConditions()))
         let tooBig = await HTTPAPI.respond(
             to: HTTPAPIRequest(method: "PUT", uri: "/kv/b/k", body: Array(repeating: 0, count: 9)), service: service,
             limits: limits)

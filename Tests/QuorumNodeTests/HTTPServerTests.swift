@@ -232,10 +232,10 @@ final class HTTPServerTests: XCTestCase {
 
         let wrong = try await server.client.send(method: "POST", path: "/kv/b/k", body: [1], timeout: .seconds(5))
         XCTAssertEqual(wrong.status, 405)
-        XCTAssertEqual(wrong.header("allow"), "GET, PUT, DELETE")
+        XCTAssertEqual(wrong.header("allow"), "GET, HEAD, PUT, DELETE")
         let wrongHealth = try await server.client.send(method: "DELETE", path: "/health", timeout: .seconds(5))
         XCTAssertEqual(wrongHealth.status, 405)
-        XCTAssertEqual(wrongHealth.header("allow"), "GET")
+        XCTAssertEqual(wrongHealth.header("allow"), "GET, HEAD")
     }
 
     func testTooLargeKeyValueAndBody() async throws {

@@ -24,6 +24,9 @@ final class HTTPFakeKVService: KVService {
         var context: String?
         var contentType: String?
         var options: RequestOptions?
+        var conditions: WriteConditions? = nil
+        var cursor: String? = nil
+        var limit: Int? = nil
     }
 
     private struct State {
@@ -101,22 +104,34 @@ final class HTTPFakeKVService: KVService {
         conditions: WriteConditions
     ) async throws(KVError) -> WriteResult {
         try begin(
-            Call(operation: "put", bucket: bucket, key: key, context: context, contentType: contentType, options: options))
-        return try write(bucket: bucket, key: key, value: value, contentType: contentType, context: context, tombstone: false)
+            Call(
+                operation: "put", bucket: bucket, key: key, context: context, contentType: contentType, options: options,
+                conditions: conditions))
+        return try write(
+            bucket: bucket, key: key, value: value, contentType: contentType, context: context, tombstone: false,
+            conditions: conditions)
     }
 
     func delete(bucket: String, key: [UInt8], context: String?, options: RequestOptions) async throws(KVError) -> WriteResult {
         try begin(Call(operation: "delete", bucket: bucket, key: key, context: context, options: options))
-        return try write(bucket: bucket, key: key, value: [], contentType: "", context: context, tombstone: true)
+        return try write(
+            bucket: bucket, key: key, value: [], contentType: "", context: context, tombstone: true,
+            conditions: WriteConditions())
     }
 
+    /// Like the real service: `ifNoneMatch` fails on a live value, `returnBody` answers
+    /// the live siblings after the write.
     private func write(
-        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, tombstone: Bool
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, tombstone: Bool,
+        conditions: WriteConditions
     ) throws(KVError) -> WriteResult {
         let siblingsMax = self.siblingsMax
         let result: Result<WriteResult, KVError> = state.withLock { state in
             let mode = state.props[bucket]?.conflict ?? .lww
             var entry = state.data[bucket]?[key] ?? Entry(siblings: [], version: 0)
+            if conditions.ifNoneMatch && entry.siblings.contains(where: { !$0.isTombstone }) {
+                return .failure(.preconditionFailed(message: "the key already has a value (If-None-Match: *)"))
+            }
             state.clock += 1
             entry.version += 1
             let sibling = Sibling(
@@ -132,7 +147,8 @@ final class HTTPFakeKVService: KVService {
             }
             state.data[bucket, default: [:]][key] = entry
             let written = mode == .vclock ? Self.context(entry.version) : ""
-            return .success(WriteResult(context: written, acks: 3))
+            let live = conditions.returnBody ? entry.siblings.filter { !$0.isTombstone } : []
+            return .success(WriteResult(context: written, acks: 3, siblings: live))
         }
         return try result.get()
     }
@@ -155,24 +171,38 @@ final class HTTPFakeKVService: KVService {
         }
     }
 
+    /// Live keys in byte order; cursors are `fake-<offset>`, anything else is a bad cursor.
     func listKeys(bucket: String, cursor: String?, limit: Int) async throws(KVError) -> KeyPage {
-        try begin(Call(operation: "listKeys", bucket: bucket, key: []))
-        let keys = state.withLock { state in
-            (state.data[bucket] ?? [:]).filter { !$0.value.siblings.isEmpty }.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        try begin(Call(operation: "listKeys", bucket: bucket, key: [], cursor: cursor, limit: limit))
+        guard (1...Limits.defaults.keyPageMax).contains(limit) else {
+            throw .badParameter(name: "limit", message: "limit must be 1...\(Limits.defaults.keyPageMax), got \(limit)")
         }
-        let start = cursor.flatMap { Int($0) } ?? 0
+        var start = 0
+        if let cursor {
+            guard cursor.hasPrefix("fake-"), let offset = Int(cursor.dropFirst(5)), offset >= 0 else {
+                throw .badParameter(name: "cursor", message: "the cursor is not one this cluster issued")
+            }
+            start = offset
+        }
+        let keys = state.withLock { state in
+            (state.data[bucket] ?? [:]).filter { $0.value.siblings.contains { !$0.isTombstone } }.keys
+                .sorted { $0.lexicographicallyPrecedes($1) }
+        }
         let page = Array(keys.dropFirst(start).prefix(limit))
-        return KeyPage(keys: page, next: start + page.count < keys.count ? String(start + page.count) : nil)
+        return KeyPage(keys: page, next: start + page.count < keys.count ? "fake-\(start + page.count)" : nil)
     }
 
     func status() async -> NodeStatus {
-        NodeStatus(
-            node: "node-a", version: QuorumKVVersion.current, uptimeSeconds: 1, ring: ringReport(), peers: health().peers,
-            hintsPending: 0, antiEntropy: AntiEntropyStatus(enabled: false, partitionsExchanged: 0),
-            storage: StorageStatus(keys: 0, queuedWrites: 0, committedTransactions: 0), requestsInFlight: 0)
+        let keys = state.withLock { $0.data.values.reduce(0) { $0 + $1.count } }
+        return NodeStatus(
+            node: "node-a", version: QuorumKVVersion.current, uptimeSeconds: 3725, ring: ringReport(),
+            peers: health().peers + [PeerHealth(node: "node-<c>", address: "127.0.0.1:9003", reachable: false)],
+            hintsPending: 2, antiEntropy: AntiEntropyStatus(enabled: false, partitionsExchanged: 0),
+            storage: StorageStatus(keys: keys, queuedWrites: 0, committedTransactions: 7), requestsInFlight: 1,
+            repair: RepairStatus(readRepairs: 4, readRepairReplicas: 5))
     }
 
-    func ringReport() -> RingReport { RingReport(ring: Ring(members: ["node-a", "node-b"], partitionCount: 8)) }
+    func ringReport() -> RingReport { RingReport(ring: Ring(members: ["node-a", "node-b", "node-<c>"], partitionCount: 8)) }
 
     func health() -> HealthReport {
         HealthReport(
@@ -308,8 +338,9 @@ final class RawHTTPConnection {
         return true
     }
 
-    /// Reads one response (Content-Length bodies; no body for 1xx and 204).
-    func readResponse() async throws -> RawHTTPResponse {
+    /// Reads one response (Content-Length bodies; no body for 1xx and 204, nor when
+    /// `headOnly`, as for the answer to a HEAD request).
+    func readResponse(headOnly: Bool = false) async throws -> RawHTTPResponse {
         let separator: [UInt8] = Array("\r\n\r\n".utf8)
         var headEnd: Int?
         while headEnd == nil {
@@ -328,7 +359,7 @@ final class RawHTTPConnection {
             return (String(parts[0]), parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : "")
         }
         pending.removeFirst(headEnd!)
-        let length = headers.first { $0.0.lowercased() == "content-length" }.flatMap { Int($0.1) } ?? 0
+        let length = headOnly ? 0 : headers.first { $0.0.lowercased() == "content-length" }.flatMap { Int($0.1) } ?? 0
         while pending.count < length {
             guard try await fill() else { throw RawHTTPError.closed(received: String(decoding: pending, as: UTF8.self)) }
         }

@@ -6,9 +6,10 @@
 /// `shapeMismatch`: change it for the whole cluster at once (trees are rebuilt from storage).
 public struct AntiEntropyLimits: Sendable, Equatable, Codable {
     /// Leaves per partition's tree (a power of two). More segments mean fewer keys listed
-    /// per differing segment but more hashes per level: with m keys in a partition, an
-    /// exchange that finds k differing keys moves about k·(fanOut·depth + 2·m/segmentCount)
-    /// hashes and key digests.
+    /// per differing segment but a deeper or wider tree: with m keys in a partition, an
+    /// exchange that finds k differing keys receives about fanOut + k·fanOut·(depth − 1)
+    /// tree hashes plus k·m/segmentCount key digests from the peer. At m = 100 000 and
+    /// k = 10 that is 353 + 970 = 1 323 (1.3% of m; see AntiEntropyExchangeTests).
     public var segmentCount: Int = 1024
     /// Children per inner node (at least 2). 32 makes 1024 segments a three-level tree
     /// (root, 32, 1024), so an exchange takes three hash round trips at most.

@@ -13,6 +13,12 @@ public enum PeerRequest: Sendable, Equatable {
     case setBucketProps(bucket: String, props: BucketProps)
     /// Up to `limit` live keys of `bucket` in `partition`, after `after` in key order.
     case listKeys(bucket: String, partition: Int, after: [UInt8]?, limit: Int)
+    /// Keep `state` as a hint for `target`, a primary that could not take it; answer
+    /// after the hint is durable.
+    case storeHint(target: String, bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode)
+    /// A gossip round: an encoded `GossipMessage` (heartbeats, digest, maybe the state).
+    /// The answer may carry the receiver's own message back (push-pull).
+    case gossip(message: [UInt8])
     case ping
 }
 
@@ -24,13 +30,16 @@ public enum PeerResponse: Sendable, Equatable {
     /// The request failed on the replica; `code` is a `KVError` code.
     case failure(code: String, message: String)
     case pong
+    /// The receiver's encoded `GossipMessage` answering `.gossip`; empty when it has
+    /// nothing to add.
+    case gossip(message: [UInt8])
     /// A page of live keys, and the last key scanned to resume after (tombstoned keys are
     /// scanned but not listed); `resumeAfter` is nil when the partition holds no more.
     case keys([[UInt8]], resumeAfter: [UInt8]?)
 }
 
 extension PeerRequest {
-    private enum Tag: UInt8 { case fetch = 1, coordinateWrite, merge, setBucketProps, ping, listKeys }
+    private enum Tag: UInt8 { case fetch = 1, coordinateWrite, merge, setBucketProps, ping, listKeys, storeHint, gossip }
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 64)
@@ -67,6 +76,16 @@ extension PeerRequest {
             writer.write(after != nil)
             if let after { writer.writeBytes(after) }
             writer.writeVarInt(UInt64(limit))
+        case .storeHint(let target, let bucket, let key, let state, let mode):
+            writer.write(Tag.storeHint.rawValue)
+            writer.writeString(target)
+            writer.writeString(bucket)
+            writer.writeBytes(key)
+            mode.encode(into: &writer)
+            state.encode(into: &writer)
+        case .gossip(let message):
+            writer.write(Tag.gossip.rawValue)
+            writer.writeBytes(message)
         case .ping:
             writer.write(Tag.ping.rawValue)
         }
@@ -107,6 +126,14 @@ extension PeerRequest {
             let limit = try reader.readVarInt()
             guard limit >= 1, limit <= 100_000 else { throw .malformed("key page limit \(limit) out of range") }
             self = .listKeys(bucket: bucket, partition: Int(partition), after: after, limit: Int(limit))
+        case .storeHint:
+            let target = try reader.readString()
+            let bucket = try reader.readString()
+            let key = try reader.readBytes()
+            let mode = try ConflictMode.decode(from: &reader)
+            self = .storeHint(target: target, bucket: bucket, key: key, state: try KeyState.decode(from: &reader), mode: mode)
+        case .gossip:
+            self = .gossip(message: try reader.readBytes())
         case .ping:
             self = .ping
         }
@@ -115,7 +142,7 @@ extension PeerRequest {
 }
 
 extension PeerResponse {
-    private enum Tag: UInt8 { case stateAbsent = 1, statePresent, ack, failure, pong, keys }
+    private enum Tag: UInt8 { case stateAbsent = 1, statePresent, ack, failure, pong, keys, gossip }
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 32)
@@ -133,6 +160,9 @@ extension PeerResponse {
             writer.writeString(message)
         case .pong:
             writer.write(Tag.pong.rawValue)
+        case .gossip(let message):
+            writer.write(Tag.gossip.rawValue)
+            writer.writeBytes(message)
         case .keys(let keys, let resumeAfter):
             writer.write(Tag.keys.rawValue)
             writer.write(resumeAfter != nil)
@@ -153,6 +183,7 @@ extension PeerResponse {
         case .ack: self = .ack
         case .failure: self = .failure(code: try reader.readString(), message: try reader.readString())
         case .pong: self = .pong
+        case .gossip: self = .gossip(message: try reader.readBytes())
         case .keys:
             let resumeAfter = try reader.readBool() ? try reader.readBytes() : nil
             let count = try reader.readLength()

@@ -89,9 +89,12 @@ public struct ClientReadResult: Sendable, Equatable {
 public struct ClientWriteResult: Sendable, Equatable {
     /// Context of the version written, when the server knows it (vclock buckets).
     public var context: String
+    /// The key's live versions after the write, when the PUT asked `returnBody`.
+    public var siblings: [ClientSibling]
 
-    public init(context: String) {
+    public init(context: String, siblings: [ClientSibling] = []) {
         self.context = context
+        self.siblings = siblings
     }
 }
 

@@ -180,6 +180,18 @@ public final class KVHTTPClient: Sendable {
         let response = try await send(
             method: "GET", path: Self.kvPath(bucket: bucket, key: key), query: options.queryItems,
             timeout: httpTimeout(options))
+        switch response.status {
+        case 200, 300:
+            return try Self.readResult(response)
+        case 404 where Self.errorDocument(response)?.error == "not_found":
+            return ClientReadResult(siblings: [], context: response.header(HTTPResponder.contextHeader) ?? "")
+        default:
+            throw Self.serverError(response)
+        }
+    }
+
+    /// The versions in a 200 (one value) or 300 (siblings as JSON) answer; none otherwise.
+    static func readResult(_ response: HTTPClientResponse) throws(KVClientError) -> ClientReadResult {
         let context = response.header(HTTPResponder.contextHeader) ?? ""
         switch response.status {
         case 200:
@@ -202,10 +214,8 @@ public final class KVHTTPClient: Sendable {
                         actor: entry.actor))
             }
             return ClientReadResult(siblings: siblings, context: document.context.isEmpty ? context : document.context)
-        case 404 where Self.errorDocument(response)?.error == "not_found":
-            return ClientReadResult(siblings: [], context: context)
         default:
-            throw Self.serverError(response)
+            return ClientReadResult(siblings: [], context: context)
         }
     }
 
@@ -216,27 +226,34 @@ public final class KVHTTPClient: Sendable {
     }
 
     /// PUT a value. `context` is a token from an earlier read (nil for a blind write).
+    /// `conditions.ifNoneMatch` sends `If-None-Match: *` (create only: a key that has a
+    /// value fails with 412 `precondition_failed`); `conditions.returnBody` asks for the
+    /// key's versions after the write, in the result's `siblings`.
     @discardableResult
     public func put(
         bucket: String, key: [UInt8], value: [UInt8], contentType: String = "application/octet-stream",
-        context: String? = nil, options: RequestOptions = RequestOptions()
+        context: String? = nil, options: RequestOptions = RequestOptions(), conditions: WriteConditions = WriteConditions()
     ) async throws(KVClientError) -> ClientWriteResult {
         var headers = [("Content-Type", contentType)]
         if let context, !context.isEmpty { headers.append((HTTPResponder.contextHeader, context)) }
+        if conditions.ifNoneMatch { headers.append((HTTPConditionalHeaders.ifNoneMatch, "*")) }
+        let query = options.queryItems + (conditions.returnBody ? [(HTTPRoute.returnBodyParameter, "true")] : [])
         let response = try await send(
-            method: "PUT", path: Self.kvPath(bucket: bucket, key: key), query: options.queryItems, headers: headers,
+            method: "PUT", path: Self.kvPath(bucket: bucket, key: key), query: query, headers: headers,
             body: value, timeout: httpTimeout(options))
-        guard (200..<300).contains(response.status) else { throw Self.serverError(response) }
-        return ClientWriteResult(context: response.header(HTTPResponder.contextHeader) ?? "")
+        guard (200..<400).contains(response.status) else { throw Self.serverError(response) }
+        let read = try Self.readResult(response)
+        return ClientWriteResult(context: read.context, siblings: read.siblings)
     }
 
     @discardableResult
     public func put(
         bucket: String, key: String, value: [UInt8], contentType: String = "application/octet-stream",
-        context: String? = nil, options: RequestOptions = RequestOptions()
+        context: String? = nil, options: RequestOptions = RequestOptions(), conditions: WriteConditions = WriteConditions()
     ) async throws(KVClientError) -> ClientWriteResult {
         try await put(
-            bucket: bucket, key: Array(key.utf8), value: value, contentType: contentType, context: context, options: options)
+            bucket: bucket, key: Array(key.utf8), value: value, contentType: contentType, context: context, options: options,
+            conditions: conditions)
     }
 
     /// DELETE a key (writes a tombstone; deleting an absent key succeeds).
@@ -287,10 +304,46 @@ public final class KVHTTPClient: Sendable {
         return try Self.decode(HealthReport.self, from: response)
     }
 
+    /// One page of a bucket's keys (`limit` 1...1000, the server's default when nil);
+    /// pass the page's `next` as `cursor` for the following one.
+    public func listKeys(bucket: String, limit: Int? = nil, cursor: String? = nil, timeout: TimeAmount = .seconds(10))
+        async throws(KVClientError) -> HTTPKeyPageDocument
+    {
+        var query: [(String, String)] = []
+        if let limit { query.append(("limit", String(limit))) }
+        if let cursor { query.append(("cursor", cursor)) }
+        let response = try await send(method: "GET", path: Self.keysPath(bucket), query: query, timeout: timeout)
+        return try Self.decode(HTTPKeyPageDocument.self, from: response)
+    }
+
+    /// `GET /status`: the node's view of the ring, its peers and its work.
+    public func status(timeout: TimeAmount = .seconds(5)) async throws(KVClientError) -> NodeStatus {
+        let response = try await send(method: "GET", path: "/status", timeout: timeout)
+        return try Self.decode(NodeStatus.self, from: response)
+    }
+
+    /// `GET /ring`: partition ownership.
+    public func ring(timeout: TimeAmount = .seconds(5)) async throws(KVClientError) -> RingReport {
+        let response = try await send(method: "GET", path: "/ring", timeout: timeout)
+        return try Self.decode(RingReport.self, from: response)
+    }
+
+    /// `GET /metrics`: the Prometheus text exposition.
+    public func metrics(timeout: TimeAmount = .seconds(5)) async throws(KVClientError) -> String {
+        let response = try await send(method: "GET", path: "/metrics", timeout: timeout)
+        guard response.status == 200 else { throw Self.serverError(response) }
+        return String(decoding: response.body, as: UTF8.self)
+    }
+
     // MARK: - Helpers
 
     static func propsPath(_ bucket: String) -> String {
         "/buckets/\(PercentEncoding.encodePathSegment(bucket.utf8))/props"
+    }
+
+    /// `/buckets/{bucket}/keys`.
+    public static func keysPath(_ bucket: String) -> String {
+        "/buckets/\(PercentEncoding.encodePathSegment(bucket.utf8))/keys"
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from response: HTTPClientResponse) throws(KVClientError) -> T {

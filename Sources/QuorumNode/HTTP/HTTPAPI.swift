@@ -16,51 +16,125 @@ public struct HTTPAPIRequest: Sendable {
     }
 }
 
-/// Routes a request to the `KVService` and renders the answer. Independent of NIO
-/// channels, so the whole API can be tested by calling `respond` directly.
+/// Routes a request to the `KVService`, renders the answer and records it in the node's
+/// metrics. Independent of NIO channels, so the whole API can be tested by calling
+/// `respond` directly.
 public enum HTTPAPI {
     /// Largest `PUT /buckets/{bucket}/props` body: a handful of fields.
     public static let propsBodyBytesMax = 64 * 1024
 
-    public static func respond(to request: HTTPAPIRequest, service: any KVService, limits: Limits) async -> HTTPResponse {
-        let route: HTTPRoute
+    /// The `operation` label of requests that matched no route (404, 405).
+    public static let unroutedOperation = "unrouted"
+
+    public static func respond(
+        to request: HTTPAPIRequest, service: any KVService, limits: Limits, metrics: NodeMetrics? = nil
+    ) async -> HTTPResponse {
+        let endpoint: HTTPEndpoint
         do {
-            route = try HTTPRoute.parse(method: request.method, uri: request.uri, limits: limits)
+            endpoint = try HTTPRoute.endpoint(method: request.method, uri: request.uri)
         } catch {
-            return HTTPResponder.routeError(error)
+            let response = HTTPResponder.routeError(error)
+            metrics?.recordResponse(operation: unroutedOperation, status: response.status.code)
+            return forMethod(request.method, response)
         }
+        let operation = endpoint.operationLabel
+        let tracksInFlight = [.getKey, .putKey, .deleteKey, .listKeys].contains(endpoint)
+        if tracksInFlight { metrics?.requestStarted() }
+        let started = ContinuousClock.now
+        var route: HTTPRoute?
+        let response: HTTPResponse
         do throws(KVError) {
-            switch route {
-            case .getKey(let bucket, let key, let options):
-                return HTTPResponder.read(try await service.get(bucket: bucket, key: key, options: options))
-            case .putKey(let bucket, let key, let options):
-                guard request.body.count <= limits.valueBytesMax else {
-                    throw .tooLarge(what: "value", bytes: request.body.count, limit: limits.valueBytesMax)
-                }
-                let contentType = request.headers.first(name: "Content-Type").flatMap { $0.isEmpty ? nil : $0 }
-                let result = try await service.put(
-                    bucket: bucket, key: key, value: request.body,
-                    contentType: contentType ?? HTTPResponder.defaultContentType,
-                    context: context(of: request), options: options)
-                return HTTPResponder.write(result)
-            case .deleteKey(let bucket, let key, let options):
-                let result = try await service.delete(bucket: bucket, key: key, context: context(of: request), options: options)
-                return HTTPResponder.write(result)
-            case .getBucketProps(let bucket):
-                return HTTPResponder.bucketProps(bucket: bucket, props: try await service.bucketProps(bucket: bucket))
-            case .setBucketProps(let bucket):
-                guard request.body.count <= propsBodyBytesMax else {
-                    throw .tooLarge(what: "bucket props body", bytes: request.body.count, limit: propsBodyBytesMax)
-                }
-                let update = try HTTPBucketPropsUpdateDecoder.decode(request.body, limits: limits)
-                let props = try await service.setBucketProps(bucket: bucket, update: update)
-                return HTTPResponder.bucketProps(bucket: bucket, props: props)
-            case .health:
-                return HTTPResponder.health(service.health())
-            }
+            let parsed = try parse(request, limits: limits)
+            route = parsed
+            response = try await perform(parsed, request: request, service: service, limits: limits, metrics: metrics)
         } catch {
-            return HTTPResponder.error(error)
+            if case .quorumNotMet = error { metrics?.recordQuorumFailure(operation: operation) }
+            response = HTTPResponder.error(error)
         }
+        if tracksInFlight { metrics?.requestFinished() }
+        if let metrics, let route, let consistency = consistencyLabel(route, limits: limits) {
+            metrics.recordDuration(operation: operation, consistency: consistency, duration: ContinuousClock.now - started)
+        }
+        metrics?.recordResponse(operation: operation, status: response.status.code)
+        return forMethod(request.method, response)
+    }
+
+    /// The route, with a route error turned into the `KVError` it carries.
+    private static func parse(_ request: HTTPAPIRequest, limits: Limits) throws(KVError) -> HTTPRoute {
+        do {
+            return try HTTPRoute.parse(method: request.method, uri: request.uri, limits: limits)
+        } catch {
+            switch error {
+            case .invalid(let kvError): throw kvError
+            case .unknownRoute, .methodNotAllowed:
+                // `endpoint(method:uri:)` matched already; the two share one table.
+                throw .internalError(message: "the router matched \(request.method) \(request.uri) and then did not")
+            }
+        }
+    }
+
+    private static func perform(
+        _ route: HTTPRoute, request: HTTPAPIRequest, service: any KVService, limits: Limits, metrics: NodeMetrics?
+    ) async throws(KVError) -> HTTPResponse {
+        switch route {
+        case .getKey(let bucket, let key, let options):
+            return HTTPResponder.read(try await service.get(bucket: bucket, key: key, options: options))
+        case .putKey(let bucket, let key, let options, let returnBody):
+            guard request.body.count <= limits.valueBytesMax else {
+                throw .tooLarge(what: "value", bytes: request.body.count, limit: limits.valueBytesMax)
+            }
+            let conditions = try HTTPConditionalHeaders.putConditions(headers: request.headers, returnBody: returnBody)
+            let contentType = request.headers.first(name: "Content-Type").flatMap { $0.isEmpty ? nil : $0 }
+            let result = try await service.put(
+                bucket: bucket, key: key, value: request.body,
+                contentType: contentType ?? HTTPResponder.defaultContentType,
+                context: context(of: request), options: options, conditions: conditions)
+            return returnBody ? HTTPResponder.writeReturningBody(result) : HTTPResponder.write(result)
+        case .deleteKey(let bucket, let key, let options):
+            try HTTPConditionalHeaders.checkDelete(headers: request.headers)
+            let result = try await service.delete(bucket: bucket, key: key, context: context(of: request), options: options)
+            return HTTPResponder.write(result)
+        case .getBucketProps(let bucket):
+            return HTTPResponder.bucketProps(bucket: bucket, props: try await service.bucketProps(bucket: bucket))
+        case .setBucketProps(let bucket):
+            guard request.body.count <= propsBodyBytesMax else {
+                throw .tooLarge(what: "bucket props body", bytes: request.body.count, limit: propsBodyBytesMax)
+            }
+            let update = try HTTPBucketPropsUpdateDecoder.decode(request.body, limits: limits)
+            let props = try await service.setBucketProps(bucket: bucket, update: update)
+            return HTTPResponder.bucketProps(bucket: bucket, props: props)
+        case .listKeys(let bucket, let cursor, let limit):
+            return HTTPResponder.keyPage(try await service.listKeys(bucket: bucket, cursor: cursor, limit: limit))
+        case .health:
+            return HTTPResponder.health(service.health())
+        case .status:
+            return HTTPResponder.status(await service.status())
+        case .ring:
+            return HTTPResponder.ring(service.ringReport())
+        case .metrics:
+            return HTTPResponder.metrics(metrics?.exposition() ?? [])
+        case .statusPage:
+            return HTTPResponder.statusPage(await service.status())
+        }
+    }
+
+    /// The `consistency` label of a key request's latency: its r (reads) or w (writes).
+    /// Nil for routes whose latency is not recorded.
+    static func consistencyLabel(_ route: HTTPRoute, limits: Limits) -> String? {
+        switch route {
+        case .getKey(_, _, let options): return NodeMetrics.consistencyLabel(options.r, replicasMax: limits.replicasMax)
+        case .putKey(_, _, let options, _), .deleteKey(_, _, let options):
+            return NodeMetrics.consistencyLabel(options.w, replicasMax: limits.replicasMax)
+        default: return nil
+        }
+    }
+
+    /// A HEAD answer is the GET answer without its body; `Content-Length` still tells its size.
+    static func forMethod(_ method: String, _ response: HTTPResponse) -> HTTPResponse {
+        guard method == "HEAD" else { return response }
+        var headless = response
+        headless.body = []
+        return headless
     }
 
     /// The `X-Context` header, nil when absent or empty.

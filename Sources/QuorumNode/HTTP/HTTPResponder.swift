@@ -54,6 +54,46 @@ public enum HTTPResponder {
         return HTTPResponse(status: .noContent, headers: headers)
     }
 
+    /// PUT with `returnbody=true`: like a GET of the key after the write (200 with the one
+    /// value, 300 with the siblings), with the new context. 204 when nothing live remains
+    /// (a newer delete won under last-writer-wins).
+    public static func writeReturningBody(_ result: WriteResult) -> HTTPResponse {
+        guard !result.siblings.isEmpty else { return write(result) }
+        return read(ReadResult(siblings: result.siblings, context: result.context, replies: result.acks))
+    }
+
+    /// `GET /buckets/{bucket}/keys`.
+    public static func keyPage(_ page: KeyPage) -> HTTPResponse {
+        json(.ok, HTTPKeyPageDocument(page))
+    }
+
+    /// `GET /status`.
+    public static func status(_ status: NodeStatus) -> HTTPResponse {
+        json(.ok, status)
+    }
+
+    /// `GET /ring`.
+    public static func ring(_ report: RingReport) -> HTTPResponse {
+        json(.ok, report)
+    }
+
+    /// The Prometheus text exposition format's media type.
+    public static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    /// `GET /metrics`.
+    public static func metrics(_ exposition: [UInt8]) -> HTTPResponse {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: metricsContentType)
+        return HTTPResponse(status: .ok, headers: headers, body: exposition)
+    }
+
+    /// `GET /`.
+    public static func statusPage(_ status: NodeStatus) -> HTTPResponse {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "text/html; charset=utf-8")
+        return HTTPResponse(status: .ok, headers: headers, body: Array(HTTPStatusPage.render(status).utf8))
+    }
+
     public static func bucketProps(bucket: String, props: BucketProps) -> HTTPResponse {
         json(.ok, HTTPBucketPropsDocument(bucket: bucket, props: props))
     }
@@ -87,7 +127,8 @@ public enum HTTPResponder {
                 .notFound,
                 HTTPErrorDocument(
                     error: "not_found",
-                    message: "no such route: \(path); try /kv/{bucket}/{key}, /buckets/{bucket}/props or /health"))
+                    message: "no such route: \(path); routes: "
+                        + Set(HTTPEndpoint.allCases.map(\.pathTemplate)).sorted().joined(separator: ", ")))
         case .methodNotAllowed(let allowed):
             var headers = HTTPHeaders()
             headers.add(name: "Allow", value: allowed.joined(separator: ", "))

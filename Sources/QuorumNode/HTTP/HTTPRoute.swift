@@ -1,90 +1,134 @@
 import QuorumCore
 
 /// What an HTTP request asks for, decided from its method and URI alone (no NIO, no IO),
-/// so routing is testable on its own.
+/// so routing is testable on its own. The paths and methods are `HTTPEndpoint`'s table:
 ///
-/// Routes:
-/// - `GET|PUT|DELETE /kv/{bucket}/{key}?n=&r=&w=&pr=&pw=&timeout=`
+/// - `GET|PUT|DELETE /kv/{bucket}/{key}?n=&r=&w=&pr=&pw=&timeout=` (PUT also `returnbody=`)
 /// - `GET|PUT /buckets/{bucket}/props`
-/// - `GET /health`
+/// - `GET /buckets/{bucket}/keys?limit=&cursor=`
+/// - `GET /health`, `GET /status`, `GET /ring`, `GET /metrics`, `GET /`
 ///
 /// The key is everything after `/kv/{bucket}/`, percent-decoded to bytes, so binary keys
 /// and keys with `/` (sent as `%2F`, or even unescaped) work.
 public enum HTTPRoute: Sendable, Equatable {
     case getKey(bucket: String, key: [UInt8], options: RequestOptions)
-    case putKey(bucket: String, key: [UInt8], options: RequestOptions)
+    case putKey(bucket: String, key: [UInt8], options: RequestOptions, returnBody: Bool)
     case deleteKey(bucket: String, key: [UInt8], options: RequestOptions)
     case getBucketProps(bucket: String)
     case setBucketProps(bucket: String)
+    case listKeys(bucket: String, cursor: String?, limit: Int)
     case health
+    case status
+    case ring
+    case metrics
+    case statusPage
 
-    /// Query parameters the `/kv` routes accept.
+    /// Query parameters every `/kv` route accepts.
     public static let kvQueryParameters = ["n", "r", "w", "pr", "pw", "timeout"]
+    /// `PUT /kv/...` also takes `returnbody=true|false`.
+    public static let returnBodyParameter = "returnbody"
+    /// Key pages hold this many keys unless `limit` says otherwise.
+    public static let keyPageDefault = 100
+
+    public var endpoint: HTTPEndpoint {
+        switch self {
+        case .getKey: return .getKey
+        case .putKey: return .putKey
+        case .deleteKey: return .deleteKey
+        case .getBucketProps: return .getBucketProps
+        case .setBucketProps: return .setBucketProps
+        case .listKeys: return .listKeys
+        case .health: return .health
+        case .status: return .status
+        case .ring: return .ring
+        case .metrics: return .metrics
+        case .statusPage: return .statusPage
+        }
+    }
 
     /// Matches a request to a route and checks its parameters.
     ///
     /// Order of checks: path shape (unknown → `.unknownRoute`), method (`.methodNotAllowed`
     /// with the allowed ones), then bucket name, key, and query (`.invalid` with a `KVError`).
     public static func parse(method: String, uri: String, limits: Limits = .defaults) throws(HTTPRouteError) -> HTTPRoute {
-        let (rawPath, rawQuery) = split(uri: uri)
-        guard rawPath.first == UInt8(ascii: "/") else { throw .unknownRoute(path: String(decoding: rawPath, as: UTF8.self)) }
-        let pathText = String(decoding: rawPath, as: UTF8.self)
-        // Segments after the leading "/": "kv", bucket, key...
-        let segments = rawPath.dropFirst().split(separator: UInt8(ascii: "/"), maxSplits: 2, omittingEmptySubsequences: false)
-        let first = segments.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let target = HTTPRequestTarget(uri: uri)
+        let endpoint = try endpoint(method: method, target: target)
+        do throws(KVError) {
+            return try build(endpoint, target: target, limits: limits)
+        } catch {
+            throw .invalid(error)
+        }
+    }
 
-        switch first {
-        case "kv" where segments.count >= 2:
-            let allowed = ["GET", "PUT", "DELETE"]
-            guard allowed.contains(method) else { throw .methodNotAllowed(allowed: allowed) }
-            do throws(KVError) {
-                let bucket = try decodeBucket(segments[1], limits: limits)
-                guard segments.count == 3 else {
-                    throw KVError.badParameter(name: "key", message: "missing key: use /kv/{bucket}/{key}")
-                }
-                let key = try decodeKey(segments[2], limits: limits)
-                let options = try parseOptions(query: rawQuery)
-                switch method {
-                case "GET": return .getKey(bucket: bucket, key: key, options: options)
-                case "PUT": return .putKey(bucket: bucket, key: key, options: options)
-                default: return .deleteKey(bucket: bucket, key: key, options: options)
-                }
-            } catch {
-                throw .invalid(error)
+    /// The endpoint a request is for, before its parameters are checked (for metrics, which
+    /// count a request with bad parameters under the operation it tried).
+    public static func endpoint(method: String, uri: String) throws(HTTPRouteError) -> HTTPEndpoint {
+        try endpoint(method: method, target: HTTPRequestTarget(uri: uri))
+    }
+
+    static func endpoint(method: String, target: HTTPRequestTarget) throws(HTTPRouteError) -> HTTPEndpoint {
+        guard let resource = target.resource else { throw .unknownRoute(path: target.pathText) }
+        guard let endpoint = HTTPEndpoint.matching(method: method, resource: resource) else {
+            throw .methodNotAllowed(allowed: HTTPEndpoint.allowedMethods(of: resource))
+        }
+        return endpoint
+    }
+
+    private static func build(_ endpoint: HTTPEndpoint, target: HTTPRequestTarget, limits: Limits) throws(KVError) -> HTTPRoute {
+        let segments = target.segments
+        switch endpoint {
+        case .getKey, .putKey, .deleteKey:
+            let bucket = try decodeBucket(segments[1], limits: limits)
+            guard segments.count == 3 else {
+                throw KVError.badParameter(name: "key", message: "missing key: use /kv/{bucket}/{key}")
             }
-        case "buckets" where segments.count == 3 && segments[2].elementsEqual("props".utf8):
-            let allowed = ["GET", "PUT"]
-            guard allowed.contains(method) else { throw .methodNotAllowed(allowed: allowed) }
-            do throws(KVError) {
-                let bucket = try decodeBucket(segments[1], limits: limits)
-                try rejectQuery(rawQuery)
-                return method == "GET" ? .getBucketProps(bucket: bucket) : .setBucketProps(bucket: bucket)
-            } catch {
-                throw .invalid(error)
+            let key = try decodeKey(segments[2], limits: limits)
+            var pairs = try queryPairs(target.query)
+            if endpoint == .putKey {
+                let returnBody = try takeReturnBody(from: &pairs)
+                return .putKey(bucket: bucket, key: key, options: try parseOptions(pairs: pairs), returnBody: returnBody)
             }
-        case "health" where segments.count == 1:
-            guard method == "GET" else { throw .methodNotAllowed(allowed: ["GET"]) }
-            do throws(KVError) {
-                try rejectQuery(rawQuery)
-            } catch {
-                throw .invalid(error)
+            if pairs.contains(where: { $0.0 == returnBodyParameter }) {
+                throw .badParameter(name: returnBodyParameter, message: "returnbody applies to PUT only")
             }
-            return .health
-        default:
-            throw .unknownRoute(path: pathText)
+            let options = try parseOptions(pairs: pairs)
+            return endpoint == .getKey
+                ? .getKey(bucket: bucket, key: key, options: options) : .deleteKey(bucket: bucket, key: key, options: options)
+        case .getBucketProps, .setBucketProps:
+            let bucket = try decodeBucket(segments[1], limits: limits)
+            try rejectQuery(target.query)
+            return endpoint == .getBucketProps ? .getBucketProps(bucket: bucket) : .setBucketProps(bucket: bucket)
+        case .listKeys:
+            let bucket = try decodeBucket(segments[1], limits: limits)
+            let (cursor, limit) = try parseKeyPage(query: target.query, limits: limits)
+            return .listKeys(bucket: bucket, cursor: cursor, limit: limit)
+        case .health, .status, .ring, .metrics, .statusPage:
+            try rejectQuery(target.query)
+            switch endpoint {
+            case .health: return .health
+            case .status: return .status
+            case .ring: return .ring
+            case .metrics: return .metrics
+            default: return .statusPage
+            }
         }
     }
 
     /// Parses the `/kv` query string into request options. Unknown names, repeated names
     /// and values that don't parse are `bad_parameter` errors naming the parameter.
     public static func parseOptions(query: ArraySlice<UInt8>?) throws(KVError) -> RequestOptions {
+        try parseOptions(pairs: queryPairs(query))
+    }
+
+    static func parseOptions(pairs: [(String, String)]) throws(KVError) -> RequestOptions {
         var options = RequestOptions()
         var seen: Set<String> = []
-        for (name, value) in try queryPairs(query) {
+        for (name, value) in pairs {
             guard kvQueryParameters.contains(name) else {
                 throw .badParameter(
                     name: name,
-                    message: "unknown query parameter \"\(name)\"; expected one of \(kvQueryParameters.joined(separator: ", "))")
+                    message: "unknown query parameter \"\(name)\"; expected one of \(kvQueryParameters.joined(separator: ", "))"
+                        + " (and returnbody on PUT)")
             }
             guard seen.insert(name).inserted else {
                 throw .badParameter(name: name, message: "query parameter \"\(name)\" is given more than once")
@@ -117,14 +161,49 @@ public enum HTTPRoute: Sendable, Equatable {
         return options
     }
 
-    // MARK: - Pieces
-
-    static func split(uri: String) -> (path: ArraySlice<UInt8>, query: ArraySlice<UInt8>?) {
-        var bytes = ArraySlice(Array(uri.utf8))
-        if let hash = bytes.firstIndex(of: UInt8(ascii: "#")) { bytes = bytes[..<hash] }
-        guard let mark = bytes.firstIndex(of: UInt8(ascii: "?")) else { return (bytes, nil) }
-        return (bytes[..<mark], bytes[(mark + 1)...])
+    /// Removes `returnbody` from the pairs and returns its value (false when absent).
+    static func takeReturnBody(from pairs: inout [(String, String)]) throws(KVError) -> Bool {
+        let values = pairs.filter { $0.0 == returnBodyParameter }.map(\.1)
+        pairs.removeAll { $0.0 == returnBodyParameter }
+        guard values.count <= 1 else {
+            throw .badParameter(name: returnBodyParameter, message: "query parameter \"returnbody\" is given more than once")
+        }
+        switch values.first?.lowercased() {
+        case nil, "false": return false
+        case "true": return true
+        case let other?:
+            throw .badParameter(name: returnBodyParameter, message: "returnbody must be true or false, got \"\(other)\"")
+        }
     }
+
+    /// `limit` (1...`limits.keyPageMax`, default `keyPageDefault`) and `cursor` (opaque,
+    /// checked by the service) of a key listing.
+    static func parseKeyPage(query: ArraySlice<UInt8>?, limits: Limits) throws(KVError) -> (cursor: String?, limit: Int) {
+        var cursor: String?
+        var limit: Int?
+        for (name, value) in try queryPairs(query) {
+            switch name {
+            case "limit":
+                guard limit == nil else { throw .badParameter(name: "limit", message: "query parameter \"limit\" is given more than once") }
+                guard let number = Int(value), (1...limits.keyPageMax).contains(number) else {
+                    throw .badParameter(name: "limit", message: "limit must be an integer 1...\(limits.keyPageMax), got \"\(value)\"")
+                }
+                limit = number
+            case "cursor":
+                guard cursor == nil else { throw .badParameter(name: "cursor", message: "query parameter \"cursor\" is given more than once") }
+                guard !value.isEmpty else {
+                    throw .badParameter(name: "cursor", message: "cursor is empty; leave it out for the first page")
+                }
+                cursor = value
+            default:
+                throw .badParameter(
+                    name: name, message: "unknown query parameter \"\(name)\"; expected limit or cursor")
+            }
+        }
+        return (cursor, limit ?? min(keyPageDefault, limits.keyPageMax))
+    }
+
+    // MARK: - Pieces
 
     static func decodeBucket(_ raw: ArraySlice<UInt8>, limits: Limits) throws(KVError) -> String {
         guard let bytes = PercentEncoding.decode(raw) else {
@@ -167,6 +246,52 @@ public enum HTTPRoute: Sendable, Equatable {
             pairs.append((name, String(decoding: valueBytes, as: UTF8.self)))
         }
         return pairs
+    }
+}
+
+/// A request URI split into path segments and query, and the resource its path names.
+struct HTTPRequestTarget {
+    /// Segments after the leading `/`, at most three (the key keeps its own `/`s).
+    let segments: [ArraySlice<UInt8>]
+    let query: ArraySlice<UInt8>?
+    let pathText: String
+    /// Nil when no route has this path.
+    let resource: HTTPEndpoint.Resource?
+
+    init(uri: String) {
+        var bytes = ArraySlice(Array(uri.utf8))
+        if let hash = bytes.firstIndex(of: UInt8(ascii: "#")) { bytes = bytes[..<hash] }
+        let path: ArraySlice<UInt8>
+        if let mark = bytes.firstIndex(of: UInt8(ascii: "?")) {
+            path = bytes[..<mark]
+            query = bytes[(mark + 1)...]
+        } else {
+            path = bytes
+            query = nil
+        }
+        pathText = String(decoding: path, as: UTF8.self)
+        guard path.first == UInt8(ascii: "/") else {
+            segments = []
+            resource = nil
+            return
+        }
+        segments = path.dropFirst().split(separator: UInt8(ascii: "/"), maxSplits: 2, omittingEmptySubsequences: false)
+        resource = Self.resource(of: segments)
+    }
+
+    private static func resource(of segments: [ArraySlice<UInt8>]) -> HTTPEndpoint.Resource? {
+        func text(_ index: Int) -> String { String(decoding: segments[index], as: UTF8.self) }
+        switch (text(0), segments.count) {
+        case ("", 1): return .root
+        case ("kv", 2...): return .key
+        case ("buckets", 3) where text(2) == "props": return .bucketProps
+        case ("buckets", 3) where text(2) == "keys": return .bucketKeys
+        case ("health", 1): return .health
+        case ("status", 1): return .status
+        case ("ring", 1): return .ring
+        case ("metrics", 1): return .metrics
+        default: return nil
+        }
     }
 }
 

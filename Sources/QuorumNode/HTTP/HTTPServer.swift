@@ -19,6 +19,8 @@ public final class HTTPServer: Sendable {
     private let limits: Limits
     private let logger: Logger
     private let idleTimeout: TimeAmount
+    /// Where this server counts its requests; `GET /metrics` renders it.
+    public let metrics: NodeMetrics
     private let state = Mutex(ServerState())
 
     private struct ServerState {
@@ -29,10 +31,12 @@ public final class HTTPServer: Sendable {
 
     /// - Parameter idleTimeout: a connection that sends nothing for this long while no
     ///   request of its is being served is closed (slow or half-open clients).
+    /// - Parameter metrics: the node's metrics; a server of its own by default.
     public init(
         host: String, port: Int, group: any EventLoopGroup, service: any KVService, limits: Limits, logger: Logger,
-        idleTimeout: TimeAmount = .seconds(60)
+        idleTimeout: TimeAmount = .seconds(60), metrics: NodeMetrics = NodeMetrics()
     ) {
+        self.metrics = metrics
         self.host = host
         self.port = port
         self.group = group
@@ -49,12 +53,7 @@ public final class HTTPServer: Sendable {
         let limits = self.limits
         let logger = self.logger
         let idleTimeout = self.idleTimeout
-        let decoderLimits = {
-            var configuration = NIOHTTPDecoderLimitConfiguration()
-            configuration.maxHeaderFieldSize = limits.httpHeaderBytesMax
-            configuration.maxHeaderListSize = limits.httpHeaderBytesMax
-            return configuration
-        }()
+        let metrics = self.metrics
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -72,15 +71,9 @@ public final class HTTPServer: Sendable {
                     _ = self.state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) }
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    let pipeline = channel.pipeline.syncOperations
-                    try pipeline.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true,
-                        withErrorHandling: false,
-                        withOutboundHeaderValidation: true,
-                        withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
-                        withDecoderLimitConfiguration: decoderLimits)
-                    try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                    try pipeline.addHandler(HTTPServerHandler(service: service, limits: limits, logger: logger))
+                    try Self.configurePipeline(
+                        channel.pipeline.syncOperations, service: service, limits: limits, logger: logger,
+                        idleTimeout: idleTimeout, metrics: metrics)
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
@@ -96,6 +89,25 @@ public final class HTTPServer: Sendable {
         }
         logger.info("HTTP API listening", metadata: ["host": "\(host)", "port": "\(boundPort)"])
         return boundPort
+    }
+
+    /// Adds the HTTP handlers to a connection's pipeline: the server's own, and the fuzz
+    /// tests' (which drive it on a test channel). Call on the channel's event loop.
+    public static func configurePipeline(
+        _ pipeline: ChannelPipeline.SynchronousOperations, service: any KVService, limits: Limits, logger: Logger,
+        idleTimeout: TimeAmount, metrics: NodeMetrics
+    ) throws {
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderFieldSize = limits.httpHeaderBytesMax
+        decoderLimits.maxHeaderListSize = limits.httpHeaderBytesMax
+        try pipeline.configureHTTPServerPipeline(
+            withPipeliningAssistance: true,
+            withErrorHandling: false,
+            withOutboundHeaderValidation: true,
+            withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
+            withDecoderLimitConfiguration: decoderLimits)
+        try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+        try pipeline.addHandler(HTTPServerHandler(service: service, limits: limits, logger: logger, metrics: metrics))
     }
 
     /// Stops accepting, then closes every open connection. Requests in flight lose their answer.

@@ -30,6 +30,7 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let service: any KVService
     private let limits: Limits
     private let logger: Logger
+    private let metrics: NodeMetrics
     private var state = State.idle
     /// The peer half-closed while a request was in flight: close after answering it.
     private var closeAfterResponse = false
@@ -38,7 +39,12 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// instead of a reset) before the connection closes anyway.
     static let drainTime = TimeAmount.seconds(2)
 
-    init(service: any KVService, limits: Limits, logger: Logger) {
+    /// The `operation` label of answers given before a request reached the API (400 for
+    /// bytes that are not HTTP, 413 for a body over the limit, 431 for a head over it).
+    static let malformedOperation = "malformed"
+
+    init(service: any KVService, limits: Limits, logger: Logger, metrics: NodeMetrics) {
+        self.metrics = metrics
         self.service = service
         self.limits = limits
         self.logger = logger
@@ -89,6 +95,7 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func reject(context: ChannelHandlerContext, head: HTTPRequestHead, bytes: Int) {
         state = .draining
         let response = HTTPResponder.error(.tooLarge(what: "request body", bytes: bytes, limit: limits.httpBodyBytesMax))
+        metrics.recordResponse(operation: Self.malformedOperation, status: response.status.code)
         write(context: context, response: response, version: head.version, keepAlive: false, closeMode: .output)
         let channel = context.channel
         context.eventLoop.scheduleTask(in: Self.drainTime) { channel.close(promise: nil) }
@@ -99,12 +106,13 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             method: head.method.rawValue, uri: head.uri, headers: head.headers, body: Array(body.readableBytesView))
         let service = self.service
         let limits = self.limits
+        let metrics = self.metrics
         let keepAlive = head.isKeepAlive
         let version = head.version
         let eventLoop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
         Task {
-            let response = await HTTPAPI.respond(to: request, service: service, limits: limits)
+            let response = await HTTPAPI.respond(to: request, service: service, limits: limits, metrics: metrics)
             eventLoop.execute {
                 let (handler, context) = bound.value
                 handler.finish(context: context, response: response, version: version, keepAlive: keepAlive)
@@ -185,6 +193,7 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         } else {
             response = HTTPResponder.malformedRequest(String(describing: parserError))
         }
+        metrics.recordResponse(operation: Self.malformedOperation, status: response.status.code)
         write(context: context, response: response, version: .http1_1, keepAlive: false, closeMode: .all)
     }
 

@@ -19,10 +19,15 @@ final class LocalReplica: Sendable {
     private let limits: Limits
     private let clock: Mutex<HybridLogicalClock>
     private let props: BucketRegistry
+    private let hints: HintService
     private let readQueue = DispatchQueue(label: "quorumkv.replica.reads", attributes: .concurrent)
     private let logger: Logger
 
-    init(nodeID: String, actorID: String, store: ReplicaStore, ring: Ring, limits: Limits, props: BucketRegistry, logger: Logger) {
+    init(
+        nodeID: String, actorID: String, store: ReplicaStore, ring: Ring, limits: Limits, props: BucketRegistry,
+        hints: HintService, logger: Logger
+    ) {
+        self.hints = hints
         self.nodeID = nodeID
         self.actorID = actorID
         self.store = store
@@ -66,6 +71,10 @@ final class LocalReplica: Sendable {
         case .setBucketProps(let bucket, let newProps):
             // Off the caller's thread: this may be a network event loop, and storing commits.
             readQueue.async { [self] in respond(storeProps(bucket: bucket, props: newProps)) }
+        case .storeHint(let target, let bucket, let key, let state, let mode):
+            hints.take(target: target, bucket: bucket, key: key, state: state, mode: mode, respond: respond)
+        case .gossip:
+            respond(.failure(code: "bad_parameter", message: "gossip goes to the membership service, not a replica"))
         case .ping:
             respond(.pong)
         }

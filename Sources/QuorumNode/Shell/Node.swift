@@ -16,13 +16,19 @@ public final class Node: Sendable {
     private let peers: PeerDirectory
     private let peerServer: PeerServer
     private let httpServer: HTTPServer
+    private let respServer: RESPServer?
     private let coordinator: RequestCoordinator
-    private let propsTimer: RepeatingTimer
+    private let membership: MembershipService
+    private let gossipTimer = RepeatingTimer(label: "quorumkv.gossip")
+    private let hints: HintService
+    private let hintTimer = RepeatingTimer(label: "quorumkv.hint-delivery")
+    private let router: ReplicaRouter
     private let logger: Logger
 
     /// Opens the store and binds nothing yet; `start` opens the sockets.
     public init(config: NodeConfig, logger: Logger) throws {
         try config.validate()
+        ProcessMetrics.bootstrap()  // swift-metrics → Prometheus, once per process; /metrics shows it
         self.config = config
         self.logger = logger
         ring = Ring(members: config.members.map(\.id), partitionCount: config.partitionCount)
@@ -37,9 +43,18 @@ public final class Node: Sendable {
 
         let actorID = try Self.actorID(store: store, nodeID: config.nodeID)
         let registry = try BucketRegistry(store: store)
+        let hints = try HintService(store: store, limits: config.hintLimits, logger: logger)
+        self.hints = hints
+        let membership = try MembershipService(
+            config: config, logger: logger,
+            onPropsChanged: { props in
+                for (bucket, bucketProps) in props { try? registry.store(bucket: bucket, props: bucketProps) }
+            },
+            onReachable: { nodes in hints.targetsReachable(nodes) })
+        self.membership = membership
         let local = LocalReplica(
             nodeID: config.nodeID, actorID: actorID, store: store, ring: ring, limits: config.limits,
-            props: registry, logger: logger)
+            props: registry, hints: hints, logger: logger)
 
         let hello = PeerHello(nodeID: config.nodeID, ringDigest: ring.digest)
         let transportLimits = PeerTransportLimits(limits: config.limits)
@@ -47,9 +62,12 @@ public final class Node: Sendable {
             peers: config.members.filter { $0.id != config.nodeID }.map { (nodeID: $0.id, host: $0.host, port: $0.port) },
             group: group, hello: hello, limits: transportLimits, logger: logger)
         let router = ReplicaRouter(local: local, peers: peers)
+        self.router = router
         coordinator = RequestCoordinator(
             nodeID: config.nodeID, ring: ring, router: router, local: local, registry: registry, peers: peers,
             limits: config.limits, eventLoop: group.next(), logger: logger,
+            readRepairProbability: config.readRepairProbability, sloppyQuorum: config.sloppyQuorum, hints: hints,
+            membership: membership,
             storageStatus: { [store] in
                 StorageStatus(
                     keys: (try? store.keyCount()) ?? -1, queuedWrites: store.queuedWrites,
@@ -72,7 +90,11 @@ public final class Node: Sendable {
             handler: { payload, from, respond in
                 do {
                     let request = try PeerRequest(decoding: payload)
-                    local.handle(request) { respond($0.encoded()) }
+                    if case .gossip(let message) = request {
+                        respond(PeerResponse.gossip(message: membership.receive(message, from: from)).encoded())
+                    } else {
+                        local.handle(request) { respond($0.encoded()) }
+                    }
                 } catch {
                     respond(PeerResponse.failure(code: "bad_parameter", message: "undecodable request from \(from): \(error)").encoded())
                 }
@@ -80,33 +102,56 @@ public final class Node: Sendable {
         httpServer = HTTPServer(
             host: config.httpHost, port: config.httpPort, group: group, service: coordinator, limits: config.limits,
             logger: logger)
-        propsTimer = RepeatingTimer(label: "quorumkv.props-broadcast")
+        if let respPort = config.respPort {
+            respServer = RESPServer(
+                host: config.respHost, port: respPort, group: group, service: coordinator, limits: config.limits,
+                logger: logger)
+        } else {
+            respServer = nil
+        }
     }
 
     /// The service the client servers call; tests may call it directly.
     public var service: any KVService { coordinator }
 
-    /// Binds the peer and HTTP listeners; returns the bound ports (useful with port 0).
+    /// Binds the peer, HTTP and RESP listeners; returns the bound ports (useful with port
+    /// 0); `resp` is nil when the node has no RESP listener.
     @discardableResult
-    public func start() async throws -> (http: Int, peer: Int) {
+    public func start() async throws -> (http: Int, peer: Int, resp: Int?) {
         let peerPort = try await peerServer.start()
         let httpPort = try await httpServer.start()
-        propsTimer.start(everyMilliseconds: config.propsBroadcastIntervalMilliseconds) { [coordinator] in
-            coordinator.broadcastAll()
+        let respPort = try await respServer?.start()
+        gossipTimer.start(everyMilliseconds: config.gossipIntervalMilliseconds) { [membership, router] in
+            membership.round { target, message, reply in
+                router.call(target, .gossip(message: message), timeoutMilliseconds: 1000) { result in
+                    if case .success(.gossip(let answer)) = result { reply(answer) } else { reply(nil) }
+                }
+            }
         }
-        coordinator.broadcastAll()
+        let timeout = config.limits.requestTimeoutMillisecondsDefault
+        hintTimer.start(everyMilliseconds: config.hintDeliveryIntervalMilliseconds) { [hints, router, membership] in
+            let down = membership.unreachable()
+            hints.deliver(isUp: { !down.contains($0) }) { target, request, done in
+                router.call(target, request, timeoutMilliseconds: timeout) { result in
+                    if case .success(.ack) = result { done(true) } else { done(false) }
+                }
+            }
+        }
         logger.info(
             "node started",
             metadata: [
                 "node": "\(config.nodeID)", "http": "\(config.httpHost):\(httpPort)", "peer": "\(config.peerHost):\(peerPort)",
+                "resp": "\(respPort.map { "\(config.respHost):\($0)" } ?? "off")",
                 "data": "\(config.dataDirectory)", "members": "\(ring.members.joined(separator: ","))",
             ])
-        return (httpPort, peerPort)
+        return (httpPort, peerPort, respPort)
     }
 
     /// Stops accepting requests, lets queued writes commit, and closes everything.
     public func stop() async {
-        propsTimer.stop()
+        gossipTimer.stop()
+        hintTimer.stop()
+        await respServer?.close()
         await httpServer.close()
         await peerServer.close()
         await peers.closeAll()

@@ -32,6 +32,9 @@ public struct NodeConfig: Sendable, Codable, Equatable {
     public var httpPort: Int = 8081
     public var peerHost: String = "127.0.0.1"
     public var peerPort: Int = 9081
+    /// RESP line-protocol listen address (docs/resp.md); no listener when `respPort` is nil.
+    public var respHost: String = "127.0.0.1"
+    public var respPort: Int?
     public var dataDirectory: String = "./data/node1"
     /// Every member including this node, in join order; it determines the ring, so every
     /// node must be given the same list.
@@ -39,9 +42,23 @@ public struct NodeConfig: Sendable, Codable, Equatable {
     public var partitionCount: Int = 64
     public var syncMode: SyncMode = .full
     public var eventLoopThreads: Int = 1
-    /// How often bucket props are pushed to every peer so a node that missed a change catches up.
-    public var propsBroadcastIntervalMilliseconds: Int = 5000
+    /// Share of reads that repair stale replicas afterwards: 1 always, 0 never.
+    public var readRepairProbability: Double = 1
+    /// How often this node gossips heartbeats (and, when a peer's differs, the membership
+    /// state with bucket props) to a few peers. The failure detector is tuned for 500 ms.
+    public var gossipIntervalMilliseconds: Int = 500
     public var limits: Limits = .defaults
+    /// Hint bounds; a failed delivery backs off at most 5 s so a returning node drains soon.
+    public var hintLimits: HintLimits = {
+        var limits = HintLimits.defaults
+        limits.backoffMaxMilliseconds = 5000
+        return limits
+    }()
+    /// Let stand-ins take writes for unreachable primaries (requests may still refuse
+    /// them with pr/pw).
+    public var sloppyQuorum: Bool = true
+    /// How often this node tries to deliver the hints it holds.
+    public var hintDeliveryIntervalMilliseconds: Int = 500
 
     public init(nodeID: String) {
         self.nodeID = nodeID
@@ -61,10 +78,13 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         guard Set(members.map(\.id)).count == members.count else {
             throw ConfigError("member ids must be distinct: \(members.map(\.id).joined(separator: ", "))")
         }
+        guard (0...1).contains(readRepairProbability) else {
+            throw ConfigError("read repair must be always, off, or a probability between 0 and 1, got \(readRepairProbability)")
+        }
         guard (1...256).contains(eventLoopThreads) else {
             throw ConfigError("event loop threads must be 1...256, got \(eventLoopThreads)")
         }
-        for port in [httpPort, peerPort] where !(0...65535).contains(port) {
+        for port in [httpPort, peerPort] + (respPort.map { [$0] } ?? []) where !(0...65535).contains(port) {
             throw ConfigError("port \(port) is out of range 0...65535")
         }
     }

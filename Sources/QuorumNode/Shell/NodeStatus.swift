@@ -7,16 +7,25 @@ public struct NodeStatus: Sendable, Equatable, Codable {
     public var uptimeSeconds: Int
     public var ring: RingReport
     public var peers: [PeerHealth]
-    /// Hints this node holds for unreachable replicas (hinted handoff is not built yet: 0).
+    /// Hints this node holds for unreachable replicas (the same as `hints.pending`).
     public var hintsPending: Int
     public var antiEntropy: AntiEntropyStatus
     public var storage: StorageStatus
     public var requestsInFlight: Int
+    public var repair: RepairStatus
+    public var hints: HintStatus
+    public var members: [MemberReport]
 
     public init(
         node: String, version: String, uptimeSeconds: Int, ring: RingReport, peers: [PeerHealth], hintsPending: Int,
-        antiEntropy: AntiEntropyStatus, storage: StorageStatus, requestsInFlight: Int
+        antiEntropy: AntiEntropyStatus, storage: StorageStatus, requestsInFlight: Int,
+        repair: RepairStatus = RepairStatus(readRepairs: 0, readRepairReplicas: 0),
+        hints: HintStatus = HintStatus(pending: 0, pendingBytes: 0, delivered: 0, refused: 0, expired: 0),
+        members: [MemberReport] = []
     ) {
+        self.members = members
+        self.repair = repair
+        self.hints = hints
         self.node = node
         self.version = version
         self.uptimeSeconds = uptimeSeconds
@@ -29,11 +38,71 @@ public struct NodeStatus: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case node, version, ring, peers, storage
+        case node, version, ring, peers, storage, repair, hints, members
         case uptimeSeconds = "uptime_seconds"
         case hintsPending = "hints_pending"
         case antiEntropy = "anti_entropy"
         case requestsInFlight = "requests_in_flight"
+    }
+}
+
+/// One member as this node's failure detector sees it.
+public struct MemberReport: Sendable, Equatable, Codable {
+    public var node: String
+    public var address: String
+    /// `up`, `leaving` or `left`: the member's own say, gossiped.
+    public var status: String
+    /// This node's opinion, from heartbeats.
+    public var reachable: Bool
+    /// Suspicion level (phi accrual); down at 8, capped at 1000.
+    public var phi: Double
+    public var partitions: Int
+
+    public init(node: String, address: String, status: String, reachable: Bool, phi: Double, partitions: Int) {
+        self.node = node
+        self.address = address
+        self.status = status
+        self.reachable = reachable
+        self.phi = phi
+        self.partitions = partitions
+    }
+}
+
+/// Hinted handoff on this node: hints held for unreachable primaries, and what became of them.
+public struct HintStatus: Sendable, Equatable, Codable {
+    public var pending: Int
+    public var pendingBytes: Int
+    public var delivered: Int
+    public var refused: Int
+    public var expired: Int
+
+    public init(pending: Int, pendingBytes: Int, delivered: Int, refused: Int, expired: Int) {
+        self.pending = pending
+        self.pendingBytes = pendingBytes
+        self.delivered = delivered
+        self.refused = refused
+        self.expired = expired
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case pending, delivered, refused, expired
+        case pendingBytes = "pending_bytes"
+    }
+}
+
+/// What read repair has done since the node started.
+public struct RepairStatus: Sendable, Equatable, Codable {
+    public var readRepairs: Int
+    public var readRepairReplicas: Int
+
+    public init(readRepairs: Int, readRepairReplicas: Int) {
+        self.readRepairs = readRepairs
+        self.readRepairReplicas = readRepairReplicas
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case readRepairs = "read_repairs"
+        case readRepairReplicas = "read_repair_replicas"
     }
 }
 

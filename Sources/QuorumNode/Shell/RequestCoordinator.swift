@@ -18,14 +18,24 @@ final class RequestCoordinator: KVService {
     private let inFlight = Atomic<Int>(0)
     private let logger: Logger
     private let storageStatus: @Sendable () -> StorageStatus
+    private let readRepairProbability: Double
+    private let sloppyQuorum: Bool
+    private let hints: HintService
+    private let membership: MembershipService
+    let counters = NodeCounters()
     private let startedMilliseconds = WallClock.nowMilliseconds()
 
     init(
         nodeID: String, ring: Ring, router: ReplicaRouter, local: LocalReplica, registry: BucketRegistry,
         peers: PeerDirectory, limits: Limits, eventLoop: any EventLoop, logger: Logger,
+        readRepairProbability: Double, sloppyQuorum: Bool, hints: HintService, membership: MembershipService,
         storageStatus: @escaping @Sendable () -> StorageStatus
     ) {
+        self.sloppyQuorum = sloppyQuorum
+        self.membership = membership
+        self.hints = hints
         self.storageStatus = storageStatus
+        self.readRepairProbability = readRepairProbability
         self.nodeID = nodeID
         self.ring = ring
         self.router = router
@@ -50,7 +60,7 @@ final class RequestCoordinator: KVService {
                 return outcome == .pending ? nil : outcome
             }
             for node in coordinator.initialNodes {
-                fetch(from: node, bucket: bucket, key: key, run: run, timeoutMilliseconds: resolved.timeoutMilliseconds)
+                fetch(from: node, bucket: bucket, key: key, mode: props.conflict, run: run, timeoutMilliseconds: resolved.timeoutMilliseconds)
             }
         }
         switch outcome {
@@ -66,21 +76,38 @@ final class RequestCoordinator: KVService {
 
     /// Asks one replica slot's node; a failure may hand the slot to a stand-in, asked in turn.
     private func fetch(
-        from node: String, bucket: String, key: [UInt8], run: RequestRun<GetCoordinator, GetCoordinator.Outcome>,
-        timeoutMilliseconds: Int
+        from node: String, bucket: String, key: [UInt8], mode: ConflictMode,
+        run: RequestRun<GetCoordinator, GetCoordinator.Outcome>, timeoutMilliseconds: Int
     ) {
-        router.call(node, .fetch(bucket: bucket, key: key), timeoutMilliseconds: timeoutMilliseconds) { [self] result in
-            let step = run.step { coordinator -> GetCoordinator.Step in
-                if case .success(.state(let state)) = result { return .outcome(coordinator.receive(state: state, from: node)) }
-                return coordinator.receiveFailure(from: node)
+        router.call(node, .fetch(bucket: bucket, key: key), timeoutMilliseconds: Self.replicaTimeout(timeoutMilliseconds)) { [self] result in
+            let (step, repair) = run.step { coordinator -> (GetCoordinator.Step, (state: KeyState, nodes: [String])?) in
+                let step: GetCoordinator.Step
+                if case .success(.state(let state)) = result {
+                    step = .outcome(coordinator.receive(state: state, from: node))
+                } else {
+                    step = coordinator.receiveFailure(from: node)
+                }
+                return (step, coordinator.takeReadRepair())
             }
             switch step {
             case .outcome(let outcome):
                 if outcome != .pending { run.finish(outcome) }
             case .ask(let standIn, let outcome):
                 if outcome != .pending { run.finish(outcome) }
-                fetch(from: standIn, bucket: bucket, key: key, run: run, timeoutMilliseconds: timeoutMilliseconds)
+                fetch(from: standIn, bucket: bucket, key: key, mode: mode, run: run, timeoutMilliseconds: timeoutMilliseconds)
             }
+            if let repair { readRepair(bucket: bucket, key: key, mode: mode, state: repair.state, nodes: repair.nodes) }
+        }
+    }
+
+    /// Sends the merged version to replicas that answered with older ones. Runs after
+    /// the client has its answer; a failed repair is left to the next read or anti-entropy.
+    private func readRepair(bucket: String, key: [UInt8], mode: ConflictMode, state: KeyState, nodes: [String]) {
+        guard readRepairProbability >= 1 || Double.random(in: 0..<1) < readRepairProbability else { return }
+        counters.readRepairs.add(1, ordering: .relaxed)
+        counters.readRepairReplicas.add(nodes.count, ordering: .relaxed)
+        for node in nodes {
+            router.call(node, .merge(bucket: bucket, key: key, state: state, mode: mode), timeoutMilliseconds: limits.requestTimeoutMillisecondsDefault) { _ in }
         }
     }
 
@@ -89,7 +116,20 @@ final class RequestCoordinator: KVService {
         let partition = ring.partition(bucket: bucket, key: key)
         return ReplicaPlan(
             primaries: ring.preferenceList(partition: partition, n: n), fallbacks: ring.fallbacks(partition: partition, n: n),
-            down: [], sloppy: false)
+            down: unreachablePeers(), sloppy: sloppyQuorum)
+    }
+
+    /// Peers believed down: the failure detector's view, plus peers the transport could
+    /// not connect to lately (a refused connection is known before heartbeats stop).
+    /// Their slots start on stand-ins.
+    private func unreachablePeers() -> Set<String> {
+        membership.unreachable().union(peers.snapshot().filter { !$0.reachable }.map(\.nodeID))
+    }
+
+    /// How long one replica may take before its slot moves to a stand-in: half the
+    /// request's time, so the stand-in still has the other half.
+    private static func replicaTimeout(_ requestTimeoutMilliseconds: Int) -> Int {
+        max(1, requestTimeoutMilliseconds / 2)
     }
 
     // MARK: writes
@@ -167,7 +207,7 @@ final class RequestCoordinator: KVService {
                 let message = PeerRequest.coordinateWrite(
                     bucket: request.bucket, key: request.key, intent: request.intent, mode: request.mode,
                     timestamp: request.timestamp, ifAbsent: request.ifAbsent)
-                router.call(node, message, timeoutMilliseconds: request.timeoutMilliseconds) { [self] result in
+                router.call(node, message, timeoutMilliseconds: Self.replicaTimeout(request.timeoutMilliseconds)) { [self] result in
                     let next = run.step { coordinator -> [PutCoordinator.Action] in
                         switch result {
                         case .success(.state(let state?)):
@@ -181,9 +221,12 @@ final class RequestCoordinator: KVService {
                     perform(next, run: run, request: request)
                 }
             case .replicate(let state, let targets):
-                let message = PeerRequest.merge(bucket: request.bucket, key: request.key, state: state, mode: request.mode)
-                for node in targets.map(\.node) {
-                    router.call(node, message, timeoutMilliseconds: request.timeoutMilliseconds) { [self] result in
+                for target in targets {
+                    let node = target.node
+                    let message = target.hintFor.map { primary in
+                        PeerRequest.storeHint(target: primary, bucket: request.bucket, key: request.key, state: state, mode: request.mode)
+                    } ?? .merge(bucket: request.bucket, key: request.key, state: state, mode: request.mode)
+                    router.call(node, message, timeoutMilliseconds: Self.replicaTimeout(request.timeoutMilliseconds)) { [self] result in
                         let next = run.step { coordinator -> [PutCoordinator.Action] in
                             if case .success(.ack) = result { return coordinator.replicaAcked(node: node) }
                             return coordinator.replicaFailed(node: node)
@@ -224,20 +267,18 @@ final class RequestCoordinator: KVService {
         props.version = local.tick()
         try registry.store(bucket: bucket, props: props)
         broadcast(bucket: bucket, props: props)
+        membership.publish(bucket: bucket, props: props)
         logger.info("bucket props changed", metadata: ["bucket": "\(bucket)", "n": "\(props.n)", "conflict": "\(props.conflict.rawValue)"])
         return props
     }
 
-    /// Pushes props to every peer; peers that miss it catch up from the periodic push.
+    /// Pushes props to every peer at once; peers that miss it catch up through gossip.
     func broadcast(bucket: String, props: BucketProps) {
         for member in ring.members where member != nodeID {
             router.call(member, .setBucketProps(bucket: bucket, props: props), timeoutMilliseconds: limits.requestTimeoutMillisecondsDefault) { _ in }
         }
     }
 
-    func broadcastAll() {
-        for (bucket, props) in registry.all() { broadcast(bucket: bucket, props: props) }
-    }
 
     func ringReport() -> RingReport { RingReport(ring: ring) }
 
@@ -246,8 +287,9 @@ final class RequestCoordinator: KVService {
         return NodeStatus(
             node: nodeID, version: QuorumKVVersion.current,
             uptimeSeconds: Int((WallClock.nowMilliseconds() - startedMilliseconds) / 1000), ring: RingReport(ring: ring),
-            peers: health().peers, hintsPending: 0, antiEntropy: AntiEntropyStatus(enabled: false, partitionsExchanged: 0),
-            storage: storage, requestsInFlight: inFlight.load(ordering: .relaxed))
+            peers: health().peers, hintsPending: hints.status.pending, antiEntropy: AntiEntropyStatus(enabled: false, partitionsExchanged: 0),
+            storage: storage, requestsInFlight: inFlight.load(ordering: .relaxed), repair: counters.snapshot(),
+            hints: hints.status, members: membership.view())
     }
 
     // MARK: key listing

@@ -1,0 +1,107 @@
+/// Binary form of the gossiped membership state.
+///
+/// Canonical: members sorted by id and buckets by name (UTF-8 byte order), so equal
+/// states encode to equal bytes and `digest` can stand for the whole state.
+extension MembershipState {
+    static let formatVersion: UInt8 = 1
+
+    public func encode(into writer: inout ByteWriter) {
+        writer.write(Self.formatVersion)
+        writer.writeVarInt(UInt64(partitionCount))
+        let ids = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        writer.writeVarInt(UInt64(ids.count))
+        for id in ids {
+            let member = members[id]!
+            writer.writeString(member.id)
+            writer.writeString(member.peerAddress)
+            writer.writeString(member.httpAddress)
+            writer.write(member.status.rank)
+            writer.writeVarInt(member.version)
+            writer.writeVarInt(member.ringPosition)
+        }
+        let buckets = bucketProps.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        writer.writeVarInt(UInt64(buckets.count))
+        for bucket in buckets {
+            writer.writeString(bucket)
+            bucketProps[bucket]!.encode(into: &writer)
+        }
+    }
+
+    public func encoded() -> [UInt8] {
+        var writer = ByteWriter(capacity: 64 + members.count * 64 + bucketProps.count * 48)
+        encode(into: &writer)
+        return writer.bytes
+    }
+
+    /// A stable hash of the canonical encoding: equal on two nodes exactly when their
+    /// states are equal (up to hash collisions), so a peer whose digest matches needs no
+    /// state sent.
+    public var digest: UInt64 { StableHash.hash(encoded()) }
+
+    /// Reads a state, checking every field against `limits` and the rules a state made
+    /// by this code keeps (sorted distinct ids, valid names, a power-of-two partition
+    /// count), so hostile bytes are refused with an error and never trap later in `ring`.
+    public static func decode(
+        from reader: inout ByteReader, limits: GossipLimits = .defaults
+    ) throws(WireError) -> MembershipState {
+        let format = try reader.readUInt8()
+        guard format == formatVersion else { throw .unsupportedVersion(format) }
+        let partitionCount = try reader.readVarInt()
+        guard partitionCount >= 1, partitionCount <= 65536, partitionCount & (partitionCount - 1) == 0 else {
+            throw .malformed("partition count \(partitionCount) is not a power of two in 1...65536")
+        }
+        let memberCount = try reader.readLength()
+        guard memberCount <= limits.membersMax else { throw .malformed("\(memberCount) members, at most \(limits.membersMax)") }
+        var members: [String: ClusterMember] = [:]
+        members.reserveCapacity(memberCount)
+        var previous: String?
+        for _ in 0..<memberCount {
+            let id = try reader.readString()
+            let peerAddress = try reader.readString()
+            let httpAddress = try reader.readString()
+            do {
+                try validate(id: id, peerAddress: peerAddress, httpAddress: httpAddress)
+            } catch {
+                throw .malformed(error.message)
+            }
+            if let previous, !previous.utf8.lexicographicallyPrecedes(id.utf8) {
+                throw .malformed("member ids are not sorted and distinct at \(id)")
+            }
+            previous = id
+            let rank = try reader.readUInt8()
+            guard let status = MemberStatus(rank: rank) else { throw .malformed("unknown member status \(rank)") }
+            let version = try reader.readVarInt()
+            let ringPosition = try reader.readVarInt()
+            guard ringPosition >= 1 else { throw .malformed("member \(id) has ring position 0") }
+            members[id] = ClusterMember(
+                id: id, peerAddress: peerAddress, httpAddress: httpAddress, status: status, version: version,
+                ringPosition: ringPosition)
+        }
+        let bucketCount = try reader.readLength()
+        guard bucketCount <= limits.bucketsMax else { throw .malformed("\(bucketCount) buckets, at most \(limits.bucketsMax)") }
+        var bucketProps: [String: BucketProps] = [:]
+        bucketProps.reserveCapacity(bucketCount)
+        var previousBucket: String?
+        for _ in 0..<bucketCount {
+            let bucket = try reader.readString()
+            do {
+                try validateBucketName(bucket)
+            } catch {
+                throw .malformed("bad bucket name in membership state")
+            }
+            if let previousBucket, !previousBucket.utf8.lexicographicallyPrecedes(bucket.utf8) {
+                throw .malformed("bucket names are not sorted and distinct at \(bucket)")
+            }
+            previousBucket = bucket
+            bucketProps[bucket] = try BucketProps.decode(from: &reader)
+        }
+        return MembershipState(partitionCount: Int(partitionCount), members: members, bucketProps: bucketProps)
+    }
+
+    /// Decodes a whole buffer holding one state and nothing else.
+    public init(decoding bytes: [UInt8], limits: GossipLimits = .defaults) throws(WireError) {
+        var reader = ByteReader(bytes)
+        self = try MembershipState.decode(from: &reader, limits: limits)
+        guard reader.isAtEnd else { throw .malformed("\(reader.remainingCount) trailing bytes after a membership state") }
+    }
+}

@@ -1,0 +1,87 @@
+/// Every method and path the HTTP router knows, in one table. `HTTPRoute.parse` matches
+/// against it, `docs/openapi.json` documents it (its `operationId`s are these raw values),
+/// and `OpenAPITests` checks the two agree.
+///
+/// `HEAD` is answered wherever `GET` is, as `GET` without the body (RFC 9110 §9.3.2); it
+/// is not listed separately.
+public enum HTTPEndpoint: String, CaseIterable, Sendable {
+    case getKey, putKey, deleteKey
+    case getBucketProps, setBucketProps
+    case listKeys
+    case health, status, ring, metrics, statusPage
+
+    /// The paths the router tells apart; each has one or more endpoints (one per method).
+    public enum Resource: Sendable, Equatable {
+        case key, bucketProps, bucketKeys, health, status, ring, metrics, root
+    }
+
+    public var method: String {
+        switch self {
+        case .putKey, .setBucketProps: return "PUT"
+        case .deleteKey: return "DELETE"
+        default: return "GET"
+        }
+    }
+
+    public var resource: Resource {
+        switch self {
+        case .getKey, .putKey, .deleteKey: return .key
+        case .getBucketProps, .setBucketProps: return .bucketProps
+        case .listKeys: return .bucketKeys
+        case .health: return .health
+        case .status: return .status
+        case .ring: return .ring
+        case .metrics: return .metrics
+        case .statusPage: return .root
+        }
+    }
+
+    /// The path in OpenAPI template form, e.g. `/kv/{bucket}/{key}`.
+    public var pathTemplate: String {
+        switch resource {
+        case .key: return "/kv/{bucket}/{key}"
+        case .bucketProps: return "/buckets/{bucket}/props"
+        case .bucketKeys: return "/buckets/{bucket}/keys"
+        case .health: return "/health"
+        case .status: return "/status"
+        case .ring: return "/ring"
+        case .metrics: return "/metrics"
+        case .root: return "/"
+        }
+    }
+
+    /// The `operation` label of the request metrics: a small, fixed set.
+    public var operationLabel: String {
+        switch self {
+        case .getKey: return "get"
+        case .putKey: return "put"
+        case .deleteKey: return "delete"
+        case .getBucketProps: return "get_props"
+        case .setBucketProps: return "set_props"
+        case .listKeys: return "list_keys"
+        case .health: return "health"
+        case .status: return "status"
+        case .ring: return "ring"
+        case .metrics: return "metrics"
+        case .statusPage: return "status_page"
+        }
+    }
+
+    /// The endpoints at a path, in table order.
+    public static func endpoints(of resource: Resource) -> [HTTPEndpoint] {
+        allCases.filter { $0.resource == resource }
+    }
+
+    /// The `Allow` header's methods for a path: its own, plus `HEAD` where `GET` is.
+    public static func allowedMethods(of resource: Resource) -> [String] {
+        var methods = endpoints(of: resource).map(\.method)
+        if let get = methods.firstIndex(of: "GET") { methods.insert("HEAD", at: get + 1) }
+        return methods
+    }
+
+    /// The endpoint for a method at a path; `HEAD` selects the `GET` endpoint.
+    public static func matching(method: String, resource: Resource) -> HTTPEndpoint? {
+        let wanted = method == "HEAD" ? "GET" : method
+        return endpoints(of: resource).first { $0.method == wanted }
+    }
+}

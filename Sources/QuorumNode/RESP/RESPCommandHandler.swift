@@ -1,0 +1,230 @@
+import QuorumCore
+
+/// Carries out parsed commands: connection-level ones at once on the event loop
+/// (`answerLocally`), key-value ones against the node's `KVService` (`execute`).
+///
+/// Independent of channels, so every command's behaviour is testable by calling it.
+public struct RESPCommandHandler: Sendable {
+    public let service: any KVService
+    public let limits: Limits
+    public let protocolLimits: RESPLimits
+    public let stats: RESPServerStats
+
+    /// Content type of values written by `SET`/`MSET`, which carry none.
+    public static let defaultContentType = "application/octet-stream"
+
+    public init(service: any KVService, limits: Limits, protocolLimits: RESPLimits, stats: RESPServerStats) {
+        self.service = service
+        self.limits = limits
+        self.protocolLimits = protocolLimits
+        self.stats = stats
+    }
+
+    // MARK: - Connection commands
+
+    /// The reply to a command that needs no service call, after applying it to the
+    /// session; nil for commands that go to `execute`.
+    public func answerLocally(_ command: RESPCommand, session: inout RESPSession) -> RESPValue? {
+        switch command {
+        case .ping(let message?):
+            return .bulkString(message)
+        case .ping(nil):
+            return .simpleString("PONG")
+        case .echo(let message):
+            return .bulkString(message)
+        case .quit:
+            return .ok
+        case .select(let bucket):
+            session.bucket = bucket
+            return .ok
+        case .info(let section):
+            return RESPIntrospection.info(section: section, session: session, stats: stats, health: service.health())
+        case .command(let introspection):
+            return RESPIntrospection.command(introspection)
+        case .hello(let version, let name):
+            if let version, version != 2 {
+                return .error(prefix: "NOPROTO", "sorry, this protocol version is not supported")
+            }
+            if let name { session.clientName = name }
+            return RESPIntrospection.hello(session: session, health: service.health())
+        case .client(let subcommand):
+            switch subcommand {
+            case .setName(let name):
+                session.clientName = name.isEmpty ? nil : name
+                return .ok
+            case .getName:
+                return .bulkString(session.clientName)
+            case .accepted:
+                return .ok
+            case .id:
+                return .integer(session.clientID)
+            case .info:
+                let name = session.clientName.map { String(decoding: $0, as: UTF8.self) } ?? ""
+                return .bulk("id=\(session.clientID) name=\(name) db=\(session.bucket) resp=2\n")
+            }
+        case .configGet(let patterns):
+            return RESPIntrospection.configGet(patterns)
+        case .consistency(let change):
+            switch change {
+            case .show:
+                return .array(
+                    RESPIntrospection.consistencyPairs(session.defaults).flatMap { [RESPValue.bulk($0.0), .bulk($0.1)] })
+            case .set(let options):
+                session.defaults = session.defaults.updated(with: options)
+                return .ok
+            case .reset:
+                session.defaults = RequestOptions()
+                return .ok
+            }
+        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel:
+            return nil
+        }
+    }
+
+    // MARK: - Key-value commands
+
+    /// Runs a key-value command; every failure becomes an error reply.
+    public func execute(_ request: RESPRequest) async -> RESPValue {
+        let bucket = request.bucket
+        let service = self.service
+        do throws(KVError) {
+            switch request.command {
+            case .get(let key, let own):
+                let result = try await service.get(bucket: bucket, key: key, options: request.options(own))
+                return Self.plainValue(result, key: key)
+            case .set(let key, let value, let own, let ifAbsent, let replyAsInteger):
+                return try await set(
+                    bucket: bucket, key: key, value: value, options: request.options(own), ifAbsent: ifAbsent,
+                    replyAsInteger: replyAsInteger)
+            case .mget(let keys):
+                let options = request.options()
+                let values = try await forEach(keys) { (key) async throws(KVError) -> RESPValue in
+                    Self.plainValue(try await service.get(bucket: bucket, key: key, options: options), key: key)
+                }
+                // A key with siblings fails the whole MGET, like any other failure: an
+                // error element inside the array is easy for a client to take for a value.
+                if let siblings = values.first(where: \.isError) { return siblings }
+                return .array(values)
+            case .exists(let keys):
+                let options = request.options()
+                let found = try await forEach(keys) { (key) async throws(KVError) -> Int in
+                    try await service.get(bucket: bucket, key: key, options: options).siblings.isEmpty ? 0 : 1
+                }
+                return .integer(found.reduce(0, +))
+            case .mset(let pairs):
+                let options = request.options()
+                _ = try await forEach(pairs) { (pair) async throws(KVError) -> Bool in
+                    _ = try await service.put(
+                        bucket: bucket, key: pair.key, value: pair.value, contentType: Self.defaultContentType,
+                        context: nil, options: options)
+                    return true
+                }
+                return .ok
+            case .del(let keys):
+                let options = request.options()
+                let deleted = try await forEach(keys) { (key) async throws(KVError) -> Int in
+                    // Read first: the count is the keys that held a value, and the delete
+                    // carries the read's context so it supersedes every sibling it saw.
+                    let read = try await service.get(bucket: bucket, key: key, options: options)
+                    guard !read.siblings.isEmpty else { return 0 }
+                    _ = try await service.delete(
+                        bucket: bucket, key: key, context: read.context.isEmpty ? nil : read.context, options: options)
+                    return 1
+                }
+                return .integer(deleted.reduce(0, +))
+            case .qget(let key, let own):
+                let result = try await service.get(bucket: bucket, key: key, options: request.options(own))
+                guard !result.siblings.isEmpty else { return .array([]) }
+                return .array(
+                    [.bulk(result.context)]
+                        + result.siblings.map { .array([.bulk($0.contentType), .bulkString($0.value)]) })
+            case .qset(let key, let value, let context, let contentType, let own):
+                let result = try await service.put(
+                    bucket: bucket, key: key, value: value, contentType: contentType ?? Self.defaultContentType,
+                    context: context, options: request.options(own))
+                return result.context.isEmpty ? .ok : .bulk(result.context)
+            case .qdel(let key, let context, let own):
+                let result = try await service.delete(
+                    bucket: bucket, key: key, context: context, options: request.options(own))
+                return result.context.isEmpty ? .ok : .bulk(result.context)
+            default:
+                return .error(prefix: "INTERNAL", "command sent to the service by mistake")
+            }
+        } catch {
+            return RESPErrorReply.reply(for: error)
+        }
+    }
+
+    private func set(
+        bucket: String, key: [UInt8], value: [UInt8], options: RequestOptions, ifAbsent: Bool, replyAsInteger: Bool
+    ) async throws(KVError) -> RESPValue {
+        guard ifAbsent else {
+            _ = try await service.put(
+                bucket: bucket, key: key, value: value, contentType: Self.defaultContentType, context: nil, options: options)
+            return .ok
+        }
+        do throws(KVError) {
+            _ = try await service.put(
+                bucket: bucket, key: key, value: value, contentType: Self.defaultContentType, context: nil, options: options,
+                conditions: WriteConditions(ifNoneMatch: true))
+        } catch {
+            // `SET … NX` on a key that holds a value: not set, which Redis answers with nil.
+            guard case .preconditionFailed = error else { throw error }
+            return replyAsInteger ? .integer(0) : .null
+        }
+        return replyAsInteger ? .integer(1) : .ok
+    }
+
+    /// A plain read's reply: the value, nil when absent, `-SIBLINGS` when there are several.
+    static func plainValue(_ result: ReadResult, key: [UInt8]) -> RESPValue {
+        switch result.siblings.count {
+        case 0: return .null
+        case 1: return .bulkString(result.siblings[0].value)
+        case let count: return RESPErrorReply.siblings(key: key, count: count)
+        }
+    }
+
+    /// Runs `body` for every item with at most `multiKeyConcurrencyMax` calls in flight;
+    /// results in item order. On the first failure no new call starts, and the failure of
+    /// the earliest item that failed is thrown (calls already made are not undone).
+    private func forEach<Item: Sendable, Output: Sendable>(
+        _ items: [Item], _ body: @escaping @Sendable (Item) async throws(KVError) -> Output
+    ) async throws(KVError) -> [Output] {
+        if items.count == 1 { return [try await body(items[0])] }
+        let window = max(1, protocolLimits.multiKeyConcurrencyMax)
+        let outcomes = await withTaskGroup(of: (Int, Result<Output, KVError>).self) { group in
+            var outcomes = [Result<Output, KVError>?](repeating: nil, count: items.count)
+            var next = 0
+            var failed = false
+            func launch() {
+                let index = next
+                let item = items[index]
+                next += 1
+                group.addTask {
+                    do throws(KVError) {
+                        return (index, .success(try await body(item)))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            while next < min(window, items.count) { launch() }
+            while let (index, outcome) = await group.next() {
+                outcomes[index] = outcome
+                if case .failure = outcome { failed = true }
+                if !failed, next < items.count { launch() }
+            }
+            return outcomes
+        }
+        var results: [Output] = []
+        results.reserveCapacity(items.count)
+        for outcome in outcomes {
+            switch outcome {
+            case .success(let value)?: results.append(value)
+            case .failure(let error)?: throw error
+            case nil: break  // never started: an earlier item failed
+            }
+        }
+        return results
+    }
+}

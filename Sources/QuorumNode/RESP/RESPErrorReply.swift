@@ -1,0 +1,47 @@
+import QuorumCore
+
+/// Turns service failures into RESP errors whose first word is a stable prefix, so a
+/// client can tell a quorum failure from a bad request without parsing prose.
+///
+/// | `KVError.code` | prefix |
+/// | --- | --- |
+/// | `bad_parameter` | `BADPARAM` |
+/// | `too_large` | `TOOLARGE` |
+/// | `quorum_not_met` | `QUORUM` |
+/// | `overloaded` | `OVERLOADED` |
+/// | `sibling_limit` | `SIBLINGLIMIT` |
+/// | `precondition_failed` | `PRECONDITION` |
+/// | `not_found` | `NOTFOUND` |
+/// | `internal` | `INTERNAL` |
+///
+/// `ERR` stays Redis's: syntax, arity, unknown commands, protocol errors. `SIBLINGS`
+/// answers a plain read of a key with several versions.
+public enum RESPErrorReply {
+    public static let prefixes: [String: String] = [
+        "bad_parameter": "BADPARAM",
+        "too_large": "TOOLARGE",
+        "quorum_not_met": "QUORUM",
+        "overloaded": "OVERLOADED",
+        "sibling_limit": "SIBLINGLIMIT",
+        "precondition_failed": "PRECONDITION",
+        "not_found": "NOTFOUND",
+        "internal": "INTERNAL",
+    ]
+
+    /// The prefix for a service error code; a code added later still gets a distinct,
+    /// predictable prefix (upper case, underscores dropped).
+    public static func prefix(forCode code: String) -> String {
+        prefixes[code] ?? code.uppercased().filter { $0 != "_" }
+    }
+
+    public static func reply(for error: KVError) -> RESPValue {
+        .error(prefix: prefix(forCode: error.code), error.message)
+    }
+
+    /// A plain `GET` found concurrent versions: say how many and which commands resolve them.
+    public static func siblings(key: [UInt8], count: Int) -> RESPValue {
+        .error(
+            prefix: "SIBLINGS",
+            "key '\(RESPCommand.printable(key, max: 64))' has \(count) siblings; use QGET to read them and QSET with the context to resolve")
+    }
+}

@@ -1,0 +1,45 @@
+import NIOCore
+import QuorumCore
+
+/// Every bound of the RESP line protocol, in one place.
+///
+/// The parser bounds what one command may make the server hold before it runs; the
+/// connection bounds how much work and how many unsent replies one client may pile up.
+/// Defaults follow Redis where Redis has one (inline lines, multibulk counts) and the
+/// node's `Limits` where a value is involved.
+public struct RESPLimits: Sendable, Equatable {
+    /// Longest inline command line (Redis: 64 KiB). Also bounds the `*<count>` and
+    /// `$<length>` header lines, which are far shorter in any real client.
+    public var inlineBytesMax: Int = 64 * 1024
+    /// Largest bulk string. Above the node's value limit by `bulkSlackBytes`, so a value a
+    /// little too large reaches the command and gets a `-TOOLARGE` error that says the
+    /// limit, while the connection stays open; a bulk past this bound is a protocol error.
+    public var bulkBytesMax: Int
+    /// Most elements of one multibulk array (Redis: 1024 × 1024).
+    public var arrayCountMax: Int = 1024 * 1024
+    /// Most bytes one command may take on the wire, headers included: bounds what an
+    /// `MSET` of many large values makes the server buffer before it runs.
+    public var commandBytesMax: Int
+    /// Commands of one connection parsed but not yet answered. Past it the server stops
+    /// reading from that connection until replies drain (pipelining backpressure).
+    public var pipelineDepthMax: Int = 128
+    /// Bytes of finished replies one connection may hold while an earlier command is still
+    /// running; past it the server stops reading from that connection until they drain.
+    public var bufferedReplyBytesMax: Int = 32 * 1024 * 1024
+    /// Service calls one multi-key command (`MGET`, `MSET`, `DEL`, `EXISTS`) keeps in
+    /// flight at once, so a 100 000-key `DEL` does not flood the coordinator.
+    public var multiKeyConcurrencyMax: Int = 32
+    /// A connection that sends nothing for this long while none of its commands is being
+    /// served is closed (slow or half-open clients).
+    public var idleTimeout: TimeAmount = .seconds(300)
+
+    /// How far above `Limits.valueBytesMax` a bulk string may go and still parse.
+    public static let bulkSlackBytes = 64 * 1024
+
+    public init(limits: Limits = .defaults) {
+        bulkBytesMax = limits.valueBytesMax + Self.bulkSlackBytes
+        commandBytesMax = max(64 * 1024 * 1024, bulkBytesMax + 64 * 1024)
+    }
+
+    public static let defaults = RESPLimits()
+}

@@ -1,0 +1,266 @@
+import Logging
+import NIOCore
+import QuorumCore
+
+/// One RESP connection: parses what arrives, runs each command (connection commands at
+/// once, key-value commands on a task against the `KVService`), and writes the replies
+/// back in request order on the connection's event loop.
+///
+/// Bounds: at most `pipelineDepthMax` commands read and unanswered, and at most
+/// `bufferedReplyBytesMax` of finished replies waiting behind a slower one; past either,
+/// or while the socket can't take more output, the handler stops parsing and holds back
+/// `read()`, so the kernel's receive window pushes back on the client. A protocol error
+/// or `QUIT` answers, then closes; end of input closes once every reply is out. A
+/// connection idle while none of its commands runs is closed.
+final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let commands: RESPCommandHandler
+    private let limits: RESPLimits
+    private let logger: Logger
+    private var parser: RESPParser
+    private var pipeline = RESPPipeline<RESPRequest>()
+    private var session = RESPSession(clientID: 0)
+    private var counted = false
+
+    /// A `read()` was held back by backpressure; issue it when the pipeline drains.
+    private var readHeldBack = false
+    /// The peer half-closed: finish what was read, then close.
+    private var inputEnded = false
+    /// The parser has nothing complete left; cleared when bytes arrive.
+    private var parserDrained = true
+    /// `QUIT` or a protocol error was read: nothing after it is read or run.
+    private var stopReading = false
+    /// Closing or closed: completions that arrive now are dropped.
+    private var closing = false
+    /// Inside `process`; a nested call asks for another pass instead of re-entering.
+    private var processing = false
+    private var processAgain = false
+    /// Inside `channelRead`: replies are flushed once, at `channelReadComplete`.
+    private var inReadBurst = false
+    private var flushPending = false
+    /// A flush is queued on the event loop: replies finished in the same tick share it.
+    private var flushScheduled = false
+    /// The last write, so closing waits until every reply is on the wire.
+    private var lastWrite: EventLoopFuture<Void>?
+
+    init(commands: RESPCommandHandler, limits: RESPLimits, logger: Logger) {
+        self.commands = commands
+        self.limits = limits
+        self.logger = logger
+        parser = RESPParser(limits: limits)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        session = RESPSession(clientID: commands.stats.connectionOpened())
+        counted = true
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if counted {
+            counted = false
+            commands.stats.connectionClosed()
+        }
+    }
+
+    // MARK: - Input
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !stopReading, !closing else { return }
+        let buffer = unwrapInboundIn(data)
+        parser.append(buffer.readableBytesView)
+        parserDrained = false
+        inReadBurst = true
+        process(context: context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        inReadBurst = false
+        if flushPending {
+            flushPending = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    /// Reads and runs commands until the input runs out or backpressure says stop, then
+    /// writes the replies that are ready.
+    private func process(context: ChannelHandlerContext) {
+        if processing {
+            processAgain = true
+            return
+        }
+        processing = true
+        defer { processing = false }
+        repeat {
+            processAgain = false
+            var read = 0
+            parsing: while !stopReading, !closing, !isBackedUp(context) {
+                switch parser.next() {
+                case .needMoreData:
+                    parserDrained = true
+                    break parsing
+                case .command(let words):
+                    read += 1
+                    accept(words, context: context)
+                case .error(let message):
+                    logger.debug(
+                        "RESP protocol error; closing",
+                        metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "error": "\(message)"])
+                    pipeline.enqueueAnswered(.error("ERR " + message), closeAfter: true)
+                    stopReading = true
+                }
+            }
+            if read > 0 { commands.stats.commandsRead(read) }
+            writeReady(context: context)
+            if readHeldBack, !stopReading, !closing, !isBackedUp(context) {
+                readHeldBack = false
+                context.read()
+            }
+            finishIfDone(context: context)
+        } while processAgain && !closing
+    }
+
+    private func accept(_ words: [[UInt8]], context: ChannelHandlerContext) {
+        let command: RESPCommand
+        do {
+            command = try RESPCommand.parse(words, limits: commands.limits)
+        } catch {
+            pipeline.enqueueAnswered(error.reply)
+            return
+        }
+        if command == .quit {
+            pipeline.enqueueAnswered(.ok, closeAfter: true)
+            stopReading = true
+            return
+        }
+        if let reply = commands.answerLocally(command, session: &session) {
+            pipeline.enqueueAnswered(reply)
+            return
+        }
+        let request = session.request(for: command)
+        let access = request.scopedKeys
+        let (id, start) = pipeline.enqueue(request, keys: access.keys, writes: access.writes)
+        if start { launch(id: id, request: request, context: context) }
+    }
+
+    private func isBackedUp(_ context: ChannelHandlerContext) -> Bool {
+        pipeline.count >= limits.pipelineDepthMax || pipeline.bufferedReplyBytes > limits.bufferedReplyBytesMax
+            || !context.channel.isWritable
+    }
+
+    // MARK: - Running commands
+
+    private func launch(id: UInt64, request: RESPRequest, context: ChannelHandlerContext) {
+        let commands = self.commands
+        let eventLoop = context.eventLoop
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
+        Task {
+            let reply = await commands.execute(request)
+            eventLoop.execute {
+                let (handler, context) = bound.value
+                handler.completed(id: id, reply: reply, context: context)
+            }
+        }
+    }
+
+    private func completed(id: UInt64, reply: RESPValue, context: ChannelHandlerContext) {
+        guard !closing else { return }
+        for (next, request) in pipeline.complete(id, reply: reply) {
+            launch(id: next, request: request, context: context)
+        }
+        process(context: context)
+    }
+
+    // MARK: - Output
+
+    private func writeReady(context: ChannelHandlerContext) {
+        let (replies, closeAfter) = pipeline.takeReady()
+        guard !replies.isEmpty else { return }
+        var buffer = context.channel.allocator.buffer(capacity: replies.reduce(0) { $0 + $1.encodedSize })
+        for reply in replies { buffer.writeRESPValue(reply) }
+        let write = context.write(wrapOutboundOut(buffer))
+        lastWrite = write
+        if closeAfter {
+            closing = true
+            context.flush()
+            let channel = context.channel
+            write.whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            flushPending = true
+            if !inReadBurst { scheduleFlush(context: context) }
+        }
+    }
+
+    /// Flushes after the tasks already queued on the event loop have run, so replies that
+    /// finish together (a pipelined burst) go out in one system call instead of one each.
+    private func scheduleFlush(context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            guard self.flushPending else { return }
+            self.flushPending = false
+            context.flush()
+        }
+    }
+
+    /// After end of input: close once every command read is answered and written.
+    private func finishIfDone(context: ChannelHandlerContext) {
+        guard inputEnded, !closing, pipeline.isEmpty, parserDrained || stopReading else { return }
+        closing = true
+        if flushPending {
+            flushPending = false
+            context.flush()
+        }
+        let channel = context.channel
+        if let lastWrite {
+            lastWrite.whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            channel.close(promise: nil)
+        }
+    }
+
+    // MARK: - Backpressure and events
+
+    func read(context: ChannelHandlerContext) {
+        if stopReading || closing || isBackedUp(context) {
+            readHeldBack = !stopReading && !closing
+            return
+        }
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { process(context: context) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case let idle as IdleStateHandler.IdleStateEvent where idle == .read:
+            guard pipeline.isEmpty, !closing else { return }  // a command is running: not the client's fault
+            logger.debug("closing idle RESP connection", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")"])
+            closing = true
+            context.close(promise: nil)
+        case ChannelEvent.inputClosed:
+            inputEnded = true
+            process(context: context)
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("RESP connection error; closing", metadata: ["error": "\(error)"])
+        closing = true
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        context.fireChannelInactive()
+    }
+}

@@ -1,0 +1,59 @@
+import QuorumCore
+
+/// What one connection remembers between commands: the bucket `SELECT` chose, the
+/// `CONSISTENCY` defaults, and the client's name. Lives on the connection's event loop.
+public struct RESPSession: Sendable, Equatable {
+    public let clientID: Int
+    public var bucket = "default"
+    /// Options every command of this connection starts from; a command's own options win.
+    public var defaults = RequestOptions()
+    public var clientName: [UInt8]?
+
+    public init(clientID: Int) {
+        self.clientID = clientID
+    }
+
+    /// A command ready to run on a task: the session's bucket and defaults are copied in
+    /// when the command is read, so a later `SELECT` or `CONSISTENCY` in the same pipeline
+    /// does not change a command sent before it.
+    public func request(for command: RESPCommand) -> RESPRequest {
+        RESPRequest(command: command, bucket: bucket, defaults: defaults)
+    }
+}
+
+/// A service command with the connection state it was sent under.
+public struct RESPRequest: Sendable, Equatable {
+    public var command: RESPCommand
+    public var bucket: String
+    public var defaults: RequestOptions
+
+    public init(command: RESPCommand, bucket: String, defaults: RequestOptions = RequestOptions()) {
+        self.command = command
+        self.bucket = bucket
+        self.defaults = defaults
+    }
+
+    /// The options one call uses: the command's own, then the connection's defaults.
+    func options(_ own: RequestOptions = RequestOptions()) -> RequestOptions {
+        RequestOptions(
+            n: own.n ?? defaults.n, r: own.r ?? defaults.r, w: own.w ?? defaults.w, pr: own.pr ?? defaults.pr,
+            pw: own.pw ?? defaults.pw, timeoutMilliseconds: own.timeoutMilliseconds ?? defaults.timeoutMilliseconds)
+    }
+
+    /// Keys as the pipeline compares them: bucket and key, so `SELECT` between two
+    /// commands on the same key name keeps them independent.
+    var scopedKeys: (keys: Set<[UInt8]>, writes: Bool) {
+        let access = command.keyAccess
+        let prefix = Array(bucket.utf8) + [0]
+        return (Set(access.keys.map { prefix + $0 }), access.writes)
+    }
+}
+
+extension RequestOptions {
+    /// These options with every field `other` sets replaced by its value.
+    func updated(with other: RequestOptions) -> RequestOptions {
+        RequestOptions(
+            n: other.n ?? n, r: other.r ?? r, w: other.w ?? w, pr: other.pr ?? pr, pw: other.pw ?? pw,
+            timeoutMilliseconds: other.timeoutMilliseconds ?? timeoutMilliseconds)
+    }
+}

@@ -1,0 +1,298 @@
+import Logging
+import NIOCore
+import QuorumCore
+import QuorumNode
+import Synchronization
+import XCTest
+
+let respTestLogger = Logger(label: "resp-test") { _ in SwiftLogNoOpLogHandler() }
+
+/// An in-memory `KVService` for RESP tests: one map per bucket; buckets named in
+/// `vclockBuckets` keep blind writes as siblings. Calls are logged; a key can be made to
+/// hang until released (to reorder completions), and failures can be injected per key.
+final class RESPFakeKVService: KVService {
+    struct Call: Equatable {
+        var operation: String
+        var bucket: String
+        var key: String
+        var context: String?
+        var options: RequestOptions
+        var ifNoneMatch = false
+    }
+
+    private struct State {
+        var data: [String: [[UInt8]: (siblings: [Sibling], version: UInt64)]] = [:]
+        var vclockBuckets: Set<String> = []
+        var calls: [Call] = []
+        var failures: [[UInt8]: KVError] = [:]
+        var failAll: KVError?
+        var held: Set<[UInt8]> = []
+        var waiters: [[UInt8]: [CheckedContinuation<Void, Never>]] = [:]
+        var inFlight = 0
+        var maxInFlight = 0
+    }
+
+    private let state = Mutex(State())
+
+    init(vclockBuckets: Set<String> = []) {
+        state.withLock { $0.vclockBuckets = vclockBuckets }
+    }
+
+    var calls: [Call] { state.withLock { $0.calls } }
+    var maxInFlight: Int { state.withLock { $0.maxInFlight } }
+
+    func fail(key: String, with error: KVError?) {
+        state.withLock { $0.failures[Array(key.utf8)] = error }
+    }
+
+    func failEverything(with error: KVError?) {
+        state.withLock { $0.failAll = error }
+    }
+
+    /// Calls on `key` wait until `release(key)`.
+    func hold(_ key: String) {
+        _ = state.withLock { $0.held.insert(Array(key.utf8)) }
+    }
+
+    func release(_ key: String) {
+        let waiters = state.withLock { state in
+            state.held.remove(Array(key.utf8))
+            return state.waiters.removeValue(forKey: Array(key.utf8)) ?? []
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Whether a call on `key` is parked by `hold`.
+    func isWaiting(on key: String) -> Bool {
+        state.withLock { !($0.waiters[Array(key.utf8)] ?? []).isEmpty }
+    }
+
+    func value(bucket: String, key: String) -> [String] {
+        state.withLock { state in
+            (state.data[bucket]?[Array(key.utf8)]?.siblings ?? []).filter { !$0.isTombstone }
+                .map { String(decoding: $0.value, as: UTF8.self) }
+        }
+    }
+
+    private func begin(_ call: Call, key: [UInt8]) async throws(KVError) {
+        let failure = state.withLock { state -> KVError? in
+            state.calls.append(call)
+            state.inFlight += 1
+            state.maxInFlight = max(state.maxInFlight, state.inFlight)
+            return state.failAll ?? state.failures[key]
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let wait = state.withLock { state -> Bool in
+                guard state.held.contains(key) else { return false }
+                state.waiters[key, default: []].append(continuation)
+                return true
+            }
+            if !wait { continuation.resume() }
+        }
+        if let failure {
+            end()
+            throw failure
+        }
+    }
+
+    private func end() {
+        state.withLock { $0.inFlight -= 1 }
+    }
+
+    func get(bucket: String, key: [UInt8], options: RequestOptions) async throws(KVError) -> ReadResult {
+        try await begin(Call(operation: "get", bucket: bucket, key: String(decoding: key, as: UTF8.self), options: options), key: key)
+        defer { end() }
+        return state.withLock { state in
+            guard let entry = state.data[bucket]?[key] else { return ReadResult(siblings: [], context: "", replies: 3) }
+            return ReadResult(siblings: entry.siblings.filter { !$0.isTombstone }, context: "ctx-\(entry.version)", replies: 3)
+        }
+    }
+
+    func put(
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions,
+        conditions: WriteConditions
+    ) async throws(KVError) -> WriteResult {
+        try await begin(
+            Call(
+                operation: "put", bucket: bucket, key: String(decoding: key, as: UTF8.self), context: context,
+                options: options, ifNoneMatch: conditions.ifNoneMatch),
+            key: key)
+        defer { end() }
+        return try write(
+            bucket: bucket, key: key, value: value, contentType: contentType, context: context, tombstone: false,
+            ifAbsent: conditions.ifNoneMatch)
+    }
+
+    func delete(bucket: String, key: [UInt8], context: String?, options: RequestOptions) async throws(KVError) -> WriteResult {
+        try await begin(
+            Call(operation: "delete", bucket: bucket, key: String(decoding: key, as: UTF8.self), context: context, options: options),
+            key: key)
+        defer { end() }
+        return try write(bucket: bucket, key: key, value: [], contentType: "", context: context, tombstone: true, ifAbsent: false)
+    }
+
+    private func write(
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, tombstone: Bool, ifAbsent: Bool
+    ) throws(KVError) -> WriteResult {
+        let result: Result<WriteResult, KVError> = state.withLock { state in
+            let vclock = state.vclockBuckets.contains(bucket)
+            var entry = state.data[bucket]?[key] ?? (siblings: [], version: 0)
+            let live = entry.siblings.filter { !$0.isTombstone }
+            if ifAbsent && !live.isEmpty { return .failure(.preconditionFailed(message: "the key holds a value")) }
+            entry.version += 1
+            let sibling = Sibling(
+                dot: Dot(actor: "fake", counter: entry.version), value: value, contentType: contentType,
+                isTombstone: tombstone, timestamp: HLCTimestamp(physicalMilliseconds: entry.version, logical: 0))
+            if vclock && context == nil && !tombstone {
+                entry.siblings = live + [sibling]
+            } else {
+                entry.siblings = [sibling]
+            }
+            state.data[bucket, default: [:]][key] = entry
+            return .success(WriteResult(context: vclock ? "ctx-\(entry.version)" : "", acks: 3))
+        }
+        return try result.get()
+    }
+
+    func bucketProps(bucket: String) async throws(KVError) -> BucketProps { .defaults }
+
+    func setBucketProps(bucket: String, update: BucketPropsUpdate) async throws(KVError) -> BucketProps { .defaults }
+
+    func health() -> HealthReport {
+        HealthReport(node: "node-a", status: "ok", peers: [PeerHealth(node: "node-b", address: "127.0.0.1:9002", reachable: true)])
+    }
+
+    func listKeys(bucket: String, cursor: String?, limit: Int) async throws(KVError) -> KeyPage {
+        KeyPage(keys: [], next: nil)
+    }
+
+    func status() async -> NodeStatus {
+        NodeStatus(
+            node: "node-a", version: QuorumKVVersion.current, uptimeSeconds: 1, ring: ringReport(), peers: health().peers,
+            hintsPending: 0, antiEntropy: AntiEntropyStatus(enabled: false, partitionsExchanged: 0),
+            storage: StorageStatus(keys: 0, queuedWrites: 0, committedTransactions: 0), requestsInFlight: 0)
+    }
+
+    func ringReport() -> RingReport { RingReport(ring: Ring(members: ["node-a"], partitionCount: 8)) }
+}
+
+/// Reads RESP2 replies out of bytes, for checking what the server wrote.
+struct RESPReplyReader {
+    private var bytes: [UInt8] = []
+    private var index = 0
+
+    mutating func append(_ more: [UInt8]) {
+        bytes += more
+    }
+
+    mutating func append(_ buffer: ByteBuffer) {
+        bytes += Array(buffer.readableBytesView)
+    }
+
+    /// The next complete reply, or nil when more bytes are needed.
+    mutating func next() -> RESPValue? {
+        var cursor = index
+        guard let value = Self.parse(bytes, &cursor) else { return nil }
+        index = cursor
+        return value
+    }
+
+    /// Every complete reply buffered.
+    mutating func all() -> [RESPValue] {
+        var values: [RESPValue] = []
+        while let value = next() { values.append(value) }
+        return values
+    }
+
+    var leftover: Int { bytes.count - index }
+
+    private static func line(_ bytes: [UInt8], _ cursor: inout Int) -> String? {
+        guard let end = bytes[cursor...].firstIndex(of: 0x0D), end + 1 < bytes.count, bytes[end + 1] == 0x0A else { return nil }
+        let text = String(decoding: bytes[cursor..<end], as: UTF8.self)
+        cursor = end + 2
+        return text
+    }
+
+    private static func parse(_ bytes: [UInt8], _ cursor: inout Int) -> RESPValue? {
+        guard cursor < bytes.count else { return nil }
+        let type = bytes[cursor]
+        var position = cursor + 1
+        guard let text = line(bytes, &position) else { return nil }
+        switch type {
+        case UInt8(ascii: "+"):
+            cursor = position
+            return .simpleString(text)
+        case UInt8(ascii: "-"):
+            cursor = position
+            return .error(text)
+        case UInt8(ascii: ":"):
+            cursor = position
+            return .integer(Int(text) ?? Int.min)
+        case UInt8(ascii: "$"):
+            guard let length = Int(text) else { return nil }
+            if length < 0 {
+                cursor = position
+                return .bulkString(nil)
+            }
+            guard bytes.count >= position + length + 2 else { return nil }
+            cursor = position + length + 2
+            return .bulkString(Array(bytes[position..<(position + length)]))
+        case UInt8(ascii: "*"):
+            guard let count = Int(text) else { return nil }
+            if count < 0 {
+                cursor = position
+                return .array(nil)
+            }
+            var elements: [RESPValue] = []
+            for _ in 0..<count {
+                guard let element = parse(bytes, &position) else { return nil }
+                elements.append(element)
+            }
+            cursor = position
+            return .array(elements)
+        default:
+            return nil
+        }
+    }
+}
+
+/// A command as a client library sends it: an array of bulk strings.
+func respFrame(_ words: String...) -> [UInt8] {
+    respFrame(words.map { Array($0.utf8) })
+}
+
+func respFrame(_ words: [[UInt8]]) -> [UInt8] {
+    var bytes = Array("*\(words.count)\r\n".utf8)
+    for word in words {
+        bytes += Array("$\(word.count)\r\n".utf8) + word + [0x0D, 0x0A]
+    }
+    return bytes
+}
+
+extension RESPValue {
+    /// A bulk string's text, for readable assertions.
+    var text: String? {
+        switch self {
+        case .bulkString(let bytes?): return String(decoding: bytes, as: UTF8.self)
+        case .simpleString(let text), .error(let text): return text
+        default: return nil
+        }
+    }
+}
+
+/// A seeded generator (SplitMix64), so a failing random test can be replayed from its seed.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
