@@ -57,6 +57,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("event-loop-threads"), help: "Network threads (default 1; more rarely helps on 2 cores).")
     var eventLoopThreads: Int?
 
+    @Option(name: .customLong("read-repair"), help: "After reads, repair stale replicas: always (default), off, or a probability such as 0.1.")
+    var readRepair: String?
+
+    @Option(name: .customLong("sloppy-quorum"), help: "Let stand-ins take writes for unreachable replicas: on (default) or off.")
+    var sloppyQuorum: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String = "info"
 
@@ -137,6 +143,24 @@ struct ServeCommand: AsyncParsableCommand {
             result.syncMode = mode
         }
         result.eventLoopThreads = eventLoopThreads ?? file.event_loop_threads ?? result.eventLoopThreads
+        if let text = readRepair ?? file.read_repair {
+            switch text.lowercased() {
+            case "always", "on": result.readRepairProbability = 1
+            case "off", "never": result.readRepairProbability = 0
+            default:
+                guard let probability = Double(text), (0...1).contains(probability) else {
+                    throw ConfigError("--read-repair must be always, off or a probability between 0 and 1, got \(text)")
+                }
+                result.readRepairProbability = probability
+            }
+        }
+        if let text = sloppyQuorum ?? file.sloppy_quorum {
+            switch text.lowercased() {
+            case "on", "true": result.sloppyQuorum = true
+            case "off", "false": result.sloppyQuorum = false
+            default: throw ConfigError("--sloppy-quorum must be on or off, got \(text)")
+            }
+        }
         return result
     }
 }
@@ -152,6 +176,8 @@ private struct ConfigFile: Decodable {
     var partitions: Int?
     var sync: String?
     var event_loop_threads: Int?
+    var read_repair: String?
+    var sloppy_quorum: String?
 }
 
 /// Waits for SIGINT or SIGTERM without killing the process, so shutdown can finish.

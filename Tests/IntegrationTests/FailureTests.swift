@@ -97,6 +97,32 @@ final class FailureTests: ClusterTestCase {
         XCTAssertEqual(alone.text, "newest")
     }
 
+    private func seesReachable(_ observer: Int, _ node: String) async throws -> Bool? {
+        let status = try await cluster.client(observer).request("GET", "/status")
+        let members = status.json["members"] as? [[String: Any]] ?? []
+        return members.first { $0["node"] as? String == node }?["reachable"] as? Bool
+    }
+
+    func testAKilledNodeIsSeenDownWithinFiveSecondsAndUpAgainAfterRestart() async throws {
+        try await eventually("every node sees node 3 up", seconds: 10) {
+            let one = try await self.seesReachable(0, "node3")
+            let two = try await self.seesReachable(1, "node3")
+            return one == true && two == true
+        }
+        cluster.signal(2, SIGKILL)
+        let killed = Date()
+        try await eventually("nodes 1 and 2 see node 3 down", seconds: 5) {
+            let one = try await self.seesReachable(0, "node3")
+            let two = try await self.seesReachable(1, "node3")
+            return one == false && two == false
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(killed), 5)
+        try await cluster.restart(2)
+        try await eventually("node 3 is seen up again", seconds: 5) {
+            try await self.seesReachable(0, "node3") == true
+        }
+    }
+
     func testBucketPropsReachANodeThatWasDownWhenTheyChanged() async throws {
         cluster.signal(2, SIGKILL)
         let set = try await cluster.client(0).setProps("late", #"{"conflict": "vclock", "n": 3}"#)

@@ -7,6 +7,8 @@ import XCTest
 /// (`scripts/setup-test-tools.sh`, which `scripts/test.sh` runs).
 final class RESPClientTests: ClusterTestCase {
     override func setUp() async throws {
+        // A missing tool fails here with how to install it, not as a PING timeout.
+        _ = try RESPTools.tool("redis-cli")
         try await super.setUp()
         for index in 0..<3 {
             let port = cluster.respPort(index)

@@ -195,6 +195,22 @@ final class RESPServerHandlerTests: XCTestCase {
         try await fixture.waitUntil("the held read() is issued") { counter.reads.load(ordering: .relaxed) > readsBefore }
     }
 
+    func testLargeCommandsInFlightStopReadingUntilTheyAreAnswered() async throws {
+        var limits = RESPLimits()
+        limits.pendingCommandBytesMax = 16
+        let fixture = try await makeFixture(limits: limits)
+        fixture.service.hold("k")
+        let big = String(repeating: "v", count: 32)
+        try await fixture.send(respFrame("SET", "k", big) + respFrame("GET", "other"))
+        let service = fixture.service
+        try await fixture.waitUntil("the large write is parked") { service.isWaiting(on: "k") }
+        try await Task.sleep(for: .milliseconds(20))
+        XCTAssertFalse(service.calls.contains { $0.key == "other" }, "a command past the byte bound waits unparsed")
+        service.release("k")
+        let replies = try await fixture.replies(2)
+        XCTAssertEqual(replies, [.ok, .null])
+    }
+
     func testHalfCloseAnswersEverythingThenCloses() async throws {
         let fixture = try await makeFixture()
         fixture.service.hold("k")

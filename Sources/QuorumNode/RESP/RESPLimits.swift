@@ -23,6 +23,10 @@ public struct RESPLimits: Sendable, Equatable {
     /// Commands of one connection parsed but not yet answered. Past it the server stops
     /// reading from that connection until replies drain (pipelining backpressure).
     public var pipelineDepthMax: Int = 128
+    /// Bytes of commands (their keys and values) one connection may have read and not yet
+    /// had answered; past it the server stops reading from that connection. One command
+    /// is always let in, however large (it is bounded by `commandBytesMax`).
+    public var pendingCommandBytesMax: Int = 64 * 1024 * 1024
     /// Bytes of finished replies one connection may hold while an earlier command is still
     /// running; past it the server stops reading from that connection until they drain.
     public var bufferedReplyBytesMax: Int = 32 * 1024 * 1024

@@ -20,6 +20,8 @@ struct RESPPipeline<Work> {
         var state: State
         /// Close the connection once this reply is written (`QUIT`, protocol errors).
         var closeAfter: Bool
+        /// Bytes of the command's words, held until its reply is taken.
+        var commandBytes: Int
     }
 
     /// Entries not yet handed out as replies; `head` skips those already taken.
@@ -30,6 +32,9 @@ struct RESPPipeline<Work> {
     /// Bytes of replies that are finished and not yet taken: after `takeReady`, those
     /// that wait behind an earlier command still running.
     private(set) var bufferedReplyBytes = 0
+
+    /// Bytes of the commands read and not yet answered: the keys and values they hold.
+    private(set) var commandBytes = 0
 
     /// Commands read and not yet answered.
     var count: Int { entries.count - head }
@@ -45,11 +50,15 @@ struct RESPPipeline<Work> {
 
     /// Adds a command that needs work. Returns its id and whether it may start now (no
     /// earlier unfinished command conflicts with it); if not, `complete` hands it out later.
-    mutating func enqueue(_ work: Work, keys: Set<[UInt8]>, writes: Bool) -> (id: UInt64, start: Bool) {
+    mutating func enqueue(_ work: Work, keys: Set<[UInt8]>, writes: Bool, bytes: Int = 0) -> (id: UInt64, start: Bool) {
         let id = nextID
         nextID += 1
         let start = !conflictsWithEarlier(keys: keys, writes: writes, before: entries.count)
-        entries.append(Entry(id: id, keys: keys, writes: writes, state: start ? .running : .waiting(work), closeAfter: false))
+        entries.append(
+            Entry(
+                id: id, keys: keys, writes: writes, state: start ? .running : .waiting(work), closeAfter: false,
+                commandBytes: bytes))
+        commandBytes += bytes
         return (id, start)
     }
 
@@ -57,7 +66,7 @@ struct RESPPipeline<Work> {
     mutating func enqueueAnswered(_ reply: RESPValue, closeAfter: Bool = false) {
         let id = nextID
         nextID += 1
-        entries.append(Entry(id: id, keys: [], writes: false, state: .done(reply), closeAfter: closeAfter))
+        entries.append(Entry(id: id, keys: [], writes: false, state: .done(reply), closeAfter: closeAfter, commandBytes: 0))
         bufferedReplyBytes += reply.encodedSize
     }
 
@@ -85,11 +94,13 @@ struct RESPPipeline<Work> {
             let closeAfter = entries[head].closeAfter
             replies.append(reply)
             bufferedReplyBytes -= reply.encodedSize
+            commandBytes -= entries[head].commandBytes
             head += 1
             if closeAfter {
                 entries = []
                 head = 0
                 bufferedReplyBytes = 0
+                commandBytes = 0
                 return (replies, true)
             }
         }

@@ -6,8 +6,9 @@ import QuorumCore
 /// once, key-value commands on a task against the `KVService`), and writes the replies
 /// back in request order on the connection's event loop.
 ///
-/// Bounds: at most `pipelineDepthMax` commands read and unanswered, and at most
-/// `bufferedReplyBytesMax` of finished replies waiting behind a slower one; past either,
+/// Bounds: at most `pipelineDepthMax` commands read and unanswered, holding at most
+/// `pendingCommandBytesMax` of keys and values, and at most `bufferedReplyBytesMax` of
+/// finished replies waiting behind a slower one; past any of them,
 /// or while the socket can't take more output, the handler stops parsing and holds back
 /// `read()`, so the kernel's receive window pushes back on the client. A protocol error
 /// or `QUIT` answers, then closes; end of input closes once every reply is out. A
@@ -142,13 +143,14 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let request = session.request(for: command)
         let access = request.scopedKeys
-        let (id, start) = pipeline.enqueue(request, keys: access.keys, writes: access.writes)
+        let bytes = words.reduce(0) { $0 + $1.count }
+        let (id, start) = pipeline.enqueue(request, keys: access.keys, writes: access.writes, bytes: bytes)
         if start { launch(id: id, request: request, context: context) }
     }
 
     private func isBackedUp(_ context: ChannelHandlerContext) -> Bool {
         pipeline.count >= limits.pipelineDepthMax || pipeline.bufferedReplyBytes > limits.bufferedReplyBytesMax
-            || !context.channel.isWritable
+            || pipeline.commandBytes > limits.pendingCommandBytesMax || !context.channel.isWritable
     }
 
     // MARK: - Running commands
