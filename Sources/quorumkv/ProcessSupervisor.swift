@@ -6,6 +6,7 @@ final class ProcessSupervisor: @unchecked Sendable {
     private let lock = NSLock()
     private var children: [(name: String, process: Process)] = []
     private var signalSources: [DispatchSourceSignal] = []
+    private var waiters: [CheckedContinuation<Void, Never>] = []
     /// How long a node gets to stop cleanly before it is killed.
     private let stopGraceSeconds: Double = 10
 
@@ -22,10 +23,11 @@ final class ProcessSupervisor: @unchecked Sendable {
         process.arguments = arguments
         process.standardOutput = log
         process.standardError = log
-        process.terminationHandler = { finished in
+        process.terminationHandler = { [weak self] finished in
             if finished.terminationReason == .uncaughtSignal || finished.terminationStatus != 0 {
                 say("\(name) exited (status \(finished.terminationStatus)); see \(logPath)")
             }
+            self?.childExited()
         }
         try process.run()
         lock.lock()
@@ -60,14 +62,26 @@ final class ProcessSupervisor: @unchecked Sendable {
         }
     }
 
+    /// Returns once every node has exited. Waits on termination handlers, not on
+    /// `Process.waitUntilExit`, which spins a core on Linux.
     func waitForAll() async {
-        let all = lock.withLock { children.map(\.process) }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                for process in all { process.waitUntilExit() }
-                continuation.resume()
+            let resumeNow = lock.withLock { () -> Bool in
+                if children.allSatisfy({ !$0.process.isRunning }) { return true }
+                waiters.append(continuation)
+                return false
             }
+            if resumeNow { continuation.resume() }
         }
+    }
+
+    private func childExited() {
+        let ready = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
+            guard children.allSatisfy({ !$0.process.isRunning }) else { return [] }
+            defer { waiters = [] }
+            return waiters
+        }
+        for waiter in ready { waiter.resume() }
     }
 }
 

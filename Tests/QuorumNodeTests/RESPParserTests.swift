@@ -91,6 +91,9 @@ final class RESPParserTests: XCTestCase {
         var parser = RESPParser()
         parser.append(Array("*1\r\n$x\r\n".utf8) + respFrame("PING"))
         XCTAssertEqual(parser.next(), .error("Protocol error: invalid bulk length"))
+        let buffered = parser.bufferedBytes
+        parser.append(respFrame("PING"))
+        XCTAssertEqual(parser.bufferedBytes, buffered, "bytes after an error are dropped")
         XCTAssertEqual(parser.next(), .error("Protocol error: invalid bulk length"))
         parser.reset()
         parser.append(respFrame("PING"))

@@ -195,6 +195,15 @@ final class RESPServerHandlerTests: XCTestCase {
         try await fixture.waitUntil("the held read() is issued") { counter.reads.load(ordering: .relaxed) > readsBefore }
     }
 
+    func testABurstLongerThanThePipelineBoundIsAnsweredWithoutMoreInput() async throws {
+        var limits = RESPLimits()
+        limits.pipelineDepthMax = 2
+        let fixture = try await makeFixture(limits: limits)
+        try await fixture.send((0..<10).flatMap { respFrame("ECHO", "\($0)") } + respFrame("SET", "k", "v") + respFrame("GET", "k"))
+        let replies = try await fixture.replies(12)
+        XCTAssertEqual(replies, (0..<10).map { .bulk("\($0)") } + [.ok, .bulk("v")])
+    }
+
     func testLargeCommandsInFlightStopReadingUntilTheyAreAnswered() async throws {
         var limits = RESPLimits()
         limits.pendingCommandBytesMax = 16

@@ -54,7 +54,9 @@ public struct RESPParser: Sendable {
     /// Whether the parser is between commands with nothing buffered.
     public var isIdle: Bool { phase == .idle && bufferedBytes == 0 }
 
+    /// Adds received bytes. After a protocol error they are dropped: nothing after it is read.
     public mutating func append<Bytes: Collection<UInt8>>(_ bytes: Bytes) {
+        if case .failed = phase { return }
         compact()
         buffer.append(contentsOf: bytes)
     }

@@ -98,24 +98,30 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         repeat {
             processAgain = false
             var read = 0
-            parsing: while !stopReading, !closing, !isBackedUp(context) {
-                switch parser.next() {
-                case .needMoreData:
-                    parserDrained = true
-                    break parsing
-                case .command(let words):
-                    read += 1
-                    accept(words, context: context)
-                case .error(let message):
-                    logger.debug(
-                        "RESP protocol error; closing",
-                        metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "error": "\(message)"])
-                    pipeline.enqueueAnswered(.error("ERR " + message), closeAfter: true)
-                    stopReading = true
+            while true {
+                // Finished replies leave first: that is what makes room for more commands.
+                writeReady(context: context)
+                guard !stopReading, !closing, !parserDrained, !isBackedUp(context) else { break }
+                parsing: while !isBackedUp(context) {
+                    switch parser.next() {
+                    case .needMoreData:
+                        parserDrained = true
+                        break parsing
+                    case .command(let words):
+                        read += 1
+                        accept(words, context: context)
+                        if stopReading { break parsing }
+                    case .error(let message):
+                        logger.debug(
+                            "RESP protocol error; closing",
+                            metadata: ["peer": "\(context.remoteAddress?.description ?? "?")", "error": "\(message)"])
+                        pipeline.enqueueAnswered(.error("ERR " + message), closeAfter: true)
+                        stopReading = true
+                        break parsing
+                    }
                 }
             }
             if read > 0 { commands.stats.commandsRead(read) }
-            writeReady(context: context)
             if readHeldBack, !stopReading, !closing, !isBackedUp(context) {
                 readHeldBack = false
                 context.read()
