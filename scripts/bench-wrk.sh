@@ -4,6 +4,12 @@
 # Usage: ./scripts/bench-wrk.sh [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for port in 18081 18082 18083 16379 16381 16391; do
+    if (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+        echo "error: port $port is in use; stop whatever listens there first" >&2
+        exit 1
+    fi
+done
 seconds=${1:-20}
 connections=${2:-32}
 keys=${QKV_KEYS:-10000}
@@ -13,7 +19,7 @@ swift build -c release --product quorumkv
 binary="$(swift build -c release --show-bin-path)/quorumkv"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-(cd "$work" && "$binary" cluster up --http-port 18081 --peer-port 19081 > cluster.log 2>&1) &
+(cd "$work" && exec "$binary" cluster up --http-port 18081 --peer-port 19081 > cluster.log 2>&1) &
 for _ in $(seq 1 300); do
     grep -q "is up" "$work/cluster.log" 2>/dev/null && break
     sleep 0.1

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 need=()
-for package in liblz4-dev libsqlite3-dev pkg-config; do
+for package in liblz4-dev libsqlite3-dev pkg-config curl; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || need+=("$package")
 done
 if [ ${#need[@]} -gt 0 ]; then

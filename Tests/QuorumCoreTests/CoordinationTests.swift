@@ -30,9 +30,10 @@ final class CoordinationTests: XCTestCase {
                 XCTAssertEqual((error as? KVError)?.code, "bad_parameter")
             }
         }
-        XCTAssertThrowsError(try resolve(RequestOptions(), clusterSize: 2)) { error in
+        XCTAssertThrowsError(try resolve(RequestOptions(n: 3), clusterSize: 2)) { error in
             XCTAssertTrue((error as! KVError).message.contains("2 node"))
         }
+        XCTAssertEqual(try resolve(RequestOptions(), clusterSize: 1), ResolvedOptions(n: 1, r: 1, w: 1), "the bucket's n=3 means every node of a one-node cluster")
     }
 
     func testOnlyTheOperationsQuorumIsCheckedAndBucketDefaultsAreCappedAtN() throws {

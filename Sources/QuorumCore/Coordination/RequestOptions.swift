@@ -24,11 +24,13 @@ public struct RequestOptions: Sendable, Equatable {
     /// Invalid combinations are rejected here, before any replica is contacted, so a bad
     /// request never leaves a partial write behind. Only the quorums the operation uses
     /// are checked (a read ignores `w`), and a bucket's default quorum is capped at the
-    /// request's `n`, so `n=1` works on a bucket whose default `w` is 3.
+    /// request's `n`, so `n=1` works on a bucket whose default `w` is 3. The bucket's `n`
+    /// is capped at the cluster's size, so a one-node cluster serves the default bucket.
     public func resolve(
         props: BucketProps, clusterSize: Int, limits: Limits, for operation: QuorumOperation? = nil
     ) throws(KVError) -> ResolvedOptions {
-        let n = self.n ?? props.n
+        // A bucket's n above the cluster's size means "every node" until the cluster grows.
+        let n = self.n ?? min(props.n, clusterSize)
         guard n >= 1 else { throw .badParameter(name: "n", message: "n must be at least 1, got \(n)") }
         guard n <= props.n else {
             throw .badParameter(name: "n", message: "n=\(n) exceeds the bucket's n=\(props.n); raise the bucket's n first")
