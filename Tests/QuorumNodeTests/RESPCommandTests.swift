@@ -1,3 +1,4 @@
+import NIOCore
 import QuorumCore
 import XCTest
 
@@ -310,8 +311,18 @@ final class RESPCommandTests: XCTestCase {
         XCTAssertEqual(pairs.count % 2, 0)
         XCTAssertEqual(pairs[6...7], [.bulk("proto"), .integer(2)])
         XCTAssertEqual(pairs[8...9], [.bulk("id"), .integer(9)])
+        let four = await run(commands, &session, "HELLO", "4")
+        XCTAssertEqual(four, .error("NOPROTO sorry, this protocol version is not supported"))
+        XCTAssertEqual(session.protocolVersion, 2)
         let three = await run(commands, &session, "HELLO", "3")
-        XCTAssertEqual(three, .error("NOPROTO sorry, this protocol version is not supported"))
+        guard case .map(let fields) = three else { return XCTFail("HELLO 3: \(three)") }
+        XCTAssertEqual(fields[6...7], [.bulk("proto"), .integer(3)])
+        XCTAssertEqual(session.protocolVersion, 3)
+        var resp3 = ByteBuffer()
+        resp3.writeRESPValue(.null, resp3: true)
+        resp3.writeRESPValue(.map([.bulk("k"), .integer(1)]), resp3: true)
+        XCTAssertEqual(resp3.readString(length: resp3.readableBytes), "_\r\n%1\r\n$1\r\nk\r\n:1\r\n")
+        _ = await run(commands, &session, "HELLO", "2")
         let count = await run(commands, &session, "COMMAND", "COUNT")
         XCTAssertEqual(count, .integer(RESPCommand.table.count))
         let docs = await run(commands, &session, "COMMAND", "DOCS")

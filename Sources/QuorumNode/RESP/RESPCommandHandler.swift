@@ -42,9 +42,10 @@ public struct RESPCommandHandler: Sendable {
         case .command(let introspection):
             return RESPIntrospection.command(introspection)
         case .hello(let version, let name):
-            if let version, version != 2 {
+            if let version, version != 2 && version != 3 {
                 return .error(prefix: "NOPROTO", "sorry, this protocol version is not supported")
             }
+            if let version { session.protocolVersion = version }
             if let name { session.clientName = name }
             return RESPIntrospection.hello(session: session, health: service.health())
         case .client(let subcommand):

@@ -1,11 +1,13 @@
 import NIOCore
 
-/// Writes replies in RESP2 wire form straight into the connection's outbound buffer,
+/// Writes replies in RESP2 (or, after `HELLO 3`, RESP3) wire form straight into the connection's outbound buffer,
 /// so a pipelined burst of replies goes out in one write and one flush.
 extension ByteBuffer {
     private static let crlf: StaticString = "\r\n"
 
-    public mutating func writeRESPValue(_ value: RESPValue) {
+    /// - Parameter resp3: the connection said `HELLO 3`: nil is written as RESP3's `_`,
+    ///   which RESP3 clients require; everything else is the same in both.
+    public mutating func writeRESPValue(_ value: RESPValue, resp3: Bool = false) {
         switch value {
         case .simpleString(let text):
             writeInteger(UInt8(ascii: "+"))
@@ -20,7 +22,7 @@ extension ByteBuffer {
             writeString(String(number))
             writeStaticString(Self.crlf)
         case .bulkString(nil):
-            writeStaticString("$-1\r\n")
+            writeStaticString(resp3 ? "_\r\n" : "$-1\r\n")
         case .bulkString(let bytes?):
             writeInteger(UInt8(ascii: "$"))
             writeString(String(bytes.count))
@@ -28,12 +30,17 @@ extension ByteBuffer {
             writeBytes(bytes)
             writeStaticString(Self.crlf)
         case .array(nil):
-            writeStaticString("*-1\r\n")
+            writeStaticString(resp3 ? "_\r\n" : "*-1\r\n")
         case .array(let elements?):
             writeInteger(UInt8(ascii: "*"))
             writeString(String(elements.count))
             writeStaticString(Self.crlf)
-            for element in elements { writeRESPValue(element) }
+            for element in elements { writeRESPValue(element, resp3: resp3) }
+        case .map(let elements):
+            writeInteger(UInt8(ascii: "%"))
+            writeString(String(elements.count / 2))
+            writeStaticString(Self.crlf)
+            for element in elements { writeRESPValue(element, resp3: resp3) }
         }
     }
 }

@@ -66,19 +66,20 @@ enum RESPIntrospection {
         ]
     }
 
-    /// `HELLO`'s map, flattened to an array as RESP2 does.
+    /// `HELLO`'s map: a RESP3 map after `HELLO 3`, flattened to an array in RESP2.
     static func hello(session: RESPSession, health: HealthReport) -> RESPValue {
-        .array([
+        let fields: [RESPValue] = [
             .bulk("server"), .bulk("quorumkv"),
             .bulk("version"), .bulk(redisCompatibleVersion),
             .bulk("quorumkv_version"), .bulk(QuorumKVVersion.current),
-            .bulk("proto"), .integer(2),
+            .bulk("proto"), .integer(session.protocolVersion),
             .bulk("id"), .integer(session.clientID),
             .bulk("mode"), .bulk("standalone"),
             .bulk("role"), .bulk("master"),
             .bulk("modules"), .array([]),
             .bulk("node_id"), .bulk(health.node),
-        ])
+        ]
+        return session.protocolVersion == 3 ? .map(fields) : .array(fields)
     }
 
     static func command(_ introspection: RESPCommandIntrospection) -> RESPValue {

@@ -188,7 +188,8 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let (replies, closeAfter) = pipeline.takeReady()
         guard !replies.isEmpty else { return }
         var buffer = context.channel.allocator.buffer(capacity: replies.reduce(0) { $0 + $1.encodedSize })
-        for reply in replies { buffer.writeRESPValue(reply) }
+        let resp3 = session.protocolVersion == 3
+        for reply in replies { buffer.writeRESPValue(reply, resp3: resp3) }
         let write = context.write(wrapOutboundOut(buffer))
         lastWrite = write
         if closeAfter {

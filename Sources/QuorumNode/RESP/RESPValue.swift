@@ -1,5 +1,6 @@
-/// One RESP2 reply. The server only ever answers these five types, so every Redis
-/// client library understands every answer.
+/// One reply. The server answers RESP2's five types, which RESP3 clients read too; the
+/// only RESP3-only type is the map `HELLO 3` answers with, so clients that insist on RESP3
+/// (redis-py 8 by default) can connect.
 public enum RESPValue: Sendable, Equatable {
     /// `+OK`: a short status without CR or LF.
     case simpleString(String)
@@ -11,6 +12,8 @@ public enum RESPValue: Sendable, Equatable {
     case bulkString([UInt8]?)
     /// `*2 …`, or `*-1` (nil).
     case array([RESPValue]?)
+    /// RESP3 `%2 …`: alternating keys and values. Sent only to a connection that said `HELLO 3`.
+    case map([RESPValue])
 
     public static let ok = RESPValue.simpleString("OK")
     public static let null = RESPValue.bulkString(nil)
@@ -40,7 +43,7 @@ public enum RESPValue: Sendable, Equatable {
         case .integer: return 24
         case .bulkString(let bytes?): return bytes.count + 16
         case .bulkString(nil), .array(nil): return 5
-        case .array(let elements?): return elements.reduce(16) { $0 + $1.encodedSize }
+        case .array(let elements?), .map(let elements): return elements.reduce(16) { $0 + $1.encodedSize }
         }
     }
 
