@@ -16,6 +16,11 @@ struct ClusterUpCommand: AsyncParsableCommand {
               quorumkv cluster up
               quorumkv cluster up --nodes 5 --data /tmp/qkv
               quorumkv cluster up --http-port 18081 --peer-port 19081 --resp-port 16381
+            
+            Exit codes:
+              0  every node stopped after Ctrl-C or SIGTERM
+              1  a node did not start (see its node.log)
+              2  usage error: a bad flag
             """
     )
 

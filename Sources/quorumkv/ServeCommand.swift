@@ -24,6 +24,11 @@ struct ServeCommand: AsyncParsableCommand {
               quorumkv serve --config node1.json
 
             The node logs to stderr and stops cleanly on SIGINT or SIGTERM.
+
+            Exit codes:
+              0  stopped cleanly on SIGINT or SIGTERM
+              1  could not start (port in use, data directory unusable); the log says why
+              2  usage error: a bad flag or config value
             """
     )
 
