@@ -116,7 +116,9 @@ final class FailureTests: ClusterTestCase {
             let two = try await self.seesReachable(1, "node3")
             return one == false && two == false
         }
-        XCTAssertLessThan(Date().timeIntervalSince(killed), 5)
+        let detected = Date().timeIntervalSince(killed)
+        XCTAssertLessThan(detected, 5)
+        print("recovery: a killed node was seen down by both peers \(String(format: "%.2f", detected)) s after SIGKILL")
         try await cluster.restart(2)
         try await eventually("node 3 is seen up again", seconds: 5) {
             try await self.seesReachable(0, "node3") == true

@@ -61,10 +61,12 @@ final class HandoffTests: XCTestCase {
 
         cluster.signal(3, SIGCONT)
         thawed = true
+        let thawedAt = Date()
         try await eventually("every hint is delivered", seconds: 30) {
             let counts = try await self.hintCounts()
             return counts.pending == 0 && counts.delivered >= keys.count
         }
+        print("recovery: \(keys.count) hints drained \(String(format: "%.2f", Date().timeIntervalSince(thawedAt))) s after SIGCONT")
         // Node 4 alone now answers for every key it missed.
         for index in 0..<3 { cluster.signal(index, SIGKILL) }
         let primary = cluster.client(3)
