@@ -68,6 +68,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("sloppy-quorum"), help: "Let stand-ins take writes for unreachable replicas: on (default) or off.")
     var sloppyQuorum: String?
 
+    @Option(name: .customLong("anti-entropy-interval"), help: "Milliseconds between anti-entropy exchanges (one partition with one peer each); 0 turns it off (default 1000).")
+    var antiEntropyInterval: Int?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String = "info"
 
@@ -159,6 +162,12 @@ struct ServeCommand: AsyncParsableCommand {
                 result.readRepairProbability = probability
             }
         }
+        if let interval = antiEntropyInterval ?? file.anti_entropy_interval_ms {
+            guard (0...3_600_000).contains(interval) else {
+                throw ConfigError("--anti-entropy-interval must be 0...3600000 ms, got \(interval)")
+            }
+            result.antiEntropyIntervalMilliseconds = interval
+        }
         if let text = sloppyQuorum ?? file.sloppy_quorum {
             switch text.lowercased() {
             case "on", "true": result.sloppyQuorum = true
@@ -183,6 +192,7 @@ private struct ConfigFile: Decodable {
     var event_loop_threads: Int?
     var read_repair: String?
     var sloppy_quorum: String?
+    var anti_entropy_interval_ms: Int?
 }
 
 /// Waits for SIGINT or SIGTERM without killing the process, so shutdown can finish.

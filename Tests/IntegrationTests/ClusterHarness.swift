@@ -22,7 +22,11 @@ final class ClusterHarness: @unchecked Sendable {
     private let executable: String
 
     /// Starts `count` nodes and waits until every one answers `/health`.
-    init(nodes count: Int, file: StaticString = #filePath, line: UInt = #line) async throws {
+    /// Flags every node gets besides its addresses (e.g. a faster anti-entropy interval).
+    private let extraArguments: [String]
+
+    init(nodes count: Int, extraArguments: [String] = [], file: StaticString = #filePath, line: UInt = #line) async throws {
+        self.extraArguments = extraArguments
         executable = try Self.quorumkvBinary()
         let root = NSTemporaryDirectory() + "quorumkv-it-\(UUID().uuidString.prefix(8))"
         self.root = root
@@ -55,7 +59,7 @@ final class ClusterHarness: @unchecked Sendable {
         process.arguments = [
             "serve", "--node-id", node.id, "--http", "127.0.0.1:\(node.httpPort)", "--peer", "127.0.0.1:\(node.peerPort)",
             "--resp", "127.0.0.1:\(node.respPort)", "--data-dir", node.directory, "--log-level", "warning",
-        ] + nodes.flatMap { ["--member", "\($0.id)=127.0.0.1:\($0.peerPort)"] }
+        ] + nodes.flatMap { ["--member", "\($0.id)=127.0.0.1:\($0.peerPort)"] } + extraArguments
         process.standardOutput = handle
         process.standardError = handle
         try process.run()

@@ -241,6 +241,8 @@ final class CoordinationTests: XCTestCase {
             .listKeys(bucket: "b", partition: 0, after: nil, limit: 1),
             .storeHint(target: "n3", bucket: "b", key: [4], state: state, mode: .vclock),
             .gossip(message: [1, 2, 3]),
+            .treeRoot(partition: 5), .treeHashes(partition: 5, level: 1, indices: [0, 31]),
+            .segmentKeys(partition: 63, segments: [7, 1023]),
             .merge(bucket: "b", key: [1], state: state, mode: .lww),
             .setBucketProps(bucket: "b", props: BucketProps(n: 2, r: .one, w: .count(2), conflict: .vclock, version: HLCTimestamp(physicalMilliseconds: 3, logical: 0))),
             .ping,
@@ -249,7 +251,10 @@ final class CoordinationTests: XCTestCase {
             let decoded = try PeerRequest(decoding: request.encoded())
             XCTAssertEqual(decoded, request)
         }
-        for response in [PeerResponse.state(nil), .state(state), .ack, .pong, .failure(code: "sibling_limit", message: "m"), .keys([[1], [], [2, 3]], resumeAfter: [2, 3]), .keys([], resumeAfter: nil), .gossip(message: [9, 8])] {
+        for response in [PeerResponse.state(nil), .state(state), .ack, .pong, .failure(code: "sibling_limit", message: "m"), .keys([[1], [], [2, 3]], resumeAfter: [2, 3]), .keys([], resumeAfter: nil), .gossip(message: [9, 8]),
+            .treeRoot(hash: 42, segmentCount: 1024, fanOut: 32), .treeHashes([3: 9, 0: 1]),
+            .segmentKeys([SegmentKey(bucket: "b", key: [1], digest: 7)]),
+        ] {
             XCTAssertEqual(try PeerResponse(decoding: response.encoded()), response)
         }
         XCTAssertThrowsError(try PeerRequest(decoding: [99]))

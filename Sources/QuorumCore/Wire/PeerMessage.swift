@@ -19,6 +19,12 @@ public enum PeerRequest: Sendable, Equatable {
     /// A gossip round: an encoded `GossipMessage` (heartbeats, digest, maybe the state).
     /// The answer may carry the receiver's own message back (push-pull).
     case gossip(message: [UInt8])
+    /// Anti-entropy: snapshot this node's Merkle tree of `partition` and answer its root.
+    case treeRoot(partition: Int)
+    /// Anti-entropy: hashes of the snapshot's nodes at `level`.
+    case treeHashes(partition: Int, level: Int, indices: [Int])
+    /// Anti-entropy: the (bucket, key, digest) entries of the snapshot's segments.
+    case segmentKeys(partition: Int, segments: [Int])
     case ping
 }
 
@@ -33,13 +39,18 @@ public enum PeerResponse: Sendable, Equatable {
     /// The receiver's encoded `GossipMessage` answering `.gossip`; empty when it has
     /// nothing to add.
     case gossip(message: [UInt8])
+    case treeRoot(hash: UInt64, segmentCount: Int, fanOut: Int)
+    case treeHashes([Int: UInt64])
+    case segmentKeys([SegmentKey])
     /// A page of live keys, and the last key scanned to resume after (tombstoned keys are
     /// scanned but not listed); `resumeAfter` is nil when the partition holds no more.
     case keys([[UInt8]], resumeAfter: [UInt8]?)
 }
 
 extension PeerRequest {
-    private enum Tag: UInt8 { case fetch = 1, coordinateWrite, merge, setBucketProps, ping, listKeys, storeHint, gossip }
+    private enum Tag: UInt8 {
+        case fetch = 1, coordinateWrite, merge, setBucketProps, ping, listKeys, storeHint, gossip, treeRoot, treeHashes, segmentKeys
+    }
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 64)
@@ -86,6 +97,20 @@ extension PeerRequest {
         case .gossip(let message):
             writer.write(Tag.gossip.rawValue)
             writer.writeBytes(message)
+        case .treeRoot(let partition):
+            writer.write(Tag.treeRoot.rawValue)
+            writer.writeVarInt(UInt64(partition))
+        case .treeHashes(let partition, let level, let indices):
+            writer.write(Tag.treeHashes.rawValue)
+            writer.writeVarInt(UInt64(partition))
+            writer.writeVarInt(UInt64(level))
+            writer.writeVarInt(UInt64(indices.count))
+            for index in indices { writer.writeVarInt(UInt64(index)) }
+        case .segmentKeys(let partition, let segments):
+            writer.write(Tag.segmentKeys.rawValue)
+            writer.writeVarInt(UInt64(partition))
+            writer.writeVarInt(UInt64(segments.count))
+            for segment in segments { writer.writeVarInt(UInt64(segment)) }
         case .ping:
             writer.write(Tag.ping.rawValue)
         }
@@ -134,6 +159,15 @@ extension PeerRequest {
             self = .storeHint(target: target, bucket: bucket, key: key, state: try KeyState.decode(from: &reader), mode: mode)
         case .gossip:
             self = .gossip(message: try reader.readBytes())
+        case .treeRoot:
+            self = .treeRoot(partition: try Self.readIndex(&reader))
+        case .treeHashes:
+            let partition = try Self.readIndex(&reader)
+            let level = try Self.readIndex(&reader)
+            self = .treeHashes(partition: partition, level: level, indices: try Self.readIndices(&reader))
+        case .segmentKeys:
+            let partition = try Self.readIndex(&reader)
+            self = .segmentKeys(partition: partition, segments: try Self.readIndices(&reader))
         case .ping:
             self = .ping
         }
@@ -141,8 +175,29 @@ extension PeerRequest {
     }
 }
 
+extension PeerRequest {
+    /// An index (partition, level, node, segment) with a bound, so a forged number can't
+    /// make the receiver allocate.
+    static func readIndex(_ reader: inout ByteReader) throws(WireError) -> Int {
+        let value = try reader.readVarInt()
+        guard value < 1 << 24 else { throw .malformed("index \(value) out of range") }
+        return Int(value)
+    }
+
+    static func readIndices(_ reader: inout ByteReader) throws(WireError) -> [Int] {
+        let count = try reader.readVarInt()
+        guard count <= UInt64(reader.remainingCount) else { throw .truncated }
+        var indices: [Int] = []
+        indices.reserveCapacity(Int(count))
+        for _ in 0..<count { indices.append(try readIndex(&reader)) }
+        return indices
+    }
+}
+
 extension PeerResponse {
-    private enum Tag: UInt8 { case stateAbsent = 1, statePresent, ack, failure, pong, keys, gossip }
+    private enum Tag: UInt8 {
+        case stateAbsent = 1, statePresent, ack, failure, pong, keys, gossip, treeRoot, treeHashes, segmentKeys
+    }
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 32)
@@ -163,6 +218,26 @@ extension PeerResponse {
         case .gossip(let message):
             writer.write(Tag.gossip.rawValue)
             writer.writeBytes(message)
+        case .treeRoot(let hash, let segmentCount, let fanOut):
+            writer.write(Tag.treeRoot.rawValue)
+            writer.write(hash)
+            writer.writeVarInt(UInt64(segmentCount))
+            writer.writeVarInt(UInt64(fanOut))
+        case .treeHashes(let hashes):
+            writer.write(Tag.treeHashes.rawValue)
+            writer.writeVarInt(UInt64(hashes.count))
+            for (index, hash) in hashes.sorted(by: { $0.key < $1.key }) {
+                writer.writeVarInt(UInt64(index))
+                writer.write(hash)
+            }
+        case .segmentKeys(let entries):
+            writer.write(Tag.segmentKeys.rawValue)
+            writer.writeVarInt(UInt64(entries.count))
+            for entry in entries {
+                writer.writeString(entry.bucket)
+                writer.writeBytes(entry.key)
+                writer.write(entry.digest)
+            }
         case .keys(let keys, let resumeAfter):
             writer.write(Tag.keys.rawValue)
             writer.write(resumeAfter != nil)
@@ -184,6 +259,28 @@ extension PeerResponse {
         case .failure: self = .failure(code: try reader.readString(), message: try reader.readString())
         case .pong: self = .pong
         case .gossip: self = .gossip(message: try reader.readBytes())
+        case .treeRoot:
+            let hash = try reader.readUInt64()
+            self = .treeRoot(hash: hash, segmentCount: try PeerRequest.readIndex(&reader), fanOut: try PeerRequest.readIndex(&reader))
+        case .treeHashes:
+            let count = try reader.readVarInt()
+            guard count <= UInt64(reader.remainingCount) else { throw .truncated }
+            var hashes: [Int: UInt64] = [:]
+            for _ in 0..<count {
+                let index = try PeerRequest.readIndex(&reader)
+                hashes[index] = try reader.readUInt64()
+            }
+            self = .treeHashes(hashes)
+        case .segmentKeys:
+            let count = try reader.readVarInt()
+            guard count <= UInt64(reader.remainingCount) else { throw .truncated }
+            var entries: [SegmentKey] = []
+            for _ in 0..<count {
+                let bucket = try reader.readString()
+                let key = try reader.readBytes()
+                entries.append(SegmentKey(bucket: bucket, key: key, digest: try reader.readUInt64()))
+            }
+            self = .segmentKeys(entries)
         case .keys:
             let resumeAfter = try reader.readBool() ? try reader.readBytes() : nil
             let count = try reader.readLength()

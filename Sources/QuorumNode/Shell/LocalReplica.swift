@@ -20,14 +20,16 @@ final class LocalReplica: Sendable {
     private let clock: Mutex<HybridLogicalClock>
     private let props: BucketRegistry
     private let hints: HintService
+    private let snapshots: SnapshotCache
     private let readQueue = DispatchQueue(label: "quorumkv.replica.reads", attributes: .concurrent)
     private let logger: Logger
 
     init(
         nodeID: String, actorID: String, store: ReplicaStore, ring: Ring, limits: Limits, props: BucketRegistry,
-        hints: HintService, logger: Logger
+        hints: HintService, snapshots: SnapshotCache, logger: Logger
     ) {
         self.hints = hints
+        self.snapshots = snapshots
         self.nodeID = nodeID
         self.actorID = actorID
         self.store = store
@@ -75,8 +77,31 @@ final class LocalReplica: Sendable {
             hints.take(target: target, bucket: bucket, key: key, state: state, mode: mode, respond: respond)
         case .gossip:
             respond(.failure(code: "bad_parameter", message: "gossip goes to the membership service, not a replica"))
+        case .treeRoot, .treeHashes, .segmentKeys:
+            // Scans and hashing: off the caller's thread, which may be a network event loop.
+            readQueue.async { [self] in respond(answerAntiEntropy(request)) }
         case .ping:
             respond(.pong)
+        }
+    }
+
+    /// Answers a peer's exchange from a snapshot of the partition taken at its `.treeRoot`.
+    private func answerAntiEntropy(_ request: PeerRequest) -> PeerResponse {
+        do {
+            switch request {
+            case .treeRoot(let partition) where (0..<ring.partitionCount).contains(partition):
+                var tree = try snapshots.take(partition: partition).tree
+                return .treeRoot(hash: tree.root, segmentCount: tree.shape.segmentCount, fanOut: tree.shape.fanOut)
+            case .treeHashes(let partition, let level, let indices) where (0..<ring.partitionCount).contains(partition):
+                var tree = try snapshots.current(partition: partition).tree
+                return .treeHashes(tree.hashes(level: level, indices: indices))
+            case .segmentKeys(let partition, let segments) where (0..<ring.partitionCount).contains(partition):
+                return .segmentKeys(try snapshots.current(partition: partition).keys(in: segments))
+            default:
+                return .failure(code: "bad_parameter", message: "partition outside the ring")
+            }
+        } catch {
+            return failure(error, doing: "snapshot a partition")
         }
     }
 

@@ -20,6 +20,8 @@ public final class Node: Sendable {
     private let coordinator: RequestCoordinator
     private let membership: MembershipService
     private let gossipTimer = RepeatingTimer(label: "quorumkv.gossip")
+    private let antiEntropy: AntiEntropyService
+    private let antiEntropyTimer = RepeatingTimer(label: "quorumkv.anti-entropy")
     private let hints: HintService
     private let hintTimer = RepeatingTimer(label: "quorumkv.hint-delivery")
     private let router: ReplicaRouter
@@ -52,9 +54,11 @@ public final class Node: Sendable {
             },
             onReachable: { nodes in hints.targetsReachable(nodes) })
         self.membership = membership
+        let antiEntropyLimits = AntiEntropyLimits.defaults
         let local = LocalReplica(
             nodeID: config.nodeID, actorID: actorID, store: store, ring: ring, limits: config.limits,
-            props: registry, hints: hints, logger: logger)
+            props: registry, hints: hints, snapshots: SnapshotCache(store: store, shape: antiEntropyLimits.shape),
+            logger: logger)
 
         let hello = PeerHello(nodeID: config.nodeID, ringDigest: ring.digest)
         let transportLimits = PeerTransportLimits(limits: config.limits)
@@ -63,11 +67,15 @@ public final class Node: Sendable {
             group: group, hello: hello, limits: transportLimits, logger: logger)
         let router = ReplicaRouter(local: local, peers: peers)
         self.router = router
+        let antiEntropy = AntiEntropyService(
+            nodeID: config.nodeID, ring: ring, store: store, router: router, registry: registry,
+            limits: antiEntropyLimits, logger: logger)
+        self.antiEntropy = antiEntropy
         coordinator = RequestCoordinator(
             nodeID: config.nodeID, ring: ring, router: router, local: local, registry: registry, peers: peers,
             limits: config.limits, eventLoop: group.next(), logger: logger,
             readRepairProbability: config.readRepairProbability, sloppyQuorum: config.sloppyQuorum, hints: hints,
-            membership: membership,
+            membership: membership, antiEntropy: antiEntropy,
             storageStatus: { [store] in
                 StorageStatus(
                     keys: (try? store.keyCount()) ?? -1, queuedWrites: store.queuedWrites,
@@ -128,6 +136,11 @@ public final class Node: Sendable {
                 }
             }
         }
+        if config.antiEntropyIntervalMilliseconds > 0 {
+            antiEntropyTimer.start(everyMilliseconds: config.antiEntropyIntervalMilliseconds) { [antiEntropy] in
+                antiEntropy.tick()
+            }
+        }
         let timeout = config.limits.requestTimeoutMillisecondsDefault
         hintTimer.start(everyMilliseconds: config.hintDeliveryIntervalMilliseconds) { [hints, router, membership] in
             let down = membership.unreachable()
@@ -150,6 +163,7 @@ public final class Node: Sendable {
     /// Stops accepting requests, lets queued writes commit, and closes everything.
     public func stop() async {
         gossipTimer.stop()
+        antiEntropyTimer.stop()
         hintTimer.stop()
         await respServer?.close()
         await httpServer.close()

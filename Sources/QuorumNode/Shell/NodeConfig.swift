@@ -57,6 +57,9 @@ public struct NodeConfig: Sendable, Codable, Equatable {
     /// Let stand-ins take writes for unreachable primaries (requests may still refuse
     /// them with pr/pw).
     public var sloppyQuorum: Bool = true
+    /// How often this node starts one anti-entropy exchange (one partition with one
+    /// peer); 0 turns anti-entropy off. The interval is its rate limit.
+    public var antiEntropyIntervalMilliseconds: Int = 1000
     /// How often this node tries to deliver the hints it holds.
     public var hintDeliveryIntervalMilliseconds: Int = 500
 

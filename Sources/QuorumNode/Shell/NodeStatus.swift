@@ -106,19 +106,37 @@ public struct RepairStatus: Sendable, Equatable, Codable {
     }
 }
 
-/// Anti-entropy progress; the exchanges themselves come with the convergence work.
+/// What anti-entropy has done since the node started (exchanges this node started).
 public struct AntiEntropyStatus: Sendable, Equatable, Codable {
     public var enabled: Bool
+    /// Exchanges that ran to the end.
     public var partitionsExchanged: Int
+    public var failedExchanges: Int
+    /// Keys written to one side or both because the replicas differed.
+    public var keysRepaired: Int
+    /// Tree hashes and key digests received from peers.
+    public var hashesMoved: Int
+    public var lastExchangeMilliseconds: Int
 
-    public init(enabled: Bool, partitionsExchanged: Int) {
+    public init(
+        enabled: Bool, partitionsExchanged: Int, failedExchanges: Int = 0, keysRepaired: Int = 0, hashesMoved: Int = 0,
+        lastExchangeMilliseconds: Int = 0
+    ) {
         self.enabled = enabled
         self.partitionsExchanged = partitionsExchanged
+        self.failedExchanges = failedExchanges
+        self.keysRepaired = keysRepaired
+        self.hashesMoved = hashesMoved
+        self.lastExchangeMilliseconds = lastExchangeMilliseconds
     }
 
     enum CodingKeys: String, CodingKey {
         case enabled
         case partitionsExchanged = "partitions_exchanged"
+        case failedExchanges = "failed_exchanges"
+        case keysRepaired = "keys_repaired"
+        case hashesMoved = "hashes_moved"
+        case lastExchangeMilliseconds = "last_exchange_ms"
     }
 }
 

@@ -22,6 +22,7 @@ final class RequestCoordinator: KVService {
     private let sloppyQuorum: Bool
     private let hints: HintService
     private let membership: MembershipService
+    private let antiEntropy: AntiEntropyService
     let counters = NodeCounters()
     private let startedMilliseconds = WallClock.nowMilliseconds()
 
@@ -29,10 +30,12 @@ final class RequestCoordinator: KVService {
         nodeID: String, ring: Ring, router: ReplicaRouter, local: LocalReplica, registry: BucketRegistry,
         peers: PeerDirectory, limits: Limits, eventLoop: any EventLoop, logger: Logger,
         readRepairProbability: Double, sloppyQuorum: Bool, hints: HintService, membership: MembershipService,
+        antiEntropy: AntiEntropyService,
         storageStatus: @escaping @Sendable () -> StorageStatus
     ) {
         self.sloppyQuorum = sloppyQuorum
         self.membership = membership
+        self.antiEntropy = antiEntropy
         self.hints = hints
         self.storageStatus = storageStatus
         self.readRepairProbability = readRepairProbability
@@ -287,7 +290,7 @@ final class RequestCoordinator: KVService {
         return NodeStatus(
             node: nodeID, version: QuorumKVVersion.current,
             uptimeSeconds: Int((WallClock.nowMilliseconds() - startedMilliseconds) / 1000), ring: RingReport(ring: ring),
-            peers: health().peers, hintsPending: hints.status.pending, antiEntropy: AntiEntropyStatus(enabled: false, partitionsExchanged: 0),
+            peers: health().peers, hintsPending: hints.status.pending, antiEntropy: antiEntropy.status,
             storage: storage, requestsInFlight: inFlight.load(ordering: .relaxed), repair: counters.snapshot(),
             hints: hints.status, members: membership.view())
     }

@@ -1,0 +1,160 @@
+import Logging
+import QuorumCore
+import QuorumStorage
+import Synchronization
+
+/// Active anti-entropy on this node: in turn, for each partition it owns and each other
+/// replica of it, one Merkle exchange (`AntiEntropyExchange` decides every step), then
+/// repair of the keys that differ through the read-repair path (merge both states,
+/// write the merge to whichever side lacked it), so tombstones spread like values.
+///
+/// One exchange at a time, one per timer tick: the interval is the rate limit that keeps
+/// foreground latency. Trees are snapshots built from a scan at the start of each
+/// exchange (both sides), so nothing on the write path changes.
+final class AntiEntropyService: Sendable {
+    private let nodeID: String
+    private let ring: Ring
+    private let store: ReplicaStore
+    private let router: ReplicaRouter
+    private let registry: BucketRegistry
+    private let limits: AntiEntropyLimits
+    private let logger: Logger
+    /// (partition, peer) pairs this node starts exchanges for, visited round-robin.
+    private let pairs: [(partition: Int, peer: String)]
+    private let next = Mutex(0)
+    private let running = Atomic<Bool>(false)
+    private let stats = Mutex(AntiEntropyStatus(enabled: true, partitionsExchanged: 0))
+    private let requestTimeoutMilliseconds = 5000
+
+    init(
+        nodeID: String, ring: Ring, store: ReplicaStore, router: ReplicaRouter, registry: BucketRegistry,
+        limits: AntiEntropyLimits, logger: Logger
+    ) {
+        self.nodeID = nodeID
+        self.ring = ring
+        self.store = store
+        self.router = router
+        self.registry = registry
+        self.limits = limits
+        self.logger = logger
+        let replicas = min(3, ring.members.count)
+        pairs = (0..<ring.partitionCount).filter { ring.owner(of: $0) == nodeID }.flatMap { partition in
+            ring.preferenceList(partition: partition, n: replicas).dropFirst().map { (partition: partition, peer: $0) }
+        }
+    }
+
+    var status: AntiEntropyStatus { stats.withLock { $0 } }
+
+    /// Starts the next exchange unless one is still running.
+    func tick() {
+        guard !pairs.isEmpty, running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
+        let pair = next.withLock { index in
+            defer { index = (index + 1) % pairs.count }
+            return pairs[index]
+        }
+        Task {
+            await exchange(partition: pair.partition, peer: pair.peer)
+            running.store(false, ordering: .releasing)
+        }
+    }
+
+    private func exchange(partition: Int, peer: String) async {
+        let started = WallClock.nowMilliseconds()
+        let local: PartitionSnapshot
+        do {
+            local = try PartitionSnapshot.build(partition: partition, store: store, shape: limits.shape)
+        } catch {
+            logger.error("anti-entropy could not scan a partition", metadata: ["partition": "\(partition)", "error": "\(error)"])
+            return
+        }
+        var exchange = AntiEntropyExchange(local: local.tree, limits: limits)
+        var actions = exchange.start()
+        var repaired = 0
+        while !actions.isEmpty {
+            let action = actions.removeFirst()
+            switch action {
+            case .requestRoot:
+                actions += exchange.handle(await rootInput(partition: partition, peer: peer))
+            case .requestHashes(let level, let indices):
+                let response = await call(peer, .treeHashes(partition: partition, level: level, indices: indices))
+                if case .success(.treeHashes(let hashes)) = response {
+                    actions += exchange.handle(.remoteHashes(level: level, hashes: hashes))
+                } else {
+                    actions += exchange.handle(.failed("\(peer) did not answer tree hashes"))
+                }
+            case .requestSegmentKeys(let segments):
+                let response = await call(peer, .segmentKeys(partition: partition, segments: segments))
+                if case .success(.segmentKeys(let remote)) = response {
+                    actions += exchange.handle(.segmentKeys(local: local.keys(in: segments), remote: remote))
+                } else {
+                    actions += exchange.handle(.failed("\(peer) did not answer segment keys"))
+                }
+            case .repair(let keys):
+                repaired += await repair(keys, partition: partition, peer: peer)
+            case .finished(let result):
+                record(result, repaired: repaired, started: started, partition: partition, peer: peer, failure: nil)
+            case .failed(let failure, let result):
+                record(result, repaired: repaired, started: started, partition: partition, peer: peer, failure: failure.message)
+            }
+        }
+    }
+
+    private func rootInput(partition: Int, peer: String) async -> AntiEntropyExchange.Input {
+        let response = await call(peer, .treeRoot(partition: partition))
+        guard case .success(.treeRoot(let hash, let segmentCount, let fanOut)) = response,
+            let shape = MerkleShape(validatingSegmentCount: segmentCount, fanOut: fanOut)
+        else { return .failed("\(peer) did not answer its tree root") }
+        return .remoteRoot(hash: hash, shape: shape)
+    }
+
+    /// Merges both sides' states of each key and writes the merge where it was missing.
+    /// Keys whose bucket keeps fewer replicas than this pair are left alone.
+    private func repair(_ keys: [RepairKey], partition: Int, peer: String) async -> Int {
+        var repaired = 0
+        for key in keys {
+            let props = registry.props(for: key.bucket)
+            let replicas = ring.preferenceList(partition: partition, n: min(props.n, ring.members.count))
+            guard replicas.contains(nodeID), replicas.contains(peer) else { continue }
+            guard case .success(.state(let localState)) = await call(nodeID, .fetch(bucket: key.bucket, key: key.key)),
+                case .success(.state(let remoteState)) = await call(peer, .fetch(bucket: key.bucket, key: key.key))
+            else { continue }
+            let states = [localState, remoteState].compactMap { $0 }
+            guard var merged = states.first else { continue }
+            for state in states.dropFirst() { merged = merged.merged(with: state, mode: props.conflict) }
+            let write = PeerRequest.merge(bucket: key.bucket, key: key.key, state: merged, mode: props.conflict)
+            var wrote = false
+            if remoteState != merged, case .success(.ack) = await call(peer, write) { wrote = true }
+            if localState != merged, case .success(.ack) = await call(nodeID, write) { wrote = true }
+            if wrote { repaired += 1 }
+        }
+        return repaired
+    }
+
+    private func record(
+        _ result: AntiEntropyStats, repaired: Int, started: UInt64, partition: Int, peer: String, failure: String?
+    ) {
+        let duration = Int(WallClock.nowMilliseconds() - started)
+        stats.withLock { status in
+            status.partitionsExchanged += failure == nil ? 1 : 0
+            status.failedExchanges += failure == nil ? 0 : 1
+            status.keysRepaired += repaired
+            status.hashesMoved += result.hashesMoved
+            status.lastExchangeMilliseconds = duration
+        }
+        let metadata: Logger.Metadata = [
+            "partition": "\(partition)", "peer": "\(peer)", "keys_repaired": "\(repaired)",
+            "hashes_moved": "\(result.hashesMoved)", "duration_ms": "\(duration)",
+        ]
+        if let failure {
+            logger.warning("anti-entropy exchange failed: \(failure)", metadata: metadata)
+        } else if repaired > 0 {
+            logger.info("anti-entropy repaired keys", metadata: metadata)
+        }
+    }
+
+    private func call(_ node: String, _ request: PeerRequest) async -> Result<PeerResponse, any Error> {
+        await withCheckedContinuation { continuation in
+            router.call(node, request, timeoutMilliseconds: requestTimeoutMilliseconds) { continuation.resume(returning: $0) }
+        }
+    }
+}
