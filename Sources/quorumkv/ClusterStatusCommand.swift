@@ -69,6 +69,11 @@ struct ClusterStatusCommand: AsyncParsableCommand {
             "hints: \(status.hints.pending) pending (\(status.hints.pendingBytes) bytes), \(status.hints.delivered) delivered, "
                 + "\(status.hints.refused) refused, \(status.hints.expired) expired")
         lines.append("read repair: \(status.repair.readRepairs) reads repaired \(status.repair.readRepairReplicas) replica copies")
+        let entropy = status.antiEntropy
+        lines.append(
+            "anti-entropy: \(entropy.enabled ? "on" : "off"), \(entropy.partitionsExchanged) exchanges "
+                + "(\(entropy.failedExchanges) failed), \(entropy.keysRepaired) keys repaired, \(entropy.hashesMoved) hashes moved, "
+                + "last took \(entropy.lastExchangeMilliseconds) ms")
         lines.append(
             "storage: \(status.storage.keys) keys, \(status.storage.queuedWrites) writes queued, "
                 + "\(status.storage.committedTransactions) transactions committed")
