@@ -69,7 +69,7 @@ public final class Node: Sendable {
         self.router = router
         let antiEntropy = AntiEntropyService(
             nodeID: config.nodeID, ring: ring, store: store, router: router, registry: registry,
-            limits: antiEntropyLimits, logger: logger)
+            limits: antiEntropyLimits, enabled: config.antiEntropyIntervalMilliseconds > 0, logger: logger)
         self.antiEntropy = antiEntropy
         coordinator = RequestCoordinator(
             nodeID: config.nodeID, ring: ring, router: router, local: local, registry: registry, peers: peers,

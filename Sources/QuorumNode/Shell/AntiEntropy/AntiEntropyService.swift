@@ -23,13 +23,14 @@ final class AntiEntropyService: Sendable {
     private let pairs: [(partition: Int, peer: String)]
     private let next = Mutex(0)
     private let running = Atomic<Bool>(false)
-    private let stats = Mutex(AntiEntropyStatus(enabled: true, partitionsExchanged: 0))
+    private let stats: Mutex<AntiEntropyStatus>
     private let requestTimeoutMilliseconds = 5000
 
     init(
         nodeID: String, ring: Ring, store: ReplicaStore, router: ReplicaRouter, registry: BucketRegistry,
-        limits: AntiEntropyLimits, logger: Logger
+        limits: AntiEntropyLimits, enabled: Bool, logger: Logger
     ) {
+        stats = Mutex(AntiEntropyStatus(enabled: enabled, partitionsExchanged: 0))
         self.nodeID = nodeID
         self.ring = ring
         self.store = store
