@@ -31,6 +31,14 @@ final class AntiEntropyTests: XCTestCase {
         return total
     }
 
+    private func bytesShipped() async throws -> Int {
+        var total = 0
+        for index in 0..<3 {
+            total += (try await status(index)["anti_entropy"] as? [String: Any])?["bytes_shipped"] as? Int ?? 0
+        }
+        return total
+    }
+
     private func write(_ keys: [String], through index: Int, w: Int) async throws {
         let client = cluster.client(index)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -69,7 +77,7 @@ final class AntiEntropyTests: XCTestCase {
         try await eventually("node 3 holds every key again", seconds: 60) {
             try await self.storedKeys(2) == keys.count
         }
-        print("recovery: an emptied node refilled with \(keys.count) keys in \(String(format: "%.1f", Date().timeIntervalSince(restarted))) s, \(try await keysRepaired()) keys repaired")
+        print("recovery: an emptied node refilled with \(keys.count) keys in \(String(format: "%.1f", Date().timeIntervalSince(restarted))) s, \(try await keysRepaired()) keys repaired, \(try await bytesShipped()) LZ4 bytes shipped")
         try await assertNodeThreeAlone(live: keys)
     }
 

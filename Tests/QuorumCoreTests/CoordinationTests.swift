@@ -243,6 +243,7 @@ final class CoordinationTests: XCTestCase {
             .gossip(message: [1, 2, 3]),
             .treeRoot(partition: 5), .treeHashes(partition: 5, level: 1, indices: [0, 31]),
             .segmentKeys(partition: 63, segments: [7, 1023]),
+            .mergeBatch(compressed: [9, 9, 9], originalLength: 40),
             .merge(bucket: "b", key: [1], state: state, mode: .lww),
             .setBucketProps(bucket: "b", props: BucketProps(n: 2, r: .one, w: .count(2), conflict: .vclock, version: HLCTimestamp(physicalMilliseconds: 3, logical: 0))),
             .ping,
@@ -268,6 +269,15 @@ final class CoordinationTests: XCTestCase {
             _ = try? PeerRequest(decoding: bytes)
             _ = try? PeerResponse(decoding: bytes)
         }
+    }
+
+    func testRepairBatchesRoundTrip() throws {
+        let state = try KeyState().applying(WriteIntent(value: [1, 2], contentType: "t"), actor: "a", timestamp: .zero, mode: .vclock, limits: .defaults)
+        let batch = RepairBatch(entries: [
+            .init(bucket: "b", key: [1], state: state, mode: .vclock), .init(bucket: "c", key: [], state: KeyState(), mode: .lww),
+        ])
+        XCTAssertEqual(try RepairBatch(decoding: batch.encoded()), batch)
+        XCTAssertThrowsError(try RepairBatch(decoding: Array(batch.encoded().dropLast())))
     }
 
     func testFramesRoundTripAndRejectOversizedOrForeignFrames() throws {

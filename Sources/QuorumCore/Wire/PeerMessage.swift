@@ -25,6 +25,9 @@ public enum PeerRequest: Sendable, Equatable {
     case treeHashes(partition: Int, level: Int, indices: [Int])
     /// Anti-entropy: the (bucket, key, digest) entries of the snapshot's segments.
     case segmentKeys(partition: Int, segments: [Int])
+    /// Anti-entropy repairs: an LZ4-compressed `RepairBatch` of states to merge; answered
+    /// with `.ack` once every one is committed.
+    case mergeBatch(compressed: [UInt8], originalLength: Int)
     case ping
 }
 
@@ -50,6 +53,7 @@ public enum PeerResponse: Sendable, Equatable {
 extension PeerRequest {
     private enum Tag: UInt8 {
         case fetch = 1, coordinateWrite, merge, setBucketProps, ping, listKeys, storeHint, gossip, treeRoot, treeHashes, segmentKeys
+        case mergeBatch
     }
 
     public func encoded() -> [UInt8] {
@@ -111,6 +115,10 @@ extension PeerRequest {
             writer.writeVarInt(UInt64(partition))
             writer.writeVarInt(UInt64(segments.count))
             for segment in segments { writer.writeVarInt(UInt64(segment)) }
+        case .mergeBatch(let compressed, let originalLength):
+            writer.write(Tag.mergeBatch.rawValue)
+            writer.writeVarInt(UInt64(originalLength))
+            writer.writeBytes(compressed)
         case .ping:
             writer.write(Tag.ping.rawValue)
         }
@@ -168,6 +176,10 @@ extension PeerRequest {
         case .segmentKeys:
             let partition = try Self.readIndex(&reader)
             self = .segmentKeys(partition: partition, segments: try Self.readIndices(&reader))
+        case .mergeBatch:
+            let originalLength = try reader.readVarInt()
+            guard originalLength <= 1 << 30 else { throw .malformed("batch of \(originalLength) bytes is too large") }
+            self = .mergeBatch(compressed: try reader.readBytes(), originalLength: Int(originalLength))
         case .ping:
             self = .ping
         }

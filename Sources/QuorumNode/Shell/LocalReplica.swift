@@ -77,11 +77,37 @@ final class LocalReplica: Sendable {
             hints.take(target: target, bucket: bucket, key: key, state: state, mode: mode, respond: respond)
         case .gossip:
             respond(.failure(code: "bad_parameter", message: "gossip goes to the membership service, not a replica"))
+        case .mergeBatch(let compressed, let originalLength):
+            mergeBatch(compressed: compressed, originalLength: originalLength, respond: respond)
         case .treeRoot, .treeHashes, .segmentKeys:
             // Scans and hashing: off the caller's thread, which may be a network event loop.
             readQueue.async { [self] in respond(answerAntiEntropy(request)) }
         case .ping:
             respond(.pong)
+        }
+    }
+
+    /// Merges every state of an anti-entropy batch; acks once all are committed.
+    private func mergeBatch(compressed: [UInt8], originalLength: Int, respond: @escaping @Sendable (PeerResponse) -> Void) {
+        let batch: RepairBatch
+        do {
+            guard originalLength <= limits.frameBytesMax else { throw WireError.malformed("batch of \(originalLength) bytes") }
+            batch = try RepairBatch(decoding: try LZ4Codec.decompress(compressed, originalLength: originalLength))
+        } catch {
+            return respond(.failure(code: "bad_parameter", message: "unreadable repair batch: \(error)"))
+        }
+        guard !batch.entries.isEmpty else { return respond(.ack) }
+        let remaining = Mutex((count: batch.entries.count, failed: false))
+        for entry in batch.entries {
+            handle(.merge(bucket: entry.bucket, key: entry.key, state: entry.state, mode: entry.mode)) { response in
+                let (done, failed) = remaining.withLock { state -> (Bool, Bool) in
+                    if case .ack = response {} else { state.failed = true }
+                    state.count -= 1
+                    return (state.count == 0, state.failed)
+                }
+                guard done else { return }
+                respond(failed ? .failure(code: "internal", message: "some states of the repair batch were not stored") : .ack)
+            }
         }
     }
 

@@ -116,12 +116,15 @@ public struct AntiEntropyStatus: Sendable, Equatable, Codable {
     public var keysRepaired: Int
     /// Tree hashes and key digests received from peers.
     public var hashesMoved: Int
+    /// LZ4-compressed bytes of repair batches sent to peers.
+    public var bytesShipped: Int
     public var lastExchangeMilliseconds: Int
 
     public init(
         enabled: Bool, partitionsExchanged: Int, failedExchanges: Int = 0, keysRepaired: Int = 0, hashesMoved: Int = 0,
-        lastExchangeMilliseconds: Int = 0
+        bytesShipped: Int = 0, lastExchangeMilliseconds: Int = 0
     ) {
+        self.bytesShipped = bytesShipped
         self.enabled = enabled
         self.partitionsExchanged = partitionsExchanged
         self.failedExchanges = failedExchanges
@@ -136,6 +139,7 @@ public struct AntiEntropyStatus: Sendable, Equatable, Codable {
         case failedExchanges = "failed_exchanges"
         case keysRepaired = "keys_repaired"
         case hashesMoved = "hashes_moved"
+        case bytesShipped = "bytes_shipped"
         case lastExchangeMilliseconds = "last_exchange_ms"
     }
 }

@@ -108,10 +108,13 @@ final class AntiEntropyService: Sendable {
         return .remoteRoot(hash: hash, shape: shape)
     }
 
-    /// Merges both sides' states of each key and writes the merge where it was missing.
-    /// Keys whose bucket keeps fewer replicas than this pair are left alone.
+    /// Merges both sides' states of each key and writes the merge where it was missing:
+    /// locally one by one, to the peer in one LZ4-compressed batch (the exchange bounds a
+    /// batch at `batchKeysMax` keys). Keys whose bucket keeps fewer replicas than this
+    /// pair are left alone.
     private func repair(_ keys: [RepairKey], partition: Int, peer: String) async -> Int {
         var repaired = 0
+        var toPeer: [RepairBatch.Entry] = []
         for key in keys {
             let props = registry.props(for: key.bucket)
             let replicas = ring.preferenceList(partition: partition, n: min(props.n, ring.members.count))
@@ -122,13 +125,31 @@ final class AntiEntropyService: Sendable {
             let states = [localState, remoteState].compactMap { $0 }
             guard var merged = states.first else { continue }
             for state in states.dropFirst() { merged = merged.merged(with: state, mode: props.conflict) }
-            let write = PeerRequest.merge(bucket: key.bucket, key: key.key, state: merged, mode: props.conflict)
-            var wrote = false
-            if remoteState != merged, case .success(.ack) = await call(peer, write) { wrote = true }
-            if localState != merged, case .success(.ack) = await call(nodeID, write) { wrote = true }
-            if wrote { repaired += 1 }
+            if remoteState != merged {
+                toPeer.append(RepairBatch.Entry(bucket: key.bucket, key: key.key, state: merged, mode: props.conflict))
+            }
+            if localState != merged,
+                case .success(.ack) = await call(nodeID, .merge(bucket: key.bucket, key: key.key, state: merged, mode: props.conflict)),
+                remoteState == merged
+            {
+                repaired += 1
+            }
         }
+        if !toPeer.isEmpty { repaired += await ship(toPeer, to: peer) }
         return repaired
+    }
+
+    /// Sends one compressed batch; returns how many keys the peer stored.
+    private func ship(_ entries: [RepairBatch.Entry], to peer: String) async -> Int {
+        let encoded = RepairBatch(entries: entries).encoded()
+        guard let compressed = try? LZ4Codec.compress(encoded) else { return 0 }
+        let response = await call(peer, .mergeBatch(compressed: compressed, originalLength: encoded.count))
+        guard case .success(.ack) = response else {
+            logger.warning("anti-entropy repair batch failed", metadata: ["peer": "\(peer)", "keys": "\(entries.count)"])
+            return 0
+        }
+        stats.withLock { $0.bytesShipped += compressed.count }
+        return entries.count
     }
 
     private func record(
