@@ -14,20 +14,13 @@ import Synchronization
 public final class HTTPServer: Sendable {
     public let host: String
     public let port: Int
-    private let group: any EventLoopGroup
+    private let listener: ClientListener
     private let service: any KVService
     private let limits: Limits
     private let logger: Logger
     private let idleTimeout: TimeAmount
     /// Where this server counts its requests; `GET /metrics` renders it.
     public let metrics: NodeMetrics
-    private let state = Mutex(ServerState())
-
-    private struct ServerState {
-        var channel: (any Channel)?
-        var connections: [ObjectIdentifier: any Channel] = [:]
-        var closed = false
-    }
 
     /// - Parameter idleTimeout: a connection that sends nothing for this long while no
     ///   request of its is being served is closed (slow or half-open clients).
@@ -39,7 +32,7 @@ public final class HTTPServer: Sendable {
         self.metrics = metrics
         self.host = host
         self.port = port
-        self.group = group
+        listener = ClientListener(host: host, port: port, group: group, name: "HTTP API", logger: logger)
         self.service = service
         self.limits = limits
         self.logger = logger
@@ -54,41 +47,10 @@ public final class HTTPServer: Sendable {
         let logger = self.logger
         let idleTimeout = self.idleTimeout
         let metrics = self.metrics
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.backlog, value: 256)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
-            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { channel in
-                let accepted = self.state.withLock { state -> Bool in
-                    guard !state.closed else { return false }
-                    state.connections[ObjectIdentifier(channel)] = channel
-                    return true
-                }
-                guard accepted else { return channel.close() }
-                channel.closeFuture.whenComplete { _ in
-                    _ = self.state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) }
-                }
-                return channel.eventLoop.makeCompletedFuture {
-                    try Self.configurePipeline(
-                        channel.pipeline.syncOperations, service: service, limits: limits, logger: logger,
-                        idleTimeout: idleTimeout, metrics: metrics)
-                }
-            }
-        let channel = try await bootstrap.bind(host: host, port: port).get()
-        let boundPort = channel.localAddress?.port ?? port
-        let stillOpen = state.withLock { state -> Bool in
-            guard !state.closed else { return false }
-            state.channel = channel
-            return true
+        return try await listener.start { pipeline in
+            try Self.configurePipeline(
+                pipeline, service: service, limits: limits, logger: logger, idleTimeout: idleTimeout, metrics: metrics)
         }
-        guard stillOpen else {
-            try? await channel.close().get()
-            throw ChannelError.ioOnClosedChannel
-        }
-        logger.info("HTTP API listening", metadata: ["host": "\(host)", "port": "\(boundPort)"])
-        return boundPort
     }
 
     /// Adds the HTTP handlers to a connection's pipeline: the server's own, and the fuzz
@@ -112,17 +74,6 @@ public final class HTTPServer: Sendable {
 
     /// Stops accepting, then closes every open connection. Requests in flight lose their answer.
     public func close() async {
-        let (channel, connections) = state.withLock { state in
-            state.closed = true
-            defer {
-                state.channel = nil
-                state.connections = [:]
-            }
-            return (state.channel, Array(state.connections.values))
-        }
-        try? await channel?.close().get()
-        for connection in connections {
-            try? await connection.close().get()
-        }
+        await listener.close()
     }
 }
