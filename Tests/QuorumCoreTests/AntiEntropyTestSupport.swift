@@ -1,20 +1,8 @@
 import XCTest
 @testable import QuorumCore
 
-/// SplitMix64: a tiny seeded generator so every random workload replays from its seed.
-struct AntiEntropyTestRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        value = (value ^ (value >> 27)) &* 0x94d0_49bb_1331_11eb
-        return value ^ (value >> 31)
-    }
-}
+/// The shared seeded generator, so every random workload replays from its seed.
+typealias AntiEntropyTestRandom = SplitMix64
 
 struct AntiEntropyTestKey: Hashable, Comparable {
     var bucket: String

@@ -1,21 +1,8 @@
+import QuorumCore
 import QuorumNode
 
-/// A small, fast, seedable generator (SplitMix64): the same seed gives the same cases.
-struct HTTPFuzzRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The shared seeded generator: the same seed gives the same cases.
+typealias HTTPFuzzRandom = SplitMix64
 
 /// Requests for the HTTP fuzz tests: valid ones for every route, then mutated
 /// (truncated, bytes changed, inserted or dropped, huge headers, bad chunked encoding,

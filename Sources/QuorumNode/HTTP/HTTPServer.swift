@@ -1,9 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import QuorumCore
-import Synchronization
 
 /// The HTTP/1.1 API of one node (SPEC "Interfaces" 1), on NIOHTTP1.
 ///

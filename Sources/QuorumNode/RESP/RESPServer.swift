@@ -1,8 +1,6 @@
 import Logging
 import NIOCore
-import NIOPosix
 import QuorumCore
-import Synchronization
 
 /// The RESP2 line protocol of one node (SPEC "Interfaces" 2): what `redis-cli`,
 /// `redis-benchmark`, Redis client libraries and `nc` speak.
