@@ -20,16 +20,16 @@ final class LocalReplica: Sendable {
     private let clock: Mutex<HybridLogicalClock>
     private let props: BucketRegistry
     private let hints: HintService
-    private let snapshots: SnapshotCache
+    private let trees: PartitionTrees
     private let readQueue = DispatchQueue(label: "quorumkv.replica.reads", attributes: .concurrent)
     private let logger: Logger
 
     init(
         nodeID: String, actorID: String, store: ReplicaStore, ring: Ring, limits: Limits, props: BucketRegistry,
-        hints: HintService, snapshots: SnapshotCache, logger: Logger
+        hints: HintService, trees: PartitionTrees, logger: Logger
     ) {
         self.hints = hints
-        self.snapshots = snapshots
+        self.trees = trees
         self.nodeID = nodeID
         self.actorID = actorID
         self.store = store
@@ -111,23 +111,29 @@ final class LocalReplica: Sendable {
         }
     }
 
-    /// Answers a peer's exchange from a snapshot of the partition taken at its `.treeRoot`.
+    /// Answers a peer's exchange from this node's live tree of the partition (kept up to
+    /// date on every committed write) and, for segment keys, a scan of the partition.
     private func answerAntiEntropy(_ request: PeerRequest) -> PeerResponse {
-        do {
-            switch request {
-            case .treeRoot(let partition) where (0..<ring.partitionCount).contains(partition):
-                var tree = try snapshots.take(partition: partition).tree
-                return .treeRoot(hash: tree.root, segmentCount: tree.shape.segmentCount, fanOut: tree.shape.fanOut)
-            case .treeHashes(let partition, let level, let indices) where (0..<ring.partitionCount).contains(partition):
-                var tree = try snapshots.current(partition: partition).tree
-                return .treeHashes(tree.hashes(level: level, indices: indices))
-            case .segmentKeys(let partition, let segments) where (0..<ring.partitionCount).contains(partition):
-                return .segmentKeys(try snapshots.current(partition: partition).keys(in: segments))
-            default:
-                return .failure(code: "bad_parameter", message: "partition outside the ring")
+        let notReady = PeerResponse.failure(
+            code: "unavailable", message: "\(nodeID) has no Merkle tree of that partition (still building, or not a replica of it)")
+        switch request {
+        case .treeRoot(let partition):
+            guard let root = trees.withTree(partition, { $0.root }) else { return notReady }
+            return .treeRoot(hash: root, segmentCount: trees.shape.segmentCount, fanOut: trees.shape.fanOut)
+        case .treeHashes(let partition, let level, let indices):
+            guard let hashes = trees.withTree(partition, { $0.hashes(level: level, indices: indices) }) else { return notReady }
+            return .treeHashes(hashes)
+        case .segmentKeys(let partition, let segments):
+            guard partition >= 0, partition < ring.partitionCount else {
+                return .failure(code: "bad_parameter", message: "partition \(partition) is outside the ring")
             }
-        } catch {
-            return failure(error, doing: "snapshot a partition")
+            do {
+                return .segmentKeys(try trees.segmentKeys(partition: partition, segments: segments))
+            } catch {
+                return failure(error, doing: "list segment keys")
+            }
+        default:
+            return .failure(code: "bad_parameter", message: "not an anti-entropy request")
         }
     }
 
@@ -174,13 +180,22 @@ final class LocalReplica: Sendable {
         transform: @escaping @Sendable (KeyState?) throws -> KeyState
     ) {
         let partition = ring.partition(bucket: bucket, key: key)
+        // The version digests before and after, taken in the writer's transaction and told
+        // to the partition's Merkle tree once the write committed (completions run in
+        // commit order; a failed commit tells it nothing).
+        let digests = Mutex<(old: UInt64?, new: UInt64?)>((nil, nil))
         store.update(partition: partition, bucket: bucket, key: key, transform: { blob in
             let current = try blob.map { try KeyState(decoding: $0) }
-            let next = try transform(current)
-            return next.encoded()
+            let next = try transform(current).encoded()
+            digests.withLock { $0 = (blob.map { StableHash.hash($0) }, StableHash.hash(next)) }
+            return next
         }, completion: { [self] result in
             switch result {
             case .success(let blob):
+                let change = digests.withLock { $0 }
+                trees.record(
+                    partition: partition, keyHash: StableHash.keyHash(bucket: bucket, key: key), old: change.old,
+                    new: change.new)
                 if acknowledgeOnly { return respond(.ack) }
                 guard let blob, let state = try? KeyState(decoding: blob) else {
                     return respond(.failure(code: "internal", message: "the replica stored a state it cannot read back"))

@@ -22,6 +22,7 @@ public final class Node: Sendable {
     private let gossipTimer = RepeatingTimer(label: "quorumkv.gossip")
     private let antiEntropy: AntiEntropyService
     private let antiEntropyTimer = RepeatingTimer(label: "quorumkv.anti-entropy")
+    private let trees: PartitionTrees
     private let hints: HintService
     private let hintTimer = RepeatingTimer(label: "quorumkv.hint-delivery")
     private let router: ReplicaRouter
@@ -55,10 +56,11 @@ public final class Node: Sendable {
             onReachable: { nodes in hints.targetsReachable(nodes) })
         self.membership = membership
         let antiEntropyLimits = AntiEntropyLimits.defaults
+        let trees = PartitionTrees(nodeID: config.nodeID, ring: ring, store: store, shape: antiEntropyLimits.shape, logger: logger)
+        self.trees = trees
         let local = LocalReplica(
             nodeID: config.nodeID, actorID: actorID, store: store, ring: ring, limits: config.limits,
-            props: registry, hints: hints, snapshots: SnapshotCache(store: store, shape: antiEntropyLimits.shape),
-            logger: logger)
+            props: registry, hints: hints, trees: trees, logger: logger)
 
         let hello = PeerHello(nodeID: config.nodeID, ringDigest: ring.digest)
         let transportLimits = PeerTransportLimits(limits: config.limits)
@@ -68,7 +70,7 @@ public final class Node: Sendable {
         let router = ReplicaRouter(local: local, peers: peers)
         self.router = router
         let antiEntropy = AntiEntropyService(
-            nodeID: config.nodeID, ring: ring, store: store, router: router, registry: registry,
+            nodeID: config.nodeID, ring: ring, trees: trees, router: router, registry: registry,
             limits: antiEntropyLimits, enabled: config.antiEntropyIntervalMilliseconds > 0, logger: logger)
         self.antiEntropy = antiEntropy
         coordinator = RequestCoordinator(
@@ -136,6 +138,9 @@ public final class Node: Sendable {
                 }
             }
         }
+        // Trees are built (on their own queue) even with anti-entropy off here: peers that
+        // run it ask this node for them, and /status reports their roots.
+        trees.buildMissing()
         if config.antiEntropyIntervalMilliseconds > 0 {
             antiEntropyTimer.start(everyMilliseconds: config.antiEntropyIntervalMilliseconds) { [antiEntropy] in
                 antiEntropy.tick()

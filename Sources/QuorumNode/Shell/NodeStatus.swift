@@ -119,11 +119,22 @@ public struct AntiEntropyStatus: Sendable, Equatable, Codable {
     /// LZ4-compressed bytes of repair batches sent to peers.
     public var bytesShipped: Int
     public var lastExchangeMilliseconds: Int
+    /// Partition trees built from storage since start (the first build of each included).
+    public var treeRebuilds: Int
+    /// Held partitions whose tree is built and kept up to date on every write.
+    public var treesReady: Int
+    /// Merkle root (16 hex digits) of each held partition with a ready tree, keyed by
+    /// partition number: replicas that agree report the same root for a partition.
+    public var roots: [String: String]
 
     public init(
         enabled: Bool, partitionsExchanged: Int, failedExchanges: Int = 0, keysRepaired: Int = 0, hashesMoved: Int = 0,
-        bytesShipped: Int = 0, lastExchangeMilliseconds: Int = 0
+        bytesShipped: Int = 0, lastExchangeMilliseconds: Int = 0, treeRebuilds: Int = 0, treesReady: Int = 0,
+        roots: [String: String] = [:]
     ) {
+        self.treeRebuilds = treeRebuilds
+        self.treesReady = treesReady
+        self.roots = roots
         self.bytesShipped = bytesShipped
         self.enabled = enabled
         self.partitionsExchanged = partitionsExchanged
@@ -141,6 +152,9 @@ public struct AntiEntropyStatus: Sendable, Equatable, Codable {
         case hashesMoved = "hashes_moved"
         case bytesShipped = "bytes_shipped"
         case lastExchangeMilliseconds = "last_exchange_ms"
+        case treeRebuilds = "tree_rebuilds"
+        case treesReady = "trees_ready"
+        case roots
     }
 }
 

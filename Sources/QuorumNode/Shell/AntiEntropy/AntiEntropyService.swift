@@ -8,13 +8,16 @@ import Synchronization
 /// repair of the keys that differ through the read-repair path (merge both states,
 /// write the merge to whichever side lacked it), so tombstones spread like values.
 ///
-/// One exchange at a time, one per timer tick: the interval is the rate limit that keeps
-/// foreground latency. Trees are snapshots built from a scan at the start of each
-/// exchange (both sides), so nothing on the write path changes.
+/// One exchange at a time, one per timer tick (a tick that finds one running is skipped):
+/// the interval is the rate limit that keeps foreground latency. Both sides compare their
+/// live trees (`PartitionTrees`, updated on every committed write): this side a copy
+/// taken when the exchange starts, the peer its current tree. Writes during an exchange
+/// may make it repair a key that already agrees (a harmless merge) or miss one that just
+/// diverged (the next exchange finds it).
 final class AntiEntropyService: Sendable {
     private let nodeID: String
     private let ring: Ring
-    private let store: ReplicaStore
+    private let trees: PartitionTrees
     private let router: ReplicaRouter
     private let registry: BucketRegistry
     private let limits: AntiEntropyLimits
@@ -25,15 +28,17 @@ final class AntiEntropyService: Sendable {
     private let running = Atomic<Bool>(false)
     private let stats: Mutex<AntiEntropyStatus>
     private let requestTimeoutMilliseconds = 5000
+    /// Most encoded bytes of states in one repair batch (besides `batchKeysMax` keys).
+    private let batchBytesMax = 4 * 1024 * 1024
 
     init(
-        nodeID: String, ring: Ring, store: ReplicaStore, router: ReplicaRouter, registry: BucketRegistry,
+        nodeID: String, ring: Ring, trees: PartitionTrees, router: ReplicaRouter, registry: BucketRegistry,
         limits: AntiEntropyLimits, enabled: Bool, logger: Logger
     ) {
         stats = Mutex(AntiEntropyStatus(enabled: enabled, partitionsExchanged: 0))
         self.nodeID = nodeID
         self.ring = ring
-        self.store = store
+        self.trees = trees
         self.router = router
         self.registry = registry
         self.limits = limits
@@ -44,10 +49,18 @@ final class AntiEntropyService: Sendable {
         }
     }
 
-    var status: AntiEntropyStatus { stats.withLock { $0 } }
+    var status: AntiEntropyStatus {
+        var status = stats.withLock { $0 }
+        status.treeRebuilds = trees.rebuildCount
+        status.treesReady = trees.readyCount
+        status.roots = trees.roots()
+        return status
+    }
 
-    /// Starts the next exchange unless one is still running.
+    /// Starts the next exchange unless one is still running; schedules the build of any
+    /// partition tree that is missing (a build that failed is retried here).
     func tick() {
+        trees.buildMissing()
         guard !pairs.isEmpty, running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
         let pair = next.withLock { index in
             defer { index = (index + 1) % pairs.count }
@@ -61,14 +74,9 @@ final class AntiEntropyService: Sendable {
 
     private func exchange(partition: Int, peer: String) async {
         let started = WallClock.nowMilliseconds()
-        let local: PartitionSnapshot
-        do {
-            local = try PartitionSnapshot.build(partition: partition, store: store, shape: limits.shape)
-        } catch {
-            logger.error("anti-entropy could not scan a partition", metadata: ["partition": "\(partition)", "error": "\(error)"])
-            return
-        }
-        var exchange = AntiEntropyExchange(local: local.tree, limits: limits)
+        // No tree yet (still building at start): skip this pair until the next round.
+        guard let local = trees.snapshot(partition) else { return }
+        var exchange = AntiEntropyExchange(local: local, limits: limits)
         var actions = exchange.start()
         var repaired = 0
         while !actions.isEmpty {
@@ -85,10 +93,15 @@ final class AntiEntropyService: Sendable {
                 }
             case .requestSegmentKeys(let segments):
                 let response = await call(peer, .segmentKeys(partition: partition, segments: segments))
-                if case .success(.segmentKeys(let remote)) = response {
-                    actions += exchange.handle(.segmentKeys(local: local.keys(in: segments), remote: remote))
-                } else {
+                guard case .success(.segmentKeys(let remote)) = response else {
                     actions += exchange.handle(.failed("\(peer) did not answer segment keys"))
+                    continue
+                }
+                do {
+                    let localKeys = try trees.segmentKeys(partition: partition, segments: segments)
+                    actions += exchange.handle(.segmentKeys(local: localKeys, remote: remote))
+                } catch {
+                    actions += exchange.handle(.failed("the local store could not list segment keys: \(error)"))
                 }
             case .repair(let keys):
                 repaired += await repair(keys, partition: partition, peer: peer)
@@ -135,7 +148,21 @@ final class AntiEntropyService: Sendable {
                 repaired += 1
             }
         }
-        if !toPeer.isEmpty { repaired += await ship(toPeer, to: peer) }
+        // One batch per `batchBytesMax` of encoded states too, so 256 large states never
+        // make a frame near `frameBytesMax`.
+        var chunk: [RepairBatch.Entry] = []
+        var chunkBytes = 0
+        for entry in toPeer {
+            let size = entry.key.count + entry.bucket.utf8.count + entry.state.encoded().count
+            if !chunk.isEmpty, chunkBytes + size > batchBytesMax {
+                repaired += await ship(chunk, to: peer)
+                chunk = []
+                chunkBytes = 0
+            }
+            chunk.append(entry)
+            chunkBytes += size
+        }
+        if !chunk.isEmpty { repaired += await ship(chunk, to: peer) }
         return repaired
     }
 

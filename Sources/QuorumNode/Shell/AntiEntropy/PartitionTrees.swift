@@ -1,0 +1,172 @@
+import Dispatch
+import Logging
+import QuorumCore
+import QuorumStorage
+import Synchronization
+
+/// The live Merkle tree of every partition this node replicates, over (bucket, key) →
+/// `StableHash.hash(encoded state)`, kept in memory and updated on every committed write.
+///
+/// Trees are built at start (and again whenever one is missing) from a paged scan of the
+/// store on a background queue. A partition is usable for exchanges only once `ready`.
+///
+/// Writes that commit while a partition is being built are not lost: the scan spans
+/// several read transactions, so it may have seen a key before or after such a write.
+/// While building, `record` keeps the latest committed digest of each key written in a
+/// `pending` table; when the scan ends, those digests replace whatever the scan saw (they
+/// are the newest committed versions, since completions run in commit order), and only
+/// then does the tree become ready. Every later write updates the tree in O(1).
+final class PartitionTrees: Sendable {
+    private enum Slot {
+        case absent
+        /// Being scanned; the newest digest of every key written meanwhile (nil: removed).
+        case building(pending: [UInt64: UInt64?])
+        case ready(MerkleTree)
+    }
+
+    let shape: MerkleShape
+    /// Partitions this node holds a replica of (it is on their preference list).
+    let held: [Int]
+    private let isHeld: [Bool]
+    private let store: ReplicaStore
+    private let slots: Mutex<[Slot]>
+    private let rebuilds = Atomic<Int>(0)
+    private let queue = DispatchQueue(label: "quorumkv.anti-entropy.trees")
+    private let logger: Logger
+    private let pageRows = 1000
+
+    init(nodeID: String, ring: Ring, store: ReplicaStore, shape: MerkleShape, logger: Logger) {
+        self.shape = shape
+        self.store = store
+        self.logger = logger
+        let replicas = min(3, ring.members.count)
+        held = (0..<ring.partitionCount).filter { ring.preferenceList(partition: $0, n: replicas).contains(nodeID) }
+        var isHeld = Array(repeating: false, count: ring.partitionCount)
+        for partition in held { isHeld[partition] = true }
+        self.isHeld = isHeld
+        slots = Mutex(Array(repeating: .absent, count: ring.partitionCount))
+    }
+
+    /// Tree builds completed since start (the first build of each partition included).
+    var rebuildCount: Int { rebuilds.load(ordering: .relaxed) }
+
+    /// Schedules a build, on the background queue, of every held partition without a tree
+    /// (all of them at start; after that, those whose build failed).
+    func buildMissing() {
+        let missing = slots.withLock { slots in
+            held.filter { partition in
+                guard case .absent = slots[partition] else { return false }
+                slots[partition] = .building(pending: [:])
+                return true
+            }
+        }
+        guard !missing.isEmpty else { return }
+        queue.async { [self] in
+            for partition in missing { build(partition) }
+        }
+    }
+
+    private func build(_ partition: Int) {
+        var digests: [UInt64: UInt64] = [:]
+        do {
+            var after: (bucket: String, key: [UInt8])?
+            while true {
+                let rows = try store.scan(partition: partition, after: after, limit: pageRows)
+                for row in rows {
+                    digests[StableHash.keyHash(bucket: row.bucket, key: row.key)] = StableHash.hash(row.blob)
+                }
+                guard rows.count == pageRows, let last = rows.last else { break }
+                after = (last.bucket, last.key)
+            }
+        } catch {
+            logger.error("anti-entropy could not scan a partition to build its tree; retrying later",
+                         metadata: ["partition": "\(partition)", "error": "\(error)"])
+            slots.withLock { $0[partition] = .absent }
+            return
+        }
+        slots.withLock { slots in
+            if case .building(let pending) = slots[partition] {
+                for (keyHash, digest) in pending { digests[keyHash] = digest }
+            }
+            var tree = MerkleTree(shape: shape, entries: digests.map { (keyHash: $0.key, digest: $0.value) })
+            tree.refresh()
+            slots[partition] = .ready(tree)
+        }
+        rebuilds.add(1, ordering: .relaxed)
+    }
+
+    /// A committed write of a key: its digest went from `old` to `new` (nil: absent).
+    /// Called in commit order (from the store's completions).
+    func record(partition: Int, keyHash: UInt64, old: UInt64?, new: UInt64?) {
+        guard partition >= 0, partition < isHeld.count, isHeld[partition], old != new else { return }
+        slots.withLock { slots in
+            switch slots[partition] {
+            case .absent:
+                break  // the build that comes later scans this write
+            case .building(var pending):
+                slots[partition] = .absent  // drop the reference so `pending` is mutated in place
+                pending[keyHash] = .some(new)
+                slots[partition] = .building(pending: pending)
+            case .ready(var tree):
+                slots[partition] = .absent
+                tree.update(keyHash: keyHash, old: old, new: new)
+                slots[partition] = .ready(tree)
+            }
+        }
+    }
+
+    /// Runs `body` on the partition's ready tree; nil when it has none yet.
+    func withTree<T: Sendable>(_ partition: Int, _ body: (inout MerkleTree) -> T) -> T? {
+        guard partition >= 0, partition < isHeld.count, isHeld[partition] else { return nil }
+        return slots.withLock { slots in
+            guard case .ready(var tree) = slots[partition] else { return nil }
+            slots[partition] = .absent
+            defer { slots[partition] = .ready(tree) }
+            return body(&tree)
+        }
+    }
+
+    /// A copy of the partition's tree, for an exchange to compare against; nil if not ready.
+    func snapshot(_ partition: Int) -> MerkleTree? {
+        withTree(partition) { tree in
+            tree.refresh()
+            return tree
+        }
+    }
+
+    /// Root hash (16 hex digits) of each held partition whose tree is ready, keyed by partition.
+    func roots() -> [String: String] {
+        var roots: [String: String] = [:]
+        for partition in held {
+            if let root = withTree(partition, { $0.root }) {
+                let hex = String(root, radix: 16)
+                roots[String(partition)] = String(repeating: "0", count: 16 - hex.count) + hex
+            }
+        }
+        return roots
+    }
+
+    var readyCount: Int {
+        slots.withLock { slots in
+            held.filter { if case .ready = slots[$0] { return true } else { return false } }.count
+        }
+    }
+
+    /// The (bucket, key, digest) entries of `segments` of a partition, read from the store
+    /// (a paged scan filtered by segment): what a peer's `.segmentKeys` asks for, and the
+    /// local side of the same comparison.
+    func segmentKeys(partition: Int, segments: [Int]) throws -> [SegmentKey] {
+        let wanted = Set(segments)
+        var entries: [SegmentKey] = []
+        var after: (bucket: String, key: [UInt8])?
+        while true {
+            let rows = try store.scan(partition: partition, after: after, limit: pageRows)
+            for row in rows where wanted.contains(shape.segment(bucket: row.bucket, key: row.key)) {
+                entries.append(SegmentKey(bucket: row.bucket, key: row.key, digest: StableHash.hash(row.blob)))
+            }
+            guard rows.count == pageRows, let last = rows.last else { break }
+            after = (last.bucket, last.key)
+        }
+        return entries
+    }
+}
