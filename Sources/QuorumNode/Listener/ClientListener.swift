@@ -13,15 +13,20 @@ final class ClientListener: Sendable {
     private let name: String
     private let logger: Logger
     private let state = Mutex(State())
+    /// Open client connections at most; past it new ones are closed at once and counted,
+    /// so a flood of idle sockets can't exhaust file descriptors.
+    private let connectionsMax: Int
 
     private struct State {
         var channel: (any Channel)?
         var connections: [ObjectIdentifier: any Channel] = [:]
         var closed = false
+        var refused = 0
     }
 
     /// - Parameter name: what the log calls it ("HTTP API", "RESP").
-    init(host: String, port: Int, group: any EventLoopGroup, name: String, logger: Logger) {
+    init(host: String, port: Int, group: any EventLoopGroup, name: String, logger: Logger, connectionsMax: Int = 10_000) {
+        self.connectionsMax = connectionsMax
         self.host = host
         self.port = port
         self.group = group
@@ -41,6 +46,10 @@ final class ClientListener: Sendable {
             .childChannelInitializer { channel in
                 let accepted = self.state.withLock { state -> Bool in
                     guard !state.closed else { return false }
+                    guard state.connections.count < self.connectionsMax else {
+                        state.refused += 1
+                        return false
+                    }
                     state.connections[ObjectIdentifier(channel)] = channel
                     return true
                 }
@@ -64,6 +73,9 @@ final class ClientListener: Sendable {
         logger.info("\(name) listening", metadata: ["host": "\(host)", "port": "\(boundPort)"])
         return boundPort
     }
+
+    /// Connections closed at accept because `connectionsMax` were open.
+    var refusedConnections: Int { state.withLock { $0.refused } }
 
     /// Stops accepting, then closes every open connection; work in flight loses its answer.
     func close() async {
