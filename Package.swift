@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "quorumkv", targets: ["quorumkv"]),
+        .executable(name: "quorumkv-sim", targets: ["quorumkv-sim"]),
         .library(name: "QuorumCore", targets: ["QuorumCore"]),
     ],
     dependencies: [
@@ -14,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // Pure protocol logic: no IO, no clocks, no randomness. Imports the standard library only.
@@ -39,15 +41,37 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // The W/R benchmark harness behind `quorumkv bench`: workloads, load generation, reports.
+        .target(
+            name: "QuorumBench",
+            dependencies: [
+                "QuorumCore", "QuorumNode",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The deterministic simulator: the pure core in a seeded world of faults.
+        .target(name: "QuorumSimulation", dependencies: ["QuorumCore"]),
+        .executableTarget(
+            name: "quorumkv-sim",
+            dependencies: [
+                "QuorumSimulation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "quorumkv",
             dependencies: [
-                "QuorumNode", "QuorumCore",
+                "QuorumNode", "QuorumCore", "QuorumBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "QuorumCoreTests", dependencies: ["QuorumCore"]),
+        .testTarget(name: "QuorumSimulationTests", dependencies: ["QuorumSimulation", "QuorumCore"]),
+        .testTarget(name: "QuorumBenchTests", dependencies: ["QuorumBench", "QuorumCore"]),
         .testTarget(
             name: "QuorumStorageTests",
             dependencies: ["QuorumStorage", "QuorumCore", .product(name: "Logging", package: "swift-log")]

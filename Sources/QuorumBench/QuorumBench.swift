@@ -1,0 +1,2 @@
+/// The benchmark harness behind `quorumkv bench` (being built).
+enum QuorumBenchPlaceholder {}

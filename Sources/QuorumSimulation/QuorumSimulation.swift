@@ -1,0 +1,2 @@
+/// The deterministic simulator (being built).
+enum QuorumSimulationPlaceholder {}

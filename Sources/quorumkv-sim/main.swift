@@ -1,0 +1,1 @@
+print("quorumkv-sim: not built yet")
