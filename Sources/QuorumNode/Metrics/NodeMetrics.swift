@@ -15,8 +15,13 @@ import QuorumCore
 /// | `quorumkv_request_duration_seconds` | histogram | operation (get, put, delete), consistency |
 /// | `quorumkv_quorum_failures_total` | counter | operation |
 /// | `quorumkv_requests_in_flight` | gauge | — |
+///
+/// Hints, read repair, anti-entropy, members and storage come from the node's status at
+/// scrape time (`StatusMetrics`); failed replica calls from `ReplicaCallMetrics`.
 public final class NodeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
+    /// The last minute's latencies per operation, for the status page.
+    public let recent = RecentLatency()
     private let inFlight: Gauge
 
     /// Histogram buckets for request latency: 1 ms up to the longest request timeout (60 s).
@@ -70,6 +75,7 @@ public final class NodeMetrics: Sendable {
             descriptor: Self.duration, labels: [("operation", operation), ("consistency", consistency)],
             buckets: Self.durationBuckets
         ).record(duration)
+        recent.record(operation: operation, duration: duration)
     }
 
     public func recordQuorumFailure(operation: String) {
@@ -88,11 +94,13 @@ public final class NodeMetrics: Sendable {
         return level.description
     }
 
-    /// Prometheus text exposition (format 0.0.4): this node's metrics, then whatever
-    /// libraries recorded through swift-metrics (`ProcessMetrics`).
-    public func exposition() -> [UInt8] {
+    /// Prometheus text exposition (format 0.0.4): this node's request metrics, its
+    /// background work read from `status` (when given), then whatever was recorded through
+    /// swift-metrics in the process (`ProcessMetrics`, `ReplicaCallMetrics`).
+    public func exposition(status: NodeStatus? = nil) -> [UInt8] {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
+        if let status { buffer += Array(StatusMetrics.exposition(status).utf8) }
         if let process = ProcessMetrics.registry, process !== registry { process.emit(into: &buffer) }
         return buffer
     }

@@ -16,6 +16,7 @@ final class ReplicaRouter: Sendable {
         _ node: String, _ request: PeerRequest, timeoutMilliseconds: Int,
         completion: @escaping @Sendable (Result<PeerResponse, any Error>) -> Void
     ) {
+        let completion = ReplicaCallMetrics.counting(request, from: local.nodeID, completion)  // failed calls, on /metrics
         if node == local.nodeID {
             local.handle(request) { completion(.success($0)) }
             return
