@@ -56,7 +56,7 @@ struct ClusterStatusCommand: AsyncParsableCommand {
         lines.append("")
         lines.append("member      state  seen as  phi      partitions  address")
         for member in status.members {
-            let seen = member.reachable ? "up" : "DOWN"
+            let seen = member.status == "left" ? "-" : member.reachable ? "up" : "DOWN"
             lines.append(
                 "\(member.node.padding(toLength: 11, withPad: " ", startingAt: 0)) "
                     + "\(member.status.padding(toLength: 6, withPad: " ", startingAt: 0)) "
@@ -74,6 +74,9 @@ struct ClusterStatusCommand: AsyncParsableCommand {
             "anti-entropy: \(entropy.enabled ? "on" : "off"), \(entropy.partitionsExchanged) exchanges "
                 + "(\(entropy.failedExchanges) failed), \(entropy.keysRepaired) keys repaired, \(entropy.hashesMoved) hashes moved, "
                 + "last took \(entropy.lastExchangeMilliseconds) ms")
+        if entropy.transfersPending > 0 {
+            lines.append("ring change: \(entropy.transfersPending) partition transfers pending, \(entropy.transfersDone) done")
+        }
         lines.append(
             "storage: \(status.storage.keys) keys, \(status.storage.queuedWrites) writes queued, "
                 + "\(status.storage.committedTransactions) transactions committed")

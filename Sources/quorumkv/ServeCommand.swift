@@ -11,7 +11,12 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run one QuorumKV node.",
         discussion: """
-            Every node of a cluster gets the same ordered --member list (it decides the ring).
+            The nodes that found a cluster get the same ordered --member list (it decides the
+            first ring). A node added later starts with --join, naming any member's peer
+            address, and an empty --data-dir: it copies its partitions from their current
+            replicas, then serves. `quorumkv cluster leave --node URL` makes a node hand its
+            partitions off and exit. Membership is kept in the data directory, so a restarted
+            node rejoins its cluster without flags.
             Flags override values from --config, a JSON file such as:
               {"node_id": "node1", "http": "127.0.0.1:8081", "peer": "127.0.0.1:9081", "resp": "127.0.0.1:6381",
                "data_dir": "./data/node1", "partitions": 64, "sync": "full",
@@ -22,11 +27,13 @@ struct ServeCommand: AsyncParsableCommand {
                 --resp 127.0.0.1:6381 --data-dir ./data/node1 \\
                 --member node1=127.0.0.1:9081 --member node2=127.0.0.1:9082 --member node3=127.0.0.1:9083
               quorumkv serve --config node1.json
+              quorumkv serve --node-id node4 --http 127.0.0.1:8084 --peer 127.0.0.1:9084 \
+                --data-dir ./data/node4 --join 127.0.0.1:9081
 
             The node logs to stderr and stops cleanly on SIGINT or SIGTERM.
 
             Exit codes:
-              0  stopped cleanly on SIGINT or SIGTERM
+              0  stopped cleanly on SIGINT or SIGTERM, or left the cluster
               1  could not start (port in use, data directory unusable); the log says why
               2  usage error: a bad flag or config value
             """
@@ -52,6 +59,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("member"), help: "A cluster member as id=host:port (its peer address); repeat for each, in the same order on every node. This node is added when missing.")
     var members: [String] = []
+
+    @Option(help: "Join a running cluster through this member's peer address, host:port (instead of --member).")
+    var join: String?
 
     @Option(help: "Partitions in the ring, a power of two (default 64). Must match on every node.")
     var partitions: Int?
@@ -94,8 +104,20 @@ struct ServeCommand: AsyncParsableCommand {
             logger.critical("could not start: \(error)")
             throw ExitCode(1)
         }
-        await SignalWaiter.waitForTermination()
-        logger.info("stopping on signal")
+        // Whichever comes first: a signal, or this node leaving its cluster. The other
+        // waiter never ends by itself, so neither is awaited as a child task.
+        let reason: String = await withCheckedContinuation { continuation in
+            let once = ResumeOnce(continuation)
+            Task {
+                await SignalWaiter.waitForTermination()
+                once.resume(returning: "stopping on signal")
+            }
+            Task {
+                await node.waitUntilLeft()
+                once.resume(returning: "left the cluster; stopping")
+            }
+        }
+        logger.info("\(reason)")
         await node.stop()
     }
 
@@ -142,7 +164,8 @@ struct ServeCommand: AsyncParsableCommand {
         result.dataDirectory = dataDirectory ?? file.data_dir ?? "./data/\(id)"
         let memberTexts = members.isEmpty ? (file.members ?? []) : members
         result.members = try memberTexts.map { try NodeConfig.Member(parsing: $0) }
-        if !result.members.contains(where: { $0.id == id }) {
+        result.joinSeed = join ?? file.join
+        if result.joinSeed == nil, !result.members.contains(where: { $0.id == id }) {
             result.members.append(NodeConfig.Member(id: id, host: result.peerHost, port: result.peerPort))
         }
         result.partitionCount = partitions ?? file.partitions ?? result.partitionCount
@@ -187,6 +210,7 @@ private struct ConfigFile: Decodable {
     var resp: String?
     var data_dir: String?
     var members: [String]?
+    var join: String?
     var partitions: Int?
     var sync: String?
     var event_loop_threads: Int?
@@ -214,22 +238,26 @@ enum SignalWaiter {
     }
 }
 
-/// Resumes a continuation at most once, whichever signal arrives first.
-final class ResumeOnce: @unchecked Sendable {
+/// Resumes a continuation at most once, whichever event arrives first.
+final class ResumeOnce<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
-    private var continuation: CheckedContinuation<Void, Never>?
+    private var continuation: CheckedContinuation<Value, Never>?
 
-    init(_ continuation: CheckedContinuation<Void, Never>) {
+    init(_ continuation: CheckedContinuation<Value, Never>) {
         self.continuation = continuation
     }
 
-    func resume() {
+    func resume(returning value: Value) {
         lock.lock()
         let pending = continuation
         continuation = nil
         lock.unlock()
-        pending?.resume()
+        pending?.resume(returning: value)
     }
+}
+
+extension ResumeOnce where Value == Void {
+    func resume() { resume(returning: ()) }
 }
 
 /// Keeps signal sources alive for the life of the process.

@@ -15,6 +15,8 @@ final class ClusterHarness: @unchecked Sendable {
         var respPort: Int
         var directory: String
         var process: Process?
+        /// The peer address this node joins through; nil for a founder given the member list.
+        var joinSeed: String?
     }
 
     let root: String
@@ -39,6 +41,22 @@ final class ClusterHarness: @unchecked Sendable {
         }
         for index in nodes.indices { try launch(index) }
         for index in nodes.indices { try await waitUntilHealthy(index) }
+        try await waitUntilConnected()
+    }
+
+    /// Waits until every node has reached every peer: nodes start one after another, so
+    /// the first ones' early connects are refused and back off, and a test's first
+    /// all-replica write could otherwise meet a peer link still backing off.
+    func waitUntilConnected(seconds: Double = 30) async throws {
+        let expected = nodes.count - 1
+        try await eventually("every node reaches its \(expected) peers", seconds: seconds) {
+            for index in self.nodes.indices {
+                let health = try await self.client(index).request("GET", "/health", timeoutMilliseconds: 1000)
+                let peers = health.json["peers"] as? [[String: Any]] ?? []
+                guard peers.count == expected, peers.allSatisfy({ $0["reachable"] as? Bool == true }) else { return false }
+            }
+            return true
+        }
     }
 
     func endpoint(_ index: Int) -> String { "http://127.0.0.1:\(nodes[index].httpPort)" }
@@ -59,11 +77,39 @@ final class ClusterHarness: @unchecked Sendable {
         process.arguments = [
             "serve", "--node-id", node.id, "--http", "127.0.0.1:\(node.httpPort)", "--peer", "127.0.0.1:\(node.peerPort)",
             "--resp", "127.0.0.1:\(node.respPort)", "--data-dir", node.directory, "--log-level", "warning",
-        ] + nodes.flatMap { ["--member", "\($0.id)=127.0.0.1:\($0.peerPort)"] } + extraArguments
+        ] + membershipArguments(for: node) + extraArguments
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
         nodes[index].process = process
+    }
+
+    /// Founders get the founders' member list; a node added later joins through its seed.
+    private func membershipArguments(for node: NodeInfo) -> [String] {
+        if let seed = node.joinSeed { return ["--join", seed] }
+        return nodes.filter { $0.joinSeed == nil }.flatMap { ["--member", "\($0.id)=127.0.0.1:\($0.peerPort)"] }
+    }
+
+    /// Starts one more node that joins the cluster through node `seed`'s peer address;
+    /// returns its index once it answers `/health` (it is then `joining`).
+    func addNode(joiningThrough seed: Int) async throws -> Int {
+        let ports = try Self.freePorts(3)
+        let index = nodes.count
+        nodes.append(
+            NodeInfo(
+                id: "node\(index + 1)", httpPort: ports[0], peerPort: ports[1], respPort: ports[2],
+                directory: "\(root)/node\(index + 1)", joinSeed: "127.0.0.1:\(nodes[seed].peerPort)"))
+        try launch(index)
+        try await waitUntilHealthy(index, seconds: 60)
+        return index
+    }
+
+    /// Waits for node `index`'s process to end by itself (a node that left); returns its exit code.
+    func waitForExit(_ index: Int, seconds: Double) async throws -> Int32 {
+        guard let process = nodes[index].process else { throw HarnessError("node \(nodes[index].id) is not running") }
+        try await eventually("node \(nodes[index].id) exits", seconds: seconds) { !process.isRunning }
+        nodes[index].process = nil
+        return process.terminationStatus
     }
 
     func waitUntilHealthy(_ index: Int, seconds: Double = 30) async throws {

@@ -48,6 +48,7 @@ final class HTTPAPIRoutesTests: XCTestCase {
         let examples: [HTTPEndpoint.Resource: String] = [
             .key: "/kv/b/k", .bucketProps: "/buckets/b/props", .bucketKeys: "/buckets/b/keys", .health: "/health",
             .status: "/status", .ring: "/ring", .metrics: "/metrics", .root: "/",
+            .clusterJoin: "/cluster/join?seed=127.0.0.1:9081", .clusterLeave: "/cluster/leave",
         ]
         for endpoint in HTTPEndpoint.allCases {
             let uri = try XCTUnwrap(examples[endpoint.resource])
@@ -62,6 +63,24 @@ final class HTTPAPIRoutesTests: XCTestCase {
         XCTAssertEqual(
             Set(HTTPEndpoint.allCases.map { "\($0.method) \($0.pathTemplate)" }).count, HTTPEndpoint.allCases.count,
             "one endpoint per method and path")
+    }
+
+    func testJoinNeedsASeedAndLeaveTakesNoParameters() {
+        XCTAssertEqual(route("POST", "/cluster/join?seed=10.0.0.1:9081"), .success(.joinCluster(seed: "10.0.0.1:9081")))
+        XCTAssertEqual(route("POST", "/cluster/leave"), .success(.leaveCluster))
+        for bad in ["/cluster/join", "/cluster/join?seed=", "/cluster/join?node=a:1", "/cluster/join?seed=a:1&seed=b:2"] {
+            guard case .failure(.invalid(.badParameter(let name, _))) = route("POST", bad) else {
+                return XCTFail("\(bad) must be a bad parameter")
+            }
+            XCTAssertEqual(name, "seed", bad)
+        }
+        guard case .failure(.invalid(.badParameter)) = route("POST", "/cluster/leave?now=1") else {
+            return XCTFail("leave takes no query")
+        }
+        guard case .failure(.methodNotAllowed(let allowed)) = route("GET", "/cluster/leave") else {
+            return XCTFail("leave is POST only")
+        }
+        XCTAssertEqual(allowed, ["POST"])
     }
 
     func testKeyListingParameters() {

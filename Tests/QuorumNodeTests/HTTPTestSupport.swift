@@ -203,6 +203,12 @@ final class HTTPFakeKVService: KVService {
     }
 
     func ringReport() -> RingReport { RingReport(ring: Ring(members: ["node-a", "node-b", "node-<c>"], partitionCount: 8)) }
+    func joinCluster(seed: String) async throws(KVError) -> MembershipChange {
+        throw .badParameter(name: "seed", message: "this test service belongs to no cluster")
+    }
+    func leaveCluster() async throws(KVError) -> MembershipChange {
+        throw .badParameter(name: "node", message: "this test service belongs to no cluster")
+    }
 
     func health() -> HealthReport {
         HealthReport(

@@ -174,6 +174,12 @@ final class RESPFakeKVService: KVService {
     }
 
     func ringReport() -> RingReport { RingReport(ring: Ring(members: ["node-a"], partitionCount: 8)) }
+    func joinCluster(seed: String) async throws(KVError) -> MembershipChange {
+        throw .badParameter(name: "seed", message: "this test service belongs to no cluster")
+    }
+    func leaveCluster() async throws(KVError) -> MembershipChange {
+        throw .badParameter(name: "node", message: "this test service belongs to no cluster")
+    }
 }
 
 /// Reads RESP2 replies out of bytes, for checking what the server wrote.

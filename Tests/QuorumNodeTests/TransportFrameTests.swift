@@ -152,10 +152,10 @@ final class TransportFrameTests: XCTestCase {
     }
 
     func testRejectedHelloAnswersThenCloses() throws {
-        let channel = try makeServerChannel(helloValidator: { "ring digest \($0.ringDigest) differs" })
+        let channel = try makeServerChannel(helloValidator: { "cluster digest \($0.clusterDigest) differs" })
         try channel.writeInbound(Frame(kind: .hello, requestID: 0, payload: transportTestHello.encoded()))
         XCTAssertEqual(
-            try channel.readOutbound(as: Frame.self), Frame(kind: .error, requestID: 0, payload: Array("ring digest 42 differs".utf8))
+            try channel.readOutbound(as: Frame.self), Frame(kind: .error, requestID: 0, payload: Array("cluster digest 42 differs".utf8))
         )
         channel.embeddedEventLoop.run()
         XCTAssertFalse(channel.isActive)

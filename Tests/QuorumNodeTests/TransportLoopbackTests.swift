@@ -154,7 +154,7 @@ final class TransportLoopbackTests: XCTestCase {
     func testRejectedHelloFailsWithHelloRejected() async throws {
         let (server, port) = try await startPeerServer(
             group: group,
-            helloValidator: { hello in hello.ringDigest == 7 ? nil : "ring digest \(hello.ringDigest) is not 7" },
+            helloValidator: { hello in hello.clusterDigest == 7 ? nil : "cluster digest \(hello.clusterDigest) is not 7" },
             handler: peerEchoHandler
         )
         let client = makePeerClient(
@@ -162,14 +162,14 @@ final class TransportLoopbackTests: XCTestCase {
             limits: PeerTransportLimits(backoffMin: .seconds(5), backoffMax: .seconds(10))
         )
         let error = await peerError(of: client.request([1], timeout: .seconds(5)))
-        XCTAssertEqual(error, .helloRejected("ring digest 42 is not 7"))
+        XCTAssertEqual(error, .helloRejected("cluster digest 42 is not 7"))
         XCTAssertFalse(client.isReachable)
         // Backing off: the refusal is repeated without another connection.
         let again = await peerError(of: client.request([2], timeout: .seconds(5)))
-        XCTAssertEqual(again, .helloRejected("ring digest 42 is not 7"))
+        XCTAssertEqual(again, .helloRejected("cluster digest 42 is not 7"))
         await client.close()
 
-        let matching = makePeerClient(group: group, port: port, hello: PeerHello(nodeID: "node-c", ringDigest: 7))
+        let matching = makePeerClient(group: group, port: port, hello: PeerHello(nodeID: "node-c", clusterDigest: 7))
         let answer = try await matching.request([1], timeout: .seconds(5)).get()
         XCTAssertEqual(answer, [1])
         await matching.close()

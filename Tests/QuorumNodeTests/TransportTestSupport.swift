@@ -65,7 +65,7 @@ final class TransportCounter: Sendable {
 /// Test runs stay readable; tests that check logs pass a `TransportLogRecorder`'s logger.
 let transportQuietLogger = Logger(label: "transport-test") { _ in SwiftLogNoOpLogHandler() }
 
-let transportTestHello = PeerHello(nodeID: "node-a", ringDigest: 42)
+let transportTestHello = PeerHello(nodeID: "node-a", clusterDigest: 42)
 
 /// Fast backoff so reconnect tests finish quickly; everything else at its default.
 let transportTestLimits = PeerTransportLimits(connectTimeout: .seconds(1), backoffMin: .milliseconds(10), backoffMax: .milliseconds(100))

@@ -45,28 +45,46 @@ public struct ClusterMember: Sendable, Equatable {
 /// Where a member is in its life in the cluster. Down/up is not here: that is each
 /// node's own failure detector's opinion, never gossiped.
 public enum MemberStatus: String, Sendable, Equatable, CaseIterable, Codable {
+    /// Asked to join and is copying the partitions it will own from their current
+    /// replicas; in the target ring but not yet the serving one. Can become `up` once
+    /// its copies are done, or `left` if it gives up.
+    case joining
     /// A full member: it owns its partitions and takes requests.
     case up
-    /// Asked to leave; still owns its partitions until they are handed off (a later step).
-    /// Can become `left`, or `up` again if it rejoins.
+    /// Asked to leave and is handing its partitions to their next owners; in the serving
+    /// ring but not the target one. Can become `left`, or `up` again if it rejoins.
     case leaving
     /// Gone. Kept as a marker so the departure spreads; can become `up` only by joining again.
     case left
 
+    /// Life order, used to break ties between equal versions: joining → up → leaving → left.
     var rank: UInt8 {
+        switch self {
+        case .joining: return 0
+        case .up: return 1
+        case .leaving: return 2
+        case .left: return 3
+        }
+    }
+
+    /// The byte on the wire and on disk: fixed per case (older states used 0–2 for
+    /// up, leaving, left), independent of `rank`.
+    var wireCode: UInt8 {
         switch self {
         case .up: return 0
         case .leaving: return 1
         case .left: return 2
+        case .joining: return 3
         }
     }
 
-    init?(rank: UInt8) {
-        switch rank {
-        case 0: self = .up
-        case 1: self = .leaving
-        case 2: self = .left
-        default: return nil
-        }
+    init?(wireCode: UInt8) {
+        guard let status = MemberStatus.allCases.first(where: { $0.wireCode == wireCode }) else { return nil }
+        self = status
     }
+
+    /// Whether the member owns partitions in the ring that serves requests now.
+    public var isServing: Bool { self == .up || self == .leaving }
+    /// Whether the member owns partitions in the ring the cluster is moving to.
+    public var isInTarget: Bool { self == .up || self == .joining }
 }

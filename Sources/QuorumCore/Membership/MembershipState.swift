@@ -45,8 +45,8 @@ public struct MembershipState: Sendable, Equatable {
 
     // MARK: The ring
 
-    /// Node ids in ring claim order: by ring position, then id (UTF-8 order). Members that
-    /// are leaving or left stay in it; taking them out is a later step (partition handoff).
+    /// Node ids in ring claim order: by ring position, then id (UTF-8 order), every member
+    /// ever seen (those that left too). The rings below take the members they need from it.
     public var ringOrder: [String] {
         members.values.sorted { lhs, rhs in
             lhs.ringPosition != rhs.ringPosition
@@ -58,10 +58,21 @@ public struct MembershipState: Sendable, Equatable {
     /// can tell a newer ring from an older one at a glance (`digest` tells them apart exactly).
     public var ringVersion: UInt64 { members.values.map(\.ringPosition).max() ?? 0 }
 
-    /// The ring these members claim, or nil before anyone joined. Compute it once per
-    /// `digest` change; building it is O(partitions × members²).
-    public var ring: Ring? {
-        let order = ringOrder
+    /// The ring requests use now: members `up` or `leaving`, in claim order; nil before
+    /// anyone joined. Compute it once per `digest` change; building it is
+    /// O(partitions × members²).
+    public var ring: Ring? { ring(of: \.isServing) }
+
+    /// The ring the cluster is moving to: members `up` or `joining`. Equal to `ring` when no
+    /// member is joining or leaving; where they differ, `RingChange` says which partitions
+    /// have to be copied before the change completes.
+    public var targetRing: Ring? { ring(of: \.isInTarget) }
+
+    /// Whether a member is joining or leaving, so the two rings differ.
+    public var isChanging: Bool { members.values.contains { $0.status == .joining || $0.status == .leaving } }
+
+    private func ring(of included: (MemberStatus) -> Bool) -> Ring? {
+        let order = ringOrder.filter { included(members[$0]!.status) }
         return order.isEmpty ? nil : Ring(members: order, partitionCount: partitionCount)
     }
 
@@ -72,34 +83,69 @@ public struct MembershipState: Sendable, Equatable {
 
     // MARK: Changes
 
-    /// The state after `id` joins: a new member gets the next ring position, so it claims
-    /// partitions after everyone already in the ring (`Ring.adding`: it takes them from
-    /// the most loaded owners and nothing else moves). A member that left and comes back
-    /// keeps its old position and becomes `up` again; a member already up just takes the
-    /// new addresses (a node calls this for itself at start, so a changed address spreads).
+    /// The state after `id` joins as a full member: a new member gets the next ring
+    /// position, so it claims partitions after everyone already in the ring
+    /// (`Ring.adding`: it takes them from the most loaded owners and nothing else moves).
+    /// A member that left and comes back keeps its old position and becomes `up` again; a
+    /// member already in just takes the new addresses and keeps its status (a node calls
+    /// this for itself at start, so a changed address spreads). Founders of a statically
+    /// configured cluster join this way; a node joining a running cluster uses
+    /// `requestingJoin`, which copies data first.
     public func joining(member id: String, peerAddress: String, httpAddress: String) throws(MembershipError) -> MembershipState {
+        try admitting(id, peerAddress: peerAddress, httpAddress: httpAddress, newStatus: .up)
+    }
+
+    /// The state after `id` asks to join a running cluster: it enters as `joining`, in the
+    /// target ring only, until `markingUp` once it holds its partitions' data.
+    /// - Parameter versionAbove: the version of an entry of its own that the node drops
+    ///   (a single-node state it ran alone before), so the new entry supersedes it in merges.
+    public func requestingJoin(
+        member id: String, peerAddress: String, httpAddress: String, versionAbove: UInt64 = 0
+    ) throws(MembershipError) -> MembershipState {
+        var state = try admitting(id, peerAddress: peerAddress, httpAddress: httpAddress, newStatus: .joining)
+        if state.members[id]!.version <= versionAbove { state.members[id]!.version = versionAbove + 1 }
+        return state
+    }
+
+    /// The state after a joining member finished copying: it serves from now on.
+    public func markingUp(_ id: String) throws(MembershipError) -> MembershipState {
+        guard let existing = members[id] else { throw .unknownMember(id) }
+        switch existing.status {
+        case .up: return self
+        case .left: throw .alreadyLeft(id)
+        case .joining, .leaving: return setting(id, status: .up)
+        }
+    }
+
+    private func admitting(
+        _ id: String, peerAddress: String, httpAddress: String, newStatus: MemberStatus
+    ) throws(MembershipError) -> MembershipState {
         try MembershipState.validate(id: id, peerAddress: peerAddress, httpAddress: httpAddress)
         var state = self
         if let existing = members[id] {
-            if existing.status == .up, existing.peerAddress == peerAddress, existing.httpAddress == httpAddress { return self }
+            let status = existing.status == .left ? newStatus : existing.status
+            if existing.status == status, existing.peerAddress == peerAddress, existing.httpAddress == httpAddress { return self }
             state.members[id] = ClusterMember(
-                id: id, peerAddress: peerAddress, httpAddress: httpAddress, status: .up,
+                id: id, peerAddress: peerAddress, httpAddress: httpAddress, status: status,
                 version: existing.version + 1, ringPosition: existing.ringPosition)
         } else {
             state.members[id] = ClusterMember(
-                id: id, peerAddress: peerAddress, httpAddress: httpAddress, status: .up, version: 1,
+                id: id, peerAddress: peerAddress, httpAddress: httpAddress, status: newStatus, version: 1,
                 ringPosition: ringVersion + 1)
         }
         return state
     }
 
-    /// The state after `id` asked to leave. Leaving twice changes nothing.
+    /// The state after `id` asked to leave: a serving member becomes `leaving` (it hands its
+    /// partitions off, then `left`); a member still joining is simply `left`. Leaving twice
+    /// changes nothing.
     public func leaving(_ id: String) throws(MembershipError) -> MembershipState {
         guard let existing = members[id] else { throw .unknownMember(id) }
         switch existing.status {
         case .leaving: return self
         case .left: throw .alreadyLeft(id)
         case .up: return setting(id, status: .leaving)
+        case .joining: return setting(id, status: .left)  // it never served: nothing to hand off
         }
     }
 

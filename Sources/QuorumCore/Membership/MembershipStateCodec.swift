@@ -15,7 +15,7 @@ extension MembershipState {
             writer.writeString(member.id)
             writer.writeString(member.peerAddress)
             writer.writeString(member.httpAddress)
-            writer.write(member.status.rank)
+            writer.write(member.status.wireCode)
             writer.writeVarInt(member.version)
             writer.writeVarInt(member.ringPosition)
         }
@@ -68,8 +68,8 @@ extension MembershipState {
                 throw .malformed("member ids are not sorted and distinct at \(id)")
             }
             previous = id
-            let rank = try reader.readUInt8()
-            guard let status = MemberStatus(rank: rank) else { throw .malformed("unknown member status \(rank)") }
+            let code = try reader.readUInt8()
+            guard let status = MemberStatus(wireCode: code) else { throw .malformed("unknown member status \(code)") }
             let version = try reader.readVarInt()
             let ringPosition = try reader.readVarInt()
             guard ringPosition >= 1 else { throw .malformed("member \(id) has ring position 0") }

@@ -78,27 +78,37 @@ public struct Frame: Sendable, Equatable {
     }
 }
 
-/// What a connecting node says first: who it is and which ring it computed, so two nodes
-/// configured with different memberships refuse each other instead of misplacing keys.
+/// What a connecting node says first: who it is and which cluster shape it has, so nodes
+/// of clusters with different partition counts refuse each other instead of misplacing
+/// keys. Membership itself is not checked here: the ring changes as nodes join and leave,
+/// and gossip carries those changes (a joining node connects before anyone knows it).
 public struct PeerHello: Sendable, Equatable {
     public var nodeID: String
-    public var ringDigest: UInt64
+    /// `PeerHello.clusterDigest(partitionCount:)` of the sender's cluster.
+    public var clusterDigest: UInt64
 
-    public init(nodeID: String, ringDigest: UInt64) {
+    public init(nodeID: String, clusterDigest: UInt64) {
         self.nodeID = nodeID
-        self.ringDigest = ringDigest
+        self.clusterDigest = clusterDigest
+    }
+
+    /// What two nodes must share to exchange data: the partition count fixes where keys live.
+    public static func clusterDigest(partitionCount: Int) -> UInt64 {
+        var writer = ByteWriter()
+        writer.writeVarInt(UInt64(partitionCount))
+        return StableHash.hash(writer.bytes)
     }
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter()
         writer.writeString(nodeID)
-        writer.write(ringDigest)
+        writer.write(clusterDigest)
         return writer.bytes
     }
 
     public init(decoding bytes: [UInt8]) throws(WireError) {
         var reader = ByteReader(bytes)
         nodeID = try reader.readString()
-        ringDigest = try reader.readUInt64()
+        clusterDigest = try reader.readUInt64()
     }
 }

@@ -328,6 +328,19 @@ public final class KVHTTPClient: Sendable {
         return try Self.decode(RingReport.self, from: response)
     }
 
+    /// `POST /cluster/join`: makes this (alone, empty) node join the cluster of `seed`, a
+    /// member's peer address. Reaching a seed that is starting may take up to 30 s.
+    public func joinCluster(seed: String, timeout: TimeAmount = .seconds(40)) async throws(KVClientError) -> MembershipChange {
+        let response = try await send(method: "POST", path: "/cluster/join", query: [("seed", seed)], timeout: timeout)
+        return try Self.decode(MembershipChange.self, from: response)
+    }
+
+    /// `POST /cluster/leave`: makes this node hand its partitions off and leave.
+    public func leaveCluster(timeout: TimeAmount = .seconds(10)) async throws(KVClientError) -> MembershipChange {
+        let response = try await send(method: "POST", path: "/cluster/leave", timeout: timeout)
+        return try Self.decode(MembershipChange.self, from: response)
+    }
+
     /// `GET /metrics`: the Prometheus text exposition.
     public func metrics(timeout: TimeAmount = .seconds(5)) async throws(KVClientError) -> String {
         let response = try await send(method: "GET", path: "/metrics", timeout: timeout)
@@ -347,7 +360,7 @@ public final class KVHTTPClient: Sendable {
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from response: HTTPClientResponse) throws(KVClientError) -> T {
-        guard response.status == 200 else { throw serverError(response) }
+        guard (200..<300).contains(response.status) else { throw serverError(response) }
         do {
             return try JSONDecoder().decode(T.self, from: Data(response.body))
         } catch {

@@ -112,9 +112,13 @@ public enum HTTPAPI {
         case .ring:
             return HTTPResponder.ring(service.ringReport())
         case .metrics:
-            return HTTPResponder.metrics(metrics?.exposition(status: await service.status()) ?? [])
+            return HTTPResponder.metrics(metrics?.exposition() ?? [])
         case .statusPage:
-            return HTTPResponder.statusPage(await service.status(), latency: metrics?.recent.summaries() ?? [])
+            return HTTPResponder.statusPage(await service.status())
+        case .joinCluster(let seed):
+            return HTTPResponder.json(.accepted, try await service.joinCluster(seed: seed))
+        case .leaveCluster:
+            return HTTPResponder.json(.accepted, try await service.leaveCluster())
         }
     }
 

@@ -9,15 +9,17 @@ public enum HTTPEndpoint: String, CaseIterable, Sendable {
     case getBucketProps, setBucketProps
     case listKeys
     case health, status, ring, metrics, statusPage
+    case joinCluster, leaveCluster
 
     /// The paths the router tells apart; each has one or more endpoints (one per method).
     public enum Resource: Sendable, Equatable {
-        case key, bucketProps, bucketKeys, health, status, ring, metrics, root
+        case key, bucketProps, bucketKeys, health, status, ring, metrics, root, clusterJoin, clusterLeave
     }
 
     public var method: String {
         switch self {
         case .putKey, .setBucketProps: return "PUT"
+        case .joinCluster, .leaveCluster: return "POST"
         case .deleteKey: return "DELETE"
         default: return "GET"
         }
@@ -33,6 +35,8 @@ public enum HTTPEndpoint: String, CaseIterable, Sendable {
         case .ring: return .ring
         case .metrics: return .metrics
         case .statusPage: return .root
+        case .joinCluster: return .clusterJoin
+        case .leaveCluster: return .clusterLeave
         }
     }
 
@@ -47,6 +51,8 @@ public enum HTTPEndpoint: String, CaseIterable, Sendable {
         case .ring: return "/ring"
         case .metrics: return "/metrics"
         case .root: return "/"
+        case .clusterJoin: return "/cluster/join"
+        case .clusterLeave: return "/cluster/leave"
         }
     }
 
@@ -64,6 +70,8 @@ public enum HTTPEndpoint: String, CaseIterable, Sendable {
         case .ring: return "ring"
         case .metrics: return "metrics"
         case .statusPage: return "status_page"
+        case .joinCluster: return "join"
+        case .leaveCluster: return "leave"
         }
     }
 

@@ -7,6 +7,7 @@ import QuorumCore
 /// - `GET|PUT /buckets/{bucket}/props`
 /// - `GET /buckets/{bucket}/keys?limit=&cursor=`
 /// - `GET /health`, `GET /status`, `GET /ring`, `GET /metrics`, `GET /`
+/// - `POST /cluster/join?seed=host:port`, `POST /cluster/leave`
 ///
 /// The key is everything after `/kv/{bucket}/`, percent-decoded to bytes, so binary keys
 /// and keys with `/` (sent as `%2F`, or even unescaped) work.
@@ -22,6 +23,9 @@ public enum HTTPRoute: Sendable, Equatable {
     case ring
     case metrics
     case statusPage
+    /// Join the cluster `seed` (a member's peer address) belongs to.
+    case joinCluster(seed: String)
+    case leaveCluster
 
     /// Query parameters every `/kv` route accepts.
     public static let kvQueryParameters = ["n", "r", "w", "pr", "pw", "timeout"]
@@ -43,6 +47,8 @@ public enum HTTPRoute: Sendable, Equatable {
         case .ring: return .ring
         case .metrics: return .metrics
         case .statusPage: return .statusPage
+        case .joinCluster: return .joinCluster
+        case .leaveCluster: return .leaveCluster
         }
     }
 
@@ -111,6 +117,15 @@ public enum HTTPRoute: Sendable, Equatable {
             case .metrics: return .metrics
             default: return .statusPage
             }
+        case .joinCluster:
+            let pairs = try queryPairs(target.query)
+            guard pairs.count == 1, pairs[0].0 == "seed", !pairs[0].1.isEmpty else {
+                throw .badParameter(name: "seed", message: "give the seed as ?seed=host:port, the peer address of any cluster member")
+            }
+            return .joinCluster(seed: pairs[0].1)
+        case .leaveCluster:
+            try rejectQuery(target.query)
+            return .leaveCluster
         }
     }
 
@@ -290,6 +305,8 @@ struct HTTPRequestTarget {
         case ("status", 1): return .status
         case ("ring", 1): return .ring
         case ("metrics", 1): return .metrics
+        case ("cluster", 2) where text(1) == "join": return .clusterJoin
+        case ("cluster", 2) where text(1) == "leave": return .clusterLeave
         default: return nil
         }
     }

@@ -24,6 +24,12 @@ final class BucketRegistry: Sendable {
         known.withLock { $0[bucket] } ?? .defaults
     }
 
+    /// The most replicas any bucket keeps (the default bucket's n included): how many
+    /// copies of a partition anti-entropy and ring changes look after.
+    var replicasMax: Int {
+        known.withLock { table in table.values.map(\.n).max() }.map { max($0, BucketProps.defaults.n) } ?? BucketProps.defaults.n
+    }
+
     func all() -> [(bucket: String, props: BucketProps)] {
         known.withLock { $0.map { (bucket: $0.key, props: $0.value) } }.sorted { $0.bucket < $1.bucket }
     }

@@ -34,6 +34,34 @@ public protocol KVService: Sendable {
 
     /// Partition ownership, as every node computes it.
     func ringReport() -> RingReport
+
+    /// Makes this node (alone and empty) join the cluster of `seed`, a member's peer
+    /// address: it copies its partitions' data, then serves (`POST /cluster/join`).
+    func joinCluster(seed: String) async throws(KVError) -> MembershipChange
+
+    /// Makes this node hand its partitions off and leave; the process exits once it is
+    /// gone from the ring (`POST /cluster/leave`).
+    func leaveCluster() async throws(KVError) -> MembershipChange
+}
+
+/// The answer to a join or leave request: where the node stands now.
+public struct MembershipChange: Sendable, Equatable, Codable {
+    public var node: String
+    /// `joining`, `up`, `leaving` or `left`.
+    public var status: String
+    /// Partition transfers this node still has to run before the change completes.
+    public var transfersPending: Int
+
+    public init(node: String, status: String, transfersPending: Int) {
+        self.node = node
+        self.status = status
+        self.transfersPending = transfersPending
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case node, status
+        case transfersPending = "transfers_pending"
+    }
 }
 
 extension KVService {

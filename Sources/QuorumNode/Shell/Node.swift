@@ -10,7 +10,8 @@ import QuorumStorage
 /// server, started and stopped together.
 public final class Node: Sendable {
     public let config: NodeConfig
-    public let ring: Ring
+    private let rings: RingView
+    private let changes: RingChangeService
     private let group: MultiThreadedEventLoopGroup
     private let store: ReplicaStore
     private let peers: PeerDirectory
@@ -34,7 +35,6 @@ public final class Node: Sendable {
         ProcessMetrics.bootstrap()  // swift-metrics → Prometheus, once per process; /metrics shows it
         self.config = config
         self.logger = logger
-        ring = Ring(members: config.members.map(\.id), partitionCount: config.partitionCount)
         group = MultiThreadedEventLoopGroup(numberOfThreads: config.eventLoopThreads)
 
         var storeOptions = StoreOptions()
@@ -48,52 +48,62 @@ public final class Node: Sendable {
         let registry = try BucketRegistry(store: store)
         let hints = try HintService(store: store, limits: config.hintLimits, logger: logger)
         self.hints = hints
+        // Until the membership is known (a node started with --join), the rings hold only
+        // this node; it opens no client listener before it has joined.
+        let placeholder = Ring(members: [config.nodeID], partitionCount: config.partitionCount)
+        let rings = RingView(serving: placeholder, target: placeholder)
+        self.rings = rings
+        let hello = PeerHello(nodeID: config.nodeID, clusterDigest: PeerHello.clusterDigest(partitionCount: config.partitionCount))
+        let transportLimits = PeerTransportLimits(limits: config.limits)
+        peers = PeerDirectory(peers: [], group: group, hello: hello, limits: transportLimits, logger: logger)
+        let changes = RingChangeService(
+            nodeID: config.nodeID, rings: rings, peers: peers, registry: registry, store: store,
+            gossipIntervalMilliseconds: config.gossipIntervalMilliseconds, logger: logger)
+        self.changes = changes
         let membership = try MembershipService(
-            config: config, logger: logger,
-            onPropsChanged: { props in
-                for (bucket, bucketProps) in props { try? registry.store(bucket: bucket, props: bucketProps) }
+            config: config, store: store, logger: logger,
+            onChange: { state in
+                for (bucket, bucketProps) in state.bucketProps { try? registry.store(bucket: bucket, props: bucketProps) }
+                changes.membershipChanged(state)
             },
             onReachable: { nodes in hints.targetsReachable(nodes) })
         self.membership = membership
         let antiEntropyLimits = AntiEntropyLimits.defaults
-        let trees = PartitionTrees(nodeID: config.nodeID, ring: ring, store: store, shape: antiEntropyLimits.shape, logger: logger)
+        let trees = PartitionTrees(
+            partitionCount: config.partitionCount,
+            held: { [nodeID = config.nodeID] in rings.partitions(heldBy: nodeID, replicas: registry.replicasMax) },
+            store: store, shape: antiEntropyLimits.shape, logger: logger)
         self.trees = trees
         let local = LocalReplica(
-            nodeID: config.nodeID, actorID: actorID, store: store, ring: ring, limits: config.limits,
+            nodeID: config.nodeID, actorID: actorID, store: store, ring: placeholder, limits: config.limits,
             props: registry, hints: hints, trees: trees, logger: logger)
-
-        let hello = PeerHello(nodeID: config.nodeID, ringDigest: ring.digest)
-        let transportLimits = PeerTransportLimits(limits: config.limits)
-        peers = PeerDirectory(
-            peers: config.members.filter { $0.id != config.nodeID }.map { (nodeID: $0.id, host: $0.host, port: $0.port) },
-            group: group, hello: hello, limits: transportLimits, logger: logger)
         let router = ReplicaRouter(local: local, peers: peers)
         self.router = router
         let antiEntropy = AntiEntropyService(
-            nodeID: config.nodeID, ring: ring, trees: trees, router: router, registry: registry,
-            limits: antiEntropyLimits, enabled: config.antiEntropyIntervalMilliseconds > 0, logger: logger)
+            nodeID: config.nodeID, rings: rings, trees: trees, router: router, registry: registry,
+            limits: antiEntropyLimits, enabled: config.antiEntropyIntervalMilliseconds > 0, logger: logger,
+            onTransfersDone: { changes.transfersDone() })
         self.antiEntropy = antiEntropy
+        changes.attach(membership: membership, antiEntropy: antiEntropy)
         coordinator = RequestCoordinator(
-            nodeID: config.nodeID, ring: ring, router: router, local: local, registry: registry, peers: peers,
+            nodeID: config.nodeID, rings: rings, router: router, local: local, registry: registry, peers: peers,
             limits: config.limits, eventLoop: group.next(), logger: logger,
             readRepairProbability: config.readRepairProbability, sloppyQuorum: config.sloppyQuorum, hints: hints,
-            membership: membership, antiEntropy: antiEntropy,
+            membership: membership, antiEntropy: antiEntropy, changes: changes,
             storageStatus: { [store] in
                 StorageStatus(
                     keys: (try? store.keyCount()) ?? -1, queuedWrites: store.queuedWrites,
                     committedTransactions: store.committedTransactions)
             })
 
-        let ring = ring
-        let memberIDs = Set(config.members.map(\.id))
+        let clusterDigest = hello.clusterDigest
         peerServer = PeerServer(
             host: config.peerHost, port: config.peerPort, group: group, limits: transportLimits, logger: logger,
             helloValidator: { hello in
-                guard memberIDs.contains(hello.nodeID) else {
-                    return "\(hello.nodeID) is not a member of this cluster (members: \(memberIDs.sorted().joined(separator: ", ")))"
-                }
-                guard hello.ringDigest == ring.digest else {
-                    return "\(hello.nodeID) computed a different ring; give every node the same ordered --member list and partition count"
+                // Who may connect is the membership's business (a joiner connects before
+                // anyone knows it); the hello only keeps apart clusters of another shape.
+                guard hello.clusterDigest == clusterDigest else {
+                    return "\(hello.nodeID) belongs to a cluster with another partition count; every node needs the same --partitions"
                 }
                 return nil
             },
@@ -129,6 +139,14 @@ public final class Node: Sendable {
     @discardableResult
     public func start() async throws -> (http: Int, peer: Int, resp: Int?) {
         let peerPort = try await peerServer.start()
+        if let seed = config.joinSeed, membership.localStatus == nil {
+            do {
+                let change = try await changes.join(seed: seed)
+                logger.info("joined through \(seed); copying partitions", metadata: ["transfers": "\(change.transfersPending)"])
+            } catch {
+                throw ConfigError(error.message)
+            }
+        }
         let httpPort = try await httpServer.start()
         let respPort = try await respServer?.start()
         gossipTimer.start(everyMilliseconds: config.gossipIntervalMilliseconds) { [membership, router] in
@@ -141,10 +159,10 @@ public final class Node: Sendable {
         // Trees are built (on their own queue) even with anti-entropy off here: peers that
         // run it ask this node for them, and /status reports their roots.
         trees.buildMissing()
-        if config.antiEntropyIntervalMilliseconds > 0 {
-            antiEntropyTimer.start(everyMilliseconds: config.antiEntropyIntervalMilliseconds) { [antiEntropy] in
-                antiEntropy.tick()
-            }
+        // Runs even with anti-entropy off: ring-change transfers go through it.
+        let antiEntropyInterval = config.antiEntropyIntervalMilliseconds > 0 ? config.antiEntropyIntervalMilliseconds : 1000
+        antiEntropyTimer.start(everyMilliseconds: antiEntropyInterval) { [antiEntropy] in
+            antiEntropy.tick()
         }
         let timeout = config.limits.requestTimeoutMillisecondsDefault
         hintTimer.start(everyMilliseconds: config.hintDeliveryIntervalMilliseconds) { [hints, router, membership] in
@@ -160,10 +178,14 @@ public final class Node: Sendable {
             metadata: [
                 "node": "\(config.nodeID)", "http": "\(config.httpHost):\(httpPort)", "peer": "\(config.peerHost):\(peerPort)",
                 "resp": "\(respPort.map { "\(config.respHost):\($0)" } ?? "off")",
-                "data": "\(config.dataDirectory)", "members": "\(ring.members.joined(separator: ","))",
+                "data": "\(config.dataDirectory)", "members": "\(rings.serving.members.joined(separator: ","))",
             ])
         return (httpPort, peerPort, respPort)
     }
+
+    /// Returns once this node has left its cluster (after `POST /cluster/leave` and the
+    /// hand-off): the process should then stop.
+    public func waitUntilLeft() async { await changes.waitUntilLeft() }
 
     /// Stops accepting requests, lets queued writes commit, and closes everything.
     public func stop() async {

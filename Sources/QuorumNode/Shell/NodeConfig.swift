@@ -39,6 +39,9 @@ public struct NodeConfig: Sendable, Codable, Equatable {
     /// Every member including this node, in join order; it determines the ring, so every
     /// node must be given the same list.
     public var members: [Member] = []
+    /// A running member's peer address to join through (`--join`); `members` is then
+    /// empty and the membership comes from the cluster.
+    public var joinSeed: String?
     public var partitionCount: Int = 64
     public var syncMode: SyncMode = .full
     public var eventLoopThreads: Int = 1
@@ -75,7 +78,12 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         guard partitionCount >= 1, partitionCount <= 65536, partitionCount & (partitionCount - 1) == 0 else {
             throw ConfigError("partition count must be a power of two between 1 and 65536, got \(partitionCount)")
         }
-        guard members.contains(where: { $0.id == nodeID }) else {
+        if let joinSeed {
+            guard members.isEmpty else {
+                throw ConfigError("--join and --member exclude each other: a joining node learns the members from the cluster")
+            }
+            _ = try HostPort(parsing: joinSeed, what: "--join")
+        } else if !members.contains(where: { $0.id == nodeID }) {
             throw ConfigError("the member list must include this node (\(nodeID)); add --member \(nodeID)=\(peerHost):\(peerPort)")
         }
         guard Set(members.map(\.id)).count == members.count else {

@@ -126,6 +126,10 @@ public struct AntiEntropyStatus: Sendable, Equatable, Codable {
     /// Merkle root (16 hex digits) of each held partition with a ready tree, keyed by
     /// partition number: replicas that agree report the same root for a partition.
     public var roots: [String: String]
+    /// Ring-change transfers (one partition exchanged with one peer) still to do, and done,
+    /// while a member joins or leaves; both 0 when the ring is settled.
+    public var transfersPending: Int = 0
+    public var transfersDone: Int = 0
 
     public init(
         enabled: Bool, partitionsExchanged: Int, failedExchanges: Int = 0, keysRepaired: Int = 0, hashesMoved: Int = 0,
@@ -155,6 +159,8 @@ public struct AntiEntropyStatus: Sendable, Equatable, Codable {
         case treeRebuilds = "tree_rebuilds"
         case treesReady = "trees_ready"
         case roots
+        case transfersPending = "transfers_pending"
+        case transfersDone = "transfers_done"
     }
 }
 

@@ -8,7 +8,9 @@ import Synchronization
 /// only sends what they ask for and feeds the answers back.
 final class RequestCoordinator: KVService {
     private let nodeID: String
-    private let ring: Ring
+    private let rings: RingView
+    /// The serving ring now; a request reads it once where it needs several answers from one ring.
+    private var ring: Ring { rings.serving }
     private let router: ReplicaRouter
     private let local: LocalReplica
     private let registry: BucketRegistry
@@ -23,24 +25,26 @@ final class RequestCoordinator: KVService {
     private let hints: HintService
     private let membership: MembershipService
     private let antiEntropy: AntiEntropyService
+    private let changes: RingChangeService
     let counters = NodeCounters()
     private let startedMilliseconds = WallClock.nowMilliseconds()
 
     init(
-        nodeID: String, ring: Ring, router: ReplicaRouter, local: LocalReplica, registry: BucketRegistry,
+        nodeID: String, rings: RingView, router: ReplicaRouter, local: LocalReplica, registry: BucketRegistry,
         peers: PeerDirectory, limits: Limits, eventLoop: any EventLoop, logger: Logger,
         readRepairProbability: Double, sloppyQuorum: Bool, hints: HintService, membership: MembershipService,
-        antiEntropy: AntiEntropyService,
+        antiEntropy: AntiEntropyService, changes: RingChangeService,
         storageStatus: @escaping @Sendable () -> StorageStatus
     ) {
         self.sloppyQuorum = sloppyQuorum
         self.membership = membership
         self.antiEntropy = antiEntropy
+        self.changes = changes
         self.hints = hints
         self.storageStatus = storageStatus
         self.readRepairProbability = readRepairProbability
         self.nodeID = nodeID
-        self.ring = ring
+        self.rings = rings
         self.router = router
         self.local = local
         self.registry = registry
@@ -116,6 +120,7 @@ final class RequestCoordinator: KVService {
 
     /// The key's replica slots: its preference list, with stand-ins past it when sloppy.
     private func replicaPlan(bucket: String, key: [UInt8], n: Int) -> ReplicaPlan {
+        let ring = ring
         let partition = ring.partition(bucket: bucket, key: key)
         return ReplicaPlan(
             primaries: ring.preferenceList(partition: partition, n: n), fallbacks: ring.fallbacks(partition: partition, n: n),
@@ -284,6 +289,12 @@ final class RequestCoordinator: KVService {
 
 
     func ringReport() -> RingReport { RingReport(ring: ring) }
+
+    // MARK: membership
+
+    func joinCluster(seed: String) async throws(KVError) -> MembershipChange { try await changes.join(seed: seed) }
+
+    func leaveCluster() async throws(KVError) -> MembershipChange { try changes.leave() }
 
     func status() async -> NodeStatus {
         let storage = storageStatus()

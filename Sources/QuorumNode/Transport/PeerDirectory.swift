@@ -1,16 +1,20 @@
 import Logging
 import NIOCore
 import QuorumCore
+import Synchronization
 
-/// One `PeerClient` per configured peer, so every part of the node shares one connection
-/// to each peer. The set is fixed at init; a membership change builds a new directory.
+/// One `PeerClient` per known peer, so every part of the node shares one connection to
+/// each. Peers are added as the membership learns of them (a join) and replaced when a
+/// peer's address changes; clients of peers that left are closed.
 public final class PeerDirectory: Sendable {
-    private let clients: [String: PeerClient]
-    /// Configuration order, so health reports are stable.
-    public let nodeIDs: [String]
+    private let clients: Mutex<[String: PeerClient]>
+    private let group: any EventLoopGroup
+    private let hello: PeerHello
+    private let limits: PeerTransportLimits
+    private let logger: Logger
 
-    /// - Parameter peers: the other nodes; ids must be unique. Clients are spread over the
-    ///   group's loops.
+    /// - Parameter peers: the other nodes known at start; ids must be unique. Clients are
+    ///   spread over the group's loops.
     public init(
         peers: [(nodeID: String, host: String, port: Int)],
         group: any EventLoopGroup,
@@ -18,6 +22,10 @@ public final class PeerDirectory: Sendable {
         limits: PeerTransportLimits = .defaults,
         logger: Logger
     ) {
+        self.group = group
+        self.hello = hello
+        self.limits = limits
+        self.logger = logger
         var clients: [String: PeerClient] = [:]
         for peer in peers {
             precondition(clients[peer.nodeID] == nil, "peer \(peer.nodeID) configured twice")
@@ -25,23 +33,57 @@ public final class PeerDirectory: Sendable {
                 nodeID: peer.nodeID, host: peer.host, port: peer.port, group: group, hello: hello, limits: limits, logger: logger
             )
         }
-        self.clients = clients
-        self.nodeIDs = peers.map(\.nodeID)
+        self.clients = Mutex(clients)
     }
 
-    public func client(for nodeID: String) -> PeerClient? { clients[nodeID] }
+    public func client(for nodeID: String) -> PeerClient? { clients.withLock { $0[nodeID] } }
 
-    /// Each peer's reachability as last observed, in configuration order, for health reports.
+    /// Node ids of the known peers, sorted, so health reports are stable.
+    public var nodeIDs: [String] { clients.withLock { Array($0.keys) }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
+
+    /// Makes the directory hold exactly `peers`: new ones get a client, ones whose address
+    /// changed get a new client, and ones no longer listed are closed.
+    public func reconcile(_ peers: [(nodeID: String, host: String, port: Int)]) {
+        let retired: [PeerClient] = clients.withLock { clients in
+            var retired: [PeerClient] = []
+            var wanted = Set<String>()
+            for peer in peers {
+                wanted.insert(peer.nodeID)
+                if let existing = clients[peer.nodeID], existing.host == peer.host, existing.port == peer.port { continue }
+                if let existing = clients[peer.nodeID] { retired.append(existing) }
+                clients[peer.nodeID] = PeerClient(
+                    nodeID: peer.nodeID, host: peer.host, port: peer.port, group: group, hello: hello, limits: limits,
+                    logger: logger)
+            }
+            for (nodeID, client) in clients where !wanted.contains(nodeID) {
+                retired.append(client)
+                clients[nodeID] = nil
+            }
+            return retired
+        }
+        guard !retired.isEmpty else { return }
+        Task { for client in retired { await client.close() } }
+    }
+
+    /// A client for a node known only by address (a seed to join through); the caller
+    /// closes it when done.
+    public func temporaryClient(host: String, port: Int) -> PeerClient {
+        PeerClient(nodeID: "seed \(host):\(port)", host: host, port: port, group: group, hello: hello, limits: limits, logger: logger)
+    }
+
+    /// Each peer's reachability as last observed, sorted by id, for health reports.
     public func snapshot() -> [(nodeID: String, address: String, reachable: Bool)] {
-        nodeIDs.map { nodeID in
-            let client = clients[nodeID]!
+        let current = clients.withLock { $0 }
+        return current.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { nodeID in
+            let client = current[nodeID]!
             return (nodeID, client.address, client.isReachable)
         }
     }
 
     public func closeAll() async {
+        let all = clients.withLock { Array($0.values) }
         await withTaskGroup(of: Void.self) { tasks in
-            for client in clients.values {
+            for client in all {
                 tasks.addTask { await client.close() }
             }
         }

@@ -8,6 +8,12 @@ import Synchronization
 /// repair of the keys that differ through the read-repair path (merge both states,
 /// write the merge to whichever side lacked it), so tombstones spread like values.
 ///
+/// While the ring changes (a member joins or leaves), the transfers `RingChange` lists
+/// for this node come first, one exchange each, every key of the partition shipped
+/// whatever its bucket's n; when the last one succeeds, `onTransfersDone` is called (the
+/// joiner then starts serving, the leaver leaves). A failed transfer is retried on a
+/// later tick, after the other pending ones.
+///
 /// One exchange at a time, one per timer tick (a tick that finds one running is skipped):
 /// the interval is the rate limit that keeps foreground latency. Both sides compare their
 /// live trees (`PartitionTrees`, updated on every committed write): this side a copy
@@ -16,15 +22,17 @@ import Synchronization
 /// diverged (the next exchange finds it).
 final class AntiEntropyService: Sendable {
     private let nodeID: String
-    private let ring: Ring
+    private let rings: RingView
     private let trees: PartitionTrees
     private let router: ReplicaRouter
     private let registry: BucketRegistry
     private let limits: AntiEntropyLimits
     private let logger: Logger
-    /// (partition, peer) pairs this node starts exchanges for, visited round-robin.
-    private let pairs: [(partition: Int, peer: String)]
     private let next = Mutex(0)
+    private let transfers = Mutex(TransferQueue())
+    private let onTransfersDone: @Sendable () -> Void
+    /// Routine exchanges run only when enabled; ring-change transfers always do.
+    private let enabled: Bool
     private let running = Atomic<Bool>(false)
     private let stats: Mutex<AntiEntropyStatus>
     private let requestTimeoutMilliseconds = 5000
@@ -32,21 +40,36 @@ final class AntiEntropyService: Sendable {
     private let batchBytesMax = 4 * 1024 * 1024
 
     init(
-        nodeID: String, ring: Ring, trees: PartitionTrees, router: ReplicaRouter, registry: BucketRegistry,
-        limits: AntiEntropyLimits, enabled: Bool, logger: Logger
+        nodeID: String, rings: RingView, trees: PartitionTrees, router: ReplicaRouter, registry: BucketRegistry,
+        limits: AntiEntropyLimits, enabled: Bool, logger: Logger, onTransfersDone: @escaping @Sendable () -> Void
     ) {
         stats = Mutex(AntiEntropyStatus(enabled: enabled, partitionsExchanged: 0))
         self.nodeID = nodeID
-        self.ring = ring
+        self.rings = rings
+        self.onTransfersDone = onTransfersDone
+        self.enabled = enabled
         self.trees = trees
         self.router = router
         self.registry = registry
         self.limits = limits
         self.logger = logger
-        let replicas = min(3, ring.members.count)
-        pairs = (0..<ring.partitionCount).filter { ring.owner(of: $0) == nodeID }.flatMap { partition in
+    }
+
+    /// (partition, peer) pairs this node starts routine exchanges for: each partition it
+    /// owns in the serving ring, with every other replica of it.
+    private var pairs: [(partition: Int, peer: String)] {
+        let ring = rings.serving
+        let replicas = min(registry.replicasMax, ring.members.count)
+        return (0..<ring.partitionCount).filter { ring.owner(of: $0) == nodeID }.flatMap { partition in
             ring.preferenceList(partition: partition, n: replicas).dropFirst().map { (partition: partition, peer: $0) }
         }
+    }
+
+    /// Replaces the transfers still to do with `planned` (those already done for the
+    /// same ring change are not repeated); calls `onTransfersDone` at once when none remain.
+    func plan(transfers planned: [RingChange.Transfer]) {
+        let done = transfers.withLock { $0.replace(with: planned) }
+        if done { onTransfersDone() }
     }
 
     var status: AntiEntropyStatus {
@@ -54,6 +77,7 @@ final class AntiEntropyService: Sendable {
         status.treeRebuilds = trees.rebuildCount
         status.treesReady = trees.readyCount
         status.roots = trees.roots()
+        (status.transfersPending, status.transfersDone) = transfers.withLock { ($0.pending.count, $0.doneCount) }
         return status
     }
 
@@ -61,24 +85,56 @@ final class AntiEntropyService: Sendable {
     /// partition tree that is missing (a build that failed is retried here).
     func tick() {
         trees.buildMissing()
-        guard !pairs.isEmpty, running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
+        guard running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
+        if transfers.withLock({ $0.next() }) != nil {
+            Task {
+                await runTransfers()
+                running.store(false, ordering: .releasing)
+            }
+            return
+        }
+        let pairs = enabled ? pairs : []
+        guard !pairs.isEmpty else {
+            running.store(false, ordering: .releasing)
+            return
+        }
         let pair = next.withLock { index in
             defer { index = (index + 1) % pairs.count }
-            return pairs[index]
+            return pairs[index % pairs.count]
         }
         Task {
-            await exchange(partition: pair.partition, peer: pair.peer)
+            await exchange(partition: pair.partition, peer: pair.peer, everyKey: false)
             running.store(false, ordering: .releasing)
         }
     }
 
-    private func exchange(partition: Int, peer: String) async {
+    /// Runs pending transfers one after another (a join or leave waits on them, so they
+    /// don't wait for ticks), one exchange at a time; stops at the first failure so an
+    /// unreachable peer is retried on a later tick, not in a tight loop.
+    private func runTransfers() async {
+        while let transfer = transfers.withLock({ $0.next() }) {
+            let succeeded = await exchange(partition: transfer.partition, peer: transfer.peer, everyKey: true)
+            let allDone = transfers.withLock { $0.finished(transfer, succeeded: succeeded) }
+            if allDone {
+                logger.info("ring change transfers done")
+                onTransfersDone()
+            }
+            if !succeeded { return }
+        }
+    }
+
+    /// One exchange; returns whether it finished and every repair it made was stored.
+    /// - Parameter everyKey: repair every differing key (a ring-change transfer), not
+    ///   only keys whose bucket places replicas on both sides.
+    @discardableResult
+    private func exchange(partition: Int, peer: String, everyKey: Bool) async -> Bool {
         let started = WallClock.nowMilliseconds()
         // No tree yet (still building at start): skip this pair until the next round.
-        guard let local = trees.snapshot(partition) else { return }
+        guard let local = trees.snapshot(partition) else { return false }
         var exchange = AntiEntropyExchange(local: local, limits: limits)
         var actions = exchange.start()
         var repaired = 0
+        var complete = true
         while !actions.isEmpty {
             let action = actions.removeFirst()
             switch action {
@@ -104,13 +160,17 @@ final class AntiEntropyService: Sendable {
                     actions += exchange.handle(.failed("the local store could not list segment keys: \(error)"))
                 }
             case .repair(let keys):
-                repaired += await repair(keys, partition: partition, peer: peer)
+                let outcome = await repair(keys, partition: partition, peer: peer, everyKey: everyKey)
+                repaired += outcome.repaired
+                complete = complete && outcome.complete
             case .finished(let result):
                 record(result, repaired: repaired, started: started, partition: partition, peer: peer, failure: nil)
             case .failed(let failure, let result):
+                complete = false
                 record(result, repaired: repaired, started: started, partition: partition, peer: peer, failure: failure.message)
             }
         }
+        return complete
     }
 
     private func rootInput(partition: Int, peer: String) async -> AntiEntropyExchange.Input {
@@ -123,29 +183,40 @@ final class AntiEntropyService: Sendable {
 
     /// Merges both sides' states of each key and writes the merge where it was missing:
     /// locally one by one, to the peer in one LZ4-compressed batch (the exchange bounds a
-    /// batch at `batchKeysMax` keys). Keys whose bucket keeps fewer replicas than this
-    /// pair are left alone.
-    private func repair(_ keys: [RepairKey], partition: Int, peer: String) async -> Int {
+    /// batch at `batchKeysMax` keys). Unless `everyKey`, keys whose bucket keeps fewer
+    /// replicas than this pair are left alone. `complete` is false when a key could not
+    /// be read or stored on either side.
+    private func repair(
+        _ keys: [RepairKey], partition: Int, peer: String, everyKey: Bool
+    ) async -> (repaired: Int, complete: Bool) {
         var repaired = 0
+        var complete = true
         var toPeer: [RepairBatch.Entry] = []
+        let ring = rings.serving
         for key in keys {
             let props = registry.props(for: key.bucket)
-            let replicas = ring.preferenceList(partition: partition, n: min(props.n, ring.members.count))
-            guard replicas.contains(nodeID), replicas.contains(peer) else { continue }
+            if !everyKey {
+                let replicas = ring.preferenceList(partition: partition, n: min(props.n, ring.members.count))
+                guard replicas.contains(nodeID), replicas.contains(peer) else { continue }
+            }
             guard case .success(.state(let localState)) = await call(nodeID, .fetch(bucket: key.bucket, key: key.key)),
                 case .success(.state(let remoteState)) = await call(peer, .fetch(bucket: key.bucket, key: key.key))
-            else { continue }
+            else {
+                complete = false
+                continue
+            }
             let states = [localState, remoteState].compactMap { $0 }
             guard var merged = states.first else { continue }
             for state in states.dropFirst() { merged = merged.merged(with: state, mode: props.conflict) }
             if remoteState != merged {
                 toPeer.append(RepairBatch.Entry(bucket: key.bucket, key: key.key, state: merged, mode: props.conflict))
             }
-            if localState != merged,
-                case .success(.ack) = await call(nodeID, .merge(bucket: key.bucket, key: key.key, state: merged, mode: props.conflict)),
-                remoteState == merged
-            {
-                repaired += 1
+            if localState != merged {
+                guard case .success(.ack) = await call(nodeID, .merge(bucket: key.bucket, key: key.key, state: merged, mode: props.conflict)) else {
+                    complete = false
+                    continue
+                }
+                if remoteState == merged { repaired += 1 }
             }
         }
         // One batch per `batchBytesMax` of encoded states too, so 256 large states never
@@ -155,15 +226,21 @@ final class AntiEntropyService: Sendable {
         for entry in toPeer {
             let size = entry.key.count + entry.bucket.utf8.count + entry.state.encoded().count
             if !chunk.isEmpty, chunkBytes + size > batchBytesMax {
-                repaired += await ship(chunk, to: peer)
+                let stored = await ship(chunk, to: peer)
+                complete = complete && stored == chunk.count
+                repaired += stored
                 chunk = []
                 chunkBytes = 0
             }
             chunk.append(entry)
             chunkBytes += size
         }
-        if !chunk.isEmpty { repaired += await ship(chunk, to: peer) }
-        return repaired
+        if !chunk.isEmpty {
+            let stored = await ship(chunk, to: peer)
+            complete = complete && stored == chunk.count
+            repaired += stored
+        }
+        return (repaired, complete)
     }
 
     /// Sends one compressed batch; returns how many keys the peer stored.

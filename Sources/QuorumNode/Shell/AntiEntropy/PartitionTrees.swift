@@ -4,8 +4,13 @@ import QuorumCore
 import QuorumStorage
 import Synchronization
 
-/// The live Merkle tree of every partition this node replicates, over (bucket, key) →
-/// `StableHash.hash(encoded state)`, kept in memory and updated on every committed write.
+/// The live Merkle tree of every partition, over (bucket, key) → `StableHash.hash(encoded
+/// state)`, kept in memory and updated on every committed write.
+///
+/// Every partition has one, not only those this node replicates: the ring changes as
+/// nodes join and leave, and a node gaining or losing a partition exchanges it before
+/// the change completes. A partition with no keys here costs an empty tree. `held`
+/// (what the rings give this node) only chooses what `/status` reports.
 ///
 /// Trees are built at start (and again whenever one is missing) from a paged scan of the
 /// store on a background queue. A partition is usable for exchanges only once `ready`.
@@ -25,9 +30,9 @@ final class PartitionTrees: Sendable {
     }
 
     let shape: MerkleShape
-    /// Partitions this node holds a replica of (it is on their preference list).
-    let held: [Int]
-    private let isHeld: [Bool]
+    /// Partitions this node holds a replica of now, in either ring.
+    private let held: @Sendable () -> [Int]
+    private let partitionCount: Int
     private let store: ReplicaStore
     private let slots: Mutex<[Slot]>
     private let rebuilds = Atomic<Int>(0)
@@ -35,26 +40,25 @@ final class PartitionTrees: Sendable {
     private let logger: Logger
     private let pageRows = 1000
 
-    init(nodeID: String, ring: Ring, store: ReplicaStore, shape: MerkleShape, logger: Logger) {
+    init(partitionCount: Int, held: @escaping @Sendable () -> [Int], store: ReplicaStore, shape: MerkleShape, logger: Logger) {
         self.shape = shape
         self.store = store
         self.logger = logger
-        let replicas = min(3, ring.members.count)
-        held = (0..<ring.partitionCount).filter { ring.preferenceList(partition: $0, n: replicas).contains(nodeID) }
-        var isHeld = Array(repeating: false, count: ring.partitionCount)
-        for partition in held { isHeld[partition] = true }
-        self.isHeld = isHeld
-        slots = Mutex(Array(repeating: .absent, count: ring.partitionCount))
+        self.held = held
+        self.partitionCount = partitionCount
+        slots = Mutex(Array(repeating: .absent, count: partitionCount))
     }
 
     /// Tree builds completed since start (the first build of each partition included).
     var rebuildCount: Int { rebuilds.load(ordering: .relaxed) }
 
-    /// Schedules a build, on the background queue, of every held partition without a tree
-    /// (all of them at start; after that, those whose build failed).
+    /// Schedules a build, on the background queue, of every partition without a tree
+    /// (all of them at start, held ones first; after that, those whose build failed).
     func buildMissing() {
+        let held = held()
+        let order = held + (0..<partitionCount).filter { !held.contains($0) }
         let missing = slots.withLock { slots in
-            held.filter { partition in
+            order.filter { partition in
                 guard case .absent = slots[partition] else { return false }
                 slots[partition] = .building(pending: [:])
                 return true
@@ -98,7 +102,7 @@ final class PartitionTrees: Sendable {
     /// A committed write of a key: its digest went from `old` to `new` (nil: absent).
     /// Called in commit order (from the store's completions).
     func record(partition: Int, keyHash: UInt64, old: UInt64?, new: UInt64?) {
-        guard partition >= 0, partition < isHeld.count, isHeld[partition], old != new else { return }
+        guard partition >= 0, partition < partitionCount, old != new else { return }
         slots.withLock { slots in
             switch slots[partition] {
             case .absent:
@@ -117,7 +121,7 @@ final class PartitionTrees: Sendable {
 
     /// Runs `body` on the partition's ready tree; nil when it has none yet.
     func withTree<T: Sendable>(_ partition: Int, _ body: (inout MerkleTree) -> T) -> T? {
-        guard partition >= 0, partition < isHeld.count, isHeld[partition] else { return nil }
+        guard partition >= 0, partition < partitionCount else { return nil }
         return slots.withLock { slots in
             guard case .ready(var tree) = slots[partition] else { return nil }
             slots[partition] = .absent
@@ -137,7 +141,7 @@ final class PartitionTrees: Sendable {
     /// Root hash (16 hex digits) of each held partition whose tree is ready, keyed by partition.
     func roots() -> [String: String] {
         var roots: [String: String] = [:]
-        for partition in held {
+        for partition in held() {
             if let root = withTree(partition, { $0.root }) {
                 let hex = String(root, radix: 16)
                 roots[String(partition)] = String(repeating: "0", count: 16 - hex.count) + hex
@@ -148,7 +152,7 @@ final class PartitionTrees: Sendable {
 
     var readyCount: Int {
         slots.withLock { slots in
-            held.filter { if case .ready = slots[$0] { return true } else { return false } }.count
+            held().filter { if case .ready = slots[$0] { return true } else { return false } }.count
         }
     }
 

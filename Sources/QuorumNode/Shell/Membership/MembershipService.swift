@@ -1,42 +1,66 @@
 import Logging
 import QuorumCore
+import QuorumStorage
 import Synchronization
 
 /// Gossip and failure detection on this node: every round it sends heartbeats (and the
 /// membership state with bucket props when a peer's digest differs) to a few peers, and
 /// it answers theirs. The pure `Gossip` decides everything; this shell sends, receives,
-/// and tells the rest of the node who is down and which props changed.
+/// persists the state (so a node that joined remembers its cluster across restarts), and
+/// tells the rest of the node when the membership changed and who came back.
 final class MembershipService: Sendable {
     private let gossip: Mutex<Gossip>
     private let local: String
+    private let localPeerAddress: String
+    private let localHTTPAddress: String
+    private let store: ReplicaStore
     private let logger: Logger
-    /// Called with every bucket's props after a gossip exchange changed the state.
-    private let onPropsChanged: @Sendable ([String: BucketProps]) -> Void
+    /// Called with the new state after any change (gossip, join, leave, props), outside the lock.
+    private let onChange: @Sendable (MembershipState) -> Void
     /// Called with nodes that just came back, so work waiting for them resumes at once.
     private let onReachable: @Sendable ([String]) -> Void
+    private static let metaKey = "membership"
 
+    /// Starts from the persisted state merged with the configured founders (a node
+    /// started with `--join` has none until it joins).
     init(
-        config: NodeConfig, logger: Logger, onPropsChanged: @escaping @Sendable ([String: BucketProps]) -> Void,
-        onReachable: @escaping @Sendable ([String]) -> Void
+        config: NodeConfig, store: ReplicaStore, logger: Logger,
+        onChange: @escaping @Sendable (MembershipState) -> Void, onReachable: @escaping @Sendable ([String]) -> Void
     ) throws {
         local = config.nodeID
+        localPeerAddress = "\(config.peerHost):\(config.peerPort)"
+        localHTTPAddress = "\(config.httpHost):\(config.httpPort)"
+        self.store = store
         self.logger = logger
-        self.onPropsChanged = onPropsChanged
+        self.onChange = onChange
         self.onReachable = onReachable
         let founders = config.members.map { member in
             (id: member.id, peerAddress: "\(member.host):\(member.port)",
              httpAddress: member.id == config.nodeID ? "\(config.httpHost):\(config.httpPort)" : "")
         }
-        let state: MembershipState
+        var state: MembershipState
         do {
             state = try MembershipState(founders: founders, partitionCount: config.partitionCount)
         } catch {
             throw ConfigError("the member list can't form a cluster: \(error.message)")
         }
+        if let saved = try Self.loadState(store: store) {
+            guard saved.partitionCount == config.partitionCount else {
+                throw ConfigError(
+                    "this node's data belongs to a cluster of \(saved.partitionCount) partitions, not \(config.partitionCount); "
+                        + "start it with --partitions \(saved.partitionCount) or with an empty --data-dir")
+            }
+            state = saved.merged(with: state)
+        }
         let now = WallClock.nowMilliseconds()
         // The start time orders this process's heartbeats after any earlier run's.
         gossip = Mutex(Gossip(local: config.nodeID, generation: now, state: state, nowMilliseconds: now))
     }
+
+    var state: MembershipState { gossip.withLock { $0.state } }
+
+    /// This node's own status in the membership; nil before it joined a cluster.
+    var localStatus: MemberStatus? { state.members[local]?.status }
 
     /// One gossip round: heartbeats to a few peers; their answers are folded in.
     func round(send: @escaping @Sendable (_ target: String, _ message: [UInt8], _ reply: @escaping @Sendable ([UInt8]?) -> Void) -> Void) {
@@ -59,18 +83,18 @@ final class MembershipService: Sendable {
             logger.warning("undecodable gossip", metadata: ["from": "\(sender)", "error": "\(error.message)"])
             return []
         }
-        let outcome: Result<(GossipReceipt, [String: BucketProps]), GossipRefusal> = gossip.withLock { gossip in
-            Result { () throws(GossipRefusal) -> (GossipReceipt, [String: BucketProps]) in
+        let outcome: Result<(GossipReceipt, MembershipState), GossipRefusal> = gossip.withLock { gossip in
+            Result { () throws(GossipRefusal) -> (GossipReceipt, MembershipState) in
                 let receipt = try gossip.receive(message, nowMilliseconds: WallClock.nowMilliseconds())
-                return (receipt, gossip.state.bucketProps)
+                return (receipt, gossip.state)
             }
         }
         switch outcome {
         case .failure(let refusal):
             logger.warning("gossip refused", metadata: ["from": "\(sender)", "reason": "\(refusal.message)"])
             return []
-        case .success(let (receipt, props)):
-            if receipt.stateChanged { onPropsChanged(props) }
+        case .success(let (receipt, state)):
+            if receipt.stateChanged { changed(state) }
             if !receipt.newlyReachable.isEmpty {
                 logger.info("peers reachable again", metadata: ["nodes": "\(receipt.newlyReachable.joined(separator: ","))"])
                 onReachable(receipt.newlyReachable)
@@ -81,11 +105,73 @@ final class MembershipService: Sendable {
 
     /// Spreads a props change with the next rounds.
     func publish(bucket: String, props: BucketProps) {
+        apply { $0.settingBucketProps(props, for: bucket) }
+    }
+
+    // MARK: Joining and leaving
+
+    /// The first message to a seed: our (empty or single-node) state's digest, so the
+    /// seed answers with its whole state.
+    func joinGreeting() -> [UInt8] {
         gossip.withLock { gossip in
-            let next = gossip.state.settingBucketProps(props, for: bucket)
-            gossip.update(next, nowMilliseconds: WallClock.nowMilliseconds())
+            GossipMessage(sender: local, heartbeats: gossip.heartbeats, digest: gossip.digest, state: nil, isReply: false)
+        }.encoded()
+    }
+
+    /// Takes the seed's answer to `joinGreeting` and enters its cluster as `joining`.
+    /// Throws a message for the operator when the answer can't be used.
+    func join(seedReply bytes: [UInt8]) throws(ConfigError) {
+        let reply: GossipMessage
+        do {
+            reply = try GossipMessage(decoding: bytes)
+        } catch {
+            throw ConfigError("the seed's answer could not be read: \(error.message)")
+        }
+        guard let seedState = reply.state, seedState.ring != nil else {
+            throw ConfigError("the seed \(reply.sender) did not send a cluster state; is it a member of a running cluster?")
+        }
+        let (peerAddress, httpAddress) = (localPeerAddress, localHTTPAddress)
+        let id = local
+        try apply { (current: MembershipState) throws(ConfigError) -> MembershipState in
+            guard seedState.partitionCount == current.partitionCount else {
+                throw ConfigError(
+                    "the cluster has \(seedState.partitionCount) partitions and this node \(current.partitionCount); "
+                        + "start it with --partitions \(seedState.partitionCount)")
+            }
+            // A node joining a cluster starts from that cluster's state: a single-node
+            // state of its own (empty of data, checked by the caller) is dropped.
+            let alone = current.members.count <= 1 && current.members[id] != nil
+            let base = alone ? seedState : current.merged(with: seedState)
+            if let existing = base.members[id], existing.status.isServing { return base }
+            do throws(MembershipError) {
+                return try base.requestingJoin(
+                    member: id, peerAddress: peerAddress, httpAddress: httpAddress,
+                    versionAbove: alone ? current.members[id]!.version : 0)
+            } catch {
+                throw ConfigError("cannot join: \(error.message)")
+            }
         }
     }
+
+    /// Marks this node as leaving; its partitions are handed off before it is `left`.
+    func requestLeave() throws(MembershipError) {
+        let id = local
+        try apply { (state: MembershipState) throws(MembershipError) -> MembershipState in try state.leaving(id) }
+    }
+
+    /// A joining node's copies are done: it serves from now on.
+    func markUp() {
+        let id = local
+        try? apply { (state: MembershipState) throws(MembershipError) -> MembershipState in try state.markingUp(id) }
+    }
+
+    /// A leaving node's hand-off is done.
+    func markLeft() {
+        let id = local
+        try? apply { (state: MembershipState) throws(MembershipError) -> MembershipState in try state.left(id) }
+    }
+
+    // MARK: Views
 
     /// Peers the failure detector believes down now.
     func unreachable() -> Set<String> {
@@ -102,6 +188,41 @@ final class MembershipService: Sendable {
                     phi: view.member.id == local ? 0 : (view.phi.isFinite ? min(view.phi, 1000) : 1000),
                     partitions: view.partitionsOwned)
             }
+        }
+    }
+
+    // MARK: Internals
+
+    /// Merges a locally made change into the gossiped state and reports it.
+    private func apply<E: Error>(_ change: (MembershipState) throws(E) -> MembershipState) throws(E) {
+        let result: Result<MembershipState?, E> = gossip.withLock { gossip in
+            do throws(E) {
+                let next = try change(gossip.state)
+                return .success(gossip.update(next, nowMilliseconds: WallClock.nowMilliseconds()) ? gossip.state : nil)
+            } catch {
+                return .failure(error)
+            }
+        }
+        if let state = try result.get() { changed(state) }
+    }
+
+    private func changed(_ state: MembershipState) {
+        do {
+            try store.setMetaValue(Self.metaKey, Base64URL.encode(state.encoded()))
+        } catch {
+            logger.error("could not save the membership; gossip restores it after a restart", metadata: ["error": "\(error)"])
+        }
+        onChange(state)
+    }
+
+    private static func loadState(store: ReplicaStore) throws -> MembershipState? {
+        guard let text = try store.metaValue(metaKey) else { return nil }
+        guard let bytes = Base64URL.decode(text) else { throw ConfigError("the saved membership is not readable; remove the data directory's meta row 'membership'") }
+        var reader = ByteReader(bytes)
+        do {
+            return try MembershipState.decode(from: &reader)
+        } catch {
+            throw ConfigError("the saved membership is not readable (\(error.message)); start with an empty --data-dir")
         }
     }
 }

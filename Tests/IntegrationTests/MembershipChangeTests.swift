@@ -1,0 +1,140 @@
+import Foundation
+import QuorumCore
+import XCTest
+
+/// Growing and shrinking a running cluster with real processes: a node that joins copies
+/// its partitions before it serves, a node that leaves hands its partitions off before it
+/// exits, and no acknowledged write is lost either way while a writer keeps going.
+final class MembershipChangeTests: XCTestCase {
+    private var cluster: ClusterHarness?
+
+    override func tearDown() async throws {
+        cluster?.shutdown()
+    }
+
+    /// Writes unique keys through `client` at n=3 w=2 until `stop` is set; returns the acknowledged ones.
+    fileprivate static func writeUntilStopped(_ client: TestClient, prefix: String, stop: ManagedFlag) async -> [String] {
+        var acknowledged: [String] = []
+        var index = 0
+        while !stop.isSet, index < 5000 {
+            let key = "\(prefix)-\(index)"
+            index += 1
+            if let response = try? await client.put(key, "v-\(key)", query: [("w", "2"), ("timeout", "3000")]),
+                response.status == 204
+            {
+                acknowledged.append(key)
+            }
+        }
+        return acknowledged
+    }
+
+    private func memberStatus(_ node: String, seenBy index: Int) async throws -> String? {
+        let status = try await cluster!.client(index).request("GET", "/status")
+        let members = status.json["members"] as? [[String: Any]] ?? []
+        return members.first { $0["node"] as? String == node }?["status"] as? String
+    }
+
+    private func storedKeys(_ index: Int) async throws -> Int {
+        let status = try await cluster!.client(index).request("GET", "/status")
+        return (status.json["storage"] as? [String: Any])?["keys"] as? Int ?? -1
+    }
+
+    private func assertReadable(_ keys: [String], through index: Int, file: StaticString = #filePath, line: UInt = #line) async throws {
+        let client = cluster!.client(index)
+        var missing: [String] = []
+        for key in keys {
+            let response = try await client.get(key, query: [("r", "3"), ("timeout", "5000")])
+            if response.status != 200 || response.text != "v-\(key)" { missing.append("\(key): \(response.status) \(response.text)") }
+        }
+        XCTAssertEqual(missing, [], "acknowledged writes must be readable at r=3", file: file, line: line)
+    }
+
+    func testANodeJoiningUnderLoadCopiesItsPartitionsBeforeServing() async throws {
+        let cluster = try await ClusterHarness(nodes: 3)
+        self.cluster = cluster
+        let before = (0..<300).map { "before-\($0)" }
+        for key in before {
+            let response = try await cluster.client(0).put(key, "v-\(key)", query: [("w", "3")])
+            XCTAssertEqual(response.status, 204, response.text)
+        }
+
+        let stop = ManagedFlag()
+        let writer = BackgroundWriter(client: cluster.client(1), prefix: "during", stop: stop)
+        let joined = try await cluster.addNode(joiningThrough: 0)
+        let joinedID = cluster.nodes[joined].id
+        try await eventually("\(joinedID) is up as node1 sees it", seconds: 120) {
+            try await self.memberStatus(joinedID, seenBy: 0) == "up"
+        }
+        stop.set()
+        let during = await writer.value
+        XCTAssertGreaterThan(during.count, 0, "the writer kept succeeding during the join")
+
+        // Everything written before the join is on the joiner for each partition it now
+        // replicates: it copied them before it switched to serving.
+        let ring = Ring(members: cluster.nodes.map(\.id))
+        let owned = before.filter { ring.preferenceList(bucket: "default", key: Array($0.utf8), n: 3).contains(joinedID) }
+        XCTAssertGreaterThan(owned.count, 0)
+        let held = try await storedKeys(joined)
+        XCTAssertGreaterThanOrEqual(held, owned.count, "the joiner holds every key it replicates from before the join")
+
+        try await assertReadable(before + during, through: joined)
+        for index in 0..<3 {
+            try await eventually("node\(index + 1) sees the joiner up", seconds: 10) {
+                try await self.memberStatus(joinedID, seenBy: index) == "up"
+            }
+        }
+    }
+
+    func testALeavingNodeHandsItsPartitionsOffAndExits() async throws {
+        // Frequent exchanges, so writes that landed on the leaver during its last copies
+        // reach their new replicas within the test's bound.
+        let cluster = try await ClusterHarness(nodes: 4, extraArguments: ["--anti-entropy-interval", "100"])
+        self.cluster = cluster
+        let before = (0..<300).map { "kept-\($0)" }
+        for key in before {
+            let response = try await cluster.client(0).put(key, "v-\(key)", query: [("w", "3")])
+            XCTAssertEqual(response.status, 204, response.text)
+        }
+
+        let stop = ManagedFlag()
+        let writer = BackgroundWriter(client: cluster.client(1), prefix: "while-leaving", stop: stop)
+        let leave = try await CLIRunner().run(
+            ["cluster", "leave", "--node", cluster.endpoint(3), "--timeout", "120"], seconds: 150)
+        XCTAssertEqual(leave.status, 0, leave.description)
+        XCTAssertTrue(leave.text.contains("node4 has left the cluster"), leave.description)
+        let exitCode = try await cluster.waitForExit(3, seconds: 30)
+        XCTAssertEqual(exitCode, 0, "a node that left exits cleanly:\n\(cluster.log(3))")
+        stop.set()
+        let during = await writer.value
+        XCTAssertGreaterThan(during.count, 0, "the writer kept succeeding during the leave")
+
+        try await eventually("node1 sees node4 as left", seconds: 10) { try await self.memberStatus("node4", seenBy: 0) == "left" }
+        try await assertReadable(before + during, through: 0)
+        // Three nodes remain at n=3: each holds every key written before the leave.
+        for index in 0..<3 {
+            try await eventually("node\(index + 1) holds every key", seconds: 30) {
+                try await self.storedKeys(index) >= before.count + during.count
+            }
+        }
+    }
+}
+
+/// A writer running beside the test until its flag is set.
+private struct BackgroundWriter {
+    let task: Task<[String], Never>
+
+    init(client: TestClient, prefix: String, stop: ManagedFlag) {
+        task = Task.detached { await MembershipChangeTests.writeUntilStopped(client, prefix: prefix, stop: stop) }
+    }
+
+    var value: [String] { get async { await task.value } }
+}
+
+/// A flag one task sets and another polls.
+final class ManagedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}
