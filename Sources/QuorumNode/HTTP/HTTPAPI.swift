@@ -112,9 +112,9 @@ public enum HTTPAPI {
         case .ring:
             return HTTPResponder.ring(service.ringReport())
         case .metrics:
-            return HTTPResponder.metrics(metrics?.exposition() ?? [])
+            return HTTPResponder.metrics(metrics?.exposition(status: await service.status()) ?? [])
         case .statusPage:
-            return HTTPResponder.statusPage(await service.status())
+            return HTTPResponder.statusPage(await service.status(), latency: metrics?.recent.summaries() ?? [])
         case .joinCluster(let seed):
             return HTTPResponder.json(.accepted, try await service.joinCluster(seed: seed))
         case .leaveCluster:
