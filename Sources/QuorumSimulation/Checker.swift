@@ -1,0 +1,97 @@
+import QuorumCore
+
+/// The properties every run is checked for, named as in the simulator's issue.
+public enum Check: String, Sendable, CaseIterable, Comparable {
+    /// (a) After faults heal and repair runs, all replicas of every key hold the same state.
+    case convergence = "a"
+    /// (b) No acknowledged write is lost: present at r = n afterwards, or superseded.
+    case durability = "b"
+    /// (c) vclock: concurrent acknowledged writes survive as siblings until a write whose
+    /// context covers them, and not after it.
+    case siblings = "c"
+    /// (d) No deleted key resurrects.
+    case resurrection = "d"
+    /// (e) With w + r > n, no sloppy quorum and no faults, reads see every write
+    /// acknowledged before they began.
+    case quorumReads = "e"
+    /// (f) LWW under no skew: later writes win, and no value read is older than one read before.
+    case lwwOrder = "f"
+
+    public var title: String {
+        switch self {
+        case .convergence: return "(a) replicas converge"
+        case .durability: return "(b) acknowledged writes survive"
+        case .siblings: return "(c) concurrent writes stay siblings"
+        case .resurrection: return "(d) deleted keys stay deleted"
+        case .quorumReads: return "(e) quorum reads see acknowledged writes"
+        case .lwwOrder: return "(f) LWW never goes back in time"
+        }
+    }
+
+    public static func < (lhs: Check, rhs: Check) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// One broken property, with what broke it.
+public struct CheckViolation: Sendable, Equatable, CustomStringConvertible {
+    public var check: Check
+    public var message: String
+
+    public var description: String { "\(check.title): \(message)" }
+}
+
+/// What the checkers look at: the history, the final r = n reads, and every replica's
+/// state once repair ran.
+struct CheckInput {
+    struct KeyName: Hashable, Comparable {
+        var bucket: String
+        var key: [UInt8]
+
+        static func < (lhs: KeyName, rhs: KeyName) -> Bool {
+            lhs.bucket != rhs.bucket ? lhs.bucket < rhs.bucket : lhs.key.lexicographicallyPrecedes(rhs.key)
+        }
+
+        var text: String { bucket + "/" + String(decoding: key, as: UTF8.self) }
+    }
+
+    var history: History
+    var mix: FaultMix
+    /// Every key the clients used, sorted.
+    var keys: [KeyName]
+    /// Per key: the final r = n read's state (nil: nothing held); absent when that read failed.
+    var finalStates: [KeyName: KeyState?]
+    /// Per key, per replica of its preference list (in order), the stored state after repair.
+    var replicaStates: [KeyName: [(node: String, state: KeyState?)]]
+    var nodeCount: Int
+
+    func props(_ name: KeyName) -> BucketProps { SimulatedBuckets.props[name.bucket] ?? .defaults }
+
+    /// The client requests (not the checkers' reads) on one key, in invocation order.
+    func requests(on name: KeyName) -> [History.Entry] {
+        history.entries.filter { $0.client != History.checkerClient && $0.bucket == name.bucket && $0.key == name.key }
+    }
+
+    /// The numbers a request ran with, resolved as the coordinator resolved them.
+    func resolved(_ entry: History.Entry) -> ResolvedOptions? {
+        try? entry.options.resolve(
+            props: props(KeyName(bucket: entry.bucket, key: entry.key)), clusterSize: nodeCount, limits: .defaults,
+            for: entry.isWrite ? .write : .read)
+    }
+
+    static func describe(_ entry: History.Entry) -> String {
+        History.render(entry, origin: SimulatedWorld.origin)
+    }
+}
+
+/// Runs every check on one run's results.
+enum Checker {
+    static func check(_ input: CheckInput) -> [CheckViolation] {
+        var violations: [CheckViolation] = []
+        violations += ConvergenceCheck.check(input)
+        violations += DurabilityCheck.check(input)
+        violations += SiblingCheck.check(input)
+        violations += ResurrectionCheck.check(input)
+        violations += QuorumReadCheck.check(input)
+        violations += LWWOrderCheck.check(input)
+        return violations
+    }
+}

@@ -1,0 +1,135 @@
+import QuorumCore
+
+/// Every client request of a run: what was asked, of which node, when, and what came
+/// back. The checkers read it; `render()` prints it, byte for byte the same for a seed.
+public struct History: Sendable {
+    public enum Kind: String, Sendable, Equatable {
+        case get, put, delete
+    }
+
+    /// What a request came to.
+    public enum Outcome: Sendable, Equatable {
+        /// Not answered yet.
+        case pending
+        /// A read's merged state (nil: no replica held the key).
+        case read(KeyState?)
+        /// A write or delete acknowledged by `w` replicas: the version it created and the
+        /// state the coordinator answered with.
+        case written(version: Sibling, state: KeyState)
+        /// Refused or failed before or during the request; it may still have been applied
+        /// on some replicas (a write that missed its quorum), so it can supersede.
+        case failed(code: String)
+        /// The coordinator crashed mid-request: applied or not, nobody knows.
+        case indeterminate
+    }
+
+    public struct Entry: Sendable {
+        public var id: Int
+        /// The client; `History.checkerClient` for the reads the checkers make at the end.
+        public var client: Int
+        public var kind: Kind
+        public var bucket: String
+        public var key: [UInt8]
+        /// The coordinator's node index.
+        public var node: Int
+        public var options: RequestOptions
+        public var sloppy: Bool
+        /// A write's value (empty for a delete).
+        public var value: [UInt8]
+        /// The context the write carried; empty for a blind write and for reads.
+        public var context: VersionVector
+        public var invokedAt: UInt64
+        public var completedAt: UInt64?
+        public var outcome: Outcome
+
+        public var isWrite: Bool { kind != .get }
+        public var isAcknowledged: Bool {
+            if case .written = outcome { return true }
+            return false
+        }
+        public var writtenVersion: Sibling? {
+            if case .written(let version, _) = outcome { return version }
+            return nil
+        }
+    }
+
+    public static let checkerClient = -1
+
+    public private(set) var entries: [Entry] = []
+
+    public init() {}
+
+    mutating func begin(
+        client: Int, kind: Kind, bucket: String, key: [UInt8], node: Int, options: RequestOptions, sloppy: Bool,
+        value: [UInt8], context: VersionVector, at time: UInt64
+    ) -> Int {
+        entries.append(
+            Entry(
+                id: entries.count, client: client, kind: kind, bucket: bucket, key: key, node: node, options: options,
+                sloppy: sloppy, value: value, context: context, invokedAt: time, completedAt: nil, outcome: .pending))
+        return entries.count - 1
+    }
+
+    mutating func complete(_ id: Int, outcome: Outcome, at time: UInt64) {
+        precondition(entries[id].completedAt == nil, "history entry \(id) completed twice")
+        entries[id].completedAt = time
+        entries[id].outcome = outcome
+    }
+
+    /// One line per request, in invocation order, times relative to `origin`.
+    public func render(origin: UInt64) -> String {
+        var text = ""
+        for entry in entries {
+            text += Self.render(entry, origin: origin)
+            text += "\n"
+        }
+        return text
+    }
+
+    static func render(_ entry: Entry, origin: UInt64) -> String {
+        // Times before the origin (hand-made histories) print as they are.
+        func relative(_ time: UInt64) -> UInt64 { time >= origin ? time - origin : time }
+        let invoked = relative(entry.invokedAt)
+        let completed = entry.completedAt.map { String(relative($0)) } ?? "-"
+        let who = entry.client == checkerClient ? "check" : "c\(entry.client)"
+        var line = "#\(entry.id) [\(invoked)..\(completed)] \(who) \(entry.kind.rawValue) \(entry.bucket)/\(text(entry.key)) via n\(entry.node)"
+        line += " " + render(entry.options) + (entry.sloppy ? " sloppy" : "")
+        if entry.kind == .put { line += " value=\(text(entry.value))" }
+        if entry.isWrite && !entry.context.isEmpty { line += " ctx=\(render(entry.context))" }
+        line += " -> "
+        switch entry.outcome {
+        case .pending: line += "pending"
+        case .read(let state): line += state.map { "read \(render($0))" } ?? "read nothing"
+        case .written(let version, _): line += "ok \(render(version))"
+        case .failed(let code): line += "failed \(code)"
+        case .indeterminate: line += "indeterminate"
+        }
+        return line
+    }
+
+    static func render(_ options: RequestOptions) -> String {
+        var parts: [String] = []
+        if let n = options.n { parts.append("n=\(n)") }
+        if let r = options.r { parts.append("r=\(r.description)") }
+        if let w = options.w { parts.append("w=\(w.description)") }
+        if let pw = options.pw { parts.append("pw=\(pw.description)") }
+        return parts.isEmpty ? "defaults" : parts.joined(separator: ",")
+    }
+
+    static func render(_ clock: VersionVector) -> String {
+        "{" + clock.entries.map { "\($0.actor):\($0.counter)" }.joined(separator: ",") + "}"
+    }
+
+    static func render(_ sibling: Sibling) -> String {
+        let what = sibling.isTombstone ? "tombstone" : text(sibling.value)
+        return "\(what)@\(sibling.dot.actor):\(sibling.dot.counter)/\(sibling.timestamp.physicalMilliseconds).\(sibling.timestamp.logical)"
+    }
+
+    static func render(_ state: KeyState) -> String {
+        "[" + state.siblings.map(render).joined(separator: " ") + "] " + render(state.clock)
+    }
+
+    static func text(_ bytes: [UInt8]) -> String {
+        String(decoding: bytes, as: UTF8.self)
+    }
+}

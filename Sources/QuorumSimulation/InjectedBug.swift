@@ -1,0 +1,17 @@
+/// A deliberate bug the simulator's wiring can switch on, to show the checkers catch it.
+///
+/// These live only in the simulated node's shell; the core's behaviour never changes.
+/// Production has no such switch.
+public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
+    case none
+    /// Read repair sends only the newest sibling (with the full context), so replicas
+    /// drop concurrent siblings the client saw.
+    case readRepairDropsSiblings
+    /// Anti-entropy leaves keys whose merged state is only tombstones unrepaired, so a
+    /// replica that missed a delete keeps the old value.
+    case antiEntropyIgnoresTombstones
+    /// Anti-entropy pairs each partition's owner with the next two replicas only, whatever
+    /// the buckets' n (what the node's `AntiEntropyService` did when the simulator found
+    /// it): the 4th and 5th replicas of an n = 5 key are never repaired.
+    case antiEntropyThreeReplicasDeep
+}

@@ -1,0 +1,76 @@
+import QuorumCore
+
+/// A node's disk in the simulator: replica states and hint rows, with the contract of the
+/// SQLite `ReplicaStore` the real node uses.
+///
+/// - Reads see committed data only.
+/// - Writes commit one at a time in the order they were queued; a write's transform runs
+///   against the state committed just before it (read-modify-write is atomic per key).
+/// - What is committed survives a crash; queued writes that had not committed are lost
+///   (the node keeps those in `SimulatedNode`'s write queue, which a crash empties).
+/// - A scan lists one partition's rows in (bucket, key) order.
+///
+/// States are kept decoded, with their version digest (`StableHash` of the encoding, as
+/// the real node computes it) taken at commit for the Merkle trees.
+struct MemoryStore {
+    struct Row: Equatable {
+        var state: KeyState
+        var digest: UInt64
+    }
+
+    struct Name: Hashable, Comparable {
+        var partition: Int
+        var bucket: String
+        var key: [UInt8]
+
+        static func < (lhs: Name, rhs: Name) -> Bool {
+            if lhs.partition != rhs.partition { return lhs.partition < rhs.partition }
+            if lhs.bucket != rhs.bucket { return lhs.bucket < rhs.bucket }
+            return lhs.key.lexicographicallyPrecedes(rhs.key)
+        }
+    }
+
+    private(set) var rows: [Name: Row] = [:]
+    /// Hint rows by id, as `HintService` stores them before acknowledging.
+    private(set) var hints: [UInt64: Hint] = [:]
+    /// Commits so far (for the run's figures).
+    private(set) var commitCount = 0
+
+    func read(partition: Int, bucket: String, key: [UInt8]) -> KeyState? {
+        rows[Name(partition: partition, bucket: bucket, key: key)]?.state
+    }
+
+    /// Commits `state`; returns the digests before and after, for the partition's tree.
+    mutating func commit(partition: Int, bucket: String, key: [UInt8], state: KeyState) -> (old: UInt64?, new: UInt64) {
+        let name = Name(partition: partition, bucket: bucket, key: key)
+        let digest = MerkleTree.versionDigest(of: state)
+        let old = rows[name]?.digest
+        rows[name] = Row(state: state, digest: digest)
+        commitCount += 1
+        return (old, digest)
+    }
+
+    /// Every row of `partition`, in (bucket, key) order.
+    func scan(partition: Int) -> [(name: Name, row: Row)] {
+        rows.filter { $0.key.partition == partition }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// Every row, in (partition, bucket, key) order.
+    func all() -> [(name: Name, row: Row)] {
+        rows.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    mutating func putHint(_ hint: Hint) {
+        hints[hint.id] = hint
+        commitCount += 1
+    }
+
+    mutating func deleteHints(ids: [UInt64]) {
+        for id in ids { hints[id] = nil }
+    }
+
+    /// Stored hints by id, as `HintQueue(restoring:)` takes them after a restart.
+    func allHints() -> [Hint] {
+        hints.values.sorted { $0.id < $1.id }
+    }
+}

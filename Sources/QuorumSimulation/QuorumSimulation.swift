@@ -1,2 +1,0 @@
-/// The deterministic simulator (being built).
-enum QuorumSimulationPlaceholder {}

@@ -1,0 +1,89 @@
+import QuorumCore
+
+/// One client: issues its planned requests one after another, each to its planned node,
+/// and records every invocation and outcome in the history.
+///
+/// A write "with context" carries the context of this client's last read or write of the
+/// key, as an HTTP client sends back `X-Context`; without one it is blind. A request to a
+/// node that is down fails at once (connection refused), applied nowhere.
+final class SimulatedClient {
+    let index: Int
+    private let operations: [SimulationPlan.Operation]
+    private var next = 0
+    private var contexts: [String: VersionVector] = [:]
+    private unowned let world: SimulatedWorld
+    private(set) var isDone = false
+
+    init(index: Int, operations: [SimulationPlan.Operation], world: SimulatedWorld) {
+        self.index = index
+        self.operations = operations
+        self.world = world
+    }
+
+    func start() {
+        issueNext()
+    }
+
+    private func issueNext() {
+        guard next < operations.count else {
+            isDone = true
+            return
+        }
+        let operation = operations[next]
+        next += 1
+        world.schedule(after: operation.thinkMilliseconds) { [self] in issue(operation) }
+    }
+
+    private func issue(_ operation: SimulationPlan.Operation) {
+        let name = operation.bucket + "/" + String(decoding: operation.key, as: UTF8.self)
+        let kind: History.Kind
+        var intent: WriteIntent?
+        switch operation.kind {
+        case .get:
+            kind = .get
+        case .put, .putWithContext:
+            kind = .put
+            let value = Array("c\(index).\(next - 1)".utf8)
+            intent = WriteIntent(
+                value: value, contentType: "text/plain",
+                context: operation.kind == .putWithContext ? contexts[name] ?? .empty : .empty)
+        case .delete, .deleteWithContext:
+            kind = .delete
+            intent = .delete(context: operation.kind == .deleteWithContext ? contexts[name] ?? .empty : .empty)
+        }
+        let entry = world.history.begin(
+            client: index, kind: kind, bucket: operation.bucket, key: operation.key, node: operation.node,
+            options: operation.options, sloppy: operation.sloppy, value: intent?.value ?? [], context: intent?.context ?? .empty,
+            at: world.now)
+        let node = world.nodes[operation.node]
+        guard node.isUp else {
+            world.history.complete(entry, outcome: .failed(code: "unavailable"), at: world.now)
+            return issueNext()
+        }
+        let completion: (ClientResult) -> Void = { [self] result in
+            world.history.complete(entry, outcome: Self.outcome(result), at: world.now)
+            switch result {
+            case .read(let state): contexts[name] = state?.context ?? .empty
+            case .written(_, let state): contexts[name] = state.context
+            default: break
+            }
+            issueNext()
+        }
+        if let intent {
+            node.write(
+                bucket: operation.bucket, key: operation.key, intent: intent, options: operation.options, sloppy: operation.sloppy,
+                completion: completion)
+        } else {
+            node.get(bucket: operation.bucket, key: operation.key, options: operation.options, sloppy: operation.sloppy, completion: completion)
+        }
+    }
+
+    static func outcome(_ result: ClientResult) -> History.Outcome {
+        switch result {
+        case .read(let state): return .read(state)
+        case .written(let version, let state): return .written(version: version, state: state)
+        case .failed(let error): return .failed(code: error.code)
+        case .indeterminate: return .indeterminate
+        }
+    }
+}

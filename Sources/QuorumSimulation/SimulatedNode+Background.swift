@@ -1,0 +1,188 @@
+import QuorumCore
+
+/// The node's background work, as its timers run it: gossip rounds (`MembershipService`),
+/// hint delivery (`HintService`) and anti-entropy exchanges (`AntiEntropyService`).
+extension SimulatedNode {
+    // MARK: Gossip
+
+    /// One gossip round: push to a few peers, fold in their answers.
+    func gossipRound() {
+        let sends = gossip.round(nowMilliseconds: wallNow, using: &world.random)
+        for send in sends {
+            call(send.target, .gossip(message: send.message.encoded()), timeoutMilliseconds: 1000) { [self] response in
+                if case .gossip(let answer)? = response, !answer.isEmpty { _ = receiveGossip(answer) }
+            }
+        }
+    }
+
+    /// A peer's gossip; returns the encoded answer (empty when none is due). Peers that
+    /// came back get their hints without waiting out the backoff.
+    func receiveGossip(_ bytes: [UInt8]) -> [UInt8] {
+        guard let message = try? GossipMessage(decoding: bytes) else { return [] }
+        guard let receipt = try? gossip.receive(message, nowMilliseconds: wallNow) else { return [] }
+        for node in receipt.newlyReachable { hints.resetBackoff(for: node) }
+        return receipt.reply?.encoded() ?? []
+    }
+
+    // MARK: Hinted handoff
+
+    /// Keeps a write as a hint for `target`; acknowledges once the hint row is committed.
+    func takeHint(
+        target: String, bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode,
+        respond: @escaping (PeerResponse) -> Void
+    ) {
+        switch hints.enqueue(target: target, bucket: bucket, key: key, state: state, mode: mode, nowMilliseconds: wallNow) {
+        case .refused(let refusal):
+            respond(.failure(code: "overloaded", message: refusal.message))
+        case .accepted(let hint):
+            diskWrite { [self] in
+                store.putHint(hint)
+                respond(.ack)
+            }
+        }
+    }
+
+    /// One delivery pass: a batch to every target that is due and believed up.
+    func deliverHints() {
+        let now = wallNow
+        let expired = hints.expire(nowMilliseconds: now)
+        store.deleteHints(ids: expired)
+        let down = gossip.unreachable(nowMilliseconds: now)
+        for target in hints.targetsDue(nowMilliseconds: now) where !down.contains(target) {
+            let batch = hints.due(for: target, nowMilliseconds: now)
+            guard !batch.isEmpty else { continue }
+            let tracker = HintBatchTracker(expected: batch.count)
+            let sent = incarnation
+            for hint in batch {
+                let request = PeerRequest.merge(bucket: hint.bucket, key: hint.key, state: hint.state, mode: hint.mode)
+                call(target, request, timeoutMilliseconds: UInt64(limits.requestTimeoutMillisecondsDefault)) { [self] response in
+                    guard incarnation == sent, let outcome = tracker.record(id: hint.id, acknowledged: response == .ack) else { return }
+                    hints.delivered(ids: outcome.delivered)
+                    if outcome.anyFailed { hints.deliveryFailed(target: target, nowMilliseconds: wallNow) }
+                    store.deleteHints(ids: outcome.delivered)
+                }
+            }
+        }
+    }
+
+    // MARK: Anti-entropy
+
+    /// Starts the next exchange unless one is running.
+    func antiEntropyTick() {
+        guard !antiEntropyPairs.isEmpty, !antiEntropyRunning else { return }
+        let pair = antiEntropyPairs[nextPair]
+        nextPair = (nextPair + 1) % antiEntropyPairs.count
+        antiEntropyRunning = true
+        let run = ExchangeRun(
+            exchange: AntiEntropyExchange(local: tree(pair.partition), limits: world.config.antiEntropyLimits),
+            partition: pair.partition, peer: pair.peer, incarnation: incarnation)
+        continueExchange(run, with: run.exchange.start())
+    }
+
+    /// Carries out the exchange's actions in order; each request's answer resumes it.
+    private func continueExchange(_ run: ExchangeRun, with actions: [AntiEntropyExchange.Action]) {
+        guard run.incarnation == incarnation else { return }
+        run.queue += actions
+        let timeout: UInt64 = 5000
+        while !run.queue.isEmpty {
+            let action = run.queue.removeFirst()
+            switch action {
+            case .requestRoot:
+                call(run.peer, .treeRoot(partition: run.partition), timeoutMilliseconds: timeout) { [self] response in
+                    guard case .treeRoot(let hash, let segmentCount, let fanOut)? = response,
+                        let shape = MerkleShape(validatingSegmentCount: segmentCount, fanOut: fanOut)
+                    else { return continueExchange(run, with: run.exchange.handle(.failed("no root"))) }
+                    continueExchange(run, with: run.exchange.handle(.remoteRoot(hash: hash, shape: shape)))
+                }
+                return
+            case .requestHashes(let level, let indices):
+                call(run.peer, .treeHashes(partition: run.partition, level: level, indices: indices), timeoutMilliseconds: timeout) {
+                    [self] response in
+                    guard case .treeHashes(let hashes)? = response else {
+                        return continueExchange(run, with: run.exchange.handle(.failed("no tree hashes")))
+                    }
+                    continueExchange(run, with: run.exchange.handle(.remoteHashes(level: level, hashes: hashes)))
+                }
+                return
+            case .requestSegmentKeys(let segments):
+                call(run.peer, .segmentKeys(partition: run.partition, segments: segments), timeoutMilliseconds: timeout) {
+                    [self] response in
+                    guard case .segmentKeys(let remote)? = response else {
+                        return continueExchange(run, with: run.exchange.handle(.failed("no segment keys")))
+                    }
+                    let local = segmentKeys(partition: run.partition, segments: segments)
+                    continueExchange(run, with: run.exchange.handle(.segmentKeys(local: local, remote: remote)))
+                }
+                return
+            case .repair(let keys):
+                repair(keys[...], run: run) { [self] in continueExchange(run, with: []) }
+                return
+            case .finished, .failed:
+                antiEntropyRunning = false
+            }
+        }
+    }
+
+    /// Repairs keys one at a time, as the node does: fetch both states, merge (`KeyRepair`),
+    /// write the merge locally and send it to the peer where it was missing.
+    private func repair(_ keys: ArraySlice<RepairKey>, run: ExchangeRun, then done: @escaping () -> Void) {
+        guard let key = keys.first else { return done() }
+        let rest = keys.dropFirst()
+        let props = world.props(for: key.bucket)
+        let replicas = world.ring.preferenceList(partition: run.partition, n: min(props.n, world.ring.members.count))
+        guard replicas.contains(id), replicas.contains(run.peer) else { return repair(rest, run: run, then: done) }
+        call(run.peer, .fetch(bucket: key.bucket, key: key.key), timeoutMilliseconds: 5000) { [self] response in
+            guard case .state(let remote)? = response else { return repair(rest, run: run, then: done) }
+            let local = store.read(partition: run.partition, bucket: key.bucket, key: key.key)
+            guard let plan = KeyRepair(local: local, remote: remote, mode: props.conflict) else {
+                return repair(rest, run: run, then: done)
+            }
+            if world.config.bug == .antiEntropyIgnoresTombstones, plan.merged.siblings.allSatisfy(\.isTombstone) {
+                return repair(rest, run: run, then: done)  // the deliberate bug
+            }
+            if plan.sendToPeer {
+                call(run.peer, .merge(bucket: key.bucket, key: key.key, state: plan.merged, mode: props.conflict),
+                     timeoutMilliseconds: 5000) { _ in }
+            }
+            guard plan.writeLocally else { return repair(rest, run: run, then: done) }
+            handle(.merge(bucket: key.bucket, key: key.key, state: plan.merged, mode: props.conflict)) { [self] _ in
+                repair(rest, run: run, then: done)
+            }
+        }
+    }
+}
+
+/// One anti-entropy exchange in progress: the core state machine and the actions not yet
+/// carried out.
+final class ExchangeRun {
+    var exchange: AntiEntropyExchange
+    var queue: [AntiEntropyExchange.Action] = []
+    let partition: Int
+    let peer: String
+    let incarnation: Int
+
+    init(exchange: AntiEntropyExchange, partition: Int, peer: String, incarnation: Int) {
+        self.exchange = exchange
+        self.partition = partition
+        self.peer = peer
+        self.incarnation = incarnation
+    }
+}
+
+/// Collects the answers to one hint batch; the last answer closes it (as the node's
+/// `BatchTracker`).
+final class HintBatchTracker {
+    private var remaining: Int
+    private var delivered: [UInt64] = []
+    private var anyFailed = false
+
+    init(expected: Int) {
+        remaining = expected
+    }
+
+    func record(id: UInt64, acknowledged: Bool) -> (delivered: [UInt64], anyFailed: Bool)? {
+        if acknowledged { delivered.append(id) } else { anyFailed = true }
+        remaining -= 1
+        return remaining == 0 ? (delivered, anyFailed) : nil
+    }
+}

@@ -1,0 +1,236 @@
+import QuorumCore
+
+/// One simulated QuorumKV node: the shell around the same core types the real node runs
+/// (`GetCoordinator`, `PutCoordinator`, `ReplicaPlan`, `ReplicaWrite`, `HintQueue`,
+/// `AntiEntropyExchange`, `MerkleTree`, `KeyRepair`, `Gossip`, `HybridLogicalClock`),
+/// driven the way `RequestCoordinator`, `LocalReplica`, `HintService`,
+/// `AntiEntropyService` and `MembershipService` drive them, with the simulated network,
+/// disk and clock in place of NIO, SQLite and the wall clock.
+///
+/// This file: identity, the replica (answering peer requests against `MemoryStore`),
+/// calls to peers, and crash and restart. The coordinator, hints, anti-entropy and
+/// gossip are in the extensions beside it.
+final class SimulatedNode {
+    let index: Int
+    let id: String
+    /// As the real node's: the node id plus the store's creation time. The store is never
+    /// wiped here, so it stays the same across restarts.
+    let actorID: String
+    unowned let world: SimulatedWorld
+    let limits = Limits.defaults
+    let hintLimits: HintLimits = {
+        var limits = HintLimits.defaults
+        limits.backoffMaxMilliseconds = 5000  // as NodeConfig sets it
+        return limits
+    }()
+
+    var clock = SimulatedClock()
+    var store = MemoryStore()
+    private(set) var isUp = true
+    /// Raised by every crash and restart; work started by an earlier incarnation (a
+    /// queued write, a reply, a timer) checks it and does nothing.
+    private(set) var incarnation = 0
+    var hlc = HybridLogicalClock()
+    var gossip: Gossip
+    var hints: HintQueue
+    var trees: [Int: MerkleTree] = [:]
+
+    private var nextCallID: UInt64 = 0
+    private var pendingCalls: [UInt64: (PeerResponse?) -> Void] = [:]
+    /// When the disk's writer is free: writes commit one after another, in queue order.
+    private var diskFreeAt: UInt64 = 0
+    /// Client requests this node coordinates, by request number: told `indeterminate` on a crash.
+    var openRequests: [UInt64: () -> Void] = [:]
+    var nextRequest: UInt64 = 0
+    /// Anti-entropy: the pairs this node exchanges, round-robin, and whether one runs.
+    let antiEntropyPairs: [AntiEntropySchedule.Pair]
+    var nextPair = 0
+    var antiEntropyRunning = false
+
+    init(index: Int, id: String, world: SimulatedWorld) {
+        self.index = index
+        self.id = id
+        self.world = world
+        actorID = "\(id).sim"
+        gossip = Gossip(local: id, generation: 0, state: world.membership, nowMilliseconds: 0)
+        hints = HintQueue(limits: .defaults)
+        let depth = world.config.bug == .antiEntropyThreeReplicasDeep ? 3 : SimulatedBuckets.replicasMax
+        antiEntropyPairs = AntiEntropySchedule.pairs(ring: world.ring, node: id, replicas: depth)
+    }
+
+    /// Wall-clock milliseconds as this node reads them.
+    var wallNow: UInt64 { clock.nowMilliseconds(virtual: world.now) }
+
+    // MARK: Lifecycle
+
+    /// Starts the node's process: a fresh HLC, gossip with a new generation (its start
+    /// time, as the real node uses), hints restored from the store, trees built from it.
+    func start() {
+        let now = wallNow
+        hlc = HybridLogicalClock()
+        gossip = Gossip(local: id, generation: now, state: world.membership, nowMilliseconds: now)
+        hints = HintQueue(restoring: store.allHints(), limits: hintLimits)
+        trees = [:]
+        for (name, row) in store.all() {
+            trees[name.partition, default: MerkleTree(shape: world.config.antiEntropyLimits.shape)].update(
+                keyHash: StableHash.keyHash(bucket: name.bucket, key: name.key), old: nil, new: row.digest)
+        }
+        diskFreeAt = world.now
+        nextPair = 0
+        antiEntropyRunning = false
+    }
+
+    /// The process dies: queued writes are lost, calls in flight never answer, and the
+    /// clients of requests it coordinated learn nothing of their fate.
+    func crash() {
+        guard isUp else { return }
+        isUp = false
+        incarnation += 1
+        pendingCalls = [:]
+        let open = openRequests.sorted { $0.key < $1.key }.map(\.value)
+        openRequests = [:]
+        for tell in open { tell() }
+    }
+
+    func restart() {
+        precondition(!isUp, "\(id) restarted while up")
+        isUp = true
+        incarnation += 1
+        start()
+    }
+
+    // MARK: Calls to replicas
+
+    /// Sends `request` to `target` and calls `completion` once with its answer, or nil on
+    /// a timeout or refused connection. To this node itself it goes straight to the local
+    /// replica, as `ReplicaRouter` does, without a timeout.
+    func call(_ target: String, _ request: PeerRequest, timeoutMilliseconds: UInt64, completion: @escaping (PeerResponse?) -> Void) {
+        if target == id {
+            handle(request, completion)
+            return
+        }
+        guard let peer = world.node(target) else { return completion(nil) }
+        let callID = nextCallID
+        nextCallID += 1
+        pendingCalls[callID] = completion
+        let sent = incarnation
+        world.schedule(after: timeoutMilliseconds) { [self] in answer(callID, incarnation: sent, with: nil) }
+        world.send(from: index, to: peer.index) { [self] in
+            guard peer.isUp else {
+                // Connection refused: the caller hears of it a round trip later.
+                world.send(from: peer.index, to: index) { [self] in answer(callID, incarnation: sent, with: nil) }
+                return
+            }
+            let serving = peer.incarnation
+            peer.handle(request) { [self] response in
+                guard peer.incarnation == serving else { return }
+                world.send(from: peer.index, to: index) { [self] in answer(callID, incarnation: sent, with: response) }
+            }
+        }
+    }
+
+    private func answer(_ callID: UInt64, incarnation sent: Int, with response: PeerResponse?) {
+        guard incarnation == sent, let completion = pendingCalls.removeValue(forKey: callID) else { return }
+        completion(response)
+    }
+
+    // MARK: The replica
+
+    /// Answers one peer request, as `LocalReplica.handle` does. Writes answer only after
+    /// their commit.
+    func handle(_ request: PeerRequest, _ respond: @escaping (PeerResponse) -> Void) {
+        switch request {
+        case .fetch(let bucket, let key):
+            respond(.state(store.read(partition: world.ring.partition(bucket: bucket, key: key), bucket: bucket, key: key)))
+        case .coordinateWrite(let bucket, let key, let intent, let mode, let timestamp, let ifAbsent):
+            hlc.observe(timestamp, nowMilliseconds: wallNow)
+            let actor = actorID
+            let limits = limits
+            update(bucket: bucket, key: key, transform: { current throws(KVError) in
+                try ReplicaWrite.lead(
+                    current: current, intent: intent, actor: actor, timestamp: timestamp, mode: mode, ifAbsent: ifAbsent,
+                    limits: limits)
+            }) { result in
+                switch result {
+                case .success(let state): respond(.state(state))
+                case .failure(let error): respond(.failure(code: error.code, message: error.message))
+                }
+            }
+        case .merge(let bucket, let key, let state, let mode):
+            if let newest = state.siblings.map(\.timestamp).max() { hlc.observe(newest, nowMilliseconds: wallNow) }
+            update(bucket: bucket, key: key, transform: { current throws(KVError) in
+                ReplicaWrite.merge(current: current, incoming: state, mode: mode)
+            }) { result in
+                switch result {
+                case .success: respond(.ack)
+                case .failure(let error): respond(.failure(code: error.code, message: error.message))
+                }
+            }
+        case .storeHint(let target, let bucket, let key, let state, let mode):
+            takeHint(target: target, bucket: bucket, key: key, state: state, mode: mode, respond: respond)
+        case .treeRoot(let partition):
+            var tree = tree(partition)
+            let shape = tree.shape
+            respond(.treeRoot(hash: tree.root, segmentCount: shape.segmentCount, fanOut: shape.fanOut))
+        case .treeHashes(let partition, let level, let indices):
+            var tree = tree(partition)
+            respond(.treeHashes(tree.hashes(level: level, indices: indices)))
+        case .segmentKeys(let partition, let segments):
+            respond(.segmentKeys(segmentKeys(partition: partition, segments: segments)))
+        case .gossip(let message):
+            respond(.gossip(message: receiveGossip(message)))
+        case .ping:
+            respond(.pong)
+        case .setBucketProps, .listKeys, .mergeBatch:
+            respond(.failure(code: "bad_parameter", message: "not simulated"))
+        }
+    }
+
+    /// Queues a write on the disk: `transform` runs on the committed state when the write
+    /// commits, and the partition's tree takes the new digest. A crash before then loses it.
+    func update(
+        bucket: String, key: [UInt8], transform: @escaping (KeyState?) throws(KVError) -> KeyState,
+        completion: @escaping (Result<KeyState, KVError>) -> Void
+    ) {
+        let partition = world.ring.partition(bucket: bucket, key: key)
+        diskWrite { [self] in
+            let current = store.read(partition: partition, bucket: bucket, key: key)
+            let next: KeyState
+            do throws(KVError) {
+                next = try transform(current)
+            } catch {
+                return completion(.failure(error))
+            }
+            let digests = store.commit(partition: partition, bucket: bucket, key: key, state: next)
+            if digests.old != digests.new {
+                trees[partition, default: MerkleTree(shape: world.config.antiEntropyLimits.shape)].update(
+                    keyHash: StableHash.keyHash(bucket: bucket, key: key), old: digests.old, new: digests.new)
+            }
+            completion(.success(next))
+        }
+    }
+
+    /// Runs `commit` when the disk's writer gets to it (1–3 ms per write, in order).
+    func diskWrite(_ commit: @escaping () -> Void) {
+        let queued = incarnation
+        diskFreeAt = max(world.now, diskFreeAt) + world.draw(1...3)
+        world.schedule(after: diskFreeAt - world.now) { [self] in
+            guard incarnation == queued else { return }
+            commit()
+        }
+    }
+
+    func tree(_ partition: Int) -> MerkleTree {
+        var tree = trees[partition] ?? MerkleTree(shape: world.config.antiEntropyLimits.shape)
+        tree.refresh()
+        return tree
+    }
+
+    /// The (bucket, key, digest) entries of some segments of a partition, from a scan.
+    func segmentKeys(partition: Int, segments: [Int]) -> [SegmentKey] {
+        let wanted = Set(segments)
+        let shape = world.config.antiEntropyLimits.shape
+        return store.scan(partition: partition).filter { wanted.contains(shape.segment(bucket: $0.name.bucket, key: $0.name.key)) }
+            .map { SegmentKey(bucket: $0.name.bucket, key: $0.name.key, digest: $0.row.digest) }
+    }
+}

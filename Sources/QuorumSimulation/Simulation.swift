@@ -1,0 +1,110 @@
+import QuorumCore
+
+/// What one run did and found.
+public struct SimulationReport: Sendable {
+    public var seed: UInt64
+    public var mix: FaultMix
+    public var plan: SimulationPlan
+    public var history: History
+    public var violations: [CheckViolation]
+    /// Events handled, and virtual milliseconds from start to the last check.
+    public var events: Int
+    public var virtualMilliseconds: UInt64
+    /// Virtual milliseconds from healing the faults until every replica agreed (nil: never).
+    public var repairMilliseconds: UInt64?
+
+    public var passed: Bool { violations.isEmpty }
+
+    /// The checks that failed, each once, in order.
+    public var failedChecks: [Check] { Array(Set(violations.map(\.check))).sorted() }
+
+    /// The history, then the verdict; the same bytes every time the seed is replayed.
+    public func render() -> String {
+        var text = "seed \(seed) faults \(mix.rawValue): \(history.entries.count) requests, \(events) events, "
+        text += "\(virtualMilliseconds) virtual ms, repaired in \(repairMilliseconds.map { "\($0) ms" } ?? "never")\n"
+        text += history.render(origin: SimulatedWorld.origin)
+        if violations.isEmpty {
+            text += "seed \(seed): all checks passed\n"
+        } else {
+            for violation in violations { text += "seed \(seed): VIOLATED \(violation)\n" }
+        }
+        return text
+    }
+}
+
+/// Runs one seeded simulation: clients and faults per the plan, then heal, repair, read
+/// every key at r = n, and check.
+public enum Simulation {
+    /// - Parameter plan: the plan to run; nil draws the seed's own (a shrunk plan is passed
+    ///   here to replay it).
+    public static func run(seed: UInt64, config: SimulationConfig = SimulationConfig(), plan: SimulationPlan? = nil) -> SimulationReport {
+        let mix = config.mix(forSeed: seed)
+        var planRandom = SplitMix64(seed: seed)
+        let drawn = SimulationPlan.draw(config: config, mix: mix, using: &planRandom)
+        let plan = plan ?? drawn
+        // The run's own draws (delays, losses, disk) come from a second stream of the seed.
+        let world = SimulatedWorld(config: config, mix: mix, random: SplitMix64(seed: seed ^ 0x9E37_79B9_7F4A_7C15))
+        for timed in plan.faults {
+            world.schedule(atOffset: timed.atMilliseconds) { world.apply(timed.fault) }
+        }
+        let clients = plan.operations.enumerated().map { SimulatedClient(index: $0.offset, operations: $0.element, world: world) }
+        for client in clients { client.start() }
+
+        // Active phase: until every client is done and every fault has happened.
+        let lastFault = SimulatedWorld.origin + (plan.faults.map(\.atMilliseconds).max() ?? 0)
+        let activeLimit = SimulatedWorld.origin + config.faultWindowMilliseconds + 120_000
+        _ = world.run(until: activeLimit, slice: 100) { !(clients.allSatisfy(\.isDone) && world.now >= lastFault) }
+
+        // Heal, then let hints, gossip and anti-entropy repair.
+        world.healAll()
+        let healedAt = world.now
+        let keys = universe(plan)
+        let converged = world.run(until: healedAt + config.repairWindowMilliseconds, slice: 250) {
+            !(isConverged(world, keys: keys) && world.nodes.allSatisfy { $0.hints.pendingCount == 0 })
+        }
+        let repairMilliseconds = converged ? world.now - healedAt : nil
+        let replicaStates = Dictionary(uniqueKeysWithValues: keys.map { ($0, replicas(of: $0, in: world)) })
+
+        // Read every key at r = n through one node.
+        var finalStates: [CheckInput.KeyName: KeyState?] = [:]
+        for name in keys {
+            let props = world.props(for: name.bucket)
+            let options = RequestOptions(n: props.n, r: .all)
+            let entry = world.history.begin(
+                client: History.checkerClient, kind: .get, bucket: name.bucket, key: name.key, node: 0, options: options,
+                sloppy: false, value: [], context: .empty, at: world.now)
+            world.nodes[0].get(bucket: name.bucket, key: name.key, options: options, sloppy: false) { result in
+                world.history.complete(entry, outcome: SimulatedClient.outcome(result), at: world.now)
+                if case .read(let state) = result { finalStates[name] = .some(state) }
+            }
+            _ = world.run(until: world.now + 10_000, slice: 50) { world.history.entries[entry].completedAt == nil }
+        }
+
+        let input = CheckInput(
+            history: world.history, mix: mix, keys: keys, finalStates: finalStates, replicaStates: replicaStates,
+            nodeCount: config.nodeCount)
+        return SimulationReport(
+            seed: seed, mix: mix, plan: plan, history: world.history, violations: Checker.check(input), events: world.steps,
+            virtualMilliseconds: world.now - SimulatedWorld.origin, repairMilliseconds: repairMilliseconds)
+    }
+
+    /// Every key the plan touches, sorted.
+    static func universe(_ plan: SimulationPlan) -> [CheckInput.KeyName] {
+        Set(plan.operations.flatMap { $0 }.map { CheckInput.KeyName(bucket: $0.bucket, key: $0.key) }).sorted()
+    }
+
+    /// Each replica's stored state of the key, in preference-list order (the bucket's n).
+    static func replicas(of name: CheckInput.KeyName, in world: SimulatedWorld) -> [(node: String, state: KeyState?)] {
+        let partition = world.ring.partition(bucket: name.bucket, key: name.key)
+        return world.ring.preferenceList(partition: partition, n: world.props(for: name.bucket).n).map { id in
+            (id, world.node(id)!.store.read(partition: partition, bucket: name.bucket, key: name.key))
+        }
+    }
+
+    static func isConverged(_ world: SimulatedWorld, keys: [CheckInput.KeyName]) -> Bool {
+        keys.allSatisfy { name in
+            let states = replicas(of: name, in: world).map(\.state)
+            return states.allSatisfy { $0 == states[0] }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import QuorumCore
+
+/// Everything that shapes one simulated run besides its seed. The defaults are sized so a
+/// debug build runs hundreds of seeds a minute: a few clients, a few operations each, a
+/// few keys, so concurrent writes to one key are common.
+public struct SimulationConfig: Sendable, Equatable {
+    public var nodeCount = 5
+    /// Ring partitions; small so few partitions hold keys and repair cycles are short.
+    public var partitionCount = 16
+    public var clientCount = 4
+    public var operationsPerClient = 10
+    /// Keys per bucket.
+    public var keysPerBucket = 2
+    /// Faults; nil picks the seed's own mix (`FaultMix.forSeed`).
+    public var faults: FaultMix?
+    public var bug: InjectedBug = .none
+    /// How long faults may be injected, from the start.
+    public var faultWindowMilliseconds: UInt64 = 4000
+    /// After faults heal: how long repair may take before check (a) fails.
+    public var repairWindowMilliseconds: UInt64 = 40_000
+    /// Anti-entropy tree shape and bounds: the node's defaults but a smaller tree, which
+    /// holds the few keys of a run just as well and costs less per exchange.
+    public var antiEntropyLimits: AntiEntropyLimits = {
+        var limits = AntiEntropyLimits.defaults
+        limits.segmentCount = 64
+        limits.fanOut = 8
+        return limits
+    }()
+    /// Intervals of the node's timers, as the node's defaults.
+    public var gossipIntervalMilliseconds: UInt64 = 500
+    public var hintDeliveryIntervalMilliseconds: UInt64 = 500
+    public var antiEntropyIntervalMilliseconds: UInt64 = 1000
+    /// Bound on scheduled events at once; a run past it is a simulator bug.
+    public var eventsMax = 200_000
+    /// Bound on events handled in one run.
+    public var stepsMax = 5_000_000
+
+    public init() {}
+
+    public func mix(forSeed seed: UInt64) -> FaultMix { faults ?? FaultMix.forSeed(seed) }
+}

@@ -1,0 +1,179 @@
+import QuorumCore
+
+/// What a run will do, drawn from its seed before it starts: each client's requests and
+/// the faults with their times. Shrinking removes steps from it; everything the plan
+/// doesn't fix (delays, losses, disk latency) is drawn as the run goes.
+public struct SimulationPlan: Sendable, Equatable {
+    public struct Operation: Sendable, Equatable {
+        public enum Kind: String, Sendable, Equatable {
+            case get, put, putWithContext, delete, deleteWithContext
+        }
+
+        public var kind: Kind
+        public var bucket: String
+        public var key: [UInt8]
+        /// Index of the node the client sends it to.
+        public var node: Int
+        public var options: RequestOptions
+        public var sloppy: Bool
+        /// Wait before issuing it, after the client's previous request finished.
+        public var thinkMilliseconds: UInt64
+    }
+
+    public enum Fault: Sendable, Equatable {
+        case crash(node: Int)
+        case restart(node: Int)
+        /// Cuts `side` off from the other nodes, both ways.
+        case partition(side: [Int])
+        /// Cuts the link from one node to another; the reverse still works.
+        case cutOneWay(from: Int, to: Int)
+        case healPartitions
+        case skewClock(node: Int, offsetMilliseconds: Int64)
+        case jumpClock(node: Int, deltaMilliseconds: Int64)
+        case loss(dropPerMillion: UInt64, duplicatePerMillion: UInt64)
+    }
+
+    public struct TimedFault: Sendable, Equatable {
+        /// Milliseconds after the run starts.
+        public var atMilliseconds: UInt64
+        public var fault: Fault
+    }
+
+    /// Per client, in order.
+    public var operations: [[Operation]]
+    /// In time order.
+    public var faults: [TimedFault]
+
+    /// Steps, numbered for shrinking: every client's operations in order, then the faults.
+    public var stepCount: Int { operations.reduce(0) { $0 + $1.count } + faults.count }
+
+    /// The plan with only the steps whose numbers are in `kept`.
+    public func keeping(_ kept: Set<Int>) -> SimulationPlan {
+        var index = 0
+        var result = SimulationPlan(operations: [], faults: [])
+        for client in operations {
+            var ops: [Operation] = []
+            for operation in client {
+                if kept.contains(index) { ops.append(operation) }
+                index += 1
+            }
+            result.operations.append(ops)
+        }
+        for fault in faults {
+            if kept.contains(index) { result.faults.append(fault) }
+            index += 1
+        }
+        return result
+    }
+}
+
+/// Buckets every simulated cluster has: one per conflict mode at the default n = 3, and
+/// one that keeps a copy on every node of five (n = 5).
+public enum SimulatedBuckets {
+    public static let lww = "lww"
+    public static let vclock = "vclock"
+    public static let wide = "wide"
+
+    public static let props: [String: BucketProps] = [
+        lww: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .lww),
+        vclock: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .vclock),
+        wide: BucketProps(n: 5, r: .quorum, w: .quorum, conflict: .vclock),
+    ]
+
+    public static let names = [lww, vclock, wide]
+
+    /// The largest n of any bucket: how deep anti-entropy pairs replicas.
+    public static var replicasMax: Int { props.values.map(\.n).max()! }
+}
+
+extension SimulationPlan {
+    /// Draws a plan for `config` from `random`.
+    static func draw(config: SimulationConfig, mix: FaultMix, using random: inout SplitMix64) -> SimulationPlan {
+        var operations: [[Operation]] = []
+        for _ in 0..<config.clientCount {
+            var ops: [Operation] = []
+            for _ in 0..<config.operationsPerClient { ops.append(drawOperation(config: config, mix: mix, using: &random)) }
+            operations.append(ops)
+        }
+        return SimulationPlan(operations: operations, faults: drawFaults(config: config, mix: mix, using: &random))
+    }
+
+    private static func drawOperation(config: SimulationConfig, mix: FaultMix, using random: inout SplitMix64) -> Operation {
+        let kinds: [Operation.Kind] = [.get, .get, .get, .put, .put, .putWithContext, .putWithContext, .delete, .deleteWithContext]
+        let kind = kinds[Int(random.below(UInt64(kinds.count)))]
+        let bucket = SimulatedBuckets.names[Int(random.below(UInt64(SimulatedBuckets.names.count)))]
+        let key = Array("k\(random.below(UInt64(config.keysPerBucket)))".utf8)
+        var options = RequestOptions()
+        // Mostly the bucket's n; sometimes fewer replicas for this request.
+        let bucketN = SimulatedBuckets.props[bucket]!.n
+        let n = random.below(4) == 0 ? 1 + random.below(bucketN) : bucketN
+        if n != bucketN { options.n = n }
+        // Sometimes a short timeout, so answers arrive after the coordinator gave up.
+        if random.below(5) == 0 { options.timeoutMilliseconds = 10 + random.below(300) }
+        options.r = drawLevel(n: n, using: &random)
+        options.w = drawLevel(n: n, using: &random)
+        if random.below(10) == 0 { options.pw = .count(1) }
+        let sloppy = random.below(mix.isCalm ? 4 : 2) == 0
+        return Operation(
+            kind: kind, bucket: bucket, key: key, node: Int(random.below(UInt64(config.nodeCount))),
+            options: options, sloppy: sloppy, thinkMilliseconds: random.below(300))
+    }
+
+    private static func drawLevel(n: Int, using random: inout SplitMix64) -> ConsistencyLevel? {
+        switch random.below(5) {
+        case 0: return nil
+        case 1: return .quorum
+        case 2: return .all
+        default: return .count(Int(1 + random.below(UInt64(n))))
+        }
+    }
+
+    private static func drawFaults(config: SimulationConfig, mix: FaultMix, using random: inout SplitMix64) -> [TimedFault] {
+        var faults: [TimedFault] = []
+        let window = config.faultWindowMilliseconds
+        let nodes = UInt64(config.nodeCount)
+        if mix.dropsMessages {
+            faults.append(TimedFault(
+                atMilliseconds: 0,
+                fault: .loss(dropPerMillion: 30_000 + random.below(120_000), duplicatePerMillion: 20_000 + random.below(80_000))))
+        }
+        if mix.skewsClocks {
+            for node in 0..<config.nodeCount {
+                let offset = Int64(random.below(1001)) - 500
+                faults.append(TimedFault(atMilliseconds: 0, fault: .skewClock(node: node, offsetMilliseconds: offset)))
+            }
+            for _ in 0..<(1 + random.below(3)) {
+                let delta = Int64(random.below(4001)) - 2000
+                faults.append(TimedFault(
+                    atMilliseconds: random.below(window),
+                    fault: .jumpClock(node: Int(random.below(nodes)), deltaMilliseconds: delta)))
+            }
+        }
+        if mix.crashesNodes {
+            for _ in 0..<(1 + random.below(3)) {
+                let node = Int(random.below(nodes))
+                let at = random.below(window)
+                faults.append(TimedFault(atMilliseconds: at, fault: .crash(node: node)))
+                faults.append(TimedFault(atMilliseconds: at + 100 + random.below(2000), fault: .restart(node: node)))
+            }
+        }
+        if mix.partitionsNodes {
+            for _ in 0..<(1 + random.below(3)) {
+                let at = random.below(window)
+                if random.below(2) == 0 {
+                    var side: [Int] = []
+                    for node in 0..<config.nodeCount where random.below(2) == 0 { side.append(node) }
+                    if side.isEmpty || side.count == config.nodeCount { side = [Int(random.below(nodes))] }
+                    faults.append(TimedFault(atMilliseconds: at, fault: .partition(side: side)))
+                } else {
+                    let from = Int(random.below(nodes))
+                    let to = (from + 1 + Int(random.below(nodes - 1))) % config.nodeCount
+                    faults.append(TimedFault(atMilliseconds: at, fault: .cutOneWay(from: from, to: to)))
+                }
+                faults.append(TimedFault(atMilliseconds: at + 200 + random.below(1500), fault: .healPartitions))
+            }
+        }
+        // Stable order by time; faults drawn for the same time keep their drawing order.
+        return faults.enumerated().sorted { ($0.element.atMilliseconds, $0.offset) < ($1.element.atMilliseconds, $1.offset) }.map(\.element)
+    }
+}

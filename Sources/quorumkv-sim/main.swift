@@ -1,1 +1,0 @@
-print("quorumkv-sim: not built yet")

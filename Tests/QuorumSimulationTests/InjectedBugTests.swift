@@ -1,0 +1,28 @@
+import QuorumSimulation
+import XCTest
+
+/// The simulator bites: with a deliberate bug switched on in the simulated node's wiring,
+/// some seed within a bounded range breaks a check; with it off, the same seeds pass.
+final class InjectedBugTests: XCTestCase {
+    func testReadRepairDroppingSiblingsIsFoundWithin100Seeds() {
+        let found = firstSeed(violating: .siblings, in: 1...100, config: config(bug: .readRepairDropsSiblings))
+        XCTAssertNotNil(found, "read repair that drops siblings went unnoticed for 100 seeds")
+        if let found {
+            let clean = Simulation.run(seed: found.seed, config: config())
+            XCTAssertTrue(clean.passed, "seed \(found.seed) fails without the bug too: \(clean.violations)")
+        }
+    }
+
+    func testAntiEntropyIgnoringTombstonesIsFoundWithin100Seeds() {
+        let found = firstSeed(violating: .convergence, in: 1...100, config: config(bug: .antiEntropyIgnoresTombstones))
+        XCTAssertNotNil(found, "anti-entropy that ignores tombstones went unnoticed for 100 seeds")
+        if let found {
+            let clean = Simulation.run(seed: found.seed, config: config())
+            XCTAssertTrue(clean.passed, "seed \(found.seed) fails without the bug too: \(clean.violations)")
+        }
+    }
+
+    func testDefaultConfigurationHasNoBugSwitchedOn() {
+        XCTAssertEqual(SimulationConfig().bug, .none)
+    }
+}

@@ -1,0 +1,33 @@
+import QuorumSimulation
+import XCTest
+
+/// Runs seeds and fails the test with every failing seed and how to replay it.
+func assertSeedsPass(
+    _ seeds: ClosedRange<UInt64>, config: SimulationConfig, file: StaticString = #filePath, line: UInt = #line
+) {
+    var failures: [String] = []
+    for seed in seeds {
+        let report = Simulation.run(seed: seed, config: config)
+        if !report.passed {
+            let flags = (config.faults.map { " --faults \($0.rawValue)" } ?? "") + (config.bug == .none ? "" : " --bug \(config.bug.rawValue)")
+            failures.append("seed \(seed) (\(report.mix.rawValue)): \(report.violations[0]); replay: quorumkv-sim --seed \(seed)\(flags)")
+        }
+    }
+    XCTAssert(failures.isEmpty, "\(failures.count) of \(seeds.count) seeds failed:\n" + failures.joined(separator: "\n"), file: file, line: line)
+}
+
+/// The first seed in `seeds` whose run violates `check`, with its report.
+func firstSeed(violating check: Check, in seeds: ClosedRange<UInt64>, config: SimulationConfig) -> SimulationReport? {
+    for seed in seeds {
+        let report = Simulation.run(seed: seed, config: config)
+        if report.failedChecks.contains(check) { return report }
+    }
+    return nil
+}
+
+func config(faults: FaultMix? = nil, bug: InjectedBug = .none) -> SimulationConfig {
+    var config = SimulationConfig()
+    config.faults = faults
+    config.bug = bug
+    return config
+}
