@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real clients the integration tests drive, only when they are missing:
-#   redis-cli and redis-benchmark (Debian's redis-tools), and the `redis` package for python3.
+#   redis-cli and redis-benchmark (Debian's redis-tools), and the `redis` package for python3;
+#   PyYAML for scripts/check-deploy.py; Chromium for scripts/check-status-page.sh.
 # Idempotent and quiet; run it again at any time.
 set -euo pipefail
 
@@ -29,4 +30,19 @@ if ! python3 -c 'import redis' 2>/dev/null; then
         || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages redis 2>/dev/null \
         || DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq python3-redis >/dev/null
     python3 -c 'import redis' || { echo "error: could not install the python redis package" >&2; exit 1; }
+fi
+
+if ! python3 -c 'import yaml' 2>/dev/null; then
+    echo "installing: PyYAML (python)"
+    python3 -m pip install --quiet --disable-pip-version-check PyYAML 2>/dev/null \
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages PyYAML 2>/dev/null \
+        || DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq python3-yaml >/dev/null
+    python3 -c 'import yaml' || { echo "error: could not install PyYAML (pip install PyYAML)" >&2; exit 1; }
+fi
+
+# Not fatal: without Chromium the status page test says so and skips.
+if ! command -v chromium >/dev/null; then
+    echo "installing: chromium (the status page test loads the page in it)"
+    { $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null; } \
+        || echo "warning: could not install chromium; scripts/check-status-page.sh will skip" >&2
 fi

@@ -8,7 +8,9 @@ import XCTest
 final class ObservabilityTests: XCTestCase {
     private func status(down: Set<String> = ["n3"]) -> NodeStatus {
         let ring = Ring(members: ["n1", "n2", "n3"], partitionCount: 16)
-        let antiEntropy = AntiEntropyStatus(enabled: true, partitionsExchanged: 12, failedExchanges: 1, keysRepaired: 4, treesReady: 16)
+        var antiEntropy = AntiEntropyStatus(enabled: true, partitionsExchanged: 12, failedExchanges: 1, keysRepaired: 4, treesReady: 16)
+        antiEntropy.transfersPending = 3
+        antiEntropy.transfersDone = 1
         let members = ring.members.map {
             MemberReport(node: $0, address: "10.0.0.1:9081", status: "up", reachable: !down.contains($0), phi: down.contains($0) ? 12.5 : 0.2, partitions: 5)
         }
@@ -24,7 +26,7 @@ final class ObservabilityTests: XCTestCase {
         for line in [
             #"quorumkv_member_up{member="n3"} 0"#, #"quorumkv_member_up{member="n1"} 1"#, "quorumkv_hints_pending 7",
             "quorumkv_hints_delivered_total 5", "quorumkv_read_repairs_total 2", "quorumkv_anti_entropy_exchanges_total 12",
-            "quorumkv_anti_entropy_keys_repaired_total 4", "# TYPE quorumkv_hints_expired_total counter",
+            "quorumkv_anti_entropy_keys_repaired_total 4", "quorumkv_ring_transfers_pending 3", "# TYPE quorumkv_hints_expired_total counter",
             #"quorumkv_build_info{version="9.9.9"} 1"#, "quorumkv_member_phi{member=\"n3\"} 12.5",
         ] {
             XCTAssertTrue(text.contains(line + "\n"), "missing \(line) in\n\(text)")
@@ -51,7 +53,7 @@ final class ObservabilityTests: XCTestCase {
         recent.record(operation: "put", duration: .milliseconds(3), at: now)
         let summaries = recent.summaries(now: now)
         XCTAssertEqual(summaries.map(\.operation), ["get", "put"])
-        XCTAssertEqual(summaries[0], LatencySummary(operation: "get", count: 100, p50: 50, p95: 95, p99: 99, max: 100))
+        XCTAssertEqual(summaries[0], RecentLatencySummary(operation: "get", count: 100, p50: 50, p95: 95, p99: 99, max: 100))
         XCTAssertEqual(summaries[1].count, 1)
         XCTAssertEqual(recent.summaries(now: now + .seconds(61)), [])
     }
@@ -64,7 +66,7 @@ final class ObservabilityTests: XCTestCase {
     }
 
     func testStatusPageShowsRingMembersHintsAntiEntropyAndLatency() {
-        let latency = [LatencySummary(operation: "put", count: 3, p50: 1.234, p95: 12.34, p99: 123.4, max: 200)]
+        let latency = [RecentLatencySummary(operation: "put", count: 3, p50: 1.234, p95: 12.34, p99: 123.4, max: 200)]
         let html = HTTPStatusPage.render(status(), latency: latency)
         XCTAssertEqual(html.components(separatedBy: "class=\"cell\"").count - 1, 16, "one ring sector per partition")
         let fadedSectors = html.components(separatedBy: "data-owner=\"n3\" data-owner-state=\"down\"").count - 1
@@ -73,10 +75,13 @@ final class ObservabilityTests: XCTestCase {
         XCTAssertTrue(html.contains(#"data-node="n3" data-state="down""#))
         XCTAssertTrue(html.contains(#"id="hints-pending">7<"#))
         XCTAssertTrue(html.contains(#"id="ae-exchanges">12<"#))
+        XCTAssertTrue(html.contains(#"<progress id="transfers" value="1" max="4">"#))
         XCTAssertTrue(html.contains(#"data-operation="put" data-count="3""#))
         XCTAssertTrue(html.contains(">1.23<") && html.contains(">12.3<") && html.contains(">123<"), html)
         XCTAssertFalse(html.contains("<script"))
-        XCTAssertTrue(HTTPStatusPage.render(status(down: []), latency: []).contains("no key requests in the last 60 s"))
+        let quiet = HTTPStatusPage.render(status(down: []), latency: [])
+        XCTAssertTrue(quiet.contains("no key requests in the last 60 s"))
+        XCTAssertTrue(quiet.contains(#"id="members-up">3 of 3<"#))
     }
 
     func testRingSectorOfASinglePartitionIsAFullRing() {

@@ -14,7 +14,7 @@ public enum HTTPStatusPage {
     ]
     public static let refreshSeconds = 5
 
-    public static func render(_ status: NodeStatus, latency: [LatencySummary] = []) -> String {
+    public static func render(_ status: NodeStatus, latency: [RecentLatencySummary] = []) -> String {
         let members = StatusMetrics.memberStates(status)
         let ringMembers = status.ring.members
         func color(_ member: String) -> String {
@@ -78,6 +78,10 @@ public enum HTTPStatusPage {
     static func background(_ status: NodeStatus) -> String {
         let hints = status.hints
         let ae = status.antiEntropy
+        let transfers = ae.transfersPending + ae.transfersDone
+        let ringChange = ae.transfersPending == 0
+            ? "settled"
+            : "<progress id=\"transfers\" value=\"\(ae.transfersDone)\" max=\"\(transfers)\"></progress> \(ae.transfersDone) of \(transfers) partition transfers"
         return """
             <div class="row"><div>
             <h2>Hinted handoff</h2>
@@ -103,6 +107,7 @@ public enum HTTPStatusPage {
             <tr><td>keys repaired</td><td class="n" id="ae-keys-repaired">\(ae.keysRepaired)</td></tr>
             <tr><td>last exchange took</td><td class="n">\(ae.lastExchangeMilliseconds) ms</td></tr>
             <tr><td>hashes received · bytes shipped</td><td class="n">\(ae.hashesMoved) · \(ae.bytesShipped)</td></tr>
+            <tr><td>ring change (join or leave)</td><td id="ring-change">\(ringChange)</td></tr>
             </table>
             </div></div>
 
@@ -110,7 +115,7 @@ public enum HTTPStatusPage {
     }
 
     /// Percentiles of the key requests this node coordinated in the last minute.
-    static func latencyTable(_ latency: [LatencySummary]) -> String {
+    static func latencyTable(_ latency: [RecentLatencySummary]) -> String {
         let window = RecentLatency.window.components.seconds
         var html = "<h2>Recent latency</h2>\n<p>Key requests this node answered in the last \(window) s (at most the last \(RecentLatency.samplesMax) of each operation), in milliseconds.</p>\n"
         html += "<table id=\"latency\"><tr><th>operation</th><th>requests</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>\n"
@@ -160,7 +165,7 @@ public enum HTTPStatusPage {
 
 extension HTTPResponder {
     /// `GET /` with the node's recent latencies.
-    public static func statusPage(_ status: NodeStatus, latency: [LatencySummary]) -> HTTPResponse {
+    public static func statusPage(_ status: NodeStatus, latency: [RecentLatencySummary]) -> HTTPResponse {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "text/html; charset=utf-8")
         return HTTPResponse(status: .ok, headers: headers, body: Array(HTTPStatusPage.render(status, latency: latency).utf8))

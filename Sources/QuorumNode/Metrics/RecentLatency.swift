@@ -41,7 +41,7 @@ public final class RecentLatency: Sendable {
     }
 
     /// One summary per operation that had a request in the window, sorted by operation.
-    public func summaries(now: ContinuousClock.Instant = .now) -> [LatencySummary] {
+    public func summaries(now: ContinuousClock.Instant = .now) -> [RecentLatencySummary] {
         let cutoff = now - Self.window
         let recent: [(String, [Double])] = state.withLock { operations in
             operations.map { operation, samples in
@@ -49,13 +49,13 @@ public final class RecentLatency: Sendable {
             }
         }
         return recent.compactMap { operation, values in
-            LatencySummary(operation: operation, seconds: values)
+            RecentLatencySummary(operation: operation, seconds: values)
         }.sorted { $0.operation < $1.operation }
     }
 }
 
 /// Percentiles of one operation's recent requests, in milliseconds.
-public struct LatencySummary: Sendable, Equatable {
+public struct RecentLatencySummary: Sendable, Equatable {
     public var operation: String
     public var count: Int
     public var p50: Double

@@ -44,6 +44,8 @@ public enum StatusMetrics {
         text.counter("quorumkv_anti_entropy_tree_rebuilds_total", "Partition Merkle trees built from storage.", ae.treeRebuilds)
         text.gauge("quorumkv_anti_entropy_trees_ready", "Held partitions whose Merkle tree is built and kept current.", ae.treesReady)
         text.gauge("quorumkv_anti_entropy_last_exchange_seconds", "Duration of the last finished exchange.", Double(ae.lastExchangeMilliseconds) / 1000)
+        text.gauge("quorumkv_ring_transfers_pending", "Partition transfers left while a member joins or leaves; 0 when settled.", ae.transfersPending)
+        text.counter("quorumkv_ring_transfers_done_total", "Partition transfers finished for joins and leaves.", ae.transfersDone)
 
         text.gauge("quorumkv_storage_keys", "Rows in this node's store, tombstones included.", status.storage.keys)
         text.gauge("quorumkv_storage_queued_writes", "Writes waiting for the next group commit.", status.storage.queuedWrites)
