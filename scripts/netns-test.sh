@@ -23,11 +23,8 @@ if [ "$(id -u)" -ne 0 ]; then
     sudo_cmd="sudo -n"
 fi
 probe="qkvprobe$$"
-$sudo_cmd ip netns add "$probe" 2>/tmp/netns-probe.$$ || {
-    reason=$(cat /tmp/netns-probe.$$); rm -f /tmp/netns-probe.$$
-    skip "'ip netns add' is not permitted here ($reason); containers need CAP_SYS_ADMIN and CAP_NET_ADMIN"
-}
-rm -f /tmp/netns-probe.$$
+reason=$($sudo_cmd ip netns add "$probe" 2>&1) \
+    || skip "'ip netns add' is not permitted here ($reason); containers need CAP_SYS_ADMIN and CAP_NET_ADMIN"
 $sudo_cmd ip netns del "$probe"
 
 binary=${1:-}
