@@ -1,2 +1,0 @@
-/// The benchmark harness behind `quorumkv bench` (being built).
-enum QuorumBenchPlaceholder {}

@@ -1,0 +1,56 @@
+/// A YCSB-style operation mix. Every workload runs over records preloaded before it starts,
+/// so reads find a value and writes are updates.
+public enum Workload: String, Codable, CaseIterable, Sendable {
+    /// 50% read, 50% update (YCSB A, "update heavy").
+    case a = "A"
+    /// 95% read, 5% update (YCSB B, "read mostly").
+    case b = "B"
+    /// 100% read (YCSB C).
+    case c = "C"
+    /// 50% read, 50% read-modify-write: read with its context, then write with that context (YCSB F).
+    case f = "F"
+    /// 100% update: not YCSB; the SET-only figure to set beside redis-server's SET.
+    case w = "W"
+
+    /// The share of operations that are plain reads; the rest are updates (or, for F,
+    /// read-modify-writes).
+    public var readProportion: Double {
+        switch self {
+        case .a: return 0.5
+        case .b: return 0.95
+        case .c: return 1.0
+        case .f: return 0.5
+        case .w: return 0.0
+        }
+    }
+
+    public var summary: String {
+        switch self {
+        case .a: return "A: 50% read, 50% update"
+        case .b: return "B: 95% read, 5% update"
+        case .c: return "C: read only"
+        case .f: return "F: 50% read, 50% read-modify-write with the context"
+        case .w: return "W: update only (not YCSB)"
+        }
+    }
+
+    /// The next operation kind, from a uniform draw in [0, 1).
+    public func operation(draw: Double) -> OperationKind {
+        if draw < readProportion { return .read }
+        return self == .f ? .readModifyWrite : .update
+    }
+
+    public static func parse(_ text: String) throws -> Workload {
+        guard let workload = Workload(rawValue: text.uppercased()) else {
+            throw BenchError.usage("unknown workload '\(text)'; use A, B, C, F or W")
+        }
+        return workload
+    }
+}
+
+/// What one operation of a workload does.
+public enum OperationKind: String, Codable, CaseIterable, Sendable {
+    case read
+    case update
+    case readModifyWrite = "rmw"
+}
