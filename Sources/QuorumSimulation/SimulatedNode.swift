@@ -181,7 +181,7 @@ final class SimulatedNode {
             respond(.gossip(message: receiveGossip(message)))
         case .ping:
             respond(.pong)
-        case .setBucketProps, .listKeys, .mergeBatch:
+        case .setBucketProps, .listKeys, .mergeBatch, .purge:
             respond(.failure(code: "bad_parameter", message: "not simulated"))
         }
     }

@@ -91,6 +91,17 @@ public final class ReplicaStore: Sendable {
             completion: completion))
     }
 
+    /// Deletes a key's state inside the writer's group commit if `matches` accepts the state
+    /// stored at that moment (a compare-and-delete: a write that landed meanwhile is kept).
+    /// Completes with the deleted state, or nil when nothing matched.
+    public func deleteState(
+        partition: Int, bucket: String, key: [UInt8], matches: @escaping @Sendable ([UInt8]) -> Bool,
+        completion: @escaping @Sendable (Result<[UInt8]?, any Error>) -> Void
+    ) {
+        writer.enqueue(WriteOperation(
+            kind: .deleteState(partition: partition, bucket: bucket, key: key, matches: matches), completion: completion))
+    }
+
     /// `update` that blocks until the write is durable. For tests and startup; never call it
     /// from a transform or completion (that would deadlock the writer, so it traps instead).
     public func updateAndWait(

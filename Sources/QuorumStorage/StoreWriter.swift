@@ -7,6 +7,8 @@ import Synchronization
 struct WriteOperation: Sendable {
     enum Kind: Sendable {
         case state(partition: Int, bucket: String, key: [UInt8], transform: @Sendable ([UInt8]?) throws -> [UInt8]?)
+        /// Deletes the row if `matches` its current state; completes with the deleted state, or nil.
+        case deleteState(partition: Int, bucket: String, key: [UInt8], matches: @Sendable ([UInt8]) -> Bool)
         case bucketProps(bucket: String, blob: [UInt8])
         case meta(name: String, value: String)
         case putHint(StoredHint)
@@ -36,6 +38,7 @@ final class WriterConnection: @unchecked Sendable {
     let rollback: Statement
     let selectState: Statement
     let upsertState: Statement
+    let deleteState: Statement
     let upsertBucketProps: Statement
     let upsertMeta: Statement
     let insertHint: Statement
@@ -52,6 +55,7 @@ final class WriterConnection: @unchecked Sendable {
             rollback = try connection.prepare("ROLLBACK")
             selectState = try connection.prepare(Schema.selectState)
             upsertState = try connection.prepare(Schema.upsertState)
+            deleteState = try connection.prepare(Schema.deleteState)
             upsertBucketProps = try connection.prepare(Schema.upsertBucketProps)
             upsertMeta = try connection.prepare(Schema.upsertMeta)
             insertHint = try connection.prepare(Schema.insertHint)
@@ -270,6 +274,22 @@ final class StoreWriter: Sendable {
                 try statement.bind(stored, at: 4)
             }
             return .success(updated)
+        case .deleteState(let partition, let bucket, let key, let matches):
+            let current: [UInt8]?
+            do {
+                current = try database.selectState.readState(
+                    partition: partition, bucket: bucket, key: key, blobBytesMax: options.blobBytesMax)
+            } catch let error as StoreError {
+                if case .corrupt = error { return .failure(error) }
+                throw GroupFailure(error: error)
+            }
+            guard let current, matches(current) else { return .success(nil) }
+            try groupStep(database.deleteState) { statement in
+                try statement.bind(partition, at: 1)
+                try statement.bind(bucket, at: 2)
+                try statement.bind(key, at: 3)
+            }
+            return .success(current)
         case .bucketProps(let bucket, let blob):
             try groupStep(database.upsertBucketProps) { statement in
                 try statement.bind(bucket, at: 1)

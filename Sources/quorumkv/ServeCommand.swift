@@ -81,6 +81,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("anti-entropy-interval"), help: "Milliseconds between anti-entropy exchanges (one partition with one peer each); 0 turns it off (default 1000).")
     var antiEntropyInterval: Int?
 
+    @Option(name: .customLong("tombstone-grace"), help: "Milliseconds every replica must have held a delete's tombstone before it is purged (default 86400000, one day; keep it longer than nodes stay down).")
+    var tombstoneGrace: UInt64?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String = "info"
 
@@ -191,6 +194,10 @@ struct ServeCommand: AsyncParsableCommand {
             }
             result.antiEntropyIntervalMilliseconds = interval
         }
+        if let grace = tombstoneGrace ?? file.tombstone_grace_ms {
+            guard grace >= 1000 else { throw ConfigError("--tombstone-grace must be at least 1000 ms, got \(grace)") }
+            result.tombstoneGraceMilliseconds = grace
+        }
         if let text = sloppyQuorum ?? file.sloppy_quorum {
             switch text.lowercased() {
             case "on", "true": result.sloppyQuorum = true
@@ -217,6 +224,7 @@ private struct ConfigFile: Decodable {
     var read_repair: String?
     var sloppy_quorum: String?
     var anti_entropy_interval_ms: Int?
+    var tombstone_grace_ms: UInt64?
 }
 
 /// Waits for SIGINT or SIGTERM without killing the process, so shutdown can finish.

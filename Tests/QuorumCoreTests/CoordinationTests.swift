@@ -247,6 +247,7 @@ final class CoordinationTests: XCTestCase {
             .merge(bucket: "b", key: [1], state: state, mode: .lww),
             .setBucketProps(bucket: "b", props: BucketProps(n: 2, r: .one, w: .count(2), conflict: .vclock, version: HLCTimestamp(physicalMilliseconds: 3, logical: 0))),
             .ping,
+            .purge(bucket: "b", key: [0, 255], digest: 0xDEAD_BEEF_0000_0001),
         ]
         for request in requests {
             let decoded = try PeerRequest(decoding: request.encoded())

@@ -29,6 +29,10 @@ public enum PeerRequest: Sendable, Equatable {
     /// with `.ack` once every one is committed.
     case mergeBatch(compressed: [UInt8], originalLength: Int)
     case ping
+    /// Tombstone purge: remove the key's state if its version digest is still `digest`
+    /// (`MerkleTree.versionDigest`); answered `.ack` when removed, `precondition_failed`
+    /// when the state changed or is absent. See `TombstonePurgeRule`.
+    case purge(bucket: String, key: [UInt8], digest: UInt64)
 }
 
 /// A node's answer to a `PeerRequest`, carried in a response frame's payload.
@@ -54,6 +58,7 @@ extension PeerRequest {
     private enum Tag: UInt8 {
         case fetch = 1, coordinateWrite, merge, setBucketProps, ping, listKeys, storeHint, gossip, treeRoot, treeHashes, segmentKeys
         case mergeBatch
+        case purge
     }
 
     public func encoded() -> [UInt8] {
@@ -121,6 +126,11 @@ extension PeerRequest {
             writer.writeBytes(compressed)
         case .ping:
             writer.write(Tag.ping.rawValue)
+        case .purge(let bucket, let key, let digest):
+            writer.write(Tag.purge.rawValue)
+            writer.writeString(bucket)
+            writer.writeBytes(key)
+            writer.write(digest)
         }
         return writer.bytes
     }
@@ -182,6 +192,8 @@ extension PeerRequest {
             self = .mergeBatch(compressed: try reader.readBytes(), originalLength: Int(originalLength))
         case .ping:
             self = .ping
+        case .purge:
+            self = .purge(bucket: try reader.readString(), key: try reader.readBytes(), digest: try reader.readUInt64())
         }
         guard reader.isAtEnd else { throw .malformed("\(reader.remainingCount) trailing bytes after a request") }
     }

@@ -84,6 +84,26 @@ final class LocalReplica: Sendable {
             readQueue.async { [self] in respond(answerAntiEntropy(request)) }
         case .ping:
             respond(.pong)
+        case .purge(let bucket, let key, let digest):
+            purge(bucket: bucket, key: key, digest: digest, respond: respond)
+        }
+    }
+
+    /// Removes a tombstone whose version digest is still `digest`, and takes it out of the
+    /// partition's Merkle tree, so anti-entropy sees the replicas agree on "absent".
+    private func purge(bucket: String, key: [UInt8], digest: UInt64, respond: @escaping @Sendable (PeerResponse) -> Void) {
+        let partition = ring.partition(bucket: bucket, key: key)
+        store.deleteState(partition: partition, bucket: bucket, key: key, matches: { StableHash.hash($0) == digest }) {
+            [self] result in
+            switch result {
+            case .success(.some):
+                trees.record(partition: partition, keyHash: StableHash.keyHash(bucket: bucket, key: key), old: digest, new: nil)
+                respond(.ack)
+            case .success(nil):
+                respond(.failure(code: "precondition_failed", message: "the state changed or is absent; not purged"))
+            case .failure(let error):
+                respond(failure(error, doing: "purge"))
+            }
         }
     }
 

@@ -55,7 +55,8 @@ public final class Node: Sendable {
         self.rings = rings
         let hello = PeerHello(nodeID: config.nodeID, clusterDigest: PeerHello.clusterDigest(partitionCount: config.partitionCount))
         let transportLimits = PeerTransportLimits(limits: config.limits)
-        peers = PeerDirectory(peers: [], group: group, hello: hello, limits: transportLimits, logger: logger)
+        let peers = PeerDirectory(peers: [], group: group, hello: hello, limits: transportLimits, logger: logger)
+        self.peers = peers
         let changes = RingChangeService(
             nodeID: config.nodeID, rings: rings, peers: peers, registry: registry, store: store,
             gossipIntervalMilliseconds: config.gossipIntervalMilliseconds, logger: logger)
@@ -79,9 +80,14 @@ public final class Node: Sendable {
             props: registry, hints: hints, trees: trees, logger: logger)
         let router = ReplicaRouter(local: local, peers: peers)
         self.router = router
+        let purger = TombstonePurger(
+            nodeID: config.nodeID, rings: rings, store: store, router: router, registry: registry,
+            graceMilliseconds: config.tombstoneGraceMilliseconds,
+            unreachable: { membership.unreachable().union(peers.snapshot().filter { !$0.reachable }.map(\.nodeID)) },
+            logger: logger)
         let antiEntropy = AntiEntropyService(
             nodeID: config.nodeID, rings: rings, trees: trees, router: router, registry: registry,
-            limits: antiEntropyLimits, enabled: config.antiEntropyIntervalMilliseconds > 0, logger: logger,
+            limits: antiEntropyLimits, enabled: config.antiEntropyIntervalMilliseconds > 0, logger: logger, purger: purger,
             onTransfersDone: { changes.transfersDone() })
         self.antiEntropy = antiEntropy
         changes.attach(membership: membership, antiEntropy: antiEntropy)

@@ -63,6 +63,9 @@ public struct NodeConfig: Sendable, Codable, Equatable {
     /// How often this node starts one anti-entropy exchange (one partition with one
     /// peer); 0 turns anti-entropy off. The interval is its rate limit.
     public var antiEntropyIntervalMilliseconds: Int = 1000
+    /// How long every replica must have held a tombstone before it is purged; longer than
+    /// hints live (6 h) and replicas stay down, so no older write is still in flight.
+    public var tombstoneGraceMilliseconds: UInt64 = AntiEntropyLimits.defaults.tombstoneGraceMilliseconds
     /// How often this node tries to deliver the hints it holds.
     public var hintDeliveryIntervalMilliseconds: Int = 500
 

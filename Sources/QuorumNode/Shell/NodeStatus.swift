@@ -130,6 +130,10 @@ public struct AntiEntropyStatus: Sendable, Equatable, Codable {
     /// while a member joins or leaves; both 0 when the ring is settled.
     public var transfersPending: Int = 0
     public var transfersDone: Int = 0
+    /// Tombstones this node removed from every replica (it checks the partitions it owns),
+    /// and those past their grace kept because a replica was unreachable or differed.
+    public var tombstonesPurged: Int = 0
+    public var tombstonesDeferred: Int = 0
 
     public init(
         enabled: Bool, partitionsExchanged: Int, failedExchanges: Int = 0, keysRepaired: Int = 0, hashesMoved: Int = 0,
@@ -161,6 +165,8 @@ public struct AntiEntropyStatus: Sendable, Equatable, Codable {
         case roots
         case transfersPending = "transfers_pending"
         case transfersDone = "transfers_done"
+        case tombstonesPurged = "tombstones_purged"
+        case tombstonesDeferred = "tombstones_deferred"
     }
 }
 

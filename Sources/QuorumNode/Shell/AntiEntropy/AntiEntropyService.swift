@@ -31,6 +31,7 @@ final class AntiEntropyService: Sendable {
     private let next = Mutex(0)
     private let transfers = Mutex(TransferQueue())
     private let onTransfersDone: @Sendable () -> Void
+    private let purger: TombstonePurger
     /// Routine exchanges run only when enabled; ring-change transfers always do.
     private let enabled: Bool
     private let running = Atomic<Bool>(false)
@@ -41,8 +42,10 @@ final class AntiEntropyService: Sendable {
 
     init(
         nodeID: String, rings: RingView, trees: PartitionTrees, router: ReplicaRouter, registry: BucketRegistry,
-        limits: AntiEntropyLimits, enabled: Bool, logger: Logger, onTransfersDone: @escaping @Sendable () -> Void
+        limits: AntiEntropyLimits, enabled: Bool, logger: Logger, purger: TombstonePurger,
+        onTransfersDone: @escaping @Sendable () -> Void
     ) {
+        self.purger = purger
         stats = Mutex(AntiEntropyStatus(enabled: enabled, partitionsExchanged: 0))
         self.nodeID = nodeID
         self.rings = rings
@@ -55,14 +58,10 @@ final class AntiEntropyService: Sendable {
         self.logger = logger
     }
 
-    /// (partition, peer) pairs this node starts routine exchanges for: each partition it
-    /// owns in the serving ring, with every other replica of it.
-    private var pairs: [(partition: Int, peer: String)] {
-        let ring = rings.serving
-        let replicas = min(registry.replicasMax, ring.members.count)
-        return (0..<ring.partitionCount).filter { ring.owner(of: $0) == nodeID }.flatMap { partition in
-            ring.preferenceList(partition: partition, n: replicas).dropFirst().map { (partition: partition, peer: $0) }
-        }
+    /// (partition, peer) pairs this node starts routine exchanges for (`AntiEntropySchedule`):
+    /// each partition it owns in the serving ring, with every other replica of it.
+    private var pairs: [AntiEntropySchedule.Pair] {
+        AntiEntropySchedule.pairs(ring: rings.serving, node: nodeID, replicas: registry.replicasMax)
     }
 
     /// Replaces the transfers still to do with `planned` (those already done for the
@@ -78,6 +77,7 @@ final class AntiEntropyService: Sendable {
         status.treesReady = trees.readyCount
         status.roots = trees.roots()
         (status.transfersPending, status.transfersDone) = transfers.withLock { ($0.pending.count, $0.doneCount) }
+        (status.tombstonesPurged, status.tombstonesDeferred) = (purger.purged, purger.deferred)
         return status
     }
 
@@ -85,6 +85,7 @@ final class AntiEntropyService: Sendable {
     /// partition tree that is missing (a build that failed is retried here).
     func tick() {
         trees.buildMissing()
+        if enabled { purger.tick() }
         guard running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
         if transfers.withLock({ $0.next() }) != nil {
             Task {
