@@ -16,6 +16,10 @@ public enum Check: String, Sendable, CaseIterable, Comparable {
     case quorumReads = "e"
     /// (f) LWW under no skew: later writes win, and no value read is older than one read before.
     case lwwOrder = "f"
+    /// (g) After faults heal, every node's failure detector sees every other node up again
+    /// within the repair window (beyond the list: a node believed down forever gets
+    /// no hints and no lead role).
+    case liveness = "g"
 
     public var title: String {
         switch self {
@@ -25,6 +29,7 @@ public enum Check: String, Sendable, CaseIterable, Comparable {
         case .resurrection: return "(d) deleted keys stay deleted"
         case .quorumReads: return "(e) quorum reads see acknowledged writes"
         case .lwwOrder: return "(f) LWW never goes back in time"
+        case .liveness: return "(g) healed nodes are seen up again"
         }
     }
 
@@ -55,6 +60,8 @@ struct CheckInput {
 
     var history: History
     var mix: FaultMix
+    /// No clock was skewed or stepped in this run (the plan has no clock faults).
+    var clocksExact = true
     /// Every key the clients used, sorted.
     var keys: [KeyName]
     /// Per key: the final r = n read's state (nil: nothing held); absent when that read failed.
@@ -62,6 +69,8 @@ struct CheckInput {
     /// Per key, per replica of its preference list (in order), the stored state after repair.
     var replicaStates: [KeyName: [(node: String, state: KeyState?)]]
     var nodeCount: Int
+    /// Per node, the peers its failure detector still believed down when repair ended.
+    var believedDown: [(node: String, peers: [String])] = []
 
     func props(_ name: KeyName) -> BucketProps { SimulatedBuckets.props[name.bucket] ?? .defaults }
 
@@ -92,6 +101,7 @@ enum Checker {
         violations += ResurrectionCheck.check(input)
         violations += QuorumReadCheck.check(input)
         violations += LWWOrderCheck.check(input)
+        violations += LivenessCheck.check(input)
         return violations
     }
 }

@@ -14,4 +14,8 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// the buckets' n (what the node's `AntiEntropyService` did when the simulator found
     /// it): the 4th and 5th replicas of an n = 5 key are never repaired.
     case antiEntropyThreeReplicasDeep
+    /// Each run's heartbeat generation is the wall clock at start, not kept above the last
+    /// run's (what the node's `MembershipService` did when the simulator found it): a node
+    /// restarted after its clock stepped back stays down in every peer's eyes.
+    case generationFromWallClock
 }

@@ -12,6 +12,8 @@ public struct SimulationReport: Sendable {
     public var virtualMilliseconds: UInt64
     /// Virtual milliseconds from healing the faults until every replica agreed (nil: never).
     public var repairMilliseconds: UInt64?
+    /// When repair did not finish: what was still outstanding (hints, unreachable peers).
+    public var outstanding: [String] = []
 
     public var passed: Bool { violations.isEmpty }
 
@@ -22,6 +24,8 @@ public struct SimulationReport: Sendable {
     public func render() -> String {
         var text = "seed \(seed) faults \(mix.rawValue): \(history.entries.count) requests, \(events) events, "
         text += "\(virtualMilliseconds) virtual ms, repaired in \(repairMilliseconds.map { "\($0) ms" } ?? "never")\n"
+        for timed in plan.faults { text += "fault at \(timed.atMilliseconds) ms: \(timed.fault)\n" }
+        for line in outstanding { text += "outstanding: \(line)\n" }
         text += history.render(origin: SimulatedWorld.origin)
         if violations.isEmpty {
             text += "seed \(seed): all checks passed\n"
@@ -59,10 +63,16 @@ public enum Simulation {
         world.healAll()
         let healedAt = world.now
         let keys = universe(plan)
+        // Give failure detectors time to see healed peers first: a partition that just
+        // healed may still make a detector flag a peer down for a moment.
+        world.run(until: healedAt + config.settleMilliseconds)
         let converged = world.run(until: healedAt + config.repairWindowMilliseconds, slice: 250) {
-            !(isConverged(world, keys: keys) && world.nodes.allSatisfy { $0.hints.pendingCount == 0 })
+            !(isConverged(world, keys: keys) && world.nodes.allSatisfy { $0.hints.pendingCount == 0 }
+                && Self.believedDown(world).isEmpty)
         }
         let repairMilliseconds = converged ? world.now - healedAt : nil
+        let outstanding = converged ? [] : Self.outstanding(world)
+        let believedDown = Self.believedDown(world)
         let replicaStates = Dictionary(uniqueKeysWithValues: keys.map { ($0, replicas(of: $0, in: world)) })
 
         // Read every key at r = n through one node.
@@ -81,11 +91,29 @@ public enum Simulation {
         }
 
         let input = CheckInput(
-            history: world.history, mix: mix, keys: keys, finalStates: finalStates, replicaStates: replicaStates,
-            nodeCount: config.nodeCount)
+            history: world.history, mix: mix, clocksExact: !plan.faults.contains { $0.fault.changesClock }, keys: keys, finalStates: finalStates, replicaStates: replicaStates,
+            nodeCount: config.nodeCount, believedDown: believedDown)
         return SimulationReport(
             seed: seed, mix: mix, plan: plan, history: world.history, violations: Checker.check(input), events: world.steps,
-            virtualMilliseconds: world.now - SimulatedWorld.origin, repairMilliseconds: repairMilliseconds)
+            virtualMilliseconds: world.now - SimulatedWorld.origin, repairMilliseconds: repairMilliseconds, outstanding: outstanding)
+    }
+
+    /// Nodes whose failure detector believes some peer down, with those peers.
+    static func believedDown(_ world: SimulatedWorld) -> [(node: String, peers: [String])] {
+        world.nodes.compactMap { node in
+            let down = node.gossip.unreachable(nowMilliseconds: node.wallNow).sorted()
+            return down.isEmpty ? nil : (node.id, down)
+        }
+    }
+
+    /// Per node: hints still held and peers it believes down, once repair ran out of time.
+    static func outstanding(_ world: SimulatedWorld) -> [String] {
+        world.nodes.compactMap { node in
+            let down = node.gossip.unreachable(nowMilliseconds: node.wallNow).sorted()
+            let targets = node.hints.targets
+            guard !down.isEmpty || !targets.isEmpty else { return nil }
+            return "\(node.id) holds \(node.hints.pendingCount) hints for [\(targets.joined(separator: ","))], believes [\(down.joined(separator: ","))] down"
+        }
     }
 
     /// Every key the plan touches, sorted.

@@ -16,6 +16,10 @@ public struct SimulationConfig: Sendable, Equatable {
     public var bug: InjectedBug = .none
     /// How long faults may be injected, from the start.
     public var faultWindowMilliseconds: UInt64 = 4000
+    /// After faults heal: how long to run before checking whether repair is done, so
+    /// failure detectors have seen healed peers (heartbeats every 500 ms, a peer flagged
+    /// down 2–3.6 s after its last one).
+    public var settleMilliseconds: UInt64 = 5000
     /// After faults heal: how long repair may take before check (a) fails.
     public var repairWindowMilliseconds: UInt64 = 40_000
     /// Anti-entropy tree shape and bounds: the node's defaults but a smaller tree, which

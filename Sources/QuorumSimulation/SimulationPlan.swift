@@ -18,6 +18,19 @@ public struct SimulationPlan: Sendable, Equatable {
         public var sloppy: Bool
         /// Wait before issuing it, after the client's previous request finished.
         public var thinkMilliseconds: UInt64
+
+        public init(
+            kind: Kind, bucket: String, key: [UInt8], node: Int, options: RequestOptions = RequestOptions(), sloppy: Bool = false,
+            thinkMilliseconds: UInt64 = 0
+        ) {
+            self.kind = kind
+            self.bucket = bucket
+            self.key = key
+            self.node = node
+            self.options = options
+            self.sloppy = sloppy
+            self.thinkMilliseconds = thinkMilliseconds
+        }
     }
 
     public enum Fault: Sendable, Equatable {
@@ -31,18 +44,37 @@ public struct SimulationPlan: Sendable, Equatable {
         case skewClock(node: Int, offsetMilliseconds: Int64)
         case jumpClock(node: Int, deltaMilliseconds: Int64)
         case loss(dropPerMillion: UInt64, duplicatePerMillion: UInt64)
+
+        /// Skews or steps a clock: LWW's order check (f) does not apply to such runs.
+        public var changesClock: Bool {
+            switch self {
+            case .skewClock, .jumpClock: return true
+            default: return false
+            }
+        }
     }
 
     public struct TimedFault: Sendable, Equatable {
         /// Milliseconds after the run starts.
         public var atMilliseconds: UInt64
         public var fault: Fault
+
+        public init(atMilliseconds: UInt64, fault: Fault) {
+            self.atMilliseconds = atMilliseconds
+            self.fault = fault
+        }
     }
 
     /// Per client, in order.
     public var operations: [[Operation]]
     /// In time order.
     public var faults: [TimedFault]
+
+    /// A hand-written plan (a schedule a test wants exactly); seeds draw theirs.
+    public init(operations: [[Operation]], faults: [TimedFault]) {
+        self.operations = operations
+        self.faults = faults
+    }
 
     /// Steps, numbered for shrinking: every client's operations in order, then the faults.
     public var stepCount: Int { operations.reduce(0) { $0 + $1.count } + faults.count }

@@ -105,6 +105,8 @@ final class CheckerTests: XCTestCase {
         var history = History()
         record(&history, .get, lwwKey, from: 0, to: 5, outcome: .read(state([newer])))
         XCTAssertEqual(LWWOrderCheck.check(input(history, final: [lwwKey: state([older])])).map(\.check), [.lwwOrder])
-        XCTAssertEqual(LWWOrderCheck.check(input(history, mix: .clocks, final: [lwwKey: state([older])])), [], "skewed runs are exempt")
+        var skewed = input(history, mix: .clocks, final: [lwwKey: state([older])])
+        skewed.clocksExact = false
+        XCTAssertEqual(LWWOrderCheck.check(skewed), [], "skewed runs are exempt")
     }
 }

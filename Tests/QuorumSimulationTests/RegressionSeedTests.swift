@@ -15,6 +15,24 @@ final class RegressionSeedTests: XCTestCase {
         XCTAssertTrue(fixed.passed, "seed 1: \(fixed.violations)")
     }
 
+    /// A node restarted after its clock stepped back started with a heartbeat generation
+    /// below its last run's; every peer ignored its heartbeats and believed it down for
+    /// good, so it got no hints and led no writes. Seed 2873 (chaos): n4's clock jumps back
+    /// 895 ms, it crashes and restarts, and n0–n3 still believe it down 40 s after every
+    /// fault healed. Fixed by starting each run above the last (`HeartbeatGeneration`).
+    func testSeed2873RestartedNodeIsSeenUpAgain() {
+        let old = Simulation.run(seed: 2873, config: config(bug: .generationFromWallClock))
+        XCTAssertTrue(old.failedChecks.contains(.liveness), "seed 2873 no longer shows the stale generation; pick another seed")
+        let fixed = Simulation.run(seed: 2873, config: config())
+        XCTAssertTrue(fixed.passed, "seed 2873: \(fixed.violations)")
+    }
+
+    func testGenerationStaysAboveTheLastRunWhenTheClockStepsBack() {
+        XCTAssertEqual(HeartbeatGeneration.next(previous: nil, nowMilliseconds: 500), 500)
+        XCTAssertEqual(HeartbeatGeneration.next(previous: 400, nowMilliseconds: 500), 500)
+        XCTAssertEqual(HeartbeatGeneration.next(previous: 900, nowMilliseconds: 500), 901)
+    }
+
     func testScheduleCoversEveryReplicaOfEveryPartitionUpToTheDepthAsked() {
         let ring = Ring(members: ["a", "b", "c", "d", "e"], partitionCount: 16)
         for depth in 1...5 {
@@ -31,5 +49,59 @@ final class RegressionSeedTests: XCTestCase {
         }
         XCTAssertEqual(AntiEntropySchedule.pairs(ring: ring, node: "a", replicas: 9).count, ring.partitions(ownedBy: "a").count * 4,
                        "a depth past the cluster's size pairs with every other node once")
+    }
+}
+
+/// Schedules written by hand to reach a corner seeds reach rarely.
+final class RegressionScheduleTests: XCTestCase {
+    /// A node coordinates an lww write, crashes, and restarts with its clock stepped back
+    /// (its hybrid logical clock starts again from the wall clock), then coordinates
+    /// another write to the same key in the same millisecond: two different versions with
+    /// the same (timestamp, actor, counter). The lww merge kept whichever it saw first, so
+    /// replicas that saw them in different orders never agreed, and anti-entropy could not
+    /// fix it. Fixed by ordering such ties by content (`Sibling.isNewer`).
+    func testLWWMergeOfTiedVersionsIsCommutative() {
+        let stamp = HLCTimestamp(physicalMilliseconds: 100, logical: 0)
+        let one = Sibling(dot: Dot(actor: "n0.sim", counter: 0), value: Array("a".utf8), contentType: "", isTombstone: false, timestamp: stamp)
+        var two = one
+        two.value = Array("b".utf8)
+        var gone = one
+        gone.value = []
+        gone.isTombstone = true
+        for (left, right) in [(one, two), (one, gone), (two, gone)] {
+            let a = KeyState(siblings: [left]).merged(with: KeyState(siblings: [right]), mode: .lww)
+            let b = KeyState(siblings: [right]).merged(with: KeyState(siblings: [left]), mode: .lww)
+            XCTAssertEqual(a, b, "lww merge of \(left) and \(right) depends on the order")
+        }
+    }
+
+    func testLWWVersionsTiedOnTimestampAndActorConverge() {
+        let key = Array("k0".utf8)
+        let ring = Ring(members: (0..<5).map { "n\($0)" }, partitionCount: SimulationConfig().partitionCount)
+        let primaries = ring.preferenceList(bucket: SimulatedBuckets.lww, key: key, n: 3)
+        let coordinator = Int(primaries[0].dropFirst())!
+        let first = SimulationPlan.Operation(
+            kind: .put, bucket: SimulatedBuckets.lww, key: key, node: coordinator,
+            options: RequestOptions(n: 1, w: .count(1)), thinkMilliseconds: 100)
+        let second = SimulationPlan.Operation(
+            kind: .put, bucket: SimulatedBuckets.lww, key: key, node: coordinator,
+            options: RequestOptions(n: 3, w: .count(1)), thinkMilliseconds: 160)
+        let plan = SimulationPlan(
+            operations: [[first], [second]],
+            faults: [
+                .init(atMilliseconds: 150, fault: .crash(node: coordinator)),
+                .init(atMilliseconds: 155, fault: .jumpClock(node: coordinator, deltaMilliseconds: -60)),
+                .init(atMilliseconds: 160, fault: .restart(node: coordinator)),
+            ])
+        var settings = config(faults: .crashes)
+        settings.clientCount = 2
+        let report = Simulation.run(seed: 1, config: settings, plan: plan)
+        let versions = report.history.entries.compactMap(\.writtenVersion)
+        XCTAssertEqual(versions.count, 2, "both writes should be acknowledged:\n\(report.render())")
+        if versions.count == 2 {
+            XCTAssertEqual(versions[0].timestamp, versions[1].timestamp, "the schedule no longer ties the two versions")
+            XCTAssertEqual(versions[0].dot, versions[1].dot, "the schedule no longer ties the two versions")
+        }
+        XCTAssertTrue(report.passed, "\(report.violations)\n\(report.render())")
     }
 }

@@ -19,8 +19,22 @@ public struct Sibling: Sendable, Equatable {
 
     /// Last-writer-wins order: timestamp, then actor id, then counter, so every replica
     /// picks the same winner.
+    ///
+    /// Two different versions can tie on all three: an lww version's counter is always 0,
+    /// and a node restarted with its clock stepped back starts its hybrid logical clock
+    /// again from the wall clock, so it can stamp a second write with the timestamp of one
+    /// it stamped before. Such ties are ordered by content (a tombstone wins, then the
+    /// larger value, then the larger content type), so the merge stays commutative and
+    /// replicas agree; without it
+    /// each replica kept whichever version reached it first, forever (found by the
+    /// simulator's `RegressionScheduleTests`).
     public func isNewer(than other: Sibling) -> Bool {
-        (timestamp, dot.actor, dot.counter) > (other.timestamp, other.dot.actor, other.dot.counter)
+        if (timestamp, dot.actor, dot.counter) != (other.timestamp, other.dot.actor, other.dot.counter) {
+            return (timestamp, dot.actor, dot.counter) > (other.timestamp, other.dot.actor, other.dot.counter)
+        }
+        if isTombstone != other.isTombstone { return isTombstone }
+        if value != other.value { return other.value.lexicographicallyPrecedes(value) }
+        return contentType > other.contentType
     }
 }
 
