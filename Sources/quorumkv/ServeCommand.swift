@@ -17,7 +17,10 @@ struct ServeCommand: AsyncParsableCommand {
             replicas, then serves. `quorumkv cluster leave --node URL` makes a node hand its
             partitions off and exit. Membership is kept in the data directory, so a restarted
             node rejoins its cluster without flags.
-            Flags override values from --config, a JSON file such as:
+            Settings come from a JSON --config file, then QUORUMKV_* environment variables
+            (QUORUMKV_NODE_ID, QUORUMKV_HTTP, QUORUMKV_MEMBERS as a comma-separated list, …:
+            each config field in capitals), then flags; each overrides the one before.
+            --print-config shows the result. A config file looks like:
               {"node_id": "node1", "http": "127.0.0.1:8081", "peer": "127.0.0.1:9081", "resp": "127.0.0.1:6381",
                "data_dir": "./data/node1", "partitions": 64, "sync": "full",
                "members": ["node1=127.0.0.1:9081", "node2=127.0.0.1:9082", "node3=127.0.0.1:9083"]}
@@ -85,18 +88,31 @@ struct ServeCommand: AsyncParsableCommand {
     var tombstoneGrace: UInt64?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
-    var logLevel: String = "info"
+    var logLevel: String?
+
+    @Flag(name: .customLong("print-config"), help: "Print the effective settings (file, environment and flags over the defaults) as JSON and exit.")
+    var printConfig = false
 
     func run() async throws {
         let nodeConfig: NodeConfig
-        do {
-            nodeConfig = try buildConfig()
+        let logLevel: String
+        do throws(ConfigError) {
+            let settings = try settings()
+            nodeConfig = try settings.nodeConfig()
             try nodeConfig.validate()
-        } catch let error as ConfigError {
+            logLevel = settings.log_level ?? "info"
+        } catch {
             throw ValidationError(error.message)
         }
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level \(logLevel); use trace, debug, info, notice, warning, error or critical")
+        }
+        if printConfig {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            FileOutput.standardOutput(Array(try encoder.encode(ConfigFile(effective: nodeConfig, logLevel: logLevel))))
+            FileOutput.standardOutput("\n")
+            return
         }
         let logger = Self.makeLogger(level: level, node: nodeConfig.nodeID)
         let node: Node
@@ -135,96 +151,21 @@ struct ServeCommand: AsyncParsableCommand {
         return logger
     }
 
-    private func buildConfig() throws -> NodeConfig {
-        var file = ConfigFile()
-        if let path = config {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw ConfigError("cannot read config file \(path)")
-            }
-            do {
-                file = try JSONDecoder().decode(ConfigFile.self, from: data)
-            } catch {
-                throw ConfigError("config file \(path) is not valid: \(error)")
-            }
-        }
-        guard let id = nodeID ?? file.node_id else { throw ConfigError("give the node an id with --node-id (or node_id in --config)") }
-        var result = NodeConfig(nodeID: id)
-        if let text = http ?? file.http {
-            let address = try HostPort(parsing: text, what: "--http")
-            result.httpHost = address.host
-            result.httpPort = address.port
-        }
-        if let text = peer ?? file.peer {
-            let address = try HostPort(parsing: text, what: "--peer")
-            result.peerHost = address.host
-            result.peerPort = address.port
-        }
-        if let text = resp ?? file.resp {
-            let address = try HostPort(parsing: text, what: "--resp")
-            result.respHost = address.host
-            result.respPort = address.port
-        }
-        result.dataDirectory = dataDirectory ?? file.data_dir ?? "./data/\(id)"
-        let memberTexts = members.isEmpty ? (file.members ?? []) : members
-        result.members = try memberTexts.map { try NodeConfig.Member(parsing: $0) }
-        result.joinSeed = join ?? file.join
-        if result.joinSeed == nil, !result.members.contains(where: { $0.id == id }) {
-            result.members.append(NodeConfig.Member(id: id, host: result.peerHost, port: result.peerPort))
-        }
-        result.partitionCount = partitions ?? file.partitions ?? result.partitionCount
-        if let text = sync ?? file.sync {
-            guard let mode = SyncMode(rawValue: text) else { throw ConfigError("--sync must be full or normal, got \(text)") }
-            result.syncMode = mode
-        }
-        result.eventLoopThreads = eventLoopThreads ?? file.event_loop_threads ?? result.eventLoopThreads
-        if let text = readRepair ?? file.read_repair {
-            switch text.lowercased() {
-            case "always", "on": result.readRepairProbability = 1
-            case "off", "never": result.readRepairProbability = 0
-            default:
-                guard let probability = Double(text), (0...1).contains(probability) else {
-                    throw ConfigError("--read-repair must be always, off or a probability between 0 and 1, got \(text)")
-                }
-                result.readRepairProbability = probability
-            }
-        }
-        if let interval = antiEntropyInterval ?? file.anti_entropy_interval_ms {
-            guard (0...3_600_000).contains(interval) else {
-                throw ConfigError("--anti-entropy-interval must be 0...3600000 ms, got \(interval)")
-            }
-            result.antiEntropyIntervalMilliseconds = interval
-        }
-        if let grace = tombstoneGrace ?? file.tombstone_grace_ms {
-            guard grace >= 1000 else { throw ConfigError("--tombstone-grace must be at least 1000 ms, got \(grace)") }
-            result.tombstoneGraceMilliseconds = grace
-        }
-        if let text = sloppyQuorum ?? file.sloppy_quorum {
-            switch text.lowercased() {
-            case "on", "true": result.sloppyQuorum = true
-            case "off", "false": result.sloppyQuorum = false
-            default: throw ConfigError("--sloppy-quorum must be on or off, got \(text)")
-            }
-        }
-        return result
+    /// The flags as the top config layer: only those given are set.
+    private var flagLayer: ConfigFile {
+        ConfigFile(
+            node_id: nodeID, http: http, peer: peer, resp: resp, data_dir: dataDirectory,
+            members: members.isEmpty ? nil : members, join: join, partitions: partitions, sync: sync,
+            event_loop_threads: eventLoopThreads, read_repair: readRepair, sloppy_quorum: sloppyQuorum,
+            anti_entropy_interval_ms: antiEntropyInterval, tombstone_grace_ms: tombstoneGrace, log_level: logLevel)
     }
-}
 
-/// The config file's shape: every field optional, snake_case like the rest of the JSON.
-private struct ConfigFile: Decodable {
-    var node_id: String?
-    var http: String?
-    var peer: String?
-    var resp: String?
-    var data_dir: String?
-    var members: [String]?
-    var join: String?
-    var partitions: Int?
-    var sync: String?
-    var event_loop_threads: Int?
-    var read_repair: String?
-    var sloppy_quorum: String?
-    var anti_entropy_interval_ms: Int?
-    var tombstone_grace_ms: UInt64?
+    /// File, then environment, then flags.
+    private func settings() throws(ConfigError) -> ConfigFile {
+        try ConfigFile.load(path: config)
+            .overridden(by: ConfigFile(environment: ProcessInfo.processInfo.environment))
+            .overridden(by: flagLayer)
+    }
 }
 
 /// Waits for SIGINT or SIGTERM without killing the process, so shutdown can finish.
