@@ -2,6 +2,8 @@ import QuorumCore
 
 /// (b) Every acknowledged write is in the final r = n read, or superseded: in `vclock` by a
 /// write (acknowledged or not) whose context covers its dot, in `lww` by a newer version.
+/// A key that reads as absent passes only if some delete was sent for it (its tombstones
+/// may have been purged).
 enum DurabilityCheck {
     static func check(_ input: CheckInput) -> [CheckViolation] {
         var violations: [CheckViolation] = []
@@ -13,10 +15,12 @@ enum DurabilityCheck {
                 violations.append(CheckViolation(check: .durability, message: "\(name.text): the final read at r = n failed"))
                 continue
             }
+            // A key whose state is gone entirely was deleted and its tombstones purged.
+            let deleted = requests.contains { $0.kind == .delete }
             for write in acknowledged {
                 let version = write.writtenVersion!
                 guard let state = final else {
-                    violations.append(lost(write, name: name, final: "nothing"))
+                    if !deleted { violations.append(lost(write, name: name, final: "nothing")) }
                     continue
                 }
                 switch input.props(name).conflict {

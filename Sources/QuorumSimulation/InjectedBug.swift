@@ -10,6 +10,9 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// Anti-entropy leaves keys whose merged state is only tombstones unrepaired, so a
     /// replica that missed a delete keeps the old value.
     case antiEntropyIgnoresTombstones
+    /// The tombstone purge asks only its own replica, not every replica of the key, so a
+    /// replica that missed the delete keeps the old value and anti-entropy copies it back.
+    case purgeAsksOnlyItself
     /// Anti-entropy pairs each partition's owner with the next two replicas only, whatever
     /// the buckets' n (what the node's `AntiEntropyService` did when the simulator found
     /// it): the 4th and 5th replicas of an n = 5 key are never repaired.

@@ -21,6 +21,8 @@ enum LWWOrderCheck {
                 }
             }
             guard let final = input.finalStates[name] else { continue }
+            // Absent: deleted and purged; nothing left to compare.
+            if final == nil && requests.contains(where: { $0.kind == .delete }) { continue }
             let winner = final?.siblings.first
             for read in requests {
                 guard case .read(let state) = read.outcome, let seen = state?.siblings.first else { continue }

@@ -35,6 +35,8 @@ struct MemoryStore {
     private(set) var hints: [UInt64: Hint] = [:]
     /// The heartbeat generation of the node's last run (its meta table).
     var generation: UInt64?
+    /// Tombstone states purged (for the run's figures).
+    private(set) var purgedCount = 0
     /// Commits so far (for the run's figures).
     private(set) var commitCount = 0
 
@@ -50,6 +52,17 @@ struct MemoryStore {
         rows[name] = Row(state: state, digest: digest)
         commitCount += 1
         return (old, digest)
+    }
+
+    /// Removes the row if its version digest is still `digest` (the compare-and-delete of a
+    /// tombstone purge); true when removed.
+    mutating func delete(partition: Int, bucket: String, key: [UInt8], matching digest: UInt64) -> Bool {
+        let name = Name(partition: partition, bucket: bucket, key: key)
+        guard rows[name]?.digest == digest else { return false }
+        rows[name] = nil
+        commitCount += 1
+        purgedCount += 1
+        return true
     }
 
     /// Every row of `partition`, in (bucket, key) order.

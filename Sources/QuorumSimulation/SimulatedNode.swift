@@ -18,11 +18,7 @@ final class SimulatedNode {
     let actorID: String
     unowned let world: SimulatedWorld
     let limits = Limits.defaults
-    let hintLimits: HintLimits = {
-        var limits = HintLimits.defaults
-        limits.backoffMaxMilliseconds = 5000  // as NodeConfig sets it
-        return limits
-    }()
+    let hintLimits: HintLimits
 
     var clock = SimulatedClock()
     var store = MemoryStore()
@@ -46,11 +42,18 @@ final class SimulatedNode {
     let antiEntropyPairs: [AntiEntropySchedule.Pair]
     var nextPair = 0
     var antiEntropyRunning = false
+    /// Tombstone purge: where the next pass resumes, and whether one runs.
+    var purgeCursor: (partition: Int, after: MemoryStore.Name?) = (0, nil)
+    var purgeRunning = false
 
     init(index: Int, id: String, world: SimulatedWorld) {
         self.index = index
         self.id = id
         self.world = world
+        var hintLimits = HintLimits.defaults
+        hintLimits.backoffMaxMilliseconds = 5000  // as NodeConfig sets it
+        hintLimits.ageMaxMilliseconds = world.config.hintAgeMaxMilliseconds
+        self.hintLimits = hintLimits
         actorID = "\(id).sim"
         gossip = Gossip(local: id, generation: 0, state: world.membership, nowMilliseconds: 0)
         hints = HintQueue(limits: .defaults)
@@ -82,6 +85,8 @@ final class SimulatedNode {
         diskFreeAt = world.now
         nextPair = 0
         antiEntropyRunning = false
+        purgeRunning = false
+        purgeCursor = (0, nil)
     }
 
     /// The process dies: queued writes are lost, calls in flight never answer, and the
@@ -181,6 +186,8 @@ final class SimulatedNode {
             respond(.treeHashes(tree.hashes(level: level, indices: indices)))
         case .segmentKeys(let partition, let segments):
             respond(.segmentKeys(segmentKeys(partition: partition, segments: segments)))
+        case .purge(let bucket, let key, let digest):
+            purge(bucket: bucket, key: key, digest: digest, respond: respond)
         case .gossip(let message):
             respond(.gossip(message: receiveGossip(message)))
         case .ping:

@@ -87,6 +87,12 @@ final class SimulatedWorld {
         return !notDone()
     }
 
+    /// Drops every pending event: they hold the world and its nodes, and timers never stop
+    /// on their own, so without this a finished run would never be freed.
+    func tearDown() {
+        events = EventQueue(eventsMax: config.eventsMax)
+    }
+
     // MARK: Network
 
     /// Sends one message; `deliver` runs at arrival unless the link is cut by then.
@@ -110,6 +116,7 @@ final class SimulatedWorld {
     /// The node's three timers (gossip, hint delivery, anti-entropy), each from a random
     /// phase so nodes don't tick in lockstep. A timer fires on a down node and does nothing.
     private func startTimers() {
+        let purges = config.purgesTombstones
         for node in nodes {
             repeating(every: config.gossipIntervalMilliseconds, firstAfter: draw(1...config.gossipIntervalMilliseconds)) {
                 if node.isUp { node.gossipRound() }
@@ -118,7 +125,10 @@ final class SimulatedWorld {
                 if node.isUp { node.deliverHints() }
             }
             repeating(every: config.antiEntropyIntervalMilliseconds, firstAfter: draw(1...config.antiEntropyIntervalMilliseconds)) {
-                if node.isUp { node.antiEntropyTick() }
+                if node.isUp {
+                    node.antiEntropyTick()
+                    if purges { node.purgeTick() }
+                }
             }
         }
     }

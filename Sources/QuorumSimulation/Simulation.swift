@@ -14,6 +14,8 @@ public struct SimulationReport: Sendable {
     public var repairMilliseconds: UInt64?
     /// When repair did not finish: what was still outstanding (hints, unreachable peers).
     public var outstanding: [String] = []
+    /// Replica states removed by tombstone purges.
+    public var purged = 0
 
     public var passed: Bool { violations.isEmpty }
 
@@ -23,7 +25,8 @@ public struct SimulationReport: Sendable {
     /// The history, then the verdict; the same bytes every time the seed is replayed.
     public func render() -> String {
         var text = "seed \(seed) faults \(mix.rawValue): \(history.entries.count) requests, \(events) events, "
-        text += "\(virtualMilliseconds) virtual ms, repaired in \(repairMilliseconds.map { "\($0) ms" } ?? "never")\n"
+        text += "\(virtualMilliseconds) virtual ms, repaired in \(repairMilliseconds.map { "\($0) ms" } ?? "never"), "
+        text += "\(purged) tombstone states purged\n"
         for timed in plan.faults { text += "fault at \(timed.atMilliseconds) ms: \(timed.fault)\n" }
         for line in outstanding { text += "outstanding: \(line)\n" }
         text += history.render(origin: SimulatedWorld.origin)
@@ -70,7 +73,18 @@ public enum Simulation {
             !(isConverged(world, keys: keys) && world.nodes.allSatisfy { $0.hints.pendingCount == 0 }
                 && Self.believedDown(world).isEmpty)
         }
-        let repairMilliseconds = converged ? world.now - healedAt : nil
+        var repairMilliseconds = converged ? world.now - healedAt : nil
+        if config.purgesTombstones && plan.operations.joined().contains(where: { $0.kind == .delete || $0.kind == .deleteWithContext }) {
+            // Run past the grace of the last tombstone (plus clock error and a purge sweep),
+            // so purges happen, then let repair settle again.
+            let purgesDone = healedAt + config.antiEntropyLimits.tombstoneGraceMilliseconds + 10_000
+            world.run(until: purgesDone)
+            let settled = world.run(until: purgesDone + config.repairWindowMilliseconds, slice: 250) {
+                !(isConverged(world, keys: keys) && world.nodes.allSatisfy { $0.hints.pendingCount == 0 }
+                    && Self.believedDown(world).isEmpty)
+            }
+            if !settled { repairMilliseconds = nil }
+        }
         let outstanding = converged ? [] : Self.outstanding(world)
         let believedDown = Self.believedDown(world)
         let replicaStates = Dictionary(uniqueKeysWithValues: keys.map { ($0, replicas(of: $0, in: world)) })
@@ -90,12 +104,14 @@ public enum Simulation {
             _ = world.run(until: world.now + 10_000, slice: 50) { world.history.entries[entry].completedAt == nil }
         }
 
+        world.tearDown()
         let input = CheckInput(
             history: world.history, mix: mix, clocksExact: !plan.faults.contains { $0.fault.changesClock }, keys: keys, finalStates: finalStates, replicaStates: replicaStates,
             nodeCount: config.nodeCount, believedDown: believedDown)
         return SimulationReport(
             seed: seed, mix: mix, plan: plan, history: world.history, violations: Checker.check(input), events: world.steps,
-            virtualMilliseconds: world.now - SimulatedWorld.origin, repairMilliseconds: repairMilliseconds, outstanding: outstanding)
+            virtualMilliseconds: world.now - SimulatedWorld.origin, repairMilliseconds: repairMilliseconds, outstanding: outstanding,
+            purged: world.nodes.reduce(0) { $0 + $1.store.purgedCount })
     }
 
     /// Nodes whose failure detector believes some peer down, with those peers.

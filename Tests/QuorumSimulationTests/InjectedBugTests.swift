@@ -22,6 +22,16 @@ final class InjectedBugTests: XCTestCase {
         }
     }
 
+    func testPurgeAskingOnlyItselfIsFoundWithin200Seeds() {
+        let found = firstSeed(violating: .convergence, in: 1...200, config: config(bug: .purgeAsksOnlyItself))
+        XCTAssertNotNil(found, "a tombstone purge that asks only its own replica went unnoticed for 200 seeds")
+        if let found {
+            let clean = Simulation.run(seed: found.seed, config: config())
+            XCTAssertTrue(clean.passed, "seed \(found.seed) fails without the bug too: \(clean.violations)")
+            XCTAssertGreaterThan(clean.purged, 0, "seed \(found.seed): the clean run should purge tombstones too")
+        }
+    }
+
     func testDefaultConfigurationHasNoBugSwitchedOn() {
         XCTAssertEqual(SimulationConfig().bug, .none)
     }
