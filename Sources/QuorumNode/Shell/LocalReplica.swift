@@ -58,17 +58,16 @@ final class LocalReplica: Sendable {
             let actor = actorID
             let limits = limits
             update(bucket: bucket, key: key, respond: respond) { current in
-                if ifAbsent, let current, !current.isDeleted {
-                    throw KVError.preconditionFailed(message: "the key already exists and the write was create-only (If-None-Match: *)")
-                }
-                return try (current ?? KeyState()).applying(intent, actor: actor, timestamp: timestamp, mode: mode, limits: limits)
+                try ReplicaWrite.lead(
+                    current: current, intent: intent, actor: actor, timestamp: timestamp, mode: mode, ifAbsent: ifAbsent,
+                    limits: limits)
             }
         case .listKeys(let bucket, let partition, let after, let limit):
             readQueue.async { [self] in respond(listKeys(bucket: bucket, partition: partition, after: after, limit: limit)) }
         case .merge(let bucket, let key, let state, let mode):
             if let newest = state.siblings.map(\.timestamp).max() { observe(newest) }
             update(bucket: bucket, key: key, acknowledgeOnly: true, respond: respond) { current in
-                current.map { $0.merged(with: state, mode: mode) } ?? state
+                ReplicaWrite.merge(current: current, incoming: state, mode: mode)
             }
         case .setBucketProps(let bucket, let newProps):
             // Off the caller's thread: this may be a network event loop, and storing commits.

@@ -32,15 +32,3 @@ final class ReplicaRouter: Sendable {
         }
     }
 }
-
-extension KVError {
-    /// A replica's refusal as the client should see it; nil for faults worth another replica.
-    static func fromReplica(code: String, message: String, limits: Limits) -> KVError? {
-        switch code {
-        case "sibling_limit": return .siblingLimit(limit: limits.siblingsMax)
-        case "bad_parameter": return .badParameter(name: "request", message: message)
-        case "precondition_failed": return .preconditionFailed(message: message)
-        default: return nil
-        }
-    }
-}

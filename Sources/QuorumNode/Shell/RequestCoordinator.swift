@@ -221,7 +221,7 @@ final class RequestCoordinator: KVService {
                         case .success(.state(let state?)):
                             return coordinator.leadSucceeded(node: node, newState: state)
                         case .success(.failure(let code, let message)):
-                            return coordinator.leadFailed(node: node, error: KVError.fromReplica(code: code, message: message, limits: limits))
+                            return coordinator.leadFailed(node: node, error: ReplicaWrite.clientError(code: code, message: message, limits: limits))
                         default:
                             return coordinator.leadFailed(node: node, error: nil)
                         }

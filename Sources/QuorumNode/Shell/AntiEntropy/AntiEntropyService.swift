@@ -206,18 +206,17 @@ final class AntiEntropyService: Sendable {
                 complete = false
                 continue
             }
-            let states = [localState, remoteState].compactMap { $0 }
-            guard var merged = states.first else { continue }
-            for state in states.dropFirst() { merged = merged.merged(with: state, mode: props.conflict) }
-            if remoteState != merged {
-                toPeer.append(RepairBatch.Entry(bucket: key.bucket, key: key.key, state: merged, mode: props.conflict))
+            guard let decision = KeyRepair(local: localState, remote: remoteState, mode: props.conflict) else { continue }
+            if decision.sendToPeer {
+                toPeer.append(RepairBatch.Entry(bucket: key.bucket, key: key.key, state: decision.merged, mode: props.conflict))
             }
-            if localState != merged {
-                guard case .success(.ack) = await call(nodeID, .merge(bucket: key.bucket, key: key.key, state: merged, mode: props.conflict)) else {
+            if decision.writeLocally {
+                let write = PeerRequest.merge(bucket: key.bucket, key: key.key, state: decision.merged, mode: props.conflict)
+                guard case .success(.ack) = await call(nodeID, write) else {
                     complete = false
                     continue
                 }
-                if remoteState == merged { repaired += 1 }
+                if !decision.sendToPeer { repaired += 1 }
             }
         }
         // One batch per `batchBytesMax` of encoded states too, so 256 large states never
