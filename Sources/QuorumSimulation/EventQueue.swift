@@ -10,7 +10,7 @@ struct EventQueue {
         var action: () -> Void
 
         func precedes(_ other: Event) -> Bool {
-            (time, sequence) < (other.time, other.sequence)
+            time < other.time || (time == other.time && sequence < other.sequence)
         }
     }
 

@@ -195,7 +195,7 @@ extension SimulatedNode {
             guard let lead = run.lead, let actor = world.node(lead)?.actorID,
                 let version = state.siblings.first(where: { $0.dot == Dot(actor: actor, counter: state.clock[actor]) })
             else {
-                preconditionFailure("a vclock write succeeded without its lead's new version in \(state)")
+                preconditionFailure("seed \(world.seed): a vclock write succeeded without its lead's new version in \(state)")
             }
             return .written(version: version, state: state)
         }

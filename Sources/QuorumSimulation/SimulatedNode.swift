@@ -32,7 +32,8 @@ final class SimulatedNode {
     var trees: [Int: MerkleTree] = [:]
 
     private var nextCallID: UInt64 = 0
-    private var pendingCalls: [UInt64: (PeerResponse?) -> Void] = [:]
+    /// Calls waiting for an answer, each with what to do when none comes.
+    private var pendingCalls: [UInt64: () -> Void] = [:]
     /// When the disk's writer is free: writes commit one after another, in queue order.
     private var diskFreeAt: UInt64 = 0
     /// Client requests this node coordinates, by request number: told `indeterminate` on a crash.
@@ -102,7 +103,7 @@ final class SimulatedNode {
     }
 
     func restart() {
-        precondition(!isUp, "\(id) restarted while up")
+        precondition(!isUp, "seed \(world.seed): \(id) restarted while up")
         isUp = true
         incarnation += 1
         start()
@@ -118,29 +119,44 @@ final class SimulatedNode {
             handle(request, completion)
             return
         }
+        exchange(with: target, timeoutMilliseconds: timeoutMilliseconds, serve: { peer, respond in peer.handle(request, respond) },
+                 completion: completion)
+    }
+
+    /// One request and its answer over the simulated network: `serve` runs on the peer
+    /// when the request arrives; its answer travels back. Exactly one `completion`, with
+    /// nil on a timeout, a refused connection (peer down) or a crash of the peer meanwhile.
+    func exchange<Response>(
+        with target: String, timeoutMilliseconds: UInt64,
+        serve: @escaping (SimulatedNode, @escaping (Response) -> Void) -> Void, completion: @escaping (Response?) -> Void
+    ) {
         guard let peer = world.node(target) else { return completion(nil) }
         let callID = nextCallID
         nextCallID += 1
-        pendingCalls[callID] = completion
+        pendingCalls[callID] = { completion(nil) }
         let sent = incarnation
-        world.schedule(after: timeoutMilliseconds) { [self] in answer(callID, incarnation: sent, with: nil) }
+        world.schedule(after: timeoutMilliseconds) { [self] in
+            guard incarnation == sent, let timedOut = pendingCalls.removeValue(forKey: callID) else { return }
+            timedOut()
+        }
         world.send(from: index, to: peer.index) { [self] in
             guard peer.isUp else {
                 // Connection refused: the caller hears of it a round trip later.
-                world.send(from: peer.index, to: index) { [self] in answer(callID, incarnation: sent, with: nil) }
+                world.send(from: peer.index, to: index) { [self] in
+                    guard incarnation == sent, let refused = pendingCalls.removeValue(forKey: callID) else { return }
+                    refused()
+                }
                 return
             }
             let serving = peer.incarnation
-            peer.handle(request) { [self] response in
+            serve(peer) { [self] response in
                 guard peer.incarnation == serving else { return }
-                world.send(from: peer.index, to: index) { [self] in answer(callID, incarnation: sent, with: response) }
+                world.send(from: peer.index, to: index) { [self] in
+                    guard incarnation == sent, pendingCalls.removeValue(forKey: callID) != nil else { return }
+                    completion(response)
+                }
             }
         }
-    }
-
-    private func answer(_ callID: UInt64, incarnation sent: Int, with response: PeerResponse?) {
-        guard incarnation == sent, let completion = pendingCalls.removeValue(forKey: callID) else { return }
-        completion(response)
     }
 
     // MARK: The replica
@@ -188,8 +204,6 @@ final class SimulatedNode {
             respond(.segmentKeys(segmentKeys(partition: partition, segments: segments)))
         case .purge(let bucket, let key, let digest):
             purge(bucket: bucket, key: key, digest: digest, respond: respond)
-        case .gossip(let message):
-            respond(.gossip(message: receiveGossip(message)))
         case .ping:
             respond(.pong)
         default:

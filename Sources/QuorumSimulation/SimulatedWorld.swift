@@ -7,6 +7,8 @@ import QuorumCore
 /// pure function of its seed and plan.
 final class SimulatedWorld {
     let config: SimulationConfig
+    /// For messages: a trap in the simulator names the seed that replays it.
+    let seed: UInt64
     let mix: FaultMix
     /// Virtual time starts at a realistic wall-clock reading, so skewed clocks stay positive.
     static let origin: UInt64 = 1_700_000_000_000
@@ -21,7 +23,8 @@ final class SimulatedWorld {
     private(set) var steps = 0
     var history = History()
 
-    init(config: SimulationConfig, mix: FaultMix, random: SplitMix64) {
+    init(seed: UInt64, config: SimulationConfig, mix: FaultMix, random: SplitMix64) {
+        self.seed = seed
         self.config = config
         self.mix = mix
         self.random = random
@@ -59,6 +62,7 @@ final class SimulatedWorld {
     // MARK: Time
 
     func schedule(after delay: UInt64, _ action: @escaping () -> Void) {
+        precondition(events.count < config.eventsMax, "seed \(seed): more than \(config.eventsMax) events scheduled at once")
         events.schedule(at: now + delay, action)
     }
 
@@ -72,7 +76,7 @@ final class SimulatedWorld {
             let event = events.popFirst()!
             now = event.time
             steps += 1
-            precondition(steps <= config.stepsMax, "the run passed its bound of \(config.stepsMax) events")
+            precondition(steps <= config.stepsMax, "seed \(seed): the run passed its bound of \(config.stepsMax) events")
             event.action()
         }
         now = max(now, time)

@@ -50,7 +50,7 @@ public enum Simulation {
         let drawn = SimulationPlan.draw(config: config, mix: mix, using: &planRandom)
         let plan = plan ?? drawn
         // The run's own draws (delays, losses, disk) come from a second stream of the seed.
-        let world = SimulatedWorld(config: config, mix: mix, random: SplitMix64(seed: seed ^ 0x9E37_79B9_7F4A_7C15))
+        let world = SimulatedWorld(seed: seed, config: config, mix: mix, random: SplitMix64(seed: seed ^ 0x9E37_79B9_7F4A_7C15))
         for timed in plan.faults {
             world.schedule(atOffset: timed.atMilliseconds) { world.apply(timed.fault) }
         }
@@ -77,7 +77,7 @@ public enum Simulation {
         if config.purgesTombstones && plan.operations.joined().contains(where: { $0.kind == .delete || $0.kind == .deleteWithContext }) {
             // Run past the grace of the last tombstone (plus clock error and a purge sweep),
             // so purges happen, then let repair settle again.
-            let purgesDone = healedAt + config.antiEntropyLimits.tombstoneGraceMilliseconds + 10_000
+            let purgesDone = healedAt + config.antiEntropyLimits.tombstoneGraceMilliseconds + config.purgeSweepMilliseconds
             world.run(until: purgesDone)
             let settled = world.run(until: purgesDone + config.repairWindowMilliseconds, slice: 250) {
                 !(isConverged(world, keys: keys) && world.nodes.allSatisfy { $0.hints.pendingCount == 0 }

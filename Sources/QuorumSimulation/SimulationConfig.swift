@@ -25,21 +25,24 @@ public struct SimulationConfig: Sendable, Equatable {
     /// Anti-entropy tree shape and bounds: the node's defaults but a smaller tree, which
     /// holds the few keys of a run just as well and costs less per exchange.
     ///
-    /// The tombstone grace is scaled down from a day to 20 s so purges happen within a run;
-    /// the bounds it must exceed are scaled with it: hints live 12 s (`hintAgeMaxMilliseconds`,
-    /// a quarter of the grace as 6 h is of 24 h, but above the longest outage plus hint
-    /// backoff here), outages last at most ~2 s, clocks are off by at most ~2.5 s.
+    /// The tombstone grace is scaled down from a day to 15 s so purges happen within a run;
+    /// the bounds it must exceed are scaled with it: hints live 12 s (`hintAgeMaxMilliseconds`;
+    /// on the node 6 h of 24 h, here kept above the longest wait for delivery: faults until
+    /// 6 s in, then failure detection and a delivery tick), outages last at most ~2 s.
     public var antiEntropyLimits: AntiEntropyLimits = {
         var limits = AntiEntropyLimits.defaults
         limits.segmentCount = 64
         limits.fanOut = 8
-        limits.tombstoneGraceMilliseconds = 20_000
+        limits.tombstoneGraceMilliseconds = 15_000
         return limits
     }()
     /// How long a stand-in keeps an undelivered hint (the node's 6 h, scaled with the grace).
     public var hintAgeMaxMilliseconds: UInt64 = 12_000
     /// Whether nodes purge tombstones (`TombstonePurgeRule`, as the node's purger does).
     public var purgesTombstones = true
+    /// After healing, the run goes on until the grace plus this much has passed, so every
+    /// owner's purge sweep (one partition a second, 3–4 partitions each) has run.
+    public var purgeSweepMilliseconds: UInt64 = 6000
     /// Intervals of the node's timers, as the node's defaults.
     public var gossipIntervalMilliseconds: UInt64 = 500
     public var hintDeliveryIntervalMilliseconds: UInt64 = 500

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import QuorumSimulation
 
 /// `quorumkv-sim`: runs the deterministic simulator. One seed replays byte for byte and
@@ -40,6 +41,9 @@ struct QuorumKVSim: ParsableCommand {
 
     @Option(help: "With --seed: run only these plan steps (as --shrink prints them).")
     var keep: String?
+
+    @Flag(help: "With --seeds: print each seed to stderr before running it, so a crash names its seed.")
+    var verbose = false
 
     @Flag(help: "Shrink a failing plan to fewer steps that still fail (with --seeds: the first failing seed).")
     var shrink = false
@@ -87,6 +91,8 @@ struct QuorumKVSim: ParsableCommand {
         var events = 0
         let last = first + count - 1
         for seed in first...last {
+            // To stderr, unbuffered: the line survives the crash it is there for.
+            if verbose { FileHandle.standardError.write(Data("running seed \(seed)\n".utf8)) }
             let report = Simulation.run(seed: seed, config: config)
             events += report.events
             if !report.passed {
