@@ -126,8 +126,8 @@ public struct AntiEntropyStatus: Sendable, Equatable, Codable {
     /// Merkle root (16 hex digits) of each held partition with a ready tree, keyed by
     /// partition number: replicas that agree report the same root for a partition.
     public var roots: [String: String]
-    /// Ring-change transfers (one partition exchanged with one peer) still to do, and done,
-    /// while a member joins or leaves; both 0 when the ring is settled.
+    /// Ring-change transfers (one partition exchanged with one peer) still to do for the
+    /// change in progress (0 when the ring is settled), and finished since start.
     public var transfersPending: Int = 0
     public var transfersDone: Int = 0
     /// Tombstones this node removed from every replica (it checks the partitions it owns),

@@ -30,6 +30,8 @@ final class AntiEntropyService: Sendable {
     private let logger: Logger
     private let next = Mutex(0)
     private let transfers = Mutex(TransferQueue())
+    /// Ring-change transfers finished since start (a plan's own count resets when it is replaced).
+    private let transfersCompleted = Atomic<Int>(0)
     private let onTransfersDone: @Sendable () -> Void
     private let purger: TombstonePurger
     /// Routine exchanges run only when enabled; ring-change transfers always do.
@@ -39,6 +41,9 @@ final class AntiEntropyService: Sendable {
     private let requestTimeoutMilliseconds = 5000
     /// Most encoded bytes of states in one repair batch (besides `batchKeysMax` keys).
     private let batchBytesMax = 4 * 1024 * 1024
+    /// Keys whose two states are fetched at once during a repair: enough to hide round
+    /// trips, few enough not to crowd out client requests.
+    private let fetchConcurrency = 32
 
     init(
         nodeID: String, rings: RingView, trees: PartitionTrees, router: ReplicaRouter, registry: BucketRegistry,
@@ -76,7 +81,8 @@ final class AntiEntropyService: Sendable {
         status.treeRebuilds = trees.rebuildCount
         status.treesReady = trees.readyCount
         status.roots = trees.roots()
-        (status.transfersPending, status.transfersDone) = transfers.withLock { ($0.pending.count, $0.doneCount) }
+        status.transfersPending = transfers.withLock { $0.pending.count }
+        status.transfersDone = transfersCompleted.load(ordering: .relaxed)
         (status.tombstonesPurged, status.tombstonesDeferred) = (purger.purged, purger.deferred)
         return status
     }
@@ -116,6 +122,7 @@ final class AntiEntropyService: Sendable {
         while let transfer = transfers.withLock({ $0.next() }) {
             let succeeded = await exchange(partition: transfer.partition, peer: transfer.peer, everyKey: true)
             let allDone = transfers.withLock { $0.finished(transfer, succeeded: succeeded) }
+            if succeeded { transfersCompleted.add(1, ordering: .relaxed) }
             if allDone {
                 logger.info("ring change transfers done")
                 onTransfersDone()
@@ -182,77 +189,101 @@ final class AntiEntropyService: Sendable {
         return .remoteRoot(hash: hash, shape: shape)
     }
 
-    /// Merges both sides' states of each key and writes the merge where it was missing:
-    /// locally one by one, to the peer in one LZ4-compressed batch (the exchange bounds a
-    /// batch at `batchKeysMax` keys). Unless `everyKey`, keys whose bucket keeps fewer
-    /// replicas than this pair are left alone. `complete` is false when a key could not
-    /// be read or stored on either side.
+    /// Merges both sides' states of each key (`KeyRepair`) and writes the merge where it
+    /// was missing, in LZ4-compressed batches both ways (`mergeBatch`, committed as one
+    /// group on each side). The states are fetched `fetchConcurrency` keys at a time; the
+    /// exchange bounds a repair at `batchKeysMax` keys. Unless `everyKey`, keys whose bucket
+    /// keeps fewer replicas than this pair are left alone. `complete` is false when a key
+    /// could not be read or stored on either side.
     private func repair(
         _ keys: [RepairKey], partition: Int, peer: String, everyKey: Bool
     ) async -> (repaired: Int, complete: Bool) {
-        var repaired = 0
-        var complete = true
-        var toPeer: [RepairBatch.Entry] = []
         let ring = rings.serving
-        for key in keys {
-            let props = registry.props(for: key.bucket)
-            if !everyKey {
-                let replicas = ring.preferenceList(partition: partition, n: min(props.n, ring.members.count))
-                guard replicas.contains(nodeID), replicas.contains(peer) else { continue }
-            }
-            guard case .success(.state(let localState)) = await call(nodeID, .fetch(bucket: key.bucket, key: key.key)),
-                case .success(.state(let remoteState)) = await call(peer, .fetch(bucket: key.bucket, key: key.key))
-            else {
+        let wanted = keys.filter { key in
+            guard !everyKey else { return true }
+            let replicas = ring.preferenceList(partition: partition, n: min(registry.props(for: key.bucket).n, ring.members.count))
+            return replicas.contains(nodeID) && replicas.contains(peer)
+        }
+        let states = await fetchBoth(wanted, peer: peer)
+        var complete = states.count == wanted.count
+        var toPeer: [RepairBatch.Entry] = []
+        var toLocal: [RepairBatch.Entry] = []
+        for (key, local, remote) in states {
+            let mode = registry.props(for: key.bucket).conflict
+            guard let decision = KeyRepair(local: local, remote: remote, mode: mode) else { continue }
+            let entry = RepairBatch.Entry(bucket: key.bucket, key: key.key, state: decision.merged, mode: mode)
+            if decision.sendToPeer { toPeer.append(entry) }
+            if decision.writeLocally { toLocal.append(entry) }
+        }
+        var failed = Set<[UInt8]>()
+        for (entries, target) in [(toPeer, peer), (toLocal, nodeID)] {
+            for chunk in Self.chunks(entries, bytesMax: batchBytesMax) where await ship(chunk, to: target) != chunk.count {
                 complete = false
-                continue
-            }
-            guard let decision = KeyRepair(local: localState, remote: remoteState, mode: props.conflict) else { continue }
-            if decision.sendToPeer {
-                toPeer.append(RepairBatch.Entry(bucket: key.bucket, key: key.key, state: decision.merged, mode: props.conflict))
-            }
-            if decision.writeLocally {
-                let write = PeerRequest.merge(bucket: key.bucket, key: key.key, state: decision.merged, mode: props.conflict)
-                guard case .success(.ack) = await call(nodeID, write) else {
-                    complete = false
-                    continue
-                }
-                if !decision.sendToPeer { repaired += 1 }
+                for entry in chunk { failed.insert(Array(entry.bucket.utf8) + [0] + entry.key) }
             }
         }
-        // One batch per `batchBytesMax` of encoded states too, so 256 large states never
-        // make a frame near `frameBytesMax`.
+        let repairedKeys = Set((toPeer + toLocal).map { Array($0.bucket.utf8) + [0] + $0.key })
+        return (repairedKeys.subtracting(failed).count, complete)
+    }
+
+    /// Both sides' state of each key, at most `fetchConcurrency` keys in flight; keys
+    /// either side failed to answer are left out.
+    private func fetchBoth(
+        _ keys: [RepairKey], peer: String
+    ) async -> [(key: RepairKey, local: KeyState?, remote: KeyState?)] {
+        await withTaskGroup(of: (RepairKey, KeyState?, KeyState?)?.self) { group in
+            var results: [(key: RepairKey, local: KeyState?, remote: KeyState?)] = []
+            var next = keys.makeIterator()
+            func addNext() -> Bool {
+                guard let key = next.next() else { return false }
+                group.addTask { [self] in
+                    guard case .success(.state(let local)) = await call(nodeID, .fetch(bucket: key.bucket, key: key.key)),
+                        case .success(.state(let remote)) = await call(peer, .fetch(bucket: key.bucket, key: key.key))
+                    else { return nil }
+                    return (key, local, remote)
+                }
+                return true
+            }
+            for _ in 0..<fetchConcurrency where !addNext() { break }
+            while let result = await group.next() {
+                if let (key, local, remote) = result { results.append((key, local, remote)) }
+                _ = addNext()
+            }
+            return results
+        }
+    }
+
+    /// Splits entries so no batch carries more than `bytesMax` of encoded states (a batch
+    /// of 256 large states must not come near `frameBytesMax`).
+    private static func chunks(_ entries: [RepairBatch.Entry], bytesMax: Int) -> [[RepairBatch.Entry]] {
+        var chunks: [[RepairBatch.Entry]] = []
         var chunk: [RepairBatch.Entry] = []
         var chunkBytes = 0
-        for entry in toPeer {
+        for entry in entries {
             let size = entry.key.count + entry.bucket.utf8.count + entry.state.encoded().count
-            if !chunk.isEmpty, chunkBytes + size > batchBytesMax {
-                let stored = await ship(chunk, to: peer)
-                complete = complete && stored == chunk.count
-                repaired += stored
+            if !chunk.isEmpty, chunkBytes + size > bytesMax {
+                chunks.append(chunk)
                 chunk = []
                 chunkBytes = 0
             }
             chunk.append(entry)
             chunkBytes += size
         }
-        if !chunk.isEmpty {
-            let stored = await ship(chunk, to: peer)
-            complete = complete && stored == chunk.count
-            repaired += stored
-        }
-        return (repaired, complete)
+        if !chunk.isEmpty { chunks.append(chunk) }
+        return chunks
     }
 
-    /// Sends one compressed batch; returns how many keys the peer stored.
-    private func ship(_ entries: [RepairBatch.Entry], to peer: String) async -> Int {
+    /// Sends one compressed batch to `target` (a peer, or this node's own replica);
+    /// returns how many keys it stored.
+    private func ship(_ entries: [RepairBatch.Entry], to target: String) async -> Int {
         let encoded = RepairBatch(entries: entries).encoded()
         guard let compressed = try? LZ4Codec.compress(encoded) else { return 0 }
-        let response = await call(peer, .mergeBatch(compressed: compressed, originalLength: encoded.count))
+        let response = await call(target, .mergeBatch(compressed: compressed, originalLength: encoded.count))
         guard case .success(.ack) = response else {
-            logger.warning("anti-entropy repair batch failed", metadata: ["peer": "\(peer)", "keys": "\(entries.count)"])
+            logger.warning("anti-entropy repair batch failed", metadata: ["node": "\(target)", "keys": "\(entries.count)"])
             return 0
         }
-        stats.withLock { $0.bytesShipped += compressed.count }
+        if target != nodeID { stats.withLock { $0.bytesShipped += compressed.count } }
         return entries.count
     }
 

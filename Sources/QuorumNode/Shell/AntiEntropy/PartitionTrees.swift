@@ -39,6 +39,10 @@ final class PartitionTrees: Sendable {
     private let queue = DispatchQueue(label: "quorumkv.anti-entropy.trees")
     private let logger: Logger
     private let pageRows = 1000
+    /// The last partition listed by segment (see `segmentKeys`), its lifetime and size bound.
+    private let listing = Mutex<SegmentListing?>(nil)
+    private let listingLifetimeMilliseconds: UInt64 = 2000
+    private let listingRowsMax = 200_000
 
     init(partitionCount: Int, held: @escaping @Sendable () -> [Int], store: ReplicaStore, shape: MerkleShape, logger: Logger) {
         self.shape = shape
@@ -156,21 +160,49 @@ final class PartitionTrees: Sendable {
         }
     }
 
-    /// The (bucket, key, digest) entries of `segments` of a partition, read from the store
-    /// (a paged scan filtered by segment): what a peer's `.segmentKeys` asks for, and the
-    /// local side of the same comparison.
+    /// The (bucket, key, digest) entries of `segments` of a partition: what a peer's
+    /// `.segmentKeys` asks for, and the local side of the same comparison.
+    ///
+    /// An exchange over a partition that differs a lot (a joiner's, an emptied replica's)
+    /// asks for its segments in many requests; scanning the partition for each would cost
+    /// O(m) every time. So one scan lists every segment and the listing answers requests
+    /// for that partition for `listingLifetimeMilliseconds` — the staleness an exchange
+    /// already accepts (a key written meanwhile is found by the next exchange). Partitions
+    /// over `listingRowsMax` rows are scanned per request instead, bounding the memory.
     func segmentKeys(partition: Int, segments: [Int]) throws -> [SegmentKey] {
+        let now = WallClock.nowMilliseconds()
+        if let cached = listing.withLock({ $0 }), cached.partition == partition,
+            now &- cached.takenMilliseconds < listingLifetimeMilliseconds
+        {
+            return segments.flatMap { cached.bySegment[$0] ?? [] }
+        }
+        var bySegment: [Int: [SegmentKey]] = [:]
+        var rowsSeen = 0
         let wanted = Set(segments)
         var entries: [SegmentKey] = []
         var after: (bucket: String, key: [UInt8])?
         while true {
             let rows = try store.scan(partition: partition, after: after, limit: pageRows)
-            for row in rows where wanted.contains(shape.segment(bucket: row.bucket, key: row.key)) {
-                entries.append(SegmentKey(bucket: row.bucket, key: row.key, digest: StableHash.hash(row.blob)))
+            for row in rows {
+                let segment = shape.segment(bucket: row.bucket, key: row.key)
+                let entry = SegmentKey(bucket: row.bucket, key: row.key, digest: StableHash.hash(row.blob))
+                if wanted.contains(segment) { entries.append(entry) }
+                if rowsSeen < listingRowsMax { bySegment[segment, default: []].append(entry) }
+                rowsSeen += 1
             }
             guard rows.count == pageRows, let last = rows.last else { break }
             after = (last.bucket, last.key)
         }
+        if rowsSeen <= listingRowsMax {
+            listing.withLock { $0 = SegmentListing(partition: partition, takenMilliseconds: now, bySegment: bySegment) }
+        }
         return entries
     }
+}
+
+/// One partition's keys by segment, as a scan found them at `takenMilliseconds`.
+private struct SegmentListing: Sendable {
+    var partition: Int
+    var takenMilliseconds: UInt64
+    var bySegment: [Int: [SegmentKey]]
 }
