@@ -8,7 +8,7 @@ public enum FaultMix: String, Sendable, CaseIterable, Equatable {
     case lossy
     /// Symmetric and one-way partitions that come and go.
     case partitions
-    /// Nodes crash (losing uncommitted writes) and restart.
+    /// Nodes crash (losing uncommitted writes) and restart; disks stall now and then.
     case crashes
     /// Clock skew and jumps, forwards and back.
     case clocks

@@ -237,10 +237,14 @@ final class SimulatedNode {
         }
     }
 
-    /// Runs `commit` when the disk's writer gets to it (1–3 ms per write, in order).
+    /// Runs `commit` when the disk's writer gets to it (1–3 ms per write, in order). In
+    /// mixes with crashes, one write in 50 stalls the writer for 50–800 ms (a slow fsync),
+    /// holding up every write queued behind it: leads time out after committing.
     func diskWrite(_ commit: @escaping () -> Void) {
         let queued = incarnation
-        diskFreeAt = max(world.now, diskFreeAt) + world.draw(1...3)
+        var latency = world.draw(1...3)
+        if world.mix.crashesNodes && world.random.below(50) == 0 { latency += world.draw(50...800) }
+        diskFreeAt = max(world.now, diskFreeAt) + latency
         world.schedule(after: diskFreeAt - world.now) { [self] in
             guard incarnation == queued else { return }
             commit()
