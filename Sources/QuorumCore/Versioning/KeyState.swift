@@ -25,9 +25,8 @@ public struct Sibling: Sendable, Equatable {
     /// again from the wall clock, so it can stamp a second write with the timestamp of one
     /// it stamped before. Such ties are ordered by content (a tombstone wins, then the
     /// larger value, then the larger content type), so the merge stays commutative and
-    /// replicas agree; without it
-    /// each replica kept whichever version reached it first, forever (found by the
-    /// simulator's `RegressionScheduleTests`).
+    /// replicas agree; without it each replica kept whichever version reached it first,
+    /// forever (found by the simulator's `RegressionScheduleTests`).
     public func isNewer(than other: Sibling) -> Bool {
         if (timestamp, dot.actor, dot.counter) != (other.timestamp, other.dot.actor, other.dot.counter) {
             return (timestamp, dot.actor, dot.counter) > (other.timestamp, other.dot.actor, other.dot.counter)
