@@ -20,12 +20,17 @@ final class RingChangeTests: XCTestCase {
         }
     }
 
-    func testNodesThatOnlyLosePartitionsToAJoinerPushThemToIt() {
+    func testNodesThatStayAndLosePartitionsToAJoinerCopyNothingTheJoinerPullsFromThem() {
         let four = three.adding("d")
+        let joinerPulls = Set(RingChange.transfers(local: "d", serving: three, target: four, replicas: 3))
         for node in ["a", "b", "c"] {
-            for transfer in RingChange.transfers(local: node, serving: three, target: four, replicas: 3) {
-                XCTAssertTrue(three.preferenceList(partition: transfer.partition, n: 3).contains(node))
-                XCTAssertFalse(four.preferenceList(partition: transfer.partition, n: 3).contains(node))
+            XCTAssertEqual(RingChange.transfers(local: node, serving: three, target: four, replicas: 3), [], node)
+            let lost = (0..<16).filter {
+                three.preferenceList(partition: $0, n: 3).contains(node) && !four.preferenceList(partition: $0, n: 3).contains(node)
+            }
+            XCTAssertFalse(lost.isEmpty, "\(node) loses partitions to the joiner")
+            for partition in lost {
+                XCTAssertTrue(joinerPulls.contains(RingChange.Transfer(partition: partition, peer: node)), "the joiner pulls \(partition) from \(node)")
             }
         }
     }

@@ -6,9 +6,11 @@
 /// both sides hold the merge of their states, so the same step serves as pull and push.
 /// - A node gaining a partition (in its target preference list, not its serving one)
 ///   exchanges it with every serving replica, so it holds the union of what they hold.
-/// - A node losing a partition exchanges it first with the other serving replicas (so it
-///   holds the union, including writes only they acknowledged), then with every target
-///   replica that is new to it, so the union reaches them.
+/// - A node leaving the ring exchanges each partition it loses first with the other
+///   serving replicas (so it holds the union, including writes only they acknowledged),
+///   then with every target replica that is new to it, so the union reaches them. A node
+///   that stays in the ring but loses a partition copies nothing: whoever gains it pulls
+///   from every serving replica, this node included, so a push would repeat that work.
 /// The member whose change it is (the joiner, the leaver) flips its status once all of
 /// its own transfers are done; the switch then spreads by gossip. Other nodes run their
 /// transfers too, and regular anti-entropy covers writes that land during the switch.
@@ -37,6 +39,7 @@ public enum RingChange {
         var transfers: [Transfer] = []
         let servingN = min(replicas, serving.members.count)
         let targetN = min(replicas, target.members.count)
+        let staying = target.members.contains(local)
         for partition in 0..<serving.partitionCount {
             let before = serving.preferenceList(partition: partition, n: servingN)
             let after = target.preferenceList(partition: partition, n: targetN)
@@ -44,7 +47,7 @@ public enum RingChange {
             let heldAfter = after.contains(local)
             if heldAfter && !heldBefore {
                 transfers += before.map { Transfer(partition: partition, peer: $0) }
-            } else if heldBefore && !heldAfter {
+            } else if heldBefore && !heldAfter && !staying {
                 transfers += before.filter { $0 != local }.map { Transfer(partition: partition, peer: $0) }
                 transfers += after.filter { !before.contains($0) }.map { Transfer(partition: partition, peer: $0) }
             }
