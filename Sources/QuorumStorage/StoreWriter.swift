@@ -240,6 +240,18 @@ final class StoreWriter: Sendable {
         }
     }
 
+    /// The row's state inside the open transaction: a corrupt row fails only its own
+    /// operation (as a result); any other SQLite error aborts the group (thrown).
+    private func readCurrent(partition: Int, bucket: String, key: [UInt8]) throws -> Result<[UInt8]?, StoreError> {
+        do {
+            return .success(try database.selectState.readState(
+                partition: partition, bucket: bucket, key: key, blobBytesMax: options.blobBytesMax))
+        } catch let error as StoreError {
+            if case .corrupt = error { return .failure(error) }
+            throw GroupFailure(error: error)
+        }
+    }
+
     /// One operation inside the open transaction. Returns its own failure (a throwing
     /// transform, a corrupt current row, an oversized blob) as a result, so the rest of the
     /// group still commits; throws only for SQLite errors, which abort the group.
@@ -247,12 +259,9 @@ final class StoreWriter: Sendable {
         switch operation.kind {
         case .state(let partition, let bucket, let key, let transform):
             let current: [UInt8]?
-            do {
-                current = try database.selectState.readState(
-                    partition: partition, bucket: bucket, key: key, blobBytesMax: options.blobBytesMax)
-            } catch let error as StoreError {
-                if case .corrupt = error { return .failure(error) }
-                throw GroupFailure(error: error)
+            switch try readCurrent(partition: partition, bucket: bucket, key: key) {
+            case .success(let state): current = state
+            case .failure(let error): return .failure(error)
             }
             let updated: [UInt8]?
             do {
@@ -276,12 +285,9 @@ final class StoreWriter: Sendable {
             return .success(updated)
         case .deleteState(let partition, let bucket, let key, let matches):
             let current: [UInt8]?
-            do {
-                current = try database.selectState.readState(
-                    partition: partition, bucket: bucket, key: key, blobBytesMax: options.blobBytesMax)
-            } catch let error as StoreError {
-                if case .corrupt = error { return .failure(error) }
-                throw GroupFailure(error: error)
+            switch try readCurrent(partition: partition, bucket: bucket, key: key) {
+            case .success(let state): current = state
+            case .failure(let error): return .failure(error)
             }
             guard let current, matches(current) else { return .success(nil) }
             try groupStep(database.deleteState) { statement in

@@ -28,6 +28,15 @@ final class MembershipChangeTests: XCTestCase {
         return acknowledged
     }
 
+    /// Writes each key at w=3 through node 1; returns the keys.
+    private func writeAll(_ keys: [String]) async throws -> [String] {
+        for key in keys {
+            let response = try await cluster!.client(0).put(key, "v-\(key)", query: [("w", "3")])
+            XCTAssertEqual(response.status, 204, response.text)
+        }
+        return keys
+    }
+
     private func memberStatus(_ node: String, seenBy index: Int) async throws -> String? {
         let status = try await cluster!.client(index).request("GET", "/status")
         let members = status.json["members"] as? [[String: Any]] ?? []
@@ -52,11 +61,7 @@ final class MembershipChangeTests: XCTestCase {
     func testANodeJoiningUnderLoadCopiesItsPartitionsBeforeServing() async throws {
         let cluster = try await ClusterHarness(nodes: 3)
         self.cluster = cluster
-        let before = (0..<300).map { "before-\($0)" }
-        for key in before {
-            let response = try await cluster.client(0).put(key, "v-\(key)", query: [("w", "3")])
-            XCTAssertEqual(response.status, 204, response.text)
-        }
+        let before = try await writeAll((0..<300).map { "before-\($0)" })
 
         let stop = ManagedFlag()
         let writer = BackgroundWriter(client: cluster.client(1), prefix: "during", stop: stop)
@@ -90,11 +95,7 @@ final class MembershipChangeTests: XCTestCase {
         // reach their new replicas within the test's bound.
         let cluster = try await ClusterHarness(nodes: 4, extraArguments: ["--anti-entropy-interval", "100"])
         self.cluster = cluster
-        let before = (0..<300).map { "kept-\($0)" }
-        for key in before {
-            let response = try await cluster.client(0).put(key, "v-\(key)", query: [("w", "3")])
-            XCTAssertEqual(response.status, 204, response.text)
-        }
+        let before = try await writeAll((0..<300).map { "kept-\($0)" })
 
         let stop = ManagedFlag()
         let writer = BackgroundWriter(client: cluster.client(1), prefix: "while-leaving", stop: stop)

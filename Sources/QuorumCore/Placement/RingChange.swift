@@ -15,18 +15,8 @@
 /// its own transfers are done; the switch then spreads by gossip. Other nodes run their
 /// transfers too, and regular anti-entropy covers writes that land during the switch.
 public enum RingChange {
-    /// One partition to exchange with one peer.
-    public struct Transfer: Sendable, Hashable, CustomStringConvertible {
-        public var partition: Int
-        public var peer: String
-
-        public init(partition: Int, peer: String) {
-            self.partition = partition
-            self.peer = peer
-        }
-
-        public var description: String { "partition \(partition) with \(peer)" }
-    }
+    /// One partition to exchange with one peer: the same pair a routine exchange names.
+    public typealias Transfer = AntiEntropySchedule.Pair
 
     /// The transfers `local` must finish, in order (by partition, sources before
     /// destinations); empty when the rings agree for it.
