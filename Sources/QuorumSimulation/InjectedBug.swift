@@ -13,6 +13,9 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// The tombstone purge asks only its own replica, not every replica of the key, so a
     /// replica that missed the delete keeps the old value and anti-entropy copies it back.
     case purgeAsksOnlyItself
+    /// The coordinator answers a write as soon as it sends the copies out, before `w`
+    /// replicas acknowledged them, so a quorum read right after may miss it.
+    case acknowledgeBeforeQuorum
     /// Anti-entropy pairs each partition's owner with the next two replicas only, whatever
     /// the buckets' n (what the node's `AntiEntropyService` did when the simulator found
     /// it): the 4th and 5th replicas of an n = 5 key are never repaired.

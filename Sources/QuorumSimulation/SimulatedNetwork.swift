@@ -18,7 +18,8 @@ struct SimulatedNetwork {
     /// Chance, in parts per million, that a message arrives twice.
     var duplicatePerMillion: UInt64 = 0
     var delayMinimumMilliseconds: UInt64 = 1
-    /// Delays are drawn uniformly in minimum ... minimum + spread.
+    /// Delays are drawn uniformly in minimum ... minimum + spread, so a request often
+    /// overtakes another sent before it. The calm mix widens it (see `SimulatedWorld`).
     var delaySpreadMilliseconds: UInt64 = 4
     private(set) var cut: Set<Link> = []
 

@@ -163,6 +163,10 @@ extension SimulatedNode {
                     perform(next, run: run, request: request)
                 }
             case .replicate(let state, let targets):
+                if world.config.bug == .acknowledgeBeforeQuorum {
+                    // The deliberate bug: the client hears "ok" before any copy is acknowledged.
+                    finish(run, writeResult(.succeeded(state: state, acks: 0), run: run, request: request))
+                }
                 for target in targets {
                     let node = target.node
                     let message = target.hintFor.map { primary in

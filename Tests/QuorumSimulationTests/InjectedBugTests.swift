@@ -32,6 +32,15 @@ final class InjectedBugTests: XCTestCase {
         }
     }
 
+    func testAcknowledgingBeforeTheQuorumIsFoundWithin200CalmSeeds() {
+        let found = firstSeed(violating: .quorumReads, in: 1...200, config: config(faults: .calm, bug: .acknowledgeBeforeQuorum))
+        XCTAssertNotNil(found, "writes acknowledged before w replicas took them went unnoticed for 200 calm seeds")
+        if let found {
+            let clean = Simulation.run(seed: found.seed, config: config(faults: .calm))
+            XCTAssertTrue(clean.passed, "seed \(found.seed) fails without the bug too: \(clean.violations)")
+        }
+    }
+
     func testDefaultConfigurationHasNoBugSwitchedOn() {
         XCTAssertEqual(SimulationConfig().bug, .none)
     }
