@@ -9,14 +9,13 @@
 /// It also keeps the PBS-style figure: for each read, how long after the key's latest
 /// acknowledged write it began, binned, and whether it was fresh.
 ///
-/// Confined to the load generator's event loop. Memory is bounded: a fixed ring of the
-/// last `ringSize` versions per key (16 up to 200 000 records, 4 past that, so 1 million
-/// records cost about 70 MB here).
+/// Confined to the load generator's event loop. Memory is bounded: a ring of the last
+/// `ringSize` versions per key (32 up to 200 000 records, 4 past that, so 1 million records
+/// cost about 70 MB here), and for versions pushed out of the ring only the latest
+/// acknowledgement among them. A read returning such a version is judged with that bound:
+/// it counts as stale only when it certainly was, never by guesswork.
 public final class StalenessTracker: @unchecked Sendable {
-    /// Versions remembered per key. A read returning a version older than all of them is
-    /// judged against "acknowledged long ago", which is right unless that many newer writes
-    /// started while it was still in flight; 16 is more than the writes one key can have in
-    /// flight in the default runs.
+    /// Versions remembered exactly per key.
     public let ringSize: Int
     /// Upper edges of the PBS bins, in milliseconds after the key's latest acknowledged write.
     public static let pbsEdgesMs: [Double] = [1, 2, 5, 10, 20, 50, 100, 1_000]
@@ -37,6 +36,9 @@ public final class StalenessTracker: @unchecked Sendable {
     private var ringSequence: [UInt32]
     private var ringAck: [Int64]
     private var ringNext: [UInt8]
+    /// Per key: the latest acknowledgement of any version pushed out of the ring (an upper
+    /// bound on the acknowledgement time of each of them).
+    private var evictedMaxAck: [Int64]
     static let pending = Int64.max
     /// Times before the run: the preload's writes start and are acknowledged then.
     static let preloadStart: Int64 = -2
@@ -44,13 +46,14 @@ public final class StalenessTracker: @unchecked Sendable {
 
     public init(recordCount: Int) {
         self.recordCount = recordCount
-        ringSize = recordCount <= 200_000 ? 16 : 4
+        ringSize = recordCount <= 200_000 ? 32 : 4
         nextSequence = [UInt32](repeating: 1, count: recordCount)
         maxAckedWriteStart = [Int64](repeating: Self.preloadStart, count: recordCount)
         lastAck = [Int64](repeating: Self.preloadAck, count: recordCount)
         ringSequence = [UInt32](repeating: 0, count: recordCount * ringSize)
         ringAck = [Int64](repeating: Self.preloadAck, count: recordCount * ringSize)
         ringNext = [UInt8](repeating: 0, count: recordCount)
+        evictedMaxAck = [Int64](repeating: Self.preloadAck, count: recordCount)
     }
 
     /// A new write of `key`: its sequence number, remembered as not yet acknowledged.
@@ -58,6 +61,7 @@ public final class StalenessTracker: @unchecked Sendable {
         let sequence = nextSequence[key]
         nextSequence[key] = sequence &+ 1
         let slot = key * ringSize + Int(ringNext[key])
+        if ringAck[slot] != Self.pending, ringAck[slot] > evictedMaxAck[key] { evictedMaxAck[key] = ringAck[slot] }
         ringSequence[slot] = sequence
         ringAck[slot] = Self.pending
         ringNext[key] = UInt8((Int(ringNext[key]) + 1) % ringSize)
@@ -66,9 +70,13 @@ public final class StalenessTracker: @unchecked Sendable {
 
     public func writeAcknowledged(key: Int, sequence: UInt32, startedAt: Int64, at now: Int64) {
         let base = key * ringSize
+        var inRing = false
         for slot in base..<(base + ringSize) where ringSequence[slot] == sequence {
             ringAck[slot] = now
+            inRing = true
         }
+        // Pushed out while still in flight: it now bounds the evicted versions' acks.
+        if !inRing, now > evictedMaxAck[key] { evictedMaxAck[key] = now }
         if startedAt > maxAckedWriteStart[key] { maxAckedWriteStart[key] = startedAt }
         if now > lastAck[key] { lastAck[key] = now }
     }
@@ -95,8 +103,10 @@ public final class StalenessTracker: @unchecked Sendable {
                 returnedAck = found
             } else if sequence >= nextSequence[key] {
                 returnedAck = Self.pending  // from a later run of another harness; never stale
+            } else if sequence == 0 && evictedMaxAck[key] == Self.preloadAck {
+                returnedAck = Self.preloadAck  // the preloaded version
             } else {
-                returnedAck = Self.preloadAck - 1  // older than every remembered version
+                returnedAck = evictedMaxAck[key]  // pushed out: at most this
             }
         } else {
             returnedAck = Int64.min

@@ -101,6 +101,22 @@ final class HarnessUnitTests: XCTestCase {
         XCTAssertEqual(StalenessTracker.pbsBin(snapshot: tracker.snapshot(key: 0, at: 90 + 1_500)), 1)  // 1.5 ms
     }
 
+    func testVersionsPushedOutOfTheRingAreJudgedByTheirBound() {
+        let tracker = StalenessTracker(recordCount: 1)
+        let first = tracker.beginWrite(key: 0)
+        tracker.writeAcknowledged(key: 0, sequence: first, startedAt: 10, at: 20)
+        // More concurrent writes than the ring holds, all started before `first` was acked:
+        // returning `first` afterwards is not stale, even though it left the ring.
+        let overlapping = (0..<(tracker.ringSize + 8)).map { _ in tracker.beginWrite(key: 0) }
+        for sequence in overlapping { tracker.writeAcknowledged(key: 0, sequence: sequence, startedAt: 15, at: 25) }
+        XCTAssertFalse(tracker.isStale(key: 0, returned: first, snapshot: tracker.snapshot(key: 0, at: 30)))
+        // One more write that started after all of those were acked: now `first` is stale.
+        let later = tracker.beginWrite(key: 0)
+        tracker.writeAcknowledged(key: 0, sequence: later, startedAt: 40, at: 50)
+        XCTAssertTrue(tracker.isStale(key: 0, returned: first, snapshot: tracker.snapshot(key: 0, at: 60)))
+        XCTAssertFalse(tracker.isStale(key: 0, returned: later, snapshot: tracker.snapshot(key: 0, at: 60)))
+    }
+
     func testSweepForNThreeIsTheIssuesSevenSettings() throws {
         let sweep = QuorumSetting.defaultSweep(n: 3).map { "\($0.w),\($0.r)" }
         XCTAssertEqual(sweep, ["1,1", "1,2", "2,1", "2,2", "3,1", "1,3", "3,3"])
