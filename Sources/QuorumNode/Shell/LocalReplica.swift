@@ -18,6 +18,13 @@ final class LocalReplica: Sendable {
     private let ring: Ring
     private let limits: Limits
     private let clock: Mutex<HybridLogicalClock>
+    /// A bound above every timestamp this node has issued, saved in the store: a restart
+    /// starts its clock there, so a node whose wall clock was stepped back never issues a
+    /// timestamp below one it issued before (lww would otherwise order its new writes
+    /// before its old ones). Moved `clockFloorStepMilliseconds` ahead when a tick reaches it.
+    private let clockFloor: Mutex<UInt64>
+    private let clockFloorStepMilliseconds: UInt64 = 10_000
+    private static let clockFloorKey = "hlc_floor"
     private let props: BucketRegistry
     private let hints: HintService
     private let trees: PartitionTrees
@@ -27,7 +34,7 @@ final class LocalReplica: Sendable {
     init(
         nodeID: String, actorID: String, store: ReplicaStore, ring: Ring, limits: Limits, props: BucketRegistry,
         hints: HintService, trees: PartitionTrees, logger: Logger
-    ) {
+    ) throws {
         self.hints = hints
         self.trees = trees
         self.nodeID = nodeID
@@ -37,12 +44,27 @@ final class LocalReplica: Sendable {
         self.limits = limits
         self.props = props
         self.logger = logger
-        self.clock = Mutex(HybridLogicalClock())
+        let floor = try store.metaValue(Self.clockFloorKey).flatMap { UInt64($0) } ?? 0
+        self.clockFloor = Mutex(floor)
+        self.clock = Mutex(HybridLogicalClock(last: HLCTimestamp(physicalMilliseconds: floor, logical: 0)))
     }
 
-    /// A timestamp for a write this node coordinates.
+    /// A timestamp for a write this node coordinates. About once per
+    /// `clockFloorStepMilliseconds` it first saves a new floor (one small commit).
     func tick() -> HLCTimestamp {
-        clock.withLock { $0.tick(nowMilliseconds: WallClock.nowMilliseconds()) }
+        let timestamp = clock.withLock { $0.tick(nowMilliseconds: WallClock.nowMilliseconds()) }
+        clockFloor.withLock { floor in
+            guard timestamp.physicalMilliseconds >= floor else { return }
+            let next = timestamp.physicalMilliseconds + clockFloorStepMilliseconds
+            do {
+                try store.setMetaValue(Self.clockFloorKey, String(next))
+                floor = next
+            } catch {
+                logger.warning("could not save the clock floor; a restart with the clock stepped back may reorder lww writes",
+                               metadata: ["error": "\(error)"])
+            }
+        }
+        return timestamp
     }
 
     func observe(_ timestamp: HLCTimestamp) {

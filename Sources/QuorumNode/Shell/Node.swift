@@ -75,7 +75,7 @@ public final class Node: Sendable {
             held: { [nodeID = config.nodeID] in rings.partitions(heldBy: nodeID, replicas: registry.replicasMax) },
             store: store, shape: antiEntropyLimits.shape, logger: logger)
         self.trees = trees
-        let local = LocalReplica(
+        let local = try LocalReplica(
             nodeID: config.nodeID, actorID: actorID, store: store, ring: placeholder, limits: config.limits,
             props: registry, hints: hints, trees: trees, logger: logger)
         let router = ReplicaRouter(local: local, peers: peers)

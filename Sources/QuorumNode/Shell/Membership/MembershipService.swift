@@ -20,6 +20,7 @@ final class MembershipService: Sendable {
     /// Called with nodes that just came back, so work waiting for them resumes at once.
     private let onReachable: @Sendable ([String]) -> Void
     private static let metaKey = "membership"
+    private static let generationKey = "heartbeat_generation"
 
     /// Starts from the persisted state merged with the configured founders (a node
     /// started with `--join` has none until it joins).
@@ -53,8 +54,12 @@ final class MembershipService: Sendable {
             state = saved.merged(with: state)
         }
         let now = WallClock.nowMilliseconds()
-        // The start time orders this process's heartbeats after any earlier run's.
-        gossip = Mutex(Gossip(local: config.nodeID, generation: now, state: state, nowMilliseconds: now))
+        // Above every earlier run's generation even if the clock was stepped back, or peers
+        // would ignore this run's heartbeats (`HeartbeatGeneration`); saved before any round.
+        let previous = try store.metaValue(Self.generationKey).flatMap { UInt64($0) }
+        let generation = HeartbeatGeneration.next(previous: previous, nowMilliseconds: now)
+        try store.setMetaValue(Self.generationKey, String(generation))
+        gossip = Mutex(Gossip(local: config.nodeID, generation: generation, state: state, nowMilliseconds: now))
     }
 
     var state: MembershipState { gossip.withLock { $0.state } }
