@@ -1,8 +1,10 @@
 /// The quorum accounting of one read: asks the replica slots, merges what they answer
 /// by causality, and decides when the read is done.
 ///
-/// A slot whose node fails moves to a stand-in when sloppy quorum is on (the stand-in
-/// answers from the hints it holds). The read completes on the fastest `r` answers;
+/// A slot whose node fails moves to a stand-in when sloppy quorum is on. The stand-in
+/// answers from its own store only: a value it holds as a hint for the failed primary is
+/// not consulted, so with primaries down a sloppy read can miss a write that only hints
+/// hold (use `pr` to insist on primaries). The read completes on the fastest `r` answers;
 /// answers that arrive later are still merged and recorded, so the shell can repair
 /// replicas that answered with older versions (`readRepairTargets`).
 ///
