@@ -54,4 +54,29 @@ final class ServeConfigTests: XCTestCase {
         XCTAssertEqual(both.status, 2, both.description)
         XCTAssertTrue(both.stderr.contains("--join and --member exclude each other"), both.stderr)
     }
+
+    func testAPortInUseIsAStartFailureThatNamesTheListener() async throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                guard bind(fd, raw, length) == 0, listen(fd, 1) == 0, getsockname(fd, raw, &length) == 0 else {
+                    throw HarnessError("could not hold a port")
+                }
+            }
+        }
+        let busy = Int(UInt16(bigEndian: address.sin_port))
+        let directory = NSTemporaryDirectory() + "quorumkv-busy-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let peer = try ClusterHarness.freePorts(1)[0]
+        let run = try await CLIRunner().run(
+            ["serve", "--node-id", "n1", "--http", "127.0.0.1:\(busy)", "--peer", "127.0.0.1:\(peer)", "--data-dir", directory],
+            seconds: 30)
+        XCTAssertEqual(run.status, 1, "a node that can't bind exits 1, as its help says: \(run)")
+        XCTAssertTrue(run.stderr.contains("the HTTP listener could not bind 127.0.0.1:\(busy)"), run.stderr)
+    }
 }

@@ -144,7 +144,7 @@ public final class Node: Sendable {
     /// 0); `resp` is nil when the node has no RESP listener.
     @discardableResult
     public func start() async throws -> (http: Int, peer: Int, resp: Int?) {
-        let peerPort = try await peerServer.start()
+        let peerPort = try await Self.bind("peer", config.peerHost, config.peerPort) { try await peerServer.start() }
         if let seed = config.joinSeed, membership.localStatus == nil {
             do {
                 let change = try await changes.join(seed: seed)
@@ -153,8 +153,8 @@ public final class Node: Sendable {
                 throw ConfigError(error.message)
             }
         }
-        let httpPort = try await httpServer.start()
-        let respPort = try await respServer?.start()
+        let httpPort = try await Self.bind("HTTP", config.httpHost, config.httpPort) { try await httpServer.start() }
+        let respPort = try await Self.bind("RESP", config.respHost, config.respPort ?? 0) { try await respServer?.start() }
         gossipTimer.start(everyMilliseconds: config.gossipIntervalMilliseconds) { [membership, router] in
             membership.round { target, message, reply in
                 router.call(target, .gossip(message: message), timeoutMilliseconds: 1000) { result in
@@ -187,6 +187,19 @@ public final class Node: Sendable {
                 "data": "\(config.dataDirectory)", "members": "\(rings.serving.members.joined(separator: ","))",
             ])
         return (httpPort, peerPort, respPort)
+    }
+
+    /// Runs a listener's start, naming the address in the error: "Address already in use"
+    /// alone does not say which of the node's three listeners failed.
+    private static func bind<Port>(
+        _ what: String, _ host: String, _ port: Int, _ start: () async throws -> Port
+    ) async throws -> Port {
+        do {
+            return try await start()
+        } catch {
+            throw ConfigError(
+                "the \(what) listener could not bind \(host):\(port) (\(error)); is another process using it? Choose another with --\(what == "HTTP" ? "http" : what.lowercased())")
+        }
     }
 
     /// Returns once this node has left its cluster (after `POST /cluster/leave` and the
