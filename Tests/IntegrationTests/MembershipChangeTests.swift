@@ -12,20 +12,30 @@ final class MembershipChangeTests: XCTestCase {
         cluster?.shutdown()
     }
 
-    /// Writes unique keys through `client` at n=3 w=2 until `stop` is set; returns the acknowledged ones.
-    fileprivate static func writeUntilStopped(_ client: TestClient, prefix: String, stop: ManagedFlag) async -> [String] {
+    /// What the background client saw: writes acknowledged, and reads that failed.
+    fileprivate struct Traffic: Sendable {
         var acknowledged: [String] = []
+        var failedReads: [String] = []
+    }
+
+    /// Until `stop` is set: writes unique keys through `client` at n=3 w=2, and after each
+    /// acknowledged write reads back an earlier one at r=2. A read may find an older
+    /// version while a partition moves, but it must be answered.
+    fileprivate static func trafficUntilStopped(_ client: TestClient, prefix: String, stop: ManagedFlag) async -> Traffic {
+        var traffic = Traffic()
         var index = 0
         while !stop.isSet, index < 5000 {
             let key = "\(prefix)-\(index)"
             index += 1
-            if let response = try? await client.put(key, "v-\(key)", query: [("w", "2"), ("timeout", "3000")]),
+            guard let response = try? await client.put(key, "v-\(key)", query: [("w", "2"), ("timeout", "3000")]),
                 response.status == 204
-            {
-                acknowledged.append(key)
-            }
+            else { continue }
+            traffic.acknowledged.append(key)
+            let earlier = traffic.acknowledged[traffic.acknowledged.count / 2]
+            let read = try? await client.get(earlier, query: [("r", "2"), ("timeout", "3000")])
+            if read?.status != 200 && read?.status != 404 { traffic.failedReads.append("\(earlier): \(read?.status ?? 0)") }
         }
-        return acknowledged
+        return traffic
     }
 
     /// Writes each key at w=3 through node 1; returns the keys.
@@ -71,8 +81,10 @@ final class MembershipChangeTests: XCTestCase {
             try await self.memberStatus(joinedID, seenBy: 0) == "up"
         }
         stop.set()
-        let during = await writer.value
+        let traffic = await writer.value
+        let during = traffic.acknowledged
         XCTAssertGreaterThan(during.count, 0, "the writer kept succeeding during the join")
+        XCTAssertEqual(traffic.failedReads, [], "reads were answered during the join")
 
         // Everything written before the join is on the joiner for each partition it now
         // replicates: it copied them before it switched to serving.
@@ -106,8 +118,10 @@ final class MembershipChangeTests: XCTestCase {
         let exitCode = try await cluster.waitForExit(3, seconds: 30)
         XCTAssertEqual(exitCode, 0, "a node that left exits cleanly:\n\(cluster.log(3))")
         stop.set()
-        let during = await writer.value
+        let traffic = await writer.value
+        let during = traffic.acknowledged
         XCTAssertGreaterThan(during.count, 0, "the writer kept succeeding during the leave")
+        XCTAssertEqual(traffic.failedReads, [], "reads were answered during the leave")
 
         try await eventually("node1 sees node4 as left", seconds: 10) { try await self.memberStatus("node4", seenBy: 0) == "left" }
         try await assertReadable(before + during, through: 0)
@@ -120,15 +134,15 @@ final class MembershipChangeTests: XCTestCase {
     }
 }
 
-/// A writer running beside the test until its flag is set.
+/// Client traffic running beside the test until its flag is set.
 private struct BackgroundWriter {
-    let task: Task<[String], Never>
+    let task: Task<MembershipChangeTests.Traffic, Never>
 
     init(client: TestClient, prefix: String, stop: ManagedFlag) {
-        task = Task.detached { await MembershipChangeTests.writeUntilStopped(client, prefix: prefix, stop: stop) }
+        task = Task.detached { await MembershipChangeTests.trafficUntilStopped(client, prefix: prefix, stop: stop) }
     }
 
-    var value: [String] { get async { await task.value } }
+    var value: MembershipChangeTests.Traffic { get async { await task.value } }
 }
 
 /// A flag one task sets and another polls.
