@@ -8,39 +8,43 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure throughput, latency, staleness and availability across (w, r) settings.",
         discussion: """
-            YCSB-style workloads over RESP, against a local cluster the command starts for itself
-            (the same binary's `serve`, on loopback from --base-port, data in a temporary folder,
-            all stopped at the end) or against running nodes given with --endpoint. For each
-            workload it runs every (w, r) setting of the sweep for --n (for n = 3: 1,1 1,2 2,1
-            2,2 3,1 1,3 3,3), optionally again with one node paused (SIGSTOP), and with
-            --reference redis the same workload against Debian's redis-server (appendfsync
-            everysec) through the same client code, so every figure has a ratio to a known server.
+            YCSB-style workloads over RESP, against a local cluster the command starts
+            for itself (the same binary's `serve`, on loopback from --base-port, data in
+            a temporary folder, all stopped at the end) or against running nodes given
+            with --endpoint. For each workload it runs every (w, r) setting of the sweep
+            for --n (for n = 3: 1,1 1,2 2,1 2,2 3,1 1,3 3,3), optionally again with one
+            node paused (SIGSTOP), and with --reference redis the same workload against
+            Debian's redis-server (appendfsync everysec) through the same client code,
+            so every figure has a ratio to a known server.
 
             Workloads: A 50% read / 50% update; B 95/5; C read only; F 50% read / 50%
-            read-modify-write (QGET, then QSET with the context); W update only (not YCSB).
-            Keys: uniform, zipfian (scrambled, theta 0.99) or latest (reads favour recent writes).
+            read-modify-write (QGET, then QSET with the context); W update only (not
+            YCSB). Keys: uniform, zipfian (scrambled, theta 0.99) or latest (reads
+            favour recent writes).
 
-            Without --rate each connection sends its next operation when the last is answered
-            (closed loop). With --rate operations are issued on a fixed schedule and latency counts
-            from when each was due, so a stall shows up as latency (no coordinated omission).
+            Without --rate each connection sends its next operation when the last is
+            answered (closed loop). With --rate operations are issued on a fixed
+            schedule and latency counts from when each was due, so a stall shows up as
+            latency (no coordinated omission).
 
-            Reported per setting: throughput; latency p50/p90/p99/p99.9/max (HdrHistogram);
-            errors by kind; availability; stale reads (a read returning a version older than a
-            write acknowledged before the read began, per key); siblings seen; P(fresh read)
-            by the time since the key's latest acknowledged write (PBS-style); CPU and memory of
-            each node. A live progress line while it runs, a table at the end, and with --output
-            report.json, report.csv, report.txt and SVG plots.
+            Reported per setting: throughput; latency p50/p90/p99/p99.9/max
+            (HdrHistogram); errors by kind; availability; stale reads (a read returning
+            a version older than a write acknowledged before the read began, per key);
+            siblings seen; P(fresh read) by the time since the key's latest acknowledged
+            write (PBS-style); CPU and memory of each node. A live progress line while
+            it runs, a table at the end, and with --output report.json, report.csv,
+            report.txt and SVG plots.
 
             Examples:
               quorumkv bench --quick
-              quorumkv bench --workload A --workload C --duration 20 --reference redis --output bench-out
-              quorumkv bench --nodes 1 --n 1 --setting 1,1 --workload W --workload C --reference redis
+              quorumkv bench --workload A --workload C --reference redis --output out
+              quorumkv bench --nodes 1 --n 1 --setting 1,1 --workload W --reference redis
               quorumkv bench --pause-node --distribution latest --rate 4000
               quorumkv bench --endpoint 127.0.0.1:6381 --endpoint 127.0.0.1:6382 --n 2
 
             Exit codes:
-              0  the run finished (and, with --quick or --check, its output passed the checks)
-              1  the run could not finish: a busy port, a server that did not start, no connection
+              0  the run finished (with --quick or --check: and passed its checks)
+              1  the run could not finish: a busy port, a server that didn't start
               2  usage error: a bad flag
               3  the run finished but failed its own checks (--quick, --check)
             """
