@@ -9,6 +9,7 @@ public final class LocalBenchCluster: @unchecked Sendable {
     public let respEndpoints: [BenchTarget.Endpoint]
     public let directory: String
     private let keepData: Bool
+    private let guardian: OrphanGuard
     /// Seconds every node gets to answer PING after starting.
     static let startupSeconds = 60.0
 
@@ -57,9 +58,11 @@ public final class LocalBenchCluster: @unchecked Sendable {
         self.respEndpoints = respEndpoints
         self.directory = directory
         self.keepData = keepData
+        guardian = OrphanGuard(pids: nodes.map(\.pid))
     }
 
     public func stop() async {
+        guardian.disarm()
         for node in nodes { await node.stop() }
         if !keepData { try? FileManager.default.removeItem(atPath: directory) }
     }

@@ -8,6 +8,7 @@ public final class RedisReferenceServer: @unchecked Sendable {
     public let endpoint: BenchTarget.Endpoint
     public let directory: String
     public let version: String
+    private let guardian: OrphanGuard
 
     public static func findExecutable() -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
@@ -49,9 +50,11 @@ public final class RedisReferenceServer: @unchecked Sendable {
         self.endpoint = endpoint
         self.directory = directory
         self.version = version
+        guardian = OrphanGuard(pids: [process.pid])
     }
 
     public func stop() async {
+        guardian.disarm()
         await process.stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
