@@ -58,7 +58,7 @@ public final class LocalBenchCluster: @unchecked Sendable {
         self.respEndpoints = respEndpoints
         self.directory = directory
         self.keepData = keepData
-        guardian = OrphanGuard(pids: nodes.map(\.pid))
+        guardian = OrphanGuard(pids: nodes.map(\.pid), removing: keepData ? nil : directory)
     }
 
     public func stop() async {

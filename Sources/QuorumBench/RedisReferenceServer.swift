@@ -50,7 +50,7 @@ public final class RedisReferenceServer: @unchecked Sendable {
         self.endpoint = endpoint
         self.directory = directory
         self.version = version
-        guardian = OrphanGuard(pids: [process.pid])
+        guardian = OrphanGuard(pids: [process.pid], removing: directory)
     }
 
     public func stop() async {
