@@ -125,12 +125,16 @@ public final class Node: Sendable {
                     respond(PeerResponse.failure(code: "bad_parameter", message: "undecodable request from \(from): \(error)").encoded())
                 }
             })
+        // One set of request metrics for both client protocols: HTTP records its own (it
+        // also sees routing errors), RESP through the metered service.
+        let metrics = NodeMetrics()
         httpServer = HTTPServer(
             host: config.httpHost, port: config.httpPort, group: group, service: coordinator, limits: config.limits,
-            logger: logger)
+            logger: logger, metrics: metrics)
         if let respPort = config.respPort {
             respServer = RESPServer(
-                host: config.respHost, port: respPort, group: group, service: coordinator, limits: config.limits,
+                host: config.respHost, port: respPort, group: group,
+                service: MeteredKVService(base: coordinator, metrics: metrics, limits: config.limits), limits: config.limits,
                 logger: logger)
         } else {
             respServer = nil

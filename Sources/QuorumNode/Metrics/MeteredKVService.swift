@@ -1,0 +1,90 @@
+import QuorumCore
+
+/// A `KVService` that records every get, put and delete in the node's metrics, the way
+/// the HTTP API records its own: counted by operation and the HTTP status the outcome
+/// maps to (200 or 404 for a read, 204 for a write, the error's status otherwise), timed
+/// by operation and the r or w asked for, quorum failures apart.
+///
+/// The RESP server gets the node's service through this, so `/metrics` and the status
+/// page's recent latency cover Redis-protocol traffic too. (HTTP keeps recording in
+/// `HTTPAPI`, which also sees routing errors; wrapping it as well would count twice.)
+final class MeteredKVService: KVService {
+    private let base: any KVService
+    private let metrics: NodeMetrics
+    private let limits: Limits
+
+    init(base: any KVService, metrics: NodeMetrics, limits: Limits) {
+        self.base = base
+        self.metrics = metrics
+        self.limits = limits
+    }
+
+    func get(bucket: String, key: [UInt8], options: RequestOptions) async throws(KVError) -> ReadResult {
+        // An absent or deleted key answers 404 over HTTP; count it the same way here.
+        try await metered("get", options.r, status: { $0.siblings.isEmpty ? 404 : 200 }) { () async throws(KVError) in
+            try await base.get(bucket: bucket, key: key, options: options)
+        }
+    }
+
+    func put(
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions,
+        conditions: WriteConditions
+    ) async throws(KVError) -> WriteResult {
+        try await metered("put", options.w, status: { _ in 204 }) { () async throws(KVError) in
+            try await base.put(
+                bucket: bucket, key: key, value: value, contentType: contentType, context: context, options: options,
+                conditions: conditions)
+        }
+    }
+
+    func delete(bucket: String, key: [UInt8], context: String?, options: RequestOptions) async throws(KVError) -> WriteResult {
+        try await metered("delete", options.w, status: { _ in 204 }) { () async throws(KVError) in
+            try await base.delete(bucket: bucket, key: key, context: context, options: options)
+        }
+    }
+
+    func bucketProps(bucket: String) async throws(KVError) -> BucketProps { try await base.bucketProps(bucket: bucket) }
+
+    func setBucketProps(bucket: String, update: BucketPropsUpdate) async throws(KVError) -> BucketProps {
+        try await base.setBucketProps(bucket: bucket, update: update)
+    }
+
+    func health() -> HealthReport { base.health() }
+
+    func listKeys(bucket: String, cursor: String?, limit: Int) async throws(KVError) -> KeyPage {
+        try await base.listKeys(bucket: bucket, cursor: cursor, limit: limit)
+    }
+
+    func status() async -> NodeStatus { await base.status() }
+
+    func ringReport() -> RingReport { base.ringReport() }
+
+    func joinCluster(seed: String) async throws(KVError) -> MembershipChange { try await base.joinCluster(seed: seed) }
+
+    func leaveCluster() async throws(KVError) -> MembershipChange { try await base.leaveCluster() }
+
+    /// Runs one key request and records it, with `status` the HTTP status its answer
+    /// would have had (a failure's from `HTTPResponder.status(for:)`).
+    private func metered<Result>(
+        _ operation: String, _ level: ConsistencyLevel?, status: (Result) -> UInt,
+        _ body: () async throws(KVError) -> Result
+    ) async throws(KVError) -> Result {
+        metrics.requestStarted()
+        let started = ContinuousClock.now
+        defer {
+            metrics.requestFinished()
+            metrics.recordDuration(
+                operation: operation, consistency: NodeMetrics.consistencyLabel(level, replicasMax: limits.replicasMax),
+                duration: ContinuousClock.now - started)
+        }
+        do {
+            let result = try await body()
+            metrics.recordResponse(operation: operation, status: status(result))
+            return result
+        } catch {
+            if case .quorumNotMet = error { metrics.recordQuorumFailure(operation: operation) }
+            metrics.recordResponse(operation: operation, status: HTTPResponder.status(for: error).code)
+            throw error
+        }
+    }
+}
