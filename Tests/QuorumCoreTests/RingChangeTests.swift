@@ -71,7 +71,6 @@ final class RingChangeTests: XCTestCase {
         XCTAssertEqual(queue.pending, [first], "a done transfer is not repeated after a replan")
         XCTAssertFalse(queue.finished(RingChange.Transfer(partition: 9, peer: "z"), succeeded: true), "unknown transfers are ignored")
         XCTAssertTrue(queue.finished(first, succeeded: true))
-        XCTAssertEqual(queue.doneCount, 2)
         XCTAssertTrue(queue.replace(with: [first]))
     }
 }

@@ -13,8 +13,6 @@ public struct Gossip: Sendable {
     public private(set) var state: MembershipState
     /// The serving ring `state` describes, recomputed only when the state changes.
     public private(set) var ring: Ring?
-    /// The ring the cluster is moving to (equal to `ring` unless a member joins or leaves).
-    public private(set) var targetRing: Ring?
     /// `state.digest`, kept current.
     public private(set) var digest: UInt64
     public private(set) var detector: FailureDetector
@@ -45,7 +43,6 @@ public struct Gossip: Sendable {
         stateBytes = bytes.count
         digest = StableHash.hash(bytes)
         ring = state.ring
-        targetRing = state.isChanging ? state.targetRing : ring
         watchMembers(nowMilliseconds: now)
     }
 
@@ -123,7 +120,6 @@ public struct Gossip: Sendable {
         stateBytes = bytes.count
         digest = StableHash.hash(bytes)
         ring = state.ring
-        targetRing = state.isChanging ? state.targetRing : ring
         counters.stateChanges += 1
         watchMembers(nowMilliseconds: now)
         return true

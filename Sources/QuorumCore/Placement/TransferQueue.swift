@@ -10,9 +10,6 @@ public struct TransferQueue: Sendable, Equatable {
 
     public init() {}
 
-    /// Transfers finished for the current plan.
-    public var doneCount: Int { done.count }
-
     /// Installs a plan; returns whether nothing of it remains to do.
     public mutating func replace(with planned: [RingChange.Transfer]) -> Bool {
         let plannedSet = Set(planned)

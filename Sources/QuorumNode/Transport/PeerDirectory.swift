@@ -38,9 +38,6 @@ public final class PeerDirectory: Sendable {
 
     public func client(for nodeID: String) -> PeerClient? { clients.withLock { $0[nodeID] } }
 
-    /// Node ids of the known peers, sorted, so health reports are stable.
-    public var nodeIDs: [String] { clients.withLock { Array($0.keys) }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
-
     /// Makes the directory hold exactly `peers`: new ones get a client, ones whose address
     /// changed get a new client, and ones no longer listed are closed.
     public func reconcile(_ peers: [(nodeID: String, host: String, port: Int)]) {

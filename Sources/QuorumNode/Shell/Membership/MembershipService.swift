@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import QuorumCore
 import QuorumStorage
@@ -19,6 +20,7 @@ final class MembershipService: Sendable {
     private let onChange: @Sendable (MembershipState) -> Void
     /// Called with nodes that just came back, so work waiting for them resumes at once.
     private let onReachable: @Sendable ([String]) -> Void
+    private let changes = DispatchQueue(label: "quorumkv.membership.changes")
     private static let metaKey = "membership"
     private static let generationKey = "heartbeat_generation"
 
@@ -211,7 +213,14 @@ final class MembershipService: Sendable {
         if let state = try result.get() { changed(state) }
     }
 
+    /// Saves the state and tells the node, on `changes`: callers include peer-server event
+    /// loops (a gossip message), and saving waits for a commit. The queue is serial, so
+    /// the node sees states in the order they were made.
     private func changed(_ state: MembershipState) {
+        changes.async { [self] in persistAndAnnounce(state) }
+    }
+
+    private func persistAndAnnounce(_ state: MembershipState) {
         do {
             try store.setMetaValue(Self.metaKey, Base64URL.encode(state.encoded()))
         } catch {

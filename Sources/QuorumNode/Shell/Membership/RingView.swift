@@ -17,7 +17,6 @@ final class RingView: Sendable {
 
     var serving: Ring { rings.withLock { $0.serving } }
     var target: Ring { rings.withLock { $0.target } }
-    var partitionCount: Int { serving.partitionCount }
 
     /// Installs new rings; returns whether either changed.
     @discardableResult
