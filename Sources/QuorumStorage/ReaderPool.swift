@@ -15,10 +15,18 @@ final class ReaderConnection: @unchecked Sendable {
     let scanFromStart: Statement
     let scanAfter: Statement
     let selectAllHints: Statement
+    private let begin: Statement
+    private let end: Statement
+    /// The writer's commit count when this connection's open read transaction began; nil
+    /// when none is open. While no commit has happened since, the snapshot is still the
+    /// latest state, so reads keep using it instead of taking SQLite's WAL locks (two
+    /// `fcntl` calls and a shared-memory scan) for every read.
+    private var snapshotCommit: Int?
 
     init(path: String, options: StoreOptions) throws {
         connection = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
         do {
+            try connection.exec("PRAGMA mmap_size=\(options.readerMapBytes)")
             selectState = try connection.prepare(Schema.selectState)
             selectAllBucketProps = try connection.prepare(Schema.selectAllBucketProps)
             selectMeta = try connection.prepare(Schema.selectMeta)
@@ -26,10 +34,45 @@ final class ReaderConnection: @unchecked Sendable {
             scanFromStart = try connection.prepare(Schema.scanFromStart)
             scanAfter = try connection.prepare(Schema.scanAfter)
             selectAllHints = try connection.prepare(Schema.selectAllHints)
+            begin = try connection.prepare("BEGIN")
+            end = try connection.prepare("COMMIT")
         } catch {
             connection.close()
             throw error
         }
+    }
+}
+
+extension ReaderConnection {
+    /// Makes sure the open read transaction sees every commit up to `committed` (the
+    /// writer's count, read before this call): keeps it when nothing was committed since it
+    /// began, else ends it and begins another. SQLite takes the snapshot at the first read
+    /// after BEGIN, which comes after `committed` was read, so it holds all of those commits.
+    func useSnapshot(committed: Int) throws {
+        if snapshotCommit == committed { return }
+        do {
+            if snapshotCommit != nil {
+                snapshotCommit = nil
+                try end.run()
+            }
+            try begin.run()
+            snapshotCommit = committed
+        } catch {
+            closeSnapshot()
+            throw error
+        }
+    }
+
+    /// Ends the read transaction if one is open and older than `committed`, so it no longer
+    /// pins WAL frames that a checkpoint could copy back.
+    func closeSnapshot(olderThan committed: Int) {
+        guard let snapshotCommit, snapshotCommit != committed else { return }
+        closeSnapshot()
+    }
+
+    private func closeSnapshot() {
+        snapshotCommit = nil
+        if connection.inTransaction { try? end.run() }
     }
 }
 
@@ -49,8 +92,10 @@ final class ReaderPool: Sendable {
     private let state: Mutex<State>
     private let size: Int
     private let checkoutTimeoutMilliseconds: Int
+    /// The writer's commit count: each lent connection's snapshot is at least this recent.
+    private let committed: @Sendable () -> Int
 
-    init(path: String, options: StoreOptions) throws {
+    init(path: String, options: StoreOptions, committed: @escaping @Sendable () -> Int) throws {
         var connections: [ReaderConnection] = []
         do {
             for _ in 0..<options.readerConnections {
@@ -64,6 +109,7 @@ final class ReaderPool: Sendable {
         available = DispatchSemaphore(value: connections.count)
         state = Mutex(State(idle: connections))
         checkoutTimeoutMilliseconds = options.readerCheckoutTimeoutMilliseconds
+        self.committed = committed
     }
 
     /// Lends a connection to `body`, waiting (bounded) when all are busy.
@@ -73,6 +119,18 @@ final class ReaderPool: Sendable {
                 "all \(size) storage reader connections stayed busy for \(checkoutTimeoutMilliseconds) ms; "
                     + "retry later, or raise readerConnections")
         }
+        return try lend(body)
+    }
+
+    /// Lends a connection to `body` only if one is idle now; nil when all are busy. For
+    /// threads that must not wait, such as a network event loop.
+    func withIdleReader<T>(_ body: (ReaderConnection) throws -> T) throws -> T? {
+        guard available.wait(timeout: .now()) == .success else { return nil }
+        return try lend(body)
+    }
+
+    /// Takes an idle connection (a permit is already held) and gives it back after `body`.
+    private func lend<T>(_ body: (ReaderConnection) throws -> T) throws -> T {
         let reader: ReaderConnection? = state.withLock { state in
             state.closed ? nil : state.idle.popLast()
         }
@@ -84,7 +142,28 @@ final class ReaderPool: Sendable {
             state.withLock { $0.idle.append(reader) }
             available.signal()
         }
+        try reader.useSnapshot(committed: committed())
         return try body(reader)
+    }
+
+    /// Ends the snapshots of idle connections that commits have overtaken. A connection
+    /// left idle would otherwise keep its old snapshot, and with it every WAL frame since,
+    /// until its next use. Busy connections are skipped: they refresh when next lent.
+    func closeStaleSnapshots() {
+        var taken: [ReaderConnection] = []
+        while available.wait(timeout: .now()) == .success {
+            guard let reader = state.withLock({ $0.closed ? nil : $0.idle.popLast() }) else {
+                available.signal()
+                break
+            }
+            taken.append(reader)
+        }
+        let current = committed()
+        for reader in taken {
+            reader.closeSnapshot(olderThan: current)
+            state.withLock { $0.idle.append(reader) }
+            available.signal()
+        }
     }
 
     /// Waits for every lent connection to come back, then closes them all. Idempotent.

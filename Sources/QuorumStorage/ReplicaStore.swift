@@ -17,6 +17,7 @@ public final class ReplicaStore: Sendable {
     private let logger: Logger
     private let writer: StoreWriter
     private let readers: ReaderPool
+    private let checkpointer: Checkpointer
     private let isClosed = Atomic<Bool>(false)
 
     /// Opens (creating if needed) `<directory>/quorumkv.sqlite` and starts the writer thread.
@@ -34,8 +35,17 @@ public final class ReplicaStore: Sendable {
         // The writer opens first: it creates the file and switches it to WAL, which the
         // read-only connections need in place.
         let database = try WriterConnection(path: path, options: options)
+        let writer = StoreWriter(database: database, options: options, logger: logger)
         do {
-            readers = try ReaderPool(path: path, options: options)
+            readers = try ReaderPool(path: path, options: options, committed: { writer.committedTransactions })
+            do {
+                checkpointer = try Checkpointer(
+                    path: path, options: options, committed: { writer.committedTransactions },
+                    beforeCheckpoint: { [readers] in readers.closeStaleSnapshots() }, logger: logger)
+            } catch {
+                readers.close()
+                throw error
+            }
         } catch {
             database.connection.close()
             throw error
@@ -44,8 +54,9 @@ public final class ReplicaStore: Sendable {
         self.databasePath = path
         self.options = options
         self.logger = logger
-        writer = StoreWriter(database: database, options: options, logger: logger)
+        self.writer = writer
         writer.start()
+        checkpointer.start()
         logger.info("replica store open", metadata: [
             "path": "\(path)", "sync": "\(options.syncMode.rawValue)", "readers": "\(options.readerConnections)",
         ])
@@ -55,6 +66,9 @@ public final class ReplicaStore: Sendable {
 
     /// Transactions the writer has committed; far fewer than writes when group commit works.
     public var committedTransactions: Int { writer.committedTransactions }
+
+    /// WAL checkpoints the background checkpointer has run.
+    public var backgroundCheckpoints: Int { checkpointer.completedCheckpoints }
 
     /// State writes waiting for the writer (for status and metrics).
     public var queuedWrites: Int { writer.queuedOperations }
@@ -70,6 +84,18 @@ public final class ReplicaStore: Sendable {
         }
     }
 
+    /// `read` that never waits for a reader connection: `.allReadersBusy` when none is idle,
+    /// so a caller on a thread that must not block (a network event loop) can hand the read
+    /// to one that may. A point read by primary key takes microseconds.
+    public func readIfIdle(partition: Int, bucket: String, key: [UInt8]) throws -> ImmediateRead {
+        let found = try readers.withIdleReader { reader in
+            try reader.selectState.readState(
+                partition: partition, bucket: bucket, key: key, blobBytesMax: options.blobBytesMax)
+        }
+        guard let found else { return .allReadersBusy }
+        return .read(found)
+    }
+
     /// Queues a read-transform-write of one key to the writer.
     ///
     /// `transform` runs on the writer thread inside the group's transaction: it gets the
@@ -77,8 +103,9 @@ public final class ReplicaStore: Sendable {
     /// every write in the group waits for it — and don't wait on the store from inside it.
     ///
     /// `completion` gets the new blob (or the unchanged current one) only after the
-    /// transaction holding the write has committed. It runs on the writer thread, so it should
-    /// hand work off rather than do it. If the store is closed or the queue is full it runs at
+    /// transaction holding the write has committed. Completions run in commit order on the
+    /// store's completion queue, one group at a time while the writer already works on the
+    /// next group; keep them short. If the store is closed or the queue is full it runs at
     /// once on the calling thread with `.closed` / `.overloaded`. A throwing transform fails
     /// only its own write; a failed commit fails every write in the group.
     public func update(
@@ -237,6 +264,7 @@ public final class ReplicaStore: Sendable {
             return
         }
         writer.close()
+        checkpointer.close()
         readers.close()
         logger.info("replica store closed", metadata: ["path": "\(databasePath)"])
     }
@@ -246,12 +274,15 @@ public final class ReplicaStore: Sendable {
     private func waitForWriter(
         _ submit: (@escaping @Sendable (Result<[UInt8]?, any Error>) -> Void) -> Void
     ) throws -> [UInt8]? {
-        precondition(!writer.isWriterThread,
-                     "waiting for a storage write on the writer thread (from a transform or completion) would deadlock")
+        precondition(!writer.isWriterOrCompletionThread,
+                     "waiting for a storage write from a transform or completion would deadlock the writer")
         let reply = Reply()
         submit { result in reply.fulfil(result) }
         return try reply.wait().get()
     }
+
+    /// Whether the caller is a transform or completion, where waiting for a write deadlocks.
+    var isInsideWriterOrCompletion: Bool { writer.isWriterOrCompletionThread }
 
     /// The stored (encoded) bytes of a row, header included; lets tests check compression.
     func storedBytes(partition: Int, bucket: String, key: [UInt8]) throws -> [UInt8]? {
@@ -280,4 +311,10 @@ private final class Reply: Sendable {
         done.wait()
         return result.withLock { $0! }
     }
+}
+
+/// What `readIfIdle` found: the state (nil when absent), or no idle reader connection.
+public enum ImmediateRead: Sendable {
+    case read([UInt8]?)
+    case allReadersBusy
 }

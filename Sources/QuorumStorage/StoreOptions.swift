@@ -19,13 +19,26 @@ public struct StoreOptions: Sendable {
     /// Writes queued for the writer; past it `update` fails at once with `StoreError.overloaded`
     /// instead of letting memory and latency grow without bound.
     public var writeQueueOperationsMax: Int = 20_000
-    /// Read-only connections; each serves one reader thread at a time.
-    public var readerConnections: Int = 2
+    /// Read-only connections; each serves one reader thread at a time. Point reads run on
+    /// the network threads when a connection is idle (else they queue), scans on a queue,
+    /// so this covers the event loops plus the background readers.
+    public var readerConnections: Int = 4
+    /// Bytes of the database file each reader connection maps into memory (`PRAGMA
+    /// mmap_size`): pages there are read without a system call and a copy. The mapping is
+    /// the kernel's page cache, shared between connections, but it counts toward the
+    /// process's resident memory once touched. 0 turns it off.
+    public var readerMapBytes: Int = 64 * 1024 * 1024
     /// How long a read waits for a free reader connection before failing with `overloaded`.
     public var readerCheckoutTimeoutMilliseconds: Int = 5_000
-    /// WAL size (in pages) that triggers an automatic checkpoint. Checkpoints run inside
-    /// COMMIT, so a large value keeps them off most commits (docs/PERF-NOTES).
+    /// WAL size (in pages) at which the writer checkpoints inside COMMIT. A backstop: the
+    /// `Checkpointer` normally copies the WAL back long before, off the commit path.
     public var walAutocheckpointPages: Int = 10_000
+    /// How often the background checkpointer copies committed WAL pages into the database
+    /// file (when anything was committed since its last run).
+    public var checkpointIntervalMilliseconds: Int = 200
+    /// The writer connection's page cache (`PRAGMA cache_size`): the pages a write reads
+    /// before changing them are mostly found here rather than read from the file.
+    public var writerCacheBytes: Int = 16 * 1024 * 1024
     /// How long a connection retries when another connection holds a lock it needs.
     public var busyTimeoutMilliseconds: Int = 5_000
     /// Largest decompressed blob accepted; guards against corrupt or hostile length headers
@@ -43,8 +56,12 @@ public struct StoreOptions: Sendable {
         options.readerConnections = max(1, options.readerConnections)
         options.readerCheckoutTimeoutMilliseconds = max(0, options.readerCheckoutTimeoutMilliseconds)
         options.walAutocheckpointPages = max(0, options.walAutocheckpointPages)
+        options.readerMapBytes = max(0, options.readerMapBytes)
+        options.checkpointIntervalMilliseconds = max(1, options.checkpointIntervalMilliseconds)
+        options.writerCacheBytes = max(0, options.writerCacheBytes)
         options.busyTimeoutMilliseconds = max(0, options.busyTimeoutMilliseconds)
         options.blobBytesMax = max(0, min(options.blobBytesMax, Int(UInt32.max)))
         return options
     }
 }
+

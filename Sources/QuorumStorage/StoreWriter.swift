@@ -94,6 +94,11 @@ final class StoreWriter: Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchGroup()
     private let writerThreadID = Mutex<pthread_t?>(nil)
+    /// Completions of committed groups, in commit order: off the writer thread, so the
+    /// next group's statements run while the last group's callers are told.
+    private let completionQueue = DispatchQueue(label: "quorumkv.storage.completions")
+    /// The thread running completions now, if any: waiting for a write there would deadlock.
+    private let completionThreadID = Mutex<pthread_t?>(nil)
     private let transactions = Atomic<Int>(0)
     private let database: WriterConnection
     private let options: StoreOptions
@@ -112,15 +117,22 @@ final class StoreWriter: Sendable {
         thread.start()
     }
 
-    /// Transactions committed since start.
-    var committedTransactions: Int { transactions.load(ordering: .relaxed) }
+    /// Transactions committed since start. Counted after the commit and before its writes
+    /// are acknowledged, so a read that starts after an acknowledgement sees a count that
+    /// includes that write's commit (readers rely on it to keep snapshots).
+    var committedTransactions: Int { transactions.load(ordering: .acquiring) }
 
     /// State writes waiting for the writer.
     var queuedOperations: Int { queue.withLock { $0.boundedCount } }
 
-    /// True on the writer thread, where waiting for a write would deadlock.
+    /// True on the writer thread.
     var isWriterThread: Bool {
         writerThreadID.withLock { id in id.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+    }
+
+    /// True where waiting for a write would deadlock: in a transform or a completion.
+    var isWriterOrCompletionThread: Bool {
+        isWriterThread || completionThreadID.withLock { id in id.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
     }
 
     /// Queues `operation`. If the store is closing, or the queue is full, its completion runs
@@ -151,8 +163,8 @@ final class StoreWriter: Sendable {
     }
 
     /// Stops taking new writes, lets the writer finish the queued ones, and waits for it to
-    /// exit — unless called on the writer thread itself (from a completion), which can't wait
-    /// for itself; the writer then exits after the current group. Idempotent.
+    /// exit and their completions to run — unless called from a transform or completion,
+    /// which can't wait for itself; the writer then exits after the current group. Idempotent.
     func close() {
         let wakeWriter = queue.withLock { queue in
             queue.stopping = true
@@ -161,6 +173,9 @@ final class StoreWriter: Sendable {
         }
         if wakeWriter { wake.signal() }
         if !isWriterThread { finished.wait() }
+        // Every committed write's caller is told before close returns (unless this is a
+        // completion itself, which can't wait for the queue it runs on).
+        if !isWriterOrCompletionThread { completionQueue.sync {} }
     }
 
     // MARK: - Writer thread
@@ -211,8 +226,8 @@ final class StoreWriter: Sendable {
         var error: any Error
     }
 
-    /// Applies every operation in one transaction, commits, and only then calls completions:
-    /// nothing is acknowledged before it is durable.
+    /// Applies every operation in one transaction, commits, and only then hands the
+    /// completions to the completion queue: nothing is acknowledged before it is durable.
     private func commitGroup(_ batch: [WriteOperation]) {
         var results: [Result<[UInt8]?, any Error>] = []
         results.reserveCapacity(batch.count)
@@ -222,7 +237,7 @@ final class StoreWriter: Sendable {
                 results.append(try apply(operation))
             }
             try database.commit.run()
-            transactions.add(1, ordering: .relaxed)
+            transactions.add(1, ordering: .releasing)
         } catch {
             let failure = (error as? GroupFailure)?.error ?? error
             if database.connection.inTransaction {
@@ -235,8 +250,13 @@ final class StoreWriter: Sendable {
             ])
             results = Array(repeating: .failure(failure), count: batch.count)
         }
-        for (operation, result) in zip(batch, results) {
-            operation.completion(result)
+        let outcomes = results
+        completionQueue.async { [self] in
+            completionThreadID.withLock { $0 = pthread_self() }
+            defer { completionThreadID.withLock { $0 = nil } }
+            for (operation, result) in zip(batch, outcomes) {
+                operation.completion(result)
+            }
         }
     }
 

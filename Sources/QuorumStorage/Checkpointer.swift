@@ -1,0 +1,104 @@
+import CSQLite
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// Copies the WAL back into the database file on a thread of its own.
+///
+/// SQLite's automatic checkpoint runs inside the COMMIT that crosses its threshold, so one
+/// unlucky group of writes waits for thousands of pages to be copied and synced (the
+/// stalls behind the write p99 in PERF-NOTES). This runs a PASSIVE checkpoint, which never
+/// blocks the writer or readers, every `checkpointIntervalMilliseconds` when something was
+/// committed since the last one. The writer's own automatic checkpoint stays as a
+/// backstop at `walAutocheckpointPages`, so the WAL stays bounded even if this falls behind.
+final class Checkpointer: Sendable {
+    private let connection: CheckpointConnection
+    private let intervalMilliseconds: Int
+    private let committed: @Sendable () -> Int
+    private let beforeCheckpoint: @Sendable () -> Void
+    private let stop = DispatchSemaphore(value: 0)
+    private let finished = DispatchGroup()
+    private let stopping = Atomic<Bool>(false)
+    private let checkpoints = Atomic<Int>(0)
+    private let logger: Logger
+
+    /// `committed` counts the writer's transactions: no new one, no checkpoint.
+    /// `beforeCheckpoint` runs first each time: the readers end snapshots that would keep
+    /// the checkpoint from copying the newest frames.
+    init(
+        path: String, options: StoreOptions, committed: @escaping @Sendable () -> Int,
+        beforeCheckpoint: @escaping @Sendable () -> Void, logger: Logger
+    ) throws {
+        connection = try CheckpointConnection(path: path, options: options)
+        intervalMilliseconds = max(1, options.checkpointIntervalMilliseconds)
+        self.committed = committed
+        self.beforeCheckpoint = beforeCheckpoint
+        self.logger = logger
+    }
+
+    /// Background checkpoints run so far.
+    var completedCheckpoints: Int { checkpoints.load(ordering: .relaxed) }
+
+    func start() {
+        finished.enter()
+        let thread = Thread { [self] in run() }
+        thread.name = "quorumkv-storage-checkpointer"
+        thread.start()
+    }
+
+    /// Stops the thread (after the checkpoint in progress, if any) and closes its connection.
+    func close() {
+        guard stopping.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        stop.signal()
+        finished.wait()
+    }
+
+    private func run() {
+        var checkpointedThrough = committed()
+        while stop.wait(timeout: .now() + .milliseconds(intervalMilliseconds)) == .timedOut {
+            let now = committed()
+            guard now != checkpointedThrough else { continue }
+            beforeCheckpoint()
+            if checkpoint() { checkpointedThrough = now }
+        }
+        connection.connection.close()
+        finished.leave()
+    }
+
+    /// One passive checkpoint; false (and logged) when SQLite refused it, to retry next time.
+    private func checkpoint() -> Bool {
+        guard let handle = connection.connection.handle else { return false }
+        var walFrames: Int32 = 0
+        var copiedFrames: Int32 = 0
+        let rc = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &copiedFrames)
+        guard rc == SQLITE_OK else {
+            // BUSY: another checkpoint (the writer's backstop) is running; the next tick retries.
+            if rc != SQLITE_BUSY {
+                logger.warning("background WAL checkpoint failed; the writer's automatic checkpoint still bounds the WAL",
+                               metadata: ["error": "\(connection.connection.error(rc, "checkpointing the WAL").message)"])
+            }
+            return false
+        }
+        checkpoints.add(1, ordering: .relaxed)
+        return true
+    }
+}
+
+/// The checkpointer's own connection. `@unchecked Sendable` like `WriterConnection`: only
+/// the thread running `Checkpointer.init`, then the checkpointer thread, ever touch it.
+final class CheckpointConnection: @unchecked Sendable {
+    let connection: SQLiteConnection
+
+    init(path: String, options: StoreOptions) throws {
+        connection = try SQLiteConnection(path: path, readOnly: false, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
+        do {
+            // It only checkpoints: its own automatic checkpoint would never fire, and it
+            // must sync the database file as hard as the writer syncs the WAL.
+            try connection.exec("PRAGMA synchronous=\(options.syncMode == .full ? "FULL" : "NORMAL")")
+        } catch {
+            connection.close()
+            throw error
+        }
+    }
+}
