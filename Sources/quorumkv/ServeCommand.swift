@@ -72,7 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "SQLite sync level: full (survives power loss, default) or normal (survives a process crash).")
     var sync: String?
 
-    @Option(name: .customLong("event-loop-threads"), help: "Network threads (default 1; more rarely helps on 2 cores).")
+    @Option(name: .customLong("event-loop-threads"), help: "Network threads (default: the cores, at most 4). Reads of local replicas run on them.")
     var eventLoopThreads: Int?
 
     @Option(name: .customLong("read-repair"), help: "After reads, repair stale replicas: always (default), off, or a probability such as 0.1.")

@@ -121,6 +121,38 @@ final class RESPServerHandlerTests: XCTestCase {
         XCTAssertEqual(replies, [.null, .ok, .bulk("1"), .simpleString("PONG"), .null])
     }
 
+    func testCommandsAnsweredAsTheyStartKeepTheirOrder() async throws {
+        let fixture = try await makeFixture(service: RESPFakeKVService(answersInline: true))
+        var burst: [UInt8] = []
+        var expected: [RESPValue] = []
+        for index in 0..<1500 {
+            burst += respFrame("SET", "k", "\(index)") + respFrame("GET", "k") + respFrame("GET", "k\(index % 7)")
+            expected += [.ok, .bulk("\(index)"), .null]
+        }
+        try await fixture.send(burst)
+        let replies = try await fixture.replies(expected.count)
+        XCTAssertEqual(replies, expected)
+    }
+
+    func testAChainOfWaitingCommandsAnsweredAsTheyStartRunsWithoutRecursion() async throws {
+        // MSET runs in a task; the GETs of its key queue behind that write, and once it is
+        // answered each of them is answered as it starts. They must all come back in order
+        // (the handler takes such replies in a loop, not by recursing once per command).
+        var limits = RESPLimits()
+        limits.pipelineDepthMax = 5000
+        let fixture = try await makeFixture(limits: limits, service: RESPFakeKVService(answersInline: true))
+        fixture.service.hold("k")
+        var burst = respFrame("MSET", "k", "v", "other", "w")
+        for _ in 0..<4000 { burst += respFrame("GET", "k") }
+        try await fixture.send(burst)
+        let service = fixture.service
+        try await fixture.waitUntil("the MSET waits") { service.isWaiting(on: "k") }
+        XCTAssertFalse(service.calls.contains { $0.operation == "get" }, "the GETs wait for the write of their key")
+        service.release("k")
+        let replies = try await fixture.replies(4001)
+        XCTAssertEqual(replies, [.ok] + Array(repeating: .bulk("v"), count: 4000))
+    }
+
     func testACommandWaitsForAnEarlierWriteOfTheSameKey() async throws {
         let fixture = try await makeFixture()
         fixture.service.hold("k")

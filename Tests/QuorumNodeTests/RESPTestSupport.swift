@@ -33,9 +33,54 @@ final class RESPFakeKVService: KVService {
     }
 
     private let state = Mutex(State())
+    /// Gets and puts answer before the call returns, the way a node answers a read of a
+    /// local replica; `hold` and failures don't apply to them.
+    private let answersInline: Bool
 
-    init(vclockBuckets: Set<String> = []) {
+    init(vclockBuckets: Set<String> = [], answersInline: Bool = false) {
+        self.answersInline = answersInline
         state.withLock { $0.vclockBuckets = vclockBuckets }
+    }
+
+    func get(bucket: String, key: [UInt8], options: RequestOptions, completion: @escaping KVCompletion<ReadResult>) {
+        guard answersInline else {
+            Task {
+                do throws(KVError) { completion(.success(try await get(bucket: bucket, key: key, options: options))) } catch {
+                    completion(.failure(error))
+                }
+            }
+            return
+        }
+        state.withLock { $0.calls.append(Call(operation: "get", bucket: bucket, key: String(decoding: key, as: UTF8.self), options: options)) }
+        completion(.success(read(bucket: bucket, key: key)))
+    }
+
+    func put(
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions,
+        conditions: WriteConditions, completion: @escaping KVCompletion<WriteResult>
+    ) {
+        guard answersInline else {
+            Task {
+                do throws(KVError) {
+                    completion(.success(try await put(
+                        bucket: bucket, key: key, value: value, contentType: contentType, context: context, options: options,
+                        conditions: conditions)))
+                } catch {
+                    completion(.failure(error))
+                }
+            }
+            return
+        }
+        state.withLock { state in
+            state.calls.append(Call(
+                operation: "put", bucket: bucket, key: String(decoding: key, as: UTF8.self), context: context, options: options,
+                ifNoneMatch: conditions.ifNoneMatch))
+        }
+        completion(Result { () throws(KVError) in
+            try write(
+                bucket: bucket, key: key, value: value, contentType: contentType, context: context, tombstone: false,
+                ifAbsent: conditions.ifNoneMatch)
+        })
     }
 
     var calls: [Call] { state.withLock { $0.calls } }
@@ -102,7 +147,11 @@ final class RESPFakeKVService: KVService {
     func get(bucket: String, key: [UInt8], options: RequestOptions) async throws(KVError) -> ReadResult {
         try await begin(Call(operation: "get", bucket: bucket, key: String(decoding: key, as: UTF8.self), options: options), key: key)
         defer { end() }
-        return state.withLock { state in
+        return read(bucket: bucket, key: key)
+    }
+
+    private func read(bucket: String, key: [UInt8]) -> ReadResult {
+        state.withLock { state in
             guard let entry = state.data[bucket]?[key] else { return ReadResult(siblings: [], context: "", replies: 3) }
             return ReadResult(siblings: entry.siblings.filter { !$0.isTombstone }, context: "ctx-\(entry.version)", replies: 3)
         }

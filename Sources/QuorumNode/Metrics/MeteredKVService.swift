@@ -20,27 +20,44 @@ final class MeteredKVService: KVService {
     }
 
     func get(bucket: String, key: [UInt8], options: RequestOptions) async throws(KVError) -> ReadResult {
-        // An absent or deleted key answers 404 over HTTP; count it the same way here.
-        try await metered("get", options.r, status: { $0.siblings.isEmpty ? 404 : 200 }) { () async throws(KVError) in
-            try await base.get(bucket: bucket, key: key, options: options)
-        }
+        try await awaitCompletion { get(bucket: bucket, key: key, options: options, completion: $0) }
     }
 
     func put(
         bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions,
         conditions: WriteConditions
     ) async throws(KVError) -> WriteResult {
-        try await metered("put", options.w, status: { _ in 204 }) { () async throws(KVError) in
-            try await base.put(
-                bucket: bucket, key: key, value: value, contentType: contentType, context: context, options: options,
-                conditions: conditions)
+        try await awaitCompletion {
+            put(bucket: bucket, key: key, value: value, contentType: contentType, context: context, options: options,
+                conditions: conditions, completion: $0)
         }
     }
 
     func delete(bucket: String, key: [UInt8], context: String?, options: RequestOptions) async throws(KVError) -> WriteResult {
-        try await metered("delete", options.w, status: { _ in 204 }) { () async throws(KVError) in
-            try await base.delete(bucket: bucket, key: key, context: context, options: options)
-        }
+        try await awaitCompletion { delete(bucket: bucket, key: key, context: context, options: options, completion: $0) }
+    }
+
+    func get(bucket: String, key: [UInt8], options: RequestOptions, completion: @escaping KVCompletion<ReadResult>) {
+        // An absent or deleted key answers 404 over HTTP; count it the same way here.
+        let recording = metered("get", options.r, status: { $0.siblings.isEmpty ? 404 : 200 }, completion)
+        base.get(bucket: bucket, key: key, options: options, completion: recording)
+    }
+
+    func put(
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions,
+        conditions: WriteConditions, completion: @escaping KVCompletion<WriteResult>
+    ) {
+        let recording = metered("put", options.w, status: { _ in 204 }, completion)
+        base.put(
+            bucket: bucket, key: key, value: value, contentType: contentType, context: context, options: options,
+            conditions: conditions, completion: recording)
+    }
+
+    func delete(
+        bucket: String, key: [UInt8], context: String?, options: RequestOptions, completion: @escaping KVCompletion<WriteResult>
+    ) {
+        let recording = metered("delete", options.w, status: { _ in 204 }, completion)
+        base.delete(bucket: bucket, key: key, context: context, options: options, completion: recording)
     }
 
     func bucketProps(bucket: String) async throws(KVError) -> BucketProps { try await base.bucketProps(bucket: bucket) }
@@ -63,28 +80,27 @@ final class MeteredKVService: KVService {
 
     func leaveCluster() async throws(KVError) -> MembershipChange { try await base.leaveCluster() }
 
-    /// Runs one key request and records it, with `status` the HTTP status its answer
-    /// would have had (a failure's from `HTTPResponder.status(for:)`).
-    private func metered<Result>(
-        _ operation: String, _ level: ConsistencyLevel?, status: (Result) -> UInt,
-        _ body: () async throws(KVError) -> Result
-    ) async throws(KVError) -> Result {
+    /// Starts recording one key request; the returned completion records its end, with
+    /// `status` the HTTP status its answer would have had (a failure's from
+    /// `HTTPResponder.status(for:)`), then passes the answer on.
+    private func metered<Value>(
+        _ operation: String, _ level: ConsistencyLevel?, status: @escaping @Sendable (Value) -> UInt,
+        _ completion: @escaping KVCompletion<Value>
+    ) -> KVCompletion<Value> {
         metrics.requestStarted()
         let started = ContinuousClock.now
-        defer {
+        let consistency = NodeMetrics.consistencyLabel(level, replicasMax: limits.replicasMax)
+        return { [metrics] result in
             metrics.requestFinished()
-            metrics.recordDuration(
-                operation: operation, consistency: NodeMetrics.consistencyLabel(level, replicasMax: limits.replicasMax),
-                duration: ContinuousClock.now - started)
-        }
-        do {
-            let result = try await body()
-            metrics.recordResponse(operation: operation, status: status(result))
-            return result
-        } catch {
-            if case .quorumNotMet = error { metrics.recordQuorumFailure(operation: operation) }
-            metrics.recordResponse(operation: operation, status: HTTPResponder.status(for: error).code)
-            throw error
+            metrics.recordDuration(operation: operation, consistency: consistency, duration: ContinuousClock.now - started)
+            switch result {
+            case .success(let value):
+                metrics.recordResponse(operation: operation, status: status(value))
+            case .failure(let error):
+                if case .quorumNotMet = error { metrics.recordQuorumFailure(operation: operation) }
+                metrics.recordResponse(operation: operation, status: HTTPResponder.status(for: error).code)
+            }
+            completion(result)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Prometheus
 import QuorumCore
+import Synchronization
 
 /// One node's request metrics, in its own Prometheus registry, rendered by `GET /metrics`.
 ///
@@ -65,18 +66,39 @@ public final class NodeMetrics: Sendable {
 
     /// Counts one answered request.
     public func recordResponse(operation: String, status: UInt) {
-        registry.makeCounter(descriptor: Self.requests, labels: [("operation", operation), ("status", String(status))])
-            .increment()
+        let key = SeriesKey(operation: operation, label: String(status))
+        let counter = responseCounters.withLock { $0[key] } ?? responseCounters.withLock { counters in
+            // The registry validates names and labels on every make; look each series up once.
+            let made = registry.makeCounter(descriptor: Self.requests, labels: [("operation", operation), ("status", key.label)])
+            counters[key] = made
+            return made
+        }
+        counter.increment()
     }
 
     /// Records how long a get, put or delete took.
     public func recordDuration(operation: String, consistency: String, duration: Duration) {
-        registry.makeDurationHistogram(
-            descriptor: Self.duration, labels: [("operation", operation), ("consistency", consistency)],
-            buckets: Self.durationBuckets
-        ).record(duration)
+        let key = SeriesKey(operation: operation, label: consistency)
+        let histogram = durationHistograms.withLock { $0[key] } ?? durationHistograms.withLock { histograms in
+            let made = registry.makeDurationHistogram(
+                descriptor: Self.duration, labels: [("operation", operation), ("consistency", consistency)],
+                buckets: Self.durationBuckets)
+            histograms[key] = made
+            return made
+        }
+        histogram.record(duration)
         recent.record(operation: operation, duration: duration)
     }
+
+    /// One series of a labelled metric: the operation and its other label's value. The
+    /// label sets are bounded (see the type's doc), so these maps are too.
+    private struct SeriesKey: Hashable {
+        var operation: String
+        var label: String
+    }
+
+    private let responseCounters = Mutex<[SeriesKey: Counter]>([:])
+    private let durationHistograms = Mutex<[SeriesKey: DurationHistogram]>([:])
 
     public func recordQuorumFailure(operation: String) {
         registry.makeCounter(descriptor: Self.quorumFailures, labels: [("operation", operation)]).increment()

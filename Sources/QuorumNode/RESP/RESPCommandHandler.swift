@@ -86,17 +86,68 @@ public struct RESPCommandHandler: Sendable {
 
     /// Runs a key-value command; every failure becomes an error reply.
     public func execute(_ request: RESPRequest) async -> RESPValue {
+        await withCheckedContinuation { continuation in start(request) { continuation.resume(returning: $0) } }
+    }
+
+    /// Runs a key-value command and hands its reply to `completion` (once, on any thread,
+    /// possibly before returning). Single-key commands go to the service's completion forms,
+    /// so a connection's event loop runs them without a task; multi-key ones run in a task.
+    public func start(_ request: RESPRequest, completion: @escaping @Sendable (RESPValue) -> Void) {
+        let bucket = request.bucket
+        switch request.command {
+        case .get(let key, let own):
+            service.get(bucket: bucket, key: key, options: request.options(own)) { result in
+                completion(Self.reply(result) { Self.plainValue($0, key: key) })
+            }
+        case .set(let key, let value, let own, let ifAbsent, let replyAsInteger):
+            service.put(
+                bucket: bucket, key: key, value: value, contentType: Self.defaultContentType, context: nil,
+                options: request.options(own), conditions: WriteConditions(ifNoneMatch: ifAbsent)
+            ) { result in
+                // `SET … NX` on a key that holds a value: not set, which Redis answers with nil.
+                if ifAbsent, case .failure(.preconditionFailed) = result {
+                    return completion(replyAsInteger ? .integer(0) : .null)
+                }
+                completion(Self.reply(result) { _ in ifAbsent && replyAsInteger ? .integer(1) : .ok })
+            }
+        case .qget(let key, let own):
+            service.get(bucket: bucket, key: key, options: request.options(own)) { result in
+                completion(Self.reply(result) { read in
+                    guard !read.siblings.isEmpty else { return .array([]) }
+                    return .array(
+                        [.bulk(read.context)] + read.siblings.map { .array([.bulk($0.contentType), .bulkString($0.value)]) })
+                })
+            }
+        case .qset(let key, let value, let context, let contentType, let own):
+            service.put(
+                bucket: bucket, key: key, value: value, contentType: contentType ?? Self.defaultContentType,
+                context: context, options: request.options(own), conditions: WriteConditions()
+            ) { result in
+                completion(Self.reply(result) { $0.context.isEmpty ? .ok : .bulk($0.context) })
+            }
+        case .qdel(let key, let context, let own):
+            service.delete(bucket: bucket, key: key, context: context, options: request.options(own)) { result in
+                completion(Self.reply(result) { $0.context.isEmpty ? .ok : .bulk($0.context) })
+            }
+        default:
+            Task { completion(await executeMultiKey(request)) }
+        }
+    }
+
+    /// The reply to a finished request: `success`'s, or the failure's error reply.
+    private static func reply<Value>(_ result: Result<Value, KVError>, success: (Value) -> RESPValue) -> RESPValue {
+        switch result {
+        case .success(let value): return success(value)
+        case .failure(let error): return RESPErrorReply.reply(for: error)
+        }
+    }
+
+    /// MGET, EXISTS, MSET and DEL: several service calls, at most `multiKeyConcurrencyMax` at once.
+    private func executeMultiKey(_ request: RESPRequest) async -> RESPValue {
         let bucket = request.bucket
         let service = self.service
         do throws(KVError) {
             switch request.command {
-            case .get(let key, let own):
-                let result = try await service.get(bucket: bucket, key: key, options: request.options(own))
-                return Self.plainValue(result, key: key)
-            case .set(let key, let value, let own, let ifAbsent, let replyAsInteger):
-                return try await set(
-                    bucket: bucket, key: key, value: value, options: request.options(own), ifAbsent: ifAbsent,
-                    replyAsInteger: replyAsInteger)
             case .mget(let keys):
                 let options = request.options()
                 let values = try await forEach(keys) { (key) async throws(KVError) -> RESPValue in
@@ -133,47 +184,12 @@ public struct RESPCommandHandler: Sendable {
                     return 1
                 }
                 return .integer(deleted.reduce(0, +))
-            case .qget(let key, let own):
-                let result = try await service.get(bucket: bucket, key: key, options: request.options(own))
-                guard !result.siblings.isEmpty else { return .array([]) }
-                return .array(
-                    [.bulk(result.context)]
-                        + result.siblings.map { .array([.bulk($0.contentType), .bulkString($0.value)]) })
-            case .qset(let key, let value, let context, let contentType, let own):
-                let result = try await service.put(
-                    bucket: bucket, key: key, value: value, contentType: contentType ?? Self.defaultContentType,
-                    context: context, options: request.options(own))
-                return result.context.isEmpty ? .ok : .bulk(result.context)
-            case .qdel(let key, let context, let own):
-                let result = try await service.delete(
-                    bucket: bucket, key: key, context: context, options: request.options(own))
-                return result.context.isEmpty ? .ok : .bulk(result.context)
             default:
                 return .error(prefix: "INTERNAL", "command sent to the service by mistake")
             }
         } catch {
             return RESPErrorReply.reply(for: error)
         }
-    }
-
-    private func set(
-        bucket: String, key: [UInt8], value: [UInt8], options: RequestOptions, ifAbsent: Bool, replyAsInteger: Bool
-    ) async throws(KVError) -> RESPValue {
-        guard ifAbsent else {
-            _ = try await service.put(
-                bucket: bucket, key: key, value: value, contentType: Self.defaultContentType, context: nil, options: options)
-            return .ok
-        }
-        do throws(KVError) {
-            _ = try await service.put(
-                bucket: bucket, key: key, value: value, contentType: Self.defaultContentType, context: nil, options: options,
-                conditions: WriteConditions(ifNoneMatch: true))
-        } catch {
-            // `SET … NX` on a key that holds a value: not set, which Redis answers with nil.
-            guard case .preconditionFailed = error else { throw error }
-            return replyAsInteger ? .integer(0) : .null
-        }
-        return replyAsInteger ? .integer(1) : .ok
     }
 
     /// A plain read's reply: the value, nil when absent, `-SIBLINGS` when there are several.

@@ -46,6 +46,9 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var flushScheduled = false
     /// The last write, so closing waits until every reply is on the wire.
     private var lastWrite: EventLoopFuture<Void>?
+    /// Replies waiting for `completed`'s loop; at most one per command in the pipeline.
+    private var finishedReplies: [(id: UInt64, reply: RESPValue)] = []
+    private var takingReplies = false
 
     init(commands: RESPCommandHandler, limits: RESPLimits, logger: Logger) {
         self.commands = commands
@@ -161,24 +164,41 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: - Running commands
 
+    /// Starts a command. Its reply comes back on this event loop: straight away when the
+    /// service answered on it (a read of a local replica), through `execute` otherwise.
     private func launch(id: UInt64, request: RESPRequest, context: ChannelHandlerContext) {
-        let commands = self.commands
         let eventLoop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
-        Task {
-            let reply = await commands.execute(request)
-            eventLoop.execute {
-                let (handler, context) = bound.value
-                handler.completed(id: id, reply: reply, context: context)
+        commands.start(request) { reply in
+            guard eventLoop.inEventLoop else {
+                return eventLoop.execute {
+                    let (handler, context) = bound.value
+                    handler.completed(id: id, reply: reply, context: context)
+                }
             }
+            let (handler, context) = bound.value
+            handler.completed(id: id, reply: reply, context: context)
         }
     }
 
+    /// Takes a finished command's reply and starts the commands that were waiting for it.
+    /// Replies that arrive while this runs (commands answered as they start) are queued and
+    /// taken by the same loop, so a chain of them never deepens the stack.
     private func completed(id: UInt64, reply: RESPValue, context: ChannelHandlerContext) {
         guard !closing else { return }
-        for (next, request) in pipeline.complete(id, reply: reply) {
-            launch(id: next, request: request, context: context)
+        finishedReplies.append((id: id, reply: reply))
+        guard !takingReplies else { return }
+        takingReplies = true
+        var index = 0
+        while index < finishedReplies.count {
+            let (id, reply) = finishedReplies[index]
+            index += 1
+            for (next, request) in pipeline.complete(id, reply: reply) {
+                launch(id: next, request: request, context: context)
+            }
         }
+        finishedReplies.removeAll(keepingCapacity: true)
+        takingReplies = false
         process(context: context)
     }
 

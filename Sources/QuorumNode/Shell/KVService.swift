@@ -18,6 +18,21 @@ public protocol KVService: Sendable {
     /// Deletes a key by writing a tombstone.
     func delete(bucket: String, key: [UInt8], context: String?, options: RequestOptions) async throws(KVError) -> WriteResult
 
+    /// `get` that reports through `completion` instead of suspending: a server on an event
+    /// loop answers with it without a task (and the thread hops a task costs) per request.
+    /// `completion` runs once, on any thread, possibly before the call returns. The default
+    /// runs the `async` form in a task.
+    func get(bucket: String, key: [UInt8], options: RequestOptions, completion: @escaping KVCompletion<ReadResult>)
+
+    /// `put` reporting through `completion`; see `get(bucket:key:options:completion:)`.
+    func put(
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions,
+        conditions: WriteConditions, completion: @escaping KVCompletion<WriteResult>)
+
+    /// `delete` reporting through `completion`; see `get(bucket:key:options:completion:)`.
+    func delete(
+        bucket: String, key: [UInt8], context: String?, options: RequestOptions, completion: @escaping KVCompletion<WriteResult>)
+
     func bucketProps(bucket: String) async throws(KVError) -> BucketProps
 
     /// Changes some of a bucket's properties and spreads them to every node.
@@ -64,7 +79,41 @@ public struct MembershipChange: Sendable, Equatable, Codable {
     }
 }
 
+/// Where a key request's answer goes when it is not awaited.
+public typealias KVCompletion<Value> = @Sendable (Result<Value, KVError>) -> Void
+
 extension KVService {
+    public func get(bucket: String, key: [UInt8], options: RequestOptions, completion: @escaping KVCompletion<ReadResult>) {
+        Task { completion(await Self.result { () async throws(KVError) in try await get(bucket: bucket, key: key, options: options) }) }
+    }
+
+    public func put(
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions,
+        conditions: WriteConditions, completion: @escaping KVCompletion<WriteResult>
+    ) {
+        Task {
+            completion(await Self.result { () async throws(KVError) in
+                try await put(
+                    bucket: bucket, key: key, value: value, contentType: contentType, context: context, options: options,
+                    conditions: conditions)
+            })
+        }
+    }
+
+    public func delete(
+        bucket: String, key: [UInt8], context: String?, options: RequestOptions, completion: @escaping KVCompletion<WriteResult>
+    ) {
+        Task {
+            completion(await Self.result { () async throws(KVError) in
+                try await delete(bucket: bucket, key: key, context: context, options: options)
+            })
+        }
+    }
+
+    private static func result<Value>(_ body: () async throws(KVError) -> Value) async -> Result<Value, KVError> {
+        do throws(KVError) { return .success(try await body()) } catch { return .failure(error) }
+    }
+
     /// A plain write: no precondition, no body in the answer.
     public func put(
         bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions
@@ -171,4 +220,10 @@ public struct PeerHealth: Sendable, Equatable, Codable {
         self.address = address
         self.reachable = reachable
     }
+}
+
+/// Awaits a completion-style key request: how a service whose requests are callbacks at
+/// heart offers the `async` forms.
+func awaitCompletion<Value: Sendable>(_ start: (@escaping KVCompletion<Value>) -> Void) async throws(KVError) -> Value {
+    try await withCheckedContinuation { continuation in start { continuation.resume(returning: $0) } }.get()
 }

@@ -74,6 +74,10 @@ final class LocalReplica: Sendable {
     func handle(_ request: PeerRequest, respond: @escaping @Sendable (PeerResponse) -> Void) {
         switch request {
         case .fetch(let bucket, let key):
+            // A point read is answered on the caller's thread when a reader connection is
+            // idle: for a key whose replica is local that is the whole request, with no
+            // thread hop. Only when every reader is busy does it queue.
+            if let response = fetchIfReaderIdle(bucket: bucket, key: key) { return respond(response) }
             readQueue.async { [self] in respond(fetch(bucket: bucket, key: key)) }
         case .coordinateWrite(let bucket, let key, let intent, let mode, let timestamp, let ifAbsent):
             observe(timestamp)
@@ -201,6 +205,20 @@ final class LocalReplica: Sendable {
             return .keys(keys, resumeAfter: more ? inBucket.last?.key : nil)
         } catch {
             return failure(error, doing: "list keys")
+        }
+    }
+
+    /// The fetch's answer if a reader connection was idle, nil if the read must wait for one.
+    private func fetchIfReaderIdle(bucket: String, key: [UInt8]) -> PeerResponse? {
+        do {
+            let partition = ring.partition(bucket: bucket, key: key)
+            switch try store.readIfIdle(partition: partition, bucket: bucket, key: key) {
+            case .allReadersBusy: return nil
+            case .read(nil): return .state(nil)
+            case .read(let blob?): return .state(try KeyState(decoding: blob))
+            }
+        } catch {
+            return failure(error, doing: "read")
         }
     }
 

@@ -1,3 +1,4 @@
+import NIOCore
 import QuorumCore
 import QuorumStorage
 
@@ -44,7 +45,11 @@ public struct NodeConfig: Sendable, Codable, Equatable {
     public var joinSeed: String?
     public var partitionCount: Int = 64
     public var syncMode: SyncMode = .full
-    public var eventLoopThreads: Int = 1
+    /// Network threads. Each answers reads of local replicas itself (the SQLite read runs
+    /// on it), so reads scale with them up to the cores; past 4 the single storage writer
+    /// and the peers are the limit, not the network.
+    public var eventLoopThreads: Int = NodeConfig.defaultEventLoopThreads
+    public static let defaultEventLoopThreads = max(1, min(System.coreCount, 4))
     /// Share of reads that repair stale replicas afterwards: 1 always, 0 never.
     public var readRepairProbability: Double = 1
     /// How often this node gossips heartbeats (and, when a peer's differs, the membership

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOPosix
 import QuorumCore
 import Synchronization
 
@@ -57,27 +58,36 @@ final class RequestCoordinator: KVService {
     // MARK: reads
 
     func get(bucket: String, key: [UInt8], options: RequestOptions) async throws(KVError) -> ReadResult {
-        let (props, resolved) = try prepare(bucket: bucket, key: key, options: options, for: .read)
-        defer { inFlight.subtract(1, ordering: .relaxed) }
+        try await awaitCompletion { get(bucket: bucket, key: key, options: options, completion: $0) }
+    }
+
+    func get(bucket: String, key: [UInt8], options: RequestOptions, completion: @escaping KVCompletion<ReadResult>) {
+        let props: BucketProps, resolved: ResolvedOptions
+        do throws(KVError) {
+            (props, resolved) = try prepare(bucket: bucket, key: key, options: options, for: .read)
+        } catch {
+            return completion(.failure(error))
+        }
         let coordinator = GetCoordinator(plan: replicaPlan(bucket: bucket, key: key, n: resolved.n), options: resolved, mode: props.conflict)
-        let outcome: GetCoordinator.Outcome = await withCheckedContinuation { continuation in
-            let run = RequestRun<GetCoordinator, GetCoordinator.Outcome>(coordinator: coordinator, continuation: continuation)
-            armDeadline(run, milliseconds: resolved.timeoutMilliseconds) { coordinator in
-                let outcome = coordinator.deadlinePassed()
-                return outcome == .pending ? nil : outcome
-            }
-            for node in coordinator.initialNodes {
-                fetch(from: node, bucket: bucket, key: key, mode: props.conflict, run: run, timeoutMilliseconds: resolved.timeoutMilliseconds)
+        let run = RequestRun<GetCoordinator, GetCoordinator.Outcome>(coordinator: coordinator) { [self] outcome in
+            inFlight.subtract(1, ordering: .relaxed)
+            switch outcome {
+            case .succeeded(let state, let replies):
+                let context = state.map { $0.clock.isEmpty ? "" : $0.context.contextToken } ?? ""
+                completion(.success(ReadResult(siblings: state?.liveSiblings ?? [], context: context, replies: replies)))
+            case .failed(let error):
+                completion(.failure(error))
+            case .pending:
+                completion(.failure(.internalError(message: "read finished without an outcome")))
             }
         }
-        switch outcome {
-        case .succeeded(let state, let replies):
-            let context = state.map { $0.clock.isEmpty ? "" : $0.context.contextToken } ?? ""
-            return ReadResult(siblings: state?.liveSiblings ?? [], context: context, replies: replies)
-        case .failed(let error):
-            throw error
-        case .pending:
-            throw .internalError(message: "read finished without an outcome")
+        for node in coordinator.initialNodes {
+            fetch(from: node, bucket: bucket, key: key, mode: props.conflict, run: run, timeoutMilliseconds: resolved.timeoutMilliseconds)
+        }
+        // A read answered by local replicas alone is done already and needs no timer.
+        armDeadline(run, milliseconds: resolved.timeoutMilliseconds) { coordinator in
+            let outcome = coordinator.deadlinePassed()
+            return outcome == .pending ? nil : outcome
         }
     }
 
@@ -146,25 +156,54 @@ final class RequestCoordinator: KVService {
         bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions,
         conditions: WriteConditions
     ) async throws(KVError) -> WriteResult {
-        guard value.count <= limits.valueBytesMax else {
-            throw .tooLarge(what: "value", bytes: value.count, limit: limits.valueBytesMax)
+        try await awaitCompletion {
+            put(bucket: bucket, key: key, value: value, contentType: contentType, context: context, options: options,
+                conditions: conditions, completion: $0)
         }
-        let intent = WriteIntent(
-            value: value, contentType: contentType, isTombstone: false, context: try Self.parseContext(context))
-        return try await write(bucket: bucket, key: key, intent: intent, options: options, conditions: conditions)
+    }
+
+    func put(
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions,
+        conditions: WriteConditions, completion: @escaping KVCompletion<WriteResult>
+    ) {
+        guard value.count <= limits.valueBytesMax else {
+            return completion(.failure(.tooLarge(what: "value", bytes: value.count, limit: limits.valueBytesMax)))
+        }
+        do throws(KVError) {
+            let intent = WriteIntent(
+                value: value, contentType: contentType, isTombstone: false, context: try Self.parseContext(context))
+            write(bucket: bucket, key: key, intent: intent, options: options, conditions: conditions, completion: completion)
+        } catch {
+            completion(.failure(error))
+        }
     }
 
     func delete(bucket: String, key: [UInt8], context: String?, options: RequestOptions) async throws(KVError) -> WriteResult {
-        try await write(
-            bucket: bucket, key: key, intent: .delete(context: try Self.parseContext(context)), options: options,
-            conditions: WriteConditions())
+        try await awaitCompletion { delete(bucket: bucket, key: key, context: context, options: options, completion: $0) }
+    }
+
+    func delete(
+        bucket: String, key: [UInt8], context: String?, options: RequestOptions, completion: @escaping KVCompletion<WriteResult>
+    ) {
+        do throws(KVError) {
+            write(
+                bucket: bucket, key: key, intent: .delete(context: try Self.parseContext(context)), options: options,
+                conditions: WriteConditions(), completion: completion)
+        } catch {
+            completion(.failure(error))
+        }
     }
 
     private func write(
-        bucket: String, key: [UInt8], intent: WriteIntent, options: RequestOptions, conditions: WriteConditions
-    ) async throws(KVError) -> WriteResult {
-        let (props, resolved) = try prepare(bucket: bucket, key: key, options: options, for: .write)
-        defer { inFlight.subtract(1, ordering: .relaxed) }
+        bucket: String, key: [UInt8], intent: WriteIntent, options: RequestOptions, conditions: WriteConditions,
+        completion: @escaping KVCompletion<WriteResult>
+    ) {
+        let props: BucketProps, resolved: ResolvedOptions
+        do throws(KVError) {
+            (props, resolved) = try prepare(bucket: bucket, key: key, options: options, for: .write)
+        } catch {
+            return completion(.failure(error))
+        }
         let timestamp = local.tick()
         var lwwVersion: Sibling?
         if props.conflict == .lww {
@@ -178,19 +217,19 @@ final class RequestCoordinator: KVService {
         let request = WriteRequest(
             bucket: bucket, key: key, intent: intent, mode: props.conflict, timestamp: timestamp,
             ifAbsent: conditions.ifNoneMatch, timeoutMilliseconds: resolved.timeoutMilliseconds)
-        let outcome: PutCoordinator.Outcome = await withCheckedContinuation { continuation in
-            let run = RequestRun<PutCoordinator, PutCoordinator.Outcome>(coordinator: coordinator, continuation: continuation)
-            armDeadline(run, milliseconds: resolved.timeoutMilliseconds) { coordinator in
-                Self.finishing(coordinator.deadlinePassed())
+        let run = RequestRun<PutCoordinator, PutCoordinator.Outcome>(coordinator: coordinator) { [self] outcome in
+            inFlight.subtract(1, ordering: .relaxed)
+            switch outcome {
+            case .succeeded(let state, let acks):
+                let context = props.conflict == .vclock ? state.context.contextToken : ""
+                completion(.success(WriteResult(context: context, acks: acks, siblings: conditions.returnBody ? state.liveSiblings : [])))
+            case .failed(let error):
+                completion(.failure(error))
             }
-            perform(run.step { $0.start() }, run: run, request: request)
         }
-        switch outcome {
-        case .succeeded(let state, let acks):
-            let context = props.conflict == .vclock ? state.context.contextToken : ""
-            return WriteResult(context: context, acks: acks, siblings: conditions.returnBody ? state.liveSiblings : [])
-        case .failed(let error):
-            throw error
+        perform(run.step { $0.start() }, run: run, request: request)
+        armDeadline(run, milliseconds: resolved.timeoutMilliseconds) { coordinator in
+            Self.finishing(coordinator.deadlinePassed())
         }
     }
 
@@ -365,10 +404,15 @@ final class RequestCoordinator: KVService {
         return (props, resolved)
     }
 
+    /// Bounds a request that is still waiting for answers. The timer goes on the caller's
+    /// event loop when there is one (a client connection's), so arming and cancelling it
+    /// wake no other thread.
     private func armDeadline<C: Sendable, O: Sendable>(
         _ run: RequestRun<C, O>, milliseconds: Int, onDeadline: @escaping @Sendable (inout C) -> O?
     ) {
-        let task = eventLoop.scheduleTask(in: .milliseconds(Int64(milliseconds))) {
+        guard !run.isFinished else { return }
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? eventLoop
+        let task = loop.scheduleTask(in: .milliseconds(Int64(milliseconds))) {
             if let outcome = run.step(onDeadline) { run.finish(outcome) }
         }
         run.setDeadline(task)

@@ -1,44 +1,51 @@
 import NIOCore
 import Synchronization
 
-/// One client request in flight: the pure coordinator behind a lock, the continuation
-/// the client awaits, and the deadline. Effects are carried out outside the lock.
+/// One client request in flight: the pure coordinator behind a lock, whom to tell the
+/// outcome, and the deadline. Effects are carried out outside the lock.
+///
+/// A completion rather than a continuation, so a server on an event loop can run a request
+/// without a task: the outcome goes straight to the connection (at once, when every answer
+/// it needs is local).
 final class RequestRun<Coordinator: Sendable, Outcome: Sendable>: Sendable {
     private struct State {
         var coordinator: Coordinator
-        var continuation: CheckedContinuation<Outcome, Never>?
+        var completion: (@Sendable (Outcome) -> Void)?
         var deadline: Scheduled<Void>?
     }
 
     private let state: Mutex<State>
 
-    init(coordinator: Coordinator, continuation: CheckedContinuation<Outcome, Never>) {
-        state = Mutex(State(coordinator: coordinator, continuation: continuation))
+    init(coordinator: Coordinator, completion: @escaping @Sendable (Outcome) -> Void) {
+        state = Mutex(State(coordinator: coordinator, completion: completion))
     }
+
+    /// True once `finish` ran: no deadline is needed any more.
+    var isFinished: Bool { state.withLock { $0.completion == nil } }
 
     func setDeadline(_ deadline: Scheduled<Void>) {
         let finished = state.withLock { state in
-            guard state.continuation != nil else { return true }
+            guard state.completion != nil else { return true }
             state.deadline = deadline
             return false
         }
         if finished { deadline.cancel() }
     }
 
-    /// Steps the coordinator; returns what it decided. `finish` resumes the client once.
+    /// Steps the coordinator; returns what it decided. `finish` tells the client once.
     func step<Result>(_ body: (inout Coordinator) -> Result) -> Result {
         state.withLock { body(&$0.coordinator) }
     }
 
     func finish(_ outcome: Outcome) {
-        let (continuation, deadline) = state.withLock { state in
+        let (completion, deadline) = state.withLock { state in
             defer {
-                state.continuation = nil
+                state.completion = nil
                 state.deadline = nil
             }
-            return (state.continuation, state.deadline)
+            return (state.completion, state.deadline)
         }
         deadline?.cancel()
-        continuation?.resume(returning: outcome)
+        completion?(outcome)
     }
 }
