@@ -69,7 +69,8 @@ final class MembershipChangeTests: XCTestCase {
     }
 
     func testANodeJoiningUnderLoadCopiesItsPartitionsBeforeServing() async throws {
-        let cluster = try await ClusterHarness(nodes: 3)
+        // Frequent ticks, so the old members clear the copies the join left them within the test's bound.
+        let cluster = try await ClusterHarness(nodes: 3, extraArguments: ["--anti-entropy-interval", "200"])
         self.cluster = cluster
         let before = try await writeAll((0..<300).map { "before-\($0)" })
 
@@ -100,6 +101,25 @@ final class MembershipChangeTests: XCTestCase {
                 try await self.memberStatus(joinedID, seenBy: index) == "up"
             }
         }
+
+        // The old members drop the copies of partitions that moved to the joiner, so each
+        // holds exactly the keys it replicates, and every key is still readable from all.
+        for index in 0..<3 {
+            let node = cluster.nodes[index].id
+            let replicated = (before + during).filter {
+                ring.preferenceList(bucket: "default", key: Array($0.utf8), n: 3).contains(node)
+            }.count
+            try await eventually("\(node) holds only the \(replicated) keys it replicates", seconds: 120) {
+                try await self.storedKeys(index) == replicated
+            }
+        }
+        var removed = 0
+        for index in 0..<3 {
+            let status = try await cluster.client(index).request("GET", "/status")
+            removed += (status.json["anti_entropy"] as? [String: Any])?["stray_copies_removed"] as? Int ?? 0
+        }
+        XCTAssertGreaterThan(removed, 0, "the old members reported the copies they removed")
+        try await assertReadable(before + during, through: 0)
     }
 
     func testALeavingNodeHandsItsPartitionsOffAndExits() async throws {

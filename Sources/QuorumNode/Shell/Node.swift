@@ -80,15 +80,19 @@ public final class Node: Sendable {
             props: registry, hints: hints, trees: trees, logger: logger)
         let router = ReplicaRouter(local: local, peers: peers)
         self.router = router
+        let unreachable: @Sendable () -> Set<String> = {
+            membership.unreachable().union(peers.snapshot().filter { !$0.reachable }.map(\.nodeID))
+        }
         let purger = TombstonePurger(
             nodeID: config.nodeID, rings: rings, store: store, router: router, registry: registry,
-            graceMilliseconds: config.tombstoneGraceMilliseconds,
-            unreachable: { membership.unreachable().union(peers.snapshot().filter { !$0.reachable }.map(\.nodeID)) },
-            logger: logger)
+            graceMilliseconds: config.tombstoneGraceMilliseconds, unreachable: unreachable, logger: logger)
+        let sweeper = StrayCopySweeper(
+            nodeID: config.nodeID, rings: rings, store: store, router: router, registry: registry,
+            graceMilliseconds: config.tombstoneGraceMilliseconds, unreachable: unreachable, logger: logger)
         let antiEntropy = AntiEntropyService(
             nodeID: config.nodeID, rings: rings, trees: trees, router: router, registry: registry,
             limits: antiEntropyLimits, enabled: config.antiEntropyIntervalMilliseconds > 0, logger: logger, purger: purger,
-            onTransfersDone: { changes.transfersDone() })
+            sweeper: sweeper, onTransfersDone: { changes.transfersDone() })
         self.antiEntropy = antiEntropy
         changes.attach(membership: membership, antiEntropy: antiEntropy)
         coordinator = RequestCoordinator(

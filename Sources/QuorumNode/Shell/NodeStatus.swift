@@ -134,6 +134,10 @@ public struct AntiEntropyStatus: Sendable, Equatable, Codable {
     /// and those past their grace kept because a replica was unreachable or differed.
     public var tombstonesPurged: Int = 0
     public var tombstonesDeferred: Int = 0
+    /// Copies of keys this node no longer replicates (left by a ring change) that it
+    /// deleted, and that it first merged into replicas lacking them, since start.
+    public var strayCopiesRemoved: Int = 0
+    public var strayCopiesHandedOff: Int = 0
 
     public init(
         enabled: Bool, partitionsExchanged: Int, failedExchanges: Int = 0, keysRepaired: Int = 0, hashesMoved: Int = 0,
@@ -167,6 +171,8 @@ public struct AntiEntropyStatus: Sendable, Equatable, Codable {
         case transfersDone = "transfers_done"
         case tombstonesPurged = "tombstones_purged"
         case tombstonesDeferred = "tombstones_deferred"
+        case strayCopiesRemoved = "stray_copies_removed"
+        case strayCopiesHandedOff = "stray_copies_handed_off"
     }
 }
 

@@ -34,6 +34,7 @@ final class AntiEntropyService: Sendable {
     private let transfersCompleted = Atomic<Int>(0)
     private let onTransfersDone: @Sendable () -> Void
     private let purger: TombstonePurger
+    private let sweeper: StrayCopySweeper
     /// Routine exchanges run only when enabled; ring-change transfers always do.
     private let enabled: Bool
     private let running = Atomic<Bool>(false)
@@ -47,10 +48,11 @@ final class AntiEntropyService: Sendable {
 
     init(
         nodeID: String, rings: RingView, trees: PartitionTrees, router: ReplicaRouter, registry: BucketRegistry,
-        limits: AntiEntropyLimits, enabled: Bool, logger: Logger, purger: TombstonePurger,
+        limits: AntiEntropyLimits, enabled: Bool, logger: Logger, purger: TombstonePurger, sweeper: StrayCopySweeper,
         onTransfersDone: @escaping @Sendable () -> Void
     ) {
         self.purger = purger
+        self.sweeper = sweeper
         stats = Mutex(AntiEntropyStatus(enabled: enabled, partitionsExchanged: 0))
         self.nodeID = nodeID
         self.rings = rings
@@ -84,6 +86,7 @@ final class AntiEntropyService: Sendable {
         status.transfersPending = transfers.withLock { $0.pending.count }
         status.transfersDone = transfersCompleted.load(ordering: .relaxed)
         (status.tombstonesPurged, status.tombstonesDeferred) = (purger.purged, purger.deferred)
+        (status.strayCopiesRemoved, status.strayCopiesHandedOff) = (sweeper.removed, sweeper.handedOff)
         return status
     }
 
@@ -91,7 +94,10 @@ final class AntiEntropyService: Sendable {
     /// partition tree that is missing (a build that failed is retried here).
     func tick() {
         trees.buildMissing()
-        if enabled { purger.tick() }
+        if enabled {
+            purger.tick()
+            sweeper.tick()
+        }
         guard running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
         if transfers.withLock({ $0.next() }) != nil {
             Task {
