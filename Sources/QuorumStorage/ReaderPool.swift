@@ -26,7 +26,6 @@ final class ReaderConnection: @unchecked Sendable {
     init(path: String, options: StoreOptions) throws {
         connection = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
         do {
-            try connection.exec("PRAGMA mmap_size=\(options.readerMapBytes)")
             selectState = try connection.prepare(Schema.selectState)
             selectAllBucketProps = try connection.prepare(Schema.selectAllBucketProps)
             selectMeta = try connection.prepare(Schema.selectMeta)

@@ -66,7 +66,6 @@ enum Schema {
         try connection.exec("PRAGMA synchronous=\(options.syncMode == .full ? "FULL" : "NORMAL")")
         try connection.exec("PRAGMA wal_autocheckpoint=\(options.walAutocheckpointPages)")
         try connection.exec("PRAGMA cache_size=-\(options.writerCacheBytes / 1024)")
-        try connection.exec("PRAGMA mmap_size=\(options.readerMapBytes)")
         try migrate(connection)
     }
 

@@ -23,11 +23,6 @@ public struct StoreOptions: Sendable {
     /// the network threads when a connection is idle (else they queue), scans on a queue,
     /// so this covers the event loops plus the background readers.
     public var readerConnections: Int = 4
-    /// Bytes of the database file each reader connection maps into memory (`PRAGMA
-    /// mmap_size`): pages there are read without a system call and a copy. The mapping is
-    /// the kernel's page cache, shared between connections, but it counts toward the
-    /// process's resident memory once touched. 0 turns it off.
-    public var readerMapBytes: Int = 64 * 1024 * 1024
     /// How long a read waits for a free reader connection before failing with `overloaded`.
     public var readerCheckoutTimeoutMilliseconds: Int = 5_000
     /// WAL size (in pages) at which the writer checkpoints inside COMMIT. A backstop: the
@@ -56,7 +51,6 @@ public struct StoreOptions: Sendable {
         options.readerConnections = max(1, options.readerConnections)
         options.readerCheckoutTimeoutMilliseconds = max(0, options.readerCheckoutTimeoutMilliseconds)
         options.walAutocheckpointPages = max(0, options.walAutocheckpointPages)
-        options.readerMapBytes = max(0, options.readerMapBytes)
         options.checkpointIntervalMilliseconds = max(1, options.checkpointIntervalMilliseconds)
         options.writerCacheBytes = max(0, options.writerCacheBytes)
         options.busyTimeoutMilliseconds = max(0, options.busyTimeoutMilliseconds)
