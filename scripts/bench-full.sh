@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The full benchmark behind docs/benchmarks.md: builds the release binary, then runs
-# `quorumkv bench` five times, each against a fresh local cluster it starts and stops itself,
+# `quorumkv bench` seven times, each against a fresh local cluster it starts and stops itself,
 # writing report.json, report.csv, report.txt and SVG plots under the output folder:
 #   one-node/   1 node, n=w=r=1, 50 connections: SET (workload W), GET (C) and A, beside redis-server
+#   one-node-sync-normal/   the same with the node's SQLite at synchronous=NORMAL (no fsync per
+#               commit: like redis-server's appendfsync everysec, it survives a crash of the
+#               process but may lose the last writes on power loss)
 #   sweep/      3 nodes, n=3, the seven (w, r) settings, workloads A B C F, keys "latest",
 #               again with one node paused (SIGSTOP), and redis-server beside each workload
 #   scale-1/, scale-3/, scale-5/   workload C (r=1) on 1, 3 and 5 nodes, with each node's CPU
@@ -29,6 +32,8 @@ common=(--no-progress --duration "$seconds" --warmup 1.5)
 
 "$bin" bench "${common[@]}" --nodes 1 --n 1 --setting 1,1 --workload W --workload C --workload A \
     --connections 50 --records 100000 --reference redis --output "$out/one-node"
+"$bin" bench "${common[@]}" --nodes 1 --n 1 --setting 1,1 --workload W --workload C --workload A \
+    --connections 50 --records 100000 --reference redis --sync normal --output "$out/one-node-sync-normal"
 "$bin" bench "${common[@]}" --nodes 3 --n 3 --workload A --workload B --workload C --workload F \
     --distribution latest --connections 50 --records 100000 --pause-node --timeout 1000 \
     --reference redis --output "$out/sweep"
