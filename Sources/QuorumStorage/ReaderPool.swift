@@ -69,7 +69,8 @@ extension ReaderConnection {
         closeSnapshot()
     }
 
-    private func closeSnapshot() {
+    /// Ends the read transaction if one is open: the next read runs in a transaction of its own.
+    func closeSnapshot() {
         snapshotCommit = nil
         if connection.inTransaction { try? end.run() }
     }
@@ -93,8 +94,17 @@ final class ReaderPool: Sendable {
     private let checkoutTimeoutMilliseconds: Int
     /// The writer's commit count: each lent connection's snapshot is at least this recent.
     private let committed: @Sendable () -> Int
+    /// Whether the writer has no write queued or in progress: only then do readers keep a
+    /// snapshot between reads. While writes flow, each would be overtaken at once anyway,
+    /// and a snapshot held between reads keeps a WAL read mark, which stops the writer from
+    /// restarting the WAL from its start: under steady reads and writes the file would grow
+    /// without end.
+    private let writerIdle: @Sendable () -> Bool
 
-    init(path: String, options: StoreOptions, committed: @escaping @Sendable () -> Int) throws {
+    init(
+        path: String, options: StoreOptions, committed: @escaping @Sendable () -> Int,
+        writerIdle: @escaping @Sendable () -> Bool
+    ) throws {
         var connections: [ReaderConnection] = []
         do {
             for _ in 0..<options.readerConnections {
@@ -109,6 +119,7 @@ final class ReaderPool: Sendable {
         state = Mutex(State(idle: connections))
         checkoutTimeoutMilliseconds = options.readerCheckoutTimeoutMilliseconds
         self.committed = committed
+        self.writerIdle = writerIdle
     }
 
     /// Lends a connection to `body`, waiting (bounded) when all are busy.
@@ -141,7 +152,11 @@ final class ReaderPool: Sendable {
             state.withLock { $0.idle.append(reader) }
             available.signal()
         }
-        try reader.useSnapshot(committed: committed())
+        if writerIdle() {
+            try reader.useSnapshot(committed: committed())
+        } else {
+            reader.closeSnapshot()
+        }
         return try body(reader)
     }
 

@@ -37,7 +37,8 @@ public final class ReplicaStore: Sendable {
         let database = try WriterConnection(path: path, options: options)
         let writer = StoreWriter(database: database, options: options, logger: logger)
         do {
-            readers = try ReaderPool(path: path, options: options, committed: { writer.committedTransactions })
+            readers = try ReaderPool(
+                path: path, options: options, committed: { writer.committedTransactions }, writerIdle: { writer.isIdle })
             do {
                 checkpointer = try Checkpointer(
                     path: path, options: options, committed: { writer.committedTransactions },

@@ -100,6 +100,9 @@ final class StoreWriter: Sendable {
     /// The thread running completions now, if any: waiting for a write there would deadlock.
     private let completionThreadID = Mutex<pthread_t?>(nil)
     private let transactions = Atomic<Int>(0)
+    /// Writes queued or in the group being committed: readers keep no snapshot while there
+    /// are any (a kept snapshot would hold a WAL read mark and stop the WAL from restarting).
+    private let outstanding = Atomic<Int>(0)
     private let database: WriterConnection
     private let options: StoreOptions
     private let logger: Logger
@@ -121,6 +124,9 @@ final class StoreWriter: Sendable {
     /// are acknowledged, so a read that starts after an acknowledgement sees a count that
     /// includes that write's commit (readers rely on it to keep snapshots).
     var committedTransactions: Int { transactions.load(ordering: .acquiring) }
+
+    /// Whether no write is queued or being committed.
+    var isIdle: Bool { outstanding.load(ordering: .relaxed) == 0 }
 
     /// State writes waiting for the writer.
     var queuedOperations: Int { queue.withLock { $0.boundedCount } }
@@ -147,6 +153,7 @@ final class StoreWriter: Sendable {
                 queue.boundedCount += 1
             }
             queue.pending.append(operation)
+            outstanding.add(1, ordering: .relaxed)
             guard queue.writerSleeping else { return .queued(wake: false) }
             queue.writerSleeping = false
             return .queued(wake: true)
@@ -250,6 +257,7 @@ final class StoreWriter: Sendable {
             ])
             results = Array(repeating: .failure(failure), count: batch.count)
         }
+        outstanding.subtract(batch.count, ordering: .relaxed)
         let outcomes = results
         completionQueue.async { [self] in
             completionThreadID.withLock { $0 = pthread_self() }

@@ -94,6 +94,40 @@ final class ReadSnapshotTests: XCTestCase {
         XCTAssertEqual(copied, walFrames, "frames left in the WAL: a reader snapshot still pins them")
     }
 
+    func testTheWALStaysSmallUnderSteadyReadsAndWrites() throws {
+        // Under continuous writes the WAL restarts from its start after the writer's backstop
+        // checkpoint (at `walAutocheckpointPages`). Readers that kept snapshots between reads
+        // while writes flowed held WAL read marks all the time, so neither that checkpoint
+        // nor the restart could complete and the file grew without end. Writes here dirty
+        // about 10 000 pages; with the backstop at 1 000 the WAL must stay near 4 MiB.
+        let store = try open {
+            $0.syncMode = .normal
+            $0.walAutocheckpointPages = 1_000
+        }
+        let writesDone = Atomic<Bool>(false)
+        let readers = DispatchGroup()
+        for _ in 0..<2 {
+            DispatchQueue.global().async(group: readers) {
+                var index = 0
+                while !writesDone.load(ordering: .relaxed) {
+                    _ = try? store.read(partition: index % 8, bucket: "b", key: bytes("k\(index % 3_000)"))
+                    index += 1
+                }
+            }
+        }
+        DispatchQueue.concurrentPerform(iterations: 2) { writer in
+            for index in 0..<3_000 {
+                _ = try? store.updateAndWait(partition: index % 8, bucket: "b", key: bytes("k\(writer)-\(index)")) { _ in
+                    bytes(String(repeating: "v", count: 100))
+                }
+            }
+        }
+        writesDone.store(true, ordering: .relaxed)
+        XCTAssertEqual(readers.wait(timeout: .now() + testWaitTimeout), .success)
+        let walBytes = (try? FileManager.default.attributesOfItem(atPath: store.databasePath + "-wal")[.size] as? Int) ?? 0
+        XCTAssertLessThan(walBytes, 12 * 1024 * 1024, "the WAL grew to \(walBytes) bytes: it never restarted")
+    }
+
     func testTheBackgroundCheckpointerRunsAfterCommits() throws {
         let store = try open { $0.checkpointIntervalMilliseconds = 20 }
         let before = store.backgroundCheckpoints
