@@ -81,7 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("sloppy-quorum"), help: "Let stand-ins take writes for unreachable replicas: on (default) or off.")
     var sloppyQuorum: String?
 
-    @Option(name: .customLong("anti-entropy-interval"), help: "Milliseconds between anti-entropy exchanges (one partition with one peer each); 0 turns it off (default 1000).")
+    @Option(name: .customLong("anti-entropy-interval"), help: "Milliseconds between anti-entropy exchanges (one partition with one peer each; tombstone purges and clearing copies left by a join run on the same ticks); 0 turns them off (default 1000).")
     var antiEntropyInterval: Int?
 
     @Option(name: .customLong("tombstone-grace"), help: "Milliseconds every replica must have held a delete's tombstone before it is purged (default 86400000, one day; keep it longer than nodes stay down).")

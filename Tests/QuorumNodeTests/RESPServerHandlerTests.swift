@@ -158,7 +158,10 @@ final class RESPServerHandlerTests: XCTestCase {
         fixture.service.hold("k")
         try await fixture.send(respFrame("SET", "k", "new") + respFrame("GET", "k") + respFrame("GET", "other"))
         let service = fixture.service
-        try await fixture.waitUntil("the independent read ran") { service.calls.contains { $0.key == "other" } }
+        // Each command starts in a task of its own, in no set order: wait for both to have run.
+        try await fixture.waitUntil("the independent read ran and SET k is held") {
+            service.calls.contains { $0.key == "other" } && service.isWaiting(on: "k")
+        }
         XCTAssertEqual(service.calls.filter { $0.key == "k" }.map(\.operation), ["put"], "GET k must wait for SET k")
         service.release("k")
         let replies = try await fixture.replies(3)

@@ -83,12 +83,15 @@ public final class Node: Sendable {
         let unreachable: @Sendable () -> Set<String> = {
             membership.unreachable().union(peers.snapshot().filter { !$0.reachable }.map(\.nodeID))
         }
-        let purger = TombstonePurger(
-            nodeID: config.nodeID, rings: rings, store: store, router: router, registry: registry,
-            graceMilliseconds: config.tombstoneGraceMilliseconds, unreachable: unreachable, logger: logger)
-        let sweeper = StrayCopySweeper(
-            nodeID: config.nodeID, rings: rings, store: store, router: router, registry: registry,
-            graceMilliseconds: config.tombstoneGraceMilliseconds, unreachable: unreachable, logger: logger)
+        let sweepLogger = logger
+        let keySweep = { [store, nodeID = config.nodeID, grace = config.tombstoneGraceMilliseconds] in
+            KeySweep(
+                nodeID: nodeID, rings: rings, store: store, router: router, registry: registry,
+                graceMilliseconds: grace, unreachable: unreachable, logger: sweepLogger)
+        }
+        // Each pass has its own sweep (and so its own pager and cursor).
+        let purger = TombstonePurger(sweep: keySweep())
+        let sweeper = StrayCopySweeper(sweep: keySweep())
         let antiEntropy = AntiEntropyService(
             nodeID: config.nodeID, rings: rings, trees: trees, router: router, registry: registry,
             limits: antiEntropyLimits, enabled: config.antiEntropyIntervalMilliseconds > 0, logger: logger, purger: purger,

@@ -316,8 +316,6 @@ final class AntiEntropyService: Sendable {
     }
 
     private func call(_ node: String, _ request: PeerRequest) async -> Result<PeerResponse, any Error> {
-        await withCheckedContinuation { continuation in
-            router.call(node, request, timeoutMilliseconds: requestTimeoutMilliseconds) { continuation.resume(returning: $0) }
-        }
+        await router.call(node, request, timeoutMilliseconds: requestTimeoutMilliseconds)
     }
 }
