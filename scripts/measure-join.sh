@@ -2,7 +2,9 @@
 # Measures how long a node takes to join a 3-node cluster that holds N keys: starts three
 # nodes on loopback, loads N keys of 100 bytes through RESP (redis-benchmark, n=3 w=2),
 # starts a fourth node with --join, and reports the time until it is `up`, with the keys it
-# received and the anti-entropy traffic. Then node 4 leaves again and that is timed too.
+# received and the anti-entropy traffic; then how long the old members take to clear the
+# copies the join left them. Then node 4 leaves again (copying its partitions back) and that
+# is timed too.
 #
 #   ./scripts/measure-join.sh [KEYS] [BINARY]     (defaults: 100000, the release build)
 set -euo pipefail
@@ -69,6 +71,20 @@ after=$(date +%s.%N)
 shipped=0
 for i in 1 2 3 4; do shipped=$((shipped + $(status $i | field "d['anti_entropy']['bytes_shipped']"))); done
 status 4 | field "'join: node4 up after %.1f s holding %d keys, after %d partition transfers; %d LZ4 repair bytes shipped in all' % ($after - $before, d['storage']['keys'], d['anti_entropy']['transfers_done'], $shipped)"
+
+# The old members then clear their copies of the partitions that moved (a page of keys per
+# anti-entropy tick): done when the four nodes hold each key three times in all.
+before=$(date +%s.%N)
+cleared() {
+    local total=0
+    for i in 1 2 3 4; do total=$((total + $(status $i | field "d['storage']['keys']"))); done
+    [ "$total" -eq $((3 * held)) ]
+}
+wait_for 3600 "the old members to clear their copies" cleared
+after=$(date +%s.%N)
+removed=0
+for i in 1 2 3; do removed=$((removed + $(status $i | field "d['anti_entropy']['stray_copies_removed']"))); done
+python3 -c "print('stray copies: %d removed from the old members in %.1f s after the join' % ($removed, $after - $before))"
 
 before=$(date +%s.%N)
 "$binary" cluster leave --node "http://127.0.0.1:$((base + 4))" --timeout 3600 >/dev/null
