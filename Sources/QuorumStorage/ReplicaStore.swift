@@ -255,6 +255,11 @@ public final class ReplicaStore: Sendable {
         }
     }
 
+    /// Stores a metadata value without waiting; `completion` runs once it is committed.
+    public func setMetaValue(_ name: String, _ value: String, completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        writer.enqueue(WriteOperation(kind: .meta(name: name, value: value), completion: { completion($0.map { _ in () }) }))
+    }
+
     // MARK: - Lifecycle
 
     /// Stops accepting writes (they fail with `.closed`), commits the ones already queued,

@@ -18,12 +18,15 @@ struct TargetFlags: ParsableArguments {
     var bucket: String = "default"
 
     /// `--endpoint`, else `$QUORUMKV_ENDPOINT`, else the default.
-    var resolvedEndpoint: String {
-        if let endpoint, !endpoint.isEmpty { return endpoint }
-        if let value = ProcessInfo.processInfo.environment[Self.endpointEnvironmentVariable], !value.isEmpty {
+    var resolvedEndpoint: String { Self.endpoint(given: endpoint) }
+
+    /// `given`, else `$QUORUMKV_ENDPOINT`, else the default: how every client command picks its node.
+    static func endpoint(given: String?) -> String {
+        if let given, !given.isEmpty { return given }
+        if let value = ProcessInfo.processInfo.environment[endpointEnvironmentVariable], !value.isEmpty {
             return value
         }
-        return Self.defaultEndpoint
+        return defaultEndpoint
     }
 
     func client() -> KVHTTPClient {

@@ -33,8 +33,7 @@ struct ClusterJoinCommand: AsyncParsableCommand {
     var timeout: Int = 600
 
     func run() async throws {
-        let target = node ?? ProcessInfo.processInfo.environment["QUORUMKV_ENDPOINT"] ?? "http://127.0.0.1:8081"
-        let client = KVHTTPClient(baseURL: target)
+        let client = KVHTTPClient(baseURL: TargetFlags.endpoint(given: node))
         let change = try await MembershipWait.call { () async throws(KVClientError) in try await client.joinCluster(seed: seed) }
         FileOutput.standardOutput("\(change.node) is \(change.status) (\(change.transfersPending) partition transfers to run)\n")
         guard wait else { return }

@@ -26,7 +26,7 @@ struct ClusterStatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let target = endpoint ?? ProcessInfo.processInfo.environment["QUORUMKV_ENDPOINT"] ?? "http://127.0.0.1:8081"
+        let target = TargetFlags.endpoint(given: endpoint)
         let response: HTTPClientResponse
         do {
             response = try await KVHTTPClient(baseURL: target).send(method: "GET", path: "/status", timeout: .seconds(5))

@@ -19,11 +19,8 @@ final class LocalReplica: Sendable {
     private let limits: Limits
     private let clock: Mutex<HybridLogicalClock>
     /// A bound above every timestamp this node has issued, saved in the store: a restart
-    /// starts its clock there, so a node whose wall clock was stepped back never issues a
-    /// timestamp below one it issued before (lww would otherwise order its new writes
-    /// before its old ones). Moved `clockFloorStepMilliseconds` ahead when a tick reaches it.
-    private let clockFloor: Mutex<UInt64>
-    private let clockFloorStepMilliseconds: UInt64 = 10_000
+    /// starts its clock there (`ClockFloor` decides when to save the next one).
+    private let clockFloor: Mutex<ClockFloor>
     private static let clockFloorKey = "hlc_floor"
     private let props: BucketRegistry
     private let hints: HintService
@@ -45,26 +42,43 @@ final class LocalReplica: Sendable {
         self.props = props
         self.logger = logger
         let floor = try store.metaValue(Self.clockFloorKey).flatMap { UInt64($0) } ?? 0
-        self.clockFloor = Mutex(floor)
+        self.clockFloor = Mutex(ClockFloor(saved: floor))
         self.clock = Mutex(HybridLogicalClock(last: HLCTimestamp(physicalMilliseconds: floor, logical: 0)))
+        // Saved now, before serving, so the first writes don't wait for it.
+        keepFloorAhead(of: max(WallClock.nowMilliseconds(), floor))
     }
 
-    /// A timestamp for a write this node coordinates. About once per
-    /// `clockFloorStepMilliseconds` it first saves a new floor (one small commit).
+    /// A timestamp for a write this node coordinates. It never waits for the floor's save
+    /// unless the clock jumped past the saved floor (see `ClockFloor`): callers run on
+    /// network threads.
     func tick() -> HLCTimestamp {
         let timestamp = clock.withLock { $0.tick(nowMilliseconds: WallClock.nowMilliseconds()) }
-        clockFloor.withLock { floor in
-            guard timestamp.physicalMilliseconds >= floor else { return }
-            let next = timestamp.physicalMilliseconds + clockFloorStepMilliseconds
-            do {
-                try store.setMetaValue(Self.clockFloorKey, String(next))
-                floor = next
-            } catch {
-                logger.warning("could not save the clock floor; a restart with the clock stepped back may reorder lww writes",
-                               metadata: ["error": "\(error)"])
-            }
-        }
+        keepFloorAhead(of: timestamp.physicalMilliseconds)
         return timestamp
+    }
+
+    /// Saves the clock floor when `ClockFloor` asks: in the background, or before the
+    /// timestamp goes out.
+    private func keepFloorAhead(of physicalMilliseconds: UInt64) {
+        switch clockFloor.withLock({ $0.issuing(physicalMilliseconds: physicalMilliseconds) }) {
+        case .none:
+            return
+        case .saveAhead(let value):
+            store.setMetaValue(Self.clockFloorKey, String(value)) { [self] result in floorSaved(value, result) }
+        case .saveBeforeIssuing(let value):
+            floorSaved(value, Result { try store.setMetaValue(Self.clockFloorKey, String(value)) })
+        }
+    }
+
+    private func floorSaved(_ value: UInt64, _ result: Result<Void, any Error>) {
+        switch result {
+        case .success:
+            clockFloor.withLock { $0.saved(value) }
+        case .failure(let error):
+            clockFloor.withLock { $0.saveFailed(value) }
+            logger.warning("could not save the clock floor; a restart with the clock stepped back may reorder lww writes",
+                           metadata: ["error": "\(error)"])
+        }
     }
 
     func observe(_ timestamp: HLCTimestamp) {
@@ -77,8 +91,11 @@ final class LocalReplica: Sendable {
             // A point read is answered on the caller's thread when a reader connection is
             // idle: for a key whose replica is local that is the whole request, with no
             // thread hop. Only when every reader is busy does it queue.
-            if let response = fetchIfReaderIdle(bucket: bucket, key: key) { return respond(response) }
-            readQueue.async { [self] in respond(fetch(bucket: bucket, key: key)) }
+            if let response = fetch(bucket: bucket, key: key, waitForReader: false) { return respond(response) }
+            readQueue.async { [self] in
+                respond(fetch(bucket: bucket, key: key, waitForReader: true)
+                    ?? .failure(code: "internal", message: "a waiting read found no reader connection"))
+            }
         case .coordinateWrite(let bucket, let key, let intent, let mode, let timestamp, let ifAbsent):
             observe(timestamp)
             let actor = actorID
@@ -208,25 +225,19 @@ final class LocalReplica: Sendable {
         }
     }
 
-    /// The fetch's answer if a reader connection was idle, nil if the read must wait for one.
-    private func fetchIfReaderIdle(bucket: String, key: [UInt8]) -> PeerResponse? {
+    /// The key's state as a fetch answer. Without `waitForReader`, nil when every reader
+    /// connection is busy (the caller must not wait: it may be a network thread).
+    private func fetch(bucket: String, key: [UInt8], waitForReader: Bool) -> PeerResponse? {
         do {
             let partition = ring.partition(bucket: bucket, key: key)
-            switch try store.readIfIdle(partition: partition, bucket: bucket, key: key) {
-            case .allReadersBusy: return nil
-            case .read(nil): return .state(nil)
-            case .read(let blob?): return .state(try KeyState(decoding: blob))
+            let blob: [UInt8]?
+            if waitForReader {
+                blob = try store.read(partition: partition, bucket: bucket, key: key)
+            } else {
+                guard case .read(let found) = try store.readIfIdle(partition: partition, bucket: bucket, key: key) else { return nil }
+                blob = found
             }
-        } catch {
-            return failure(error, doing: "read")
-        }
-    }
-
-    private func fetch(bucket: String, key: [UInt8]) -> PeerResponse {
-        do {
-            let partition = ring.partition(bucket: bucket, key: key)
-            guard let blob = try store.read(partition: partition, bucket: bucket, key: key) else { return .state(nil) }
-            return .state(try KeyState(decoding: blob))
+            return .state(try blob.map { try KeyState(decoding: $0) })
         } catch {
             return failure(error, doing: "read")
         }
