@@ -71,7 +71,7 @@ public final class ReplicaStore: Sendable {
     /// WAL checkpoints the background checkpointer has run.
     public var backgroundCheckpoints: Int { checkpointer.completedCheckpoints }
 
-    /// State writes waiting for the writer (for status and metrics).
+    /// State writes queued, being committed, or with their completions still to start (for status and metrics).
     public var queuedWrites: Int { writer.queuedOperations }
 
     // MARK: - Key state

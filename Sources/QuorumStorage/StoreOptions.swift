@@ -16,8 +16,9 @@ public struct StoreOptions: Sendable {
     /// Writes taken into one transaction: more amortises the fsync, fewer bounds the latency
     /// of the first write in a group.
     public var groupCommitOperationsMax: Int = 512
-    /// Writes queued for the writer; past it `update` fails at once with `StoreError.overloaded`
-    /// instead of letting memory and latency grow without bound.
+    /// Writes queued for the writer, being committed, or waiting for their completions to start;
+    /// past it `update` fails at once with `StoreError.overloaded` instead of letting memory
+    /// and latency grow without bound.
     public var writeQueueOperationsMax: Int = 20_000
     /// Read-only connections; each serves one reader thread at a time. Point reads run on
     /// the network threads when a connection is idle (else they queue), scans on a queue,

@@ -128,7 +128,7 @@ final class StoreWriter: Sendable {
     /// Whether no write is queued or being committed.
     var isIdle: Bool { outstanding.load(ordering: .relaxed) == 0 }
 
-    /// State writes waiting for the writer.
+    /// State writes queued, being committed, or with their completion still to start.
     var queuedOperations: Int { queue.withLock { $0.boundedCount } }
 
     /// True on the writer thread.
@@ -217,7 +217,6 @@ final class StoreWriter: Sendable {
                     queue.pending.removeFirst(queue.head)
                     queue.head = 0
                 }
-                queue.boundedCount -= batch.reduce(0) { $0 + ($1.countsTowardQueueBound ? 1 : 0) }
                 return .batch(batch)
             }
             switch next {
@@ -260,6 +259,10 @@ final class StoreWriter: Sendable {
         outstanding.subtract(batch.count, ordering: .relaxed)
         let outcomes = results
         completionQueue.async { [self] in
+            // Counted until their completions start, so the bound also covers groups waiting
+            // here: a writer ahead of slow completions can't pile them up without limit.
+            let starting = batch.reduce(0) { $0 + ($1.countsTowardQueueBound ? 1 : 0) }
+            queue.withLock { $0.boundedCount -= starting }
             completionThreadID.withLock { $0 = pthread_self() }
             defer { completionThreadID.withLock { $0 = nil } }
             for (operation, result) in zip(batch, outcomes) {

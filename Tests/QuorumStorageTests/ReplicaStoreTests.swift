@@ -187,7 +187,7 @@ final class ReplicaStoreTests: XCTestCase {
 
     func testFullQueueFailsAtOnceWithOverloaded() throws {
         var options = StoreOptions()
-        options.writeQueueOperationsMax = 2
+        options.writeQueueOperationsMax = 3  // the gate's write, in the writer, counts too
         let store = try openStore(options)
         let gate = WriterGate.block(store)
         let collector = ResultCollector()

@@ -48,7 +48,7 @@ public enum StatusMetrics {
         text.counter("quorumkv_ring_transfers_done_total", "Partition transfers finished for joins and leaves.", ae.transfersDone)
 
         text.gauge("quorumkv_storage_keys", "Rows in this node's store, tombstones included.", status.storage.keys)
-        text.gauge("quorumkv_storage_queued_writes", "Writes waiting for the next group commit.", status.storage.queuedWrites)
+        text.gauge("quorumkv_storage_queued_writes", "Writes queued for a group commit, being committed, or with their acknowledgement still to start.", status.storage.queuedWrites)
         text.counter("quorumkv_storage_commits_total", "SQLite transactions committed by the writer.", status.storage.committedTransactions)
         return text.output
     }
