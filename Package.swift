@@ -29,10 +29,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The node's driving services: the code that runs the pure core against the world.
+        // It reaches sockets, files, clocks, timers and randomness only through the
+        // interfaces in World/, so the real node and the simulator run the same lines.
+        .target(name: "QuorumServices", dependencies: ["QuorumCore"]),
         .target(
             name: "QuorumNode",
             dependencies: [
-                "QuorumCore", "QuorumStorage",
+                "QuorumCore", "QuorumServices", "QuorumStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -52,12 +56,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The deterministic simulator: the pure core in a seeded world of faults.
-        .target(name: "QuorumSimulation", dependencies: ["QuorumCore"]),
+        // The deterministic simulator: the node's own services in a seeded world of faults.
+        .target(name: "QuorumSimulation", dependencies: ["QuorumCore", "QuorumServices"]),
         .executableTarget(
             name: "quorumkv-sim",
             dependencies: [
-                "QuorumSimulation",
+                "QuorumSimulation", "QuorumServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -70,7 +74,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "QuorumCoreTests", dependencies: ["QuorumCore"]),
-        .testTarget(name: "QuorumSimulationTests", dependencies: ["QuorumSimulation", "QuorumCore"]),
+        .testTarget(name: "QuorumSimulationTests", dependencies: ["QuorumSimulation", "QuorumServices", "QuorumCore"]),
         .testTarget(name: "QuorumBenchTests", dependencies: ["QuorumBench", "QuorumCore"]),
         .testTarget(
             name: "QuorumStorageTests",

@@ -5,26 +5,24 @@ import QuorumCore
 extension SimulatedNode {
     // MARK: Gossip
 
-    /// One gossip round: push to a few peers, fold in their answers. Messages travel as
-    /// `GossipMessage` values rather than encoded bytes: the codec is the transport's
-    /// (tested on its own), and skipping it halves what gossip costs a simulated run.
+    /// One gossip round: push to a few peers, fold in their answers. Messages cross the
+    /// network encoded, as the node's `PeerRequest.gossip` frames.
     func gossipRound() {
         let sends = gossip.round(nowMilliseconds: wallNow, using: &world.random)
         for send in sends {
-            let message = send.message
-            exchange(with: send.target, timeoutMilliseconds: 1000, serve: { peer, respond in respond(peer.receiveGossip(message)) }) {
-                [self] answer in
-                if let answer, let reply = answer { _ = receiveGossip(reply) }
+            call(send.target, .gossip(message: send.message.encoded()), timeoutMilliseconds: 1000) { [self] response in
+                if case .gossip(let reply)? = response, !reply.isEmpty { _ = receiveGossip(reply) }
             }
         }
     }
 
-    /// A peer's gossip; returns the answer, if one is due. Peers that came back get their
-    /// hints without waiting out the backoff.
-    func receiveGossip(_ message: GossipMessage) -> GossipMessage? {
-        guard let receipt = try? gossip.receive(message, nowMilliseconds: wallNow) else { return nil }
+    /// A peer's encoded gossip; returns the encoded answer (empty when none is due). Peers
+    /// that came back get their hints without waiting out the backoff.
+    func receiveGossip(_ bytes: [UInt8]) -> [UInt8] {
+        guard let message = try? GossipMessage(decoding: bytes), let receipt = try? gossip.receive(message, nowMilliseconds: wallNow)
+        else { return [] }
         for node in receipt.newlyReachable { hints.resetBackoff(for: node) }
-        return receipt.reply
+        return receipt.reply?.encoded() ?? []
     }
 
     // MARK: Hinted handoff

@@ -1,15 +1,13 @@
 import QuorumCore
+import QuorumServices
 
-/// One simulated QuorumKV node: the shell around the same core types the real node runs
-/// (`GetCoordinator`, `PutCoordinator`, `ReplicaPlan`, `ReplicaWrite`, `HintQueue`,
-/// `AntiEntropyExchange`, `MerkleTree`, `KeyRepair`, `Gossip`, `HybridLogicalClock`),
-/// driven the way `RequestCoordinator`, `LocalReplica`, `HintService`,
-/// `AntiEntropyService` and `MembershipService` drive them, with the simulated network,
-/// disk and clock in place of NIO, SQLite and the wall clock.
+/// One simulated QuorumKV node. Client requests run through the node's own
+/// `RequestDriver` (QuorumServices), on the world's agenda, with peer messages crossing the
+/// simulated network as encoded frames.
 ///
 /// This file: identity, the replica (answering peer requests against `MemoryStore`),
-/// calls to peers, and crash and restart. The coordinator, hints, anti-entropy and
-/// gossip are in the extensions beside it.
+/// calls to peers, and crash and restart. Hints, anti-entropy and gossip are in the
+/// extensions beside it.
 final class SimulatedNode {
     let index: Int
     let id: String
@@ -26,10 +24,15 @@ final class SimulatedNode {
     /// Raised by every crash and restart; work started by an earlier incarnation (a
     /// queued write, a reply, a timer) checks it and does nothing.
     private(set) var incarnation = 0
+    /// Deliberate bugs switched on in the node's services.
+    var faults: FaultPoints { FaultPoints(bug: world.config.bug) }
     var hlc = HybridLogicalClock()
     var gossip: Gossip
     var hints: HintQueue
     var trees: [Int: MerkleTree] = [:]
+    /// The node's request path; made anew by each start, as a process's would be.
+    private(set) var requests: RequestDriver!
+    private(set) var requestContext: SimulatedRequestContext!
 
     private var nextCallID: UInt64 = 0
     /// Calls waiting for an answer, each with what to do when none comes.
@@ -51,8 +54,7 @@ final class SimulatedNode {
         self.index = index
         self.id = id
         self.world = world
-        var hintLimits = HintLimits.defaults
-        hintLimits.backoffMaxMilliseconds = 5000  // as NodeConfig sets it
+        var hintLimits = ServiceDefaults.hintLimits
         hintLimits.ageMaxMilliseconds = world.config.hintAgeMaxMilliseconds
         self.hintLimits = hintLimits
         actorID = "\(id).sim"
@@ -83,6 +85,11 @@ final class SimulatedNode {
             trees[name.partition, default: MerkleTree(shape: world.config.antiEntropyLimits.shape)].update(
                 keyHash: StableHash.keyHash(bucket: name.bucket, key: name.key), old: nil, new: row.digest)
         }
+        requestContext = SimulatedRequestContext(node: self)
+        requests = RequestDriver(
+            nodeID: id, limits: limits, readRepairProbability: world.config.readRepairProbability,
+            executor: SimulatedExecutor(node: self), replicas: SimulatedReplicaCaller(node: self), context: requestContext,
+            random: SimulatedRandom(world: world), faults: faults)
         diskFreeAt = world.now
         nextPair = 0
         antiEntropyRunning = false
@@ -119,8 +126,25 @@ final class SimulatedNode {
             handle(request, completion)
             return
         }
-        exchange(with: target, timeoutMilliseconds: timeoutMilliseconds, serve: { peer, respond in peer.handle(request, respond) },
-                 completion: completion)
+        let frame = request.encoded()
+        exchange(with: target, timeoutMilliseconds: timeoutMilliseconds, serve: { peer, respond in
+            peer.serve(frame) { respond($0.encoded()) }
+        }) { bytes in
+            completion(bytes.flatMap { try? PeerResponse(decoding: $0) })
+        }
+    }
+
+    /// A peer's frame, as the node's peer server takes it: decoded by the real codec, then
+    /// answered like any request (an undecodable one with a failure, as the server does).
+    func serve(_ frame: [UInt8], _ respond: @escaping (PeerResponse) -> Void) {
+        let request: PeerRequest
+        do {
+            request = try PeerRequest(decoding: frame)
+        } catch {
+            return respond(.failure(code: "bad_parameter", message: "undecodable request: \(error)"))
+        }
+        if case .gossip(let message) = request { return respond(.gossip(message: receiveGossip(message))) }
+        handle(request, respond)
     }
 
     /// One request and its answer over the simulated network: `serve` runs on the peer

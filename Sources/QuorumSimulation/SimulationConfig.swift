@@ -1,4 +1,5 @@
 import QuorumCore
+import QuorumServices
 
 /// Everything that shapes one simulated run besides its seed. The defaults are sized so a
 /// debug build runs hundreds of seeds a minute: a few clients, a few operations each, a
@@ -43,10 +44,12 @@ public struct SimulationConfig: Sendable, Equatable {
     /// After healing, the run goes on until the grace plus this much has passed, so every
     /// owner's purge sweep (one partition a second, 3–4 partitions each) has run.
     public var purgeSweepMilliseconds: UInt64 = 6000
-    /// Intervals of the node's timers, as the node's defaults.
-    public var gossipIntervalMilliseconds: UInt64 = 500
-    public var hintDeliveryIntervalMilliseconds: UInt64 = 500
-    public var antiEntropyIntervalMilliseconds: UInt64 = 1000
+    /// Intervals of the node's timers: the node's defaults.
+    public var gossipIntervalMilliseconds = UInt64(ServiceDefaults.gossipIntervalMilliseconds)
+    public var hintDeliveryIntervalMilliseconds = UInt64(ServiceDefaults.hintDeliveryIntervalMilliseconds)
+    public var antiEntropyIntervalMilliseconds = UInt64(ServiceDefaults.antiEntropyIntervalMilliseconds)
+    /// Share of reads that repair afterwards: the node's default (always).
+    public var readRepairProbability = ServiceDefaults.readRepairProbability
     /// Bound on scheduled events at once; a run past it is a simulator bug.
     public var eventsMax = 200_000
     /// Bound on events handled in one run.

@@ -2,21 +2,31 @@ import Foundation
 @testable import QuorumSimulation
 import XCTest
 
-/// What keeps runs replayable: the simulator imports only the core (no clocks, no threads,
-/// no system randomness), and its agenda orders equal times by scheduling order.
+/// What keeps runs replayable: the simulator and the node services it runs import only the
+/// core (no clocks, no threads, no locks, no system randomness), and its agenda orders equal times by scheduling order.
 final class SimulatorHygieneTests: XCTestCase {
-    func testSimulatorImportsOnlyTheCore() throws {
+    func testSimulatorImportsOnlyTheCoreAndTheNodeServices() throws {
+        try checkSources("QuorumSimulation", allowedImports: ["import QuorumCore", "import QuorumServices"])
+    }
+
+    /// The node's services run on an executor their world supplies: no threads, locks,
+    /// clocks or system randomness of their own, or the simulator could not step them.
+    func testNodeServicesImportOnlyTheCore() throws {
+        try checkSources("QuorumServices", allowedImports: ["import QuorumCore"])
+    }
+
+    private func checkSources(_ module: String, allowedImports: Set<String>) throws {
         let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Sources/QuorumSimulation")
-        let files = try FileManager.default.contentsOfDirectory(at: sources, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "swift" }
-        XCTAssertFalse(files.isEmpty, "no simulator sources found")
+            .deletingLastPathComponent().appendingPathComponent("Sources/\(module)")
+        let files = try FileManager.default.subpathsOfDirectory(atPath: sources.path)
+            .filter { $0.hasSuffix(".swift") }.map { sources.appendingPathComponent($0) }
+        XCTAssertFalse(files.isEmpty, "no \(module) sources found")
         for file in files {
             let text = try String(contentsOf: file, encoding: .utf8)
             for line in text.split(separator: "\n") where line.hasPrefix("import ") {
-                XCTAssertEqual(line, "import QuorumCore", "\(file.lastPathComponent) imports more than the core")
+                XCTAssertTrue(allowedImports.contains(String(line)), "\(file.lastPathComponent) imports \(line)")
             }
-            for banned in ["SystemRandomNumberGenerator", ".random(", "Date()", "DispatchQueue", "Task {"] {
+            for banned in ["SystemRandomNumberGenerator", ".random(", "Date()", "DispatchQueue", "Task {", "Mutex", "Atomic<"] {
                 XCTAssertFalse(text.contains(banned), "\(file.lastPathComponent) uses \(banned), which a seed cannot replay")
             }
         }

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import QuorumCore
+import QuorumServices
 import QuorumStorage
 
 /// One running QuorumKV node: its store, its replica, the peer transport and the HTTP
@@ -18,7 +19,7 @@ public final class Node: Sendable {
     private let peerServer: PeerServer
     private let httpServer: HTTPServer
     private let respServer: RESPServer?
-    private let coordinator: RequestCoordinator
+    private let coordinator: NodeService
     private let membership: MembershipService
     private let gossipTimer = RepeatingTimer(label: "quorumkv.gossip")
     private let antiEntropy: AntiEntropyService
@@ -98,11 +99,19 @@ public final class Node: Sendable {
             sweeper: sweeper, onTransfersDone: { changes.transfersDone() })
         self.antiEntropy = antiEntropy
         changes.attach(membership: membership, antiEntropy: antiEntropy)
-        coordinator = RequestCoordinator(
-            nodeID: config.nodeID, rings: rings, router: router, local: local, registry: registry, peers: peers,
-            limits: config.limits, eventLoop: group.next(), logger: logger,
-            readRepairProbability: config.readRepairProbability, sloppyQuorum: config.sloppyQuorum, hints: hints,
-            membership: membership, antiEntropy: antiEntropy, changes: changes,
+        let requests = NodeRequestContext(
+            rings: rings, registry: registry, membership: membership, peers: peers, local: local,
+            coordinatedMax: config.limits.coordinatedRequestsMax)
+        let drivers = try RequestDrivers(group: group) { [config] loop in
+            RequestDriver(
+                nodeID: config.nodeID, limits: config.limits, readRepairProbability: config.readRepairProbability,
+                executor: EventLoopExecutor(loop: loop), replicas: LoopReplicaCaller(router: router, loop: loop),
+                context: requests, random: SystemRandomSource())
+        }
+        coordinator = NodeService(
+            nodeID: config.nodeID, rings: rings, drivers: drivers, requests: requests, router: router, local: local,
+            registry: registry, peers: peers, limits: config.limits, logger: logger, sloppyQuorum: config.sloppyQuorum,
+            hints: hints, membership: membership, antiEntropy: antiEntropy, changes: changes,
             storageStatus: { [store] in
                 StorageStatus(
                     keys: (try? store.keyCount()) ?? -1, queuedWrites: store.queuedWrites,

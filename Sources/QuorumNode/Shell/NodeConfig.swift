@@ -1,5 +1,6 @@
 import NIOCore
 import QuorumCore
+import QuorumServices
 import QuorumStorage
 
 /// Everything one node needs to start. Built from flags or a JSON config file by the
@@ -51,28 +52,24 @@ public struct NodeConfig: Sendable, Codable, Equatable {
     public var eventLoopThreads: Int = NodeConfig.defaultEventLoopThreads
     public static let defaultEventLoopThreads = max(1, min(System.coreCount, 4))
     /// Share of reads that repair stale replicas afterwards: 1 always, 0 never.
-    public var readRepairProbability: Double = 1
+    public var readRepairProbability: Double = ServiceDefaults.readRepairProbability
     /// How often this node gossips heartbeats (and, when a peer's differs, the membership
     /// state with bucket props) to a few peers. The failure detector is tuned for 500 ms.
-    public var gossipIntervalMilliseconds: Int = 500
+    public var gossipIntervalMilliseconds: Int = ServiceDefaults.gossipIntervalMilliseconds
     public var limits: Limits = .defaults
     /// Hint bounds; a failed delivery backs off at most 5 s so a returning node drains soon.
-    public var hintLimits: HintLimits = {
-        var limits = HintLimits.defaults
-        limits.backoffMaxMilliseconds = 5000
-        return limits
-    }()
+    public var hintLimits: HintLimits = ServiceDefaults.hintLimits
     /// Let stand-ins take writes for unreachable primaries (requests may still refuse
     /// them with pr/pw).
     public var sloppyQuorum: Bool = true
     /// How often this node starts one anti-entropy exchange (one partition with one
     /// peer); 0 turns anti-entropy off. The interval is its rate limit.
-    public var antiEntropyIntervalMilliseconds: Int = 1000
+    public var antiEntropyIntervalMilliseconds: Int = ServiceDefaults.antiEntropyIntervalMilliseconds
     /// How long every replica must have held a tombstone before it is purged; longer than
     /// hints live (6 h) and replicas stay down, so no older write is still in flight.
     public var tombstoneGraceMilliseconds: UInt64 = AntiEntropyLimits.defaults.tombstoneGraceMilliseconds
     /// How often this node tries to deliver the hints it holds.
-    public var hintDeliveryIntervalMilliseconds: Int = 500
+    public var hintDeliveryIntervalMilliseconds: Int = ServiceDefaults.hintDeliveryIntervalMilliseconds
 
     public init(nodeID: String) {
         self.nodeID = nodeID

@@ -1,7 +1,6 @@
-/// A deliberate bug the simulator's wiring can switch on, to show the checkers catch it.
-///
-/// These live only in the simulated node's shell; the core's behaviour never changes.
-/// Production has no such switch.
+/// A deliberate bug the simulator can switch on in the node's own services, to show the
+/// checks catch it. Production code keeps them compiled in but inert: only a simulated
+/// world sets `FaultPoints.bug`.
 public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     case none
     /// Read repair sends only the newest sibling (with the full context), so replicas
@@ -24,4 +23,29 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// run's (what the node's `MembershipService` did when the simulator found it): a node
     /// restarted after its clock stepped back stays down in every peer's eyes.
     case generationFromWallClock
+    /// A read answers once any replica answered, whatever its `r`, so a quorum read
+    /// right after a quorum write may miss it.
+    case readAnswersAfterOneReply
+    /// A write counts a replica that failed (timed out, refused, could not store) as an
+    /// acknowledgement, so it reports `w` copies it does not have.
+    case failedReplicaCountsAsAck
+
+    /// The bugs that exist (every case but `none`), one name each.
+    public static var names: [String] { allCases.filter { $0 != .none }.map(\.rawValue) }
+}
+
+/// Fault points compiled into the node's services (in the spirit of FoundationDB's
+/// BUGGIFY): inert unless a simulated world switches one on.
+public struct FaultPoints: Sendable, Equatable {
+    public var bug: InjectedBug
+
+    public init(bug: InjectedBug = .none) {
+        self.bug = bug
+    }
+
+    /// No fault: what the real node runs with.
+    public static let inert = FaultPoints()
+
+    @inline(__always)
+    public func has(_ bug: InjectedBug) -> Bool { self.bug == bug }
 }

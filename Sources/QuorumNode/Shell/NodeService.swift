@@ -1,0 +1,221 @@
+import Logging
+import QuorumCore
+import QuorumServices
+
+/// The `KVService` this node offers its client servers. Key reads and writes go to the
+/// request driver of the caller's event loop (`RequestDrivers`: the data path the
+/// simulator runs too); bucket props, status, key listing, join and leave are answered here.
+final class NodeService: KVService {
+    private let nodeID: String
+    private let rings: RingView
+    /// The serving ring now; a request reads it once where it needs several answers from one ring.
+    private var ring: Ring { rings.serving }
+    private let drivers: RequestDrivers
+    private let requests: NodeRequestContext
+    private let router: ReplicaRouter
+    private let local: LocalReplica
+    private let registry: BucketRegistry
+    private let peers: PeerDirectory
+    private let limits: Limits
+    private let logger: Logger
+    private let storageStatus: @Sendable () -> StorageStatus
+    private let sloppyQuorum: Bool
+    private let hints: HintService
+    private let membership: MembershipService
+    private let antiEntropy: AntiEntropyService
+    private let changes: RingChangeService
+    private let startedMilliseconds = WallClock.nowMilliseconds()
+
+    init(
+        nodeID: String, rings: RingView, drivers: RequestDrivers, requests: NodeRequestContext, router: ReplicaRouter,
+        local: LocalReplica, registry: BucketRegistry, peers: PeerDirectory, limits: Limits, logger: Logger,
+        sloppyQuorum: Bool, hints: HintService, membership: MembershipService, antiEntropy: AntiEntropyService,
+        changes: RingChangeService, storageStatus: @escaping @Sendable () -> StorageStatus
+    ) {
+        self.nodeID = nodeID
+        self.rings = rings
+        self.drivers = drivers
+        self.requests = requests
+        self.router = router
+        self.local = local
+        self.registry = registry
+        self.peers = peers
+        self.limits = limits
+        self.logger = logger
+        self.sloppyQuorum = sloppyQuorum
+        self.hints = hints
+        self.membership = membership
+        self.antiEntropy = antiEntropy
+        self.changes = changes
+        self.storageStatus = storageStatus
+    }
+
+    // MARK: reads and writes
+
+    func get(bucket: String, key: [UInt8], options: RequestOptions) async throws(KVError) -> ReadResult {
+        try await awaitCompletion { get(bucket: bucket, key: key, options: options, completion: $0) }
+    }
+
+    func get(bucket: String, key: [UInt8], options: RequestOptions, completion: @escaping KVCompletion<ReadResult>) {
+        let sloppy = sloppyQuorum
+        drivers.run { driver in
+            driver.get(bucket: bucket, key: key, options: options, sloppy: sloppy) { result in
+                completion(result.map { outcome in
+                    let context = outcome.state.map { $0.clock.isEmpty ? "" : $0.context.contextToken } ?? ""
+                    return ReadResult(siblings: outcome.state?.liveSiblings ?? [], context: context, replies: outcome.replies)
+                })
+            }
+        }
+    }
+
+    func put(
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions,
+        conditions: WriteConditions
+    ) async throws(KVError) -> WriteResult {
+        try await awaitCompletion {
+            put(bucket: bucket, key: key, value: value, contentType: contentType, context: context, options: options,
+                conditions: conditions, completion: $0)
+        }
+    }
+
+    func put(
+        bucket: String, key: [UInt8], value: [UInt8], contentType: String, context: String?, options: RequestOptions,
+        conditions: WriteConditions, completion: @escaping KVCompletion<WriteResult>
+    ) {
+        do throws(KVError) {
+            let intent = WriteIntent(value: value, contentType: contentType, isTombstone: false, context: try Self.parseContext(context))
+            let command = WriteCommand(
+                bucket: bucket, key: key, intent: intent, options: options, ifAbsent: conditions.ifNoneMatch, sloppy: sloppyQuorum)
+            write(command, returnBody: conditions.returnBody, completion: completion)
+        } catch {
+            completion(.failure(error))
+        }
+    }
+
+    func delete(bucket: String, key: [UInt8], context: String?, options: RequestOptions) async throws(KVError) -> WriteResult {
+        try await awaitCompletion { delete(bucket: bucket, key: key, context: context, options: options, completion: $0) }
+    }
+
+    func delete(
+        bucket: String, key: [UInt8], context: String?, options: RequestOptions, completion: @escaping KVCompletion<WriteResult>
+    ) {
+        do throws(KVError) {
+            let command = WriteCommand(
+                bucket: bucket, key: key, intent: .delete(context: try Self.parseContext(context)), options: options,
+                sloppy: sloppyQuorum)
+            write(command, returnBody: false, completion: completion)
+        } catch {
+            completion(.failure(error))
+        }
+    }
+
+    private func write(_ command: WriteCommand, returnBody: Bool, completion: @escaping KVCompletion<WriteResult>) {
+        drivers.run { driver in
+            driver.write(command) { result in
+                completion(result.map { outcome in
+                    // lww versions carry no context a client could send back.
+                    let context = outcome.lwwVersion == nil ? outcome.state.context.contextToken : ""
+                    return WriteResult(context: context, acks: outcome.acks, siblings: returnBody ? outcome.state.liveSiblings : [])
+                })
+            }
+        }
+    }
+
+    // MARK: bucket props
+
+    func bucketProps(bucket: String) async throws(KVError) -> BucketProps {
+        try validateBucketName(bucket, limits: limits)
+        return registry.props(for: bucket)
+    }
+
+    func setBucketProps(bucket: String, update: BucketPropsUpdate) async throws(KVError) -> BucketProps {
+        try validateBucketName(bucket, limits: limits)
+        var props = registry.props(for: bucket)
+        if let n = update.n { props.n = n }
+        if let r = update.r { props.r = r }
+        if let w = update.w { props.w = w }
+        if let conflict = update.conflict { props.conflict = conflict }
+        guard props.n >= 1, props.n <= min(limits.replicasMax, ring.members.count) else {
+            throw .badParameter(
+                name: "n", message: "n must be 1...\(min(limits.replicasMax, ring.members.count)) (the cluster has \(ring.members.count) node(s)), got \(props.n)")
+        }
+        _ = try RequestOptions().resolve(props: props, clusterSize: ring.members.count, limits: limits)
+        props.version = local.tick()
+        try registry.store(bucket: bucket, props: props)
+        broadcast(bucket: bucket, props: props)
+        membership.publish(bucket: bucket, props: props)
+        logger.info("bucket props changed", metadata: ["bucket": "\(bucket)", "n": "\(props.n)", "conflict": "\(props.conflict.rawValue)"])
+        return props
+    }
+
+    /// Pushes props to every peer at once; peers that miss it catch up through gossip.
+    func broadcast(bucket: String, props: BucketProps) {
+        for member in ring.members where member != nodeID {
+            router.call(member, .setBucketProps(bucket: bucket, props: props), timeoutMilliseconds: limits.requestTimeoutMillisecondsDefault) { _ in }
+        }
+    }
+
+
+    func ringReport() -> RingReport { RingReport(ring: ring) }
+
+    // MARK: membership
+
+    func joinCluster(seed: String) async throws(KVError) -> MembershipChange { try await changes.join(seed: seed) }
+
+    func leaveCluster() async throws(KVError) -> MembershipChange { try changes.leave() }
+
+    func status() async -> NodeStatus {
+        let storage = storageStatus()
+        return NodeStatus(
+            node: nodeID, version: QuorumKVVersion.current,
+            uptimeSeconds: Int((WallClock.nowMilliseconds() - startedMilliseconds) / 1000), ring: RingReport(ring: ring),
+            peers: health().peers, hintsPending: hints.status.pending, antiEntropy: antiEntropy.status,
+            storage: storage, requestsInFlight: requests.requestsInFlight, repair: requests.counters.snapshot(),
+            hints: hints.status, members: membership.view())
+    }
+
+    // MARK: key listing
+
+    func listKeys(bucket: String, cursor: String?, limit: Int) async throws(KVError) -> KeyPage {
+        try validateBucketName(bucket, limits: limits)
+        guard (1...limits.keyPageMax).contains(limit) else {
+            throw .badParameter(name: "limit", message: "limit must be 1...\(limits.keyPageMax), got \(limit)")
+        }
+        var position = try cursor.map { token throws(KVError) in try KeyCursor(token: token, partitionCount: ring.partitionCount) } ?? .start
+        let props = registry.props(for: bucket)
+        let n = min(props.n, ring.members.count)
+        var keys: [[UInt8]] = []
+        while keys.count < limit, position.partition < ring.partitionCount {
+            let page = try await keysPage(bucket: bucket, at: position, limit: limit - keys.count, n: n)
+            keys += page.keys
+            if let resume = page.resumeAfter {
+                position.after = resume
+            } else {
+                position = KeyCursor(partition: position.partition + 1, after: nil)
+            }
+        }
+        return KeyPage(keys: keys, next: position.partition < ring.partitionCount ? position.token : nil)
+    }
+
+    /// Asks the partition's replicas in preference order until one answers.
+    private func keysPage(bucket: String, at position: KeyCursor, limit: Int, n: Int) async throws(KVError) -> (keys: [[UInt8]], resumeAfter: [UInt8]?) {
+        let request = PeerRequest.listKeys(bucket: bucket, partition: position.partition, after: position.after, limit: limit)
+        for node in ring.preferenceList(partition: position.partition, n: n) {
+            let response: Result<PeerResponse, any Error> = await withCheckedContinuation { continuation in
+                router.call(node, request, timeoutMilliseconds: limits.requestTimeoutMillisecondsDefault) { continuation.resume(returning: $0) }
+            }
+            if case .success(.keys(let keys, let resumeAfter)) = response { return (keys, resumeAfter) }
+        }
+        throw .quorumNotMet(operation: .read, needed: 1, answered: 0, primariesNeeded: 0, primariesAnswered: 0)
+    }
+
+    func health() -> HealthReport {
+        let peerHealth = peers.snapshot().map { PeerHealth(node: $0.nodeID, address: $0.address, reachable: $0.reachable) }
+        return HealthReport(node: nodeID, status: "ok", peers: peerHealth)
+    }
+
+    private static func parseContext(_ token: String?) throws(KVError) -> VersionVector {
+        guard let token, !token.isEmpty else { return .empty }
+        return try VersionVector(contextToken: token)
+    }
+}

@@ -1,0 +1,280 @@
+import QuorumCore
+
+/// The coordinator's data path: checks a client's read or write, plans the key's replica
+/// slots, runs a `GetCoordinator` or `PutCoordinator`, sends what it asks for, feeds the
+/// answers back, tells the client once, and repairs stale replicas after reads.
+///
+/// The same lines run in the real node (one driver per event loop, each on its loop) and
+/// in the simulator (one per simulated node, on the agenda). Every method must be called
+/// on `executor`; answers come back on it.
+public final class RequestDriver {
+    public let nodeID: String
+    private let limits: Limits
+    private let readRepairProbability: Double
+    private let executor: any ServiceExecutor
+    private let replicas: any ReplicaCaller
+    private let context: any RequestContext
+    private let random: any RandomSource
+    private let faults: FaultPoints
+
+    public init(
+        nodeID: String, limits: Limits, readRepairProbability: Double, executor: any ServiceExecutor,
+        replicas: any ReplicaCaller, context: any RequestContext, random: any RandomSource, faults: FaultPoints = .inert
+    ) {
+        self.nodeID = nodeID
+        self.limits = limits
+        self.readRepairProbability = readRepairProbability
+        self.executor = executor
+        self.replicas = replicas
+        self.context = context
+        self.random = random
+        self.faults = faults
+    }
+
+    // MARK: Reads
+
+    public func get(
+        bucket: String, key: [UInt8], options: RequestOptions, sloppy: Bool,
+        completion: @escaping (Result<ReadOutcome, KVError>) -> Void
+    ) {
+        let admitted: Admitted
+        do throws(KVError) {
+            admitted = try admit(bucket: bucket, key: key, options: options, for: .read)
+        } catch {
+            return completion(.failure(error))
+        }
+        let plan = replicaPlan(bucket: bucket, key: key, n: admitted.options.n, sloppy: sloppy)
+        let coordinator = GetCoordinator(plan: plan, options: admitted.options, mode: admitted.props.conflict)
+        let run = RequestRun<GetCoordinator, GetCoordinator.Outcome>(coordinator: coordinator) { [context] outcome in
+            context.release()
+            switch outcome {
+            case .succeeded(let state, let replies): completion(.success(ReadOutcome(state: state, replies: replies)))
+            case .failed(let error): completion(.failure(error))
+            case .pending: completion(.failure(.internalError(message: "read finished without an outcome")))
+            }
+        }
+        let read = KeyRead(bucket: bucket, key: key, mode: admitted.props.conflict, timeoutMilliseconds: admitted.options.timeoutMilliseconds)
+        for node in coordinator.initialNodes { fetch(from: node, read: read, run: run) }
+        // A read answered by local replicas alone is done already and needs no timer.
+        armDeadline(run, milliseconds: read.timeoutMilliseconds) { coordinator in
+            let outcome = coordinator.deadlinePassed()
+            return outcome == .pending ? nil : outcome
+        }
+    }
+
+    private struct KeyRead {
+        var bucket: String
+        var key: [UInt8]
+        var mode: ConflictMode
+        var timeoutMilliseconds: Int
+    }
+
+    /// Asks one replica slot's node; a failure may hand the slot to a stand-in, asked in turn.
+    private func fetch(from node: String, read: KeyRead, run: RequestRun<GetCoordinator, GetCoordinator.Outcome>) {
+        let request = PeerRequest.fetch(bucket: read.bucket, key: read.key)
+        replicas.call(node, request, timeoutMilliseconds: Self.replicaTimeout(read.timeoutMilliseconds)) { [self] response in
+            let step: GetCoordinator.Step
+            if case .state(let state)? = response {
+                step = .outcome(run.coordinator.receive(state: state, from: node))
+            } else {
+                step = run.coordinator.receiveFailure(from: node)
+            }
+            let repair = run.coordinator.takeReadRepair()
+            switch step {
+            case .outcome(let outcome):
+                finishRead(run, outcome)
+            case .ask(let standIn, let outcome):
+                finishRead(run, outcome)
+                fetch(from: standIn, read: read, run: run)
+            }
+            if let repair { readRepair(read, state: repair.state, nodes: repair.nodes) }
+        }
+    }
+
+    private func finishRead(_ run: RequestRun<GetCoordinator, GetCoordinator.Outcome>, _ outcome: GetCoordinator.Outcome) {
+        if outcome != .pending { return run.finish(outcome) }
+        if faults.has(.readAnswersAfterOneReply), !run.coordinator.answers.isEmpty {
+            // The deliberate bug: answer with the replies so far, whatever r asked for.
+            run.finish(.succeeded(run.coordinator.merged, replies: run.coordinator.answers.count))
+        }
+    }
+
+    /// Sends the merged version to replicas that answered with older ones, on the sampled
+    /// share of reads. Runs after the client has its answer; a failed repair is left to the
+    /// next read or to anti-entropy.
+    private func readRepair(_ read: KeyRead, state: KeyState, nodes: [String]) {
+        guard readRepairProbability >= 1 || random.nextUnit() < readRepairProbability else { return }
+        var sent = state
+        if faults.has(.readRepairDropsSiblings), let newest = state.siblings.max(by: { $1.isNewer(than: $0) }) {
+            sent = KeyState(clock: state.clock, siblings: [newest])  // the deliberate bug
+        }
+        context.readRepairSent(replicas: nodes.count)
+        let request = PeerRequest.merge(bucket: read.bucket, key: read.key, state: sent, mode: read.mode)
+        for node in nodes {
+            replicas.call(node, request, timeoutMilliseconds: limits.requestTimeoutMillisecondsDefault) { _ in }
+        }
+    }
+
+    // MARK: Writes
+
+    /// Writes a value or a tombstone (`command.intent`).
+    public func write(_ command: WriteCommand, completion: @escaping (Result<WriteOutcome, KVError>) -> Void) {
+        if !command.intent.isTombstone, command.intent.value.count > limits.valueBytesMax {
+            return completion(.failure(.tooLarge(what: "value", bytes: command.intent.value.count, limit: limits.valueBytesMax)))
+        }
+        let admitted: Admitted
+        do throws(KVError) {
+            admitted = try admit(bucket: command.bucket, key: command.key, options: command.options, for: .write)
+        } catch {
+            return completion(.failure(error))
+        }
+        let write = KeyWrite(command: command, mode: admitted.props.conflict, timestamp: context.tick(), options: admitted.options)
+        let lwwVersion = write.mode == .lww ? write.lwwVersion(actor: context.actorID) : nil
+        let coordinator = PutCoordinator(
+            plan: replicaPlan(bucket: command.bucket, key: command.key, n: admitted.options.n, sloppy: command.sloppy),
+            options: admitted.options, mode: write.mode, localNode: nodeID, lwwVersion: lwwVersion, leadRequired: command.ifAbsent)
+        let run = WriteRun(coordinator: coordinator) { [context] outcome in
+            context.release()
+            switch outcome {
+            case .succeeded(let state, let acks, let lead):
+                completion(.success(WriteOutcome(state: state, acks: acks, lead: lead, lwwVersion: lwwVersion)))
+            case .failed(let error):
+                completion(.failure(error))
+            }
+        }
+        perform(run.coordinator.start(), run: run, write: write)
+        armDeadline(run, milliseconds: write.options.timeoutMilliseconds) { coordinator in
+            Self.finishing(coordinator.deadlinePassed()).map { WriteRunOutcome($0, lead: nil) }
+        }
+    }
+
+    private struct KeyWrite {
+        var command: WriteCommand
+        var mode: ConflictMode
+        var timestamp: HLCTimestamp
+        var options: ResolvedOptions
+
+        func lwwVersion(actor: String) -> Sibling {
+            Sibling(
+                dot: Dot(actor: actor, counter: 0), value: command.intent.value, contentType: command.intent.contentType,
+                isTombstone: command.intent.isTombstone, timestamp: timestamp)
+        }
+
+        var leadRequest: PeerRequest {
+            .coordinateWrite(
+                bucket: command.bucket, key: command.key, intent: command.intent, mode: mode, timestamp: timestamp,
+                ifAbsent: command.ifAbsent)
+        }
+
+        func copy(_ state: KeyState, to target: ReplicaTarget) -> PeerRequest {
+            guard let primary = target.hintFor else { return .merge(bucket: command.bucket, key: command.key, state: state, mode: mode) }
+            return .storeHint(target: primary, bucket: command.bucket, key: command.key, state: state, mode: mode)
+        }
+    }
+
+    private typealias WriteRun = RequestRun<PutCoordinator, WriteRunOutcome>
+
+    /// A write coordinator's outcome plus the lead that made its version.
+    private enum WriteRunOutcome {
+        case succeeded(state: KeyState, acks: Int, lead: String?)
+        case failed(KVError)
+
+        init(_ outcome: PutCoordinator.Outcome, lead: String?) {
+            switch outcome {
+            case .succeeded(let state, let acks): self = .succeeded(state: state, acks: acks, lead: lead)
+            case .failed(let error): self = .failed(error)
+            }
+        }
+    }
+
+    /// Carries out a write coordinator's actions in order and feeds the answers back.
+    private func perform(_ actions: [PutCoordinator.Action], run: WriteRun, write: KeyWrite, lead: String? = nil) {
+        let timeout = Self.replicaTimeout(write.options.timeoutMilliseconds)
+        for action in actions {
+            switch action {
+            case .askLead(let node):
+                replicas.call(node, write.leadRequest, timeoutMilliseconds: timeout) { [self] response in
+                    leadAnswered(node, response, run: run, write: write)
+                }
+            case .replicate(let state, let targets):
+                if faults.has(.acknowledgeBeforeQuorum) {
+                    run.finish(.succeeded(state: state, acks: 0, lead: lead))  // the deliberate bug
+                }
+                for target in targets {
+                    replicas.call(target.node, write.copy(state, to: target), timeoutMilliseconds: timeout) { [self] response in
+                        let acknowledged = response == .ack || faults.has(.failedReplicaCountsAsAck)
+                        let next = acknowledged
+                            ? run.coordinator.replicaAcked(node: target.node) : run.coordinator.replicaFailed(node: target.node)
+                        perform(next, run: run, write: write, lead: lead)
+                    }
+                }
+            case .finish(let outcome):
+                run.finish(WriteRunOutcome(outcome, lead: lead))
+            }
+        }
+    }
+
+    private func leadAnswered(_ node: String, _ response: PeerResponse?, run: WriteRun, write: KeyWrite) {
+        let next: [PutCoordinator.Action]
+        switch response {
+        case .state(let state?)?:
+            next = run.coordinator.leadSucceeded(node: node, newState: state)
+        case .failure(let code, let message)?:
+            next = run.coordinator.leadFailed(node: node, error: ReplicaWrite.clientError(code: code, message: message, limits: limits))
+        default:
+            next = run.coordinator.leadFailed(node: node, error: nil)
+        }
+        perform(next, run: run, write: write, lead: node)
+    }
+
+    private static func finishing(_ actions: [PutCoordinator.Action]) -> PutCoordinator.Outcome? {
+        for case .finish(let outcome) in actions { return outcome }
+        return nil
+    }
+
+    // MARK: Shared
+
+    private struct Admitted {
+        var props: BucketProps
+        var options: ResolvedOptions
+    }
+
+    /// Checks the request and claims an admission slot (given back when the run finishes).
+    private func admit(
+        bucket: String, key: [UInt8], options: RequestOptions, for operation: QuorumOperation
+    ) throws(KVError) -> Admitted {
+        try validateBucketName(bucket, limits: limits)
+        guard !key.isEmpty else { throw .badParameter(name: "key", message: "the key is empty; keys are 1 to \(limits.keyBytesMax) bytes") }
+        guard key.count <= limits.keyBytesMax else { throw .tooLarge(what: "key", bytes: key.count, limit: limits.keyBytesMax) }
+        let props = context.props(for: bucket)
+        let resolved = try options.resolve(props: props, clusterSize: context.serving.members.count, limits: limits, for: operation)
+        guard context.admit() else {
+            throw .overloaded(
+                message: "this node is coordinating \(limits.coordinatedRequestsMax) requests already; retry shortly or spread requests over more nodes")
+        }
+        return Admitted(props: props, options: resolved)
+    }
+
+    /// The key's replica slots: its preference list, with stand-ins past it when sloppy.
+    private func replicaPlan(bucket: String, key: [UInt8], n: Int, sloppy: Bool) -> ReplicaPlan {
+        let ring = context.serving
+        let partition = ring.partition(bucket: bucket, key: key)
+        return ReplicaPlan(
+            primaries: ring.preferenceList(partition: partition, n: n), fallbacks: ring.fallbacks(partition: partition, n: n),
+            down: context.unreachable(), sloppy: sloppy)
+    }
+
+    /// Bounds a request that is still waiting for answers.
+    private func armDeadline<C, O>(_ run: RequestRun<C, O>, milliseconds: Int, onDeadline: @escaping (inout C) -> O?) {
+        guard !run.isFinished else { return }
+        run.setDeadline(executor.schedule(afterMilliseconds: milliseconds) {
+            if let outcome = onDeadline(&run.coordinator) { run.finish(outcome) }
+        })
+    }
+
+    /// How long one replica may take before its slot moves to a stand-in: half the
+    /// request's time, so the stand-in still has the other half.
+    static func replicaTimeout(_ requestTimeoutMilliseconds: Int) -> Int {
+        max(1, requestTimeoutMilliseconds / 2)
+    }
+}

@@ -1,0 +1,40 @@
+import QuorumCore
+
+/// What a coordinated read came to: the merged state of the replicas that answered
+/// (nil: absent everywhere asked) and how many answered in time.
+public struct ReadOutcome: Sendable, Equatable {
+    public var state: KeyState?
+    public var replies: Int
+}
+
+/// What a coordinated write came to: the key's state after it, the acknowledgements, and
+/// which version it made: the stamped `lwwVersion` in an lww bucket, else the lead's new dot.
+public struct WriteOutcome: Sendable, Equatable {
+    public var state: KeyState
+    public var acks: Int
+    /// The replica that ran the write's read-modify-write (vclock buckets).
+    public var lead: String?
+    /// The version the coordinator stamped (lww buckets).
+    public var lwwVersion: Sibling?
+}
+
+/// A client's write as the request path takes it: the value (or tombstone) and its context.
+public struct WriteCommand: Sendable, Equatable {
+    public var bucket: String
+    public var key: [UInt8]
+    public var intent: WriteIntent
+    public var options: RequestOptions
+    /// Create only: refused when the lead holds a live value.
+    public var ifAbsent: Bool
+    /// Stand-ins may take slots of unreachable primaries.
+    public var sloppy: Bool
+
+    public init(bucket: String, key: [UInt8], intent: WriteIntent, options: RequestOptions, ifAbsent: Bool = false, sloppy: Bool) {
+        self.bucket = bucket
+        self.key = key
+        self.intent = intent
+        self.options = options
+        self.ifAbsent = ifAbsent
+        self.sloppy = sloppy
+    }
+}

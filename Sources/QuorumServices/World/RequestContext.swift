@@ -1,0 +1,22 @@
+import QuorumCore
+
+/// What the request path reads from the rest of its node: the ring, bucket props, who is
+/// believed down, the clock for write timestamps, and the admission bound. The real node
+/// answers from its shared, lock-guarded state; the simulator from its simulated node.
+public protocol RequestContext: AnyObject {
+    /// The ring requests are placed by now.
+    var serving: Ring { get }
+    func props(for bucket: String) -> BucketProps
+    /// Peers believed down: their replica slots start on stand-ins.
+    func unreachable() -> Set<String>
+    /// A hybrid logical timestamp for a write this node coordinates.
+    func tick() -> HLCTimestamp
+    /// This node's store identity, for lww versions it stamps.
+    var actorID: String { get }
+    /// Claims a slot for one more coordinated request; false when the node's bound is reached.
+    func admit() -> Bool
+    /// Gives back a slot `admit` claimed.
+    func release()
+    /// Read repair sent the merged version to `replicas` stale replicas.
+    func readRepairSent(replicas: Int)
+}
