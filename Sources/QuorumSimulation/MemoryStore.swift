@@ -10,12 +10,18 @@ import QuorumCore
 ///   (the node keeps those in `SimulatedNode`'s write queue, which a crash empties).
 /// - A scan lists one partition's rows in (bucket, key) order.
 ///
-/// States are kept decoded, with their version digest (`StableHash` of the encoding, as
-/// the real node computes it) taken at commit for the Merkle trees.
+/// States are kept encoded, as the node's store keeps them, with their version digest
+/// (`StableHash` of the bytes) taken at commit for the Merkle trees.
 struct MemoryStore {
     struct Row: Equatable {
-        var state: KeyState
+        var blob: [UInt8]
         var digest: UInt64
+
+        /// The decoded state, for the checks; a row that does not decode is a codec bug.
+        var state: KeyState {
+            guard let state = try? KeyState(decoding: blob) else { preconditionFailure("a stored state does not decode") }
+            return state
+        }
     }
 
     struct Name: Hashable, Comparable {
@@ -44,25 +50,29 @@ struct MemoryStore {
         rows[Name(partition: partition, bucket: bucket, key: key)]?.state
     }
 
-    /// Commits `state`; returns the digests before and after, for the partition's tree.
-    mutating func commit(partition: Int, bucket: String, key: [UInt8], state: KeyState) -> (old: UInt64?, new: UInt64) {
+    func blob(partition: Int, bucket: String, key: [UInt8]) -> [UInt8]? {
+        rows[Name(partition: partition, bucket: bucket, key: key)]?.blob
+    }
+
+    /// Commits `blob`; returns the digests before and after, for the partition's tree.
+    mutating func commit(partition: Int, bucket: String, key: [UInt8], blob: [UInt8]) -> (old: UInt64?, new: UInt64) {
         let name = Name(partition: partition, bucket: bucket, key: key)
-        let digest = MerkleTree.versionDigest(of: state)
+        let digest = StableHash.hash(blob)
         let old = rows[name]?.digest
-        rows[name] = Row(state: state, digest: digest)
+        rows[name] = Row(blob: blob, digest: digest)
         commitCount += 1
         return (old, digest)
     }
 
-    /// Removes the row if its version digest is still `digest` (the compare-and-delete of a
-    /// tombstone purge); true when removed.
-    mutating func delete(partition: Int, bucket: String, key: [UInt8], matching digest: UInt64) -> Bool {
+    /// Removes the row if `matches` accepts it (a compare-and-delete); returns its digest
+    /// when removed.
+    mutating func delete(partition: Int, bucket: String, key: [UInt8], matches: ([UInt8]) -> Bool) -> UInt64? {
         let name = Name(partition: partition, bucket: bucket, key: key)
-        guard rows[name]?.digest == digest else { return false }
+        guard let row = rows[name], matches(row.blob) else { return nil }
         rows[name] = nil
         commitCount += 1
         purgedCount += 1
-        return true
+        return row.digest
     }
 
     /// Every row of `partition`, in (bucket, key) order.

@@ -146,7 +146,7 @@ extension SimulatedNode {
                      timeoutMilliseconds: 5000) { _ in }
             }
             guard plan.writeLocally else { return repair(rest, run: run, then: done) }
-            handle(.merge(bucket: key.bucket, key: key.key, state: plan.merged, mode: props.conflict)) { [self] _ in
+            replica.handle(.merge(bucket: key.bucket, key: key.key, state: plan.merged, mode: props.conflict)) { [self] _ in
                 repair(rest, run: run, then: done)
             }
         }

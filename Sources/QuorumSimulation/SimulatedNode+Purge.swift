@@ -75,17 +75,4 @@ extension SimulatedNode {
             sendPurges(replicas.dropFirst(), name: name, digest: digest, then: done)
         }
     }
-
-    /// The replica side: removes the state if its digest is still `digest`, in commit
-    /// order, and takes it out of the partition's tree.
-    func purge(bucket: String, key: [UInt8], digest: UInt64, respond: @escaping (PeerResponse) -> Void) {
-        let partition = world.ring.partition(bucket: bucket, key: key)
-        diskWrite { [self] in
-            guard store.delete(partition: partition, bucket: bucket, key: key, matching: digest) else {
-                return respond(.failure(code: "precondition_failed", message: "the state changed or is absent; not purged"))
-            }
-            trees[partition]?.update(keyHash: StableHash.keyHash(bucket: bucket, key: key), old: digest, new: nil)
-            respond(.ack)
-        }
-    }
 }

@@ -33,6 +33,8 @@ final class SimulatedNode {
     /// The node's request path; made anew by each start, as a process's would be.
     private(set) var requests: RequestDriver!
     private(set) var requestContext: SimulatedRequestContext!
+    /// The node's replica side; made anew by each start.
+    private(set) var replica: ReplicaDriver!
 
     private var nextCallID: UInt64 = 0
     /// Calls waiting for an answer, each with what to do when none comes.
@@ -82,9 +84,12 @@ final class SimulatedNode {
         hints = HintQueue(restoring: store.allHints(), limits: hintLimits)
         trees = [:]
         for (name, row) in store.all() {
-            trees[name.partition, default: MerkleTree(shape: world.config.antiEntropyLimits.shape)].update(
-                keyHash: StableHash.keyHash(bucket: name.bucket, key: name.key), old: nil, new: row.digest)
+            recordInTree(partition: name.partition, bucket: name.bucket, key: name.key, old: nil, new: row.digest)
         }
+        let storage = SimulatedStorage(node: self)
+        replica = ReplicaDriver(
+            nodeID: id, limits: limits, storage: storage, trees: storage, context: SimulatedReplicaContext(node: self),
+            faults: faults)
         requestContext = SimulatedRequestContext(node: self)
         requests = RequestDriver(
             nodeID: id, limits: limits, readRepairProbability: world.config.readRepairProbability,
@@ -123,7 +128,7 @@ final class SimulatedNode {
     /// replica, as `ReplicaRouter` does, without a timeout.
     func call(_ target: String, _ request: PeerRequest, timeoutMilliseconds: UInt64, completion: @escaping (PeerResponse?) -> Void) {
         if target == id {
-            handle(request, completion)
+            replica.handle(request, respond: completion)
             return
         }
         let frame = request.encoded()
@@ -144,7 +149,7 @@ final class SimulatedNode {
             return respond(.failure(code: "bad_parameter", message: "undecodable request: \(error)"))
         }
         if case .gossip(let message) = request { return respond(.gossip(message: receiveGossip(message))) }
-        handle(request, respond)
+        replica.handle(request, respond: respond)
     }
 
     /// One request and its answer over the simulated network: `serve` runs on the peer
@@ -185,80 +190,11 @@ final class SimulatedNode {
 
     // MARK: The replica
 
-    /// Answers one peer request, as `LocalReplica.handle` does. Writes answer only after
-    /// their commit.
-    func handle(_ request: PeerRequest, _ respond: @escaping (PeerResponse) -> Void) {
-        switch request {
-        case .fetch(let bucket, let key):
-            respond(.state(store.read(partition: world.ring.partition(bucket: bucket, key: key), bucket: bucket, key: key)))
-        case .coordinateWrite(let bucket, let key, let intent, let mode, let timestamp, let ifAbsent):
-            hlc.observe(timestamp, nowMilliseconds: wallNow)
-            let actor = actorID
-            let limits = limits
-            update(bucket: bucket, key: key, transform: { current throws(KVError) in
-                try ReplicaWrite.lead(
-                    current: current, intent: intent, actor: actor, timestamp: timestamp, mode: mode, ifAbsent: ifAbsent,
-                    limits: limits)
-            }) { result in
-                switch result {
-                case .success(let state): respond(.state(state))
-                case .failure(let error): respond(.failure(code: error.code, message: error.message))
-                }
-            }
-        case .merge(let bucket, let key, let state, let mode):
-            if let newest = state.siblings.map(\.timestamp).max() { hlc.observe(newest, nowMilliseconds: wallNow) }
-            update(bucket: bucket, key: key, transform: { current throws(KVError) in
-                ReplicaWrite.merge(current: current, incoming: state, mode: mode)
-            }) { result in
-                switch result {
-                case .success: respond(.ack)
-                case .failure(let error): respond(.failure(code: error.code, message: error.message))
-                }
-            }
-        case .storeHint(let target, let bucket, let key, let state, let mode):
-            takeHint(target: target, bucket: bucket, key: key, state: state, mode: mode, respond: respond)
-        case .treeRoot(let partition):
-            var tree = tree(partition)
-            let shape = tree.shape
-            respond(.treeRoot(hash: tree.root, segmentCount: shape.segmentCount, fanOut: shape.fanOut))
-        case .treeHashes(let partition, let level, let indices):
-            var tree = tree(partition)
-            respond(.treeHashes(tree.hashes(level: level, indices: indices)))
-        case .segmentKeys(let partition, let segments):
-            respond(.segmentKeys(segmentKeys(partition: partition, segments: segments)))
-        case .purge(let bucket, let key, let digest):
-            purge(bucket: bucket, key: key, digest: digest, respond: respond)
-        case .ping:
-            respond(.pong)
-        default:
-            // Props are fixed in the simulator; listings, repair batches and purges are not
-            // part of what it checks. A default keeps new request kinds from breaking it.
-            respond(.failure(code: "bad_parameter", message: "not simulated"))
-        }
-    }
-
-    /// Queues a write on the disk: `transform` runs on the committed state when the write
-    /// commits, and the partition's tree takes the new digest. A crash before then loses it.
-    func update(
-        bucket: String, key: [UInt8], transform: @escaping (KeyState?) throws(KVError) -> KeyState,
-        completion: @escaping (Result<KeyState, KVError>) -> Void
-    ) {
-        let partition = world.ring.partition(bucket: bucket, key: key)
-        diskWrite { [self] in
-            let current = store.read(partition: partition, bucket: bucket, key: key)
-            let next: KeyState
-            do throws(KVError) {
-                next = try transform(current)
-            } catch {
-                return completion(.failure(error))
-            }
-            let digests = store.commit(partition: partition, bucket: bucket, key: key, state: next)
-            if digests.old != digests.new {
-                trees[partition, default: MerkleTree(shape: world.config.antiEntropyLimits.shape)].update(
-                    keyHash: StableHash.keyHash(bucket: bucket, key: key), old: digests.old, new: digests.new)
-            }
-            completion(.success(next))
-        }
+    /// Keeps a partition's tree in step with a committed change, as the node's storage does.
+    func recordInTree(partition: Int, bucket: String, key: [UInt8], old: UInt64?, new: UInt64?) {
+        guard old != new else { return }
+        trees[partition, default: MerkleTree(shape: world.config.antiEntropyLimits.shape)].update(
+            keyHash: StableHash.keyHash(bucket: bucket, key: key), old: old, new: new)
     }
 
     /// Runs `commit` when the disk's writer gets to it (1–3 ms per write, in order). In

@@ -11,12 +11,8 @@ import XCTest
 final class ClockFloorTests: XCTestCase {
     private let logger = Logger(label: "clock-floor-test") { _ in SwiftLogNoOpLogHandler() }
 
-    private func replica(_ store: ReplicaStore) throws -> LocalReplica {
-        let trees = PartitionTrees(partitionCount: 4, held: { [] }, store: store, shape: MerkleShape(), logger: logger)
-        return try LocalReplica(
-            nodeID: "n1", actorID: "n1.a", store: store, ring: Ring(members: ["n1"], partitionCount: 4), limits: .defaults,
-            props: try BucketRegistry(store: store), hints: try HintService(store: store, limits: .defaults, logger: logger),
-            trees: trees, logger: logger)
+    private func replica(_ store: ReplicaStore) throws -> NodeClock {
+        try NodeClock(store: store, logger: logger)
     }
 
     func testARestartedReplicaNeverIssuesATimestampBelowTheLastRunsOnes() throws {

@@ -16,7 +16,7 @@ private struct HarnessTimeout: Error, CustomStringConvertible {
 final class PartitionTreesTests: XCTestCase {
     private let logger = Logger(label: "trees-test") { _ in SwiftLogNoOpLogHandler() }
 
-    /// One write the way `LocalReplica` does it: digests taken in the transaction, told to
+    /// One write the way `SQLiteReplicaStorage` does it: digests taken in the transaction, told to
     /// the trees once committed.
     private func write(_ store: ReplicaStore, _ trees: PartitionTrees, ring: Ring, key: String, value: UInt8) {
         let bytes = Array(key.utf8)

@@ -41,6 +41,27 @@ final class InjectedBugTests: XCTestCase {
         }
     }
 
+    // Bugs in the node's own request path (`RequestDriver`), which the simulator runs.
+
+    func testReadAnsweringAfterOneReplyIsFoundWithin100CalmSeeds() {
+        let found = firstSeed(violating: .quorumReads, in: 1...100, config: config(faults: .calm, bug: .readAnswersAfterOneReply))
+        XCTAssertNotNil(found, "reads that answer before r replicas did went unnoticed for 100 calm seeds")
+        if let found {
+            let clean = Simulation.run(seed: found.seed, config: config(faults: .calm))
+            XCTAssertTrue(clean.passed, "seed \(found.seed) fails without the bug too: \(clean.violations)")
+        }
+    }
+
+    func testCountingFailedReplicasAsAcksIsFoundWithin100ChaosSeeds() {
+        let bugged = config(faults: .chaos, bug: .failedReplicaCountsAsAck)
+        let found = (UInt64(1)...100).lazy.map { Simulation.run(seed: $0, config: bugged) }.first { !$0.passed }
+        XCTAssertNotNil(found, "writes that count failed copies as acknowledged went unnoticed for 100 chaos seeds")
+        if let found {
+            let clean = Simulation.run(seed: found.seed, config: config(faults: .chaos))
+            XCTAssertTrue(clean.passed, "seed \(found.seed) fails without the bug too: \(clean.violations)")
+        }
+    }
+
     func testDefaultConfigurationHasNoBugSwitchedOn() {
         XCTAssertEqual(SimulationConfig().bug, .none)
     }

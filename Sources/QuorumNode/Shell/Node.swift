@@ -28,6 +28,7 @@ public final class Node: Sendable {
     private let hints: HintService
     private let hintTimer = RepeatingTimer(label: "quorumkv.hint-delivery")
     private let router: ReplicaRouter
+    private let replicas: LoopLocal<ReplicaDriver>
     private let logger: Logger
 
     /// Opens the store and binds nothing yet; `start` opens the sockets.
@@ -76,10 +77,19 @@ public final class Node: Sendable {
             held: { [nodeID = config.nodeID] in rings.partitions(heldBy: nodeID, replicas: registry.replicasMax) },
             store: store, shape: antiEntropyLimits.shape, logger: logger)
         self.trees = trees
-        let local = try LocalReplica(
-            nodeID: config.nodeID, actorID: actorID, store: store, ring: placeholder, limits: config.limits,
-            props: registry, hints: hints, trees: trees, logger: logger)
-        let router = ReplicaRouter(local: local, peers: peers)
+        let clock = try NodeClock(store: store, logger: logger)
+        // Reads that must wait for a reader connection, scans and props commits: never on a loop.
+        let blockingQueue = DispatchQueue(label: "quorumkv.replica.blocking", attributes: .concurrent)
+        let replicas = try LoopLocal<ReplicaDriver>(group: group) { [config, store] loop in
+            let storage = SQLiteReplicaStorage(store: store, trees: trees, loop: loop, blockingQueue: blockingQueue)
+            return ReplicaDriver(
+                nodeID: config.nodeID, limits: config.limits, storage: storage, trees: storage,
+                context: NodeReplicaContext(
+                    rings: rings, clock: clock, actorID: actorID, hints: hints, registry: registry, logger: logger, loop: loop,
+                    blockingQueue: blockingQueue))
+        }
+        self.replicas = replicas
+        let router = ReplicaRouter(nodeID: config.nodeID, local: replicas, peers: peers)
         self.router = router
         let unreachable: @Sendable () -> Set<String> = {
             membership.unreachable().union(peers.snapshot().filter { !$0.reachable }.map(\.nodeID))
@@ -100,16 +110,16 @@ public final class Node: Sendable {
         self.antiEntropy = antiEntropy
         changes.attach(membership: membership, antiEntropy: antiEntropy)
         let requests = NodeRequestContext(
-            rings: rings, registry: registry, membership: membership, peers: peers, local: local,
+            rings: rings, registry: registry, membership: membership, peers: peers, clock: clock, actorID: actorID,
             coordinatedMax: config.limits.coordinatedRequestsMax)
-        let drivers = try RequestDrivers(group: group) { [config] loop in
+        let drivers = try LoopLocal<RequestDriver>(group: group) { [config] loop in
             RequestDriver(
                 nodeID: config.nodeID, limits: config.limits, readRepairProbability: config.readRepairProbability,
                 executor: EventLoopExecutor(loop: loop), replicas: LoopReplicaCaller(router: router, loop: loop),
                 context: requests, random: SystemRandomSource())
         }
         coordinator = NodeService(
-            nodeID: config.nodeID, rings: rings, drivers: drivers, requests: requests, router: router, local: local,
+            nodeID: config.nodeID, rings: rings, drivers: drivers, requests: requests, router: router, clock: clock,
             registry: registry, peers: peers, limits: config.limits, logger: logger, sloppyQuorum: config.sloppyQuorum,
             hints: hints, membership: membership, antiEntropy: antiEntropy, changes: changes,
             storageStatus: { [store] in
@@ -135,7 +145,7 @@ public final class Node: Sendable {
                     if case .gossip(let message) = request {
                         respond(PeerResponse.gossip(message: membership.receive(message, from: from)).encoded())
                     } else {
-                        local.handle(request) { respond($0.encoded()) }
+                        replicas.run { replica in replica.handle(request) { respond($0.encoded()) } }
                     }
                 } catch {
                     respond(PeerResponse.failure(code: "bad_parameter", message: "undecodable request from \(from): \(error)").encoded())

@@ -10,10 +10,10 @@ final class NodeService: KVService {
     private let rings: RingView
     /// The serving ring now; a request reads it once where it needs several answers from one ring.
     private var ring: Ring { rings.serving }
-    private let drivers: RequestDrivers
+    private let drivers: LoopLocal<RequestDriver>
     private let requests: NodeRequestContext
     private let router: ReplicaRouter
-    private let local: LocalReplica
+    private let clock: NodeClock
     private let registry: BucketRegistry
     private let peers: PeerDirectory
     private let limits: Limits
@@ -27,8 +27,8 @@ final class NodeService: KVService {
     private let startedMilliseconds = WallClock.nowMilliseconds()
 
     init(
-        nodeID: String, rings: RingView, drivers: RequestDrivers, requests: NodeRequestContext, router: ReplicaRouter,
-        local: LocalReplica, registry: BucketRegistry, peers: PeerDirectory, limits: Limits, logger: Logger,
+        nodeID: String, rings: RingView, drivers: LoopLocal<RequestDriver>, requests: NodeRequestContext, router: ReplicaRouter,
+        clock: NodeClock, registry: BucketRegistry, peers: PeerDirectory, limits: Limits, logger: Logger,
         sloppyQuorum: Bool, hints: HintService, membership: MembershipService, antiEntropy: AntiEntropyService,
         changes: RingChangeService, storageStatus: @escaping @Sendable () -> StorageStatus
     ) {
@@ -37,7 +37,7 @@ final class NodeService: KVService {
         self.drivers = drivers
         self.requests = requests
         self.router = router
-        self.local = local
+        self.clock = clock
         self.registry = registry
         self.peers = peers
         self.limits = limits
@@ -140,7 +140,7 @@ final class NodeService: KVService {
                 name: "n", message: "n must be 1...\(min(limits.replicasMax, ring.members.count)) (the cluster has \(ring.members.count) node(s)), got \(props.n)")
         }
         _ = try RequestOptions().resolve(props: props, clusterSize: ring.members.count, limits: limits)
-        props.version = local.tick()
+        props.version = clock.tick()
         try registry.store(bucket: bucket, props: props)
         broadcast(bucket: bucket, props: props)
         membership.publish(bucket: bucket, props: props)

@@ -1,13 +1,16 @@
 import NIOCore
 import QuorumCore
+import QuorumServices
 
-/// Sends a `PeerRequest` to a replica: straight to the local replica when it is this
-/// node, over the peer transport otherwise. Coordinators see only responses.
+/// Sends a `PeerRequest` to a replica: straight to this node's replica driver when it is
+/// this node, over the peer transport otherwise. Callers see only responses.
 final class ReplicaRouter: Sendable {
-    private let local: LocalReplica
+    let nodeID: String
+    private let local: LoopLocal<ReplicaDriver>
     private let peers: PeerDirectory
 
-    init(local: LocalReplica, peers: PeerDirectory) {
+    init(nodeID: String, local: LoopLocal<ReplicaDriver>, peers: PeerDirectory) {
+        self.nodeID = nodeID
         self.local = local
         self.peers = peers
     }
@@ -16,9 +19,9 @@ final class ReplicaRouter: Sendable {
         _ node: String, _ request: PeerRequest, timeoutMilliseconds: Int,
         completion: @escaping @Sendable (Result<PeerResponse, any Error>) -> Void
     ) {
-        let completion = ReplicaCallMetrics.counting(request, from: local.nodeID, completion)  // failed calls, on /metrics
-        if node == local.nodeID {
-            local.handle(request) { completion(.success($0)) }
+        let completion = ReplicaCallMetrics.counting(request, from: nodeID, completion)  // failed calls, on /metrics
+        if node == nodeID {
+            local.run { replica in replica.handle(request) { completion(.success($0)) } }
             return
         }
         guard let client = peers.client(for: node) else {

@@ -29,6 +29,12 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// A write counts a replica that failed (timed out, refused, could not store) as an
     /// acknowledgement, so it reports `w` copies it does not have.
     case failedReplicaCountsAsAck
+    /// A create-only write (`If-None-Match: *`, `SET NX`) skips the lead replica's
+    /// existence check, so it succeeds over a live value.
+    case createOnlySkipsExistenceCheck
+    /// A replica merging an anti-entropy batch drops the batch's last state but
+    /// acknowledges the batch, so the key stays diverged until another exchange.
+    case mergeBatchDropsLast
 
     /// The bugs that exist (every case but `none`), one name each.
     public static var names: [String] { allCases.filter { $0 != .none }.map(\.rawValue) }

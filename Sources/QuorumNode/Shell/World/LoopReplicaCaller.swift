@@ -17,14 +17,7 @@ final class LoopReplicaCaller: ReplicaCaller {
     func call(
         _ node: String, _ request: PeerRequest, timeoutMilliseconds: Int, completion: @escaping (PeerResponse?) -> Void
     ) {
-        let bound = NIOLoopBound(completion, eventLoop: loop)
-        router.call(node, request, timeoutMilliseconds: timeoutMilliseconds) { [loop] result in
-            let response = try? result.get()
-            if loop.inEventLoop {
-                bound.value(response)
-            } else {
-                loop.execute { bound.value(response) }
-            }
-        }
+        let answer = LoopHop.back(to: loop, completion)
+        router.call(node, request, timeoutMilliseconds: timeoutMilliseconds) { result in answer(try? result.get()) }
     }
 }

@@ -11,20 +11,22 @@ final class NodeRequestContext: RequestContext, Sendable {
     private let registry: BucketRegistry
     private let membership: MembershipService
     private let peers: PeerDirectory
-    private let local: LocalReplica
+    private let clock: NodeClock
+    let actorID: String
     private let coordinatedMax: Int
     private let inFlight = Atomic<Int>(0)
     let counters = NodeCounters()
 
     init(
-        rings: RingView, registry: BucketRegistry, membership: MembershipService, peers: PeerDirectory, local: LocalReplica,
+        rings: RingView, registry: BucketRegistry, membership: MembershipService, peers: PeerDirectory, clock: NodeClock, actorID: String,
         coordinatedMax: Int
     ) {
         self.rings = rings
         self.registry = registry
         self.membership = membership
         self.peers = peers
-        self.local = local
+        self.clock = clock
+        self.actorID = actorID
         self.coordinatedMax = coordinatedMax
     }
 
@@ -36,9 +38,7 @@ final class NodeRequestContext: RequestContext, Sendable {
         membership.unreachable().union(peers.snapshot().filter { !$0.reachable }.map(\.nodeID))
     }
 
-    func tick() -> HLCTimestamp { local.tick() }
-
-    var actorID: String { local.actorID }
+    func tick() -> HLCTimestamp { clock.tick() }
 
     func admit() -> Bool {
         guard inFlight.add(1, ordering: .relaxed).newValue <= coordinatedMax else {

@@ -1,0 +1,60 @@
+import Dispatch
+import Logging
+import NIOCore
+import QuorumCore
+import QuorumServices
+import QuorumStorage
+
+/// What the replica driver of one event loop reads from and hands to the rest of the
+/// node: the rings, the node's clock, the hint service, the bucket registry (stored off
+/// the loop: it commits), LZ4 for repair batches, and the log.
+final class NodeReplicaContext: ReplicaContext {
+    private let rings: RingView
+    private let clock: NodeClock
+    let actorID: String
+    private let hints: HintService
+    private let registry: BucketRegistry
+    private let logger: Logger
+    private let loop: any EventLoop
+    private let blockingQueue: DispatchQueue
+
+    init(
+        rings: RingView, clock: NodeClock, actorID: String, hints: HintService, registry: BucketRegistry, logger: Logger,
+        loop: any EventLoop, blockingQueue: DispatchQueue
+    ) {
+        self.rings = rings
+        self.clock = clock
+        self.actorID = actorID
+        self.hints = hints
+        self.registry = registry
+        self.logger = logger
+        self.loop = loop
+        self.blockingQueue = blockingQueue
+    }
+
+    var serving: Ring { rings.serving }
+
+    func observe(_ timestamp: HLCTimestamp) { clock.observe(timestamp) }
+
+    func takeHint(
+        target: String, bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode,
+        respond: @escaping (PeerResponse) -> Void
+    ) {
+        hints.take(target: target, bucket: bucket, key: key, state: state, mode: mode, respond: LoopHop.back(to: loop, respond))
+    }
+
+    func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void) {
+        let answer = LoopHop.back(to: loop, completion)
+        blockingQueue.async { [registry] in
+            answer(Result { () throws(KVError) in try registry.store(bucket: bucket, props: props) })
+        }
+    }
+
+    func decompress(_ bytes: [UInt8], originalLength: Int) throws -> [UInt8] {
+        try LZ4Codec.decompress(bytes, originalLength: originalLength)
+    }
+
+    func logError(_ message: String, metadata: [String: String]) {
+        logger.error("\(message)", metadata: metadata.mapValues { .string($0) })
+    }
+}

@@ -1,0 +1,234 @@
+import QuorumCore
+
+/// The replica side of a node: answers every `PeerRequest` but gossip against the node's
+/// own store. Used for requests from peers and, without encoding, for this node's replica
+/// of keys it coordinates. Writes answer only after their commit, so an ack always means
+/// durable. The same lines run in the real node (one per event loop) and the simulator.
+public final class ReplicaDriver {
+    public let nodeID: String
+    private let limits: Limits
+    private let storage: any ReplicaStorage
+    private let trees: any MerkleIndex
+    private let context: any ReplicaContext
+    private let faults: FaultPoints
+
+    public init(
+        nodeID: String, limits: Limits, storage: any ReplicaStorage, trees: any MerkleIndex, context: any ReplicaContext,
+        faults: FaultPoints = .inert
+    ) {
+        self.nodeID = nodeID
+        self.limits = limits
+        self.storage = storage
+        self.trees = trees
+        self.context = context
+        self.faults = faults
+    }
+
+    public func handle(_ request: PeerRequest, respond: @escaping (PeerResponse) -> Void) {
+        switch request {
+        case .fetch(let bucket, let key):
+            fetch(bucket: bucket, key: key, respond: respond)
+        case .coordinateWrite(let bucket, let key, let intent, let mode, let timestamp, let ifAbsent):
+            lead(bucket: bucket, key: key, intent: intent, mode: mode, timestamp: timestamp, ifAbsent: ifAbsent, respond: respond)
+        case .merge(let bucket, let key, let state, let mode):
+            merge(bucket: bucket, key: key, state: state, mode: mode, respond: respond)
+        case .mergeBatch(let compressed, let originalLength):
+            mergeBatch(compressed: compressed, originalLength: originalLength, respond: respond)
+        case .storeHint(let target, let bucket, let key, let state, let mode):
+            context.takeHint(target: target, bucket: bucket, key: key, state: state, mode: mode, respond: respond)
+        case .setBucketProps(let bucket, let props):
+            context.storeProps(bucket: bucket, props: props) { result in
+                switch result {
+                case .success: respond(.ack)
+                case .failure(let error): respond(.failure(code: error.code, message: error.message))
+                }
+            }
+        case .listKeys(let bucket, let partition, let after, let limit):
+            listKeys(bucket: bucket, partition: partition, after: after, limit: limit, respond: respond)
+        case .treeRoot, .treeHashes, .segmentKeys:
+            answerAntiEntropy(request, respond: respond)
+        case .purge(let bucket, let key, let digest):
+            purge(bucket: bucket, key: key, digest: digest, respond: respond)
+        case .ping:
+            respond(.pong)
+        case .gossip:
+            respond(.failure(code: "bad_parameter", message: "gossip goes to the membership service, not a replica"))
+        }
+    }
+
+    // MARK: Reads
+
+    private func fetch(bucket: String, key: [UInt8], respond: @escaping (PeerResponse) -> Void) {
+        let partition = context.serving.partition(bucket: bucket, key: key)
+        storage.readState(partition: partition, bucket: bucket, key: key) { [self] result in
+            switch result {
+            case .success(let blob):
+                do {
+                    respond(.state(try blob.map { try KeyState(decoding: $0) }))
+                } catch {
+                    respond(failure("a stored state could not be decoded: \(error)", doing: "read"))
+                }
+            case .failure(let failure):
+                respond(self.failure(failure, doing: "read"))
+            }
+        }
+    }
+
+    /// Live keys of one bucket in one partition; tombstoned keys are skipped.
+    private func listKeys(bucket: String, partition: Int, after: [UInt8]?, limit: Int, respond: @escaping (PeerResponse) -> Void) {
+        guard partition >= 0, partition < context.serving.partitionCount else {
+            return respond(.failure(code: "bad_parameter", message: "partition \(partition) is outside the ring"))
+        }
+        guard (1...limits.keyPageMax).contains(limit) else {
+            return respond(.failure(code: "bad_parameter", message: "limit must be 1...\(limits.keyPageMax), got \(limit)"))
+        }
+        storage.scan(partition: partition, after: (bucket: bucket, key: after ?? []), limit: limit) { [self] result in
+            switch result {
+            case .success(let rows):
+                let inBucket = rows.prefix { $0.bucket == bucket }
+                let live = inBucket.filter { (try? KeyState(decoding: $0.blob))?.isDeleted == false }.map(\.key)
+                let more = rows.count == limit && inBucket.count == rows.count
+                respond(.keys(live, resumeAfter: more ? inBucket.last?.key : nil))
+            case .failure(let failure):
+                respond(self.failure(failure, doing: "list keys"))
+            }
+        }
+    }
+
+    // MARK: Writes
+
+    /// The lead of a write: applies the client's intent on the committed state with this
+    /// store's next dot and answers the new state.
+    private func lead(
+        bucket: String, key: [UInt8], intent: WriteIntent, mode: ConflictMode, timestamp: HLCTimestamp, ifAbsent: Bool,
+        respond: @escaping (PeerResponse) -> Void
+    ) {
+        context.observe(timestamp)
+        let (actor, limits) = (context.actorID, limits)
+        let checksAbsence = ifAbsent && !faults.has(.createOnlySkipsExistenceCheck)
+        update(bucket: bucket, key: key, respond: respond) { current throws(KVError) in
+            try ReplicaWrite.lead(
+                current: current, intent: intent, actor: actor, timestamp: timestamp, mode: mode, ifAbsent: checksAbsence,
+                limits: limits)
+        } stored: { state in
+            respond(.state(state))
+        }
+    }
+
+    private func merge(bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode, respond: @escaping (PeerResponse) -> Void) {
+        if let newest = state.siblings.map(\.timestamp).max() { context.observe(newest) }
+        update(bucket: bucket, key: key, respond: respond) { current throws(KVError) in
+            ReplicaWrite.merge(current: current, incoming: state, mode: mode)
+        } stored: { _ in
+            respond(.ack)
+        }
+    }
+
+    /// Merges every state of an anti-entropy batch; acks once all are committed.
+    private func mergeBatch(compressed: [UInt8], originalLength: Int, respond: @escaping (PeerResponse) -> Void) {
+        var entries: [RepairBatch.Entry]
+        do {
+            guard originalLength <= limits.frameBytesMax else { throw WireError.malformed("batch of \(originalLength) bytes") }
+            entries = try RepairBatch(decoding: try context.decompress(compressed, originalLength: originalLength)).entries
+        } catch {
+            return respond(.failure(code: "bad_parameter", message: "unreadable repair batch: \(error)"))
+        }
+        if faults.has(.mergeBatchDropsLast), entries.count > 1 { entries.removeLast() }  // the deliberate bug
+        guard !entries.isEmpty else { return respond(.ack) }
+        var remaining = entries.count
+        var failed = false
+        for entry in entries {
+            merge(bucket: entry.bucket, key: entry.key, state: entry.state, mode: entry.mode) { response in
+                if response != .ack { failed = true }
+                remaining -= 1
+                guard remaining == 0 else { return }
+                respond(failed ? .failure(code: "internal", message: "some states of the repair batch were not stored") : .ack)
+            }
+        }
+    }
+
+    /// Removes a tombstone whose version digest is still `digest`; the store takes it out
+    /// of the partition's Merkle tree, so anti-entropy sees the replicas agree on "absent".
+    private func purge(bucket: String, key: [UInt8], digest: UInt64, respond: @escaping (PeerResponse) -> Void) {
+        let partition = context.serving.partition(bucket: bucket, key: key)
+        storage.deleteState(partition: partition, bucket: bucket, key: key, matches: { StableHash.hash($0) == digest }) {
+            [self] result in
+            switch result {
+            case .success(true): respond(.ack)
+            case .success(false): respond(.failure(code: "precondition_failed", message: "the state changed or is absent; not purged"))
+            case .failure(let failure): respond(self.failure(failure, doing: "purge"))
+            }
+        }
+    }
+
+    /// Runs `transform` on the committed state in the store's commit order; `stored` gets
+    /// the state once committed, failures answer the peer.
+    private func update(
+        bucket: String, key: [UInt8], respond: @escaping (PeerResponse) -> Void,
+        transform: @escaping @Sendable (KeyState?) throws(KVError) -> KeyState, stored: @escaping (KeyState) -> Void
+    ) {
+        let partition = context.serving.partition(bucket: bucket, key: key)
+        storage.updateState(partition: partition, bucket: bucket, key: key, transform: { blob throws(KVError) in
+            let current: KeyState?
+            do {
+                current = try blob.map { try KeyState(decoding: $0) }
+            } catch {
+                throw .internalError(message: "a stored state could not be decoded: \(error)")
+            }
+            return try transform(current).encoded()
+        }) { [self] result in
+            switch result {
+            case .success(let blob):
+                guard let state = try? KeyState(decoding: blob) else {
+                    return respond(.failure(code: "internal", message: "the replica stored a state it cannot read back"))
+                }
+                stored(state)
+            case .failure(.refused(let error)):
+                respond(.failure(code: error.code, message: error.message))
+            case .failure(.storage(let failure)):
+                respond(self.failure(failure, doing: "write"))
+            }
+        }
+    }
+
+    // MARK: Anti-entropy
+
+    /// Answers a peer's exchange from this node's live tree of the partition and, for
+    /// segment keys, a scan of the partition.
+    private func answerAntiEntropy(_ request: PeerRequest, respond: @escaping (PeerResponse) -> Void) {
+        let notReady = PeerResponse.failure(
+            code: "unavailable", message: "\(nodeID) has no Merkle tree of that partition (still building, or not a replica of it)")
+        switch request {
+        case .treeRoot(let partition):
+            guard let root = trees.root(partition: partition) else { return respond(notReady) }
+            respond(.treeRoot(hash: root, segmentCount: trees.shape.segmentCount, fanOut: trees.shape.fanOut))
+        case .treeHashes(let partition, let level, let indices):
+            guard let hashes = trees.hashes(partition: partition, level: level, indices: indices) else { return respond(notReady) }
+            respond(.treeHashes(hashes))
+        case .segmentKeys(let partition, let segments):
+            guard partition >= 0, partition < context.serving.partitionCount else {
+                return respond(.failure(code: "bad_parameter", message: "partition \(partition) is outside the ring"))
+            }
+            trees.segmentKeys(partition: partition, segments: segments) { [self] result in
+                switch result {
+                case .success(let keys): respond(.segmentKeys(keys))
+                case .failure(let failure): respond(self.failure(failure, doing: "list segment keys"))
+                }
+            }
+        default:
+            respond(.failure(code: "bad_parameter", message: "not an anti-entropy request"))
+        }
+    }
+
+    // MARK: Failures
+
+    private func failure(_ failure: StorageFailure, doing operation: String) -> PeerResponse {
+        if case .overloaded(let message) = failure { return .failure(code: "overloaded", message: message) }
+        return self.failure(failure.message, doing: operation)
+    }
+
+    private func failure(_ message: String, doing operation: String) -> PeerResponse {
+        context.logError("replica \(operation) failed", metadata: ["error": message])
+        return .failure(code: "internal", message: "replica \(nodeID) could not \(operation): \(message)")
+    }
+}

@@ -1,0 +1,24 @@
+import QuorumCore
+
+/// What the replica side reads from and hands to the rest of its node: the ring (to find
+/// a key's partition), the clock it keeps in step with the timestamps it sees, hints it
+/// takes for other nodes, bucket props it stores, how repair batches are compressed, and
+/// where it reports trouble.
+public protocol ReplicaContext: AnyObject {
+    /// The ring keys are placed by now.
+    var serving: Ring { get }
+    /// This store's identity in version vectors (node id plus the store's creation).
+    var actorID: String { get }
+    /// Moves the node's hybrid logical clock past a timestamp it saw.
+    func observe(_ timestamp: HLCTimestamp)
+    /// Keeps `state` as a hint for `target`; answers once it is durable, or a refusal.
+    func takeHint(
+        target: String, bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode,
+        respond: @escaping (PeerResponse) -> Void)
+    /// Stores a bucket's props if newer than the copy held.
+    func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void)
+    /// Undoes the compression of an anti-entropy repair batch.
+    func decompress(_ bytes: [UInt8], originalLength: Int) throws -> [UInt8]
+    /// Something went wrong the operator should know of; the node keeps serving.
+    func logError(_ message: String, metadata: [String: String])
+}

@@ -1,0 +1,65 @@
+import QuorumCore
+
+/// A node's replica store as its services use it: encoded key states by (partition,
+/// bucket, key), written in commit order, each partition's Merkle tree kept in step with
+/// every committed change. SQLite on the node; `MemoryStore` behind a simulated disk in
+/// the simulator. Every completion runs on the caller's executor, once, possibly before
+/// the call returns.
+public protocol ReplicaStorage: AnyObject {
+    /// The key's committed encoded state, nil when it holds none.
+    func readState(
+        partition: Int, bucket: String, key: [UInt8], completion: @escaping (Result<[UInt8]?, StorageFailure>) -> Void)
+
+    /// Read-modify-write of one key in commit order: `transform` gets the committed state
+    /// (it may run on another thread, inside the store's transaction) and returns the new
+    /// one. `completion` runs after the commit with the state stored, or the transform's
+    /// `KVError`, or a store failure.
+    func updateState(
+        partition: Int, bucket: String, key: [UInt8], transform: @escaping @Sendable ([UInt8]?) throws(KVError) -> [UInt8],
+        completion: @escaping (Result<[UInt8], StateWriteError>) -> Void)
+
+    /// Compare-and-delete: removes the key's state if `matches` accepts the state stored at
+    /// that moment; completes with whether it removed one.
+    func deleteState(
+        partition: Int, bucket: String, key: [UInt8], matches: @escaping @Sendable ([UInt8]) -> Bool,
+        completion: @escaping (Result<Bool, StorageFailure>) -> Void)
+
+    /// Up to `limit` rows of a partition in (bucket, key) order, after `after`.
+    func scan(
+        partition: Int, after: (bucket: String, key: [UInt8])?, limit: Int,
+        completion: @escaping (Result<[StoredRow], StorageFailure>) -> Void)
+}
+
+/// One stored key state.
+public struct StoredRow: Sendable, Equatable {
+    public var bucket: String
+    public var key: [UInt8]
+    public var blob: [UInt8]
+
+    public init(bucket: String, key: [UInt8], blob: [UInt8]) {
+        self.bucket = bucket
+        self.key = key
+        self.blob = blob
+    }
+}
+
+/// Why the store could not do what was asked; `message` is for the operator and the peer.
+public enum StorageFailure: Error, Sendable, Equatable {
+    /// The store's write queue is full: the caller should back off.
+    case overloaded(String)
+    /// Anything else: IO, a closed store, an unreadable row.
+    case failed(String)
+
+    public var message: String {
+        switch self {
+        case .overloaded(let message), .failed(let message): return message
+        }
+    }
+}
+
+/// Why a read-modify-write did not store anything.
+public enum StateWriteError: Error, Sendable, Equatable {
+    /// The transform refused the write (a create-only write on a live key, too many siblings).
+    case refused(KVError)
+    case storage(StorageFailure)
+}

@@ -1,0 +1,113 @@
+import QuorumCore
+import QuorumServices
+
+/// `ReplicaStorage` and `MerkleIndex` in the simulator: the node's `MemoryStore` behind its
+/// simulated disk (writes commit one at a time in queue order, and a crash loses those not
+/// yet committed), and its Merkle trees, kept in step at each commit as the node's are.
+final class SimulatedStorage: ReplicaStorage, MerkleIndex {
+    private unowned let node: SimulatedNode
+
+    init(node: SimulatedNode) {
+        self.node = node
+    }
+
+    func readState(
+        partition: Int, bucket: String, key: [UInt8], completion: @escaping (Result<[UInt8]?, StorageFailure>) -> Void
+    ) {
+        completion(.success(node.store.blob(partition: partition, bucket: bucket, key: key)))
+    }
+
+    func updateState(
+        partition: Int, bucket: String, key: [UInt8], transform: @escaping @Sendable ([UInt8]?) throws(KVError) -> [UInt8],
+        completion: @escaping (Result<[UInt8], StateWriteError>) -> Void
+    ) {
+        node.diskWrite { [node] in
+            let next: [UInt8]
+            do throws(KVError) {
+                next = try transform(node.store.blob(partition: partition, bucket: bucket, key: key))
+            } catch {
+                return completion(.failure(.refused(error)))
+            }
+            let digests = node.store.commit(partition: partition, bucket: bucket, key: key, blob: next)
+            node.recordInTree(partition: partition, bucket: bucket, key: key, old: digests.old, new: digests.new)
+            completion(.success(next))
+        }
+    }
+
+    func deleteState(
+        partition: Int, bucket: String, key: [UInt8], matches: @escaping @Sendable ([UInt8]) -> Bool,
+        completion: @escaping (Result<Bool, StorageFailure>) -> Void
+    ) {
+        node.diskWrite { [node] in
+            guard let digest = node.store.delete(partition: partition, bucket: bucket, key: key, matches: matches) else {
+                return completion(.success(false))
+            }
+            node.recordInTree(partition: partition, bucket: bucket, key: key, old: digest, new: nil)
+            completion(.success(true))
+        }
+    }
+
+    func scan(
+        partition: Int, after: (bucket: String, key: [UInt8])?, limit: Int,
+        completion: @escaping (Result<[StoredRow], StorageFailure>) -> Void
+    ) {
+        let start = after.map { MemoryStore.Name(partition: partition, bucket: $0.bucket, key: $0.key) }
+        let rows = node.store.scan(partition: partition).lazy.filter { start == nil || start! < $0.name }.prefix(limit)
+        completion(.success(rows.map { StoredRow(bucket: $0.name.bucket, key: $0.name.key, blob: $0.row.blob) }))
+    }
+
+    var shape: MerkleShape { node.world.config.antiEntropyLimits.shape }
+
+    func root(partition: Int) -> UInt64? {
+        var tree = node.tree(partition)
+        return tree.root
+    }
+
+    func hashes(partition: Int, level: Int, indices: [Int]) -> [Int: UInt64]? {
+        var tree = node.tree(partition)
+        return tree.hashes(level: level, indices: indices)
+    }
+
+    func segmentKeys(partition: Int, segments: [Int], completion: @escaping (Result<[SegmentKey], StorageFailure>) -> Void) {
+        completion(.success(node.segmentKeys(partition: partition, segments: segments)))
+    }
+}
+
+/// What a simulated node's replica driver reads from and hands to its node: the world's
+/// ring, the node's HLC and hints. Bucket props are fixed in a simulated run; repair
+/// batches travel uncompressed (the codec is LZ4 on the node, out of the simulator's reach).
+final class SimulatedReplicaContext: ReplicaContext {
+    private unowned let node: SimulatedNode
+    /// Errors the replica reported, for the run's report.
+    private(set) var errors: [String] = []
+
+    init(node: SimulatedNode) {
+        self.node = node
+    }
+
+    var serving: Ring { node.world.ring }
+
+    var actorID: String { node.actorID }
+
+    func observe(_ timestamp: HLCTimestamp) { node.hlc.observe(timestamp, nowMilliseconds: node.wallNow) }
+
+    func takeHint(
+        target: String, bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode,
+        respond: @escaping (PeerResponse) -> Void
+    ) {
+        node.takeHint(target: target, bucket: bucket, key: key, state: state, mode: mode, respond: respond)
+    }
+
+    func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void) {
+        completion(.failure(.badParameter(name: "bucket", message: "bucket props are fixed in a simulated run")))
+    }
+
+    func decompress(_ bytes: [UInt8], originalLength: Int) throws -> [UInt8] {
+        guard bytes.count == originalLength else { throw WireError.malformed("batch of \(bytes.count) bytes, said \(originalLength)") }
+        return bytes
+    }
+
+    func logError(_ message: String, metadata: [String: String]) {
+        errors.append(message + metadata.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined())
+    }
+}
