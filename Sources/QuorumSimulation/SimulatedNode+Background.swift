@@ -1,7 +1,7 @@
 import QuorumCore
 
-/// The node's background work, as its timers run it: gossip rounds (`MembershipService`),
-/// hint delivery (`HintService`) and anti-entropy exchanges (`AntiEntropyService`).
+/// The node's background work, as its timers run it: gossip rounds, hint delivery (the
+/// node's `HintDriver`) and anti-entropy exchanges.
 extension SimulatedNode {
     // MARK: Gossip
 
@@ -21,49 +21,15 @@ extension SimulatedNode {
     func receiveGossip(_ bytes: [UInt8]) -> [UInt8] {
         guard let message = try? GossipMessage(decoding: bytes), let receipt = try? gossip.receive(message, nowMilliseconds: wallNow)
         else { return [] }
-        for node in receipt.newlyReachable { hints.resetBackoff(for: node) }
+        hints.targetsReachable(receipt.newlyReachable)
         return receipt.reply?.encoded() ?? []
     }
 
     // MARK: Hinted handoff
 
-    /// Keeps a write as a hint for `target`; acknowledges once the hint row is committed.
-    func takeHint(
-        target: String, bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode,
-        respond: @escaping (PeerResponse) -> Void
-    ) {
-        switch hints.enqueue(target: target, bucket: bucket, key: key, state: state, mode: mode, nowMilliseconds: wallNow) {
-        case .refused(let refusal):
-            respond(.failure(code: "overloaded", message: refusal.message))
-        case .accepted(let hint):
-            diskWrite { [self] in
-                store.putHint(hint)
-                respond(.ack)
-            }
-        }
-    }
-
-    /// One delivery pass: a batch to every target that is due and believed up.
+    /// One delivery pass of the node's `HintDriver`, past the peers its detector believes down.
     func deliverHints() {
-        let now = wallNow
-        let expired = hints.expire(nowMilliseconds: now)
-        store.deleteHints(ids: expired)
-        let down = gossip.unreachable(nowMilliseconds: now)
-        for target in hints.targetsDue(nowMilliseconds: now) where !down.contains(target) {
-            let batch = hints.due(for: target, nowMilliseconds: now)
-            guard !batch.isEmpty else { continue }
-            let tracker = HintBatchTracker(expected: batch.count)
-            let sent = incarnation
-            for hint in batch {
-                let request = PeerRequest.merge(bucket: hint.bucket, key: hint.key, state: hint.state, mode: hint.mode)
-                call(target, request, timeoutMilliseconds: UInt64(limits.requestTimeoutMillisecondsDefault)) { [self] response in
-                    guard incarnation == sent, let outcome = tracker.record(id: hint.id, acknowledged: response == .ack) else { return }
-                    hints.delivered(ids: outcome.delivered)
-                    if outcome.anyFailed { hints.deliveryFailed(target: target, nowMilliseconds: wallNow) }
-                    store.deleteHints(ids: outcome.delivered)
-                }
-            }
-        }
+        hints.deliver(down: gossip.unreachable(nowMilliseconds: wallNow))
     }
 
     // MARK: Anti-entropy
@@ -167,23 +133,5 @@ final class ExchangeRun {
         self.partition = partition
         self.peer = peer
         self.incarnation = incarnation
-    }
-}
-
-/// Collects the answers to one hint batch; the last answer closes it (as the node's
-/// `BatchTracker`).
-final class HintBatchTracker {
-    private var remaining: Int
-    private var delivered: [UInt64] = []
-    private var anyFailed = false
-
-    init(expected: Int) {
-        remaining = expected
-    }
-
-    func record(id: UInt64, acknowledged: Bool) -> (delivered: [UInt64], anyFailed: Bool)? {
-        if acknowledged { delivered.append(id) } else { anyFailed = true }
-        remaining -= 1
-        return remaining == 0 ? (delivered, anyFailed) : nil
     }
 }

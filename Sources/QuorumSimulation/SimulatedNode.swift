@@ -28,7 +28,8 @@ final class SimulatedNode {
     var faults: FaultPoints { FaultPoints(bug: world.config.bug) }
     var hlc = HybridLogicalClock()
     var gossip: Gossip
-    var hints: HintQueue
+    /// The node's hinted handoff; made anew by each start, from the hints on its disk.
+    private(set) var hints: HintDriver!
     var trees: [Int: MerkleTree] = [:]
     /// The node's request path; made anew by each start, as a process's would be.
     private(set) var requests: RequestDriver!
@@ -61,7 +62,6 @@ final class SimulatedNode {
         self.hintLimits = hintLimits
         actorID = "\(id).sim"
         gossip = Gossip(local: id, generation: 0, state: world.membership, nowMilliseconds: 0)
-        hints = HintQueue(limits: .defaults)
         let depth = world.config.bug == .antiEntropyThreeReplicasDeep ? 3 : SimulatedBuckets.replicasMax
         antiEntropyPairs = AntiEntropySchedule.pairs(ring: world.ring, node: id, replicas: depth)
     }
@@ -81,7 +81,10 @@ final class SimulatedNode {
             ? now : HeartbeatGeneration.next(previous: store.generation, nowMilliseconds: now)
         store.generation = generation
         gossip = Gossip(local: id, generation: generation, state: world.membership, nowMilliseconds: now)
-        hints = HintQueue(restoring: store.allHints(), limits: hintLimits)
+        hints = HintDriver(
+            restored: store.allHints(), limits: hintLimits, storage: SimulatedHintStorage(node: self),
+            replicas: SimulatedReplicaCaller(node: self), clock: SimulatedNodeClock(node: self), log: SimulatedLog(),
+            deliveryTimeoutMilliseconds: limits.requestTimeoutMillisecondsDefault, faults: faults)
         trees = [:]
         for (name, row) in store.all() {
             recordInTree(partition: name.partition, bucket: name.bucket, key: name.key, old: nil, new: row.digest)

@@ -95,7 +95,7 @@ final class SimulatedReplicaContext: ReplicaContext {
         target: String, bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode,
         respond: @escaping (PeerResponse) -> Void
     ) {
-        node.takeHint(target: target, bucket: bucket, key: key, state: state, mode: mode, respond: respond)
+        node.hints.take(target: target, bucket: bucket, key: key, state: state, mode: mode, respond: respond)
     }
 
     func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void) {
@@ -109,5 +109,27 @@ final class SimulatedReplicaContext: ReplicaContext {
 
     func logError(_ message: String, metadata: [String: String]) {
         errors.append(message + metadata.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined())
+    }
+}
+
+/// A simulated node's hint rows: written through its disk (acknowledged once committed,
+/// lost if it crashes first), deleted at once.
+final class SimulatedHintStorage: HintStorage {
+    private unowned let node: SimulatedNode
+
+    init(node: SimulatedNode) {
+        self.node = node
+    }
+
+    func putHint(_ hint: Hint, completion: @escaping (Result<Void, StorageFailure>) -> Void) {
+        node.diskWrite { [node] in
+            node.store.putHint(hint)
+            completion(.success(()))
+        }
+    }
+
+    func deleteHints(ids: [UInt64], completion: @escaping (Result<Void, StorageFailure>) -> Void) {
+        node.store.deleteHints(ids: ids)
+        completion(.success(()))
     }
 }

@@ -94,3 +94,19 @@ final class SimulatedReplicaCaller: ReplicaCaller {
         node.call(target, request, timeoutMilliseconds: UInt64(max(1, timeoutMilliseconds)), completion: completion)
     }
 }
+
+/// A simulated node's wall clock: virtual time plus its skew.
+final class SimulatedNodeClock: ServiceClock {
+    private unowned let node: SimulatedNode
+
+    init(node: SimulatedNode) {
+        self.node = node
+    }
+
+    func nowMilliseconds() -> UInt64 { node.wallNow }
+}
+
+/// The services' log in the simulator: a run's history and checks say what happened.
+final class SimulatedLog: ServiceLog {
+    func log(_ level: ServiceLogLevel, _ message: String, _ metadata: [String: String]) {}
+}

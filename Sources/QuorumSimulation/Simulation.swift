@@ -70,7 +70,7 @@ public enum Simulation {
         // healed may still make a detector flag a peer down for a moment.
         world.run(until: healedAt + config.settleMilliseconds)
         let converged = world.run(until: healedAt + config.repairWindowMilliseconds, slice: 250) {
-            !(isConverged(world, keys: keys) && world.nodes.allSatisfy { $0.hints.pendingCount == 0 }
+            !(isConverged(world, keys: keys) && world.nodes.allSatisfy { $0.hints.queue.pendingCount == 0 }
                 && Self.believedDown(world).isEmpty)
         }
         var repairMilliseconds = converged ? world.now - healedAt : nil
@@ -80,7 +80,7 @@ public enum Simulation {
             let purgesDone = healedAt + config.antiEntropyLimits.tombstoneGraceMilliseconds + config.purgeSweepMilliseconds
             world.run(until: purgesDone)
             let settled = world.run(until: purgesDone + config.repairWindowMilliseconds, slice: 250) {
-                !(isConverged(world, keys: keys) && world.nodes.allSatisfy { $0.hints.pendingCount == 0 }
+                !(isConverged(world, keys: keys) && world.nodes.allSatisfy { $0.hints.queue.pendingCount == 0 }
                     && Self.believedDown(world).isEmpty)
             }
             if !settled { repairMilliseconds = nil }
@@ -126,9 +126,9 @@ public enum Simulation {
     static func outstanding(_ world: SimulatedWorld) -> [String] {
         world.nodes.compactMap { node in
             let down = node.gossip.unreachable(nowMilliseconds: node.wallNow).sorted()
-            let targets = node.hints.targets
+            let targets = node.hints.queue.targets
             guard !down.isEmpty || !targets.isEmpty else { return nil }
-            return "\(node.id) holds \(node.hints.pendingCount) hints for [\(targets.joined(separator: ","))], believes [\(down.joined(separator: ","))] down"
+            return "\(node.id) holds \(node.hints.queue.pendingCount) hints for [\(targets.joined(separator: ","))], believes [\(down.joined(separator: ","))] down"
         }
     }
 

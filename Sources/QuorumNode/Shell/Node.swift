@@ -25,7 +25,7 @@ public final class Node: Sendable {
     private let antiEntropy: AntiEntropyService
     private let antiEntropyTimer = RepeatingTimer(label: "quorumkv.anti-entropy")
     private let trees: PartitionTrees
-    private let hints: HintService
+    private let hints: OnLoop<HintDriver>
     private let hintTimer = RepeatingTimer(label: "quorumkv.hint-delivery")
     private let router: ReplicaRouter
     private let replicas: LoopLocal<ReplicaDriver>
@@ -48,8 +48,11 @@ public final class Node: Sendable {
 
         let actorID = try Self.actorID(store: store, nodeID: config.nodeID)
         let registry = try BucketRegistry(store: store)
-        let hints = try HintService(store: store, limits: config.hintLimits, logger: logger)
+        // Gossip, hints, anti-entropy and ring changes run on one loop of the group.
+        let background = group.next()
+        let hints = OnLoop<HintDriver>(loop: background)
         self.hints = hints
+        let restoredHints = try SQLiteHintStorage.restore(from: store, logger: logger)
         // Until the membership is known (a node started with --join), the rings hold only
         // this node; it opens no client listener before it has joined.
         let placeholder = Ring(members: [config.nodeID], partitionCount: config.partitionCount)
@@ -69,7 +72,7 @@ public final class Node: Sendable {
                 for (bucket, bucketProps) in state.bucketProps { try? registry.store(bucket: bucket, props: bucketProps) }
                 changes.membershipChanged(state)
             },
-            onReachable: { nodes in hints.targetsReachable(nodes) })
+            onReachable: { nodes in hints.run { $0.targetsReachable(nodes) } })
         self.membership = membership
         let antiEntropyLimits = AntiEntropyLimits.defaults
         let trees = PartitionTrees(
@@ -91,6 +94,12 @@ public final class Node: Sendable {
         self.replicas = replicas
         let router = ReplicaRouter(nodeID: config.nodeID, local: replicas, peers: peers)
         self.router = router
+        try hints.install { [config, store] in
+            HintDriver(
+                restored: restoredHints, limits: config.hintLimits, storage: SQLiteHintStorage(store: store, loop: background),
+                replicas: LoopReplicaCaller(router: router, loop: background), clock: SystemServiceClock(),
+                log: LoggerServiceLog(logger: logger), deliveryTimeoutMilliseconds: config.limits.requestTimeoutMillisecondsDefault)
+        }
         let unreachable: @Sendable () -> Set<String> = {
             membership.unreachable().union(peers.snapshot().filter { !$0.reachable }.map(\.nodeID))
         }
@@ -200,14 +209,9 @@ public final class Node: Sendable {
         antiEntropyTimer.start(everyMilliseconds: antiEntropyInterval) { [antiEntropy] in
             antiEntropy.tick()
         }
-        let timeout = config.limits.requestTimeoutMillisecondsDefault
-        hintTimer.start(everyMilliseconds: config.hintDeliveryIntervalMilliseconds) { [hints, router, membership] in
+        hintTimer.start(everyMilliseconds: config.hintDeliveryIntervalMilliseconds) { [hints, membership] in
             let down = membership.unreachable()
-            hints.deliver(isUp: { !down.contains($0) }) { target, request, done in
-                router.call(target, request, timeoutMilliseconds: timeout) { result in
-                    if case .success(.ack) = result { done(true) } else { done(false) }
-                }
-            }
+            hints.run { $0.deliver(down: down) }
         }
         logger.info(
             "node started",

@@ -20,7 +20,7 @@ final class NodeService: KVService {
     private let logger: Logger
     private let storageStatus: @Sendable () -> StorageStatus
     private let sloppyQuorum: Bool
-    private let hints: HintService
+    private let hints: OnLoop<HintDriver>
     private let membership: MembershipService
     private let antiEntropy: AntiEntropyService
     private let changes: RingChangeService
@@ -29,7 +29,7 @@ final class NodeService: KVService {
     init(
         nodeID: String, rings: RingView, drivers: LoopLocal<RequestDriver>, requests: NodeRequestContext, router: ReplicaRouter,
         clock: NodeClock, registry: BucketRegistry, peers: PeerDirectory, limits: Limits, logger: Logger,
-        sloppyQuorum: Bool, hints: HintService, membership: MembershipService, antiEntropy: AntiEntropyService,
+        sloppyQuorum: Bool, hints: OnLoop<HintDriver>, membership: MembershipService, antiEntropy: AntiEntropyService,
         changes: RingChangeService, storageStatus: @escaping @Sendable () -> StorageStatus
     ) {
         self.nodeID = nodeID
@@ -166,12 +166,13 @@ final class NodeService: KVService {
 
     func status() async -> NodeStatus {
         let storage = storageStatus()
+        let hintStatus = (try? await hints.ask { HintStatus(queue: $0.queue) }) ?? HintStatus(queue: HintQueue(limits: .defaults))
         return NodeStatus(
             node: nodeID, version: QuorumKVVersion.current,
             uptimeSeconds: Int((WallClock.nowMilliseconds() - startedMilliseconds) / 1000), ring: RingReport(ring: ring),
-            peers: health().peers, hintsPending: hints.status.pending, antiEntropy: antiEntropy.status,
+            peers: health().peers, hintsPending: hintStatus.pending, antiEntropy: antiEntropy.status,
             storage: storage, requestsInFlight: requests.requestsInFlight, repair: requests.counters.snapshot(),
-            hints: hints.status, members: membership.view())
+            hints: hintStatus, members: membership.view())
     }
 
     // MARK: key listing

@@ -76,6 +76,12 @@ public struct HintStatus: Sendable, Equatable, Codable {
     public var refused: Int
     public var expired: Int
 
+    init(queue: HintQueue) {
+        self.init(
+            pending: queue.pendingCount, pendingBytes: queue.pendingBytes, delivered: Int(queue.deliveredCount),
+            refused: Int(queue.refusedCount), expired: Int(queue.expiredCount))
+    }
+
     public init(pending: Int, pendingBytes: Int, delivered: Int, refused: Int, expired: Int) {
         self.pending = pending
         self.pendingBytes = pendingBytes

@@ -35,6 +35,9 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// A replica merging an anti-entropy batch drops the batch's last state but
     /// acknowledges the batch, so the key stays diverged until another exchange.
     case mergeBatchDropsLast
+    /// A stand-in acknowledges a hint without keeping it, so the primary never gets the
+    /// write and a write only stand-ins took is lost.
+    case hintDroppedOnTake
 
     /// The bugs that exist (every case but `none`), one name each.
     public static var names: [String] { allCases.filter { $0 != .none }.map(\.rawValue) }

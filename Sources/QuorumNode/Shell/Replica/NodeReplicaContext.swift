@@ -12,14 +12,14 @@ final class NodeReplicaContext: ReplicaContext {
     private let rings: RingView
     private let clock: NodeClock
     let actorID: String
-    private let hints: HintService
+    private let hints: OnLoop<HintDriver>
     private let registry: BucketRegistry
     private let logger: Logger
     private let loop: any EventLoop
     private let blockingQueue: DispatchQueue
 
     init(
-        rings: RingView, clock: NodeClock, actorID: String, hints: HintService, registry: BucketRegistry, logger: Logger,
+        rings: RingView, clock: NodeClock, actorID: String, hints: OnLoop<HintDriver>, registry: BucketRegistry, logger: Logger,
         loop: any EventLoop, blockingQueue: DispatchQueue
     ) {
         self.rings = rings
@@ -40,7 +40,8 @@ final class NodeReplicaContext: ReplicaContext {
         target: String, bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode,
         respond: @escaping (PeerResponse) -> Void
     ) {
-        hints.take(target: target, bucket: bucket, key: key, state: state, mode: mode, respond: LoopHop.back(to: loop, respond))
+        let answer = LoopHop.back(to: loop, respond)
+        hints.run { $0.take(target: target, bucket: bucket, key: key, state: state, mode: mode, respond: answer) }
     }
 
     func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void) {

@@ -2,27 +2,39 @@ import NIOCore
 
 /// A node service that lives on one event loop (the node's background loop: gossip, hints,
 /// anti-entropy, ring changes), reached from any thread by running work there.
+///
+/// The handle exists before the service: services that call each other are built in some
+/// order, and each can be given the others' handles first (`install` makes the service).
 final class OnLoop<Service>: Sendable {
     let loop: any EventLoop
-    private let service: NIOLoopBound<Service>
+    private let box: NIOLoopBoundBox<Service?>
 
-    /// Makes the service on its loop; waits for it (call from outside every loop).
-    init(loop: any EventLoop, make: @escaping @Sendable () -> Service) throws {
+    init(loop: any EventLoop) {
         self.loop = loop
-        service = try loop.submit { NIOLoopBound(make(), eventLoop: loop) }.wait()
+        box = NIOLoopBoundBox.makeEmptyBox(valueType: Service.self, eventLoop: loop)
     }
 
-    /// Runs `body` with the service: at once when called on its loop, else when the loop gets to it.
+    /// Makes the service on its loop and waits for it (call from outside every loop, once).
+    func install(_ make: @escaping @Sendable () -> Service) throws {
+        try loop.submit { [box] in box.value = make() }.wait()
+    }
+
+    /// Runs `body` with the service: at once when called on its loop, else when the loop
+    /// gets to it. Work sent before `install` is a programming error.
     func run(_ body: @escaping @Sendable (Service) -> Void) {
-        if loop.inEventLoop { return body(service.value) }
-        loop.execute { [service] in body(service.value) }
+        if loop.inEventLoop { return body(service) }
+        loop.execute { [self] in body(service) }
     }
 
     /// Asks the service something and waits for the answer (for `/status` and operator
     /// requests); throws only when the loop has shut down.
     func ask<Answer: Sendable>(_ body: @escaping @Sendable (Service) -> Answer) async throws -> Answer {
-        if loop.inEventLoop { return body(service.value) }
-        return try await loop.submit { [service] in body(service.value) }.get()
+        if loop.inEventLoop { return body(service) }
+        return try await loop.submit { [self] in body(service) }.get()
+    }
+
+    private var service: Service {
+        guard let service = box.value else { preconditionFailure("a node service was used before it was installed") }
+        return service
     }
 }
-
