@@ -1,4 +1,3 @@
-import CSQLite
 import Dispatch
 import Foundation
 import Logging
@@ -10,8 +9,10 @@ import Synchronization
 /// unlucky group of writes waits for thousands of pages to be copied and synced (the
 /// stalls behind the write p99 in PERF-NOTES). This runs a PASSIVE checkpoint, which never
 /// blocks the writer or readers, every `checkpointIntervalMilliseconds` when something was
-/// committed since the last one. The writer's own automatic checkpoint stays as a
-/// backstop at `walAutocheckpointPages`, so the WAL stays bounded even if this falls behind.
+/// committed since the last one. It keeps the WAL's frames copied back, but it cannot make
+/// the WAL restart: that needs a checkpoint to complete between two commits with no reader
+/// in the WAL, which under steady writes is luck. The writer's `WALBackstop` arranges it at
+/// `walAutocheckpointPages`, so the WAL stays bounded however this is timed.
 final class Checkpointer: Sendable {
     private let connection: CheckpointConnection
     private let intervalMilliseconds: Int
@@ -21,6 +22,7 @@ final class Checkpointer: Sendable {
     private let finished = DispatchGroup()
     private let stopping = Atomic<Bool>(false)
     private let checkpoints = Atomic<Int>(0)
+    private let checkpointsCopyingAll = Atomic<Int>(0)
     private let logger: Logger
 
     /// `committed` counts the writer's transactions: no new one, no checkpoint.
@@ -40,9 +42,16 @@ final class Checkpointer: Sendable {
     /// Background checkpoints run so far.
     var completedCheckpoints: Int { checkpoints.load(ordering: .relaxed) }
 
+    /// Background checkpoints that copied every frame back: after one, the next commit
+    /// restarts the WAL if no reader is using it.
+    var completedCheckpointsCopyingAll: Int { checkpointsCopyingAll.load(ordering: .relaxed) }
+
     func start() {
         finished.enter()
-        let thread = Thread { [self] in run() }
+        // Read here, not on the new thread: a commit made before that thread first runs
+        // must still be checkpointed.
+        let committedAtStart = committed()
+        let thread = Thread { [self] in run(checkpointedThrough: committedAtStart) }
         thread.name = "quorumkv-storage-checkpointer"
         thread.start()
     }
@@ -54,8 +63,8 @@ final class Checkpointer: Sendable {
         finished.wait()
     }
 
-    private func run() {
-        var checkpointedThrough = committed()
+    private func run(checkpointedThrough start: Int) {
+        var checkpointedThrough = start
         while stop.wait(timeout: .now() + .milliseconds(intervalMilliseconds)) == .timedOut {
             let now = committed()
             guard now != checkpointedThrough else { continue }
@@ -68,19 +77,17 @@ final class Checkpointer: Sendable {
 
     /// One passive checkpoint; false (and logged) when SQLite refused it, to retry next time.
     private func checkpoint() -> Bool {
-        guard let handle = connection.connection.handle else { return false }
-        var walFrames: Int32 = 0
-        var copiedFrames: Int32 = 0
-        let rc = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &copiedFrames)
-        guard rc == SQLITE_OK else {
+        let result = connection.connection.checkpoint(.passive)
+        guard result.succeeded else {
             // BUSY: another checkpoint (the writer's backstop) is running; the next tick retries.
-            if rc != SQLITE_BUSY {
-                logger.warning("background WAL checkpoint failed; the writer's automatic checkpoint still bounds the WAL",
-                               metadata: ["error": "\(connection.connection.error(rc, "checkpointing the WAL").message)"])
+            if !result.wasBusy {
+                logger.warning("background WAL checkpoint failed; the writer's backstop still bounds the WAL",
+                               metadata: ["error": "\(connection.connection.error(result.code, "checkpointing the WAL").message)"])
             }
             return false
         }
         checkpoints.add(1, ordering: .relaxed)
+        if result.copiedAll { checkpointsCopyingAll.add(1, ordering: .relaxed) }
         return true
     }
 }

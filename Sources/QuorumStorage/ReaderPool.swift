@@ -63,16 +63,21 @@ extension ReaderConnection {
     }
 
     /// Ends the read transaction if one is open and older than `committed`, so it no longer
-    /// pins WAL frames that a checkpoint could copy back.
-    func closeSnapshot(olderThan committed: Int) {
-        guard let snapshotCommit, snapshotCommit != committed else { return }
-        closeSnapshot()
+    /// pins WAL frames that a checkpoint could copy back. True when it ended one.
+    @discardableResult
+    func closeSnapshot(olderThan committed: Int) -> Bool {
+        guard let snapshotCommit, snapshotCommit != committed else { return false }
+        return closeSnapshot()
     }
 
-    /// Ends the read transaction if one is open: the next read runs in a transaction of its own.
-    func closeSnapshot() {
+    /// Ends the read transaction if one is open: the next read runs in a transaction of its
+    /// own. True when it ended one.
+    @discardableResult
+    func closeSnapshot() -> Bool {
         snapshotCommit = nil
-        if connection.inTransaction { try? end.run() }
+        guard connection.inTransaction else { return false }
+        try? end.run()
+        return true
     }
 }
 
@@ -100,6 +105,11 @@ final class ReaderPool: Sendable {
     /// restarting the WAL from its start: under steady reads and writes the file would grow
     /// without end.
     private let writerIdle: @Sendable () -> Bool
+    /// Checkpoints that must complete now (the writer's backstop): while any runs, no
+    /// connection keeps a snapshot, and one kept from before is ended when its connection
+    /// is next lent or given back (or by `endIdleSnapshots` while it sits idle).
+    private let drains = Atomic<Int>(0)
+    private let snapshotsEnded = Atomic<Int>(0)
 
     init(
         path: String, options: StoreOptions, committed: @escaping @Sendable () -> Int,
@@ -148,11 +158,10 @@ final class ReaderPool: Sendable {
             available.signal()
             throw StoreError.closed
         }
-        defer {
-            state.withLock { $0.idle.append(reader) }
-            available.signal()
-        }
-        if writerIdle() {
+        defer { giveBack(reader) }
+        if isDraining {
+            endKept(reader.closeSnapshot())
+        } else if writerIdle() {
             try reader.useSnapshot(committed: committed())
         } else {
             reader.closeSnapshot()
@@ -160,10 +169,48 @@ final class ReaderPool: Sendable {
         return try body(reader)
     }
 
+    /// Returns a lent connection to the idle ones, without its snapshot during a drain.
+    private func giveBack(_ reader: ReaderConnection) {
+        if isDraining { endKept(reader.closeSnapshot()) }
+        state.withLock { $0.idle.append(reader) }
+        available.signal()
+    }
+
+    private var isDraining: Bool { drains.load(ordering: .sequentiallyConsistent) > 0 }
+
+    private func endKept(_ ended: Bool) {
+        if ended { snapshotsEnded.add(1, ordering: .relaxed) }
+    }
+
+    /// Kept snapshots ended so that a checkpoint could finish.
+    var keptSnapshotsEnded: Int { snapshotsEnded.load(ordering: .relaxed) }
+
+    /// Runs `body` (a checkpoint that must complete) while no connection keeps a snapshot.
+    /// `body` calls `endIdleSnapshots` for the connections that sit idle with one: a
+    /// connection given back just as the drain began can slip past one call, not the next.
+    func withoutKeptSnapshots<T>(_ body: () throws -> T) rethrows -> T {
+        drains.add(1, ordering: .sequentiallyConsistent)
+        defer { drains.subtract(1, ordering: .sequentiallyConsistent) }
+        return try body()
+    }
+
     /// Ends the snapshots of idle connections that commits have overtaken. A connection
     /// left idle would otherwise keep its old snapshot, and with it every WAL frame since,
     /// until its next use. Busy connections are skipped: they refresh when next lent.
     func closeStaleSnapshots() {
+        let current = committed()
+        forEachIdle { $0.closeSnapshot(olderThan: current) }
+    }
+
+    /// Ends the snapshots of all idle connections, current ones too: even a snapshot of the
+    /// latest commit holds a WAL read mark, which keeps the WAL from restarting.
+    func endIdleSnapshots() {
+        forEachIdle { $0.closeSnapshot() }
+    }
+
+    /// Takes the connections idle right now (never waiting for busy ones), ends snapshots
+    /// with `end`, counting those it ended, and gives them back.
+    private func forEachIdle(_ end: (ReaderConnection) -> Bool) {
         var taken: [ReaderConnection] = []
         while available.wait(timeout: .now()) == .success {
             guard let reader = state.withLock({ $0.closed ? nil : $0.idle.popLast() }) else {
@@ -172,9 +219,8 @@ final class ReaderPool: Sendable {
             }
             taken.append(reader)
         }
-        let current = committed()
         for reader in taken {
-            reader.closeSnapshot(olderThan: current)
+            endKept(end(reader))
             state.withLock { $0.idle.append(reader) }
             available.signal()
         }

@@ -18,6 +18,7 @@ public final class ReplicaStore: Sendable {
     private let writer: StoreWriter
     private let readers: ReaderPool
     private let checkpointer: Checkpointer
+    private let backstop: WALBackstop
     private let isClosed = Atomic<Bool>(false)
 
     /// Opens (creating if needed) `<directory>/quorumkv.sqlite` and starts the writer thread.
@@ -56,7 +57,8 @@ public final class ReplicaStore: Sendable {
         self.options = options
         self.logger = logger
         self.writer = writer
-        writer.start()
+        backstop = WALBackstop(options: options, readers: readers, logger: logger)
+        writer.start(backstop: backstop)
         checkpointer.start()
         logger.info("replica store open", metadata: [
             "path": "\(path)", "sync": "\(options.syncMode.rawValue)", "readers": "\(options.readerConnections)",
@@ -70,6 +72,16 @@ public final class ReplicaStore: Sendable {
 
     /// WAL checkpoints the background checkpointer has run.
     public var backgroundCheckpoints: Int { checkpointer.completedCheckpoints }
+
+    /// What keeps the WAL bounded, counted: its size, its restarts, the writer's backstop
+    /// checkpoints and the background ones, and the kept reader snapshots they ended.
+    public var walStatistics: WALStatistics {
+        var statistics = backstop.statistics
+        statistics.backgroundCheckpoints = checkpointer.completedCheckpoints
+        statistics.backgroundCheckpointsCopyingAll = checkpointer.completedCheckpointsCopyingAll
+        statistics.keptSnapshotsEnded = readers.keptSnapshotsEnded
+        return statistics
+    }
 
     /// State writes queued, being committed, or with their completions still to start (for status and metrics).
     public var queuedWrites: Int { writer.queuedOperations }

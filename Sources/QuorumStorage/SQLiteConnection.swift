@@ -183,3 +183,51 @@ final class Statement {
         sqlite3_clear_bindings(handle)
     }
 }
+
+/// The checkpoint modes the store runs (`sqlite3_wal_checkpoint_v2`).
+enum CheckpointMode {
+    /// Copies back every frame no reader still needs, waiting for no one: safe off the commit path.
+    case passive
+    /// Copies back every frame, then makes sure no reader is left using the WAL, so the next
+    /// commit writes from its start. Fails with SQLITE_BUSY while a reader or another
+    /// checkpoint is in the way; how long it waits first is the connection's busy timeout.
+    case restart
+
+    var sqliteValue: Int32 {
+        switch self {
+        case .passive: SQLITE_CHECKPOINT_PASSIVE
+        case .restart: SQLITE_CHECKPOINT_RESTART
+        }
+    }
+}
+
+/// What one checkpoint call did.
+struct CheckpointResult {
+    var code: Int32
+    /// Frames in the WAL, and how many of them the database file now holds.
+    var walFrames: Int
+    var copiedFrames: Int
+
+    var succeeded: Bool { code == SQLITE_OK }
+    /// SQLITE_BUSY: a reader, the writer or another checkpoint was in the way; worth retrying.
+    var wasBusy: Bool { code & 0xFF == SQLITE_BUSY }
+    /// Every frame is in the database file: once no reader uses the WAL, the next commit
+    /// writes from its start.
+    var copiedAll: Bool { succeeded && copiedFrames == walFrames }
+}
+
+extension SQLiteConnection {
+    func checkpoint(_ mode: CheckpointMode) -> CheckpointResult {
+        guard let handle else { return CheckpointResult(code: SQLITE_MISUSE, walFrames: 0, copiedFrames: 0) }
+        var walFrames: Int32 = 0
+        var copiedFrames: Int32 = 0
+        let rc = sqlite3_wal_checkpoint_v2(handle, nil, mode.sqliteValue, &walFrames, &copiedFrames)
+        return CheckpointResult(code: rc, walFrames: Int(walFrames), copiedFrames: Int(copiedFrames))
+    }
+
+    /// How long calls on this connection retry a lock another connection holds.
+    func setBusyTimeout(milliseconds: Int) {
+        guard let handle else { return }
+        sqlite3_busy_timeout(handle, Int32(clamping: milliseconds))
+    }
+}

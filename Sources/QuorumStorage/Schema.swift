@@ -54,7 +54,9 @@ enum Schema {
         """
 
     /// Sets up the writer's connection: WAL (readers never wait for the writer), the sync
-    /// level, and checkpoint size; then brings the schema up to date.
+    /// level, and the size the WAL file is cut back to on restart; then brings the schema up
+    /// to date. SQLite's automatic checkpoint is not set here: the writer's `WALBackstop`
+    /// replaces it (`CommitFrameHook`).
     static func prepareWriter(_ connection: SQLiteConnection, options: StoreOptions) throws {
         let mode = try connection.queryText("PRAGMA journal_mode=WAL")
         guard mode?.lowercased() == "wal" else {
@@ -64,7 +66,7 @@ enum Schema {
                     + "put the data directory on a local file system that supports shared memory")
         }
         try connection.exec("PRAGMA synchronous=\(options.syncMode == .full ? "FULL" : "NORMAL")")
-        try connection.exec("PRAGMA wal_autocheckpoint=\(options.walAutocheckpointPages)")
+        try connection.exec("PRAGMA journal_size_limit=\(options.walSizeLimitBytes)")
         try connection.exec("PRAGMA cache_size=-\(options.writerCacheBytes / 1024)")
         try migrate(connection)
     }

@@ -26,9 +26,32 @@ public struct StoreOptions: Sendable {
     public var readerConnections: Int = 4
     /// How long a read waits for a free reader connection before failing with `overloaded`.
     public var readerCheckoutTimeoutMilliseconds: Int = 5_000
-    /// WAL size (in pages) at which the writer checkpoints inside COMMIT. A backstop: the
-    /// `Checkpointer` normally copies the WAL back long before, off the commit path.
+    /// The WAL's bound, in frames (one per page a commit writes): it holds at most this many
+    /// plus one group's. After a commit that leaves at least this many, the writer, before
+    /// its next group, ends the snapshots readers keep and runs a RESTART checkpoint
+    /// (`WALBackstop`), so the next commit writes from the WAL's start. The `Checkpointer`
+    /// copies frames back long before, off the commit path, but the WAL only restarts when a
+    /// checkpoint completes between two commits with no reader in the WAL, which under
+    /// steady writes only this arranges. Only a read outlasting `walBackstopWaitMilliseconds`
+    /// lets the WAL past the bound. 0 turns the backstop off, and with it the bound.
     public var walAutocheckpointPages: Int = 10_000
+    /// How long the backstop waits for reads in progress to leave the WAL. Point reads and
+    /// scan pages take microseconds to milliseconds even on a loaded machine; a read that
+    /// outlasts this (a count over every row, another process's reader) is waited for no
+    /// longer, because the writer starts no group meanwhile. When it runs out the WAL grows
+    /// on: the writer tries again without waiting after each commit, and waits again once
+    /// the WAL has grown by another `walAutocheckpointPages`.
+    public var walBackstopWaitMilliseconds: Int = 200
+    /// Pause between the backstop's tries while it waits: what it waits for (a read
+    /// finishing) usually takes microseconds, so it looks again soon.
+    public var walBackstopRetryMilliseconds: Int = 1
+    /// Size the WAL file is cut back to when the WAL restarts after growing past it
+    /// (`PRAGMA journal_size_limit`). A restart reuses the file from its start but never
+    /// shrinks it, so a WAL that once outgrew the backstop (while a long read held it) would
+    /// otherwise keep that size for the life of the node. Above the backstop's 10 000 frames
+    /// of 4 KiB pages (41 MB) plus a large group, so an ordinary restart never truncates a
+    /// file it would grow again at once.
+    public var walSizeLimitBytes: Int = 64 * 1024 * 1024
     /// How often the background checkpointer copies committed WAL pages into the database
     /// file (when anything was committed since its last run).
     public var checkpointIntervalMilliseconds: Int = 200
@@ -52,6 +75,9 @@ public struct StoreOptions: Sendable {
         options.readerConnections = max(1, options.readerConnections)
         options.readerCheckoutTimeoutMilliseconds = max(0, options.readerCheckoutTimeoutMilliseconds)
         options.walAutocheckpointPages = max(0, options.walAutocheckpointPages)
+        options.walBackstopWaitMilliseconds = max(0, options.walBackstopWaitMilliseconds)
+        options.walBackstopRetryMilliseconds = max(1, options.walBackstopRetryMilliseconds)
+        options.walSizeLimitBytes = max(0, options.walSizeLimitBytes)
         options.checkpointIntervalMilliseconds = max(1, options.checkpointIntervalMilliseconds)
         options.writerCacheBytes = max(0, options.writerCacheBytes)
         options.busyTimeoutMilliseconds = max(0, options.busyTimeoutMilliseconds)

@@ -43,6 +43,8 @@ final class WriterConnection: @unchecked Sendable {
     let upsertMeta: Statement
     let insertHint: Statement
     let deleteHint: Statement
+    /// The WAL's size after each commit, for the writer's `WALBackstop`.
+    let walFrames = CommitFrameHook()
 
     init(path: String, options: StoreOptions) throws {
         connection = try SQLiteConnection(path: path, readOnly: false, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
@@ -60,6 +62,7 @@ final class WriterConnection: @unchecked Sendable {
             upsertMeta = try connection.prepare(Schema.upsertMeta)
             insertHint = try connection.prepare(Schema.insertHint)
             deleteHint = try connection.prepare(Schema.deleteHint)
+            walFrames.install(on: connection)
         } catch {
             connection.close()
             throw error
@@ -113,9 +116,11 @@ final class StoreWriter: Sendable {
         self.logger = logger
     }
 
-    func start() {
+    /// Starts the writer thread; after each commit that leaves the WAL at its bound it runs
+    /// `backstop` before taking the next group.
+    func start(backstop: WALBackstop) {
         finished.enter()
-        let thread = Thread { [self] in run() }
+        let thread = Thread { [self] in run(backstop: backstop) }
         thread.name = "quorumkv-storage-writer"
         thread.start()
     }
@@ -187,10 +192,12 @@ final class StoreWriter: Sendable {
 
     // MARK: - Writer thread
 
-    private func run() {
+    private func run(backstop: WALBackstop) {
         writerThreadID.withLock { $0 = pthread_self() }
         while let batch = nextBatch() {
-            commitGroup(batch)
+            if commitGroup(batch, backstop: backstop) {
+                backstop.checkpoint(on: database.connection)
+            }
         }
         database.connection.close()
         finished.leave()
@@ -234,9 +241,12 @@ final class StoreWriter: Sendable {
 
     /// Applies every operation in one transaction, commits, and only then hands the
     /// completions to the completion queue: nothing is acknowledged before it is durable.
-    private func commitGroup(_ batch: [WriteOperation]) {
+    /// Returns whether the WAL's backstop must run before the next group (after the
+    /// completions are handed over, so they don't wait for it).
+    private func commitGroup(_ batch: [WriteOperation], backstop: WALBackstop) -> Bool {
         var results: [Result<[UInt8]?, any Error>] = []
         results.reserveCapacity(batch.count)
+        var backstopDue = false
         do {
             try database.begin.run()
             for operation in batch {
@@ -244,6 +254,7 @@ final class StoreWriter: Sendable {
             }
             try database.commit.run()
             transactions.add(1, ordering: .releasing)
+            backstopDue = backstop.committed(walFrames: database.walFrames.take())
         } catch {
             let failure = (error as? GroupFailure)?.error ?? error
             if database.connection.inTransaction {
@@ -269,6 +280,7 @@ final class StoreWriter: Sendable {
                 operation.completion(result)
             }
         }
+        return backstopDue
     }
 
     /// The row's state inside the open transaction: a corrupt row fails only its own

@@ -7,8 +7,8 @@ import XCTest
 
 /// Reader connections keep their read transaction between reads while nothing is
 /// committed; these check that a read never misses an acknowledged write because of it,
-/// that kept snapshots don't stop the WAL from being copied back, and the background
-/// checkpointer and completion queue around them.
+/// that kept snapshots don't stop the WAL from being copied back or restarting at the
+/// writer's backstop, and the background checkpointer and completion queue around them.
 final class ReadSnapshotTests: XCTestCase {
     private var directory: TemporaryDirectory!
     private var store: ReplicaStore!
@@ -94,38 +94,100 @@ final class ReadSnapshotTests: XCTestCase {
         XCTAssertEqual(copied, walFrames, "frames left in the WAL: a reader snapshot still pins them")
     }
 
-    func testTheWALStaysSmallUnderSteadyReadsAndWrites() throws {
-        // Under continuous writes the WAL restarts from its start after the writer's backstop
-        // checkpoint (at `walAutocheckpointPages`). Readers that kept snapshots between reads
-        // while writes flowed held WAL read marks all the time, so neither that checkpoint
-        // nor the restart could complete and the file grew without end. Writes here dirty
-        // about 10 000 pages; with the backstop at 1 000 the WAL must stay near 4 MiB.
+    func testTheWALRestartsAtItsBackstopUnderSteadyReadsAndWrites() throws {
+        // Readers kept snapshots between reads while writes flowed, each holding a WAL read
+        // mark, so the WAL never restarted and grew without end. The writer's backstop now
+        // ends kept snapshots and waits (bounded) for reads in progress, so each time the WAL
+        // reaches the backstop it restarts: it never starts a commit past the backstop. The
+        // wait here is far longer than any read, so a backstop that gives up means something
+        // held the WAL that the store should have let go. The background checkpointer runs
+        // often, to compete with the backstop for SQLite's checkpoint lock.
+        let backstop = 100
         let store = try open {
             $0.syncMode = .normal
-            $0.walAutocheckpointPages = 1_000
+            $0.walAutocheckpointPages = backstop
+            $0.walBackstopWaitMilliseconds = 10_000
+            $0.checkpointIntervalMilliseconds = 20
         }
-        let writesDone = Atomic<Bool>(false)
-        let readers = DispatchGroup()
-        for _ in 0..<2 {
-            DispatchQueue.global().async(group: readers) {
-                var index = 0
-                while !writesDone.load(ordering: .relaxed) {
-                    _ = try? store.read(partition: index % 8, bucket: "b", key: bytes("k\(index % 3_000)"))
-                    index += 1
-                }
-            }
+        let load = SteadyLoad(store: store, readers: 3, writers: 2)
+        defer { load.stop() }
+        try waitUntil("20 backstop checkpoints and WAL restarts, with reads alongside") {
+            let wal = store.walStatistics
+            return wal.backstopCompletions >= 20 && wal.restarts >= 20 && load.reads >= 1_000
         }
-        DispatchQueue.concurrentPerform(iterations: 2) { writer in
-            for index in 0..<3_000 {
-                _ = try? store.updateAndWait(partition: index % 8, bucket: "b", key: bytes("k\(writer)-\(index)")) { _ in
-                    bytes(String(repeating: "v", count: 100))
-                }
-            }
+        load.stop()
+
+        let wal = store.walStatistics
+        XCTAssertEqual(wal.backstopTimeouts, 0, "a backstop checkpoint gave up: something held the WAL for 10 s")
+        // A completed backstop leaves the WAL for the next commit to restart, so it fills
+        // from its start again before the next backstop.
+        XCTAssertGreaterThanOrEqual(wal.restarts, wal.backstopCompletions - 1)
+        XCTAssertLessThan(wal.framesHighWater, backstop + wal.largestCommitFrames,
+                          "a commit started with the WAL at the backstop or past it: \(wal)")
+        let frameBytes = try pageSize(store) + 24
+        XCTAssertLessThanOrEqual(try walFileBytes(store), 32 + wal.framesHighWater * frameBytes,
+                                 "the WAL file is longer than the frames the store counted: \(wal)")
+    }
+
+    func testTheBackstopEndsSnapshotsReadersKeptSoTheWALRestarts() throws {
+        // No background checkpointer: only the backstop can end the kept snapshot.
+        let store = try open {
+            $0.walAutocheckpointPages = 100
+            $0.walBackstopWaitMilliseconds = 1_000
+            $0.checkpointIntervalMilliseconds = 3_600_000
         }
-        writesDone.store(true, ordering: .relaxed)
-        XCTAssertEqual(readers.wait(timeout: .now() + testWaitTimeout), .success)
-        let walBytes = (try? FileManager.default.attributesOfItem(atPath: store.databasePath + "-wal")[.size] as? Int) ?? 0
-        XCTAssertLessThan(walBytes, 12 * 1024 * 1024, "the WAL grew to \(walBytes) bytes: it never restarted")
+        for index in 0..<10 {
+            _ = try store.updateAndWait(partition: 0, bucket: "b", key: bytes("a\(index)")) { _ in bytes("x") }
+        }
+        // A read while the writer is idle keeps its snapshot, and its connection goes back idle.
+        XCTAssertEqual(try store.read(partition: 0, bucket: "b", key: bytes("a1")), bytes("x"))
+        XCTAssertTrue(try restartCheckpointIsBusy(store), "the kept snapshot should hold the WAL")
+
+        for index in 0..<1_000 where store.walStatistics.restarts == 0 {
+            _ = try store.updateAndWait(partition: 0, bucket: "b", key: bytes("b\(index)")) { _ in bytes("y") }
+        }
+        let wal = store.walStatistics
+        XCTAssertGreaterThanOrEqual(wal.restarts, 1, "the WAL never restarted: \(wal)")
+        XCTAssertGreaterThanOrEqual(wal.backstopCompletions, 1, "\(wal)")
+        XCTAssertGreaterThanOrEqual(wal.keptSnapshotsEnded, 1, "\(wal)")
+        XCTAssertEqual(wal.backstopTimeouts, 0, "\(wal)")
+    }
+
+    func testAfterALongReadTheBackstopRestartsTheWALAndCutsTheFileBack() throws {
+        let limit = 600_000
+        let store = try open {
+            $0.walAutocheckpointPages = 100
+            $0.walBackstopWaitMilliseconds = 50
+            $0.walSizeLimitBytes = limit
+            $0.checkpointIntervalMilliseconds = 3_600_000
+        }
+        let frameBytes = try pageSize(store) + 24
+        // A read outside the store's pool: the backstop can only wait for it, and give up.
+        let longRead = try SQLiteConnection(path: store.databasePath, readOnly: true, busyTimeoutMilliseconds: 5_000)
+        defer { longRead.close() }
+        try longRead.exec("BEGIN")
+        _ = try longRead.queryText("SELECT count(*) FROM kv")
+
+        var index = 0
+        func write() throws {
+            _ = try store.updateAndWait(partition: 0, bucket: "b", key: bytes("k\(index)")) { _ in bytes("v") }
+            index += 1
+        }
+        while index < 5_000, store.walStatistics.frames * frameBytes <= 2 * limit { try write() }
+        var wal = store.walStatistics
+        XCTAssertGreaterThan(wal.frames * frameBytes, 2 * limit, "\(wal)")
+        XCTAssertGreaterThanOrEqual(wal.backstopTimeouts, 1, "\(wal)")
+        XCTAssertEqual(wal.restarts, 0, "the WAL restarted under a read that uses it: \(wal)")
+        XCTAssertGreaterThan(try walFileBytes(store), limit)
+
+        try longRead.exec("COMMIT")
+        let end = index + 1_000
+        while index < end, store.walStatistics.restarts == 0 { try write() }
+        wal = store.walStatistics
+        XCTAssertEqual(wal.restarts, 1, "the WAL did not restart after the read ended: \(wal)")
+        XCTAssertGreaterThanOrEqual(wal.backstopCompletions, 1, "\(wal)")
+        // The first commit after the restart cut the file back to the limit.
+        XCTAssertLessThanOrEqual(try walFileBytes(store), limit)
     }
 
     func testTheBackgroundCheckpointerRunsAfterCommits() throws {
@@ -163,6 +225,24 @@ final class ReadSnapshotTests: XCTestCase {
         XCTAssertFalse(store.isInsideWriterOrCompletion)
     }
 
+    private func pageSize(_ store: ReplicaStore) throws -> Int {
+        let probe = try SQLiteConnection(path: store.databasePath, readOnly: true, busyTimeoutMilliseconds: 5_000)
+        defer { probe.close() }
+        return try XCTUnwrap(Int(try probe.queryText("PRAGMA page_size") ?? ""))
+    }
+
+    private func walFileBytes(_ store: ReplicaStore) throws -> Int {
+        let attributes = try FileManager.default.attributesOfItem(atPath: store.databasePath + "-wal")
+        return try XCTUnwrap(attributes[.size] as? Int)
+    }
+
+    /// Whether a RESTART checkpoint from outside the store finds a reader in the WAL.
+    private func restartCheckpointIsBusy(_ store: ReplicaStore) throws -> Bool {
+        let probe = try SQLiteConnection(path: store.databasePath, readOnly: false, busyTimeoutMilliseconds: 0)
+        defer { probe.close() }
+        return try probe.queryText("PRAGMA wal_checkpoint(RESTART)") == "1"
+    }
+
     private func waitUntil(_ what: String, _ condition: () -> Bool) throws {
         let deadline = Date().addingTimeInterval(30)
         while !condition() {
@@ -172,5 +252,57 @@ final class ReadSnapshotTests: XCTestCase {
             }
             Thread.sleep(forTimeInterval: 0.01)
         }
+    }
+}
+
+/// Reads and writes from threads of their own until stopped: writers wait for each write,
+/// readers read the keys being written, both kinds of read, as the network threads do.
+/// Dedicated threads, not a dispatch queue, so that all of them run at once on any machine.
+private final class SteadyLoad: Sendable {
+    private let stopping = Atomic<Bool>(false)
+    private let running = DispatchGroup()
+    private let readCount = Atomic<Int>(0)
+
+    init(store: ReplicaStore, readers: Int, writers: Int) {
+        for writer in 0..<writers {
+            spawn { [self] index in
+                _ = try? store.updateAndWait(partition: index % 8, bucket: "b", key: bytes("k\(writer)-\(index % 5_000)")) { _ in
+                    bytes(String(repeating: "v", count: 100))
+                }
+            }
+        }
+        for _ in 0..<readers {
+            spawn { [self] index in
+                let key = bytes("k\(index % 2)-\(index % 5_000)")
+                if index % 2 == 0 {
+                    _ = try? store.read(partition: index % 8, bucket: "b", key: key)
+                } else {
+                    _ = try? store.readIfIdle(partition: index % 8, bucket: "b", key: key)
+                }
+                readCount.add(1, ordering: .relaxed)
+            }
+        }
+    }
+
+    /// Reads done so far.
+    var reads: Int { readCount.load(ordering: .relaxed) }
+
+    /// Runs `step(0)`, `step(1)`, … on a new thread until stopped.
+    private func spawn(_ step: @escaping @Sendable (Int) -> Void) {
+        running.enter()
+        Thread { [self] in
+            var index = 0
+            while !stopping.load(ordering: .relaxed) {
+                step(index)
+                index += 1
+            }
+            running.leave()
+        }.start()
+    }
+
+    /// Stops every thread and waits for them. Idempotent.
+    func stop() {
+        stopping.store(true, ordering: .relaxed)
+        XCTAssertEqual(running.wait(timeout: .now() + testWaitTimeout), .success, "the load threads did not stop")
     }
 }
