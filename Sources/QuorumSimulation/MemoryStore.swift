@@ -41,6 +41,8 @@ struct MemoryStore {
     private(set) var hints: [UInt64: Hint] = [:]
     /// The heartbeat generation of the node's last run (its meta table).
     var generation: UInt64?
+    /// The membership the node last saved (its meta table).
+    var membership: MembershipState?
     /// Tombstone states purged (for the run's figures).
     private(set) var purgedCount = 0
     /// Commits so far (for the run's figures).

@@ -5,31 +5,16 @@ import QuorumCore
 extension SimulatedNode {
     // MARK: Gossip
 
-    /// One gossip round: push to a few peers, fold in their answers. Messages cross the
-    /// network encoded, as the node's `PeerRequest.gossip` frames.
+    /// One gossip round of the node's `MembershipDriver`.
     func gossipRound() {
-        let sends = gossip.round(nowMilliseconds: wallNow, using: &world.random)
-        for send in sends {
-            call(send.target, .gossip(message: send.message.encoded()), timeoutMilliseconds: 1000) { [self] response in
-                if case .gossip(let reply)? = response, !reply.isEmpty { _ = receiveGossip(reply) }
-            }
-        }
-    }
-
-    /// A peer's encoded gossip; returns the encoded answer (empty when none is due). Peers
-    /// that came back get their hints without waiting out the backoff.
-    func receiveGossip(_ bytes: [UInt8]) -> [UInt8] {
-        guard let message = try? GossipMessage(decoding: bytes), let receipt = try? gossip.receive(message, nowMilliseconds: wallNow)
-        else { return [] }
-        hints.targetsReachable(receipt.newlyReachable)
-        return receipt.reply?.encoded() ?? []
+        membership.round()
     }
 
     // MARK: Hinted handoff
 
     /// One delivery pass of the node's `HintDriver`, past the peers its detector believes down.
     func deliverHints() {
-        hints.deliver(down: gossip.unreachable(nowMilliseconds: wallNow))
+        hints.deliver(down: down)
     }
 
     // MARK: Anti-entropy

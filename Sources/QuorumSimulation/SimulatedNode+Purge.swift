@@ -43,7 +43,7 @@ extension SimulatedNode {
         let props = world.props(for: name.bucket)
         var replicas = world.ring.preferenceList(partition: name.partition, n: min(props.n, world.ring.members.count))
         if world.config.bug == .purgeAsksOnlyItself { replicas = [id] }  // the deliberate bug
-        let down = gossip.unreachable(nowMilliseconds: wallNow)
+        let down = membership.unreachable()
         collectDigests(replicas[...], name: name, down: down, collected: []) { [self] digests in
             let grace = world.config.antiEntropyLimits.tombstoneGraceMilliseconds
             guard TombstonePurgeRule.decide(state: state, nowMilliseconds: now, graceMilliseconds: grace, replicaDigests: digests)

@@ -27,7 +27,16 @@ final class SimulatedNode {
     /// Deliberate bugs switched on in the node's services.
     var faults: FaultPoints { FaultPoints(bug: world.config.bug) }
     var hlc = HybridLogicalClock()
-    var gossip: Gossip
+    /// The node's gossip and failure detector, and its ring changes; made anew by each start.
+    private(set) var membership: MembershipDriver!
+    private(set) var ringChanges: RingChangeDriver!
+    /// The rings this node places requests by, as its ring-change driver installed them.
+    var serving: Ring
+    var target: Ring
+    /// Peers the membership driver last published as down.
+    var down: Set<String> = []
+    /// Set once this node left the cluster and its departure had time to spread.
+    var departed = false
     /// The node's hinted handoff; made anew by each start, from the hints on its disk.
     private(set) var hints: HintDriver!
     var trees: [Int: MerkleTree] = [:]
@@ -61,7 +70,8 @@ final class SimulatedNode {
         hintLimits.ageMaxMilliseconds = world.config.hintAgeMaxMilliseconds
         self.hintLimits = hintLimits
         actorID = "\(id).sim"
-        gossip = Gossip(local: id, generation: 0, state: world.membership, nowMilliseconds: 0)
+        serving = world.ring
+        target = world.ring
         let depth = world.config.bug == .antiEntropyThreeReplicasDeep ? 3 : SimulatedBuckets.replicasMax
         antiEntropyPairs = AntiEntropySchedule.pairs(ring: world.ring, node: id, replicas: depth)
     }
@@ -77,10 +87,9 @@ final class SimulatedNode {
     func start() {
         let now = wallNow
         hlc = HybridLogicalClock()
-        let generation = world.config.bug == .generationFromWallClock
-            ? now : HeartbeatGeneration.next(previous: store.generation, nowMilliseconds: now)
+        let generation = MembershipDriver.generation(previous: store.generation, nowMilliseconds: now, faults: faults)
         store.generation = generation
-        gossip = Gossip(local: id, generation: generation, state: world.membership, nowMilliseconds: now)
+        startMembership(generation: generation)
         hints = HintDriver(
             restored: store.allHints(), limits: hintLimits, storage: SimulatedHintStorage(node: self),
             replicas: SimulatedReplicaCaller(node: self), clock: SimulatedNodeClock(node: self), log: SimulatedLog(),
@@ -124,6 +133,22 @@ final class SimulatedNode {
         start()
     }
 
+    /// The node's gossip and ring changes, from the state on its disk merged with the
+    /// founders, as the node's `MembershipBootstrap` starts them.
+    private func startMembership(generation: UInt64) {
+        let state = store.membership.map { $0.merged(with: world.membership) } ?? world.membership
+        let log = SimulatedLog()
+        membership = MembershipDriver(
+            local: id, peerAddress: "\(id):7000", httpAddress: "\(id):8000", state: state, generation: generation,
+            replicas: SimulatedReplicaCaller(node: self), clock: SimulatedNodeClock(node: self),
+            random: SimulatedRandom(world: world), context: SimulatedMembershipContext(node: self), log: log)
+        ringChanges = RingChangeDriver(
+            membership: membership, executor: SimulatedExecutor(node: self), seeds: SimulatedSeedCaller(node: self),
+            context: SimulatedRingChangeContext(node: self), log: log,
+            gossipIntervalMilliseconds: Int(world.config.gossipIntervalMilliseconds), faults: faults)
+        ringChanges.membershipChanged(membership.state)
+    }
+
     // MARK: Calls to replicas
 
     /// Sends `request` to `target` and calls `completion` once with its answer, or nil on
@@ -151,7 +176,7 @@ final class SimulatedNode {
         } catch {
             return respond(.failure(code: "bad_parameter", message: "undecodable request: \(error)"))
         }
-        if case .gossip(let message) = request { return respond(.gossip(message: receiveGossip(message))) }
+        if case .gossip(let message) = request { return respond(.gossip(message: membership.receive(message, from: "peer"))) }
         replica.handle(request, respond: respond)
     }
 

@@ -85,7 +85,7 @@ final class SimulatedReplicaContext: ReplicaContext {
         self.node = node
     }
 
-    var serving: Ring { node.world.ring }
+    var serving: Ring { node.serving }
 
     var actorID: String { node.actorID }
 

@@ -57,11 +57,11 @@ final class SimulatedRequestContext: RequestContext {
         self.node = node
     }
 
-    var serving: Ring { node.world.ring }
+    var serving: Ring { node.serving }
 
     func props(for bucket: String) -> BucketProps { node.world.props(for: bucket) }
 
-    func unreachable() -> Set<String> { node.gossip.unreachable(nowMilliseconds: node.wallNow) }
+    func unreachable() -> Set<String> { node.down }
 
     func tick() -> HLCTimestamp { node.hlc.tick(nowMilliseconds: node.wallNow) }
 

@@ -117,7 +117,7 @@ public enum Simulation {
     /// Nodes whose failure detector believes some peer down, with those peers.
     static func believedDown(_ world: SimulatedWorld) -> [(node: String, peers: [String])] {
         world.nodes.compactMap { node in
-            let down = node.gossip.unreachable(nowMilliseconds: node.wallNow).sorted()
+            let down = node.membership.unreachable().sorted()
             return down.isEmpty ? nil : (node.id, down)
         }
     }
@@ -125,7 +125,7 @@ public enum Simulation {
     /// Per node: hints still held and peers it believes down, once repair ran out of time.
     static func outstanding(_ world: SimulatedWorld) -> [String] {
         world.nodes.compactMap { node in
-            let down = node.gossip.unreachable(nowMilliseconds: node.wallNow).sorted()
+            let down = node.membership.unreachable().sorted()
             let targets = node.hints.queue.targets
             guard !down.isEmpty || !targets.isEmpty else { return nil }
             return "\(node.id) holds \(node.hints.queue.pendingCount) hints for [\(targets.joined(separator: ","))], believes [\(down.joined(separator: ","))] down"

@@ -12,7 +12,9 @@ import QuorumStorage
 public final class Node: Sendable {
     public let config: NodeConfig
     private let rings: RingView
-    private let changes: RingChangeService
+    private let cluster: OnLoop<ClusterServices>
+    private let departure: Departure
+    private let down: DownPeers
     private let group: MultiThreadedEventLoopGroup
     private let store: ReplicaStore
     private let peers: PeerDirectory
@@ -20,7 +22,6 @@ public final class Node: Sendable {
     private let httpServer: HTTPServer
     private let respServer: RESPServer?
     private let coordinator: NodeService
-    private let membership: MembershipService
     private let gossipTimer = RepeatingTimer(label: "quorumkv.gossip")
     private let antiEntropy: AntiEntropyService
     private let antiEntropyTimer = RepeatingTimer(label: "quorumkv.anti-entropy")
@@ -62,18 +63,14 @@ public final class Node: Sendable {
         let transportLimits = PeerTransportLimits(limits: config.limits)
         let peers = PeerDirectory(peers: [], group: group, hello: hello, limits: transportLimits, logger: logger)
         self.peers = peers
-        let changes = RingChangeService(
-            nodeID: config.nodeID, rings: rings, peers: peers, registry: registry, store: store,
-            gossipIntervalMilliseconds: config.gossipIntervalMilliseconds, logger: logger)
-        self.changes = changes
-        let membership = try MembershipService(
-            config: config, store: store, logger: logger,
-            onChange: { state in
-                for (bucket, bucketProps) in state.bucketProps { try? registry.store(bucket: bucket, props: bucketProps) }
-                changes.membershipChanged(state)
-            },
-            onReachable: { nodes in hints.run { $0.targetsReachable(nodes) } })
-        self.membership = membership
+        let cluster = OnLoop<ClusterServices>(loop: background)
+        self.cluster = cluster
+        let down = DownPeers()
+        self.down = down
+        let departure = Departure()
+        self.departure = departure
+        let initialMembership = try MembershipBootstrap.initialState(config: config, store: store)
+        let generation = try MembershipBootstrap.generation(store: store)
         let antiEntropyLimits = AntiEntropyLimits.defaults
         let trees = PartitionTrees(
             partitionCount: config.partitionCount,
@@ -100,8 +97,10 @@ public final class Node: Sendable {
                 replicas: LoopReplicaCaller(router: router, loop: background), clock: SystemServiceClock(),
                 log: LoggerServiceLog(logger: logger), deliveryTimeoutMilliseconds: config.limits.requestTimeoutMillisecondsDefault)
         }
+        // Peers believed down: the failure detector's view, plus peers the transport could
+        // not connect to lately (a refused connection is known before heartbeats stop).
         let unreachable: @Sendable () -> Set<String> = {
-            membership.unreachable().union(peers.snapshot().filter { !$0.reachable }.map(\.nodeID))
+            down.snapshot.union(peers.snapshot().filter { !$0.reachable }.map(\.nodeID))
         }
         let sweepLogger = logger
         let keySweep = { [store, nodeID = config.nodeID, grace = config.tombstoneGraceMilliseconds] in
@@ -115,11 +114,30 @@ public final class Node: Sendable {
         let antiEntropy = AntiEntropyService(
             nodeID: config.nodeID, rings: rings, trees: trees, router: router, registry: registry,
             limits: antiEntropyLimits, enabled: config.antiEntropyIntervalMilliseconds > 0, logger: logger, purger: purger,
-            sweeper: sweeper, onTransfersDone: { changes.transfersDone() })
+            sweeper: sweeper, onTransfersDone: { cluster.run { $0.ringChanges.transfersDone() } })
         self.antiEntropy = antiEntropy
-        changes.attach(membership: membership, antiEntropy: antiEntropy)
+        try cluster.install { [config, store] in
+            let log = LoggerServiceLog(logger: logger)
+            let membershipContext = NodeMembershipContext(
+                store: store, registry: registry, cluster: cluster, hints: hints, down: down, logger: logger,
+                blockingQueue: blockingQueue)
+            let ringChangeContext = NodeRingChangeContext(
+                nodeID: config.nodeID, rings: rings, peers: peers, antiEntropy: antiEntropy, registry: registry, store: store,
+                departure: departure, logger: logger)
+            let membership = MembershipDriver(
+                local: config.nodeID, peerAddress: "\(config.peerHost):\(config.peerPort)",
+                httpAddress: "\(config.httpHost):\(config.httpPort)", state: initialMembership, generation: generation,
+                replicas: LoopReplicaCaller(router: router, loop: background), clock: SystemServiceClock(),
+                random: SystemRandomSource(), context: membershipContext, log: log)
+            let ringChanges = RingChangeDriver(
+                membership: membership, executor: EventLoopExecutor(loop: background),
+                seeds: PeerSeedCaller(peers: peers, loop: background), context: ringChangeContext, log: log,
+                gossipIntervalMilliseconds: config.gossipIntervalMilliseconds)
+            ringChanges.membershipChanged(membership.state)
+            return ClusterServices(membership: membership, ringChanges: ringChanges)
+        }
         let requests = NodeRequestContext(
-            rings: rings, registry: registry, membership: membership, peers: peers, clock: clock, actorID: actorID,
+            rings: rings, registry: registry, unreachable: unreachable, clock: clock, actorID: actorID,
             coordinatedMax: config.limits.coordinatedRequestsMax)
         let drivers = try LoopLocal<RequestDriver>(group: group) { [config] loop in
             RequestDriver(
@@ -130,7 +148,7 @@ public final class Node: Sendable {
         coordinator = NodeService(
             nodeID: config.nodeID, rings: rings, drivers: drivers, requests: requests, router: router, clock: clock,
             registry: registry, peers: peers, limits: config.limits, logger: logger, sloppyQuorum: config.sloppyQuorum,
-            hints: hints, membership: membership, antiEntropy: antiEntropy, changes: changes,
+            hints: hints, cluster: cluster, antiEntropy: antiEntropy,
             storageStatus: { [store] in
                 StorageStatus(
                     keys: (try? store.keyCount()) ?? -1, queuedWrites: store.queuedWrites,
@@ -152,7 +170,7 @@ public final class Node: Sendable {
                 do {
                     let request = try PeerRequest(decoding: payload)
                     if case .gossip(let message) = request {
-                        respond(PeerResponse.gossip(message: membership.receive(message, from: from)).encoded())
+                        cluster.run { respond(PeerResponse.gossip(message: $0.membership.receive(message, from: from)).encoded()) }
                     } else {
                         replicas.run { replica in replica.handle(request) { respond($0.encoded()) } }
                     }
@@ -184,9 +202,9 @@ public final class Node: Sendable {
     @discardableResult
     public func start() async throws -> (http: Int, peer: Int, resp: Int?) {
         let peerPort = try await Self.bind("peer", config.peerHost, config.peerPort) { try await peerServer.start() }
-        if let seed = config.joinSeed, membership.localStatus == nil {
+        if let seed = config.joinSeed, try await cluster.ask({ $0.membership.localStatus }) == nil {
             do {
-                let change = try await changes.join(seed: seed)
+                let change = try await coordinator.joinCluster(seed: seed)
                 logger.info("joined through \(seed); copying partitions", metadata: ["transfers": "\(change.transfersPending)"])
             } catch {
                 throw ConfigError(error.message)
@@ -194,12 +212,8 @@ public final class Node: Sendable {
         }
         let httpPort = try await Self.bind("HTTP", config.httpHost, config.httpPort) { try await httpServer.start() }
         let respPort = try await Self.bind("RESP", config.respHost, config.respPort ?? 0) { try await respServer?.start() }
-        gossipTimer.start(everyMilliseconds: config.gossipIntervalMilliseconds) { [membership, router] in
-            membership.round { target, message, reply in
-                router.call(target, .gossip(message: message), timeoutMilliseconds: 1000) { result in
-                    if case .success(.gossip(let answer)) = result { reply(answer) } else { reply(nil) }
-                }
-            }
+        gossipTimer.start(everyMilliseconds: config.gossipIntervalMilliseconds) { [cluster] in
+            cluster.run { $0.membership.round() }
         }
         // Trees are built (on their own queue) even with anti-entropy off here: peers that
         // run it ask this node for them, and /status reports their roots.
@@ -209,9 +223,9 @@ public final class Node: Sendable {
         antiEntropyTimer.start(everyMilliseconds: antiEntropyInterval) { [antiEntropy] in
             antiEntropy.tick()
         }
-        hintTimer.start(everyMilliseconds: config.hintDeliveryIntervalMilliseconds) { [hints, membership] in
-            let down = membership.unreachable()
-            hints.run { $0.deliver(down: down) }
+        hintTimer.start(everyMilliseconds: config.hintDeliveryIntervalMilliseconds) { [hints, down] in
+            let unreachable = down.snapshot
+            hints.run { $0.deliver(down: unreachable) }
         }
         logger.info(
             "node started",
@@ -238,7 +252,7 @@ public final class Node: Sendable {
 
     /// Returns once this node has left its cluster (after `POST /cluster/leave` and the
     /// hand-off): the process should then stop.
-    public func waitUntilLeft() async { await changes.waitUntilLeft() }
+    public func waitUntilLeft() async { await departure.wait() }
 
     /// Stops accepting requests, lets queued writes commit, and closes everything.
     public func stop() async {

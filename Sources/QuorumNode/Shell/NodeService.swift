@@ -21,16 +21,15 @@ final class NodeService: KVService {
     private let storageStatus: @Sendable () -> StorageStatus
     private let sloppyQuorum: Bool
     private let hints: OnLoop<HintDriver>
-    private let membership: MembershipService
+    private let cluster: OnLoop<ClusterServices>
     private let antiEntropy: AntiEntropyService
-    private let changes: RingChangeService
     private let startedMilliseconds = WallClock.nowMilliseconds()
 
     init(
         nodeID: String, rings: RingView, drivers: LoopLocal<RequestDriver>, requests: NodeRequestContext, router: ReplicaRouter,
         clock: NodeClock, registry: BucketRegistry, peers: PeerDirectory, limits: Limits, logger: Logger,
-        sloppyQuorum: Bool, hints: OnLoop<HintDriver>, membership: MembershipService, antiEntropy: AntiEntropyService,
-        changes: RingChangeService, storageStatus: @escaping @Sendable () -> StorageStatus
+        sloppyQuorum: Bool, hints: OnLoop<HintDriver>, cluster: OnLoop<ClusterServices>, antiEntropy: AntiEntropyService,
+        storageStatus: @escaping @Sendable () -> StorageStatus
     ) {
         self.nodeID = nodeID
         self.rings = rings
@@ -44,9 +43,8 @@ final class NodeService: KVService {
         self.logger = logger
         self.sloppyQuorum = sloppyQuorum
         self.hints = hints
-        self.membership = membership
+        self.cluster = cluster
         self.antiEntropy = antiEntropy
-        self.changes = changes
         self.storageStatus = storageStatus
     }
 
@@ -143,7 +141,8 @@ final class NodeService: KVService {
         props.version = clock.tick()
         try registry.store(bucket: bucket, props: props)
         broadcast(bucket: bucket, props: props)
-        membership.publish(bucket: bucket, props: props)
+        let published = props
+        cluster.run { $0.membership.publish(bucket: bucket, props: published) }
         logger.info("bucket props changed", metadata: ["bucket": "\(bucket)", "n": "\(props.n)", "conflict": "\(props.conflict.rawValue)"])
         return props
     }
@@ -160,19 +159,44 @@ final class NodeService: KVService {
 
     // MARK: membership
 
-    func joinCluster(seed: String) async throws(KVError) -> MembershipChange { try await changes.join(seed: seed) }
+    func joinCluster(seed: String) async throws(KVError) -> MembershipChange {
+        do {
+            _ = try HostPort(parsing: seed, what: "seed")
+        } catch {
+            throw .badParameter(name: "seed", message: error.message)
+        }
+        let nodeID = nodeID
+        let result = try? await cluster.ask { (services: ClusterServices, answer: @escaping @Sendable (Result<MembershipChange, KVError>) -> Void) in
+            services.ringChanges.join(address: seed) { result in
+                answer(result.map { MembershipChange(node: nodeID, status: $0.status?.rawValue ?? "none", transfersPending: $0.transfersPending) })
+            }
+        }
+        guard let result else { throw .internalError(message: "the node is shutting down") }
+        return try result.get()
+    }
 
-    func leaveCluster() async throws(KVError) -> MembershipChange { try changes.leave() }
+    func leaveCluster() async throws(KVError) -> MembershipChange {
+        let nodeID = nodeID
+        let result = try? await cluster.ask { services in
+            Result { () throws(KVError) in
+                let report = try services.ringChanges.leave()
+                return MembershipChange(node: nodeID, status: report.status?.rawValue ?? "none", transfersPending: report.transfersPending)
+            }
+        }
+        guard let result else { throw .internalError(message: "the node is shutting down") }
+        return try result.get()
+    }
 
     func status() async -> NodeStatus {
         let storage = storageStatus()
+        let members = (try? await cluster.ask { [nodeID] in Self.memberReports($0.membership.view(), local: nodeID) }) ?? []
         let hintStatus = (try? await hints.ask { HintStatus(queue: $0.queue) }) ?? HintStatus(queue: HintQueue(limits: .defaults))
         return NodeStatus(
             node: nodeID, version: QuorumKVVersion.current,
             uptimeSeconds: Int((WallClock.nowMilliseconds() - startedMilliseconds) / 1000), ring: RingReport(ring: ring),
             peers: health().peers, hintsPending: hintStatus.pending, antiEntropy: antiEntropy.status,
             storage: storage, requestsInFlight: requests.requestsInFlight, repair: requests.counters.snapshot(),
-            hints: hintStatus, members: membership.view())
+            hints: hintStatus, members: members)
     }
 
     // MARK: key listing
@@ -213,6 +237,16 @@ final class NodeService: KVService {
     func health() -> HealthReport {
         let peerHealth = peers.snapshot().map { PeerHealth(node: $0.nodeID, address: $0.address, reachable: $0.reachable) }
         return HealthReport(node: nodeID, status: "ok", peers: peerHealth)
+    }
+
+    private static func memberReports(_ views: [MemberView], local: String) -> [MemberReport] {
+        views.map { view in
+            MemberReport(
+                node: view.member.id, address: view.member.peerAddress, status: view.member.status.rawValue,
+                reachable: view.member.id == local || view.isReachable,
+                phi: view.member.id == local ? 0 : (view.phi.isFinite ? min(view.phi, 1000) : 1000),
+                partitions: view.partitionsOwned)
+        }
     }
 
     private static func parseContext(_ token: String?) throws(KVError) -> VersionVector {

@@ -3,14 +3,12 @@ import QuorumServices
 import Synchronization
 
 /// What every request driver of this node reads from the node's shared state: the serving
-/// ring, bucket props, the peers believed down (the failure detector's view plus peers the
-/// transport could not connect to lately), the replica's clock, and the admission bound,
+/// ring, bucket props, the peers believed down, the replica's clock, and the admission bound,
 /// one for the whole node however many event loops coordinate.
 final class NodeRequestContext: RequestContext, Sendable {
     private let rings: RingView
     private let registry: BucketRegistry
-    private let membership: MembershipService
-    private let peers: PeerDirectory
+    private let unreachablePeers: @Sendable () -> Set<String>
     private let clock: NodeClock
     let actorID: String
     private let coordinatedMax: Int
@@ -18,13 +16,12 @@ final class NodeRequestContext: RequestContext, Sendable {
     let counters = NodeCounters()
 
     init(
-        rings: RingView, registry: BucketRegistry, membership: MembershipService, peers: PeerDirectory, clock: NodeClock, actorID: String,
+        rings: RingView, registry: BucketRegistry, unreachable: @escaping @Sendable () -> Set<String>, clock: NodeClock, actorID: String,
         coordinatedMax: Int
     ) {
         self.rings = rings
         self.registry = registry
-        self.membership = membership
-        self.peers = peers
+        self.unreachablePeers = unreachable
         self.clock = clock
         self.actorID = actorID
         self.coordinatedMax = coordinatedMax
@@ -34,9 +31,7 @@ final class NodeRequestContext: RequestContext, Sendable {
 
     func props(for bucket: String) -> BucketProps { registry.props(for: bucket) }
 
-    func unreachable() -> Set<String> {
-        membership.unreachable().union(peers.snapshot().filter { !$0.reachable }.map(\.nodeID))
-    }
+    func unreachable() -> Set<String> { unreachablePeers() }
 
     func tick() -> HLCTimestamp { clock.tick() }
 

@@ -33,6 +33,15 @@ final class OnLoop<Service>: Sendable {
         return try await loop.submit { [self] in body(service) }.get()
     }
 
+    /// Asks the service something it answers through a completion, and waits for it.
+    func ask<Answer: Sendable>(
+        _ body: @escaping @Sendable (Service, @escaping @Sendable (Answer) -> Void) -> Void
+    ) async throws -> Answer {
+        let promise = loop.makePromise(of: Answer.self)
+        run { service in body(service) { promise.succeed($0) } }
+        return try await promise.futureResult.get()
+    }
+
     private var service: Service {
         guard let service = box.value else { preconditionFailure("a node service was used before it was installed") }
         return service

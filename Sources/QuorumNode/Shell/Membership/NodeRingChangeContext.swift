@@ -1,0 +1,57 @@
+import Logging
+import NIOCore
+import QuorumCore
+import QuorumServices
+import QuorumStorage
+
+/// What the ring-change driver hands to and reads from the rest of the node: the rings
+/// and peer connections, anti-entropy's transfer plan, the registry, the store's key count,
+/// and whoever waits for this node to leave.
+final class NodeRingChangeContext: RingChangeContext {
+    private let nodeID: String
+    private let rings: RingView
+    private let peers: PeerDirectory
+    private let antiEntropy: AntiEntropyService
+    private let registry: BucketRegistry
+    private let store: ReplicaStore
+    private let departure: Departure
+    private let logger: Logger
+
+    init(
+        nodeID: String, rings: RingView, peers: PeerDirectory, antiEntropy: AntiEntropyService, registry: BucketRegistry,
+        store: ReplicaStore, departure: Departure, logger: Logger
+    ) {
+        self.nodeID = nodeID
+        self.rings = rings
+        self.peers = peers
+        self.antiEntropy = antiEntropy
+        self.registry = registry
+        self.store = store
+        self.departure = departure
+        self.logger = logger
+    }
+
+    func install(serving: Ring, target: Ring, peers members: [ClusterMember]) {
+        if rings.update(serving: serving, target: target) {
+            logger.info(
+                "ring changed",
+                metadata: [
+                    "serving": "\(serving.members.joined(separator: ","))", "target": "\(target.members.joined(separator: ","))",
+                ])
+        }
+        peers.reconcile(members.compactMap { member in
+            guard let address = try? HostPort(parsing: member.peerAddress, what: "peer address") else { return nil }
+            return (nodeID: member.id, host: address.host, port: address.port)
+        })
+    }
+
+    func planTransfers(_ transfers: [RingChange.Transfer]) { antiEntropy.plan(transfers: transfers) }
+
+    var transfersPending: Int { antiEntropy.status.transfersPending }
+
+    var replicasMax: Int { registry.replicasMax }
+
+    func keyCount() -> Int { (try? store.keyCount()) ?? 0 }
+
+    func departed() { departure.departed() }
+}

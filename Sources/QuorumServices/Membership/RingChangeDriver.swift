@@ -1,0 +1,140 @@
+import QuorumCore
+
+/// Carries out membership changes on a node: installs the rings and peer connections a new
+/// membership implies, plans the partition transfers `RingChange` lists, and moves this
+/// node's own status on when they are done (a joiner to `up`, a leaver to `left`). It also
+/// runs the two operator requests, join through a seed and leave.
+///
+/// The decisions are `MembershipState`'s and `RingChange`'s; this driver wires them to
+/// gossip (`MembershipDriver`, on the same executor), anti-entropy (which runs the
+/// transfers) and the peer connections.
+public final class RingChangeDriver {
+    private let membership: MembershipDriver
+    private let executor: any ServiceExecutor
+    private let seeds: any SeedCaller
+    private let context: any RingChangeContext
+    private let log: any ServiceLog
+    private let gossipIntervalMilliseconds: Int
+    private let faults: FaultPoints
+    /// Attempts to reach a seed, one a second: a seed that is restarting has this long.
+    public static let seedAttemptsMax = 30
+    public static let seedRetryMilliseconds = 1000
+    public static let seedTimeoutMilliseconds = 2000
+    /// Gossip rounds a node that left waits so the others hear of it from it (they then stop
+    /// routing to it at once rather than after their failure detectors notice).
+    public static let departureRounds = 4
+
+    public init(
+        membership: MembershipDriver, executor: any ServiceExecutor, seeds: any SeedCaller, context: any RingChangeContext,
+        log: any ServiceLog, gossipIntervalMilliseconds: Int, faults: FaultPoints = .inert
+    ) {
+        self.membership = membership
+        self.executor = executor
+        self.seeds = seeds
+        self.context = context
+        self.log = log
+        self.gossipIntervalMilliseconds = gossipIntervalMilliseconds
+        self.faults = faults
+    }
+
+    // MARK: Reacting to the membership
+
+    /// Installs what a new membership implies. Called after every change, local or gossiped.
+    public func membershipChanged(_ state: MembershipState) {
+        guard let serving = state.ring else { return }
+        let target = state.isChanging ? (state.targetRing ?? serving) : serving
+        let local = membership.local
+        context.install(
+            serving: serving, target: target,
+            peers: state.members.values.filter { $0.id != local && $0.status != .left }.sorted { $0.id < $1.id })
+        // A node that left has nothing more to copy.
+        guard state.members[local]?.status != .left else { return }
+        context.planTransfers(RingChange.transfers(local: local, serving: serving, target: target, replicas: context.replicasMax))
+    }
+
+    /// Every planned transfer is done: the change this node was waiting for can complete.
+    public func transfersDone() {
+        switch membership.localStatus {
+        case .joining:
+            log.log(.info, "join complete: this node now serves its partitions", [:])
+            membership.markUp()
+        case .leaving:
+            log.log(.info, "hand-off complete: this node leaves the cluster", [:])
+            membership.markLeft()
+            _ = executor.schedule(afterMilliseconds: Self.departureRounds * gossipIntervalMilliseconds) { [context] in
+                context.departed()
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: Operator requests
+
+    /// Where this node stands in a change: its status and the transfers it still has to run.
+    public var report: (status: MemberStatus?, transfersPending: Int) { (membership.localStatus, context.transfersPending) }
+
+    /// Joins the cluster the seed at `address` belongs to. Allowed only while this node is
+    /// alone and holds no keys: a node's data belongs to its cluster, and merging two
+    /// clusters' rings would move most keys.
+    public func join(address: String, completion: @escaping (Result<(status: MemberStatus?, transfersPending: Int), KVError>) -> Void) {
+        let state = membership.state
+        if let own = state.members[membership.local], own.status == .joining || (own.status.isServing && state.members.count > 1) {
+            return completion(.success(report))  // already joining or joined: nothing to do again
+        }
+        let keys = context.keyCount()
+        guard state.members.count <= 1, keys == 0 else {
+            return completion(.failure(.preconditionFailed(
+                message: "only a node that is alone and empty can join a cluster; this one has \(state.members.count) member(s) "
+                    + "and \(keys) key(s). Start a new node with an empty --data-dir and --join \(address)")))
+        }
+        askSeed(address, attempt: 1, lastError: "no answer", completion: completion)
+    }
+
+    private func askSeed(
+        _ address: String, attempt: Int, lastError: String,
+        completion: @escaping (Result<(status: MemberStatus?, transfersPending: Int), KVError>) -> Void
+    ) {
+        guard attempt <= Self.seedAttemptsMax else {
+            return completion(.failure(.internalError(
+                message: "could not reach the seed \(address) in \(Self.seedAttemptsMax) attempts (\(lastError)); "
+                    + "check it is a running member's peer address (--peer)")))
+        }
+        let greeting = PeerRequest.gossip(message: membership.joinGreeting())
+        seeds.call(address: address, greeting, timeoutMilliseconds: Self.seedTimeoutMilliseconds) { [self] response in
+            guard let response else {
+                _ = executor.schedule(afterMilliseconds: Self.seedRetryMilliseconds) { [self] in
+                    askSeed(address, attempt: attempt + 1, lastError: "no answer", completion: completion)
+                }
+                return
+            }
+            guard case .gossip(let reply) = response else {
+                return completion(.failure(.preconditionFailed(
+                    message: "cannot join through \(address): the seed answered something other than its membership")))
+            }
+            do throws(MembershipRefusal) {
+                try membership.join(seedReply: reply)
+            } catch {
+                return completion(.failure(.preconditionFailed(message: "cannot join through \(address): \(error.message)")))
+            }
+            log.log(.info, "joining the cluster", ["seed": address, "attempt": "\(attempt)"])
+            completion(.success(report))
+        }
+    }
+
+    /// Starts handing this node's partitions off; the node leaves when that is done.
+    public func leave() throws(KVError) -> (status: MemberStatus?, transfersPending: Int) {
+        let local = membership.local
+        let others = membership.state.members.values.filter { $0.id != local && $0.status.isInTarget }
+        guard !others.isEmpty else {
+            throw .preconditionFailed(message: "\(local) is the cluster's last member: there is nobody to hand its data to; stop it instead")
+        }
+        do {
+            try membership.requestLeave()
+        } catch {
+            throw .preconditionFailed(message: error.message)
+        }
+        log.log(.info, "leaving the cluster: handing partitions off", [:])
+        return report
+    }
+}
