@@ -25,3 +25,9 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// restarted after its clock stepped back stays down in every peer's eyes.
     case generationFromWallClock
 }
+
+extension InjectedBug {
+    /// Every bug `--bug` can switch on, in declaration order: all cases but `none`, so a
+    /// new case shows up in `--list-bugs` and `--help` without editing either.
+    public static var deliberate: [InjectedBug] { allCases.filter { $0 != .none } }
+}
