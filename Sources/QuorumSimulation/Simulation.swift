@@ -16,6 +16,19 @@ public struct SimulationReport: Sendable {
     public var outstanding: [String] = []
     /// Replica states removed by tombstone purges.
     public var purged = 0
+    /// Client requests issued (the checker's final reads not included).
+    public var requests = 0
+    /// Crashes that took a node down (a crash of a node already down does nothing).
+    public var crashes = 0
+    /// Partitions and one-way cuts applied.
+    public var partitions = 0
+    /// Membership changes, store errors and wiped disks the run applied. The simulator
+    /// has none of these faults yet; they are here so sweep totals and `--summary-json`
+    /// need no change when it does: whoever adds one fills its field.
+    public var joins = 0
+    public var leaves = 0
+    public var storeErrors = 0
+    public var wipedDisks = 0
 
     public var passed: Bool { violations.isEmpty }
 
@@ -51,8 +64,12 @@ public enum Simulation {
         let plan = plan ?? drawn
         // The run's own draws (delays, losses, disk) come from a second stream of the seed.
         let world = SimulatedWorld(seed: seed, config: config, mix: mix, random: SplitMix64(seed: seed ^ 0x9E37_79B9_7F4A_7C15))
+        var applied = AppliedFaults()
         for timed in plan.faults {
-            world.schedule(atOffset: timed.atMilliseconds) { world.apply(timed.fault) }
+            world.schedule(atOffset: timed.atMilliseconds) {
+                applied.record(timed.fault, in: world)
+                world.apply(timed.fault)
+            }
         }
         let clients = plan.operations.enumerated().map { SimulatedClient(index: $0.offset, operations: $0.element, world: world) }
         for client in clients { client.start() }
@@ -111,7 +128,8 @@ public enum Simulation {
         return SimulationReport(
             seed: seed, mix: mix, plan: plan, history: world.history, violations: Checker.check(input), events: world.steps,
             virtualMilliseconds: world.now - SimulatedWorld.origin, repairMilliseconds: repairMilliseconds, outstanding: outstanding,
-            purged: world.nodes.reduce(0) { $0 + $1.store.purgedCount })
+            purged: world.nodes.reduce(0) { $0 + $1.store.purgedCount }, requests: world.history.clientRequestCount,
+            crashes: applied.crashes, partitions: applied.partitions)
     }
 
     /// Nodes whose failure detector believes some peer down, with those peers.

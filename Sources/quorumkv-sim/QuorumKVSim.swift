@@ -3,7 +3,8 @@ import Foundation
 import QuorumSimulation
 
 /// `quorumkv-sim`: runs the deterministic simulator. One seed replays byte for byte and
-/// prints its history; many seeds print a summary line and every failing seed.
+/// prints its history; many seeds (a count, or as many as fit a time budget) print a
+/// summary line and every failing seed.
 @main
 struct QuorumKVSim: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,10 +12,17 @@ struct QuorumKVSim: ParsableCommand {
         abstract: "Run QuorumKV's protocol logic under seeded faults and check what clients saw.",
         discussion: """
             Examples:
-              quorumkv-sim --seed 42                 replay seed 42: its history and any violated check
-              quorumkv-sim --seeds 500               seeds 1...500, one summary line
-              quorumkv-sim --seed 42 --shrink        replay, then shrink a failing plan
-              quorumkv-sim --seed 42 --keep 0-3,9    replay a shrunk plan (steps as --shrink printed)
+              quorumkv-sim --seed 42              replay seed 42: its history and verdict
+              quorumkv-sim --seeds 500            seeds 1...500, one summary line
+              quorumkv-sim --seconds 600          seeds from 1 on for ten minutes (a soak)
+              quorumkv-sim --seeds 500 --summary-json sweep.json
+                                                  also write the totals as JSON
+              quorumkv-sim --seed 42 --shrink     replay, then shrink a failing plan
+              quorumkv-sim --seed 42 --keep 0-3,9 replay a shrunk plan (steps as --shrink
+                                                  printed them)
+              quorumkv-sim --list-bugs            the deliberate bugs --bug takes
+            Each seed runs \(SimulationConfig().clientCount) clients of \(SimulationConfig().operationsPerClient) \
+            requests (--clients, --operations).
             Exit status: 0 when every check passed, 1 when one failed.
             """)
 
@@ -24,32 +32,48 @@ struct QuorumKVSim: ParsableCommand {
     @Option(help: "Run this many seeds and print a summary.")
     var seeds: UInt64?
 
-    @Option(help: "The first seed of --seeds.")
+    @Option(help: "Run seeds until this many seconds have passed (checked between seeds), then print a summary.")
+    var seconds: Int?
+
+    @Option(help: "The first seed of --seeds or --seconds.")
     var first: UInt64 = 1
 
-    @Option(help: "Fault mix for every seed: calm, lossy, partitions, crashes, clocks, chaos (default: each seed picks).")
+    @Option(help: "Fault mix for every seed: \(FaultMix.allCases.map(\.rawValue).joined(separator: ", ")) (default: each seed picks).")
     var faults: String?
 
-    @Option(help: "Switch on a deliberate bug: readRepairDropsSiblings, antiEntropyIgnoresTombstones.")
+    @Option(help: "Switch on a deliberate bug: \(InjectedBug.deliberate.map(\.rawValue).joined(separator: ", ")).")
     var bug: String = InjectedBug.none.rawValue
 
-    @Option(help: "Operations per client.")
+    @Option(help: "Operations per client (default \(SimulationConfig().operationsPerClient)).")
     var operations: Int?
 
-    @Option(help: "Clients.")
+    @Option(help: "Clients (default \(SimulationConfig().clientCount)).")
     var clients: Int?
 
     @Option(help: "With --seed: run only these plan steps (as --shrink prints them).")
     var keep: String?
 
-    @Flag(help: "With --seeds: print each seed to stderr before running it, so a crash names its seed.")
+    @Option(
+        name: .customLong("summary-json"),
+        help: ArgumentHelp("With --seeds or --seconds: write the seeds run, failures and event totals here as JSON.", valueName: "file"))
+    var summaryJSON: String?
+
+    @Flag(help: "With --seeds or --seconds: print each seed to stderr before running it, so a crash names its seed.")
     var verbose = false
 
-    @Flag(help: "Shrink a failing plan to fewer steps that still fail (with --seeds: the first failing seed).")
+    @Flag(help: "Shrink a failing plan to fewer steps that still fail (with --seeds or --seconds: the first failing seed).")
     var shrink = false
 
+    @Flag(help: "Print the deliberate bugs --bug takes, one a line, and exit.")
+    var listBugs = false
+
     func validate() throws {
-        guard (seed == nil) != (seeds == nil) else { throw ValidationError("give exactly one of --seed and --seeds") }
+        if listBugs { return }
+        guard [seed != nil, seeds != nil, seconds != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --seed, --seeds and --seconds")
+        }
+        if let seconds, seconds < 1 { throw ValidationError("--seconds must be at least 1") }
+        if let seeds, seeds > UInt64.max - first + 1 { throw ValidationError("--seeds runs past the last seed") }
         if let faults, FaultMix(rawValue: faults) == nil {
             throw ValidationError("unknown fault mix \(faults); one of \(FaultMix.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -58,21 +82,30 @@ struct QuorumKVSim: ParsableCommand {
         }
         if let keep, Shrinker.parseRanges(keep) == nil { throw ValidationError("--keep takes steps like 0-3,7,9-12") }
         if keep != nil && seed == nil { throw ValidationError("--keep replays one seed; give --seed") }
+        if summaryJSON != nil && seed != nil { throw ValidationError("--summary-json sums a sweep; give --seeds or --seconds") }
         if let operations, operations < 0 || operations > 10_000 { throw ValidationError("--operations must be 0...10000") }
         if let clients, clients < 1 || clients > 100 { throw ValidationError("--clients must be 1...100") }
     }
 
     func run() throws {
+        if listBugs {
+            for bug in InjectedBug.deliberate { print(bug.rawValue) }
+            return
+        }
+        if let seed {
+            try replay(seed: seed, config: config)
+        } else {
+            try sweep(SeedSweep(first: first, config: config))
+        }
+    }
+
+    private var config: SimulationConfig {
         var config = SimulationConfig()
         config.faults = faults.flatMap(FaultMix.init(rawValue:))
         config.bug = InjectedBug(rawValue: bug)!
         if let operations { config.operationsPerClient = operations }
         if let clients { config.clientCount = clients }
-        if let seed {
-            try replay(seed: seed, config: config)
-        } else {
-            try sweep(count: seeds!, config: config)
-        }
+        return config
     }
 
     private func replay(seed: UInt64, config: SimulationConfig) throws {
@@ -86,40 +119,56 @@ struct QuorumKVSim: ParsableCommand {
         if !report.passed { throw ExitCode(1) }
     }
 
-    private func sweep(count: UInt64, config: SimulationConfig) throws {
-        var failed: [SimulationReport] = []
-        var events = 0
-        let last = first + count - 1
-        for seed in first...last {
-            // To stderr, unbuffered: the line survives the crash it is there for.
-            if verbose { FileHandle.standardError.write(Data("running seed \(seed)\n".utf8)) }
-            let report = Simulation.run(seed: seed, config: config)
-            events += report.events
-            if !report.passed {
-                failed.append(report)
-                let checks = report.failedChecks.map(\.rawValue).joined(separator: ",")
-                print("seed \(seed) (\(report.mix.rawValue)) FAILED (\(checks)): \(report.violations[0])")
-                print("  replay: quorumkv-sim --seed \(seed)\(replayFlags(config))")
-            }
+    private func sweep(_ sweep: SeedSweep) throws {
+        let summary: SweepSummary
+        if let seconds {
+            let deadline = ContinuousClock.now + .seconds(seconds)
+            summary = sweep.run(until: { ContinuousClock.now >= deadline }, observer: observer(sweep))
+        } else {
+            summary = sweep.run(count: seeds!, observer: observer(sweep))
         }
-        print("seeds \(first)...\(last): \(Int(count) - failed.count) passed, \(failed.count) failed, \(events) events")
-        if shrink, let report = failed.first { printShrunk(seed: report.seed, config: config, report: report) }
-        if !failed.isEmpty { throw ExitCode(1) }
+        print(summary.render(seconds: seconds))
+        if let summaryJSON { try write(summary.document, to: summaryJSON) }
+        if shrink, let report = summary.firstFailure { printShrunk(seed: report.seed, config: sweep.config, report: report) }
+        if !summary.passed { throw ExitCode(1) }
+    }
+
+    private func observer(_ sweep: SeedSweep) -> SeedSweep.Observer {
+        SeedSweep.Observer(
+            willRun: { [verbose] seed in
+                // To stderr, unbuffered: the line survives the crash it is there for.
+                if verbose { FileHandle.standardError.write(Data("running seed \(seed)\n".utf8)) }
+            },
+            didRun: { report in
+                if !report.passed { print(sweep.failureLines(for: report), terminator: "") }
+            })
+    }
+
+    /// Sorted keys: the same totals give the same bytes, so files can be compared.
+    private func write(_ document: SweepSummary.Document, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        var data = try encoder.encode(document)
+        data.append(contentsOf: Array("\n".utf8))
+        do {
+            try data.write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw SummaryWriteError(path: path, reason: error.localizedDescription)
+        }
     }
 
     private func printShrunk(seed: UInt64, config: SimulationConfig, report: SimulationReport) {
         let result = Shrinker.shrink(seed: seed, config: config, failing: report)
         print("shrunk seed \(seed) from \(report.plan.stepCount) to \(result.kept.count) plan steps in \(result.runs) runs:")
         print(result.report.render(), terminator: "")
-        print("replay: quorumkv-sim --seed \(seed)\(replayFlags(config)) --keep \(Shrinker.ranges(result.kept))")
+        print("replay: quorumkv-sim --seed \(seed)\(config.replayFlags) --keep \(Shrinker.ranges(result.kept))")
     }
+}
 
-    private func replayFlags(_ config: SimulationConfig) -> String {
-        var flags = ""
-        if let faults { flags += " --faults \(faults)" }
-        if config.bug != .none { flags += " --bug \(config.bug.rawValue)" }
-        if let operations { flags += " --operations \(operations)" }
-        if let clients { flags += " --clients \(clients)" }
-        return flags
-    }
+/// A `--summary-json` file that could not be written: named, so the message says which.
+struct SummaryWriteError: Error, CustomStringConvertible {
+    var path: String
+    var reason: String
+
+    var description: String { "cannot write \(path): \(reason)" }
 }

@@ -5,25 +5,26 @@ import XCTest
 /// Every real bug the simulator found keeps the seed that found it.
 final class RegressionSeedTests: XCTestCase {
     /// Anti-entropy paired each partition's owner with the next two replicas only, so the
-    /// 4th and 5th replicas of a key in an n = 5 bucket were never repaired: seed 1 (lossy)
-    /// left `wide/k1` different on n2 and n3 after 40 s of repair. Fixed by pairing as deep
-    /// as the largest bucket n (`AntiEntropySchedule`).
+    /// 4th and 5th replicas of a key in an n = 5 bucket were never repaired: seed 1 (lossy,
+    /// the 4 × 10 workload) left `wide/k1` different on n2 and n3 after 40 s of repair.
+    /// Fixed by pairing as deep as the largest bucket n (`AntiEntropySchedule`).
     func testSeed1WideBucketConvergesWithAntiEntropyAsDeepAsTheLargestN() {
-        let old = Simulation.run(seed: 1, config: config(bug: .antiEntropyThreeReplicasDeep))
+        let old = Simulation.run(seed: 1, config: firstWorkload(config(bug: .antiEntropyThreeReplicasDeep)))
         XCTAssertTrue(old.failedChecks.contains(.convergence), "seed 1 no longer shows the three-deep gap; pick another seed")
-        let fixed = Simulation.run(seed: 1, config: config())
+        let fixed = Simulation.run(seed: 1, config: firstWorkload(config()))
         XCTAssertTrue(fixed.passed, "seed 1: \(fixed.violations)")
     }
 
     /// A node restarted after its clock stepped back started with a heartbeat generation
     /// below its last run's; every peer ignored its heartbeats and believed it down for
-    /// good, so it got no hints and led no writes. Seed 2873 (chaos): n4's clock jumps back
-    /// 895 ms, it crashes and restarts, and n0–n3 still believe it down 40 s after every
-    /// fault healed. Fixed by starting each run above the last (`HeartbeatGeneration`).
+    /// good, so it got no hints and led no writes. Seed 2873 (chaos, the 4 × 10 workload):
+    /// n4's clock jumps back 895 ms, it crashes and restarts, and n0–n3 still believe it
+    /// down 40 s after every fault healed. Fixed by starting each run above the last
+    /// (`HeartbeatGeneration`).
     func testSeed2873RestartedNodeIsSeenUpAgain() {
-        let old = Simulation.run(seed: 2873, config: config(bug: .generationFromWallClock))
+        let old = Simulation.run(seed: 2873, config: firstWorkload(config(bug: .generationFromWallClock)))
         XCTAssertTrue(old.failedChecks.contains(.liveness), "seed 2873 no longer shows the stale generation; pick another seed")
-        let fixed = Simulation.run(seed: 2873, config: config())
+        let fixed = Simulation.run(seed: 2873, config: firstWorkload(config()))
         XCTAssertTrue(fixed.passed, "seed 2873: \(fixed.violations)")
     }
 

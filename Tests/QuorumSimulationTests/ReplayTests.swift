@@ -26,7 +26,9 @@ final class ReplayTests: XCTestCase {
             if case .written = entry.outcome { return true }
             return false
         }
-        XCTAssertGreaterThanOrEqual(report.history.entries.count, 40, "seed 3: 4 clients × 10 requests plus the final reads")
+        let workload = SimulationConfig().requestsPerSeed
+        XCTAssertEqual(report.requests, workload, "seed 3: every client issues every request")
+        XCTAssertGreaterThan(report.history.entries.count, workload, "seed 3: the requests plus the final reads")
         XCTAssertGreaterThan(acknowledged.count, 5, "seed 3: a calm run acknowledges most writes")
         XCTAssertTrue(report.history.entries.contains { $0.client == History.checkerClient }, "seed 3: final reads are recorded")
     }

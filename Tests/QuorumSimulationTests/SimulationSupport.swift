@@ -31,3 +31,13 @@ func config(faults: FaultMix? = nil, bug: InjectedBug = .none) -> SimulationConf
     config.bug = bug
     return config
 }
+
+/// The workload runs had before they grew to 6 clients × 16 requests: 4 × 10. A seed's plan
+/// (requests and faults both) depends on the workload's size, so seeds found then
+/// reproduce only with it.
+func firstWorkload(_ config: SimulationConfig) -> SimulationConfig {
+    var config = config
+    config.clientCount = 4
+    config.operationsPerClient = 10
+    return config
+}

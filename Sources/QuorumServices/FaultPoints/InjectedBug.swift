@@ -39,8 +39,9 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// write and a write only stand-ins took is lost.
     case hintDroppedOnTake
 
-    /// The bugs that exist (every case but `none`), one name each.
-    public static var names: [String] { allCases.filter { $0 != .none }.map(\.rawValue) }
+    /// Every bug `--bug` can switch on, in declaration order: all cases but `none`, so a
+    /// new case shows up in `--list-bugs` and `--help` without editing either.
+    public static var deliberate: [InjectedBug] { allCases.filter { $0 != .none } }
 }
 
 /// Fault points compiled into the node's services (in the spirit of FoundationDB's
