@@ -133,9 +133,10 @@ public final class Node: Sendable {
                 membership: membership, executor: EventLoopExecutor(loop: background),
                 seeds: PeerSeedCaller(peers: peers, loop: background), context: ringChangeContext, log: log,
                 gossipIntervalMilliseconds: config.gossipIntervalMilliseconds)
-            ringChanges.membershipChanged(membership.state)
             return ClusterServices(membership: membership, ringChanges: ringChanges)
         }
+        // Installed, so what the first membership implies may call back into it.
+        cluster.run { $0.ringChanges.membershipChanged($0.membership.state) }
         let requests = NodeRequestContext(
             rings: rings, registry: registry, unreachable: unreachable, clock: clock, actorID: actorID,
             coordinatedMax: config.limits.coordinatedRequestsMax)
