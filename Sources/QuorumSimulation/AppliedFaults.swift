@@ -6,6 +6,7 @@ import QuorumCore
 struct AppliedFaults {
     private(set) var crashes = 0
     private(set) var partitions = 0
+    private(set) var wipedDisks = 0
 
     /// Call just before `world.apply(fault)`, while the world still shows the state the
     /// fault meets.
@@ -15,7 +16,9 @@ struct AppliedFaults {
             if world.nodes[node].isUp { crashes += 1 }
         case .partition, .cutOneWay:
             partitions += 1
-        case .restart, .healPartitions, .skewClock, .jumpClock, .loss:
+        case .restartWiped(let node):
+            if !world.nodes[node].isUp { wipedDisks += 1 }
+        case .restart, .healPartitions, .skewClock, .jumpClock, .loss, .failFsync, .fillDisk, .freeDisk:
             break
         }
     }

@@ -71,6 +71,9 @@ struct CheckInput {
     var nodeCount: Int
     /// Per node, the peers its failure detector still believed down when repair ended.
     var believedDown: [(node: String, peers: [String])] = []
+    /// Some node lost its disk: reads and their order no longer follow from the writes
+    /// alone, so the checks on quorum overlap and lww order do not apply.
+    var disksWiped = false
 
     func props(_ name: KeyName) -> BucketProps { SimulatedBuckets.props[name.bucket] ?? .defaults }
 

@@ -15,7 +15,10 @@ public struct History: Sendable {
         case read(KeyState?)
         /// A write or delete acknowledged by `w` replicas: the version it created and the
         /// state the coordinator answered with.
-        case written(version: Sibling, state: KeyState)
+        case written(version: Sibling, state: KeyState, acknowledgedBy: [String] = [])
+        /// Acknowledged, but every replica that acknowledged it lost its disk afterwards: the
+        /// write is gone through no fault of the protocol, and no check counts on it.
+        case lostWithWipedDisks(version: Sibling)
         /// Refused or failed before or during the request; it may still have been applied
         /// on some replicas (a write that missed its quorum), so it can supersede.
         case failed(code: String)
@@ -48,7 +51,7 @@ public struct History: Sendable {
             return false
         }
         public var writtenVersion: Sibling? {
-            if case .written(let version, _) = outcome { return version }
+            if case .written(let version, _, _) = outcome { return version }
             return nil
         }
     }
@@ -68,6 +71,18 @@ public struct History: Sendable {
                 id: entries.count, client: client, kind: kind, bucket: bucket, key: key, node: node, options: options,
                 sloppy: sloppy, value: value, context: context, invokedAt: time, completedAt: nil, outcome: .pending))
         return entries.count - 1
+    }
+
+    /// Marks acknowledged writes every acknowledging replica of which had its disk wiped
+    /// after the acknowledgement (the only writes the durability checks exempt).
+    mutating func markWritesLost(wipes: [(node: String, at: UInt64)]) {
+        for index in entries.indices {
+            guard case .written(let version, _, let acknowledgedBy) = entries[index].outcome,
+                let acknowledgedAt = entries[index].completedAt, !acknowledgedBy.isEmpty
+            else { continue }
+            let lost = acknowledgedBy.allSatisfy { node in wipes.contains { $0.node == node && $0.at >= acknowledgedAt } }
+            if lost { entries[index].outcome = .lostWithWipedDisks(version: version) }
+        }
     }
 
     mutating func complete(_ id: Int, outcome: Outcome, at time: UInt64) {
@@ -100,7 +115,8 @@ public struct History: Sendable {
         switch entry.outcome {
         case .pending: line += "pending"
         case .read(let state): line += state.map { "read \(render($0))" } ?? "read nothing"
-        case .written(let version, _): line += "ok \(render(version))"
+        case .written(let version, _, _): line += "ok \(render(version))"
+        case .lostWithWipedDisks(let version): line += "ok \(render(version)), lost with its replicas' wiped disks"
         case .failed(let code): line += "failed \(code)"
         case .indeterminate: line += "indeterminate"
         }

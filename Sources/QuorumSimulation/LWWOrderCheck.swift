@@ -5,7 +5,7 @@ import QuorumCore
 /// some read returned.
 enum LWWOrderCheck {
     static func check(_ input: CheckInput) -> [CheckViolation] {
-        guard input.clocksExact else { return [] }
+        guard input.clocksExact, !input.disksWiped else { return [] }
         var violations: [CheckViolation] = []
         for name in input.keys where input.props(name).conflict == .lww {
             let requests = input.requests(on: name)

@@ -5,7 +5,7 @@ import QuorumCore
 /// version, or one that supersedes it).
 enum QuorumReadCheck {
     static func check(_ input: CheckInput) -> [CheckViolation] {
-        guard input.mix.isCalm else { return [] }
+        guard input.mix.isCalm, !input.disksWiped else { return [] }
         var violations: [CheckViolation] = []
         for name in input.keys {
             let requests = input.requests(on: name)

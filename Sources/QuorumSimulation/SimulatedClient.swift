@@ -64,7 +64,7 @@ final class SimulatedClient {
             world.history.complete(entry, outcome: Self.outcome(result), at: world.now)
             switch result {
             case .read(let state): contexts[name] = state?.context ?? .empty
-            case .written(_, let state): contexts[name] = state.context
+            case .written(_, let state, _): contexts[name] = state.context
             default: break
             }
             issueNext()
@@ -81,7 +81,8 @@ final class SimulatedClient {
     static func outcome(_ result: ClientResult) -> History.Outcome {
         switch result {
         case .read(let state): return .read(state)
-        case .written(let version, let state): return .written(version: version, state: state)
+        case .written(let version, let state, let acknowledgedBy):
+            return .written(version: version, state: state, acknowledgedBy: acknowledgedBy)
         case .failed(let error): return .failed(code: error.code)
         case .indeterminate: return .indeterminate
         }

@@ -12,10 +12,10 @@ final class SimulatedMembershipContext: MembershipContext {
     }
 
     func save(_ state: MembershipState, completion: @escaping () -> Void) {
-        node.diskWrite { [node] in
+        node.diskWrite({ [node] in
             node.store.membership = state
             completion()
-        }
+        }, failed: { _ in completion() })  // as on the node: logged, and gossip restores it after a restart
     }
 
     func membershipChanged(_ state: MembershipState) { node.ringChanges.membershipChanged(state) }

@@ -5,7 +5,7 @@ import QuorumServices
 /// the checkers can compare versions rather than rendered answers.
 enum ClientResult {
     case read(KeyState?)
-    case written(version: Sibling, state: KeyState)
+    case written(version: Sibling, state: KeyState, acknowledgedBy: [String])
     case failed(KVError)
     /// The coordinator crashed before answering.
     case indeterminate
@@ -33,7 +33,7 @@ extension SimulatedNode {
         let command = WriteCommand(bucket: bucket, key: key, intent: intent, options: options, ifAbsent: ifAbsent, sloppy: sloppy)
         requests.write(command) { [self] result in
             switch result {
-            case .success(let outcome): tell(.written(version: version(of: outcome), state: outcome.state))
+            case .success(let outcome): tell(.written(version: version(of: outcome), state: outcome.state, acknowledgedBy: outcome.acknowledgedBy))
             case .failure(let error): tell(.failed(error))
             }
         }
@@ -43,8 +43,11 @@ extension SimulatedNode {
     private func version(of outcome: WriteOutcome) -> Sibling {
         if let version = outcome.lwwVersion { return version }
         let state = outcome.state
-        guard let lead = outcome.lead, let actor = world.node(lead)?.actorID,
-            let version = state.siblings.first(where: { $0.dot == Dot(actor: actor, counter: state.clock[actor]) })
+        // The lead's disk may have been wiped (a new actor id) before the write completed.
+        let actors = outcome.lead.flatMap { world.node($0)?.actorIDs.reversed() } ?? []
+        guard let version = actors.lazy.compactMap({ actor in
+            state.siblings.first { $0.dot == Dot(actor: actor, counter: state.clock[actor]) }
+        }).first
         else {
             preconditionFailure("seed \(world.seed): a vclock write succeeded without its lead's new version in \(state)")
         }

@@ -13,7 +13,16 @@ final class SimulatedNode {
     let id: String
     /// As the real node's: the node id plus the store's creation time. The store is never
     /// wiped here, so it stays the same across restarts.
-    let actorID: String
+    private(set) var actorID: String
+    /// Raised each time the node's disk is wiped: the store's identity changes with it, as
+    /// the node's actor id (node id plus the store's creation time) does.
+    private(set) var diskGeneration = 0
+    /// Every actor id this node's stores had, oldest first.
+    var actorIDs: [String] { [id + ".sim"] + (0..<diskGeneration).map { "\(id).sim\($0 + 1)" } }
+    /// The disk refuses writes (full) until freed; writes fail cleanly.
+    var diskFull = false
+    /// The next commit fails to reach the disk: by the node's policy the process stops.
+    var failNextCommit = false
     unowned let world: SimulatedWorld
     let limits = Limits.defaults
     let hintLimits: HintLimits
@@ -141,7 +150,7 @@ final class SimulatedNode {
         membership = MembershipDriver(
             local: id, peerAddress: "\(id):7000", httpAddress: "\(id):8000", state: state, generation: generation,
             replicas: SimulatedReplicaCaller(node: self), clock: SimulatedNodeClock(node: self),
-            random: SimulatedRandom(world: world), context: SimulatedMembershipContext(node: self), log: log)
+            random: SimulatedRandom(world: world), context: SimulatedMembershipContext(node: self), log: log, faults: faults)
         ringChanges = RingChangeDriver(
             membership: membership, executor: SimulatedExecutor(node: self), seeds: SimulatedSeedCaller(node: self),
             context: SimulatedRingChangeContext(node: self), log: log,
@@ -228,15 +237,38 @@ final class SimulatedNode {
     /// Runs `commit` when the disk's writer gets to it (1–3 ms per write, in order). In
     /// mixes with crashes, one write in 50 stalls the writer for 50–800 ms (a slow fsync),
     /// holding up every write queued behind it: leads time out after committing.
-    func diskWrite(_ commit: @escaping () -> Void) {
+    ///
+    /// A full disk fails the write cleanly (`failed`); a commit that cannot be made durable
+    /// (a failed fsync) stops the node, as the node's store does: the kernel may have
+    /// dropped the pages, so nothing after it could be trusted.
+    func diskWrite(_ commit: @escaping () -> Void, failed: @escaping (StorageFailure) -> Void = { _ in }) {
         let queued = incarnation
         var latency = world.draw(1...3)
         if world.mix.crashesNodes && world.random.below(50) == 0 { latency += world.draw(50...800) }
         diskFreeAt = max(world.now, diskFreeAt) + latency
         world.schedule(after: diskFreeAt - world.now) { [self] in
             guard incarnation == queued else { return }
+            if failNextCommit {
+                failNextCommit = false
+                world.storeErrors += 1
+                return crash()
+            }
+            if diskFull {
+                world.storeErrors += 1
+                return failed(.failed("the disk is full; free space on the data directory's volume"))
+            }
             commit()
         }
+    }
+
+    /// The disk is replaced while the node is down: it restarts empty, with a new store
+    /// identity, so nothing it issues reuses an identifier from before.
+    func wipeDisk() {
+        precondition(!isUp, "seed \(world.seed): \(id)'s disk wiped while it runs")
+        store = MemoryStore()
+        diskGeneration += 1
+        actorID = "\(id).sim\(diskGeneration)"
+        world.wipes.append((node: id, at: world.now))
     }
 
     func tree(_ partition: Int) -> MerkleTree {

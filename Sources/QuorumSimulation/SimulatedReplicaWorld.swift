@@ -21,7 +21,7 @@ final class SimulatedStorage: ReplicaStorage, MerkleIndex {
         partition: Int, bucket: String, key: [UInt8], transform: @escaping @Sendable ([UInt8]?) throws(KVError) -> [UInt8],
         completion: @escaping (Result<[UInt8], StateWriteError>) -> Void
     ) {
-        node.diskWrite { [node] in
+        node.diskWrite({ [node] in
             let next: [UInt8]
             do throws(KVError) {
                 next = try transform(node.store.blob(partition: partition, bucket: bucket, key: key))
@@ -31,20 +31,20 @@ final class SimulatedStorage: ReplicaStorage, MerkleIndex {
             let digests = node.store.commit(partition: partition, bucket: bucket, key: key, blob: next)
             node.recordInTree(partition: partition, bucket: bucket, key: key, old: digests.old, new: digests.new)
             completion(.success(next))
-        }
+        }, failed: { completion(.failure(.storage($0))) })
     }
 
     func deleteState(
         partition: Int, bucket: String, key: [UInt8], matches: @escaping @Sendable ([UInt8]) -> Bool,
         completion: @escaping (Result<Bool, StorageFailure>) -> Void
     ) {
-        node.diskWrite { [node] in
+        node.diskWrite({ [node] in
             guard let digest = node.store.delete(partition: partition, bucket: bucket, key: key, matches: matches) else {
                 return completion(.success(false))
             }
             node.recordInTree(partition: partition, bucket: bucket, key: key, old: digest, new: nil)
             completion(.success(true))
-        }
+        }, failed: { completion(.failure($0)) })
     }
 
     func scan(
@@ -122,10 +122,10 @@ final class SimulatedHintStorage: HintStorage {
     }
 
     func putHint(_ hint: Hint, completion: @escaping (Result<Void, StorageFailure>) -> Void) {
-        node.diskWrite { [node] in
+        node.diskWrite({ [node] in
             node.store.putHint(hint)
             completion(.success(()))
-        }
+        }, failed: { completion(.failure($0)) })
     }
 
     func deleteHints(ids: [UInt64], completion: @escaping (Result<Void, StorageFailure>) -> Void) {

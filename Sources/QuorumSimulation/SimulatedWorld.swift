@@ -22,6 +22,12 @@ final class SimulatedWorld {
     private let indexByID: [String: Int]
     private(set) var steps = 0
     var history = History()
+    /// Disks wiped so far, with when: writes every acknowledging replica of which lost its
+    /// disk after the acknowledgement are exempt from the durability checks.
+    var wipes: [(node: String, at: UInt64)] = []
+    /// Store errors that took effect: commits that failed (stopping their node) and writes a
+    /// full disk refused.
+    var storeErrors = 0
 
     init(seed: UInt64, config: SimulationConfig, mix: FaultMix, random: SplitMix64) {
         self.seed = seed
@@ -155,6 +161,16 @@ final class SimulatedWorld {
             nodes[node].crash()
         case .restart(let node):
             if !nodes[node].isUp { nodes[node].restart() }
+        case .restartWiped(let node):
+            guard !nodes[node].isUp else { break }
+            nodes[node].wipeDisk()
+            nodes[node].restart()
+        case .failFsync(let node):
+            nodes[node].failNextCommit = true
+        case .fillDisk(let node):
+            nodes[node].diskFull = true
+        case .freeDisk(let node):
+            nodes[node].diskFull = false
         case .partition(let side):
             network.partition(side, nodeCount: nodes.count)
         case .cutOneWay(let from, let to):
@@ -175,6 +191,10 @@ final class SimulatedWorld {
     func healAll() {
         network.healPartitions()
         network.calm()
-        for node in nodes where !node.isUp { node.restart() }
+        for node in nodes {
+            node.diskFull = false
+            node.failNextCommit = false
+            if !node.isUp { node.restart() }
+        }
     }
 }

@@ -22,11 +22,11 @@ public struct SimulationReport: Sendable {
     public var crashes = 0
     /// Partitions and one-way cuts applied.
     public var partitions = 0
-    /// Membership changes, store errors and wiped disks the run applied. The simulator
-    /// has none of these faults yet; they are here so sweep totals and `--summary-json`
-    /// need no change when it does: whoever adds one fills its field.
+    /// Membership changes the run applied (not simulated yet: zero).
     public var joins = 0
     public var leaves = 0
+    /// Store errors that took effect (failed commits, writes a full disk refused), and disks
+    /// wiped under a restarting node.
     public var storeErrors = 0
     public var wipedDisks = 0
 
@@ -122,14 +122,16 @@ public enum Simulation {
         }
 
         world.tearDown()
+        world.history.markWritesLost(wipes: world.wipes)
         let input = CheckInput(
             history: world.history, mix: mix, clocksExact: !plan.faults.contains { $0.fault.changesClock }, keys: keys, finalStates: finalStates, replicaStates: replicaStates,
-            nodeCount: config.nodeCount, believedDown: believedDown)
+            nodeCount: config.nodeCount, believedDown: believedDown, disksWiped: !world.wipes.isEmpty)
         return SimulationReport(
             seed: seed, mix: mix, plan: plan, history: world.history, violations: Checker.check(input), events: world.steps,
             virtualMilliseconds: world.now - SimulatedWorld.origin, repairMilliseconds: repairMilliseconds, outstanding: outstanding,
             purged: world.nodes.reduce(0) { $0 + $1.store.purgedCount }, requests: world.history.clientRequestCount,
-            crashes: applied.crashes, partitions: applied.partitions)
+            crashes: applied.crashes, partitions: applied.partitions, storeErrors: world.storeErrors,
+            wipedDisks: applied.wipedDisks)
     }
 
     /// Nodes whose failure detector believes some peer down, with those peers.

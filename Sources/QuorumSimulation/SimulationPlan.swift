@@ -44,6 +44,13 @@ public struct SimulationPlan: Sendable, Equatable {
         case skewClock(node: Int, offsetMilliseconds: Int64)
         case jumpClock(node: Int, deltaMilliseconds: Int64)
         case loss(dropPerMillion: UInt64, duplicatePerMillion: UInt64)
+        /// Restarts a crashed node on an empty disk (a replaced drive, a lost volume).
+        case restartWiped(node: Int)
+        /// The node's next commit cannot be made durable (fsync fails): the node stops.
+        case failFsync(node: Int)
+        /// The node's disk is full: writes fail cleanly until `freeDisk`.
+        case fillDisk(node: Int)
+        case freeDisk(node: Int)
 
         /// Skews or steps a clock: LWW's order check (f) does not apply to such runs.
         public var changesClock: Bool {
@@ -167,6 +174,27 @@ extension SimulationPlan {
         }
     }
 
+    /// Disk trouble in the crash mixes: a commit whose fsync fails (the node stops, and is
+    /// restarted later) and a disk that fills up for a while.
+    private static func drawDiskFaults(config: SimulationConfig, using random: inout SplitMix64) -> [TimedFault] {
+        var faults: [TimedFault] = []
+        let nodes = UInt64(config.nodeCount)
+        let window = config.faultWindowMilliseconds
+        if random.below(2) == 0 {
+            let node = Int(random.below(nodes))
+            let at = random.below(window)
+            faults.append(TimedFault(atMilliseconds: at, fault: .failFsync(node: node)))
+            faults.append(TimedFault(atMilliseconds: at + 300 + random.below(1700), fault: .restart(node: node)))
+        }
+        if random.below(2) == 0 {
+            let node = Int(random.below(nodes))
+            let at = random.below(window)
+            faults.append(TimedFault(atMilliseconds: at, fault: .fillDisk(node: node)))
+            faults.append(TimedFault(atMilliseconds: at + 200 + random.below(1500), fault: .freeDisk(node: node)))
+        }
+        return faults
+    }
+
     private static func drawFaults(config: SimulationConfig, mix: FaultMix, using random: inout SplitMix64) -> [TimedFault] {
         var faults: [TimedFault] = []
         let window = config.faultWindowMilliseconds
@@ -193,8 +221,11 @@ extension SimulationPlan {
                 let node = Int(random.below(nodes))
                 let at = random.below(window)
                 faults.append(TimedFault(atMilliseconds: at, fault: .crash(node: node)))
-                faults.append(TimedFault(atMilliseconds: at + 100 + random.below(2000), fault: .restart(node: node)))
+                let wiped = random.below(4) == 0
+                faults.append(TimedFault(
+                    atMilliseconds: at + 100 + random.below(2000), fault: wiped ? .restartWiped(node: node) : .restart(node: node)))
             }
+            faults += drawDiskFaults(config: config, using: &random)
         }
         if mix.partitionsNodes {
             for _ in 0..<(1 + random.below(3)) {

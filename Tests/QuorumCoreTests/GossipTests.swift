@@ -104,6 +104,31 @@ final class GossipTests: XCTestCase {
 
     // MARK: One node
 
+    /// Found by the simulator (seed 134, chaos): a node restarted on a wiped disk with its
+    /// clock behind its last run started a lower generation, and every peer ignored it.
+    func testARestartWithALowerGenerationIsSeenAgainOnceAPeerEchoesTheOldOne() throws {
+        let state = membershipState(founders: 2)
+        var peer = gossip("node2", state, generation: 1)
+        var previous = gossip("node1", state, generation: 5000)
+        var random = MembershipTestRandom(seed: 3)
+        for round in previous.round(nowMilliseconds: 100, using: &random) {
+            _ = try peer.receive(round.message, nowMilliseconds: 100)
+        }
+        var restarted = gossip("node1", state, generation: 4000, now: 200)
+        let stale = try XCTUnwrap(restarted.round(nowMilliseconds: 200, using: &random).first)
+        let ignored = try peer.receive(stale.message, nowMilliseconds: 200)
+        XCTAssertEqual(peer.heartbeats["node1"]?.generation, 5000, "a lower generation is old news to the peer")
+        XCTAssertTrue(ignored.newlyReachable.isEmpty)
+        // The peer's own round carries node1's old heartbeat; node1 moves past it.
+        for round in peer.round(nowMilliseconds: 300, using: &random) where round.target == "node1" {
+            _ = try restarted.receive(round.message, nowMilliseconds: 300)
+        }
+        XCTAssertEqual(restarted.heartbeats["node1"]?.generation, 5001)
+        let next = try XCTUnwrap(restarted.round(nowMilliseconds: 400, using: &random).first)
+        _ = try peer.receive(next.message, nowMilliseconds: 400)
+        XCTAssertEqual(peer.heartbeats["node1"]?.generation, 5001, "the peer takes heartbeats from it again")
+    }
+
     func testReceivingMergesStateAndFeedsTheDetector() throws {
         let state = membershipState(founders: 3)
         var one = gossip("node1", state)

@@ -17,15 +17,28 @@ final class RegressionSeedTests: XCTestCase {
 
     /// A node restarted after its clock stepped back started with a heartbeat generation
     /// below its last run's; every peer ignored its heartbeats and believed it down for
-    /// good, so it got no hints and led no writes. Seed 2873 (chaos, the 4 × 10 workload):
-    /// n4's clock jumps back 895 ms, it crashes and restarts, and n0–n3 still believe it
-    /// down 40 s after every fault healed. Fixed by starting each run above the last
+    /// good, so it got no hints and led no writes. First found by seed 2873 (chaos, the
+    /// 4 × 10 workload, before disk faults were drawn); seed 156 (chaos) shows it now: n0's
+    /// clock steps back 1.7 s and 1.8 s around a crash, and n1–n4 still believe it down 40 s
+    /// after every fault healed. Fixed by starting each run above the last
     /// (`HeartbeatGeneration`).
-    func testSeed2873RestartedNodeIsSeenUpAgain() {
-        let old = Simulation.run(seed: 2873, config: firstWorkload(config(bug: .generationFromWallClock)))
-        XCTAssertTrue(old.failedChecks.contains(.liveness), "seed 2873 no longer shows the stale generation; pick another seed")
-        let fixed = Simulation.run(seed: 2873, config: firstWorkload(config()))
-        XCTAssertTrue(fixed.passed, "seed 2873: \(fixed.violations)")
+    func testSeed156RestartedNodeIsSeenUpAgain() {
+        let old = Simulation.run(seed: 156, config: config(faults: .chaos, bug: .generationFromWallClock))
+        XCTAssertTrue(old.failedChecks.contains(.liveness), "seed 156 no longer shows the stale generation; pick another seed")
+        let fixed = Simulation.run(seed: 156, config: config(faults: .chaos))
+        XCTAssertTrue(fixed.passed, "seed 156: \(fixed.violations)")
+    }
+
+    /// A node restarted on a wiped disk has no saved generation to stay above: seed 134
+    /// (chaos) wipes n2 after its clock jumped back 1.7 s, its new generation is below the
+    /// one its peers hold, and all four believe it down 40 s after every fault healed.
+    /// Fixed by moving past a later generation of its own that a peer echoes (`Gossip`).
+    func testSeed134NodeRestartedOnAWipedDiskIsSeenUpAgain() {
+        let old = Simulation.run(seed: 134, config: config(faults: .chaos, bug: .generationFromWallClock))
+        XCTAssertTrue(old.failedChecks.contains(.liveness), "seed 134 no longer shows the stale generation; pick another seed")
+        XCTAssertGreaterThan(old.wipedDisks, 0)
+        let fixed = Simulation.run(seed: 134, config: config(faults: .chaos))
+        XCTAssertTrue(fixed.passed, "seed 134: \(fixed.violations)")
     }
 
     func testGenerationStaysAboveTheLastRunWhenTheClockStepsBack() {

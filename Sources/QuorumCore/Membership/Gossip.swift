@@ -23,6 +23,8 @@ public struct Gossip: Sendable {
     /// The digest each peer last told us (or we last sent it in full): whether it needs the state.
     private var peerDigests: [String: UInt64] = [:]
     private var schedule = GossipSchedule()
+    /// Whether a later generation of ours that a peer echoes moves this run past it.
+    private let followsEchoedGeneration: Bool
 
     /// - Parameters:
     ///   - generation: this process's heartbeat generation; must exceed the one of any
@@ -31,8 +33,10 @@ public struct Gossip: Sendable {
     ///     that has not joined).
     public init(
         local: String, generation: UInt64, state: MembershipState, nowMilliseconds now: UInt64,
-        limits: GossipLimits = .defaults, detectorSettings: FailureDetectorSettings = .defaults
+        limits: GossipLimits = .defaults, detectorSettings: FailureDetectorSettings = .defaults,
+        followsEchoedGeneration: Bool = true
     ) {
+        self.followsEchoedGeneration = followsEchoedGeneration
         precondition(limits.fanout >= 1, "gossip fanout must be at least 1, got \(limits.fanout)")
         self.local = local
         self.limits = limits
@@ -83,6 +87,7 @@ public struct Gossip: Sendable {
         if let incoming = message.state {
             stateChanged = update(incoming, nowMilliseconds: now)
         }
+        raiseGenerationAbove(message.heartbeats[local])
         var newlyReachable: [String] = []
         for (node, heartbeat) in message.heartbeats where node != local {
             guard let member = state.members[node], member.status != .left else { continue }
@@ -106,6 +111,15 @@ public struct Gossip: Sendable {
         return GossipReceipt(
             stateChanged: stateChanged,
             newlyReachable: newlyReachable.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }, reply: reply)
+    }
+
+    /// A peer holds a heartbeat of ours from a later generation than this run's: this node
+    /// restarted without its saved generation (a wiped disk) on a clock behind the last run,
+    /// and every peer would ignore its heartbeats as old. Moving past it makes them count
+    /// again; the next round carries the new generation.
+    private mutating func raiseGenerationAbove(_ echoed: Heartbeat?) {
+        guard followsEchoedGeneration, let echoed, let own = heartbeats[local], echoed.generation > own.generation else { return }
+        heartbeats[local] = Heartbeat(generation: echoed.generation &+ 1, counter: 0)
     }
 
     /// Merges a locally made state (after a join, a leave, a props change) or one from

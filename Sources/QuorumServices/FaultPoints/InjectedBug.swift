@@ -20,8 +20,9 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// it): the 4th and 5th replicas of an n = 5 key are never repaired.
     case antiEntropyThreeReplicasDeep
     /// Each run's heartbeat generation is the wall clock at start, not kept above the last
-    /// run's (what the node's `MembershipService` did when the simulator found it): a node
-    /// restarted after its clock stepped back stays down in every peer's eyes.
+    /// run's, and never moved past a later one a peer echoes (what the node did before the
+    /// simulator found seeds 2873 and 134): a node restarted after its clock stepped back
+    /// stays down in every peer's eyes.
     case generationFromWallClock
     /// A read answers once any replica answered, whatever its `r`, so a quorum read
     /// right after a quorum write may miss it.

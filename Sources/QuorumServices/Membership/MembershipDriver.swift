@@ -22,7 +22,7 @@ public final class MembershipDriver {
     public init(
         local: String, peerAddress: String, httpAddress: String, state: MembershipState, generation: UInt64,
         replicas: any ReplicaCaller, clock: any ServiceClock, random: any RandomSource, context: any MembershipContext,
-        log: any ServiceLog
+        log: any ServiceLog, faults: FaultPoints = .inert
     ) {
         self.local = local
         self.peerAddress = peerAddress
@@ -32,7 +32,9 @@ public final class MembershipDriver {
         self.random = random
         self.context = context
         self.log = log
-        gossip = Gossip(local: local, generation: generation, state: state, nowMilliseconds: clock.nowMilliseconds())
+        gossip = Gossip(
+            local: local, generation: generation, state: state, nowMilliseconds: clock.nowMilliseconds(),
+            followsEchoedGeneration: !faults.has(.generationFromWallClock))
     }
 
     /// This run's heartbeat generation: above every earlier run's even if the clock was

@@ -136,15 +136,16 @@ public final class RequestDriver {
         let run = WriteRun(coordinator: coordinator) { [context] outcome in
             context.release()
             switch outcome {
-            case .succeeded(let state, let acks, let lead):
-                completion(.success(WriteOutcome(state: state, acks: acks, lead: lead, lwwVersion: lwwVersion)))
+            case .succeeded(let state, let acks, let lead, let acknowledgedBy):
+                completion(.success(WriteOutcome(
+                    state: state, acks: acks, lead: lead, lwwVersion: lwwVersion, acknowledgedBy: acknowledgedBy)))
             case .failed(let error):
                 completion(.failure(error))
             }
         }
         perform(run.coordinator.start(), run: run, write: write)
         armDeadline(run, milliseconds: write.options.timeoutMilliseconds) { coordinator in
-            Self.finishing(coordinator.deadlinePassed()).map { WriteRunOutcome($0, lead: nil) }
+            Self.finishing(coordinator.deadlinePassed()).map { WriteRunOutcome($0, lead: nil, plan: coordinator.plan) }
         }
     }
 
@@ -176,12 +177,14 @@ public final class RequestDriver {
 
     /// A write coordinator's outcome plus the lead that made its version.
     private enum WriteRunOutcome {
-        case succeeded(state: KeyState, acks: Int, lead: String?)
+        case succeeded(state: KeyState, acks: Int, lead: String?, acknowledgedBy: [String])
         case failed(KVError)
 
-        init(_ outcome: PutCoordinator.Outcome, lead: String?) {
+        init(_ outcome: PutCoordinator.Outcome, lead: String?, plan: ReplicaPlan) {
             switch outcome {
-            case .succeeded(let state, let acks): self = .succeeded(state: state, acks: acks, lead: lead)
+            case .succeeded(let state, let acks):
+                let acknowledgedBy = plan.slots.filter { $0.status == .answered }.map(\.node)
+                self = .succeeded(state: state, acks: acks, lead: lead, acknowledgedBy: acknowledgedBy)
             case .failed(let error): self = .failed(error)
             }
         }
@@ -198,7 +201,7 @@ public final class RequestDriver {
                 }
             case .replicate(let state, let targets):
                 if faults.has(.acknowledgeBeforeQuorum) {
-                    run.finish(.succeeded(state: state, acks: 0, lead: lead))  // the deliberate bug
+                    run.finish(.succeeded(state: state, acks: 0, lead: lead, acknowledgedBy: []))  // the deliberate bug
                 }
                 for target in targets {
                     replicas.call(target.node, write.copy(state, to: target), timeoutMilliseconds: timeout) { [self] response in
@@ -209,7 +212,7 @@ public final class RequestDriver {
                     }
                 }
             case .finish(let outcome):
-                run.finish(WriteRunOutcome(outcome, lead: lead))
+                run.finish(WriteRunOutcome(outcome, lead: lead, plan: run.coordinator.plan))
             }
         }
     }

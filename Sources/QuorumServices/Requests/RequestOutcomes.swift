@@ -16,6 +16,8 @@ public struct WriteOutcome: Sendable, Equatable {
     public var lead: String?
     /// The version the coordinator stamped (lww buckets).
     public var lwwVersion: Sibling?
+    /// The replicas (and stand-ins) that acknowledged it before the answer.
+    public var acknowledgedBy: [String] = []
 }
 
 /// A client's write as the request path takes it: the value (or tombstone) and its context.
