@@ -20,6 +20,9 @@ public enum Check: String, Sendable, CaseIterable, Comparable {
     /// within the repair window (beyond the list: a node believed down forever gets
     /// no hints and no lead role).
     case liveness = "g"
+    /// (h) A create-only write is acknowledged only where its lead held no live value: in
+    /// vclock buckets its answer holds no live version but its own.
+    case createOnly = "h"
 
     public var title: String {
         switch self {
@@ -30,6 +33,7 @@ public enum Check: String, Sendable, CaseIterable, Comparable {
         case .quorumReads: return "(e) quorum reads see acknowledged writes"
         case .lwwOrder: return "(f) LWW never goes back in time"
         case .liveness: return "(g) healed nodes are seen up again"
+        case .createOnly: return "(h) create-only writes create"
         }
     }
 
@@ -102,6 +106,7 @@ enum Checker {
         violations += DurabilityCheck.check(input)
         violations += SiblingCheck.check(input)
         violations += ResurrectionCheck.check(input)
+        violations += CreateOnlyCheck.check(input)
         violations += QuorumReadCheck.check(input)
         violations += LWWOrderCheck.check(input)
         violations += LivenessCheck.check(input)

@@ -41,6 +41,8 @@ public struct History: Sendable {
         public var value: [UInt8]
         /// The context the write carried; empty for a blind write and for reads.
         public var context: VersionVector
+        /// A create-only write.
+        public var createOnly = false
         public var invokedAt: UInt64
         public var completedAt: UInt64?
         public var outcome: Outcome
@@ -64,12 +66,13 @@ public struct History: Sendable {
 
     mutating func begin(
         client: Int, kind: Kind, bucket: String, key: [UInt8], node: Int, options: RequestOptions, sloppy: Bool,
-        value: [UInt8], context: VersionVector, at time: UInt64
+        value: [UInt8], context: VersionVector, createOnly: Bool = false, at time: UInt64
     ) -> Int {
         entries.append(
             Entry(
                 id: entries.count, client: client, kind: kind, bucket: bucket, key: key, node: node, options: options,
-                sloppy: sloppy, value: value, context: context, invokedAt: time, completedAt: nil, outcome: .pending))
+                sloppy: sloppy, value: value, context: context, createOnly: createOnly, invokedAt: time, completedAt: nil,
+                outcome: .pending))
         return entries.count - 1
     }
 
@@ -107,7 +110,8 @@ public struct History: Sendable {
         let invoked = relative(entry.invokedAt)
         let completed = entry.completedAt.map { String(relative($0)) } ?? "-"
         let who = entry.client == checkerClient ? "check" : "c\(entry.client)"
-        var line = "#\(entry.id) [\(invoked)..\(completed)] \(who) \(entry.kind.rawValue) \(entry.bucket)/\(text(entry.key)) via n\(entry.node)"
+        let kind = entry.createOnly ? "put-if-absent" : entry.kind.rawValue
+        var line = "#\(entry.id) [\(invoked)..\(completed)] \(who) \(kind) \(entry.bucket)/\(text(entry.key)) via n\(entry.node)"
         line += " " + render(entry.options) + (entry.sloppy ? " sloppy" : "")
         if entry.kind == .put { line += " value=\(text(entry.value))" }
         if entry.isWrite && !entry.context.isEmpty { line += " ctx=\(render(entry.context))" }

@@ -41,7 +41,7 @@ final class SimulatedClient {
         switch operation.kind {
         case .get:
             kind = .get
-        case .put, .putWithContext:
+        case .put, .putWithContext, .putIfAbsent:
             kind = .put
             let value = Array("c\(index).\(next - 1)".utf8)
             intent = WriteIntent(
@@ -54,7 +54,7 @@ final class SimulatedClient {
         let entry = world.history.begin(
             client: index, kind: kind, bucket: operation.bucket, key: operation.key, node: operation.node,
             options: operation.options, sloppy: operation.sloppy, value: intent?.value ?? [], context: intent?.context ?? .empty,
-            at: world.now)
+            createOnly: operation.kind == .putIfAbsent, at: world.now)
         let node = world.nodes[operation.node]
         guard node.isUp else {
             world.history.complete(entry, outcome: .failed(code: "unavailable"), at: world.now)
@@ -72,7 +72,7 @@ final class SimulatedClient {
         if let intent {
             node.write(
                 bucket: operation.bucket, key: operation.key, intent: intent, options: operation.options, sloppy: operation.sloppy,
-                completion: completion)
+                ifAbsent: operation.kind == .putIfAbsent, completion: completion)
         } else {
             node.get(bucket: operation.bucket, key: operation.key, options: operation.options, sloppy: operation.sloppy, completion: completion)
         }

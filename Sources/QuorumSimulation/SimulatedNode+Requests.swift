@@ -39,16 +39,21 @@ extension SimulatedNode {
         }
     }
 
-    /// The exact version a write created: the stamped version in lww, the lead's new dot in vclock.
+    /// The exact version a write created: the stamped version of an lww write without a
+    /// lead; else the lead's new dot (a create-only lww write goes through a lead too).
     private func version(of outcome: WriteOutcome) -> Sibling {
-        if let version = outcome.lwwVersion { return version }
+        if outcome.lead == nil, let version = outcome.lwwVersion { return version }
         let state = outcome.state
         // The lead's disk may have been wiped (a new actor id) before the write completed.
         let actors = outcome.lead.flatMap { world.node($0)?.actorIDs.reversed() } ?? []
-        guard let version = actors.lazy.compactMap({ actor in
-            state.siblings.first { $0.dot == Dot(actor: actor, counter: state.clock[actor]) }
-        }).first
-        else {
+        let found = actors.lazy.compactMap { actor in
+            state.siblings.first { sibling in
+                guard let stamped = outcome.lwwVersion else { return sibling.dot == Dot(actor: actor, counter: state.clock[actor]) }
+                return sibling.dot.actor == actor && sibling.timestamp == stamped.timestamp  // lww keeps no clock
+            }
+        }.first
+        // In lww a newer version the lead held supersedes the write at once.
+        guard let version = found ?? outcome.lwwVersion else {
             preconditionFailure("seed \(world.seed): a vclock write succeeded without its lead's new version in \(state)")
         }
         return version

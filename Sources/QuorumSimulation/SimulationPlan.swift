@@ -7,6 +7,8 @@ public struct SimulationPlan: Sendable, Equatable {
     public struct Operation: Sendable, Equatable {
         public enum Kind: String, Sendable, Equatable {
             case get, put, putWithContext, delete, deleteWithContext
+            /// A create-only write (`If-None-Match: *`, `SET NX`): refused when the lead holds a live value.
+            case putIfAbsent
         }
 
         public var kind: Kind
@@ -138,7 +140,9 @@ extension SimulationPlan {
     }
 
     private static func drawOperation(config: SimulationConfig, mix: FaultMix, using random: inout SplitMix64) -> Operation {
-        let kinds: [Operation.Kind] = [.get, .get, .get, .put, .put, .putWithContext, .putWithContext, .delete, .deleteWithContext]
+        let kinds: [Operation.Kind] = [
+            .get, .get, .get, .put, .put, .putWithContext, .putWithContext, .delete, .deleteWithContext, .putIfAbsent,
+        ]
         let kind = kinds[Int(random.below(UInt64(kinds.count)))]
         let bucket = SimulatedBuckets.names[Int(random.below(UInt64(SimulatedBuckets.names.count)))]
         let key = Array("k\(random.below(UInt64(config.keysPerBucket)))".utf8)

@@ -52,13 +52,32 @@ final class InjectedBugTests: XCTestCase {
         }
     }
 
-    func testCountingFailedReplicasAsAcksIsFoundWithin100ChaosSeeds() {
-        let bugged = config(faults: .chaos, bug: .failedReplicaCountsAsAck)
-        let found = (UInt64(1)...100).lazy.map { Simulation.run(seed: $0, config: bugged) }.first { !$0.passed }
-        XCTAssertNotNil(found, "writes that count failed copies as acknowledged went unnoticed for 100 chaos seeds")
+    func testCountingFailedReplicasAsAcksIsFoundWithin100Seeds() {
+        assertCaught(.failedReplicaCountsAsAck, within: 1...100, "writes that count failed copies as acknowledged")
+    }
+
+    // Bugs in the node's replica side (`ReplicaDriver`) and hinted handoff (`HintDriver`).
+
+    func testACreateOnlyWriteThatSkipsTheExistenceCheckIsFoundWithin20Seeds() {
+        let found = firstSeed(violating: .createOnly, in: 1...20, config: config(bug: .createOnlySkipsExistenceCheck))
+        XCTAssertNotNil(found, "create-only writes over live values went unnoticed for 20 seeds")
         if let found {
-            let clean = Simulation.run(seed: found.seed, config: config(faults: .chaos))
+            let clean = Simulation.run(seed: found.seed, config: config())
             XCTAssertTrue(clean.passed, "seed \(found.seed) fails without the bug too: \(clean.violations)")
+        }
+    }
+
+    func testAHintAcknowledgedButNotKeptIsFoundWithin100Seeds() {
+        assertCaught(.hintDroppedOnTake, within: 1...100, "hints acknowledged but never kept")
+    }
+
+    /// Some seed in `seeds` breaks some check with `bug` on, and the same seed passes without it.
+    private func assertCaught(_ bug: InjectedBug, within seeds: ClosedRange<UInt64>, _ what: String, line: UInt = #line) {
+        let found = seeds.lazy.map { Simulation.run(seed: $0, config: config(bug: bug)) }.first { !$0.passed }
+        XCTAssertNotNil(found, "\(what) went unnoticed for \(seeds.count) seeds", line: line)
+        if let found {
+            let clean = Simulation.run(seed: found.seed, config: config())
+            XCTAssertTrue(clean.passed, "seed \(found.seed) fails without the bug too: \(clean.violations)", line: line)
         }
     }
 

@@ -49,18 +49,18 @@ final class SeedSweepRunnerTests: XCTestCase {
     }
 
     func testFailuresAreCountedAndTheFirstKeptWhole() throws {
-        let settings = config(bug: .purgeAsksOnlyItself)
+        let settings = config(bug: .readRepairDropsSiblings)
         var failing: [UInt64] = []
         let sweep = SeedSweep(first: 1, config: settings)
         let summary = sweep.run(count: 6, observer: .init(didRun: { if !$0.passed { failing.append($0.seed) } }))
-        XCTAssertFalse(failing.isEmpty, "the purge bug went unnoticed for seeds 1...6; pick a bug or range that fails")
+        XCTAssertFalse(failing.isEmpty, "the read-repair bug went unnoticed for seeds 1...6; pick a bug or range that fails")
         XCTAssertEqual(summary.failedSeeds, failing)
         XCTAssertFalse(summary.passed)
         XCTAssertEqual(summary.document.failed, failing.count)
         let first = try XCTUnwrap(summary.firstFailure)
         XCTAssertEqual(first.seed, failing.first)
         XCTAssertTrue(
-            sweep.failureLines(for: first).hasSuffix("  replay: quorumkv-sim --seed \(first.seed) --bug purgeAsksOnlyItself\n"),
+            sweep.failureLines(for: first).hasSuffix("  replay: quorumkv-sim --seed \(first.seed) --bug readRepairDropsSiblings\n"),
             sweep.failureLines(for: first))
     }
 
