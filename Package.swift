@@ -76,9 +76,15 @@ let package = Package(
         .testTarget(name: "QuorumCoreTests", dependencies: ["QuorumCore"]),
         .testTarget(name: "QuorumSimulationTests", dependencies: ["QuorumSimulation", "QuorumServices", "QuorumCore"]),
         .testTarget(name: "QuorumBenchTests", dependencies: ["QuorumBench", "QuorumCore"]),
+        // A SQLite VFS that fails chosen writes and syncs, for the storage tests only: the
+        // store takes a VFS name, and nothing outside the tests links this.
+        .target(name: "CSQLiteFaultVFS", dependencies: ["CSQLite"], path: "Tests/CSQLiteFaultVFS"),
         .testTarget(
             name: "QuorumStorageTests",
-            dependencies: ["QuorumStorage", "QuorumCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "QuorumStorage", "QuorumCore", "CSQLiteFaultVFS", "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "QuorumNodeTests",

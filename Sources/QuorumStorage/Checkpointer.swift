@@ -23,19 +23,23 @@ final class Checkpointer: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let checkpoints = Atomic<Int>(0)
     private let checkpointsCopyingAll = Atomic<Int>(0)
+    private let halt: StoreHalt
     private let logger: Logger
 
     /// `committed` counts the writer's transactions: no new one, no checkpoint.
     /// `beforeCheckpoint` runs first each time: the readers end snapshots that would keep
-    /// the checkpoint from copying the newest frames.
+    /// the checkpoint from copying the newest frames. A checkpoint that fails with an I/O
+    /// error or corruption halts the store through `halt`; once it is halted (by anyone)
+    /// no more checkpoints run.
     init(
         path: String, options: StoreOptions, committed: @escaping @Sendable () -> Int,
-        beforeCheckpoint: @escaping @Sendable () -> Void, logger: Logger
+        beforeCheckpoint: @escaping @Sendable () -> Void, halt: StoreHalt, logger: Logger
     ) throws {
         connection = try CheckpointConnection(path: path, options: options)
         intervalMilliseconds = max(1, options.checkpointIntervalMilliseconds)
         self.committed = committed
         self.beforeCheckpoint = beforeCheckpoint
+        self.halt = halt
         self.logger = logger
     }
 
@@ -67,22 +71,29 @@ final class Checkpointer: Sendable {
         var checkpointedThrough = start
         while stop.wait(timeout: .now() + .milliseconds(intervalMilliseconds)) == .timedOut {
             let now = committed()
-            guard now != checkpointedThrough else { continue }
+            guard now != checkpointedThrough, !halt.isHalted else { continue }
             beforeCheckpoint()
             if checkpoint() { checkpointedThrough = now }
         }
+        if halt.isHalted { connection.connection.skipCheckpointOnClose() }
         connection.connection.close()
         finished.leave()
     }
 
-    /// One passive checkpoint; false (and logged) when SQLite refused it, to retry next time.
+    /// One passive checkpoint; false (and logged) when SQLite refused it, to retry next time,
+    /// unless it failed with an I/O error or corruption, which halts the store.
     private func checkpoint() -> Bool {
         let result = connection.connection.checkpoint(.passive)
         guard result.succeeded else {
             // BUSY: another checkpoint (the writer's backstop) is running; the next tick retries.
             if !result.wasBusy {
-                logger.warning("background WAL checkpoint failed; the writer's backstop still bounds the WAL",
-                               metadata: ["error": "\(connection.connection.error(result.code, "checkpointing the WAL").message)"])
+                let error = connection.connection.error(result.code, "checkpointing the WAL").message
+                if FailureClass(sqliteCode: result.code) == .fatal {
+                    halt.halt(error)
+                } else {
+                    logger.warning("background WAL checkpoint failed; the writer's backstop still bounds the WAL",
+                                   metadata: ["error": "\(error)"])
+                }
             }
             return false
         }
@@ -98,7 +109,8 @@ final class CheckpointConnection: @unchecked Sendable {
     let connection: SQLiteConnection
 
     init(path: String, options: StoreOptions) throws {
-        connection = try SQLiteConnection(path: path, readOnly: false, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
+        connection = try SQLiteConnection(
+            path: path, readOnly: false, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds, vfs: options.vfsName)
         do {
             // It only checkpoints: its own automatic checkpoint would never fire, and it
             // must sync the database file as hard as the writer syncs the WAL.

@@ -24,7 +24,8 @@ final class ReaderConnection: @unchecked Sendable {
     private var snapshotCommit: Int?
 
     init(path: String, options: StoreOptions) throws {
-        connection = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
+        connection = try SQLiteConnection(
+            path: path, readOnly: true, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds, vfs: options.vfsName)
         do {
             selectState = try connection.prepare(Schema.selectState)
             selectAllBucketProps = try connection.prepare(Schema.selectAllBucketProps)

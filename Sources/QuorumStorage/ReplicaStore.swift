@@ -19,6 +19,7 @@ public final class ReplicaStore: Sendable {
     private let readers: ReaderPool
     private let checkpointer: Checkpointer
     private let backstop: WALBackstop
+    private let halt: StoreHalt
     private let isClosed = Atomic<Bool>(false)
 
     /// Opens (creating if needed) `<directory>/quorumkv.sqlite` and starts the writer thread.
@@ -36,14 +37,15 @@ public final class ReplicaStore: Sendable {
         // The writer opens first: it creates the file and switches it to WAL, which the
         // read-only connections need in place.
         let database = try WriterConnection(path: path, options: options)
-        let writer = StoreWriter(database: database, options: options, logger: logger)
+        let halt = StoreHalt(onFatal: options.onFatal, logger: logger)
+        let writer = StoreWriter(database: database, options: options, halt: halt, logger: logger)
         do {
             readers = try ReaderPool(
                 path: path, options: options, committed: { writer.committedTransactions }, writerIdle: { writer.isIdle })
             do {
                 checkpointer = try Checkpointer(
                     path: path, options: options, committed: { writer.committedTransactions },
-                    beforeCheckpoint: { [readers] in readers.closeStaleSnapshots() }, logger: logger)
+                    beforeCheckpoint: { [readers] in readers.closeStaleSnapshots() }, halt: halt, logger: logger)
             } catch {
                 readers.close()
                 throw error
@@ -57,7 +59,8 @@ public final class ReplicaStore: Sendable {
         self.options = options
         self.logger = logger
         self.writer = writer
-        backstop = WALBackstop(options: options, readers: readers, logger: logger)
+        self.halt = halt
+        backstop = WALBackstop(options: options, readers: readers, halt: halt, logger: logger)
         writer.start(backstop: backstop)
         checkpointer.start()
         logger.info("replica store open", metadata: [
@@ -82,6 +85,10 @@ public final class ReplicaStore: Sendable {
         statistics.keptSnapshotsEnded = readers.keptSnapshotsEnded
         return statistics
     }
+
+    /// Why the store stopped taking writes (an I/O error or corruption while making writes
+    /// durable; see `StoreOptions.onFatal`), or nil while it takes them.
+    public var haltReason: String? { halt.haltReason }
 
     /// State writes queued, being committed, or with their completions still to start (for status and metrics).
     public var queuedWrites: Int { writer.queuedOperations }
@@ -120,7 +127,9 @@ public final class ReplicaStore: Sendable {
     /// store's completion queue, one group at a time while the writer already works on the
     /// next group; keep them short. If the store is closed or the queue is full it runs at
     /// once on the calling thread with `.closed` / `.overloaded`. A throwing transform fails
-    /// only its own write; a failed commit fails every write in the group.
+    /// only its own write; a failed commit fails every write in the group: with `.diskFull`
+    /// when the disk is full (later writes may succeed), with `.halted` on an I/O error or
+    /// corruption, after which every write fails at once with `.halted` (see `onFatal`).
     public func update(
         partition: Int, bucket: String, key: [UInt8],
         transform: @escaping @Sendable ([UInt8]?) throws -> [UInt8]?,

@@ -14,14 +14,15 @@ final class SQLiteConnection {
     let path: String
     private var statements: [Statement] = []
 
-    /// Opens `path`, read-write (created if missing) or read-only.
-    init(path: String, readOnly: Bool, busyTimeoutMilliseconds: Int) throws {
+    /// Opens `path`, read-write (created if missing) or read-only, through the VFS named
+    /// `vfs` (nil: SQLite's default; tests name one that injects disk faults).
+    init(path: String, readOnly: Bool, busyTimeoutMilliseconds: Int, vfs: String? = nil) throws {
         self.path = path
         let flags = readOnly
             ? (SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX)
             : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX)
         var db: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let rc = sqlite3_open_v2(path, &db, flags, vfs)
         guard rc == SQLITE_OK, let db else {
             // SQLite hands back a handle even on failure (except out of memory); it must be closed.
             let detail = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
@@ -75,6 +76,14 @@ final class SQLiteConnection {
     var inTransaction: Bool {
         guard let handle else { return false }
         return sqlite3_get_autocommit(handle) == 0
+    }
+
+    /// Keeps `close` from checkpointing the WAL into the database file, which SQLite does when
+    /// the last connection to a database closes: after an I/O error the store trusts nothing
+    /// more to the files, and SQLite recovers from the WAL when the node restarts.
+    func skipCheckpointOnClose() {
+        guard let handle else { return }
+        _ = quorumkv_sqlite3_db_config_flag(handle, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1)
     }
 
     /// Finalizes every statement and closes the connection. Idempotent.

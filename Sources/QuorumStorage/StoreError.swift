@@ -14,10 +14,19 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case tooLarge(String)
     /// The store has been closed (the node is shutting down).
     case closed
+    /// The disk is full (`SQLITE_FULL`): the group of writes was rolled back and nothing of
+    /// it stored. Not fatal: reads go on, and writes succeed again once space is freed.
+    case diskFull(String)
+    /// The store hit an I/O error or corruption while making writes durable, and stopped
+    /// taking writes: after a failed fsync the kernel may have dropped the data, so nothing
+    /// written since can be trusted. The node must restart; SQLite then recovers what is
+    /// durable. See `FailureClass` and `StoreOptions.onFatal`.
+    case halted(String)
 
     public var message: String {
         switch self {
-        case .overloaded(let message), .sqlite(_, let message), .corrupt(let message), .tooLarge(let message):
+        case .overloaded(let message), .sqlite(_, let message), .corrupt(let message), .tooLarge(let message),
+            .diskFull(let message), .halted(let message):
             return message
         case .closed:
             return "the replica store is closed (the node is shutting down); retry against another replica"
@@ -25,6 +34,11 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// `error`'s message when it is a `StoreError`, else its description.
+    static func describe(_ error: any Error) -> String {
+        (error as? StoreError)?.message ?? "\(error)"
+    }
 
     /// Builds a `.sqlite` error whose message adds advice chosen by the primary result code.
     static func fromSQLite(extendedCode: Int32, operation: String, detail: String) -> StoreError {

@@ -63,6 +63,18 @@ public struct StoreOptions: Sendable {
     /// Largest decompressed blob accepted; guards against corrupt or hostile length headers
     /// making the store allocate gigabytes. Writes of larger blobs fail with `tooLarge`.
     public var blobBytesMax: Int = 64 * 1024 * 1024
+    /// Told, once, when the store hits an I/O error or corruption while making writes
+    /// durable (a failed COMMIT, WAL write or sync, or checkpoint sync; see `FailureClass`).
+    /// The store has then stopped taking writes for good: the writes it was committing
+    /// failed unacknowledged, and every later one fails at once with `StoreError.halted`.
+    /// Reads go on. The owner should end the process so that it restarts and SQLite
+    /// recovers from what is durable (the node exits with status 74). Gets the reason; runs
+    /// on a store thread (the writer or the checkpointer), which it may end the process on,
+    /// and must not wait for the store. Nil: the store only logs it.
+    public var onFatal: (@Sendable (String) -> Void)?
+    /// The SQLite VFS every connection opens the database through; nil is SQLite's default.
+    /// Only tests set it, to one that fails chosen writes and syncs.
+    var vfsName: String?
 
     public init() {}
 

@@ -47,7 +47,8 @@ final class WriterConnection: @unchecked Sendable {
     let walFrames = CommitFrameHook()
 
     init(path: String, options: StoreOptions) throws {
-        connection = try SQLiteConnection(path: path, readOnly: false, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
+        connection = try SQLiteConnection(
+            path: path, readOnly: false, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds, vfs: options.vfsName)
         do {
             try Schema.prepareWriter(connection, options: options)
             // IMMEDIATE takes the write lock up front, so a group never fails half-way on SQLITE_BUSY
@@ -75,6 +76,11 @@ final class WriterConnection: @unchecked Sendable {
 ///
 /// A dedicated thread rather than a dispatch queue: the writer blocks in fsync by design, and
 /// a thread of its own keeps that off the shared pools the network code runs on.
+///
+/// A failed group is classified once, by `FailureClass`: a full disk fails the group's
+/// writes and the writer goes on; an I/O error or corruption fails them and halts the store
+/// (`StoreHalt`), after which every write fails at once and the writer touches the files no
+/// more.
 final class StoreWriter: Sendable {
     private struct Queue {
         var pending: [WriteOperation] = []
@@ -106,13 +112,18 @@ final class StoreWriter: Sendable {
     /// Writes queued or in the group being committed: readers keep no snapshot while there
     /// are any (a kept snapshot would hold a WAL read mark and stop the WAL from restarting).
     private let outstanding = Atomic<Int>(0)
+    /// Groups failed by a full disk since the last commit: the first is logged, the rest
+    /// counted, and the commit that ends the run logs how many there were.
+    private let diskFullGroups = Atomic<Int>(0)
     private let database: WriterConnection
     private let options: StoreOptions
+    private let halt: StoreHalt
     private let logger: Logger
 
-    init(database: WriterConnection, options: StoreOptions, logger: Logger) {
+    init(database: WriterConnection, options: StoreOptions, halt: StoreHalt, logger: Logger) {
         self.database = database
         self.options = options
+        self.halt = halt
         self.logger = logger
     }
 
@@ -146,13 +157,15 @@ final class StoreWriter: Sendable {
         isWriterThread || completionThreadID.withLock { id in id.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
     }
 
-    /// Queues `operation`. If the store is closing, or the queue is full, its completion runs
-    /// at once on the calling thread with the failure.
+    /// Queues `operation`. If the store is closing or has halted, or the queue is full, its
+    /// completion runs at once on the calling thread with the failure.
     func enqueue(_ operation: WriteOperation) {
-        enum Outcome { case queued(wake: Bool), overloaded(Int), closed }
+        enum Outcome { case queued(wake: Bool), overloaded(Int), closed, halted }
         let limit = options.writeQueueOperationsMax
+        let halted = halt.isHalted
         let outcome: Outcome = queue.withLock { queue in
             if queue.stopping { return .closed }
+            if halted { return .halted }
             if operation.countsTowardQueueBound {
                 if queue.boundedCount >= limit { return .overloaded(queue.boundedCount) }
                 queue.boundedCount += 1
@@ -171,6 +184,8 @@ final class StoreWriter: Sendable {
                 "the storage write queue is full (\(queued) writes waiting for the disk); retry later or reduce write load")))
         case .closed:
             operation.completion(.failure(StoreError.closed))
+        case .halted:
+            operation.completion(.failure(halt.haltedError()))
         }
     }
 
@@ -195,10 +210,14 @@ final class StoreWriter: Sendable {
     private func run(backstop: WALBackstop) {
         writerThreadID.withLock { $0 = pthread_self() }
         while let batch = nextBatch() {
-            if commitGroup(batch, backstop: backstop) {
+            // Halted (here, or by the checkpointer): the files are trusted with nothing more.
+            if halt.isHalted {
+                complete(batch, with: Array(repeating: .failure(halt.haltedError()), count: batch.count))
+            } else if commitGroup(batch, backstop: backstop) {
                 backstop.checkpoint(on: database.connection)
             }
         }
+        if halt.isHalted { database.connection.skipCheckpointOnClose() }
         database.connection.close()
         finished.leave()
     }
@@ -255,6 +274,10 @@ final class StoreWriter: Sendable {
             try database.commit.run()
             transactions.add(1, ordering: .releasing)
             backstopDue = backstop.committed(walFrames: database.walFrames.take())
+            let fullBefore = diskFullGroups.exchange(0, ordering: .relaxed)
+            if fullBefore > 0 {
+                logger.notice("the disk has room again: writes commit again", metadata: ["failedGroups": "\(fullBefore)"])
+            }
         } catch {
             let failure = (error as? GroupFailure)?.error ?? error
             if database.connection.inTransaction {
@@ -262,11 +285,50 @@ final class StoreWriter: Sendable {
                     logger.error("storage rollback failed", metadata: ["error": "\(error)"])
                 }
             }
-            logger.error("storage group commit failed; failing its writes", metadata: [
-                "operations": "\(batch.count)", "error": "\(failure)",
-            ])
-            results = Array(repeating: .failure(failure), count: batch.count)
+            let kind = FailureClass(failure)
+            let groupError = self.groupError(failure, kind: kind)
+            switch kind {
+            case .fatal:
+                // Halt before the callers hear of it, so no write queued after them commits.
+                halt.halt(StoreError.describe(failure))
+            case .diskFull:
+                if diskFullGroups.add(1, ordering: .relaxed).newValue == 1 {
+                    logger.error("the disk is full: writes fail until space is freed; reads go on", metadata: [
+                        "operations": "\(batch.count)", "error": "\(failure)",
+                    ])
+                }
+            case .clean:
+                logger.error("storage group commit failed; failing its writes", metadata: [
+                    "operations": "\(batch.count)", "error": "\(failure)",
+                ])
+            }
+            results = Array(repeating: .failure(groupError), count: batch.count)
         }
+        complete(batch, with: results)
+        return backstopDue
+    }
+
+    /// What each write of a failed group is told, by the failure's class.
+    private func groupError(_ failure: any Error, kind: FailureClass) -> any Error {
+        let cause = StoreError.describe(failure)
+        switch kind {
+        case .fatal:
+            return StoreError.halted(
+                "\(cause); the store hit an I/O error or corruption it cannot trust while committing this write, "
+                    + "which may or may not be durable; it takes no more writes and the node must restart so that "
+                    + "SQLite recovers from what is durable; retry against another replica")
+        case .diskFull:
+            let directory = (database.connection.path as NSString).deletingLastPathComponent
+            return StoreError.diskFull(
+                "\(cause); the write was rolled back and not stored; the node keeps serving reads and takes writes "
+                    + "again once the volume has space (data directory \(directory))")
+        case .clean:
+            return failure
+        }
+    }
+
+    /// Hands a group's results to the completion queue, in order after earlier groups'.
+    private func complete(_ batch: [WriteOperation], with results: [Result<[UInt8]?, any Error>]) {
         outstanding.subtract(batch.count, ordering: .relaxed)
         let outcomes = results
         completionQueue.async { [self] in
@@ -280,7 +342,6 @@ final class StoreWriter: Sendable {
                 operation.completion(result)
             }
         }
-        return backstopDue
     }
 
     /// The row's state inside the open transaction: a corrupt row fails only its own

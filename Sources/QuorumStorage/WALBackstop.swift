@@ -89,6 +89,7 @@ final class WALBackstop: Sendable {
     private let retryMilliseconds: Int
     private let busyTimeoutMilliseconds: Int
     private let readers: ReaderPool
+    private let halt: StoreHalt
     private let logger: Logger
     // Written only on the writer thread; atomics so that `statistics` can read them anywhere.
     private let frames = Atomic<Int>(0)
@@ -103,13 +104,14 @@ final class WALBackstop: Sendable {
     /// stalls the writer once per backstop's worth of frames, not once per commit.
     private let waitFromFrames: Atomic<Int>
 
-    init(options: StoreOptions, readers: ReaderPool, logger: Logger) {
+    init(options: StoreOptions, readers: ReaderPool, halt: StoreHalt, logger: Logger) {
         thresholdFrames = options.walAutocheckpointPages
         waitMilliseconds = options.walBackstopWaitMilliseconds
         retryMilliseconds = options.walBackstopRetryMilliseconds
         busyTimeoutMilliseconds = options.busyTimeoutMilliseconds
         waitFromFrames = Atomic(options.walAutocheckpointPages)
         self.readers = readers
+        self.halt = halt
         self.logger = logger
     }
 
@@ -134,6 +136,8 @@ final class WALBackstop: Sendable {
         if restartCheckpoint(on: connection, waitMilliseconds: waits ? waitMilliseconds : 0) {
             completions.add(1, ordering: .relaxed)
             waitFromFrames.store(thresholdFrames, ordering: .relaxed)
+        } else if halt.isHalted {
+            return
         } else if waits {
             timeouts.add(1, ordering: .relaxed)
             waitFromFrames.store(walFrames + thresholdFrames, ordering: .relaxed)
@@ -157,9 +161,14 @@ final class WALBackstop: Sendable {
                 let result = connection.checkpoint(.restart)
                 if result.succeeded { return true }
                 guard result.wasBusy else {
-                    logger.error("the WAL backstop checkpoint failed; the writer tries again after the next commit", metadata: [
-                        "error": "\(connection.error(result.code, "checkpointing the WAL").message)",
-                    ])
+                    let error = connection.error(result.code, "checkpointing the WAL").message
+                    if FailureClass(sqliteCode: result.code) == .fatal {
+                        halt.halt(error)
+                    } else {
+                        logger.error("the WAL backstop checkpoint failed; the writer tries again after the next commit", metadata: [
+                            "error": "\(error)",
+                        ])
+                    }
                     return false
                 }
                 guard ContinuousClock.now < deadline else { return false }

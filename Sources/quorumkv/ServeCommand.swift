@@ -39,6 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
               0  stopped cleanly on SIGINT or SIGTERM, or left the cluster
               1  could not start (port in use, data directory unusable); the log says why
               2  usage error: a bad flag or config value
+              74 the store hit a disk I/O error or corruption (a failed fsync): restart
+                 the node, SQLite recovers what is durable; check the disk
             """
     )
 

@@ -40,12 +40,8 @@ public final class Node: Sendable {
         self.logger = logger
         group = MultiThreadedEventLoopGroup(numberOfThreads: config.eventLoopThreads)
 
-        var storeOptions = StoreOptions()
-        storeOptions.syncMode = config.syncMode
-        storeOptions.compressionThresholdBytes = config.limits.compressionThresholdBytes
-        storeOptions.groupCommitOperationsMax = config.limits.groupCommitOperationsMax
-        storeOptions.writeQueueOperationsMax = config.limits.writeQueueOperationsMax
-        store = try ReplicaStore(directory: config.dataDirectory, options: storeOptions, logger: logger)
+        store = try ReplicaStore(
+            directory: config.dataDirectory, options: Self.storeOptions(config: config, logger: logger), logger: logger)
 
         let actorID = try Self.actorID(store: store, nodeID: config.nodeID)
         let registry = try BucketRegistry(store: store)
@@ -267,6 +263,41 @@ public final class Node: Sendable {
         store.close()
         try? await group.shutdownGracefully()
         logger.info("node stopped", metadata: ["node": "\(config.nodeID)"])
+    }
+
+    /// The exit status of a node whose store hit an I/O error or corruption while making
+    /// writes durable: 74, `EX_IOERR` of sysexits.h. Distinct from 1 (could not start) and
+    /// 2 (usage), so a supervisor's restart and an operator's alert can tell it apart.
+    public static let storageFailureExitStatus: Int32 = 74
+
+    /// The store's settings for `config`; the store's fatal failures end the process
+    /// through `terminate` (tests pass their own).
+    static func storeOptions(
+        config: NodeConfig, logger: Logger, terminate: @escaping @Sendable (Int32) -> Void = { exit($0) }
+    ) -> StoreOptions {
+        var options = StoreOptions()
+        options.syncMode = config.syncMode
+        options.compressionThresholdBytes = config.limits.compressionThresholdBytes
+        options.groupCommitOperationsMax = config.limits.groupCommitOperationsMax
+        options.writeQueueOperationsMax = config.limits.writeQueueOperationsMax
+        options.onFatal = storageFailureHandler(logger: logger, terminate: terminate)
+        return options
+    }
+
+    /// What the node does when its store stops taking writes after an I/O error or
+    /// corruption (a failed fsync may have lost data the kernel reported written): log why at
+    /// critical level and end the process at once with `storageFailureExitStatus`, so that a
+    /// supervisor restarts it and SQLite recovers from what is durable; the other replicas
+    /// repair the rest. No clean shutdown: it would only try to write to the same disk.
+    static func storageFailureHandler(
+        logger: Logger, terminate: @escaping @Sendable (Int32) -> Void
+    ) -> @Sendable (String) -> Void {
+        { reason in
+            logger.critical(
+                "the replica store hit an I/O error or corruption it cannot trust; exiting so that a restart recovers from what is durable",
+                metadata: ["error": "\(reason)", "exitStatus": "\(storageFailureExitStatus)"])
+            terminate(storageFailureExitStatus)
+        }
     }
 
     /// The store's actor id, made once when the store is created: the node id plus the

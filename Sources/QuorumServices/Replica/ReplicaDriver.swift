@@ -223,8 +223,17 @@ public final class ReplicaDriver {
     // MARK: Failures
 
     private func failure(_ failure: StorageFailure, doing operation: String) -> PeerResponse {
-        if case .overloaded(let message) = failure { return .failure(code: "overloaded", message: message) }
-        return self.failure(failure.message, doing: operation)
+        switch failure {
+        case .overloaded(let message):
+            return .failure(code: "overloaded", message: message)
+        case .full(let message):
+            // A fault of this replica that another may not have: `internal`, which the
+            // coordinator answers by trying the next replica. The store logs the full disk
+            // once per spell, not once per write.
+            return .failure(code: "internal", message: "replica \(nodeID) could not \(operation): \(message)")
+        case .failed(let message):
+            return self.failure(message, doing: operation)
+        }
     }
 
     private func failure(_ message: String, doing operation: String) -> PeerResponse {

@@ -47,12 +47,15 @@ public struct StoredRow: Sendable, Equatable {
 public enum StorageFailure: Error, Sendable, Equatable {
     /// The store's write queue is full: the caller should back off.
     case overloaded(String)
+    /// The disk is full: nothing of the write was stored, and the store takes writes again
+    /// once space is freed. Not the node's end: it keeps serving reads.
+    case full(String)
     /// Anything else: IO, a closed store, an unreadable row.
     case failed(String)
 
     public var message: String {
         switch self {
-        case .overloaded(let message), .failed(let message): return message
+        case .overloaded(let message), .full(let message), .failed(let message): return message
         }
     }
 }

@@ -17,12 +17,12 @@ final class SQLiteHintStorage: HintStorage {
 
     func putHint(_ hint: Hint, completion: @escaping (Result<Void, StorageFailure>) -> Void) {
         let answer = LoopHop.back(to: loop, completion)
-        store.putHint(Self.row(from: hint)) { result in answer(result.mapError { .failed("\($0)") }) }
+        store.putHint(Self.row(from: hint)) { result in answer(result.mapError(SQLiteReplicaStorage.failure)) }
     }
 
     func deleteHints(ids: [UInt64], completion: @escaping (Result<Void, StorageFailure>) -> Void) {
         let answer = LoopHop.back(to: loop, completion)
-        store.deleteHints(ids: ids.map { Int64($0) }) { result in answer(result.mapError { .failed("\($0)") }) }
+        store.deleteHints(ids: ids.map { Int64($0) }) { result in answer(result.mapError(SQLiteReplicaStorage.failure)) }
     }
 
     /// The hints a previous run stored; unreadable rows are logged and dropped.

@@ -126,9 +126,11 @@ final class SQLiteReplicaStorage: ReplicaStorage, MerkleIndex {
         }
     }
 
-    private static func failure(_ error: any Error) -> StorageFailure {
+    /// A store error as the services see it (also for `SQLiteHintStorage`).
+    static func failure(_ error: any Error) -> StorageFailure {
         switch error {
         case StoreError.overloaded(let message): return .overloaded(message)
+        case StoreError.diskFull(let message): return .full(message)
         case let error as StoreError: return .failed(error.message)
         case let error as WireError: return .failed("a stored state could not be decoded: \(error.message)")
         default: return .failed("\(error)")
