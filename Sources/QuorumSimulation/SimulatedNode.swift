@@ -255,7 +255,7 @@ final class SimulatedNode {
             }
             if diskFull {
                 world.storeErrors += 1
-                return failed(.failed("the disk is full; free space on the data directory's volume"))
+                return failed(.full("the disk is full; free space on the data directory's volume"))
             }
             commit()
         }
