@@ -22,7 +22,8 @@ public final class Node: Sendable {
     private let coordinator: NodeService
     private let membership: MembershipService
     private let gossipTimer = RepeatingTimer(label: "quorumkv.gossip")
-    private let antiEntropy: AntiEntropyService
+    /// Anti-entropy, tombstone purges and stray-copy clearing, on the background loop.
+    private let antiEntropy: OnLoop<AntiEntropyDriver>
     private let antiEntropyTimer = RepeatingTimer(label: "quorumkv.anti-entropy")
     private let trees: PartitionTrees
     private let hints: HintService
@@ -94,19 +95,19 @@ public final class Node: Sendable {
         let unreachable: @Sendable () -> Set<String> = {
             membership.unreachable().union(peers.snapshot().filter { !$0.reachable }.map(\.nodeID))
         }
-        let sweepLogger = logger
-        let keySweep = { [store, nodeID = config.nodeID, grace = config.tombstoneGraceMilliseconds] in
-            KeySweep(
-                nodeID: nodeID, rings: rings, store: store, router: router, registry: registry,
-                graceMilliseconds: grace, unreachable: unreachable, logger: sweepLogger)
+        let antiEntropyEnabled = config.antiEntropyIntervalMilliseconds > 0
+        let background = group.next()
+        let antiEntropy = try OnLoop<AntiEntropyDriver>(loop: background) { [config, store] in
+            let storage = SQLiteReplicaStorage(store: store, trees: trees, loop: background, blockingQueue: blockingQueue)
+            let context = NodeAntiEntropyContext(
+                rings: rings, registry: registry, unreachable: unreachable,
+                tombstoneGraceMilliseconds: config.tombstoneGraceMilliseconds, onTransfersDone: { changes.transfersDone() },
+                logger: logger)
+            return AntiEntropyDriver(
+                nodeID: config.nodeID, limits: antiEntropyLimits, routineExchanges: antiEntropyEnabled,
+                executor: EventLoopExecutor(loop: background), replicas: LoopReplicaCaller(router: router, loop: background),
+                storage: storage, trees: storage, context: context, clock: SystemServiceClock())
         }
-        // Each pass has its own sweep (and so its own pager and cursor).
-        let purger = TombstonePurger(sweep: keySweep())
-        let sweeper = StrayCopySweeper(sweep: keySweep())
-        let antiEntropy = AntiEntropyService(
-            nodeID: config.nodeID, rings: rings, trees: trees, router: router, registry: registry,
-            limits: antiEntropyLimits, enabled: config.antiEntropyIntervalMilliseconds > 0, logger: logger, purger: purger,
-            sweeper: sweeper, onTransfersDone: { changes.transfersDone() })
         self.antiEntropy = antiEntropy
         changes.attach(membership: membership, antiEntropy: antiEntropy)
         let requests = NodeRequestContext(
@@ -121,7 +122,12 @@ public final class Node: Sendable {
         coordinator = NodeService(
             nodeID: config.nodeID, rings: rings, drivers: drivers, requests: requests, router: router, clock: clock,
             registry: registry, peers: peers, limits: config.limits, logger: logger, sloppyQuorum: config.sloppyQuorum,
-            hints: hints, membership: membership, antiEntropy: antiEntropy, changes: changes,
+            hints: hints, membership: membership,
+            antiEntropy: { [antiEntropy] in
+                let figures = (try? await antiEntropy.ask { $0.figures }) ?? AntiEntropyFigures()
+                return AntiEntropyStatus(enabled: antiEntropyEnabled, figures: figures, trees: trees)
+            },
+            changes: changes,
             storageStatus: { [store] in
                 StorageStatus(
                     keys: (try? store.keyCount()) ?? -1, queuedWrites: store.queuedWrites,
@@ -198,7 +204,7 @@ public final class Node: Sendable {
         // Runs even with anti-entropy off: ring-change transfers go through it.
         let antiEntropyInterval = config.antiEntropyIntervalMilliseconds > 0 ? config.antiEntropyIntervalMilliseconds : 1000
         antiEntropyTimer.start(everyMilliseconds: antiEntropyInterval) { [antiEntropy] in
-            antiEntropy.tick()
+            antiEntropy.run { $0.tick() }
         }
         let timeout = config.limits.requestTimeoutMillisecondsDefault
         hintTimer.start(everyMilliseconds: config.hintDeliveryIntervalMilliseconds) { [hints, router, membership] in

@@ -22,14 +22,16 @@ final class NodeService: KVService {
     private let sloppyQuorum: Bool
     private let hints: HintService
     private let membership: MembershipService
-    private let antiEntropy: AntiEntropyService
+    /// `/status`'s anti-entropy section, asked of the driver on its loop.
+    private let antiEntropy: @Sendable () async -> AntiEntropyStatus
     private let changes: RingChangeService
     private let startedMilliseconds = WallClock.nowMilliseconds()
 
     init(
         nodeID: String, rings: RingView, drivers: LoopLocal<RequestDriver>, requests: NodeRequestContext, router: ReplicaRouter,
         clock: NodeClock, registry: BucketRegistry, peers: PeerDirectory, limits: Limits, logger: Logger,
-        sloppyQuorum: Bool, hints: HintService, membership: MembershipService, antiEntropy: AntiEntropyService,
+        sloppyQuorum: Bool, hints: HintService, membership: MembershipService,
+        antiEntropy: @escaping @Sendable () async -> AntiEntropyStatus,
         changes: RingChangeService, storageStatus: @escaping @Sendable () -> StorageStatus
     ) {
         self.nodeID = nodeID
@@ -162,14 +164,14 @@ final class NodeService: KVService {
 
     func joinCluster(seed: String) async throws(KVError) -> MembershipChange { try await changes.join(seed: seed) }
 
-    func leaveCluster() async throws(KVError) -> MembershipChange { try changes.leave() }
+    func leaveCluster() async throws(KVError) -> MembershipChange { try await changes.leave() }
 
     func status() async -> NodeStatus {
         let storage = storageStatus()
         return NodeStatus(
             node: nodeID, version: QuorumKVVersion.current,
             uptimeSeconds: Int((WallClock.nowMilliseconds() - startedMilliseconds) / 1000), ring: RingReport(ring: ring),
-            peers: health().peers, hintsPending: hints.status.pending, antiEntropy: antiEntropy.status,
+            peers: health().peers, hintsPending: hints.status.pending, antiEntropy: await antiEntropy(),
             storage: storage, requestsInFlight: requests.requestsInFlight, repair: requests.counters.snapshot(),
             hints: hints.status, members: membership.view())
     }

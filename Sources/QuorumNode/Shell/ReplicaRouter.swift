@@ -35,12 +35,3 @@ final class ReplicaRouter: Sendable {
         }
     }
 }
-
-extension ReplicaRouter {
-    /// `call` awaited: for background work (anti-entropy, purges, sweeps) that runs in tasks.
-    func call(_ node: String, _ request: PeerRequest, timeoutMilliseconds: Int) async -> Result<PeerResponse, any Error> {
-        await withCheckedContinuation { continuation in
-            call(node, request, timeoutMilliseconds: timeoutMilliseconds) { continuation.resume(returning: $0) }
-        }
-    }
-}

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import QuorumCore
+import QuorumServices
 import QuorumStorage
 import Synchronization
 
@@ -14,7 +15,7 @@ import Synchronization
 final class RingChangeService: Sendable {
     private struct Parts: Sendable {
         var membership: MembershipService
-        var antiEntropy: AntiEntropyService
+        var antiEntropy: OnLoop<AntiEntropyDriver>
     }
 
     private let nodeID: String
@@ -44,7 +45,7 @@ final class RingChangeService: Sendable {
     }
 
     /// Connects the services that are built after this one (they call back into it).
-    func attach(membership: MembershipService, antiEntropy: AntiEntropyService) {
+    func attach(membership: MembershipService, antiEntropy: OnLoop<AntiEntropyDriver>) {
         parts.withLock { $0 = Parts(membership: membership, antiEntropy: antiEntropy) }
         membershipChanged(membership.state)
     }
@@ -71,7 +72,7 @@ final class RingChangeService: Sendable {
         // A node that is no longer in either ring has nothing to copy; one that left stops here.
         guard status != .left else { return }
         let transfers = RingChange.transfers(local: nodeID, serving: serving, target: target, replicas: registry.replicasMax)
-        parts.antiEntropy.plan(transfers: transfers)
+        parts.antiEntropy.run { $0.plan(transfers: transfers) }
     }
 
     /// Every planned transfer is done: the change this node was waiting for can complete.
@@ -107,7 +108,7 @@ final class RingChangeService: Sendable {
         }
         let state = membership.state
         if let own = state.members[nodeID], own.status == .joining || (own.status.isServing && state.members.count > 1) {
-            return report(membership)  // already joining or joined: nothing to do again
+            return await report(membership)  // already joining or joined: nothing to do again
         }
         let keys = (try? store.keyCount()) ?? 0
         guard state.members.count <= 1, keys == 0 else {
@@ -127,7 +128,7 @@ final class RingChangeService: Sendable {
                 }
                 try membership.join(seedReply: reply)
                 logger.info("joining the cluster", metadata: ["seed": "\(seed)", "attempt": "\(attempt)"])
-                return report(membership)
+                return await report(membership)
             } catch let error as ConfigError {
                 throw .preconditionFailed(message: "cannot join through \(seed): \(error.message)")
             } catch {
@@ -141,7 +142,7 @@ final class RingChangeService: Sendable {
     }
 
     /// Starts handing this node's partitions off; the node leaves when that is done.
-    func leave() throws(KVError) -> MembershipChange {
+    func leave() async throws(KVError) -> MembershipChange {
         guard let membership = parts.withLock({ $0?.membership }) else {
             throw .internalError(message: "the node is still starting; try again")
         }
@@ -156,7 +157,7 @@ final class RingChangeService: Sendable {
             throw .preconditionFailed(message: error.message)
         }
         logger.info("leaving the cluster: handing partitions off")
-        return report(membership)
+        return await report(membership)
     }
 
     /// Returns once this node has left the cluster (never, while it is a member).
@@ -173,8 +174,9 @@ final class RingChangeService: Sendable {
 
     // MARK: Internals
 
-    private func report(_ membership: MembershipService) -> MembershipChange {
-        let pending = parts.withLock { $0?.antiEntropy.status.transfersPending } ?? 0
+    private func report(_ membership: MembershipService) async -> MembershipChange {
+        let antiEntropy = parts.withLock { $0?.antiEntropy }
+        let pending = (try? await antiEntropy?.ask { $0.figures.transfersPending }) ?? 0
         return MembershipChange(node: nodeID, status: membership.localStatus?.rawValue ?? "none", transfersPending: pending)
     }
 
