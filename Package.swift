@@ -75,6 +75,8 @@ let package = Package(
         ),
         .testTarget(name: "QuorumCoreTests", dependencies: ["QuorumCore"]),
         .testTarget(name: "QuorumSimulationTests", dependencies: ["QuorumSimulation", "QuorumServices", "QuorumCore"]),
+        // The services driven one step at a time by a tiny fake world: a schedule in, requests and state out.
+        .testTarget(name: "QuorumServicesTests", dependencies: ["QuorumServices", "QuorumCore"]),
         .testTarget(name: "QuorumBenchTests", dependencies: ["QuorumBench", "QuorumCore"]),
         // A SQLite VFS that fails chosen writes and syncs, for the storage tests only: the
         // store takes a VFS name, and nothing outside the tests links this.

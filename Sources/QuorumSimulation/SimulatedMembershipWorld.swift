@@ -26,7 +26,7 @@ final class SimulatedMembershipContext: MembershipContext {
 }
 
 /// What a simulated node's ring-change driver hands to its node: the rings it places
-/// requests by, and (until anti-entropy runs transfers in the simulator) no transfers.
+/// requests by, and the transfers its anti-entropy driver runs.
 final class SimulatedRingChangeContext: RingChangeContext {
     private unowned let node: SimulatedNode
 
@@ -39,9 +39,9 @@ final class SimulatedRingChangeContext: RingChangeContext {
         node.target = target
     }
 
-    func planTransfers(_ transfers: [RingChange.Transfer]) {}
+    func planTransfers(_ transfers: [RingChange.Transfer]) { node.antiEntropy.plan(transfers: transfers) }
 
-    var transfersPending: Int { 0 }
+    var transfersPending: Int { node.antiEntropy.figures.transfersPending }
 
     var replicasMax: Int { SimulatedBuckets.replicasMax }
 

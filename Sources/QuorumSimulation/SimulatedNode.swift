@@ -6,8 +6,9 @@ import QuorumServices
 /// simulated network as encoded frames.
 ///
 /// This file: identity, the replica (answering peer requests against `MemoryStore`),
-/// calls to peers, and crash and restart. Hints, anti-entropy and gossip are in the
-/// extensions beside it.
+/// calls to peers, and crash and restart. Hints and gossip are in the extensions beside
+/// it; anti-entropy, tombstone purges and stray-copy clearing are the node's
+/// `AntiEntropyDriver`.
 final class SimulatedNode {
     let index: Int
     let id: String
@@ -54,6 +55,8 @@ final class SimulatedNode {
     private(set) var requestContext: SimulatedRequestContext!
     /// The node's replica side; made anew by each start.
     private(set) var replica: ReplicaDriver!
+    /// The node's anti-entropy (with its purge and stray-copy passes); made anew by each start.
+    private(set) var antiEntropy: AntiEntropyDriver!
 
     private var nextCallID: UInt64 = 0
     /// Calls waiting for an answer, each with what to do when none comes.
@@ -63,13 +66,6 @@ final class SimulatedNode {
     /// Client requests this node coordinates, by request number: told `indeterminate` on a crash.
     var openRequests: [UInt64: () -> Void] = [:]
     var nextRequest: UInt64 = 0
-    /// Anti-entropy: the pairs this node exchanges, round-robin, and whether one runs.
-    let antiEntropyPairs: [AntiEntropySchedule.Pair]
-    var nextPair = 0
-    var antiEntropyRunning = false
-    /// Tombstone purge: where the next pass resumes, and whether one runs.
-    var purgeCursor: (partition: Int, after: MemoryStore.Name?) = (0, nil)
-    var purgeRunning = false
 
     init(index: Int, id: String, world: SimulatedWorld) {
         self.index = index
@@ -81,8 +77,6 @@ final class SimulatedNode {
         actorID = "\(id).sim"
         serving = world.ring
         target = world.ring
-        let depth = world.config.bug == .antiEntropyThreeReplicasDeep ? 3 : SimulatedBuckets.replicasMax
-        antiEntropyPairs = AntiEntropySchedule.pairs(ring: world.ring, node: id, replicas: depth)
     }
 
     /// Wall-clock milliseconds as this node reads them.
@@ -98,7 +92,6 @@ final class SimulatedNode {
         hlc = HybridLogicalClock()
         let generation = MembershipDriver.generation(previous: store.generation, nowMilliseconds: now, faults: faults)
         store.generation = generation
-        startMembership(generation: generation)
         hints = HintDriver(
             restored: store.allHints(), limits: hintLimits, storage: SimulatedHintStorage(node: self),
             replicas: SimulatedReplicaCaller(node: self), clock: SimulatedNodeClock(node: self), log: SimulatedLog(),
@@ -116,11 +109,13 @@ final class SimulatedNode {
             nodeID: id, limits: limits, readRepairProbability: world.config.readRepairProbability,
             executor: SimulatedExecutor(node: self), replicas: SimulatedReplicaCaller(node: self), context: requestContext,
             random: SimulatedRandom(world: world), faults: faults)
+        antiEntropy = AntiEntropyDriver(
+            nodeID: id, limits: world.config.antiEntropyLimits, routineExchanges: true,
+            purgesTombstones: world.config.purgesTombstones, executor: SimulatedExecutor(node: self),
+            replicas: SimulatedReplicaCaller(node: self), storage: storage, trees: storage,
+            context: SimulatedAntiEntropyContext(node: self), clock: SimulatedNodeClock(node: self), faults: faults)
+        startMembership(generation: generation)
         diskFreeAt = world.now
-        nextPair = 0
-        antiEntropyRunning = false
-        purgeRunning = false
-        purgeCursor = (0, nil)
     }
 
     /// The process dies: queued writes are lost, calls in flight never answer, and the

@@ -71,6 +71,11 @@ final class SimulatedStorage: ReplicaStorage, MerkleIndex {
     func segmentKeys(partition: Int, segments: [Int], completion: @escaping (Result<[SegmentKey], StorageFailure>) -> Void) {
         completion(.success(node.segmentKeys(partition: partition, segments: segments)))
     }
+
+    func snapshot(partition: Int) -> MerkleTree? { node.tree(partition) }
+
+    /// Trees are built at start and kept at every commit: none is ever missing.
+    func buildMissing() {}
 }
 
 /// What a simulated node's replica driver reads from and hands to its node: the world's

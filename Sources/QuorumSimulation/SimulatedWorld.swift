@@ -129,7 +129,6 @@ final class SimulatedWorld {
     /// The node's three timers (gossip, hint delivery, anti-entropy), each from a random
     /// phase so nodes don't tick in lockstep. A timer fires on a down node and does nothing.
     private func startTimers() {
-        let purges = config.purgesTombstones
         for node in nodes {
             repeating(every: config.gossipIntervalMilliseconds, firstAfter: draw(1...config.gossipIntervalMilliseconds)) {
                 if node.isUp { node.gossipRound() }
@@ -138,10 +137,7 @@ final class SimulatedWorld {
                 if node.isUp { node.deliverHints() }
             }
             repeating(every: config.antiEntropyIntervalMilliseconds, firstAfter: draw(1...config.antiEntropyIntervalMilliseconds)) {
-                if node.isUp {
-                    node.antiEntropyTick()
-                    if purges { node.purgeTick() }
-                }
+                if node.isUp { node.antiEntropy.tick() }
             }
         }
     }

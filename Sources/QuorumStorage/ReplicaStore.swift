@@ -73,6 +73,13 @@ public final class ReplicaStore: Sendable {
     /// Transactions the writer has committed; far fewer than writes when group commit works.
     public var committedTransactions: Int { writer.committedTransactions }
 
+    /// A mark for `completionsReached`: read it after a read, and once completions reach it,
+    /// the completion of every write that read could see has run.
+    public var writeGroupsStarted: Int { writer.startedGroups }
+
+    /// Whether the completions of every write group up to `mark` (`writeGroupsStarted`) ran.
+    public func completionsReached(_ mark: Int) -> Bool { writer.completedGroups >= mark }
+
     /// WAL checkpoints the background checkpointer has run.
     public var backgroundCheckpoints: Int { checkpointer.completedCheckpoints }
 

@@ -141,6 +141,15 @@ final class StoreWriter: Sendable {
     /// includes that write's commit (readers rely on it to keep snapshots).
     var committedTransactions: Int { transactions.load(ordering: .acquiring) }
 
+    /// Groups the writer has begun (counted before their transaction starts), and groups
+    /// whose completions have all run. Once `groupsCompleted` reaches a `groupsStarted`
+    /// read after some read transaction, every write that read could see has had its
+    /// completion: how a scan knows no completion of a write it saw is still to come.
+    private let groupsStarted = Atomic<Int>(0)
+    private let groupsCompleted = Atomic<Int>(0)
+    var startedGroups: Int { groupsStarted.load(ordering: .acquiring) }
+    var completedGroups: Int { groupsCompleted.load(ordering: .acquiring) }
+
     /// Whether no write is queued or being committed.
     var isIdle: Bool { outstanding.load(ordering: .relaxed) == 0 }
 
@@ -210,6 +219,7 @@ final class StoreWriter: Sendable {
     private func run(backstop: WALBackstop) {
         writerThreadID.withLock { $0 = pthread_self() }
         while let batch = nextBatch() {
+            groupsStarted.add(1, ordering: .releasing)
             // Halted (here, or by the checkpointer): the files are trusted with nothing more.
             if halt.isHalted {
                 complete(batch, with: Array(repeating: .failure(halt.haltedError()), count: batch.count))
@@ -341,6 +351,7 @@ final class StoreWriter: Sendable {
             for (operation, result) in zip(batch, outcomes) {
                 operation.completion(result)
             }
+            groupsCompleted.add(1, ordering: .releasing)
         }
     }
 

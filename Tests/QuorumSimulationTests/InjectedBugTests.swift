@@ -81,6 +81,32 @@ final class InjectedBugTests: XCTestCase {
         }
     }
 
+    // A bug in the node's replica side (`ReplicaDriver`) that the node's anti-entropy
+    // (`AntiEntropyDriver`, shipping repair batches) brings out.
+
+    /// A replica that drops the last state of each repair batch it acknowledges only delays
+    /// repair: the dropped key is the pair's only difference at its next exchange, and a
+    /// batch of one goes through. So this runs where batches hold several keys (8 keys per
+    /// bucket, 20 requests per client), without purges (which give repair another window),
+    /// and with repair cut to 15 s after healing: calm runs without the bug converge in
+    /// 5–12 s, while the bug makes a pair wait for its next turn, about 13 s later. Measured:
+    /// first caught at seed 6, 17 of seeds 1–100; with the default 40 s window none is.
+    func testMergeBatchDroppingItsLastStateIsFoundWithin10CalmSeeds() {
+        var settings = config(faults: .calm)
+        settings.keysPerBucket = 8
+        settings.operationsPerClient = 20
+        settings.purgesTombstones = false
+        settings.repairWindowMilliseconds = 15_000
+        var bugged = settings
+        bugged.bug = .mergeBatchDropsLast
+        let found = firstSeed(violating: .convergence, in: 1...10, config: bugged)
+        XCTAssertNotNil(found, "repair batches missing their last state went unnoticed for 10 calm seeds")
+        if let found {
+            let clean = Simulation.run(seed: found.seed, config: settings)
+            XCTAssertTrue(clean.passed, "seed \(found.seed) fails without the bug too: \(clean.violations)")
+        }
+    }
+
     func testDefaultConfigurationHasNoBugSwitchedOn() {
         XCTAssertEqual(SimulationConfig().bug, .none)
     }

@@ -23,7 +23,8 @@ public final class Node: Sendable {
     private let respServer: RESPServer?
     private let coordinator: NodeService
     private let gossipTimer = RepeatingTimer(label: "quorumkv.gossip")
-    private let antiEntropy: AntiEntropyService
+    /// Anti-entropy, tombstone purges and stray-copy clearing, on the background loop.
+    private let antiEntropy: OnLoop<AntiEntropyDriver>
     private let antiEntropyTimer = RepeatingTimer(label: "quorumkv.anti-entropy")
     private let trees: PartitionTrees
     private let hints: OnLoop<HintDriver>
@@ -98,19 +99,19 @@ public final class Node: Sendable {
         let unreachable: @Sendable () -> Set<String> = {
             down.snapshot.union(peers.snapshot().filter { !$0.reachable }.map(\.nodeID))
         }
-        let sweepLogger = logger
-        let keySweep = { [store, nodeID = config.nodeID, grace = config.tombstoneGraceMilliseconds] in
-            KeySweep(
-                nodeID: nodeID, rings: rings, store: store, router: router, registry: registry,
-                graceMilliseconds: grace, unreachable: unreachable, logger: sweepLogger)
+        let antiEntropyEnabled = config.antiEntropyIntervalMilliseconds > 0
+        let antiEntropy = OnLoop<AntiEntropyDriver>(loop: background)
+        try antiEntropy.install { [config, store] in
+            let storage = SQLiteReplicaStorage(store: store, trees: trees, loop: background, blockingQueue: blockingQueue)
+            let context = NodeAntiEntropyContext(
+                rings: rings, registry: registry, unreachable: unreachable,
+                tombstoneGraceMilliseconds: config.tombstoneGraceMilliseconds, onTransfersDone: { cluster.run { $0.ringChanges.transfersDone() } },
+                logger: logger)
+            return AntiEntropyDriver(
+                nodeID: config.nodeID, limits: antiEntropyLimits, routineExchanges: antiEntropyEnabled,
+                executor: EventLoopExecutor(loop: background), replicas: LoopReplicaCaller(router: router, loop: background),
+                storage: storage, trees: storage, context: context, clock: SystemServiceClock())
         }
-        // Each pass has its own sweep (and so its own pager and cursor).
-        let purger = TombstonePurger(sweep: keySweep())
-        let sweeper = StrayCopySweeper(sweep: keySweep())
-        let antiEntropy = AntiEntropyService(
-            nodeID: config.nodeID, rings: rings, trees: trees, router: router, registry: registry,
-            limits: antiEntropyLimits, enabled: config.antiEntropyIntervalMilliseconds > 0, logger: logger, purger: purger,
-            sweeper: sweeper, onTransfersDone: { cluster.run { $0.ringChanges.transfersDone() } })
         self.antiEntropy = antiEntropy
         try cluster.install { [config, store] in
             let log = LoggerServiceLog(logger: logger)
@@ -145,7 +146,11 @@ public final class Node: Sendable {
         coordinator = NodeService(
             nodeID: config.nodeID, rings: rings, drivers: drivers, requests: requests, router: router, clock: clock,
             registry: registry, peers: peers, limits: config.limits, logger: logger, sloppyQuorum: config.sloppyQuorum,
-            hints: hints, cluster: cluster, antiEntropy: antiEntropy,
+            hints: hints, cluster: cluster,
+            antiEntropy: { [antiEntropy] in
+                let figures = (try? await antiEntropy.ask { $0.figures }) ?? AntiEntropyFigures()
+                return AntiEntropyStatus(enabled: antiEntropyEnabled, figures: figures, trees: trees)
+            },
             storageStatus: { [store] in
                 StorageStatus(
                     keys: (try? store.keyCount()) ?? -1, queuedWrites: store.queuedWrites,
@@ -218,7 +223,7 @@ public final class Node: Sendable {
         // Runs even with anti-entropy off: ring-change transfers go through it.
         let antiEntropyInterval = config.antiEntropyIntervalMilliseconds > 0 ? config.antiEntropyIntervalMilliseconds : 1000
         antiEntropyTimer.start(everyMilliseconds: antiEntropyInterval) { [antiEntropy] in
-            antiEntropy.tick()
+            antiEntropy.run { $0.tick() }
         }
         hintTimer.start(everyMilliseconds: config.hintDeliveryIntervalMilliseconds) { [hints, down] in
             let unreachable = down.snapshot
@@ -256,6 +261,7 @@ public final class Node: Sendable {
         gossipTimer.stop()
         antiEntropyTimer.stop()
         hintTimer.stop()
+        router.stop()
         await respServer?.close()
         await httpServer.close()
         await peerServer.close()

@@ -22,13 +22,15 @@ final class NodeService: KVService {
     private let sloppyQuorum: Bool
     private let hints: OnLoop<HintDriver>
     private let cluster: OnLoop<ClusterServices>
-    private let antiEntropy: AntiEntropyService
+    /// `/status`'s anti-entropy section, asked of the driver on its loop.
+    private let antiEntropy: @Sendable () async -> AntiEntropyStatus
     private let startedMilliseconds = WallClock.nowMilliseconds()
 
     init(
         nodeID: String, rings: RingView, drivers: LoopLocal<RequestDriver>, requests: NodeRequestContext, router: ReplicaRouter,
         clock: NodeClock, registry: BucketRegistry, peers: PeerDirectory, limits: Limits, logger: Logger,
-        sloppyQuorum: Bool, hints: OnLoop<HintDriver>, cluster: OnLoop<ClusterServices>, antiEntropy: AntiEntropyService,
+        sloppyQuorum: Bool, hints: OnLoop<HintDriver>, cluster: OnLoop<ClusterServices>,
+        antiEntropy: @escaping @Sendable () async -> AntiEntropyStatus,
         storageStatus: @escaping @Sendable () -> StorageStatus
     ) {
         self.nodeID = nodeID
@@ -194,7 +196,7 @@ final class NodeService: KVService {
         return NodeStatus(
             node: nodeID, version: QuorumKVVersion.current,
             uptimeSeconds: Int((WallClock.nowMilliseconds() - startedMilliseconds) / 1000), ring: RingReport(ring: ring),
-            peers: health().peers, hintsPending: hintStatus.pending, antiEntropy: antiEntropy.status,
+            peers: health().peers, hintsPending: hintStatus.pending, antiEntropy: await antiEntropy(),
             storage: storage, requestsInFlight: requests.requestsInFlight, repair: requests.counters.snapshot(),
             hints: hintStatus, members: members)
     }

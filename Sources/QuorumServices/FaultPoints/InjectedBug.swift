@@ -16,8 +16,8 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// replicas acknowledged them, so a quorum read right after may miss it.
     case acknowledgeBeforeQuorum
     /// Anti-entropy pairs each partition's owner with the next two replicas only, whatever
-    /// the buckets' n (what the node's `AntiEntropyService` did when the simulator found
-    /// it): the 4th and 5th replicas of an n = 5 key are never repaired.
+    /// the buckets' n (what the node's anti-entropy did when the simulator found it): the
+    /// 4th and 5th replicas of an n = 5 key are never repaired.
     case antiEntropyThreeReplicasDeep
     /// Each run's heartbeat generation is the wall clock at start, not kept above the last
     /// run's, and never moved past a later one a peer echoes (what the node did before the
@@ -34,7 +34,8 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// existence check, so it succeeds over a live value.
     case createOnlySkipsExistenceCheck
     /// A replica merging an anti-entropy batch drops the batch's last state but
-    /// acknowledges the batch, so the key stays diverged until another exchange.
+    /// acknowledges the batch, so the key stays diverged until an exchange repairs it
+    /// alone in a batch.
     case mergeBatchDropsLast
     /// A stand-in acknowledges a hint without keeping it, so the primary never gets the
     /// write and a write only stand-ins took is lost.

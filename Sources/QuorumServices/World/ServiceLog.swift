@@ -4,6 +4,6 @@ public protocol ServiceLog: AnyObject {
     func log(_ level: ServiceLogLevel, _ message: String, _ metadata: [String: String])
 }
 
-public enum ServiceLogLevel: Sendable {
+public enum ServiceLogLevel: Sendable, Equatable {
     case info, warning, error
 }

@@ -39,6 +39,9 @@ final class PartitionTrees: Sendable {
     private let queue = DispatchQueue(label: "quorumkv.anti-entropy.trees")
     private let logger: Logger
     private let pageRows = 1000
+    /// How long a finished scan waits for the completions of writes it saw (they run
+    /// microseconds after their commit; a longer wait means the completion queue is stuck).
+    private let settleWaitMilliseconds = 5000
     /// The last partition listed by segment (see `segmentKeys`), its lifetime and size bound.
     private let listing = Mutex<SegmentListing?>(nil)
     private let listingLifetimeMilliseconds: UInt64 = 2000
@@ -75,23 +78,49 @@ final class PartitionTrees: Sendable {
     }
 
     private func build(_ partition: Int) {
-        var digests: [UInt64: UInt64] = [:]
         do {
-            var after: (bucket: String, key: [UInt8])?
-            while true {
-                let rows = try store.scan(partition: partition, after: after, limit: pageRows)
-                for row in rows {
-                    digests[StableHash.keyHash(bucket: row.bucket, key: row.key)] = StableHash.hash(row.blob)
-                }
-                guard rows.count == pageRows, let last = rows.last else { break }
-                after = (last.bucket, last.key)
-            }
+            let digests = try scanDigests(partition)
+            // Read after the scan: writes it saw may still have their completion (and so
+            // their `record`) to come, and must not be applied twice.
+            finishBuild(partition, digests: digests, mark: store.writeGroupsStarted)
         } catch {
             logger.error("anti-entropy could not scan a partition to build its tree; retrying later",
                          metadata: ["partition": "\(partition)", "error": "\(error)"])
             slots.withLock { $0[partition] = .absent }
+        }
+    }
+
+    private func scanDigests(_ partition: Int) throws -> [UInt64: UInt64] {
+        var digests: [UInt64: UInt64] = [:]
+        var after: (bucket: String, key: [UInt8])?
+        while true {
+            let rows = try store.scan(partition: partition, after: after, limit: pageRows)
+            for row in rows {
+                digests[StableHash.keyHash(bucket: row.bucket, key: row.key)] = StableHash.hash(row.blob)
+            }
+            guard rows.count == pageRows, let last = rows.last else { return digests }
+            after = (last.bucket, last.key)
+        }
+    }
+
+    /// Makes the tree from the scan and the writes recorded meanwhile, once the completions
+    /// of every write group the scan could see have run (polled on the build queue, a
+    /// millisecond apart, for at most `settleWaitMilliseconds`; past that the build is
+    /// dropped and retried on a later tick).
+    private func finishBuild(_ partition: Int, digests: [UInt64: UInt64], mark: Int, waited: Int = 0) {
+        guard slots.withLock({ if case .building = $0[partition] { true } else { false } }) else { return }
+        guard store.completionsReached(mark) else {
+            guard waited < settleWaitMilliseconds else {
+                logger.warning("a tree build gave up waiting for write completions; retrying later", metadata: ["partition": "\(partition)"])
+                slots.withLock { $0[partition] = .absent }
+                return
+            }
+            queue.asyncAfter(deadline: .now() + .milliseconds(1)) { [self] in
+                finishBuild(partition, digests: digests, mark: mark, waited: waited + 1)
+            }
             return
         }
+        var digests = digests
         slots.withLock { slots in
             if case .building(let pending) = slots[partition] {
                 for (keyHash, digest) in pending { digests[keyHash] = digest }

@@ -11,14 +11,14 @@ final class NodeRingChangeContext: RingChangeContext {
     private let nodeID: String
     private let rings: RingView
     private let peers: PeerDirectory
-    private let antiEntropy: AntiEntropyService
+    private let antiEntropy: OnLoop<AntiEntropyDriver>
     private let registry: BucketRegistry
     private let store: ReplicaStore
     private let departure: Departure
     private let logger: Logger
 
     init(
-        nodeID: String, rings: RingView, peers: PeerDirectory, antiEntropy: AntiEntropyService, registry: BucketRegistry,
+        nodeID: String, rings: RingView, peers: PeerDirectory, antiEntropy: OnLoop<AntiEntropyDriver>, registry: BucketRegistry,
         store: ReplicaStore, departure: Departure, logger: Logger
     ) {
         self.nodeID = nodeID
@@ -45,9 +45,10 @@ final class NodeRingChangeContext: RingChangeContext {
         })
     }
 
-    func planTransfers(_ transfers: [RingChange.Transfer]) { antiEntropy.plan(transfers: transfers) }
+    func planTransfers(_ transfers: [RingChange.Transfer]) { antiEntropy.run { $0.plan(transfers: transfers) } }
 
-    var transfersPending: Int { antiEntropy.status.transfersPending }
+    /// Read on the background loop, where the anti-entropy driver lives too.
+    var transfersPending: Int { antiEntropy.onItsLoop { $0.figures.transfersPending } }
 
     var replicasMax: Int { registry.replicasMax }
 

@@ -6,7 +6,8 @@ import QuorumStorage
 import Synchronization
 
 /// `ReplicaStorage` and `MerkleIndex` on the real node, for the replica driver of one
-/// event loop: the SQLite store and the live partition trees.
+/// event loop (and the anti-entropy driver on the background loop): the SQLite store and
+/// the live partition trees.
 ///
 /// A point read runs on the loop when a reader connection is idle (for a key whose replica
 /// is local that is the whole request, with no thread hop); reads that must wait and scans
@@ -125,6 +126,10 @@ final class SQLiteReplicaStorage: ReplicaStorage, MerkleIndex {
             answer(Result { try trees.segmentKeys(partition: partition, segments: segments) }.mapError(Self.failure))
         }
     }
+
+    func snapshot(partition: Int) -> MerkleTree? { trees.snapshot(partition) }
+
+    func buildMissing() { trees.buildMissing() }
 
     /// A store error as the services see it (also for `SQLiteHintStorage`).
     static func failure(_ error: any Error) -> StorageFailure {

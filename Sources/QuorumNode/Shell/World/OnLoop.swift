@@ -42,6 +42,12 @@ final class OnLoop<Service>: Sendable {
         return try await promise.futureResult.get()
     }
 
+    /// Reads the service from code already running on its loop (another service there).
+    func onItsLoop<Answer>(_ body: (Service) -> Answer) -> Answer {
+        loop.preconditionInEventLoop()
+        return body(service)
+    }
+
     private var service: Service {
         guard let service = box.value else { preconditionFailure("a node service was used before it was installed") }
         return service

@@ -1,0 +1,84 @@
+import QuorumCore
+
+/// Removes tombstones for good once `TombstonePurgeRule` allows it: every sibling a
+/// tombstone, the newest older than the grace period, and every replica holding exactly
+/// this version. Then each replica deletes the state with a compare-and-delete on the
+/// version digest (`PeerRequest.purge`), so a write that arrived meanwhile survives.
+///
+/// Each node looks after the partitions it owns (first on their preference lists), so a
+/// key is checked by one node, not n. A pass scans one page (`AntiEntropyBounds.rowsPerPage`)
+/// of one partition, resuming where the last pass stopped, one pass per anti-entropy tick:
+/// a full sweep is slow by design, and a tombstone kept longer is only disk. No pass runs
+/// while the ring changes. A replica that misses a purge keeps its tombstone; anti-entropy
+/// copies it back to the others, which is safe, and a later pass retries.
+///
+/// Runs on its executor, like the `AntiEntropyDriver` whose ticks drive it.
+public final class TombstonePurgeDriver {
+    /// Tombstones removed from every replica since start (counted by the node that ran the check).
+    public private(set) var purged = 0
+    /// Tombstones past their grace that stayed because a replica was unreachable or held another version.
+    public private(set) var deferred = 0
+    private let sweep: KeySweep
+    private let clock: any ServiceClock
+    private let faults: FaultPoints
+
+    public init(
+        nodeID: String, bounds: AntiEntropyBounds = .defaults, storage: any ReplicaStorage, replicas: any ReplicaCaller,
+        context: any AntiEntropyContext, clock: any ServiceClock, faults: FaultPoints = .inert
+    ) {
+        sweep = KeySweep("tombstone purge", nodeID: nodeID, bounds: bounds, storage: storage, replicas: replicas, context: context)
+        self.clock = clock
+        self.faults = faults
+    }
+
+    /// A pass is working through its page.
+    public var isRunning: Bool { sweep.isRunning }
+
+    /// Starts one pass over the next page of the partitions this node owns, unless one is
+    /// still running.
+    public func tick() {
+        let nodeID = sweep.nodeID
+        sweep.tick(partitions: { $0.partitions(ownedBy: nodeID) }) { [self] ring, partition, rows, done in
+            let now = clock.nowMilliseconds()
+            let grace = sweep.context.tombstoneGraceMilliseconds
+            let candidates: [(row: StoredRow, state: KeyState)] = rows.compactMap { row in
+                guard let state = try? KeyState(decoding: row.blob),
+                    TombstonePurgeRule.decide(state: state, nowMilliseconds: now, graceMilliseconds: grace, replicaDigests: [])
+                        == .keep(.noReplicas)
+                else { return nil }
+                return (row, state)
+            }
+            BoundedSteps.run(count: candidates.count, step: { [self] index, finished in
+                let (row, state) = candidates[index]
+                var replicas = sweep.replicas(of: row.bucket, partition: partition, ring: ring)
+                if faults.has(.purgeAsksOnlyItself) { replicas = [sweep.nodeID] }  // the deliberate bug
+                purge(bucket: row.bucket, key: row.key, state: state, replicas: replicas, now: now, done: finished)
+            }, done: done)
+        }
+    }
+
+    private func purge(bucket: String, key: [UInt8], state: KeyState, replicas: [String], now: UInt64, done: @escaping () -> Void) {
+        sweep.states(bucket: bucket, key: key, replicas: replicas) { [self] answers in
+            // An absent state counts like a silent replica: neither confirms the tombstone.
+            let digests = answers.map { answer in answer.flatMap { $0 }.map { MerkleTree.versionDigest(of: $0) } }
+            let grace = sweep.context.tombstoneGraceMilliseconds
+            guard TombstonePurgeRule.decide(state: state, nowMilliseconds: now, graceMilliseconds: grace, replicaDigests: digests)
+                == .purge
+            else {
+                deferred += 1
+                return done()
+            }
+            let digest = MerkleTree.versionDigest(of: state)
+            var removed = 0
+            BoundedSteps.run(count: replicas.count, step: { [self] index, finished in
+                sweep.call(replicas[index], .purge(bucket: bucket, key: key, digest: digest)) { response in
+                    if response == .ack { removed += 1 }
+                    finished()
+                }
+            }, done: { [self] in
+                if removed == replicas.count { purged += 1 } else { deferred += 1 }
+                done()
+            })
+        }
+    }
+}
