@@ -7,6 +7,8 @@ struct AppliedFaults {
     private(set) var crashes = 0
     private(set) var partitions = 0
     private(set) var wipedDisks = 0
+    private(set) var joins = 0
+    private(set) var leaves = 0
 
     /// Call just before `world.apply(fault)`, while the world still shows the state the
     /// fault meets.
@@ -18,6 +20,10 @@ struct AppliedFaults {
             partitions += 1
         case .restartWiped(let node):
             if !world.nodes[node].isUp { wipedDisks += 1 }
+        case .join(let node, _):
+            if world.nodes[node].isUp { joins += 1 }
+        case .leave(let node):
+            if world.nodes[node].isUp { leaves += 1 }
         case .restart, .healPartitions, .skewClock, .jumpClock, .loss, .failFsync, .fillDisk, .freeDisk:
             break
         }

@@ -47,7 +47,7 @@ final class SimulatedRingChangeContext: RingChangeContext {
 
     func keyCount() -> Int { node.store.all().count }
 
-    func departed() { node.departed = true }
+    func departed() { node.retire() }
 }
 
 /// A simulated node reaches a seed by its peer address (`id:7000`) over the network.

@@ -45,8 +45,11 @@ final class SimulatedNode {
     var target: Ring
     /// Peers the membership driver last published as down.
     var down: Set<String> = []
-    /// Set once this node left the cluster and its departure had time to spread.
-    var departed = false
+    /// A founding member; a spare starts alone and empty, as `serve --join` starts a node.
+    let isFounder: Bool
+    /// Left the cluster and stopped, as the node's process exits after its departure: never
+    /// restarted.
+    private(set) var retired = false
     /// The node's hinted handoff; made anew by each start, from the hints on its disk.
     private(set) var hints: HintDriver!
     var trees: [Int: MerkleTree] = [:]
@@ -67,9 +70,10 @@ final class SimulatedNode {
     var openRequests: [UInt64: () -> Void] = [:]
     var nextRequest: UInt64 = 0
 
-    init(index: Int, id: String, world: SimulatedWorld) {
+    init(index: Int, id: String, isFounder: Bool, world: SimulatedWorld) {
         self.index = index
         self.id = id
+        self.isFounder = isFounder
         self.world = world
         var hintLimits = ServiceDefaults.hintLimits
         hintLimits.ageMaxMilliseconds = world.config.hintAgeMaxMilliseconds
@@ -130,6 +134,12 @@ final class SimulatedNode {
         for tell in open { tell() }
     }
 
+    /// The node left and its departure spread: its process stops for good.
+    func retire() {
+        crash()
+        retired = true
+    }
+
     func restart() {
         precondition(!isUp, "seed \(world.seed): \(id) restarted while up")
         isUp = true
@@ -140,7 +150,8 @@ final class SimulatedNode {
     /// The node's gossip and ring changes, from the state on its disk merged with the
     /// founders, as the node's `MembershipBootstrap` starts them.
     private func startMembership(generation: UInt64) {
-        let state = store.membership.map { $0.merged(with: world.membership) } ?? world.membership
+        let founding = isFounder ? world.membership : MembershipState(partitionCount: world.config.partitionCount)
+        let state = store.membership.map { $0.merged(with: founding) } ?? founding
         let log = SimulatedLog()
         membership = MembershipDriver(
             local: id, peerAddress: "\(id):7000", httpAddress: "\(id):8000", state: state, generation: generation,

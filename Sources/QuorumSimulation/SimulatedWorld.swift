@@ -38,12 +38,13 @@ final class SimulatedWorld {
         // Without faults, wider delays are what leave copies of a write in flight when the
         // next request starts: the window check (e) looks into.
         if mix.isCalm { network.delaySpreadMilliseconds = 20 }
-        let ids = (0..<config.nodeCount).map { "n\($0)" }
-        ring = Ring(members: ids, partitionCount: config.partitionCount)
+        let founders = (0..<config.nodeCount).map { "n\($0)" }
+        let ids = founders + (0..<config.spareNodeCount).map { "n\(config.nodeCount + $0)" }
+        ring = Ring(members: founders, partitionCount: config.partitionCount)
         var membership: MembershipState
         do {
             membership = try MembershipState(
-                founders: ids.map { (id: $0, peerAddress: "\($0):7000", httpAddress: "\($0):8000") },
+                founders: founders.map { (id: $0, peerAddress: "\($0):7000", httpAddress: "\($0):8000") },
                 partitionCount: config.partitionCount)
         } catch {
             preconditionFailure("the simulated membership is invalid: \(error)")
@@ -55,7 +56,9 @@ final class SimulatedWorld {
         var indexByID: [String: Int] = [:]
         for (index, id) in ids.enumerated() { indexByID[id] = index }
         self.indexByID = indexByID
-        nodes = ids.enumerated().map { SimulatedNode(index: $0.offset, id: $0.element, world: self) }
+        nodes = ids.enumerated().map {
+            SimulatedNode(index: $0.offset, id: $0.element, isFounder: $0.offset < config.nodeCount, world: self)
+        }
         for node in nodes { node.start() }
         startTimers()
     }
@@ -167,6 +170,12 @@ final class SimulatedWorld {
             nodes[node].diskFull = true
         case .freeDisk(let node):
             nodes[node].diskFull = false
+        case .join(let node, let seed):
+            guard nodes[node].isUp else { break }
+            nodes[node].ringChanges.join(address: "n\(seed):7000") { _ in }
+        case .leave(let node):
+            guard nodes[node].isUp else { break }
+            _ = try? nodes[node].ringChanges.leave()
         case .partition(let side):
             network.partition(side, nodeCount: nodes.count)
         case .cutOneWay(let from, let to):
@@ -190,7 +199,15 @@ final class SimulatedWorld {
         for node in nodes {
             node.diskFull = false
             node.failNextCommit = false
-            if !node.isUp { node.restart() }
+            if !node.isUp && !node.retired { node.restart() }
         }
+    }
+
+    /// The ring every live member serves by once no membership change is pending, and all
+    /// of them agree on it; nil while they do not.
+    func settledRing() -> Ring? {
+        let members = nodes.filter { $0.isUp && !$0.retired && $0.membership.localStatus != nil }
+        guard let first = members.first, members.allSatisfy({ !$0.membership.state.isChanging }) else { return nil }
+        return members.allSatisfy { $0.serving == first.serving } ? first.serving : nil
     }
 }

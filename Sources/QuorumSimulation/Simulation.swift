@@ -22,7 +22,7 @@ public struct SimulationReport: Sendable {
     public var crashes = 0
     /// Partitions and one-way cuts applied.
     public var partitions = 0
-    /// Membership changes the run applied (not simulated yet: zero).
+    /// Membership changes the run applied: a spare node joining, and leaving again.
     public var joins = 0
     public var leaves = 0
     /// Store errors that took effect (failed commits, writes a full disk refused), and disks
@@ -87,7 +87,7 @@ public enum Simulation {
         // healed may still make a detector flag a peer down for a moment.
         world.run(until: healedAt + config.settleMilliseconds)
         let converged = world.run(until: healedAt + config.repairWindowMilliseconds, slice: 250) {
-            !(isConverged(world, keys: keys) && world.nodes.allSatisfy { $0.hints.queue.pendingCount == 0 }
+            !(isConverged(world, keys: keys) && world.nodes.allSatisfy { $0.retired || $0.hints.queue.pendingCount == 0 }
                 && Self.believedDown(world).isEmpty)
         }
         var repairMilliseconds = converged ? world.now - healedAt : nil
@@ -97,7 +97,7 @@ public enum Simulation {
             let purgesDone = healedAt + config.antiEntropyLimits.tombstoneGraceMilliseconds + config.purgeSweepMilliseconds
             world.run(until: purgesDone)
             let settled = world.run(until: purgesDone + config.repairWindowMilliseconds, slice: 250) {
-                !(isConverged(world, keys: keys) && world.nodes.allSatisfy { $0.hints.queue.pendingCount == 0 }
+                !(isConverged(world, keys: keys) && world.nodes.allSatisfy { $0.retired || $0.hints.queue.pendingCount == 0 }
                     && Self.believedDown(world).isEmpty)
             }
             if !settled { repairMilliseconds = nil }
@@ -130,13 +130,14 @@ public enum Simulation {
             seed: seed, mix: mix, plan: plan, history: world.history, violations: Checker.check(input), events: world.steps,
             virtualMilliseconds: world.now - SimulatedWorld.origin, repairMilliseconds: repairMilliseconds, outstanding: outstanding,
             purged: world.nodes.reduce(0) { $0 + $1.store.purgedCount }, requests: world.history.clientRequestCount,
-            crashes: applied.crashes, partitions: applied.partitions, storeErrors: world.storeErrors,
+            crashes: applied.crashes, partitions: applied.partitions, joins: applied.joins, leaves: applied.leaves,
+            storeErrors: world.storeErrors,
             wipedDisks: applied.wipedDisks)
     }
 
     /// Nodes whose failure detector believes some peer down, with those peers.
     static func believedDown(_ world: SimulatedWorld) -> [(node: String, peers: [String])] {
-        world.nodes.compactMap { node in
+        world.nodes.filter { !$0.retired }.compactMap { node in
             let down = node.membership.unreachable().sorted()
             return down.isEmpty ? nil : (node.id, down)
         }
@@ -147,8 +148,11 @@ public enum Simulation {
         world.nodes.compactMap { node in
             let down = node.membership.unreachable().sorted()
             let targets = node.hints.queue.targets
-            guard !down.isEmpty || !targets.isEmpty else { return nil }
-            return "\(node.id) holds \(node.hints.queue.pendingCount) hints for [\(targets.joined(separator: ","))], believes [\(down.joined(separator: ","))] down"
+            guard !down.isEmpty || !targets.isEmpty || node.membership.state.isChanging else { return nil }
+            let status = node.membership.localStatus.map(\.rawValue) ?? "no member"
+            let transfers = node.antiEntropy.figures.transfersPending
+            return "\(node.id) (\(status), \(transfers) transfers pending) holds \(node.hints.queue.pendingCount) hints for "
+                + "[\(targets.joined(separator: ","))], believes [\(down.joined(separator: ","))] down"
         }
     }
 
@@ -159,16 +163,29 @@ public enum Simulation {
 
     /// Each replica's stored state of the key, in preference-list order (the bucket's n).
     static func replicas(of name: CheckInput.KeyName, in world: SimulatedWorld) -> [(node: String, state: KeyState?)] {
-        let partition = world.ring.partition(bucket: name.bucket, key: name.key)
-        return world.ring.preferenceList(partition: partition, n: world.props(for: name.bucket).n).map { id in
+        let ring = world.settledRing() ?? world.ring
+        let partition = ring.partition(bucket: name.bucket, key: name.key)
+        return ring.preferenceList(partition: partition, n: world.props(for: name.bucket).n).map { id in
             (id, world.node(id)!.store.read(partition: partition, bucket: name.bucket, key: name.key))
         }
     }
 
+    /// Every replica of every key agrees, the membership has settled, and no live node
+    /// still holds a copy of a key it does not replicate (a join's copies are cleared).
     static func isConverged(_ world: SimulatedWorld, keys: [CheckInput.KeyName]) -> Bool {
-        keys.allSatisfy { name in
+        guard let ring = world.settledRing(), strayCopiesCleared(world, ring: ring) else { return false }
+        return keys.allSatisfy { name in
             let states = replicas(of: name, in: world).map(\.state)
             return states.allSatisfy { $0 == states[0] }
+        }
+    }
+
+    static func strayCopiesCleared(_ world: SimulatedWorld, ring: Ring) -> Bool {
+        world.nodes.filter { $0.isUp && !$0.retired }.allSatisfy { node in
+            node.store.all().allSatisfy { row in
+                let n = min(world.props(for: row.name.bucket).n, ring.members.count)
+                return ring.preferenceList(partition: row.name.partition, n: n).contains(node.id)
+            }
         }
     }
 }

@@ -6,6 +6,9 @@ import QuorumServices
 /// few keys, so concurrent writes to one key are common.
 public struct SimulationConfig: Sendable, Equatable {
     public var nodeCount = 5
+    /// Nodes started outside the cluster (alone and empty, as `serve --join` starts one),
+    /// which membership faults make join and leave. Clients never address them directly.
+    public var spareNodeCount = 1
     /// Ring partitions; small so few partitions hold keys and repair cycles are short.
     public var partitionCount = 16
     /// The workload: clients, each issuing its requests one after another. 6 × 16 keeps

@@ -53,6 +53,10 @@ public struct SimulationPlan: Sendable, Equatable {
         /// The node's disk is full: writes fail cleanly until `freeDisk`.
         case fillDisk(node: Int)
         case freeDisk(node: Int)
+        /// A spare node joins the cluster through `seed`'s peer address.
+        case join(node: Int, seed: Int)
+        /// A member hands its partitions off and leaves (then stops).
+        case leave(node: Int)
 
         /// Skews or steps a clock: LWW's order check (f) does not apply to such runs.
         public var changesClock: Bool {
@@ -178,6 +182,19 @@ extension SimulationPlan {
         }
     }
 
+    /// A spare node joins through a founder, and half the time leaves again a little later:
+    /// the ring grows and shrinks while clients write. (Not in the calm mix: a read at r < n
+    /// on a new replica may miss writes the old ones took during the change, by design.)
+    private static func drawMembershipChange(config: SimulationConfig, using random: inout SplitMix64) -> [TimedFault] {
+        let spare = config.nodeCount
+        let at = random.below(config.faultWindowMilliseconds / 2)
+        var faults = [TimedFault(atMilliseconds: at, fault: .join(node: spare, seed: Int(random.below(UInt64(config.nodeCount)))))]
+        if random.below(2) == 0 {
+            faults.append(TimedFault(atMilliseconds: at + 1500 + random.below(2000), fault: .leave(node: spare)))
+        }
+        return faults
+    }
+
     /// Disk trouble in the crash mixes: a commit whose fsync fails (the node stops, and is
     /// restarted later) and a disk that fills up for a while.
     private static func drawDiskFaults(config: SimulationConfig, using random: inout SplitMix64) -> [TimedFault] {
@@ -230,6 +247,9 @@ extension SimulationPlan {
                     atMilliseconds: at + 100 + random.below(2000), fault: wiped ? .restartWiped(node: node) : .restart(node: node)))
             }
             faults += drawDiskFaults(config: config, using: &random)
+        }
+        if !mix.isCalm && config.spareNodeCount > 0 && random.below(2) == 0 {
+            faults += drawMembershipChange(config: config, using: &random)
         }
         if mix.partitionsNodes {
             for _ in 0..<(1 + random.below(3)) {

@@ -41,6 +41,18 @@ final class RegressionSeedTests: XCTestCase {
         XCTAssertTrue(fixed.passed, "seed 134: \(fixed.violations)")
     }
 
+    /// A node asked to leave while still joining is marked left at once (it never served),
+    /// but only a finished hand-off scheduled the node's departure, so it never stopped:
+    /// seed 115 (lossy) joins n5 and has it leave 1.7 s later, mid-copy, and n5 stayed up
+    /// as `left`, believing every peer down. Fixed by departing whenever the node's own
+    /// status becomes `left` (`RingChangeDriver`).
+    func testSeed115NodeThatLeavesWhileJoiningStops() {
+        let report = Simulation.run(seed: 115, config: config())
+        XCTAssertEqual(report.joins, 1)
+        XCTAssertEqual(report.leaves, 1)
+        XCTAssertTrue(report.passed, "seed 115: \(report.violations)")
+    }
+
     func testGenerationStaysAboveTheLastRunWhenTheClockStepsBack() {
         XCTAssertEqual(HeartbeatGeneration.next(previous: nil, nowMilliseconds: 500), 500)
         XCTAssertEqual(HeartbeatGeneration.next(previous: 400, nowMilliseconds: 500), 500)

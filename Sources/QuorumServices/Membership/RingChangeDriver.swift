@@ -16,6 +16,8 @@ public final class RingChangeDriver {
     private let log: any ServiceLog
     private let gossipIntervalMilliseconds: Int
     private let faults: FaultPoints
+    /// Whether this node's departure (it left) has been scheduled already.
+    private var departing = false
     /// Attempts to reach a seed, one a second: a seed that is restarting has this long.
     public static let seedAttemptsMax = 30
     public static let seedRetryMilliseconds = 1000
@@ -47,8 +49,8 @@ public final class RingChangeDriver {
         context.install(
             serving: serving, target: target,
             peers: state.members.values.filter { $0.id != local && $0.status != .left }.sorted { $0.id < $1.id })
-        // A node that left has nothing more to copy.
-        guard state.members[local]?.status != .left else { return }
+        // A node that left has nothing more to copy; it stops once the others heard of it.
+        guard state.members[local]?.status != .left else { return depart() }
         context.planTransfers(RingChange.transfers(local: local, serving: serving, target: target, replicas: context.replicasMax))
     }
 
@@ -61,11 +63,19 @@ public final class RingChangeDriver {
         case .leaving:
             log.log(.info, "hand-off complete: this node leaves the cluster", [:])
             membership.markLeft()
-            _ = executor.schedule(afterMilliseconds: Self.departureRounds * gossipIntervalMilliseconds) { [context] in
-                context.departed()
-            }
         default:
             break
+        }
+    }
+
+    /// Gives gossip a few rounds to tell the others this node left, then lets it stop. A
+    /// node leaves this way after its hand-off, and at once when it was still joining (it
+    /// never served: `MembershipState.leaving` marks it left directly).
+    private func depart() {
+        guard !departing else { return }
+        departing = true
+        _ = executor.schedule(afterMilliseconds: Self.departureRounds * gossipIntervalMilliseconds) { [context] in
+            context.departed()
         }
     }
 
