@@ -106,7 +106,7 @@ final class SimulatedNode {
         }
         let storage = SimulatedStorage(node: self)
         replica = ReplicaDriver(
-            nodeID: id, limits: limits, storage: storage, trees: storage, context: SimulatedReplicaContext(node: self),
+            nodeID: id, partitionCount: world.config.partitionCount, limits: limits, storage: storage, trees: storage, context: SimulatedReplicaContext(node: self),
             faults: faults)
         requestContext = SimulatedRequestContext(node: self)
         requests = RequestDriver(

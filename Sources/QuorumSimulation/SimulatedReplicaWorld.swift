@@ -90,7 +90,6 @@ final class SimulatedReplicaContext: ReplicaContext {
         self.node = node
     }
 
-    var serving: Ring { node.serving }
 
     var actorID: String { node.actorID }
 

@@ -240,7 +240,8 @@ final class AntiEntropyDriverTests: XCTestCase {
         let bugged = FaultPoints(bug: .mergeBatchDropsLast)
         let storage = FakeStorage(node: world[peer])
         world[peer].replaceReplica(ReplicaDriver(
-            nodeID: peer, limits: .defaults, storage: storage, trees: storage, context: FakeReplicaContext(node: world[peer]),
+            nodeID: peer, partitionCount: world.ring.partitionCount, limits: .defaults, storage: storage, trees: storage,
+            context: FakeReplicaContext(node: world[peer]),
             faults: bugged))
         let driver = world[owner].antiEntropy()
         let pairs = driver.pairs.count

@@ -122,7 +122,9 @@ final class FakeNode {
         self.id = id
         self.world = world
         let storage = FakeStorage(node: self)
-        replica = ReplicaDriver(nodeID: id, limits: .defaults, storage: storage, trees: storage, context: FakeReplicaContext(node: self))
+        replica = ReplicaDriver(
+            nodeID: id, partitionCount: world.ring.partitionCount, limits: .defaults, storage: storage, trees: storage,
+            context: FakeReplicaContext(node: self))
     }
 
     /// Swaps the node's replica (to switch a fault point on in it).

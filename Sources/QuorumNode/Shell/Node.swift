@@ -80,7 +80,7 @@ public final class Node: Sendable {
         let replicas = try LoopLocal<ReplicaDriver>(group: group) { [config, store] loop in
             let storage = SQLiteReplicaStorage(store: store, trees: trees, loop: loop, blockingQueue: blockingQueue)
             return ReplicaDriver(
-                nodeID: config.nodeID, limits: config.limits, storage: storage, trees: storage,
+                nodeID: config.nodeID, partitionCount: config.partitionCount, limits: config.limits, storage: storage, trees: storage,
                 context: NodeReplicaContext(
                     rings: rings, clock: clock, actorID: actorID, hints: hints, registry: registry, logger: logger, loop: loop,
                     blockingQueue: blockingQueue))

@@ -11,12 +11,16 @@ public final class ReplicaDriver {
     private let trees: any MerkleIndex
     private let context: any ReplicaContext
     private let faults: FaultPoints
+    /// Finds a key's partition. A key's partition depends only on the partition count,
+    /// which never changes for a node, so no ring (and no lock) is read per request.
+    private let placement: Ring
 
     public init(
-        nodeID: String, limits: Limits, storage: any ReplicaStorage, trees: any MerkleIndex, context: any ReplicaContext,
-        faults: FaultPoints = .inert
+        nodeID: String, partitionCount: Int, limits: Limits, storage: any ReplicaStorage, trees: any MerkleIndex,
+        context: any ReplicaContext, faults: FaultPoints = .inert
     ) {
         self.nodeID = nodeID
+        placement = Ring(members: [nodeID], partitionCount: partitionCount)
         self.limits = limits
         self.storage = storage
         self.trees = trees
@@ -59,7 +63,7 @@ public final class ReplicaDriver {
     // MARK: Reads
 
     private func fetch(bucket: String, key: [UInt8], respond: @escaping (PeerResponse) -> Void) {
-        let partition = context.serving.partition(bucket: bucket, key: key)
+        let partition = placement.partition(bucket: bucket, key: key)
         storage.readState(partition: partition, bucket: bucket, key: key) { [self] result in
             switch result {
             case .success(let blob):
@@ -76,7 +80,7 @@ public final class ReplicaDriver {
 
     /// Live keys of one bucket in one partition; tombstoned keys are skipped.
     private func listKeys(bucket: String, partition: Int, after: [UInt8]?, limit: Int, respond: @escaping (PeerResponse) -> Void) {
-        guard partition >= 0, partition < context.serving.partitionCount else {
+        guard partition >= 0, partition < placement.partitionCount else {
             return respond(.failure(code: "bad_parameter", message: "partition \(partition) is outside the ring"))
         }
         guard (1...limits.keyPageMax).contains(limit) else {
@@ -150,7 +154,7 @@ public final class ReplicaDriver {
     /// Removes a tombstone whose version digest is still `digest`; the store takes it out
     /// of the partition's Merkle tree, so anti-entropy sees the replicas agree on "absent".
     private func purge(bucket: String, key: [UInt8], digest: UInt64, respond: @escaping (PeerResponse) -> Void) {
-        let partition = context.serving.partition(bucket: bucket, key: key)
+        let partition = placement.partition(bucket: bucket, key: key)
         storage.deleteState(partition: partition, bucket: bucket, key: key, matches: { StableHash.hash($0) == digest }) {
             [self] result in
             switch result {
@@ -167,7 +171,7 @@ public final class ReplicaDriver {
         bucket: String, key: [UInt8], respond: @escaping (PeerResponse) -> Void,
         transform: @escaping @Sendable (KeyState?) throws(KVError) -> KeyState, stored: @escaping (KeyState) -> Void
     ) {
-        let partition = context.serving.partition(bucket: bucket, key: key)
+        let partition = placement.partition(bucket: bucket, key: key)
         storage.updateState(partition: partition, bucket: bucket, key: key, transform: { blob throws(KVError) in
             let current: KeyState?
             do {
@@ -206,7 +210,7 @@ public final class ReplicaDriver {
             guard let hashes = trees.hashes(partition: partition, level: level, indices: indices) else { return respond(notReady) }
             respond(.treeHashes(hashes))
         case .segmentKeys(let partition, let segments):
-            guard partition >= 0, partition < context.serving.partitionCount else {
+            guard partition >= 0, partition < placement.partitionCount else {
                 return respond(.failure(code: "bad_parameter", message: "partition \(partition) is outside the ring"))
             }
             trees.segmentKeys(partition: partition, segments: segments) { [self] result in

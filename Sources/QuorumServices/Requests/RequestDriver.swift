@@ -43,7 +43,7 @@ public final class RequestDriver {
         } catch {
             return completion(.failure(error))
         }
-        let plan = replicaPlan(bucket: bucket, key: key, n: admitted.options.n, sloppy: sloppy)
+        let plan = replicaPlan(ring: admitted.ring, bucket: bucket, key: key, n: admitted.options.n, sloppy: sloppy)
         let coordinator = GetCoordinator(plan: plan, options: admitted.options, mode: admitted.props.conflict)
         let run = RequestRun<GetCoordinator, GetCoordinator.Outcome>(coordinator: coordinator) { [context] outcome in
             context.release()
@@ -131,7 +131,8 @@ public final class RequestDriver {
         let write = KeyWrite(command: command, mode: admitted.props.conflict, timestamp: context.tick(), options: admitted.options)
         let lwwVersion = write.mode == .lww ? write.lwwVersion(actor: context.actorID) : nil
         let coordinator = PutCoordinator(
-            plan: replicaPlan(bucket: command.bucket, key: command.key, n: admitted.options.n, sloppy: command.sloppy),
+            plan: replicaPlan(
+                ring: admitted.ring, bucket: command.bucket, key: command.key, n: admitted.options.n, sloppy: command.sloppy),
             options: admitted.options, mode: write.mode, localNode: nodeID, lwwVersion: lwwVersion, leadRequired: command.ifAbsent)
         let run = WriteRun(coordinator: coordinator) { [context] outcome in
             context.release()
@@ -237,9 +238,12 @@ public final class RequestDriver {
 
     // MARK: Shared
 
+    /// A checked request: its bucket's props, its resolved options, and the ring it is
+    /// placed by from start to end.
     private struct Admitted {
         var props: BucketProps
         var options: ResolvedOptions
+        var ring: Ring
     }
 
     /// Checks the request and claims an admission slot (given back when the run finishes).
@@ -250,17 +254,17 @@ public final class RequestDriver {
         guard !key.isEmpty else { throw .badParameter(name: "key", message: "the key is empty; keys are 1 to \(limits.keyBytesMax) bytes") }
         guard key.count <= limits.keyBytesMax else { throw .tooLarge(what: "key", bytes: key.count, limit: limits.keyBytesMax) }
         let props = context.props(for: bucket)
-        let resolved = try options.resolve(props: props, clusterSize: context.serving.members.count, limits: limits, for: operation)
+        let ring = context.serving
+        let resolved = try options.resolve(props: props, clusterSize: ring.members.count, limits: limits, for: operation)
         guard context.admit() else {
             throw .overloaded(
                 message: "this node is coordinating \(limits.coordinatedRequestsMax) requests already; retry shortly or spread requests over more nodes")
         }
-        return Admitted(props: props, options: resolved)
+        return Admitted(props: props, options: resolved, ring: ring)
     }
 
     /// The key's replica slots: its preference list, with stand-ins past it when sloppy.
-    private func replicaPlan(bucket: String, key: [UInt8], n: Int, sloppy: Bool) -> ReplicaPlan {
-        let ring = context.serving
+    private func replicaPlan(ring: Ring, bucket: String, key: [UInt8], n: Int, sloppy: Bool) -> ReplicaPlan {
         let partition = ring.partition(bucket: bucket, key: key)
         return ReplicaPlan(
             primaries: ring.preferenceList(partition: partition, n: n), fallbacks: ring.fallbacks(partition: partition, n: n),

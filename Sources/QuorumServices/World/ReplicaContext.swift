@@ -1,12 +1,9 @@
 import QuorumCore
 
-/// What the replica side reads from and hands to the rest of its node: the ring (to find
-/// a key's partition), the clock it keeps in step with the timestamps it sees, hints it
-/// takes for other nodes, bucket props it stores, how repair batches are compressed, and
-/// where it reports trouble.
+/// What the replica side reads from and hands to the rest of its node: the clock it keeps
+/// in step with the timestamps it sees, hints it takes for other nodes, bucket props it
+/// stores, how repair batches are compressed, and where it reports trouble.
 public protocol ReplicaContext: AnyObject {
-    /// The ring keys are placed by now.
-    var serving: Ring { get }
     /// This store's identity in version vectors (node id plus the store's creation).
     var actorID: String { get }
     /// Moves the node's hybrid logical clock past a timestamp it saw.

@@ -32,7 +32,6 @@ final class NodeReplicaContext: ReplicaContext {
         self.blockingQueue = blockingQueue
     }
 
-    var serving: Ring { rings.serving }
 
     func observe(_ timestamp: HLCTimestamp) { clock.observe(timestamp) }
 
