@@ -1,0 +1,155 @@
+import QuorumCore
+import XCTest
+
+@testable import QuorumServices
+
+/// The request path on the fake world: a schedule in (replies, silences, a deadline),
+/// the client's answer and the messages sent out.
+final class RequestDriverTests: XCTestCase {
+    private final class Context: RequestContext {
+        let world: FakeWorld
+        var inFlight = 0
+        var admitted = 0
+        var repairs = 0
+        var limit = 10
+        var clock = HybridLogicalClock()
+
+        init(world: FakeWorld) {
+            self.world = world
+        }
+
+        var serving: Ring { world.ring }
+        func props(for bucket: String) -> BucketProps { world.props(for: bucket) }
+        func unreachable() -> Set<String> { world.down }
+        func tick() -> HLCTimestamp { clock.tick(nowMilliseconds: world.now) }
+        var actorID: String { "n1.actor" }
+        func admit() -> Bool {
+            guard inFlight < limit else { return false }
+            inFlight += 1
+            admitted += 1
+            return true
+        }
+        func release() { inFlight -= 1 }
+        func readRepairSent(replicas: Int) { repairs += replicas }
+    }
+
+    private final class Random: RandomSource {
+        var values: [UInt64] = []
+        func next() -> UInt64 { values.isEmpty ? 0 : values.removeFirst() }
+    }
+
+    private func setUp(props: BucketProps = BucketProps(n: 3), faults: FaultPoints = .inert, readRepair: Double = 1)
+        -> (FakeWorld, RequestDriver, Context)
+    {
+        let world = FakeWorld(members: ["n1", "n2", "n3"], props: ["b": props])
+        let context = Context(world: world)
+        let driver = RequestDriver(
+            nodeID: "n1", limits: .defaults, readRepairProbability: readRepair, executor: FakeExecutor(world: world),
+            replicas: FakeCaller(node: world["n1"]), context: context, random: Random(), faults: faults)
+        return (world, driver, context)
+    }
+
+    func testAWriteIsAnsweredOnceWReplicasHoldItAndTellsWhoAcknowledged() {
+        let (world, driver, context) = setUp()
+        var answer: Result<WriteOutcome, KVError>?
+        let command = WriteCommand(
+            bucket: "b", key: Array("k".utf8), intent: WriteIntent(value: Array("v".utf8), contentType: "text/plain", context: .empty),
+            options: RequestOptions(w: .count(2)), sloppy: false)
+        driver.write(command) { answer = $0 }
+        world.run()
+        let outcome = try? XCTUnwrap(answer).get()
+        XCTAssertEqual(outcome?.acks, 2, "answered at w = 2")
+        XCTAssertEqual(Set(outcome?.acknowledgedBy ?? []).count, 2)
+        XCTAssertTrue(Set(outcome?.acknowledgedBy ?? []).isSubset(of: ["n1", "n2", "n3"]))
+        for node in ["n1", "n2", "n3"] {
+            XCTAssertEqual(world[node].state("b", "k")?.liveSiblings.map(\.value), [Array("v".utf8)], "\(node): the third copy lands too")
+        }
+        XCTAssertEqual(context.inFlight, 0, "the admission slot is given back")
+    }
+
+    func testAWriteTooBigOrToAnEmptyKeyIsRefusedBeforeAnyReplicaIsAsked() {
+        let (world, driver, context) = setUp()
+        var answers: [Result<WriteOutcome, KVError>] = []
+        let big = WriteIntent(value: Array(repeating: 1, count: Limits.defaults.valueBytesMax + 1), contentType: "x", context: .empty)
+        driver.write(WriteCommand(bucket: "b", key: [1], intent: big, options: RequestOptions(), sloppy: false)) { answers.append($0) }
+        let small = WriteIntent(value: [1], contentType: "x", context: .empty)
+        driver.write(WriteCommand(bucket: "b", key: [], intent: small, options: RequestOptions(), sloppy: false)) { answers.append($0) }
+        world.run()
+        XCTAssertEqual(answers.count, 2)
+        XCTAssertTrue(answers.allSatisfy { if case .failure = $0 { true } else { false } })
+        XCTAssertTrue(world.sent(from: "n1") { _ in true }.isEmpty)
+        XCTAssertEqual(context.admitted, 0)
+    }
+
+    func testPastTheAdmissionBoundARequestIsOverloaded() {
+        let (world, driver, context) = setUp()
+        context.limit = 0
+        var answer: Result<ReadOutcome, KVError>?
+        driver.get(bucket: "b", key: [1], options: RequestOptions(), sloppy: false) { answer = $0 }
+        world.run()
+        guard case .failure(.overloaded)? = answer else { return XCTFail("\(String(describing: answer))") }
+    }
+
+    func testASilentReplicaFailsAReadAtAllWhenItsDeadlinePasses() {
+        let (world, driver, context) = setUp()
+        world.down = ["n3"]
+        var answer: Result<ReadOutcome, KVError>?
+        driver.get(bucket: "b", key: [1], options: RequestOptions(r: .all, timeoutMilliseconds: 200), sloppy: false) { answer = $0 }
+        world.run()
+        guard case .failure(let error)? = answer else { return XCTFail("\(String(describing: answer))") }
+        XCTAssertEqual(error.code, "quorum_not_met")
+        XCTAssertEqual(context.inFlight, 0)
+    }
+
+    func testAReadRepairsAStaleReplicaWithTheMergedState() {
+        let (world, driver, context) = setUp(props: BucketProps(n: 3, conflict: .lww))
+        let newer = lwwState("new", at: 20)
+        world["n1"].put("b", "k", newer)
+        world["n2"].put("b", "k", lwwState("old", at: 10))
+        world["n3"].put("b", "k", newer)
+        var answer: Result<ReadOutcome, KVError>?
+        driver.get(bucket: "b", key: Array("k".utf8), options: RequestOptions(r: .all), sloppy: false) { answer = $0 }
+        world.run()
+        XCTAssertEqual(try? answer?.get().state, newer)
+        XCTAssertEqual(world["n2"].state("b", "k"), newer, "the stale replica got the merged state")
+        XCTAssertEqual(context.repairs, 1)
+    }
+
+    func testTheReadRepairShareIsDrawnFromTheRandomSource() {
+        let (world, driver, context) = setUp(props: BucketProps(n: 3, conflict: .lww), readRepair: 0)
+        world["n1"].put("b", "k", lwwState("new", at: 20))
+        driver.get(bucket: "b", key: Array("k".utf8), options: RequestOptions(r: .all), sloppy: false) { _ in }
+        world.run()
+        XCTAssertEqual(context.repairs, 0, "a probability of 0 never repairs")
+        XCTAssertNil(world["n2"].state("b", "k"))
+    }
+
+    func testACreateOnlyWriteIsRefusedOverALiveValueAndTheFaultPointSkipsTheCheck() {
+        for bug in [InjectedBug.none, .createOnlySkipsExistenceCheck] {
+            let world = FakeWorld(members: ["n1", "n2", "n3"], props: ["b": BucketProps(n: 3)])
+            for node in ["n1", "n2", "n3"] {
+                let storage = FakeStorage(node: world[node])
+                world[node].replaceReplica(ReplicaDriver(
+                    nodeID: node, partitionCount: world.ring.partitionCount, limits: .defaults, storage: storage, trees: storage,
+                    context: FakeReplicaContext(node: world[node]), faults: FaultPoints(bug: bug)))
+            }
+            let context = Context(world: world)
+            let driver = RequestDriver(
+                nodeID: "n1", limits: .defaults, readRepairProbability: 1, executor: FakeExecutor(world: world),
+                replicas: FakeCaller(node: world["n1"]), context: context, random: Random())
+            let intent = WriteIntent(value: [1], contentType: "x", context: .empty)
+            driver.write(WriteCommand(bucket: "b", key: [7], intent: intent, options: RequestOptions(), sloppy: false)) { _ in }
+            world.run()
+            var answer: Result<WriteOutcome, KVError>?
+            driver.write(WriteCommand(bucket: "b", key: [7], intent: intent, options: RequestOptions(), ifAbsent: true, sloppy: false)) {
+                answer = $0
+            }
+            world.run()
+            if bug == .none {
+                guard case .failure(.preconditionFailed)? = answer else { return XCTFail("\(String(describing: answer))") }
+            } else {
+                XCTAssertNotNil(try? answer?.get(), "with the fault point the check is skipped")
+            }
+        }
+    }
+}
