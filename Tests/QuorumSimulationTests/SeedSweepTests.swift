@@ -25,7 +25,17 @@ final class SeedSweepTests: XCTestCase {
         assertSeedsPass(401...500, config: config(faults: .clocks))
     }
 
-    func testChaosRunsPassEveryCheck() {
-        assertSeedsPass(501...600, config: config(faults: .chaos))
+    /// Chaos draws every kind of fault, so its runs must have met each of them.
+    func testChaosRunsPassEveryCheckAndMeetEveryKindOfEvent() {
+        let sweep = SeedSweep(first: 501, config: config(faults: .chaos))
+        var failures: [String] = []
+        let summary = sweep.run(count: 100, observer: .init(didRun: { if !$0.passed { failures.append(sweep.failureLines(for: $0)) } }))
+        XCTAssertTrue(summary.passed, "\(failures.count) of 100 chaos seeds failed:\n" + failures.joined())
+        let totals = summary.totals
+        let kinds = [
+            ("requests", totals.requests), ("crashes", totals.crashes), ("partitions", totals.partitions), ("joins", totals.joins),
+            ("leaves", totals.leaves), ("storeErrors", totals.storeErrors), ("wipedDisks", totals.wipedDisks),
+        ]
+        for (kind, count) in kinds { XCTAssertGreaterThan(count, 0, "100 chaos seeds met no \(kind)") }
     }
 }
