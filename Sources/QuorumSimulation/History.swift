@@ -15,7 +15,7 @@ public struct History: Sendable {
         case read(KeyState?)
         /// A write or delete acknowledged by `w` replicas: the version it created and the
         /// state the coordinator answered with.
-        case written(version: Sibling, state: KeyState, acknowledgedBy: [String] = [])
+        case written(version: Sibling, state: KeyState, acknowledgedBy: [Holder] = [])
         /// Acknowledged, but every replica that acknowledged it lost its disk afterwards: the
         /// write is gone through no fault of the protocol, and no check counts on it.
         case lostWithWipedDisks(version: Sibling)
@@ -24,6 +24,13 @@ public struct History: Sendable {
         case failed(code: String)
         /// The coordinator crashed mid-request: applied or not, nobody knows.
         case indeterminate
+    }
+
+    /// A replica that acknowledged a write, and the primary whose slot it filled (itself,
+    /// or the one a stand-in keeps the write for as a hint).
+    public struct Holder: Sendable, Equatable {
+        public var node: String
+        public var primary: String
     }
 
     public struct Entry: Sendable {
@@ -77,13 +84,15 @@ public struct History: Sendable {
     }
 
     /// Marks acknowledged writes every acknowledging replica of which had its disk wiped
-    /// after the acknowledgement (the only writes the durability checks exempt).
+    /// after the acknowledgement (the only writes the durability checks exempt). A stand-in's
+    /// copy counts as lost when it or the primary it hands the hint to lost its disk.
     mutating func markWritesLost(wipes: [(node: String, at: UInt64)]) {
         for index in entries.indices {
             guard case .written(let version, _, let acknowledgedBy) = entries[index].outcome,
                 let acknowledgedAt = entries[index].completedAt, !acknowledgedBy.isEmpty
             else { continue }
-            let lost = acknowledgedBy.allSatisfy { node in wipes.contains { $0.node == node && $0.at >= acknowledgedAt } }
+            func wiped(_ node: String) -> Bool { wipes.contains { $0.node == node && $0.at >= acknowledgedAt } }
+            let lost = acknowledgedBy.allSatisfy { wiped($0.node) || ($0.node != $0.primary && wiped($0.primary)) }
             if lost { entries[index].outcome = .lostWithWipedDisks(version: version) }
         }
     }
@@ -119,7 +128,12 @@ public struct History: Sendable {
         switch entry.outcome {
         case .pending: line += "pending"
         case .read(let state): line += state.map { "read \(render($0))" } ?? "read nothing"
-        case .written(let version, _, _): line += "ok \(render(version))"
+        case .written(let version, _, let acknowledgedBy):
+            line += "ok \(render(version))"
+            if !acknowledgedBy.isEmpty {
+                line += " by " + acknowledgedBy.map { $0.node == $0.primary ? $0.node : "\($0.node) for \($0.primary)" }.sorted()
+                    .joined(separator: ",")
+            }
         case .lostWithWipedDisks(let version): line += "ok \(render(version)), lost with its replicas' wiped disks"
         case .failed(let code): line += "failed \(code)"
         case .indeterminate: line += "indeterminate"

@@ -5,7 +5,7 @@ import QuorumServices
 /// the checkers can compare versions rather than rendered answers.
 enum ClientResult {
     case read(KeyState?)
-    case written(version: Sibling, state: KeyState, acknowledgedBy: [String])
+    case written(version: Sibling, state: KeyState, acknowledgedBy: [History.Holder])
     case failed(KVError)
     /// The coordinator crashed before answering.
     case indeterminate
@@ -33,7 +33,8 @@ extension SimulatedNode {
         let command = WriteCommand(bucket: bucket, key: key, intent: intent, options: options, ifAbsent: ifAbsent, sloppy: sloppy)
         requests.write(command) { [self] result in
             switch result {
-            case .success(let outcome): tell(.written(version: version(of: outcome), state: outcome.state, acknowledgedBy: outcome.acknowledgedBy))
+            case .success(let outcome): let holders = zip(outcome.acknowledgedBy, outcome.acknowledgedFor).map { History.Holder(node: $0, primary: $1) }
+                tell(.written(version: version(of: outcome), state: outcome.state, acknowledgedBy: holders))
             case .failure(let error): tell(.failed(error))
             }
         }
@@ -52,8 +53,15 @@ extension SimulatedNode {
                 return sibling.dot.actor == actor && sibling.timestamp == stamped.timestamp  // lww keeps no clock
             }
         }.first
-        // In lww a newer version the lead held supersedes the write at once.
-        guard let version = found ?? outcome.lwwVersion else {
+        // In lww a newer (or tied) version the lead held supersedes the write at once: what
+        // the lead wrote is the stamped version under its own actor.
+        let superseded = outcome.lwwVersion.map { stamped in
+            Sibling(
+                dot: Dot(actor: actors.first ?? stamped.dot.actor, counter: state.clock[actors.first ?? ""] + 1),
+                value: stamped.value, contentType: stamped.contentType, isTombstone: stamped.isTombstone,
+                timestamp: stamped.timestamp)
+        }
+        guard let version = found ?? superseded else {
             preconditionFailure("seed \(world.seed): a vclock write succeeded without its lead's new version in \(state)")
         }
         return version

@@ -137,9 +137,10 @@ public final class RequestDriver {
         let run = WriteRun(coordinator: coordinator) { [context] outcome in
             context.release()
             switch outcome {
-            case .succeeded(let state, let acks, let lead, let acknowledgedBy):
+            case .succeeded(let state, let acks, let lead, let acknowledged):
                 completion(.success(WriteOutcome(
-                    state: state, acks: acks, lead: lead, lwwVersion: lwwVersion, acknowledgedBy: acknowledgedBy)))
+                    state: state, acks: acks, lead: lead, lwwVersion: lwwVersion, acknowledgedBy: acknowledged.map(\.node),
+                    acknowledgedFor: acknowledged.map(\.primary))))
             case .failed(let error):
                 completion(.failure(error))
             }
@@ -178,14 +179,13 @@ public final class RequestDriver {
 
     /// A write coordinator's outcome plus the lead that made its version.
     private enum WriteRunOutcome {
-        case succeeded(state: KeyState, acks: Int, lead: String?, acknowledgedBy: [String])
+        case succeeded(state: KeyState, acks: Int, lead: String?, acknowledged: [ReplicaPlan.Slot])
         case failed(KVError)
 
         init(_ outcome: PutCoordinator.Outcome, lead: String?, plan: ReplicaPlan) {
             switch outcome {
             case .succeeded(let state, let acks):
-                let acknowledgedBy = plan.slots.filter { $0.status == .answered }.map(\.node)
-                self = .succeeded(state: state, acks: acks, lead: lead, acknowledgedBy: acknowledgedBy)
+                self = .succeeded(state: state, acks: acks, lead: lead, acknowledged: plan.slots.filter { $0.status == .answered })
             case .failed(let error): self = .failed(error)
             }
         }
@@ -202,7 +202,7 @@ public final class RequestDriver {
                 }
             case .replicate(let state, let targets):
                 if faults.has(.acknowledgeBeforeQuorum) {
-                    run.finish(.succeeded(state: state, acks: 0, lead: lead, acknowledgedBy: []))  // the deliberate bug
+                    run.finish(.succeeded(state: state, acks: 0, lead: lead, acknowledged: []))  // the deliberate bug
                 }
                 for target in targets {
                     replicas.call(target.node, write.copy(state, to: target), timeoutMilliseconds: timeout) { [self] response in

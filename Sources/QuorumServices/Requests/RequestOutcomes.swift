@@ -18,6 +18,9 @@ public struct WriteOutcome: Sendable, Equatable {
     public var lwwVersion: Sibling?
     /// The replicas (and stand-ins) that acknowledged it before the answer.
     public var acknowledgedBy: [String] = []
+    /// For each of `acknowledgedBy`, the primary its slot belongs to: itself, or the one a
+    /// stand-in keeps the write for as a hint.
+    public var acknowledgedFor: [String] = []
 }
 
 /// A client's write as the request path takes it: the value (or tombstone) and its context.
