@@ -45,6 +45,8 @@ final class SimulatedRingChangeContext: RingChangeContext {
 
     var replicasMax: Int { SimulatedBuckets.replicasMax }
 
+    var hintsPending: Int { node.hints.queue.pendingCount }
+
     func keyCount() -> Int { node.store.all().count }
 
     func departed() { node.retire() }

@@ -12,6 +12,7 @@ final class RingChangeDriverTests: XCTestCase {
         var installed: [(serving: Ring, target: Ring, peers: [String])] = []
         var planned: [[RingChange.Transfer]] = []
         var departedCount = 0
+        var hintsPending = 0
         /// Keeps the fake world alive as long as the node (its callers hold it unowned).
         var world: FakeWorld?
 
@@ -78,6 +79,25 @@ final class RingChangeDriverTests: XCTestCase {
         XCTAssertEqual(node.departedCount, 0, "it gossips its departure first")
         world.run()
         XCTAssertEqual(node.departedCount, 1)
+    }
+
+    func testALeaverDeliversTheHintsItHoldsBeforeItStopsWithinABound() throws {
+        let (world, _, ringChanges, node) = setUp(try cluster(["n1", "n2", "n3", "n4"]), local: "n4")
+        _ = try ringChanges.leave()
+        node.hintsPending = 3
+        ringChanges.transfersDone()
+        world.run(for: 10_000)
+        XCTAssertEqual(node.departedCount, 0, "it holds writes acknowledged through it")
+        node.hintsPending = 0
+        world.run(for: 1_000)
+        XCTAssertEqual(node.departedCount, 1)
+
+        let (stuckWorld, _, stuck, stuckNode) = setUp(try cluster(["n1", "n2", "n3", "n4"]), local: "n4")
+        _ = try stuck.leave()
+        stuckNode.hintsPending = 1
+        stuck.transfersDone()
+        stuckWorld.run()
+        XCTAssertEqual(stuckNode.departedCount, 1, "a target down for good does not keep it forever")
     }
 
     /// Found by the simulator (seed 115): a node told to leave while still joining is left

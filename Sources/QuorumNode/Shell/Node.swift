@@ -119,7 +119,7 @@ public final class Node: Sendable {
                 store: store, registry: registry, cluster: cluster, hints: hints, down: down, logger: logger,
                 blockingQueue: blockingQueue)
             let ringChangeContext = NodeRingChangeContext(
-                nodeID: config.nodeID, rings: rings, peers: peers, antiEntropy: antiEntropy, registry: registry, store: store,
+                nodeID: config.nodeID, rings: rings, peers: peers, antiEntropy: antiEntropy, hints: hints, registry: registry, store: store,
                 departure: departure, logger: logger)
             let membership = MembershipDriver(
                 local: config.nodeID, peerAddress: "\(config.peerHost):\(config.peerPort)",

@@ -25,6 +25,10 @@ public final class RingChangeDriver {
     /// Gossip rounds a node that left waits so the others hear of it from it (they then stop
     /// routing to it at once rather than after their failure detectors notice).
     public static let departureRounds = 4
+    /// How long a node that left goes on delivering the hints it holds for others before it
+    /// stops: past a target's longest delivery backoff (5 s) several times over. Hints for a
+    /// target still down after this are lost with the node (logged).
+    public static let departureHintWaitMilliseconds = 30_000
 
     public init(
         membership: MembershipDriver, executor: any ServiceExecutor, seeds: any SeedCaller, context: any RingChangeContext,
@@ -74,8 +78,23 @@ public final class RingChangeDriver {
     private func depart() {
         guard !departing else { return }
         departing = true
-        _ = executor.schedule(afterMilliseconds: Self.departureRounds * gossipIntervalMilliseconds) { [context] in
-            context.departed()
+        _ = executor.schedule(afterMilliseconds: Self.departureRounds * gossipIntervalMilliseconds) { [self] in
+            stopOnceHintsAreDelivered(waitedMilliseconds: 0)
+        }
+    }
+
+    /// The hints a leaving node holds are writes other nodes acknowledged through it; they
+    /// go before it does, within `departureHintWaitMilliseconds`.
+    private func stopOnceHintsAreDelivered(waitedMilliseconds waited: Int) {
+        let pending = context.hintsPending
+        guard pending > 0, waited < Self.departureHintWaitMilliseconds else {
+            if pending > 0 {
+                log.log(.warning, "leaving with undelivered hints; their targets stayed unreachable", ["hints": "\(pending)"])
+            }
+            return context.departed()
+        }
+        _ = executor.schedule(afterMilliseconds: gossipIntervalMilliseconds) { [self] in
+            stopOnceHintsAreDelivered(waitedMilliseconds: waited + gossipIntervalMilliseconds)
         }
     }
 

@@ -12,6 +12,8 @@ public protocol RingChangeContext: AnyObject {
     var transfersPending: Int { get }
     /// The most replicas any bucket keeps: how many copies of a partition to look after.
     var replicasMax: Int { get }
+    /// Hints this node still holds for other nodes: a leaving node delivers them before it stops.
+    var hintsPending: Int { get }
     /// Keys this node holds (a node with data may not join another cluster).
     func keyCount() -> Int
     /// This node has left and its departure had time to spread: the process may stop.

@@ -12,19 +12,21 @@ final class NodeRingChangeContext: RingChangeContext {
     private let rings: RingView
     private let peers: PeerDirectory
     private let antiEntropy: OnLoop<AntiEntropyDriver>
+    private let hints: OnLoop<HintDriver>
     private let registry: BucketRegistry
     private let store: ReplicaStore
     private let departure: Departure
     private let logger: Logger
 
     init(
-        nodeID: String, rings: RingView, peers: PeerDirectory, antiEntropy: OnLoop<AntiEntropyDriver>, registry: BucketRegistry,
+        nodeID: String, rings: RingView, peers: PeerDirectory, antiEntropy: OnLoop<AntiEntropyDriver>, hints: OnLoop<HintDriver>, registry: BucketRegistry,
         store: ReplicaStore, departure: Departure, logger: Logger
     ) {
         self.nodeID = nodeID
         self.rings = rings
         self.peers = peers
         self.antiEntropy = antiEntropy
+        self.hints = hints
         self.registry = registry
         self.store = store
         self.departure = departure
@@ -51,6 +53,9 @@ final class NodeRingChangeContext: RingChangeContext {
     var transfersPending: Int { antiEntropy.onItsLoop { $0.figures.transfersPending } }
 
     var replicasMax: Int { registry.replicasMax }
+
+    /// Read on the background loop, where the hint driver lives too.
+    var hintsPending: Int { hints.onItsLoop { $0.queue.pendingCount } }
 
     func keyCount() -> Int { (try? store.keyCount()) ?? 0 }
 
