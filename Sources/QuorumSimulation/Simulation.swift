@@ -16,19 +16,8 @@ public struct SimulationReport: Sendable {
     public var outstanding: [String] = []
     /// Replica states removed by tombstone purges.
     public var purged = 0
-    /// Client requests issued (the checker's final reads not included).
-    public var requests = 0
-    /// Crashes that took a node down (a crash of a node already down does nothing).
-    public var crashes = 0
-    /// Partitions and one-way cuts applied.
-    public var partitions = 0
-    /// Membership changes the run applied: a spare node joining, and leaving again.
-    public var joins = 0
-    public var leaves = 0
-    /// Store errors that took effect (failed commits, writes a full disk refused), and disks
-    /// wiped under a restarting node.
-    public var storeErrors = 0
-    public var wipedDisks = 0
+    /// What the run exercised: requests, and faults that took effect.
+    public var counts = EventTotals()
 
     public var passed: Bool { violations.isEmpty }
 
@@ -129,10 +118,10 @@ public enum Simulation {
         return SimulationReport(
             seed: seed, mix: mix, plan: plan, history: world.history, violations: Checker.check(input), events: world.steps,
             virtualMilliseconds: world.now - SimulatedWorld.origin, repairMilliseconds: repairMilliseconds, outstanding: outstanding,
-            purged: world.nodes.reduce(0) { $0 + $1.store.purgedCount }, requests: world.history.clientRequestCount,
-            crashes: applied.crashes, partitions: applied.partitions, joins: applied.joins, leaves: applied.leaves,
-            storeErrors: world.storeErrors,
-            wipedDisks: applied.wipedDisks)
+            purged: world.nodes.reduce(0) { $0 + $1.store.purgedCount },
+            counts: EventTotals(
+                requests: world.history.clientRequestCount, crashes: applied.crashes, partitions: applied.partitions,
+                joins: applied.joins, leaves: applied.leaves, storeErrors: world.storeErrors, wipedDisks: applied.wipedDisks))
     }
 
     /// Nodes whose failure detector believes some peer down, with those peers.

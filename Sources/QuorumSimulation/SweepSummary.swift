@@ -20,7 +20,7 @@ public struct SweepSummary: Sendable {
     public mutating func add(_ report: SimulationReport) {
         seeds += 1
         events += report.events
-        totals.add(report)
+        totals.add(report.counts)
         guard !report.passed else { return }
         failedSeeds.append(report.seed)
         if firstFailure == nil { firstFailure = report }

@@ -24,21 +24,21 @@ final class EventCountTests: XCTestCase {
         var settings = config(faults: .chaos)
         settings.clientCount = 2
         let report = Simulation.run(seed: 1, config: settings, plan: plan)
-        XCTAssertEqual(report.requests, 5)
-        XCTAssertEqual(report.crashes, 2)
-        XCTAssertEqual(report.partitions, 2)
-        XCTAssertEqual([report.joins, report.leaves, report.storeErrors, report.wipedDisks], [0, 0, 0, 0])
+        XCTAssertEqual(report.counts.requests, 5)
+        XCTAssertEqual(report.counts.crashes, 2)
+        XCTAssertEqual(report.counts.partitions, 2)
+        XCTAssertEqual([report.counts.joins, report.counts.leaves, report.counts.storeErrors, report.counts.wipedDisks], [0, 0, 0, 0])
 
         let noFaults = Simulation.run(seed: 1, config: settings, plan: SimulationPlan(operations: plan.operations, faults: []))
-        XCTAssertEqual([noFaults.requests, noFaults.crashes, noFaults.partitions], [5, 0, 0])
+        XCTAssertEqual([noFaults.counts.requests, noFaults.counts.crashes, noFaults.counts.partitions], [5, 0, 0])
     }
 
     func testCountsOfDrawnPlansFollowTheirFaults() {
         for seed: UInt64 in 1...6 {
             let report = Simulation.run(seed: seed)
-            XCTAssertEqual(report.requests, SimulationConfig().requestsPerSeed, "seed \(seed)")
-            XCTAssertEqual(report.crashes, Self.crashesTakingEffect(report.plan), "seed \(seed) (\(report.mix.rawValue))")
-            XCTAssertEqual(report.partitions, report.plan.faults.filter { Self.isPartition($0.fault) }.count, "seed \(seed)")
+            XCTAssertEqual(report.counts.requests, SimulationConfig().requestsPerSeed, "seed \(seed)")
+            XCTAssertEqual(report.counts.crashes, Self.crashesTakingEffect(report.plan), "seed \(seed) (\(report.mix.rawValue))")
+            XCTAssertEqual(report.counts.partitions, report.plan.faults.filter { Self.isPartition($0.fault) }.count, "seed \(seed)")
         }
     }
 

@@ -36,7 +36,7 @@ final class RegressionSeedTests: XCTestCase {
     func testSeed134NodeRestartedOnAWipedDiskIsSeenUpAgain() {
         let old = Simulation.run(seed: 134, config: config(faults: .chaos, bug: .generationFromWallClock))
         XCTAssertTrue(old.failedChecks.contains(.liveness), "seed 134 no longer shows the stale generation; pick another seed")
-        XCTAssertGreaterThan(old.wipedDisks, 0)
+        XCTAssertGreaterThan(old.counts.wipedDisks, 0)
         let fixed = Simulation.run(seed: 134, config: config(faults: .chaos))
         XCTAssertTrue(fixed.passed, "seed 134: \(fixed.violations)")
     }
@@ -48,8 +48,8 @@ final class RegressionSeedTests: XCTestCase {
     /// status becomes `left` (`RingChangeDriver`).
     func testSeed115NodeThatLeavesWhileJoiningStops() {
         let report = Simulation.run(seed: 115, config: config())
-        XCTAssertEqual(report.joins, 1)
-        XCTAssertEqual(report.leaves, 1)
+        XCTAssertEqual(report.counts.joins, 1)
+        XCTAssertEqual(report.counts.leaves, 1)
         XCTAssertTrue(report.passed, "seed 115: \(report.violations)")
     }
 

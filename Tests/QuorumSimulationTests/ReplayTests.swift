@@ -27,7 +27,7 @@ final class ReplayTests: XCTestCase {
             return false
         }
         let workload = SimulationConfig().requestsPerSeed
-        XCTAssertEqual(report.requests, workload, "seed 3: every client issues every request")
+        XCTAssertEqual(report.counts.requests, workload, "seed 3: every client issues every request")
         XCTAssertGreaterThan(report.history.entries.count, workload, "seed 3: the requests plus the final reads")
         XCTAssertGreaterThan(acknowledged.count, 5, "seed 3: a calm run acknowledges most writes")
         XCTAssertTrue(report.history.entries.contains { $0.client == History.checkerClient }, "seed 3: final reads are recorded")
