@@ -15,7 +15,7 @@ public struct History: Sendable {
         case read(KeyState?)
         /// A write or delete acknowledged by `w` replicas: the version it created and the
         /// state the coordinator answered with.
-        case written(version: Sibling, state: KeyState, acknowledgedBy: [Holder] = [])
+        case written(version: Sibling, state: KeyState, acknowledgedBy: [ReplicaPlan.Slot] = [])
         /// Acknowledged, but every replica that acknowledged it lost its disk afterwards: the
         /// write is gone through no fault of the protocol, and no check counts on it.
         case lostWithWipedDisks(version: Sibling)
@@ -24,13 +24,6 @@ public struct History: Sendable {
         case failed(code: String)
         /// The coordinator crashed mid-request: applied or not, nobody knows.
         case indeterminate
-    }
-
-    /// A replica that acknowledged a write, and the primary whose slot it filled (itself,
-    /// or the one a stand-in keeps the write for as a hint).
-    public struct Holder: Sendable, Equatable {
-        public var node: String
-        public var primary: String
     }
 
     public struct Entry: Sendable {
@@ -92,7 +85,7 @@ public struct History: Sendable {
                 let acknowledgedAt = entries[index].completedAt, !acknowledgedBy.isEmpty
             else { continue }
             func wiped(_ node: String) -> Bool { wipes.contains { $0.node == node && $0.at >= acknowledgedAt } }
-            let lost = acknowledgedBy.allSatisfy { wiped($0.node) || ($0.node != $0.primary && wiped($0.primary)) }
+            let lost = acknowledgedBy.allSatisfy { wiped($0.node) || ($0.isStandIn && wiped($0.primary)) }
             if lost { entries[index].outcome = .lostWithWipedDisks(version: version) }
         }
     }
@@ -131,7 +124,7 @@ public struct History: Sendable {
         case .written(let version, _, let acknowledgedBy):
             line += "ok \(render(version))"
             if !acknowledgedBy.isEmpty {
-                line += " by " + acknowledgedBy.map { $0.node == $0.primary ? $0.node : "\($0.node) for \($0.primary)" }.sorted()
+                line += " by " + acknowledgedBy.map { $0.isStandIn ? "\($0.node) for \($0.primary)" : $0.node }.sorted()
                     .joined(separator: ",")
             }
         case .lostWithWipedDisks(let version): line += "ok \(render(version)), lost with its replicas' wiped disks"

@@ -5,7 +5,7 @@ import QuorumServices
 /// the checkers can compare versions rather than rendered answers.
 enum ClientResult {
     case read(KeyState?)
-    case written(version: Sibling, state: KeyState, acknowledgedBy: [History.Holder])
+    case written(version: Sibling, state: KeyState, acknowledgedBy: [ReplicaPlan.Slot])
     case failed(KVError)
     /// The coordinator crashed before answering.
     case indeterminate
@@ -33,8 +33,8 @@ extension SimulatedNode {
         let command = WriteCommand(bucket: bucket, key: key, intent: intent, options: options, ifAbsent: ifAbsent, sloppy: sloppy)
         requests.write(command) { [self] result in
             switch result {
-            case .success(let outcome): let holders = zip(outcome.acknowledgedBy, outcome.acknowledgedFor).map { History.Holder(node: $0, primary: $1) }
-                tell(.written(version: version(of: outcome), state: outcome.state, acknowledgedBy: holders))
+            case .success(let outcome):
+                tell(.written(version: version(of: outcome), state: outcome.state, acknowledgedBy: outcome.acknowledged))
             case .failure(let error): tell(.failed(error))
             }
         }

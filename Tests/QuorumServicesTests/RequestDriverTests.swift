@@ -59,8 +59,8 @@ final class RequestDriverTests: XCTestCase {
         world.run()
         let outcome = try? XCTUnwrap(answer).get()
         XCTAssertEqual(outcome?.acks, 2, "answered at w = 2")
-        XCTAssertEqual(Set(outcome?.acknowledgedBy ?? []).count, 2)
-        XCTAssertTrue(Set(outcome?.acknowledgedBy ?? []).isSubset(of: ["n1", "n2", "n3"]))
+        XCTAssertEqual(Set(outcome?.acknowledged.map(\.node) ?? []).count, 2)
+        XCTAssertTrue(Set(outcome?.acknowledged.map(\.node) ?? []).isSubset(of: ["n1", "n2", "n3"]))
         for node in ["n1", "n2", "n3"] {
             XCTAssertEqual(world[node].state("b", "k")?.liveSiblings.map(\.value), [Array("v".utf8)], "\(node): the third copy lands too")
         }

@@ -139,8 +139,7 @@ public final class RequestDriver {
             switch outcome {
             case .succeeded(let state, let acks, let lead, let acknowledged):
                 completion(.success(WriteOutcome(
-                    state: state, acks: acks, lead: lead, lwwVersion: lwwVersion, acknowledgedBy: acknowledged.map(\.node),
-                    acknowledgedFor: acknowledged.map(\.primary))))
+                    state: state, acks: acks, lead: lead, lwwVersion: lwwVersion, acknowledged: acknowledged)))
             case .failed(let error):
                 completion(.failure(error))
             }

@@ -16,11 +16,9 @@ public struct WriteOutcome: Sendable, Equatable {
     public var lead: String?
     /// The version the coordinator stamped (lww buckets).
     public var lwwVersion: Sibling?
-    /// The replicas (and stand-ins) that acknowledged it before the answer.
-    public var acknowledgedBy: [String] = []
-    /// For each of `acknowledgedBy`, the primary its slot belongs to: itself, or the one a
-    /// stand-in keeps the write for as a hint.
-    public var acknowledgedFor: [String] = []
+    /// The replica slots that acknowledged it before the answer: each slot's node, and the
+    /// primary it belongs to (itself, or the one a stand-in keeps the write for as a hint).
+    public var acknowledged: [ReplicaPlan.Slot] = []
 }
 
 /// A client's write as the request path takes it: the value (or tombstone) and its context.
