@@ -37,7 +37,7 @@ struct MemoryStore {
     }
 
     private(set) var rows: [Name: Row] = [:]
-    /// Hint rows by id, as `HintService` stores them before acknowledging.
+    /// Hint rows by id, as `HintStorage` stores them before acknowledging.
     private(set) var hints: [UInt64: Hint] = [:]
     /// The heartbeat generation of the node's last run (its meta table).
     var generation: UInt64?

@@ -32,5 +32,5 @@ final class SimulatedAntiEntropyContext: AntiEntropyContext {
     func compress(_ bytes: [UInt8]) -> [UInt8]? { bytes }
 
     /// Failed exchanges are routine under the run's faults; the checks judge a run, not its log.
-    func log(_ level: ServiceLogLevel, _ message: String, metadata: [String: String]) {}
+    func log(_ level: ServiceLogLevel, _ message: String, _ metadata: [String: String]) {}
 }

@@ -47,8 +47,6 @@ final class SimulatedRingChangeContext: RingChangeContext {
 
     var hintsPending: Int { node.hints.queue.pendingCount }
 
-    func keyCount() -> Int { node.store.all().count }
-
     func departed() { node.retire() }
 }
 

@@ -160,7 +160,7 @@ final class SimulatedNode {
         ringChanges = RingChangeDriver(
             membership: membership, executor: SimulatedExecutor(node: self), seeds: SimulatedSeedCaller(node: self),
             context: SimulatedRingChangeContext(node: self), log: log,
-            gossipIntervalMilliseconds: Int(world.config.gossipIntervalMilliseconds), faults: faults)
+            gossipIntervalMilliseconds: Int(world.config.gossipIntervalMilliseconds))
         ringChanges.membershipChanged(membership.state)
     }
 

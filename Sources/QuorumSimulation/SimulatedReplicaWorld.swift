@@ -83,13 +83,10 @@ final class SimulatedStorage: ReplicaStorage, MerkleIndex {
 /// batches travel uncompressed (the codec is LZ4 on the node, out of the simulator's reach).
 final class SimulatedReplicaContext: ReplicaContext {
     private unowned let node: SimulatedNode
-    /// Errors the replica reported, for the run's report.
-    private(set) var errors: [String] = []
 
     init(node: SimulatedNode) {
         self.node = node
     }
-
 
     var actorID: String { node.actorID }
 
@@ -111,9 +108,8 @@ final class SimulatedReplicaContext: ReplicaContext {
         return bytes
     }
 
-    func logError(_ message: String, metadata: [String: String]) {
-        errors.append(message + metadata.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined())
-    }
+    /// Replica failures are what some faults cause; the checks judge a run, not its log.
+    func log(_ level: ServiceLogLevel, _ message: String, _ metadata: [String: String]) {}
 }
 
 /// A simulated node's hint rows: written through its disk (acknowledged once committed,

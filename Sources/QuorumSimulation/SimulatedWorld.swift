@@ -172,7 +172,7 @@ final class SimulatedWorld {
             nodes[node].diskFull = false
         case .join(let node, let seed):
             guard nodes[node].isUp else { break }
-            nodes[node].ringChanges.join(address: "n\(seed):7000") { _ in }
+            nodes[node].ringChanges.join(address: "n\(seed):7000", keyCount: nodes[node].store.all().count) { _ in }
         case .leave(let node):
             guard nodes[node].isUp else { break }
             _ = try? nodes[node].ringChanges.leave()

@@ -282,7 +282,6 @@ final class FakeReplicaContext: ReplicaContext {
         self.node = node
     }
 
-    var serving: Ring { node.world.ring }
     var actorID: String { node.id }
     func observe(_ timestamp: HLCTimestamp) {}
 
@@ -297,7 +296,7 @@ final class FakeReplicaContext: ReplicaContext {
     }
 
     func decompress(_ bytes: [UInt8], originalLength: Int) throws -> [UInt8] { bytes }
-    func logError(_ message: String, metadata: [String: String]) { node.note(.error, message) }
+    func log(_ level: ServiceLogLevel, _ message: String, _ metadata: [String: String]) { node.note(level, message) }
 }
 
 final class FakeAntiEntropyContext: AntiEntropyContext {
@@ -316,7 +315,7 @@ final class FakeAntiEntropyContext: AntiEntropyContext {
     var tombstoneGraceMilliseconds: UInt64 { node.world.limits.tombstoneGraceMilliseconds }
     func transfersDone() { node.noteTransfersDone() }
     func compress(_ bytes: [UInt8]) -> [UInt8]? { bytes }
-    func log(_ level: ServiceLogLevel, _ message: String, metadata: [String: String]) { node.note(level, message) }
+    func log(_ level: ServiceLogLevel, _ message: String, _ metadata: [String: String]) { node.note(level, message) }
 }
 
 final class FakeCaller: ReplicaCaller {

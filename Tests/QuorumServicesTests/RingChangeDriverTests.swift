@@ -24,7 +24,6 @@ final class RingChangeDriverTests: XCTestCase {
         func planTransfers(_ transfers: [RingChange.Transfer]) { planned.append(transfers) }
         var transfersPending: Int { planned.last?.count ?? 0 }
         var replicasMax: Int { 3 }
-        func keyCount() -> Int { 0 }
         func departed() { departedCount += 1 }
     }
 

@@ -1,7 +1,7 @@
 /// Which (partition, peer) pairs a node starts anti-entropy exchanges for: every
 /// partition it owns, with each other node of that partition's preference list up to
-/// `replicas` deep. The rule inside the node's `AntiEntropyService`, kept pure so the
-/// simulator schedules exchanges the same way.
+/// `replicas` deep. The rule inside `AntiEntropyDriver`, kept pure so it is tested on
+/// its own.
 public enum AntiEntropySchedule {
     public struct Pair: Sendable, Equatable, Hashable {
         public var partition: Int

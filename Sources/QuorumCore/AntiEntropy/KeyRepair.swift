@@ -1,6 +1,6 @@
 /// How anti-entropy repairs one key two replicas disagree on: merge both sides' states and
-/// write the merge to whichever side lacks it. The decision inside the node's
-/// `AntiEntropyService.repair`, kept pure so the simulator repairs by the same rule.
+/// write the merge to whichever side lacks it. The decision inside
+/// `AntiEntropyDriver`'s repair, kept pure so it is tested on its own.
 ///
 /// Tombstones travel like values: a side that lacks a delete receives it, so nothing
 /// deleted comes back.

@@ -1,6 +1,6 @@
 /// What a replica does to its stored state when a write arrives: the decision inside
-/// `LocalReplica`'s `.coordinateWrite` and `.merge`, kept pure so the node and the
-/// simulator run the same rule inside their own commit.
+/// `ReplicaDriver`'s `.coordinateWrite` and `.merge`, kept pure so it is tested on
+/// its own and runs inside the store's commit.
 ///
 /// Both are called with the state as committed when the write runs (inside the store's
 /// transaction), so read-modify-write is atomic per key.

@@ -82,7 +82,7 @@ public final class Node: Sendable {
             return ReplicaDriver(
                 nodeID: config.nodeID, partitionCount: config.partitionCount, limits: config.limits, storage: storage, trees: storage,
                 context: NodeReplicaContext(
-                    rings: rings, clock: clock, actorID: actorID, hints: hints, registry: registry, logger: logger, loop: loop,
+                    clock: clock, actorID: actorID, hints: hints, registry: registry, logger: logger, loop: loop,
                     blockingQueue: blockingQueue))
         }
         self.replicas = replicas
@@ -119,7 +119,7 @@ public final class Node: Sendable {
                 store: store, registry: registry, cluster: cluster, hints: hints, down: down, logger: logger,
                 blockingQueue: blockingQueue)
             let ringChangeContext = NodeRingChangeContext(
-                nodeID: config.nodeID, rings: rings, peers: peers, antiEntropy: antiEntropy, hints: hints, registry: registry, store: store,
+                rings: rings, peers: peers, antiEntropy: antiEntropy, hints: hints, registry: registry,
                 departure: departure, logger: logger)
             let membership = MembershipDriver(
                 local: config.nodeID, peerAddress: "\(config.peerHost):\(config.peerPort)",

@@ -168,8 +168,10 @@ final class NodeService: KVService {
             throw .badParameter(name: "seed", message: error.message)
         }
         let nodeID = nodeID
+        // Counted here, not on the background loop: a count scans the store.
+        let keys = storageStatus().keys
         let result = try? await cluster.ask { (services: ClusterServices, answer: @escaping @Sendable (Result<MembershipChange, KVError>) -> Void) in
-            services.ringChanges.join(address: seed) { result in
+            services.ringChanges.join(address: seed, keyCount: keys) { result in
                 answer(result.map { MembershipChange(node: nodeID, status: $0.status?.rawValue ?? "none", transfersPending: $0.transfersPending) })
             }
         }

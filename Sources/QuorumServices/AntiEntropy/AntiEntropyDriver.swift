@@ -134,7 +134,7 @@ public final class AntiEntropyDriver {
             let allDone = transfers.finished(transfer, succeeded: succeeded)
             if succeeded { transfersCompleted += 1 }
             if allDone {
-                context.log(.info, "ring change transfers done", metadata: [:])
+                context.log(.info, "ring change transfers done", [:])
                 context.transfersDone()
             }
             guard succeeded else {
@@ -256,9 +256,9 @@ public final class AntiEntropyDriver {
             "hashes_moved": "\(result.hashesMoved)", "duration_ms": "\(duration)",
         ]
         if let failure {
-            context.log(.warning, "anti-entropy exchange failed: \(failure)", metadata: metadata)
+            context.log(.warning, "anti-entropy exchange failed: \(failure)", metadata)
         } else if run.repaired > 0 {
-            context.log(.info, "anti-entropy repaired keys", metadata: metadata)
+            context.log(.info, "anti-entropy repaired keys", metadata)
         }
     }
 
@@ -363,12 +363,12 @@ public final class AntiEntropyDriver {
     private func ship(_ entries: [RepairBatch.Entry], to target: String, completion: @escaping (Int) -> Void) {
         let encoded = RepairBatch(entries: entries).encoded()
         guard let compressed = context.compress(encoded) else {
-            context.log(.error, "anti-entropy could not compress a repair batch", metadata: ["keys": "\(entries.count)"])
+            context.log(.error, "anti-entropy could not compress a repair batch", ["keys": "\(entries.count)"])
             return completion(0)
         }
         call(target, .mergeBatch(compressed: compressed, originalLength: encoded.count)) { [self] response in
             guard response == .ack else {
-                context.log(.warning, "anti-entropy repair batch failed", metadata: ["node": target, "keys": "\(entries.count)"])
+                context.log(.warning, "anti-entropy repair batch failed", ["node": target, "keys": "\(entries.count)"])
                 return completion(0)
             }
             if target != nodeID { counted.bytesShipped += compressed.count }

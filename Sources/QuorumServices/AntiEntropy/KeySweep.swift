@@ -52,7 +52,7 @@ final class KeySweep {
                 }
                 body(ring, partition, rows) { [self] in isRunning = false }
             case .failure(let failure):
-                context.log(.warning, "\(what) could not scan a partition", metadata: ["partition": "\(partition)", "error": failure.message])
+                context.log(.warning, "\(what) could not scan a partition", ["partition": "\(partition)", "error": failure.message])
                 isRunning = false
             }
         }

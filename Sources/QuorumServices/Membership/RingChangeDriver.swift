@@ -15,7 +15,6 @@ public final class RingChangeDriver {
     private let context: any RingChangeContext
     private let log: any ServiceLog
     private let gossipIntervalMilliseconds: Int
-    private let faults: FaultPoints
     /// Whether this node's departure (it left) has been scheduled already.
     private var departing = false
     /// Attempts to reach a seed, one a second: a seed that is restarting has this long.
@@ -32,7 +31,7 @@ public final class RingChangeDriver {
 
     public init(
         membership: MembershipDriver, executor: any ServiceExecutor, seeds: any SeedCaller, context: any RingChangeContext,
-        log: any ServiceLog, gossipIntervalMilliseconds: Int, faults: FaultPoints = .inert
+        log: any ServiceLog, gossipIntervalMilliseconds: Int
     ) {
         self.membership = membership
         self.executor = executor
@@ -40,7 +39,6 @@ public final class RingChangeDriver {
         self.context = context
         self.log = log
         self.gossipIntervalMilliseconds = gossipIntervalMilliseconds
-        self.faults = faults
     }
 
     // MARK: Reacting to the membership
@@ -105,13 +103,13 @@ public final class RingChangeDriver {
 
     /// Joins the cluster the seed at `address` belongs to. Allowed only while this node is
     /// alone and holds no keys: a node's data belongs to its cluster, and merging two
-    /// clusters' rings would move most keys.
-    public func join(address: String, completion: @escaping (Result<(status: MemberStatus?, transfersPending: Int), KVError>) -> Void) {
+    /// clusters' rings would move most keys. `keyCount` is the keys this node holds,
+    /// counted by the caller off the executor (a count scans the store).
+    public func join(address: String, keyCount keys: Int, completion: @escaping (Result<(status: MemberStatus?, transfersPending: Int), KVError>) -> Void) {
         let state = membership.state
         if let own = state.members[membership.local], own.status == .joining || (own.status.isServing && state.members.count > 1) {
             return completion(.success(report))  // already joining or joined: nothing to do again
         }
-        let keys = context.keyCount()
         guard state.members.count <= 1, keys == 0 else {
             return completion(.failure(.preconditionFailed(
                 message: "only a node that is alone and empty can join a cluster; this one has \(state.members.count) member(s) "

@@ -241,7 +241,7 @@ public final class ReplicaDriver {
     }
 
     private func failure(_ message: String, doing operation: String) -> PeerResponse {
-        context.logError("replica \(operation) failed", metadata: ["error": message])
+        context.log(.error, "replica \(operation) failed", ["error": message])
         return .failure(code: "internal", message: "replica \(nodeID) could not \(operation): \(message)")
     }
 }

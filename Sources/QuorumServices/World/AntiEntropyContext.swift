@@ -3,9 +3,9 @@ import QuorumCore
 /// What anti-entropy, tombstone purges and stray-copy clearing read from and hand to the
 /// rest of their node: the rings, bucket props, who is believed down, the tombstone grace,
 /// whom to tell that a ring change's transfers are done, how repair batches are
-/// compressed, and the log. The real node answers from its shared state; the simulator
-/// from its simulated node.
-public protocol AntiEntropyContext: AnyObject {
+/// compressed; and it is where they log. The real node answers from its shared state; the
+/// simulator from its simulated node.
+public protocol AntiEntropyContext: ServiceLog {
     /// The ring keys are placed by now.
     var serving: Ring { get }
     /// The ring the cluster is heading to: `serving` once settled, another one while a
@@ -29,6 +29,4 @@ public protocol AntiEntropyContext: AnyObject {
     /// Compresses an encoded repair batch for the wire (`ReplicaContext.decompress` undoes
     /// it on the receiving replica); nil when it cannot.
     func compress(_ bytes: [UInt8]) -> [UInt8]?
-    /// Something the operator may want to know; the node keeps running.
-    func log(_ level: ServiceLogLevel, _ message: String, metadata: [String: String])
 }

@@ -2,8 +2,8 @@ import QuorumCore
 
 /// What the replica side reads from and hands to the rest of its node: the clock it keeps
 /// in step with the timestamps it sees, hints it takes for other nodes, bucket props it
-/// stores, how repair batches are compressed, and where it reports trouble.
-public protocol ReplicaContext: AnyObject {
+/// stores, how repair batches are compressed; and it is where the replica logs trouble.
+public protocol ReplicaContext: ServiceLog {
     /// This store's identity in version vectors (node id plus the store's creation).
     var actorID: String { get }
     /// Moves the node's hybrid logical clock past a timestamp it saw.
@@ -16,6 +16,4 @@ public protocol ReplicaContext: AnyObject {
     func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void)
     /// Undoes the compression of an anti-entropy repair batch.
     func decompress(_ bytes: [UInt8], originalLength: Int) throws -> [UInt8]
-    /// Something went wrong the operator should know of; the node keeps serving.
-    func logError(_ message: String, metadata: [String: String])
 }

@@ -14,8 +14,6 @@ public protocol RingChangeContext: AnyObject {
     var replicasMax: Int { get }
     /// Hints this node still holds for other nodes: a leaving node delivers them before it stops.
     var hintsPending: Int { get }
-    /// Keys this node holds (a node with data may not join another cluster).
-    func keyCount() -> Int
     /// This node has left and its departure had time to spread: the process may stop.
     func departed()
 }

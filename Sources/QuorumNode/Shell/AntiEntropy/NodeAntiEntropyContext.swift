@@ -14,7 +14,7 @@ final class NodeAntiEntropyContext: AntiEntropyContext {
     private let unreachablePeers: @Sendable () -> Set<String>
     let tombstoneGraceMilliseconds: UInt64
     private let onTransfersDone: @Sendable () -> Void
-    private let logger: Logger
+    private let serviceLog: LoggerServiceLog
 
     init(
         rings: RingView, registry: BucketRegistry, unreachable: @escaping @Sendable () -> Set<String>,
@@ -25,7 +25,7 @@ final class NodeAntiEntropyContext: AntiEntropyContext {
         unreachablePeers = unreachable
         self.tombstoneGraceMilliseconds = tombstoneGraceMilliseconds
         self.onTransfersDone = onTransfersDone
-        self.logger = logger
+        serviceLog = LoggerServiceLog(logger: logger)
     }
 
     var serving: Ring { rings.serving }
@@ -46,13 +46,8 @@ final class NodeAntiEntropyContext: AntiEntropyContext {
 
     func compress(_ bytes: [UInt8]) -> [UInt8]? { try? LZ4Codec.compress(bytes) }
 
-    func log(_ level: ServiceLogLevel, _ message: String, metadata: [String: String]) {
-        let metadata = metadata.mapValues { Logger.MetadataValue.string($0) }
-        switch level {
-        case .info: logger.info("\(message)", metadata: metadata)
-        case .warning: logger.warning("\(message)", metadata: metadata)
-        case .error: logger.error("\(message)", metadata: metadata)
-        }
+    func log(_ level: ServiceLogLevel, _ message: String, _ metadata: [String: String]) {
+        serviceLog.log(level, message, metadata)
     }
 }
 

@@ -2,33 +2,28 @@ import Logging
 import NIOCore
 import QuorumCore
 import QuorumServices
-import QuorumStorage
 
 /// What the ring-change driver hands to and reads from the rest of the node: the rings
-/// and peer connections, anti-entropy's transfer plan, the registry, the store's key count,
-/// and whoever waits for this node to leave.
+/// and peer connections, anti-entropy's transfer plan, the registry, the hints a leaver
+/// still holds, and whoever waits for this node to leave.
 final class NodeRingChangeContext: RingChangeContext {
-    private let nodeID: String
     private let rings: RingView
     private let peers: PeerDirectory
     private let antiEntropy: OnLoop<AntiEntropyDriver>
     private let hints: OnLoop<HintDriver>
     private let registry: BucketRegistry
-    private let store: ReplicaStore
     private let departure: Departure
     private let logger: Logger
 
     init(
-        nodeID: String, rings: RingView, peers: PeerDirectory, antiEntropy: OnLoop<AntiEntropyDriver>, hints: OnLoop<HintDriver>, registry: BucketRegistry,
-        store: ReplicaStore, departure: Departure, logger: Logger
+        rings: RingView, peers: PeerDirectory, antiEntropy: OnLoop<AntiEntropyDriver>, hints: OnLoop<HintDriver>, registry: BucketRegistry,
+        departure: Departure, logger: Logger
     ) {
-        self.nodeID = nodeID
         self.rings = rings
         self.peers = peers
         self.antiEntropy = antiEntropy
         self.hints = hints
         self.registry = registry
-        self.store = store
         self.departure = departure
         self.logger = logger
     }
@@ -56,8 +51,6 @@ final class NodeRingChangeContext: RingChangeContext {
 
     /// Read on the background loop, where the hint driver lives too.
     var hintsPending: Int { hints.onItsLoop { $0.queue.pendingCount } }
-
-    func keyCount() -> Int { (try? store.keyCount()) ?? 0 }
 
     func departed() { departure.departed() }
 }

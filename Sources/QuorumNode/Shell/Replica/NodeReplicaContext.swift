@@ -6,28 +6,26 @@ import QuorumServices
 import QuorumStorage
 
 /// What the replica driver of one event loop reads from and hands to the rest of the
-/// node: the rings, the node's clock, the hint service, the bucket registry (stored off
+/// node: the node's clock, the hint service, the bucket registry (stored off
 /// the loop: it commits), LZ4 for repair batches, and the log.
 final class NodeReplicaContext: ReplicaContext {
-    private let rings: RingView
     private let clock: NodeClock
     let actorID: String
     private let hints: OnLoop<HintDriver>
     private let registry: BucketRegistry
-    private let logger: Logger
+    private let serviceLog: LoggerServiceLog
     private let loop: any EventLoop
     private let blockingQueue: DispatchQueue
 
     init(
-        rings: RingView, clock: NodeClock, actorID: String, hints: OnLoop<HintDriver>, registry: BucketRegistry, logger: Logger,
+        clock: NodeClock, actorID: String, hints: OnLoop<HintDriver>, registry: BucketRegistry, logger: Logger,
         loop: any EventLoop, blockingQueue: DispatchQueue
     ) {
-        self.rings = rings
         self.clock = clock
         self.actorID = actorID
         self.hints = hints
         self.registry = registry
-        self.logger = logger
+        serviceLog = LoggerServiceLog(logger: logger)
         self.loop = loop
         self.blockingQueue = blockingQueue
     }
@@ -54,7 +52,7 @@ final class NodeReplicaContext: ReplicaContext {
         try LZ4Codec.decompress(bytes, originalLength: originalLength)
     }
 
-    func logError(_ message: String, metadata: [String: String]) {
-        logger.error("\(message)", metadata: metadata.mapValues { .string($0) })
+    func log(_ level: ServiceLogLevel, _ message: String, _ metadata: [String: String]) {
+        serviceLog.log(level, message, metadata)
     }
 }
