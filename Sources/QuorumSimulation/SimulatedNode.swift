@@ -12,14 +12,14 @@ import QuorumServices
 final class SimulatedNode {
     let index: Int
     let id: String
-    /// As the real node's: the node id plus the store's creation time. The store is never
-    /// wiped here, so it stays the same across restarts.
-    private(set) var actorID: String
+    /// This store's identity in version vectors, as the node's (node id plus the store's
+    /// creation): the same across restarts, new after a wiped disk.
+    var actorID: String { actorID(generation: diskGeneration) }
     /// Raised each time the node's disk is wiped: the store's identity changes with it, as
     /// the node's actor id (node id plus the store's creation time) does.
     private(set) var diskGeneration = 0
     /// Every actor id this node's stores had, oldest first.
-    var actorIDs: [String] { [id + ".sim"] + (0..<diskGeneration).map { "\(id).sim\($0 + 1)" } }
+    var actorIDs: [String] { (0...diskGeneration).map(actorID(generation:)) }
     /// The disk refuses writes (full) until freed; writes fail cleanly.
     var diskFull = false
     /// The next commit fails to reach the disk: by the node's policy the process stops.
@@ -55,7 +55,6 @@ final class SimulatedNode {
     var trees: [Int: MerkleTree] = [:]
     /// The node's request path; made anew by each start, as a process's would be.
     private(set) var requests: RequestDriver!
-    private(set) var requestContext: SimulatedRequestContext!
     /// The node's replica side; made anew by each start.
     private(set) var replica: ReplicaDriver!
     /// The node's anti-entropy (with its purge and stray-copy passes); made anew by each start.
@@ -78,7 +77,6 @@ final class SimulatedNode {
         var hintLimits = ServiceDefaults.hintLimits
         hintLimits.ageMaxMilliseconds = world.config.hintAgeMaxMilliseconds
         self.hintLimits = hintLimits
-        actorID = "\(id).sim"
         serving = world.ring
         target = world.ring
     }
@@ -108,10 +106,9 @@ final class SimulatedNode {
         replica = ReplicaDriver(
             nodeID: id, partitionCount: world.config.partitionCount, limits: limits, storage: storage, trees: storage, context: SimulatedReplicaContext(node: self),
             faults: faults)
-        requestContext = SimulatedRequestContext(node: self)
         requests = RequestDriver(
             nodeID: id, limits: limits, readRepairProbability: world.config.readRepairProbability,
-            executor: SimulatedExecutor(node: self), replicas: SimulatedReplicaCaller(node: self), context: requestContext,
+            executor: SimulatedExecutor(node: self), replicas: SimulatedReplicaCaller(node: self), context: SimulatedRequestContext(node: self),
             random: SimulatedRandom(world: world), faults: faults)
         antiEntropy = AntiEntropyDriver(
             nodeID: id, limits: world.config.antiEntropyLimits, routineExchanges: true,
@@ -267,13 +264,16 @@ final class SimulatedNode {
         }
     }
 
+    private func actorID(generation: Int) -> String {
+        generation == 0 ? "\(id).sim" : "\(id).sim\(generation)"
+    }
+
     /// The disk is replaced while the node is down: it restarts empty, with a new store
     /// identity, so nothing it issues reuses an identifier from before.
     func wipeDisk() {
         precondition(!isUp, "seed \(world.seed): \(id)'s disk wiped while it runs")
         store = MemoryStore()
         diskGeneration += 1
-        actorID = "\(id).sim\(diskGeneration)"
         world.wipes.append((node: id, at: world.now))
     }
 
