@@ -3,7 +3,10 @@
 /// - `1` LZ4: the original length as a big-endian `UInt32`, then an LZ4 block.
 ///
 /// The header lets old rows stay readable if the threshold changes, and lets small or
-/// incompressible blobs skip compression entirely.
+/// incompressible blobs skip compression entirely. The blob is a `KeyState` encoding,
+/// which carries its own version (`Formats.keyState`). A header byte is never reused or
+/// dropped: a new one may be added, and rows with either of these stay readable
+/// (`Tests/Fixtures/format-v1` holds one of each).
 enum StoredBlob {
     static let rawTag: UInt8 = 0
     static let lz4Tag: UInt8 = 1

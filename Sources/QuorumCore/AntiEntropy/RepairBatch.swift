@@ -21,9 +21,11 @@ public struct RepairBatch: Sendable, Equatable {
         self.entries = entries
     }
 
+    /// Writes the newest version (`Formats.repairBatch`). Version 1: the entry count, then
+    /// per entry the bucket, key, conflict mode and state.
     public func encoded() -> [UInt8] {
         var writer = ByteWriter()
-        writer.write(UInt8(1))
+        writer.write(Formats.repairBatch.newest)
         writer.writeVarInt(UInt64(entries.count))
         for entry in entries {
             writer.writeString(entry.bucket)
@@ -34,10 +36,18 @@ public struct RepairBatch: Sendable, Equatable {
         return writer.bytes
     }
 
+    /// Reads any version in `Formats.repairBatch.readable`, each with its own decoder.
     public init(decoding bytes: [UInt8]) throws(WireError) {
         var reader = ByteReader(bytes)
-        let format = try reader.readUInt8()
-        guard format == 1 else { throw .unsupportedVersion(format) }
+        let version = try reader.readUInt8()
+        switch version {
+        case 1: entries = try Self.decodeVersion1(from: &reader)
+        default: throw .unsupportedVersion(version)
+        }
+        guard reader.isAtEnd else { throw .malformed("trailing bytes after a repair batch") }
+    }
+
+    private static func decodeVersion1(from reader: inout ByteReader) throws(WireError) -> [Entry] {
         let count = try reader.readLength()
         var entries: [Entry] = []
         for _ in 0..<count {
@@ -51,7 +61,6 @@ public struct RepairBatch: Sendable, Equatable {
             }
             entries.append(Entry(bucket: bucket, key: key, state: try KeyState.decode(from: &reader), mode: mode))
         }
-        guard reader.isAtEnd else { throw .malformed("trailing bytes after a repair batch") }
-        self.entries = entries
+        return entries
     }
 }

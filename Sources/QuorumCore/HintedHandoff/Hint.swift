@@ -59,13 +59,14 @@ public struct Hint: Sendable, Equatable {
     private static func fieldLength(_ count: Int) -> Int { varIntLength(UInt64(count)) + count }
 }
 
+/// A hint's binary form (versions: `Formats.hint`).
+///
+/// - Version 1: id, target, bucket, key, conflict mode, creation time, then the state.
 extension Hint {
-    static let formatVersion: UInt8 = 1
-
-    /// Binary form for the shell's hint table (one row per hint, keyed by `id`).
+    /// Writes the newest version.
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: byteSize)
-        writer.write(Self.formatVersion)
+        writer.write(Formats.hint.newest)
         writer.writeVarInt(id)
         writer.writeString(target)
         writer.writeString(bucket)
@@ -76,11 +77,18 @@ extension Hint {
         return writer.bytes
     }
 
-    /// Reads a stored hint; damaged bytes throw and never trap.
+    /// Reads any version in `Formats.hint.readable`; damaged bytes throw and never trap.
     public init(decoding bytes: [UInt8]) throws(WireError) {
         var reader = ByteReader(bytes)
-        let format = try reader.readUInt8()
-        guard format == Self.formatVersion else { throw .unsupportedVersion(format) }
+        let version = try reader.readUInt8()
+        switch version {
+        case 1: self = try Self.decodeVersion1(from: &reader)
+        default: throw .unsupportedVersion(version)
+        }
+        guard reader.isAtEnd else { throw .malformed("\(reader.remainingCount) trailing bytes after a hint") }
+    }
+
+    private static func decodeVersion1(from reader: inout ByteReader) throws(WireError) -> Hint {
         let id = try reader.readVarInt()
         let target = try reader.readString()
         guard !target.isEmpty else { throw .malformed("hint without a target") }
@@ -89,7 +97,6 @@ extension Hint {
         let mode = try ConflictMode.decode(from: &reader)
         let created = try reader.readVarInt()
         let state = try KeyState.decode(from: &reader)
-        guard reader.isAtEnd else { throw .malformed("\(reader.remainingCount) trailing bytes after a hint") }
-        self.init(id: id, target: target, bucket: bucket, key: key, state: state, mode: mode, createdMilliseconds: created)
+        return Hint(id: id, target: target, bucket: bucket, key: key, state: state, mode: mode, createdMilliseconds: created)
     }
 }

@@ -44,14 +44,18 @@ public struct GossipMessage: Sendable, Equatable {
     }
 }
 
+/// Binary form of a gossip message (versions: `Formats.gossipMessage`).
+///
+/// - Version 1: the sender, flags (has a state, is a reply), the state digest, the
+///   heartbeat table sorted by member id, then the state if flagged.
 extension GossipMessage {
-    static let formatVersion: UInt8 = 1
     private static let hasStateFlag: UInt8 = 1
     private static let isReplyFlag: UInt8 = 2
 
+    /// Writes the newest version.
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 64 + heartbeats.count * 24)
-        writer.write(Self.formatVersion)
+        writer.write(Formats.gossipMessage.newest)
         writer.writeString(sender)
         writer.write((state != nil ? Self.hasStateFlag : 0) | (isReply ? Self.isReplyFlag : 0))
         writer.write(digest)
@@ -73,8 +77,15 @@ extension GossipMessage {
             throw .malformed("gossip message of \(bytes.count) bytes, at most \(limits.messageBytesMax)")
         }
         var reader = ByteReader(bytes)
-        let format = try reader.readUInt8()
-        guard format == Self.formatVersion else { throw .unsupportedVersion(format) }
+        let version = try reader.readUInt8()
+        switch version {
+        case 1: self = try Self.decodeVersion1(from: &reader, limits: limits)
+        default: throw .unsupportedVersion(version)
+        }
+        guard reader.isAtEnd else { throw .malformed("\(reader.remainingCount) trailing bytes after a gossip message") }
+    }
+
+    private static func decodeVersion1(from reader: inout ByteReader, limits: GossipLimits) throws(WireError) -> GossipMessage {
         let sender = try reader.readString()
         guard MembershipState.isPrintableASCII(sender, bytesMax: 64) else { throw .malformed("bad gossip sender id") }
         let flags = try reader.readUInt8()
@@ -93,7 +104,6 @@ extension GossipMessage {
             }
         }
         let state = flags & Self.hasStateFlag != 0 ? try MembershipState.decode(from: &reader, limits: limits) : nil
-        guard reader.isAtEnd else { throw .malformed("\(reader.remainingCount) trailing bytes after a gossip message") }
-        self.init(sender: sender, heartbeats: heartbeats, digest: digest, state: state, isReply: flags & Self.isReplyFlag != 0)
+        return GossipMessage(sender: sender, heartbeats: heartbeats, digest: digest, state: state, isReply: flags & Self.isReplyFlag != 0)
     }
 }

@@ -1,12 +1,14 @@
-/// Binary form of the gossiped membership state.
+/// Binary form of the gossiped membership state (versions: `Formats.membershipState`).
 ///
 /// Canonical: members sorted by id and buckets by name (UTF-8 byte order), so equal
 /// states encode to equal bytes and `digest` can stand for the whole state.
+///
+/// - Version 1: the partition count; per member its id, addresses, status, entry version
+///   and ring position; per bucket its name and `BucketProps`.
 extension MembershipState {
-    static let formatVersion: UInt8 = 1
-
+    /// Writes the newest version.
     public func encode(into writer: inout ByteWriter) {
-        writer.write(Self.formatVersion)
+        writer.write(Formats.membershipState.newest)
         writer.writeVarInt(UInt64(partitionCount))
         let ids = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         writer.writeVarInt(UInt64(ids.count))
@@ -41,11 +43,18 @@ extension MembershipState {
     /// Reads a state, checking every field against `limits` and the rules a state made
     /// by this code keeps (sorted distinct ids, valid names, a power-of-two partition
     /// count), so hostile bytes are refused with an error and never trap later in `ring`.
+    /// Any version in `Formats.membershipState.readable` is read, each with its own decoder.
     public static func decode(
         from reader: inout ByteReader, limits: GossipLimits = .defaults
     ) throws(WireError) -> MembershipState {
-        let format = try reader.readUInt8()
-        guard format == formatVersion else { throw .unsupportedVersion(format) }
+        let version = try reader.readUInt8()
+        switch version {
+        case 1: return try decodeVersion1(from: &reader, limits: limits)
+        default: throw .unsupportedVersion(version)
+        }
+    }
+
+    private static func decodeVersion1(from reader: inout ByteReader, limits: GossipLimits) throws(WireError) -> MembershipState {
         let partitionCount = try reader.readVarInt()
         guard partitionCount >= 1, partitionCount <= 65536, partitionCount & (partitionCount - 1) == 0 else {
             throw .malformed("partition count \(partitionCount) is not a power of two in 1...65536")

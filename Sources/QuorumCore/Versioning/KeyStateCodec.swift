@@ -33,40 +33,53 @@ extension VersionVector {
         return VersionVector(entries: entries)
     }
 
-    /// The opaque context token clients carry (`X-Context`): URL-safe base64 of the
-    /// counters. Touch times stay on the server.
+    /// The opaque context token clients carry (`X-Context`): URL-safe base64 of a version
+    /// byte (`Formats.contextToken`) and the counters. Touch times stay on the server.
     public var contextToken: String {
         var writer = ByteWriter()
-        writer.write(UInt8(1))
+        writer.write(Formats.contextToken.newest)
         encode(into: &writer, withTouchTimes: false)
         return Base64URL.encode(writer.bytes)
     }
 
-    /// Parses a token from `contextToken`; a token that doesn't parse is a client error.
+    /// Parses a token from `contextToken`, of any version in `Formats.contextToken.readable`
+    /// (a client may bring one another node issued); a token that doesn't parse is a
+    /// client error.
     public init(contextToken: String) throws(KVError) {
-        guard let bytes = Base64URL.decode(contextToken), bytes.first == 1 else {
+        guard let bytes = Base64URL.decode(contextToken), let version = bytes.first else {
             throw .badParameter(name: "context", message: "the context is not one QuorumKV issued; send back the X-Context of a read unchanged")
         }
         var reader = ByteReader(bytes, offset: 1)
-        do {
-            self = try VersionVector.decode(from: &reader, withTouchTimes: false)
-        } catch {
-            throw .badParameter(name: "context", message: "the context is damaged (\(error.message)); send back the X-Context of a read unchanged")
+        switch version {
+        case 1:
+            do {
+                self = try VersionVector.decode(from: &reader, withTouchTimes: false)
+            } catch {
+                throw .badParameter(name: "context", message: "the context is damaged (\(error.message)); send back the X-Context of a read unchanged")
+            }
+        default:
+            throw .badParameter(
+                name: "context",
+                message: "the context is not one QuorumKV issued, or was issued by a newer QuorumKV than this node runs; "
+                    + "send back the X-Context of a read unchanged")
         }
     }
 }
 
+/// `KeyState`'s encoding, the bytes of a stored row (see `Formats` for the rule on versions).
+///
+/// - Version 1: the clock (actor, counter, touch time per entry), then each sibling's dot,
+///   tombstone flag, timestamp, content type and value.
 extension KeyState {
-    static let formatVersion: UInt8 = 1
-
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 32 + siblings.reduce(0) { $0 + $1.value.count + 48 })
         encode(into: &writer)
         return writer.bytes
     }
 
+    /// Writes the newest version, `Formats.keyState.newest`.
     public func encode(into writer: inout ByteWriter) {
-        writer.write(Self.formatVersion)
+        writer.write(Formats.keyState.newest)
         clock.encode(into: &writer)
         writer.writeVarInt(UInt64(siblings.count))
         for sibling in siblings {
@@ -84,9 +97,16 @@ extension KeyState {
         self = try KeyState.decode(from: &reader)
     }
 
+    /// Reads any version in `Formats.keyState.readable`, each with its own decoder.
     public static func decode(from reader: inout ByteReader) throws(WireError) -> KeyState {
         let version = try reader.readUInt8()
-        guard version == formatVersion else { throw .unsupportedVersion(version) }
+        switch version {
+        case 1: return try decodeVersion1(from: &reader)
+        default: throw .unsupportedVersion(version)
+        }
+    }
+
+    private static func decodeVersion1(from reader: inout ByteReader) throws(WireError) -> KeyState {
         let clock = try VersionVector.decode(from: &reader)
         let count = try reader.readLength()
         var siblings: [Sibling] = []

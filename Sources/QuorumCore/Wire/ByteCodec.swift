@@ -115,16 +115,23 @@ public struct ByteReader: Sendable {
 }
 
 /// Why bytes could not be decoded.
-public enum WireError: Error, Sendable, Equatable {
+public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
     case truncated
     case malformed(String)
+    /// A version byte this node's decoders don't read. Versions start at 1 and decoders
+    /// are never removed (`Formats`), so any other nonzero version is a newer one.
     case unsupportedVersion(UInt8)
 
     public var message: String {
         switch self {
         case .truncated: return "input ended early"
         case .malformed(let why): return "malformed input: \(why)"
-        case .unsupportedVersion(let version): return "unsupported format version \(version)"
+        case .unsupportedVersion(0): return "format version 0, which QuorumKV never writes: the bytes are damaged or not QuorumKV's"
+        case .unsupportedVersion(let version):
+            return "unsupported format version \(version), newer than this node reads: a newer QuorumKV wrote it "
+                + "(or the bytes are damaged); upgrade this node, since a node reads every earlier format but no later one"
         }
     }
+
+    public var description: String { message }
 }

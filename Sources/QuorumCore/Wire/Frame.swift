@@ -3,6 +3,19 @@
 /// `length` counts everything after itself. Request ids let many requests share one
 /// connection; a response carries the id of its request. The payload is a `PeerMessage`
 /// (or a `PeerHello` for `.hello`).
+///
+/// Protocol versions (`Formats.peerProtocol`): the header is the same in every version,
+/// so any node can read a frame's version; the version fixes the layout of the payload
+/// and of the encodings inside it. A node reads frames of every version in
+/// `protocolVersionsSupported` and refuses a later one (closing the connection). The
+/// accepting node answers in the version of the connection's hello, so a newer node
+/// answers an older one in the older one's version.
+///
+/// Only version 1 exists, so payload decoders don't look at the version yet. The next
+/// version must add two things: payload decoders that take `version`, and, since the
+/// hello has no answer, a way for a connecting node to learn that the node it reached is
+/// older (a hello answer naming the newest version the accepting node reads, say).
+/// Until then a connecting node writes `protocolVersion`, which an older node refuses.
 public struct Frame: Sendable, Equatable {
     public enum Kind: UInt8, Sendable {
         /// First frame on every connection, from the connecting side.
@@ -14,15 +27,21 @@ public struct Frame: Sendable, Equatable {
         case error = 3
     }
 
-    public static let protocolVersion: UInt8 = 1
+    /// The newest protocol version, which a node writes unless it answers an older one.
+    public static let protocolVersion = Formats.peerProtocol.newest
+    /// Every version a node reads: the first (1) through `protocolVersion`.
+    public static let protocolVersionsSupported = Formats.peerProtocol.readable
     /// Bytes before the payload: length, version, kind, request id.
     public static let headerBytes = 4 + 1 + 1 + 8
 
+    /// The protocol version the frame is written in (or was read in).
+    public var version: UInt8
     public var kind: Kind
     public var requestID: UInt64
     public var payload: [UInt8]
 
-    public init(kind: Kind, requestID: UInt64, payload: [UInt8]) {
+    public init(version: UInt8 = Frame.protocolVersion, kind: Kind, requestID: UInt64, payload: [UInt8]) {
+        self.version = version
         self.kind = kind
         self.requestID = requestID
         self.payload = payload
@@ -31,7 +50,7 @@ public struct Frame: Sendable, Equatable {
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: Self.headerBytes + payload.count)
         writer.write(UInt32(Self.headerBytes - 4 + payload.count))
-        writer.write(Self.protocolVersion)
+        writer.write(version)
         writer.write(kind.rawValue)
         writer.write(requestID)
         var bytes = writer.bytes
@@ -42,8 +61,9 @@ public struct Frame: Sendable, Equatable {
     /// Reads the frame at the start of `bytes`.
     ///
     /// - Returns: the frame and the bytes it used, or nil when more bytes are needed.
-    /// - Throws: when the frame is oversized, of another protocol version or of an unknown
-    ///   kind; the connection that sent it should be closed.
+    /// - Throws: when the frame is oversized, of a protocol version outside
+    ///   `protocolVersionsSupported` or of an unknown kind; the connection that sent it
+    ///   should be closed.
     public static func decode(_ bytes: [UInt8], frameBytesMax: Int) throws(WireError) -> (frame: Frame, consumed: Int)? {
         if bytes.count >= 4 {
             // Refuse an oversized length before waiting for the rest of its header.
@@ -57,12 +77,14 @@ public struct Frame: Sendable, Equatable {
         let header = try decodeHeader(Array(bytes[0..<headerBytes]), frameBytesMax: frameBytesMax)
         guard bytes.count >= header.length else { return nil }
         let payload = Array(bytes[headerBytes..<header.length])
-        return (Frame(kind: header.kind, requestID: header.requestID, payload: payload), header.length)
+        return (Frame(version: header.version, kind: header.kind, requestID: header.requestID, payload: payload), header.length)
     }
 
     /// Header fields decoded from exactly `headerBytes` bytes, for decoders that read the
     /// payload straight out of their own buffer.
-    public static func decodeHeader(_ header: [UInt8], frameBytesMax: Int) throws(WireError) -> (length: Int, kind: Kind, requestID: UInt64) {
+    public static func decodeHeader(
+        _ header: [UInt8], frameBytesMax: Int
+    ) throws(WireError) -> (length: Int, version: UInt8, kind: Kind, requestID: UInt64) {
         precondition(header.count >= headerBytes, "decodeHeader needs \(headerBytes) bytes")
         var reader = ByteReader(header)
         let length = Int(try reader.readUInt32())
@@ -71,10 +93,10 @@ public struct Frame: Sendable, Equatable {
             throw .malformed("frame of \(length + 4) bytes exceeds the limit of \(frameBytesMax) bytes")
         }
         let version = try reader.readUInt8()
-        guard version == protocolVersion else { throw .unsupportedVersion(version) }
+        guard protocolVersionsSupported.contains(version) else { throw .unsupportedVersion(version) }
         let rawKind = try reader.readUInt8()
         guard let kind = Kind(rawValue: rawKind) else { throw .malformed("unknown frame kind \(rawKind)") }
-        return (length + 4, kind, try reader.readUInt64())
+        return (length + 4, version, kind, try reader.readUInt64())
     }
 }
 

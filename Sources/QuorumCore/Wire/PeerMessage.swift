@@ -359,10 +359,13 @@ extension ConsistencyLevel {
     }
 }
 
+/// `BucketProps`' binary form, for the wire and the props table (versions: `Formats.bucketProps`).
+///
+/// - Version 1: n, r, w, the conflict mode and the props' version timestamp.
 extension BucketProps {
-    /// Binary form for the wire and the props table.
+    /// Writes the newest version.
     public func encode(into writer: inout ByteWriter) {
-        writer.write(UInt8(1))
+        writer.write(Formats.bucketProps.newest)
         writer.writeVarInt(UInt64(n))
         r.encode(into: &writer)
         w.encode(into: &writer)
@@ -376,9 +379,16 @@ extension BucketProps {
         return writer.bytes
     }
 
+    /// Reads any version in `Formats.bucketProps.readable`, each with its own decoder.
     public static func decode(from reader: inout ByteReader) throws(WireError) -> BucketProps {
-        let format = try reader.readUInt8()
-        guard format == 1 else { throw .unsupportedVersion(format) }
+        let version = try reader.readUInt8()
+        switch version {
+        case 1: return try decodeVersion1(from: &reader)
+        default: throw .unsupportedVersion(version)
+        }
+    }
+
+    private static func decodeVersion1(from reader: inout ByteReader) throws(WireError) -> BucketProps {
         let n = try reader.readVarInt()
         guard n >= 1, n <= 1024 else { throw .malformed("bucket n \(n) out of range") }
         return BucketProps(

@@ -29,10 +29,11 @@ public struct FrameDecoder: ByteToMessageDecoder {
             return .needMoreData
         }
         let length: Int
+        let version: UInt8
         let kind: Frame.Kind
         let requestID: UInt64
         do {
-            (length, kind, requestID) = try Frame.decodeHeader(header, frameBytesMax: frameBytesMax)
+            (length, version, kind, requestID) = try Frame.decodeHeader(header, frameBytesMax: frameBytesMax)
         } catch {
             fail(context: context, buffer: &buffer, reason: error.message)
             return .needMoreData
@@ -41,7 +42,7 @@ public struct FrameDecoder: ByteToMessageDecoder {
         buffer.moveReaderIndex(forwardBy: Frame.headerBytes)
         // Cannot fail: `length` bytes are readable and include the header just skipped.
         let payload = buffer.readBytes(length: length - Frame.headerBytes)!
-        context.fireChannelRead(wrapInboundOut(Frame(kind: kind, requestID: requestID, payload: payload)))
+        context.fireChannelRead(wrapInboundOut(Frame(version: version, kind: kind, requestID: requestID, payload: payload)))
         return .continue
     }
 

@@ -11,7 +11,7 @@ public struct FrameEncoder: MessageToByteEncoder {
     public func encode(data frame: Frame, out: inout ByteBuffer) throws {
         out.reserveCapacity(minimumWritableBytes: Frame.headerBytes + frame.payload.count)
         out.writeInteger(UInt32(Frame.headerBytes - 4 + frame.payload.count))
-        out.writeInteger(Frame.protocolVersion)
+        out.writeInteger(frame.version)
         out.writeInteger(frame.kind.rawValue)
         out.writeInteger(frame.requestID)
         out.writeBytes(frame.payload)

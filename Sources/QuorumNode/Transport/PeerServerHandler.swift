@@ -12,7 +12,8 @@ public typealias PeerRequestHandler = @Sendable (
 public typealias PeerHelloValidator = @Sendable (PeerHello) -> String?
 
 /// One inbound peer connection: the hello handshake, then requests handed to the node
-/// with a responder bound to this connection.
+/// with a responder bound to this connection. Every answer is written in the protocol
+/// version the hello came in, so a node older than this one can read them (`Frame`).
 ///
 /// Lives on its channel's event loop. Outstanding request ids are kept here so the
 /// in-flight bound is exact, a duplicate `respond` is dropped, and responses for a
@@ -35,6 +36,8 @@ final class PeerServerHandler: ChannelInboundHandler {
     private let helloValidator: PeerHelloValidator
     private let handler: PeerRequestHandler
     private var state = State.awaitingHello
+    /// The version of the connecting node's hello, which answers are written in.
+    private var version = Frame.protocolVersion
     private var outstanding = Set<UInt64>()
     private var context: ChannelHandlerContext?
     private var isFlushScheduled = false
@@ -107,6 +110,7 @@ final class PeerServerHandler: ChannelInboundHandler {
             closeForViolation("first frame was \(frame.kind), not hello", context: context)
             return
         }
+        version = frame.version
         let hello: PeerHello
         do {
             hello = try PeerHello(decoding: frame.payload)
@@ -121,7 +125,8 @@ final class PeerServerHandler: ChannelInboundHandler {
             state = .closing
             // Close only once the refusal is on the wire, so the peer learns why.
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(Frame(kind: .error, requestID: frame.requestID, payload: Array(refusal.utf8))))
+            let refusalFrame = Frame(version: version, kind: .error, requestID: frame.requestID, payload: Array(refusal.utf8))
+            context.writeAndFlush(wrapOutboundOut(refusalFrame))
                 .whenComplete { _ in channel.close(promise: nil) }
             return
         }
@@ -163,12 +168,14 @@ final class PeerServerHandler: ChannelInboundHandler {
             sendError(PeerError.payloadTooLarge(bytes: payload.count, limit: limits.payloadBytesMax).message, requestID: requestID, context: context)
             return
         }
-        context.write(wrapOutboundOut(Frame(kind: .response, requestID: requestID, payload: payload)), promise: nil)
+        let response = Frame(version: version, kind: .response, requestID: requestID, payload: payload)
+        context.write(wrapOutboundOut(response), promise: nil)
         scheduleFlush(context: context)
     }
 
     private func sendError(_ message: String, requestID: UInt64, context: ChannelHandlerContext) {
-        context.write(wrapOutboundOut(Frame(kind: .error, requestID: requestID, payload: Array(message.utf8))), promise: nil)
+        let refusal = Frame(version: version, kind: .error, requestID: requestID, payload: Array(message.utf8))
+        context.write(wrapOutboundOut(refusal), promise: nil)
         scheduleFlush(context: context)
     }
 

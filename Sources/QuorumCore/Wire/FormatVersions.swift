@@ -1,0 +1,56 @@
+/// The versions of one encoding: a node reads every one in `readable` and writes only `newest`.
+public struct FormatVersions: Sendable, Equatable {
+    /// Every version a decoder reads: from the first one ever written (1) to `newest`.
+    public let readable: ClosedRange<UInt8>
+
+    /// The version encoders write.
+    public var newest: UInt8 { readable.upperBound }
+
+    init(_ readable: ClosedRange<UInt8>) {
+        self.readable = readable
+    }
+}
+
+/// Every encoding QuorumKV keeps on disk or sends to another node, with its versions.
+///
+/// Each encoding starts with its version byte (a peer frame: the protocol version in its
+/// header), and its decoder switches on that byte to a decoder per version. The rule, the
+/// same for all: a change to an encoding gives it a new version, written from then on,
+/// and adds a decoder for the new version beside the old ones. No decoder is ever
+/// removed, so a node reads everything any earlier node wrote, and rows written before an
+/// upgrade stay readable after it. A version a node does not read is refused with
+/// `WireError.unsupportedVersion`, which tells the operator to upgrade the node.
+///
+/// `Tests/Fixtures/format-v1` holds the bytes version 1 of each encoding wrote; tests
+/// decode them and check that today's encoders write the same bytes, so a change that
+/// forgets to bump a version fails there. A new version adds its own fixtures.
+///
+/// Encodings that travel between nodes are read by older nodes during a rolling upgrade,
+/// and an older node refuses a newer version. So a node must not send a peer a version
+/// that peer can't read: an encoding that goes on the wire (a `KeyState` in a merge, a
+/// hint or a read answer, `BucketProps`, gossip, repair batches) changes together with a
+/// new `peerProtocol` version, and a node writes the old encodings to a peer that speaks
+/// the old protocol (`Frame` says how much of that the transport does today). A new
+/// request or response kind is a new `peerProtocol` version too. The SQLite table layout
+/// is versioned apart from these (`Schema.version` in QuorumStorage).
+public enum Formats {
+    /// `KeyState`: a key's row in the `kv` table and a hint's state (inside the store's
+    /// `StoredBlob` header), and the state in merge, hint, repair and read messages.
+    public static let keyState = FormatVersions(1...1)
+    /// `BucketProps`: the `bucket_props` table, setBucketProps requests, membership state.
+    public static let bucketProps = FormatVersions(1...1)
+    /// `MembershipState`: gossip, and the copy each node saves in its store's meta table.
+    public static let membershipState = FormatVersions(1...1)
+    /// `GossipMessage`: the payload of gossip requests and answers.
+    public static let gossipMessage = FormatVersions(1...1)
+    /// `RepairBatch`: anti-entropy's merge batches, before LZ4.
+    public static let repairBatch = FormatVersions(1...1)
+    /// `Hint.encoded()`.
+    public static let hint = FormatVersions(1...1)
+    /// `VersionVector.contextToken`: the `X-Context` clients keep and send back, possibly
+    /// to another node than the one that issued it.
+    public static let contextToken = FormatVersions(1...1)
+    /// `Frame`'s protocol version: the header byte, and the layout of every payload
+    /// (`PeerHello`, `PeerRequest`, `PeerResponse`).
+    public static let peerProtocol = FormatVersions(1...1)
+}
