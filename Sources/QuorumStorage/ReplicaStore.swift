@@ -20,6 +20,7 @@ public final class ReplicaStore: Sendable {
     private let checkpointer: Checkpointer
     private let backstop: WALBackstop
     private let halt: StoreHalt
+    private let cache: RowCache
     private let isClosed = Atomic<Bool>(false)
 
     /// Opens (creating if needed) `<directory>/quorumkv.sqlite` and starts the writer thread.
@@ -38,7 +39,8 @@ public final class ReplicaStore: Sendable {
         // read-only connections need in place.
         let database = try WriterConnection(path: path, options: options)
         let halt = StoreHalt(onFatal: options.onFatal, logger: logger)
-        let writer = StoreWriter(database: database, options: options, halt: halt, logger: logger)
+        let cache = RowCache(options: options)
+        let writer = StoreWriter(database: database, options: options, cache: cache, halt: halt, logger: logger)
         do {
             readers = try ReaderPool(
                 path: path, options: options, committed: { writer.committedTransactions }, writerIdle: { writer.isIdle })
@@ -60,6 +62,7 @@ public final class ReplicaStore: Sendable {
         self.logger = logger
         self.writer = writer
         self.halt = halt
+        self.cache = cache
         backstop = WALBackstop(options: options, readers: readers, halt: halt, logger: logger)
         writer.start(backstop: backstop)
         checkpointer.start()
@@ -97,30 +100,45 @@ public final class ReplicaStore: Sendable {
     /// durable; see `StoreOptions.onFatal`), or nil while it takes them.
     public var haltReason: String? { halt.haltReason }
 
+    /// The row cache's size, bounds, hits, misses and evictions (for status and metrics).
+    public var rowCacheStatistics: RowCacheStatistics { cache.statistics }
+
     /// State writes queued, being committed, or with their completions still to start (for status and metrics).
     public var queuedWrites: Int { writer.queuedOperations }
 
     // MARK: - Key state
 
-    /// The current state blob, or nil. Reads the last committed state on a reader connection,
-    /// never waiting behind the writer's open transaction.
+    /// The current state blob, or nil: the last committed state, from the row cache or on a
+    /// reader connection, never waiting behind the writer's open transaction.
     public func read(partition: Int, bucket: String, key: [UInt8]) throws -> [UInt8]? {
-        try readers.withReader { reader in
-            try reader.selectState.readState(
-                partition: partition, bucket: bucket, key: key, blobBytesMax: options.blobBytesMax)
+        guard !isClosed.load(ordering: .relaxed) else { throw StoreError.closed }
+        let row = RowKey(partition: partition, bucket: bucket, key: key)
+        switch cache.lookup(row) {
+        case .hit(let blob):
+            return blob
+        case .miss(let generation):
+            let found = try readers.withReader { try $0.selectState.readState(row, blobBytesMax: options.blobBytesMax) }
+            if let found { cache.fill(row, blob: found, generation: generation) }
+            return found
         }
     }
 
-    /// `read` that never waits for a reader connection: `.allReadersBusy` when none is idle,
-    /// so a caller on a thread that must not block (a network event loop) can hand the read
-    /// to one that may. A point read by primary key takes microseconds.
+    /// `read` that never waits for a reader connection: `.allReadersBusy` when the row is
+    /// not cached and no reader is idle, so a caller on a thread that must not block (a
+    /// network event loop) can hand the read to one that may. A point read by primary key
+    /// takes microseconds.
     public func readIfIdle(partition: Int, bucket: String, key: [UInt8]) throws -> ImmediateRead {
-        let found = try readers.withIdleReader { reader in
-            try reader.selectState.readState(
-                partition: partition, bucket: bucket, key: key, blobBytesMax: options.blobBytesMax)
+        guard !isClosed.load(ordering: .relaxed) else { throw StoreError.closed }
+        let row = RowKey(partition: partition, bucket: bucket, key: key)
+        switch cache.lookup(row) {
+        case .hit(let blob):
+            return .read(blob)
+        case .miss(let generation):
+            let read = try readers.withIdleReader { try $0.selectState.readState(row, blobBytesMax: options.blobBytesMax) }
+            guard let found = read else { return .allReadersBusy }
+            if let found { cache.fill(row, blob: found, generation: generation) }
+            return .read(found)
         }
-        guard let found else { return .allReadersBusy }
-        return .read(found)
     }
 
     /// Queues a read-transform-write of one key to the writer.

@@ -2,6 +2,8 @@ import CSQLite
 
 /// Tells SQLite to copy a bound value before the call returns; the C macro doesn't import into Swift.
 let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+/// SQLite's "the caller keeps the bytes alive while they are bound" destructor.
+let SQLITE_STATIC: sqlite3_destructor_type? = nil
 
 /// One `sqlite3*` and the statements prepared on it.
 ///
@@ -81,6 +83,9 @@ final class SQLiteConnection {
     /// Keeps `close` from checkpointing the WAL into the database file, which SQLite does when
     /// the last connection to a database closes: after an I/O error the store trusts nothing
     /// more to the files, and SQLite recovers from the WAL when the node restarts.
+    /// Rows the last INSERT, UPDATE or DELETE on this connection changed.
+    var changedRows: Int { handle.map { Int(sqlite3_changes64($0)) } ?? 0 }
+
     func skipCheckpointOnClose() {
         guard let handle else { return }
         _ = quorumkv_sqlite3_db_config_flag(handle, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1)
@@ -147,6 +152,52 @@ final class Statement {
             return sqlite3_bind_blob64(handle, index, base, UInt64(buffer.count), SQLITE_TRANSIENT)
         }
         try check(rc, "binding parameter \(index) of \(sql)")
+    }
+
+    /// Binds a `kv` row's primary key as parameters 1–3 (and `state` as 4 when given)
+    /// without copying them, runs `body` (which steps the statement) and resets it.
+    /// SQLite reads the bound bytes in place (`SQLITE_STATIC`), so they are bound only for
+    /// the duration of `body`; the reset clears the bindings before the buffers go away.
+    func withRow<T>(
+        partition: Int, bucket: String, key: [UInt8], state: [UInt8]? = nil, _ body: () throws -> T
+    ) throws -> T {
+        defer { reset() }
+        try bind(partition, at: 1)
+        return try withStaticText(bucket, at: 2) {
+            try withStaticBlob(key, at: 3) {
+                guard let state else { return try body() }
+                return try withStaticBlob(state, at: 4, body)
+            }
+        }
+    }
+
+    private func withStaticText<T>(_ text: String, at index: Int32, _ body: () throws -> T) throws -> T {
+        // The bytes may be a temporary copy (small strings live inline), valid only inside
+        // the closure, so `body` runs inside it too.
+        let done: T? = try text.utf8.withContiguousStorageIfAvailable { buffer -> T? in
+            guard let base = buffer.baseAddress, !buffer.isEmpty else { return nil }
+            let rc = base.withMemoryRebound(to: CChar.self, capacity: buffer.count) { chars in
+                sqlite3_bind_text64(handle, index, chars, UInt64(buffer.count), SQLITE_STATIC, UInt8(SQLITE_UTF8))
+            }
+            try check(rc, "binding parameter \(index) of \(sql)")
+            return try body()
+        } ?? nil
+        if let done { return done }
+        try bind(text, at: index)  // empty, or not contiguous UTF-8: bound as a copy
+        return try body()
+    }
+
+    private func withStaticBlob<T>(_ bytes: [UInt8], at index: Int32, _ body: () throws -> T) throws -> T {
+        try bytes.withUnsafeBytes { buffer in
+            // A NULL pointer would bind SQL NULL, not an empty blob; empty keys are legal.
+            let rc = if let base = buffer.baseAddress, !buffer.isEmpty {
+                sqlite3_bind_blob64(handle, index, base, UInt64(buffer.count), SQLITE_STATIC)
+            } else {
+                sqlite3_bind_zeroblob(handle, index, 0)
+            }
+            try check(rc, "binding parameter \(index) of \(sql)")
+            return try body()
+        }
     }
 
     /// Advances to the next row: true when a row is available, false when done.

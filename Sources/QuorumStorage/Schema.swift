@@ -32,6 +32,8 @@ enum Schema {
 
     static let selectState = "SELECT state FROM kv WHERE partition = ?1 AND bucket = ?2 AND key = ?3"
     static let upsertState = "INSERT OR REPLACE INTO kv(partition, bucket, key, state) VALUES(?1, ?2, ?3, ?4)"
+    /// For a row known to exist: changes it in place, where REPLACE deletes and inserts.
+    static let updateState = "UPDATE kv SET state = ?4 WHERE partition = ?1 AND bucket = ?2 AND key = ?3"
     static let deleteState = "DELETE FROM kv WHERE partition = ?1 AND bucket = ?2 AND key = ?3"
     static let selectAllBucketProps = "SELECT bucket, props FROM bucket_props ORDER BY bucket"
     static let upsertBucketProps = "INSERT OR REPLACE INTO bucket_props(bucket, props) VALUES(?1, ?2)"

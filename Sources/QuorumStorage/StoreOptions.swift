@@ -58,6 +58,14 @@ public struct StoreOptions: Sendable {
     /// The writer connection's page cache (`PRAGMA cache_size`): the pages a write reads
     /// before changing them are mostly found here rather than read from the file.
     public var writerCacheBytes: Int = 16 * 1024 * 1024
+    /// Rows the row cache keeps in memory (`RowCache`): point reads of them skip SQLite and
+    /// writes to them skip reading the row back. 0 turns the cache off.
+    public var rowCacheEntriesMax: Int = 262_144
+    /// Bytes the row cache may hold: states plus keys plus a fixed share per entry.
+    public var rowCacheBytesMax: Int = 64 * 1024 * 1024
+    /// States larger than this are never cached: a few large values would push out many
+    /// small hot ones.
+    public var rowCacheBlobBytesMax: Int = 16 * 1024
     /// How long a connection retries when another connection holds a lock it needs.
     public var busyTimeoutMilliseconds: Int = 5_000
     /// Largest decompressed blob accepted; guards against corrupt or hostile length headers
@@ -93,6 +101,9 @@ public struct StoreOptions: Sendable {
         options.checkpointIntervalMilliseconds = max(1, options.checkpointIntervalMilliseconds)
         options.writerCacheBytes = max(0, options.writerCacheBytes)
         options.busyTimeoutMilliseconds = max(0, options.busyTimeoutMilliseconds)
+        options.rowCacheEntriesMax = max(0, options.rowCacheEntriesMax)
+        options.rowCacheBytesMax = max(0, options.rowCacheBytesMax)
+        options.rowCacheBlobBytesMax = max(0, options.rowCacheBlobBytesMax)
         options.blobBytesMax = max(0, min(options.blobBytesMax, Int(UInt32.max)))
         return options
     }

@@ -38,6 +38,7 @@ final class WriterConnection: @unchecked Sendable {
     let rollback: Statement
     let selectState: Statement
     let upsertState: Statement
+    let updateState: Statement
     let deleteState: Statement
     let upsertBucketProps: Statement
     let upsertMeta: Statement
@@ -58,6 +59,7 @@ final class WriterConnection: @unchecked Sendable {
             rollback = try connection.prepare("ROLLBACK")
             selectState = try connection.prepare(Schema.selectState)
             upsertState = try connection.prepare(Schema.upsertState)
+            updateState = try connection.prepare(Schema.updateState)
             deleteState = try connection.prepare(Schema.deleteState)
             upsertBucketProps = try connection.prepare(Schema.upsertBucketProps)
             upsertMeta = try connection.prepare(Schema.upsertMeta)
@@ -119,10 +121,14 @@ final class StoreWriter: Sendable {
     private let options: StoreOptions
     private let halt: StoreHalt
     private let logger: Logger
+    /// Hot rows' committed states: read here instead of by SELECT, and told each group's
+    /// rows once the group has committed.
+    private let cache: RowCache
 
-    init(database: WriterConnection, options: StoreOptions, halt: StoreHalt, logger: Logger) {
+    init(database: WriterConnection, options: StoreOptions, cache: RowCache, halt: StoreHalt, logger: Logger) {
         self.database = database
         self.options = options
+        self.cache = cache
         self.halt = halt
         self.logger = logger
     }
@@ -275,14 +281,16 @@ final class StoreWriter: Sendable {
     private func commitGroup(_ batch: [WriteOperation], backstop: WALBackstop) -> Bool {
         var results: [Result<[UInt8]?, any Error>] = []
         results.reserveCapacity(batch.count)
+        var rows = GroupRows()
         var backstopDue = false
         do {
             try database.begin.run()
             for operation in batch {
-                results.append(try apply(operation))
+                results.append(try apply(operation, rows: &rows))
             }
             try database.commit.run()
             transactions.add(1, ordering: .releasing)
+            cache.committed(rows.written.lazy.map { (key: $0.key, blob: $0.value) })
             backstopDue = backstop.committed(walFrames: database.walFrames.take())
             let fullBefore = diskFullGroups.exchange(0, ordering: .relaxed)
             if fullBefore > 0 {
@@ -313,6 +321,7 @@ final class StoreWriter: Sendable {
                 ])
             }
             results = Array(repeating: .failure(groupError), count: batch.count)
+            cache.drop(rows.written.keys)
         }
         complete(batch, with: results)
         return backstopDue
@@ -355,12 +364,15 @@ final class StoreWriter: Sendable {
         }
     }
 
-    /// The row's state inside the open transaction: a corrupt row fails only its own
-    /// operation (as a result); any other SQLite error aborts the group (thrown).
-    private func readCurrent(partition: Int, bucket: String, key: [UInt8]) throws -> Result<[UInt8]?, StoreError> {
+    /// The row's state inside the open transaction: as an earlier write of this group left
+    /// it, else as the row cache holds it, else read from the table. A corrupt row fails
+    /// only its own operation (as a result); any other SQLite error aborts the group (thrown).
+    private func readCurrent(_ row: RowKey, rows: GroupRows) throws -> Result<[UInt8]?, StoreError> {
+        if let written = rows.written[row] { return .success(written) }
+        if let cached = cache.current(row) { return .success(cached) }
         do {
             return .success(try database.selectState.readState(
-                partition: partition, bucket: bucket, key: key, blobBytesMax: options.blobBytesMax))
+                partition: row.partition, bucket: row.bucket, key: row.key, blobBytesMax: options.blobBytesMax))
         } catch let error as StoreError {
             if case .corrupt = error { return .failure(error) }
             throw GroupFailure(error: error)
@@ -370,11 +382,12 @@ final class StoreWriter: Sendable {
     /// One operation inside the open transaction. Returns its own failure (a throwing
     /// transform, a corrupt current row, an oversized blob) as a result, so the rest of the
     /// group still commits; throws only for SQLite errors, which abort the group.
-    private func apply(_ operation: WriteOperation) throws -> Result<[UInt8]?, any Error> {
+    private func apply(_ operation: WriteOperation, rows: inout GroupRows) throws -> Result<[UInt8]?, any Error> {
         switch operation.kind {
         case .state(let partition, let bucket, let key, let transform):
+            let row = RowKey(partition: partition, bucket: bucket, key: key)
             let current: [UInt8]?
-            switch try readCurrent(partition: partition, bucket: bucket, key: key) {
+            switch try readCurrent(row, rows: rows) {
             case .success(let state): current = state
             case .failure(let error): return .failure(error)
             }
@@ -390,26 +403,24 @@ final class StoreWriter: Sendable {
                     "new state for \(StoredBlob.describeRow(partition: partition, bucket: bucket, key: key)) is "
                         + "\(updated.count) bytes, over the \(options.blobBytesMax)-byte bound; resolve siblings or write smaller values"))
             }
-            let stored = StoredBlob.encode(updated, compressionThresholdBytes: options.compressionThresholdBytes)
-            try groupStep(database.upsertState) { statement in
-                try statement.bind(partition, at: 1)
-                try statement.bind(bucket, at: 2)
-                try statement.bind(key, at: 3)
-                try statement.bind(stored, at: 4)
-            }
+            try store(row, StoredBlob.encode(updated, compressionThresholdBytes: options.compressionThresholdBytes),
+                      exists: current != nil)
+            rows.written[row] = updated
             return .success(updated)
         case .deleteState(let partition, let bucket, let key, let matches):
+            let row = RowKey(partition: partition, bucket: bucket, key: key)
             let current: [UInt8]?
-            switch try readCurrent(partition: partition, bucket: bucket, key: key) {
+            switch try readCurrent(row, rows: rows) {
             case .success(let state): current = state
             case .failure(let error): return .failure(error)
             }
             guard let current, matches(current) else { return .success(nil) }
-            try groupStep(database.deleteState) { statement in
-                try statement.bind(partition, at: 1)
-                try statement.bind(bucket, at: 2)
-                try statement.bind(key, at: 3)
+            try groupStep {
+                try database.deleteState.withRow(partition: row.partition, bucket: row.bucket, key: row.key) {
+                    _ = try database.deleteState.step()
+                }
             }
+            rows.written[row] = .some(nil)
             return .success(current)
         case .bucketProps(let bucket, let blob):
             try groupStep(database.upsertBucketProps) { statement in
@@ -443,6 +454,35 @@ final class StoreWriter: Sendable {
         }
     }
 
+    /// Writes a row's stored bytes: an UPDATE in place when the row exists (REPLACE would
+    /// delete and insert it), else an insert; an UPDATE that finds no row falls back to
+    /// the insert, so a wrong guess never loses the write.
+    private func store(_ row: RowKey, _ stored: [UInt8], exists: Bool) throws {
+        try groupStep {
+            if exists {
+                let updated = try database.updateState.withRow(
+                    partition: row.partition, bucket: row.bucket, key: row.key, state: stored
+                ) {
+                    _ = try database.updateState.step()
+                    return database.connection.changedRows == 1
+                }
+                if updated { return }
+            }
+            try database.upsertState.withRow(partition: row.partition, bucket: row.bucket, key: row.key, state: stored) {
+                _ = try database.upsertState.step()
+            }
+        }
+    }
+
+    /// Runs one statement of the group; a failure aborts the group.
+    private func groupStep(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch {
+            throw GroupFailure(error: error)
+        }
+    }
+
     private func groupStep(_ statement: Statement, bind: (Statement) throws -> Void) throws {
         do {
             try bind(statement)
@@ -452,4 +492,10 @@ final class StoreWriter: Sendable {
             throw GroupFailure(error: error)
         }
     }
+}
+
+/// The rows a group has written so far: later writes of the same row in the group read
+/// them, and the row cache is told them once the group commits (nil: deleted).
+private struct GroupRows {
+    var written: [RowKey: [UInt8]?] = [:]
 }

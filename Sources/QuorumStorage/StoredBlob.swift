@@ -77,17 +77,22 @@ extension Statement {
     /// Runs `Schema.selectState` (prepared on this statement) and decodes the row, if any.
     /// Throws `.corrupt` naming the row when its bytes don't decode; other errors are SQLite's.
     func readState(partition: Int, bucket: String, key: [UInt8], blobBytesMax: Int) throws -> [UInt8]? {
-        defer { reset() }
-        try bind(partition, at: 1)
-        try bind(bucket, at: 2)
-        try bind(key, at: 3)
-        guard try step() else { return nil }
-        do {
-            return try withBlob(at: 0) { try StoredBlob.decode($0, blobBytesMax: blobBytesMax) }
-        } catch StoreError.corrupt(let why) {
-            throw StoreError.corrupt(
-                "\(StoredBlob.describeRow(partition: partition, bucket: bucket, key: key)): \(why); "
-                    + "the row can't be used; repair it from another replica")
+        try withRow(partition: partition, bucket: bucket, key: key) {
+            guard try step() else { return nil }
+            do {
+                return try withBlob(at: 0) { try StoredBlob.decode($0, blobBytesMax: blobBytesMax) }
+            } catch StoreError.corrupt(let why) {
+                throw StoreError.corrupt(
+                    "\(StoredBlob.describeRow(partition: partition, bucket: bucket, key: key)): \(why); "
+                        + "the row can't be used; repair it from another replica")
+            }
         }
+    }
+}
+
+extension Statement {
+    /// `readState` of a `RowKey`.
+    func readState(_ row: RowKey, blobBytesMax: Int) throws -> [UInt8]? {
+        try readState(partition: row.partition, bucket: row.bucket, key: row.key, blobBytesMax: blobBytesMax)
     }
 }

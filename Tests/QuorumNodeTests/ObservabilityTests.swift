@@ -14,9 +14,13 @@ final class ObservabilityTests: XCTestCase {
         let members = ring.members.map {
             MemberReport(node: $0, address: "10.0.0.1:9081", status: "up", reachable: !down.contains($0), phi: down.contains($0) ? 12.5 : 0.2, partitions: 5)
         }
+        var rowCache = RowCacheReport()
+        rowCache.entries = 40
+        rowCache.entriesMax = 262_144
+        rowCache.hits = 31
         return NodeStatus(
             node: "n1", version: "9.9.9", uptimeSeconds: 61, ring: RingReport(ring: ring), peers: [], hintsPending: 7,
-            antiEntropy: antiEntropy, storage: StorageStatus(keys: 100, queuedWrites: 0, committedTransactions: 9),
+            antiEntropy: antiEntropy, storage: StorageStatus(keys: 100, queuedWrites: 0, committedTransactions: 9, rowCache: rowCache),
             requestsInFlight: 0, repair: RepairStatus(readRepairs: 2, readRepairReplicas: 3),
             hints: HintStatus(pending: 7, pendingBytes: 700, delivered: 5, refused: 0, expired: 1), members: members)
     }
@@ -28,6 +32,7 @@ final class ObservabilityTests: XCTestCase {
             "quorumkv_hints_delivered_total 5", "quorumkv_read_repairs_total 2", "quorumkv_anti_entropy_exchanges_total 12",
             "quorumkv_anti_entropy_keys_repaired_total 4", "quorumkv_ring_transfers_pending 3", "# TYPE quorumkv_hints_expired_total counter",
             #"quorumkv_build_info{version="9.9.9"} 1"#, "quorumkv_member_phi{member=\"n3\"} 12.5",
+            "quorumkv_row_cache_entries 40", "quorumkv_row_cache_entries_max 262144", "quorumkv_row_cache_hits_total 31",
         ] {
             XCTAssertTrue(text.contains(line + "\n"), "missing \(line) in\n\(text)")
         }

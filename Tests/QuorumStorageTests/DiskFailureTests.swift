@@ -188,6 +188,25 @@ final class DiskFailureTests: XCTestCase {
         XCTAssertEqual(try reopened.keyCount(), 2)
     }
 
+    func testAFailedGroupLeavesTheRowCacheAtTheCommittedState() throws {
+        let fatal = FatalRecorder()
+        let store = try openFaultyStore(fatal: fatal) { $0.checkpointIntervalMilliseconds = 3_600_000 }
+        let key = bytes("cached")
+        XCTAssertEqual(try store.updateAndWait(partition: 0, bucket: "b", key: key) { _ in bytes("kept") }, bytes("kept"))
+        XCTAssertEqual(store.rowCacheStatistics.entries, 1)
+
+        arm(store.databasePath + "-wal", Int32(QUORUMKV_FAULT_WRITE), code: SQLITE_FULL, count: -1)
+        XCTAssertThrowsError(try store.updateAndWait(partition: 0, bucket: "b", key: key) { _ in bytes("lost") })
+        XCTAssertEqual(store.rowCacheStatistics.entries, 0, "the failed group's rows are dropped from the cache")
+        XCTAssertEqual(try store.read(partition: 0, bucket: "b", key: key), bytes("kept"), "the committed state, read from disk")
+        XCTAssertEqual(try store.storedBytes(partition: 0, bucket: "b", key: key), [0] + bytes("kept"))
+
+        quorumkv_fault_vfs_clear(store.directory)
+        XCTAssertEqual(try store.updateAndWait(partition: 0, bucket: "b", key: key) { current in (current ?? []) + bytes("+1") },
+                       bytes("kept+1"), "the next write builds on the committed state, not the failed one")
+        XCTAssertTrue(fatal.calls.isEmpty)
+    }
+
     // MARK: - Support
 
     /// Extended code `SQLITE_IOERR_*` number `n` (the C macros don't import into Swift).

@@ -24,8 +24,10 @@ final class ReadSnapshotTests: XCTestCase {
         super.tearDown()
     }
 
+    /// A store without its row cache: every read here must reach SQLite's reader snapshots.
     private func open(_ configure: (inout StoreOptions) -> Void = { _ in }) throws -> ReplicaStore {
         var options = StoreOptions()
+        options.rowCacheEntriesMax = 0
         configure(&options)
         store = try ReplicaStore(directory: directory.path, options: options, logger: testLogger())
         return store

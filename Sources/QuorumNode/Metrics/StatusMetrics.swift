@@ -50,6 +50,14 @@ public enum StatusMetrics {
         text.gauge("quorumkv_storage_keys", "Rows in this node's store, tombstones included.", status.storage.keys)
         text.gauge("quorumkv_storage_queued_writes", "Writes queued for a group commit, being committed, or with their acknowledgement still to start.", status.storage.queuedWrites)
         text.counter("quorumkv_storage_commits_total", "SQLite transactions committed by the writer.", status.storage.committedTransactions)
+        let cache = status.storage.rowCache
+        text.gauge("quorumkv_row_cache_entries", "Rows whose committed state the row cache holds.", cache.entries)
+        text.gauge("quorumkv_row_cache_bytes", "Bytes the row cache holds (states, keys and per-entry overhead).", cache.bytes)
+        text.gauge("quorumkv_row_cache_entries_max", "The row cache's bound in rows.", cache.entriesMax)
+        text.gauge("quorumkv_row_cache_bytes_max", "The row cache's bound in bytes.", cache.bytesMax)
+        text.counter("quorumkv_row_cache_hits_total", "Point reads answered from the row cache.", cache.hits)
+        text.counter("quorumkv_row_cache_misses_total", "Point reads that went to SQLite.", cache.misses)
+        text.counter("quorumkv_row_cache_evictions_total", "Rows pushed out of the row cache by its bounds.", cache.evictions)
         return text.output
     }
 

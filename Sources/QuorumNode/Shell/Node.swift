@@ -154,7 +154,7 @@ public final class Node: Sendable {
             storageStatus: { [store] in
                 StorageStatus(
                     keys: (try? store.keyCount()) ?? -1, queuedWrites: store.queuedWrites,
-                    committedTransactions: store.committedTransactions)
+                    committedTransactions: store.committedTransactions, rowCache: RowCacheReport(store.rowCacheStatistics))
             })
 
         let clusterDigest = hello.clusterDigest

@@ -1,4 +1,5 @@
 import QuorumCore
+import QuorumStorage
 
 /// `GET /status`: one node's view of the cluster, for people and scripts.
 public struct NodeStatus: Sendable, Equatable, Codable {
@@ -187,17 +188,58 @@ public struct StorageStatus: Sendable, Equatable, Codable {
     public var keys: Int
     public var queuedWrites: Int
     public var committedTransactions: Int
+    public var rowCache: RowCacheReport
 
-    public init(keys: Int, queuedWrites: Int, committedTransactions: Int) {
+    public init(keys: Int, queuedWrites: Int, committedTransactions: Int, rowCache: RowCacheReport = RowCacheReport()) {
         self.keys = keys
         self.queuedWrites = queuedWrites
         self.committedTransactions = committedTransactions
+        self.rowCache = rowCache
     }
 
     enum CodingKeys: String, CodingKey {
         case keys
         case queuedWrites = "queued_writes"
         case committedTransactions = "committed_transactions"
+        case rowCache = "row_cache"
+    }
+
+    /// Reads the status of nodes from before the row cache too (a CLI during an upgrade).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        keys = try container.decode(Int.self, forKey: .keys)
+        queuedWrites = try container.decode(Int.self, forKey: .queuedWrites)
+        committedTransactions = try container.decode(Int.self, forKey: .committedTransactions)
+        rowCache = try container.decodeIfPresent(RowCacheReport.self, forKey: .rowCache) ?? RowCacheReport()
+    }
+}
+
+/// The store's row cache: hot rows' committed states kept in memory, within its bounds.
+public struct RowCacheReport: Sendable, Equatable, Codable {
+    public var entries = 0
+    public var bytes = 0
+    public var entriesMax = 0
+    public var bytesMax = 0
+    public var hits = 0
+    public var misses = 0
+    public var evictions = 0
+
+    public init() {}
+
+    public init(_ statistics: RowCacheStatistics) {
+        entries = statistics.entries
+        bytes = statistics.bytes
+        entriesMax = statistics.entriesMax
+        bytesMax = statistics.bytesMax
+        hits = statistics.hits
+        misses = statistics.misses
+        evictions = statistics.evictions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case entries, bytes, hits, misses, evictions
+        case entriesMax = "entries_max"
+        case bytesMax = "bytes_max"
     }
 }
 

@@ -172,6 +172,7 @@ public final class ReplicaDriver {
         transform: @escaping @Sendable (KeyState?) throws(KVError) -> KeyState, stored: @escaping (KeyState) -> Void
     ) {
         let partition = placement.partition(bucket: bucket, key: key)
+        let produced = ProducedState()
         storage.updateState(partition: partition, bucket: bucket, key: key, transform: { blob throws(KVError) in
             let current: KeyState?
             do {
@@ -179,11 +180,13 @@ public final class ReplicaDriver {
             } catch {
                 throw .internalError(message: "a stored state could not be decoded: \(error)")
             }
-            return try transform(current).encoded()
+            let next = try transform(current)
+            produced.state = next
+            return next.encoded()
         }) { [self] result in
             switch result {
             case .success(let blob):
-                guard let state = try? KeyState(decoding: blob) else {
+                guard let state = produced.state ?? (try? KeyState(decoding: blob)) else {
                     return respond(.failure(code: "internal", message: "the replica stored a state it cannot read back"))
                 }
                 stored(state)
@@ -244,4 +247,12 @@ public final class ReplicaDriver {
         context.log(.error, "replica \(operation) failed", ["error": message])
         return .failure(code: "internal", message: "replica \(nodeID) could not \(operation): \(message)")
     }
+}
+
+/// The state a write's transform produced, handed to its completion so the stored bytes
+/// need not be decoded again. Written once, by the transform, on the store's thread before
+/// the commit; read by the completion, which the store runs only after that commit (the
+/// store's hand-off to the completion orders the two), so it needs no lock.
+private final class ProducedState: @unchecked Sendable {
+    var state: KeyState?
 }
