@@ -209,18 +209,18 @@ final class ReaderPool: Sendable {
         forEachIdle { $0.closeSnapshot() }
     }
 
-    /// Takes the connections idle right now (never waiting for busy ones), ends snapshots
-    /// with `end`, counting those it ended, and gives them back.
+    /// Visits the connections idle right now (never waiting for busy ones) one at a time,
+    /// ending snapshots with `end` and counting those it ended. One at a time, so a network
+    /// thread's `withIdleReader` still finds the others idle: taking them all at once would
+    /// send its point reads to the slower queue every time the checkpointer runs.
     private func forEachIdle(_ end: (ReaderConnection) -> Bool) {
-        var taken: [ReaderConnection] = []
-        while available.wait(timeout: .now()) == .success {
-            guard let reader = state.withLock({ $0.closed ? nil : $0.idle.popLast() }) else {
+        for _ in 0..<size {
+            guard available.wait(timeout: .now()) == .success else { return }
+            // The least recently used first; it goes back at the end, so each is visited once.
+            guard let reader = state.withLock({ $0.closed || $0.idle.isEmpty ? nil : $0.idle.removeFirst() }) else {
                 available.signal()
-                break
+                return
             }
-            taken.append(reader)
-        }
-        for reader in taken {
             endKept(end(reader))
             state.withLock { $0.idle.append(reader) }
             available.signal()
