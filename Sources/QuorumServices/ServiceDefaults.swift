@@ -9,6 +9,11 @@ public enum ServiceDefaults {
     public static let hintDeliveryIntervalMilliseconds = 500
     /// One anti-entropy exchange (one partition with one peer) per interval: its rate limit.
     public static let antiEntropyIntervalMilliseconds = 1000
+    /// How late a request's deadline may fire: a request that gets too few answers fails
+    /// no sooner than its timeout and at most this much after it (plus however late its
+    /// event loop runs). The request driver bounds its waiting requests with one timer
+    /// (`DeadlineSweep`), so deadlines this close share a tick.
+    public static let requestDeadlineGranularityMilliseconds = 5
     /// Share of reads that repair stale replicas afterwards: 1 always, 0 never.
     public static let readRepairProbability: Double = 1
     /// Hint bounds; a failed delivery backs off at most 5 s so a returning node drains soon.

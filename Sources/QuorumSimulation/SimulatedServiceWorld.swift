@@ -27,6 +27,10 @@ final class SimulatedExecutor: ServiceExecutor {
         }
         return timer
     }
+
+    /// Virtual time: what the agenda counts in, unskewed (a node's skew and jumps are its
+    /// wall clock's).
+    func uptimeMilliseconds() -> UInt64 { node.world.now }
 }
 
 final class SimulatedTimer: ScheduledWork {

@@ -17,6 +17,10 @@ final class FakeWorld {
     private(set) var nodes: [String: FakeNode] = [:]
     /// Nodes that answer nothing: calls to them time out.
     var down: Set<String> = []
+    /// Nodes that answer only after `silenceMilliseconds`, past any request's deadline (a
+    /// peer that hangs while its connection stays up).
+    var silent: Set<String> = []
+    let silenceMilliseconds = 120_000
     /// Every request sent, in order.
     private(set) var sent: [(from: String, to: String, request: PeerRequest)] = []
     /// Fetches sent and not answered yet, per sender, and the most there ever were.
@@ -79,6 +83,7 @@ final class FakeWorld {
         guard let peer = nodes[to], !down.contains(to) else {
             return schedule(after: timeoutMilliseconds) { answer(nil) }
         }
+        if silent.contains(to) { return schedule(after: silenceMilliseconds) { answer(nil) } }
         schedule(after: 1) { [self] in
             peer.replica.handle(request) { response in self.schedule(after: 1) { answer(response) } }
         }
@@ -344,6 +349,8 @@ final class FakeExecutor: ServiceExecutor {
         world.schedule(after: milliseconds) { if !item.cancelled { work() } }
         return item
     }
+
+    func uptimeMilliseconds() -> UInt64 { world.now }
 }
 
 final class FakeScheduled: ScheduledWork {

@@ -152,4 +152,78 @@ final class RequestDriverTests: XCTestCase {
             }
         }
     }
+
+    // MARK: Deadlines
+
+    private static let granularity = UInt64(ServiceDefaults.requestDeadlineGranularityMilliseconds)
+
+    func testARequestNobodyAnswersFailsNoSoonerThanItsTimeoutAndAtMostTheGranularityAfter() {
+        let (world, driver, context) = setUp()
+        world.silent = ["n2", "n3"]
+        // Reads and writes with different timeouts, started a few milliseconds apart, so the
+        // tick armed for one request meets deadlines of others, shorter ones included.
+        let timeouts = [200, 150, 300, 7, 200, 1, 2000, 9, 150]
+        var finished: [(deadline: UInt64, at: UInt64, error: KVError?)] = []
+        for (index, timeout) in timeouts.enumerated() {
+            let deadline = world.now + UInt64(timeout)
+            let record: (KVError?) -> Void = { finished.append((deadline, world.now, $0)) }
+            if index.isMultiple(of: 2) {
+                driver.get(bucket: "b", key: [UInt8(index)], options: RequestOptions(r: .all, timeoutMilliseconds: timeout), sloppy: false) {
+                    record($0.failure)
+                }
+            } else {
+                let command = WriteCommand(
+                    bucket: "b", key: [UInt8(index)], intent: WriteIntent(value: [1], contentType: "x", context: .empty),
+                    options: RequestOptions(w: .all, timeoutMilliseconds: timeout), sloppy: false)
+                driver.write(command) { record($0.failure) }
+            }
+            world.run(for: 3)
+        }
+        world.run()
+        XCTAssertEqual(finished.count, timeouts.count)
+        for request in finished {
+            XCTAssertGreaterThanOrEqual(request.at, request.deadline, "never before the timeout")
+            XCTAssertLessThanOrEqual(request.at, request.deadline + Self.granularity, "at most one granularity late")
+            XCTAssertEqual(request.error?.code, "quorum_not_met")
+        }
+        XCTAssertEqual(context.inFlight, 0)
+        XCTAssertEqual(driver.sweep.waiting, 0)
+        XCTAssertFalse(driver.sweep.isArmed, "nothing waits: no timer")
+    }
+
+    func testAFinishedRequestLeavesNothingInTheSweepAndTheTickStopsOnceNothingWaits() {
+        let (world, driver, context) = setUp()
+        context.limit = 100
+        var answers = 0
+        for key in 0..<20 {
+            driver.get(bucket: "b", key: [UInt8(key)], options: RequestOptions(r: .all), sloppy: false) { _ in answers += 1 }
+        }
+        XCTAssertEqual(driver.sweep.waiting, 20, "remote replicas: each read waits")
+        XCTAssertTrue(driver.sweep.isArmed)
+        world.run(for: 10)
+        XCTAssertEqual(answers, 20)
+        XCTAssertEqual(driver.sweep.waiting, 0, "an answered request leaves the sweep at once")
+        world.run()
+        XCTAssertFalse(driver.sweep.isArmed, "the last tick found nothing and armed no other")
+    }
+
+    func testNoTickIsArmedForARequestAnsweredBeforeItsFirstCallsReturn() {
+        let world = FakeWorld(members: ["n1"], props: ["b": BucketProps(n: 1)])
+        let driver = RequestDriver(
+            nodeID: "n1", limits: .defaults, readRepairProbability: 1, executor: FakeExecutor(world: world),
+            replicas: FakeCaller(node: world["n1"]), context: Context(world: world), random: Random())
+        XCTAssertFalse(driver.sweep.isArmed, "a new driver has no timer")
+        var answer: Result<ReadOutcome, KVError>?
+        driver.get(bucket: "b", key: [1], options: RequestOptions(), sloppy: false) { answer = $0 }
+        XCTAssertNotNil(answer, "the local replica answered at once")
+        XCTAssertEqual(driver.sweep.waiting, 0)
+        XCTAssertFalse(driver.sweep.isArmed, "a request that never waited armed nothing")
+    }
+}
+
+extension Result {
+    fileprivate var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
+    }
 }

@@ -7,28 +7,33 @@ import QuorumCore
 /// The same lines run in the real node (one driver per event loop, each on its loop) and
 /// in the simulator (one per simulated node, on the agenda). Every method must be called
 /// on `executor`; answers come back on it.
+///
+/// A request costs no timer: those still waiting after their first calls are bounded by
+/// the driver's `DeadlineSweep`, so a request that gets too few answers fails no sooner
+/// than its timeout and at most `deadlineGranularityMilliseconds` after it.
 public final class RequestDriver {
     public let nodeID: String
     private let limits: Limits
     private let readRepairProbability: Double
-    private let executor: any ServiceExecutor
     private let replicas: any ReplicaCaller
     private let context: any RequestContext
     private let random: any RandomSource
     private let faults: FaultPoints
+    let sweep: DeadlineSweep
 
     public init(
         nodeID: String, limits: Limits, readRepairProbability: Double, executor: any ServiceExecutor,
-        replicas: any ReplicaCaller, context: any RequestContext, random: any RandomSource, faults: FaultPoints = .inert
+        replicas: any ReplicaCaller, context: any RequestContext, random: any RandomSource, faults: FaultPoints = .inert,
+        deadlineGranularityMilliseconds: Int = ServiceDefaults.requestDeadlineGranularityMilliseconds
     ) {
         self.nodeID = nodeID
         self.limits = limits
         self.readRepairProbability = readRepairProbability
-        self.executor = executor
         self.replicas = replicas
         self.context = context
         self.random = random
         self.faults = faults
+        sweep = DeadlineSweep(executor: executor, granularityMilliseconds: deadlineGranularityMilliseconds)
     }
 
     // MARK: Reads
@@ -45,7 +50,7 @@ public final class RequestDriver {
         }
         let plan = replicaPlan(ring: admitted.ring, bucket: bucket, key: key, n: admitted.options.n, sloppy: sloppy)
         let coordinator = GetCoordinator(plan: plan, options: admitted.options, mode: admitted.props.conflict)
-        let run = RequestRun<GetCoordinator, GetCoordinator.Outcome>(coordinator: coordinator) { [context] outcome in
+        let run = ReadRun(coordinator: coordinator, sweep: sweep, onDeadline: Self.readDeadline) { [context] outcome in
             context.release()
             switch outcome {
             case .succeeded(let state, let replies): completion(.success(ReadOutcome(state: state, replies: replies)))
@@ -55,11 +60,15 @@ public final class RequestDriver {
         }
         let read = KeyRead(bucket: bucket, key: key, mode: admitted.props.conflict, timeoutMilliseconds: admitted.options.timeoutMilliseconds)
         for node in coordinator.initialNodes { fetch(from: node, read: read, run: run) }
-        // A read answered by local replicas alone is done already and needs no timer.
-        armDeadline(run, milliseconds: read.timeoutMilliseconds) { coordinator in
-            let outcome = coordinator.deadlinePassed()
-            return outcome == .pending ? nil : outcome
-        }
+        // A read answered by local replicas alone is done already and never waits.
+        run.waitAtMost(milliseconds: read.timeoutMilliseconds)
+    }
+
+    private typealias ReadRun = RequestRun<GetCoordinator, GetCoordinator.Outcome>
+
+    private static func readDeadline(_ coordinator: inout GetCoordinator) -> GetCoordinator.Outcome? {
+        let outcome = coordinator.deadlinePassed()
+        return outcome == .pending ? nil : outcome
     }
 
     private struct KeyRead {
@@ -70,7 +79,7 @@ public final class RequestDriver {
     }
 
     /// Asks one replica slot's node; a failure may hand the slot to a stand-in, asked in turn.
-    private func fetch(from node: String, read: KeyRead, run: RequestRun<GetCoordinator, GetCoordinator.Outcome>) {
+    private func fetch(from node: String, read: KeyRead, run: ReadRun) {
         let request = PeerRequest.fetch(bucket: read.bucket, key: read.key)
         replicas.call(node, request, timeoutMilliseconds: Self.replicaTimeout(read.timeoutMilliseconds)) { [self] response in
             let step: GetCoordinator.Step
@@ -91,7 +100,7 @@ public final class RequestDriver {
         }
     }
 
-    private func finishRead(_ run: RequestRun<GetCoordinator, GetCoordinator.Outcome>, _ outcome: GetCoordinator.Outcome) {
+    private func finishRead(_ run: ReadRun, _ outcome: GetCoordinator.Outcome) {
         if outcome != .pending { return run.finish(outcome) }
         if faults.has(.readAnswersAfterOneReply), !run.coordinator.answers.isEmpty {
             // The deliberate bug: answer with the replies so far, whatever r asked for.
@@ -134,7 +143,7 @@ public final class RequestDriver {
             plan: replicaPlan(
                 ring: admitted.ring, bucket: command.bucket, key: command.key, n: admitted.options.n, sloppy: command.sloppy),
             options: admitted.options, mode: write.mode, localNode: nodeID, lwwVersion: lwwVersion, leadRequired: command.ifAbsent)
-        let run = WriteRun(coordinator: coordinator) { [context] outcome in
+        let run = WriteRun(coordinator: coordinator, sweep: sweep, onDeadline: Self.writeDeadline) { [context] outcome in
             context.release()
             switch outcome {
             case .succeeded(let state, let acks, let lead, let acknowledged):
@@ -145,9 +154,11 @@ public final class RequestDriver {
             }
         }
         perform(run.coordinator.start(), run: run, write: write)
-        armDeadline(run, milliseconds: write.options.timeoutMilliseconds) { coordinator in
-            Self.finishing(coordinator.deadlinePassed()).map { WriteRunOutcome($0, lead: nil, plan: coordinator.plan) }
-        }
+        run.waitAtMost(milliseconds: write.options.timeoutMilliseconds)
+    }
+
+    private static func writeDeadline(_ coordinator: inout PutCoordinator) -> WriteRunOutcome? {
+        finishing(coordinator.deadlinePassed()).map { WriteRunOutcome($0, lead: nil, plan: coordinator.plan) }
     }
 
     private struct KeyWrite {
@@ -268,14 +279,6 @@ public final class RequestDriver {
         return ReplicaPlan(
             primaries: ring.preferenceList(partition: partition, n: n), fallbacks: ring.fallbacks(partition: partition, n: n),
             down: context.unreachable(), sloppy: sloppy)
-    }
-
-    /// Bounds a request that is still waiting for answers.
-    private func armDeadline<C, O>(_ run: RequestRun<C, O>, milliseconds: Int, onDeadline: @escaping (inout C) -> O?) {
-        guard !run.isFinished else { return }
-        run.setDeadline(executor.schedule(afterMilliseconds: milliseconds) {
-            if let outcome = onDeadline(&run.coordinator) { run.finish(outcome) }
-        })
     }
 
     /// How long one replica may take before its slot moves to a stand-in: half the

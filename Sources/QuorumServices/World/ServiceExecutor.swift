@@ -12,6 +12,11 @@ public protocol ServiceExecutor: AnyObject {
 
     /// Runs `work` on this executor once `milliseconds` have passed, unless cancelled first.
     func schedule(afterMilliseconds milliseconds: Int, _ work: @escaping () -> Void) -> any ScheduledWork
+
+    /// Milliseconds on the clock `schedule` counts in: monotonic (it never steps back, as a
+    /// wall clock may), with an arbitrary origin. The node's event loop uptime; the
+    /// simulator's virtual time. For deadlines; `ServiceClock` is the wall clock.
+    func uptimeMilliseconds() -> UInt64
 }
 
 /// Work `ServiceExecutor.schedule` will run; cancelling it after it ran does nothing.

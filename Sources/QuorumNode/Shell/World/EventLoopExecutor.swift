@@ -19,6 +19,9 @@ final class EventLoopExecutor: ServiceExecutor {
         ScheduledTask(loop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(milliseconds)), work))
     }
 
+    /// NIO's monotonic clock, the one `scheduleTask(in:)` counts in.
+    func uptimeMilliseconds() -> UInt64 { NIODeadline.now().uptimeNanoseconds / 1_000_000 }
+
     private final class ScheduledTask: ScheduledWork {
         private let task: Scheduled<Void>
 
