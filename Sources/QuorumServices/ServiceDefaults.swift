@@ -14,6 +14,11 @@ public enum ServiceDefaults {
     /// event loop runs). The request driver bounds its waiting requests with one timer
     /// (`DeadlineSweep`), so deadlines this close share a tick.
     public static let requestDeadlineGranularityMilliseconds = 5
+    /// Replica plans a request driver keeps (one per partition, `n` and sloppiness in use),
+    /// rebuilt when the ring or the unreachable peers change. 64 partitions with a few
+    /// distinct `n` need a few hundred; past the bound plans share slots and are rebuilt
+    /// more often, never wrong.
+    public static let replicaPlansCachedMax = 1024
     /// Share of reads that repair stale replicas afterwards: 1 always, 0 never.
     public static let readRepairProbability: Double = 1
     /// Hint bounds; a failed delivery backs off at most 5 s so a returning node drains soon.

@@ -44,7 +44,11 @@ final class SimulatedNode {
     var serving: Ring
     var target: Ring
     /// Peers the membership driver last published as down.
-    var down: Set<String> = []
+    var down: Set<String> = [] {
+        didSet { if down != oldValue { downGeneration += 1 } }
+    }
+    /// Raised by every change of `down` (as the node's `DownPeers` counts them).
+    private(set) var downGeneration: UInt64 = 0
     /// A founding member; a spare starts alone and empty, as `serve --join` starts a node.
     let isFounder: Bool
     /// Left the cluster and stopped, as the node's process exits after its departure: never

@@ -66,6 +66,8 @@ final class SimulatedRequestContext: RequestContext {
 
     func unreachable() -> Set<String> { node.down }
 
+    var unreachableGeneration: UInt64 { node.downGeneration }
+
     func tick() -> HLCTimestamp { node.hlc.tick(nowMilliseconds: node.wallNow) }
 
     var actorID: String { node.actorID }

@@ -293,4 +293,29 @@ final class TransportLoopbackTests: XCTestCase {
         await directory.closeAll()
         await server.close()
     }
+
+    func testTheDirectoryCountsReachabilityChangesForThoseWhoKeepWhatFollowsFromThem() async throws {
+        let (server, port) = try await startPeerServer(group: group, handler: peerEchoHandler)
+        let (deadServer, deadPort) = try await startPeerServer(group: group, handler: peerEchoHandler)
+        await deadServer.close()
+        let directory = PeerDirectory(
+            peers: [("node-b", "127.0.0.1", port), ("node-c", "127.0.0.1", deadPort)],
+            group: group, hello: transportTestHello, limits: transportTestLimits, logger: transportQuietLogger
+        )
+        let start = directory.reachabilityGeneration
+        XCTAssertEqual(directory.unreachableNodeIDs(), [], "every peer counts as reachable before the first attempt")
+        _ = try await XCTUnwrap(directory.client(for: "node-b")).request([1], timeout: .seconds(5)).get()
+        XCTAssertEqual(directory.reachabilityGeneration, start, "a peer that answers as expected changes nothing")
+        _ = await peerError(of: try XCTUnwrap(directory.client(for: "node-c")).request([1], timeout: .seconds(5)))
+        let afterFailure = directory.reachabilityGeneration
+        XCTAssertGreaterThan(afterFailure, start, "a failed connect flips node-c")
+        XCTAssertEqual(directory.unreachableNodeIDs(), ["node-c"])
+        directory.reconcile([("node-b", "127.0.0.1", port), ("node-c", "127.0.0.1", deadPort)])
+        XCTAssertEqual(directory.reachabilityGeneration, afterFailure, "the same peers again change nothing")
+        directory.reconcile([("node-b", "127.0.0.1", port)])
+        XCTAssertGreaterThan(directory.reachabilityGeneration, afterFailure, "a peer that left is no longer unreachable")
+        XCTAssertEqual(directory.unreachableNodeIDs(), [])
+        await directory.closeAll()
+        await server.close()
+    }
 }

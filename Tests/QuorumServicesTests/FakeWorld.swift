@@ -16,7 +16,11 @@ final class FakeWorld {
     private var scheduled = 0
     private(set) var nodes: [String: FakeNode] = [:]
     /// Nodes that answer nothing: calls to them time out.
-    var down: Set<String> = []
+    var down: Set<String> = [] {
+        didSet { if down != oldValue { downGeneration += 1 } }
+    }
+    /// Raised by each change of `down`, as the node's `DownPeers` counts them.
+    private(set) var downGeneration: UInt64 = 0
     /// Nodes that answer only after `silenceMilliseconds`, past any request's deadline (a
     /// peer that hangs while its connection stays up).
     var silent: Set<String> = []

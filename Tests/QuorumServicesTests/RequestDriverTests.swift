@@ -20,7 +20,12 @@ final class RequestDriverTests: XCTestCase {
 
         var serving: Ring { world.ring }
         func props(for bucket: String) -> BucketProps { world.props(for: bucket) }
-        func unreachable() -> Set<String> { world.down }
+        var unreachableReads = 0
+        func unreachable() -> Set<String> {
+            unreachableReads += 1
+            return world.down
+        }
+        var unreachableGeneration: UInt64 { world.downGeneration }
         func tick() -> HLCTimestamp { clock.tick(nowMilliseconds: world.now) }
         var actorID: String { "n1.actor" }
         func admit() -> Bool {
@@ -218,6 +223,84 @@ final class RequestDriverTests: XCTestCase {
         XCTAssertNotNil(answer, "the local replica answered at once")
         XCTAssertEqual(driver.sweep.waiting, 0)
         XCTAssertFalse(driver.sweep.isArmed, "a request that never waited armed nothing")
+    }
+
+    // MARK: Replica plans
+
+    func testReplicaPlansAreReusedUntilTheRingOrTheUnreachablePeersChange() {
+        let (world, driver, context) = setUp()
+        let key: [UInt8] = [42]
+        func read(sloppy: Bool = false) {
+            driver.get(bucket: "b", key: key, options: RequestOptions(), sloppy: sloppy) { _ in }
+            world.run()
+        }
+        read()
+        XCTAssertEqual([driver.plans.hits, driver.plans.misses], [0, 1])
+        read()
+        read()
+        XCTAssertEqual([driver.plans.hits, driver.plans.misses], [2, 1], "nothing changed: the plan is reused")
+        XCTAssertEqual(context.unreachableReads, 1, "the unreachable set is read once, not per request")
+
+        read(sloppy: true)
+        XCTAssertEqual(driver.plans.misses, 2, "a sloppy plan is another plan")
+
+        world.ring = Ring(members: ["n1", "n2", "n3"], partitionCount: world.ring.partitionCount)
+        read()
+        XCTAssertEqual(driver.plans.misses, 2, "a ring rebuilt equal keeps the plans")
+
+        world.ring = Ring(members: ["n3", "n1", "n2"], partitionCount: world.ring.partitionCount)
+        read()
+        XCTAssertEqual(driver.plans.misses, 3, "another ring: the plan is rebuilt")
+        read()
+        XCTAssertEqual(driver.plans.misses, 3)
+
+        world.down = ["n2"]
+        read()
+        XCTAssertEqual(driver.plans.misses, 4, "other unreachable peers: the plan is rebuilt")
+        XCTAssertEqual(context.unreachableReads, 3)
+        world.down = ["n2"]
+        read()
+        XCTAssertEqual(driver.plans.misses, 4, "the same peers published again change nothing")
+    }
+
+    func testACachedPlanStartsOnTheStandInsOfTheUnreachablePeersOfItsGeneration() {
+        let world = FakeWorld(members: ["n1", "n2", "n3", "n4"], props: ["b": BucketProps(n: 2)])
+        let context = Context(world: world)
+        let driver = RequestDriver(
+            nodeID: "n1", limits: .defaults, readRepairProbability: 0, executor: FakeExecutor(world: world),
+            replicas: FakeCaller(node: world["n1"]), context: context, random: Random())
+        let key = (0...255).map { [UInt8($0)] }.first { world.ring.preferenceList(bucket: "b", key: $0, n: 2).first == "n2" }!
+        let primaries = world.ring.preferenceList(bucket: "b", key: key, n: 2)
+        func fetched() -> Set<String> {
+            world.clearLog()
+            driver.get(bucket: "b", key: key, options: RequestOptions(r: .one), sloppy: true) { _ in }
+            world.run()
+            return Set(world.sent(from: "n1") { if case .fetch = $0 { true } else { false } }.map(\.to))
+        }
+        XCTAssertEqual(fetched(), Set(primaries))
+        world.down = ["n2"]
+        let standIn = world.ring.fallbacks(partition: world.ring.partition(bucket: "b", key: key), n: 2).first!
+        XCTAssertEqual(fetched(), Set(primaries).subtracting(["n2"]).union([standIn]), "n2's slot starts on its stand-in")
+        world.down = []
+        XCTAssertEqual(fetched(), Set(primaries), "back: the primary again")
+    }
+
+    func testThePlanCacheStaysWithinItsBound() {
+        let world = FakeWorld(members: ["n1", "n2", "n3"], partitionCount: 64, props: ["b": BucketProps(n: 3)])
+        let context = Context(world: world)
+        context.limit = .max
+        let driver = RequestDriver(
+            nodeID: "n1", limits: .defaults, readRepairProbability: 0, executor: FakeExecutor(world: world),
+            replicas: FakeCaller(node: world["n1"]), context: context, random: Random(), replicaPlansCachedMax: 16)
+        for key in 0..<500 {
+            for n in 1...3 {
+                driver.get(bucket: "b", key: [UInt8(key & 0xFF), UInt8(key >> 8)], options: RequestOptions(n: n, r: .one), sloppy: key.isMultiple(of: 2)) { _ in }
+            }
+            world.run()
+            XCTAssertLessThanOrEqual(driver.plans.count, 16)
+        }
+        XCTAssertEqual(driver.plans.hits + driver.plans.misses, 1500)
+        XCTAssertGreaterThan(driver.plans.hits, 0)
     }
 }
 

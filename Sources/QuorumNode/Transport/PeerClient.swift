@@ -25,6 +25,8 @@ public final class PeerClient: Sendable {
     private let limits: PeerTransportLimits
     private let state: NIOLoopBoundBox<PeerClientState>
     private let reachable = Atomic<Bool>(true)
+    /// Called (on the client's loop) each time `isReachable` flips.
+    private let reachabilityChanged: @Sendable () -> Void
 
     public init(
         nodeID: String,
@@ -33,8 +35,10 @@ public final class PeerClient: Sendable {
         group: any EventLoopGroup,
         hello: PeerHello,
         limits: PeerTransportLimits = .defaults,
-        logger: Logger
+        logger: Logger,
+        reachabilityChanged: @escaping @Sendable () -> Void = {}
     ) {
+        self.reachabilityChanged = reachabilityChanged
         self.nodeID = nodeID
         self.host = host
         self.port = port
@@ -197,6 +201,7 @@ public final class PeerClient: Sendable {
         state.backoff = pause
         state.connection = .backingOff(until: .now() + pause, error: error)
         if reachable.exchange(false, ordering: .relaxed) {
+            reachabilityChanged()
             logger.warning("peer unreachable", metadata: ["error": "\(error.message)"])
         } else {
             logger.debug("peer still unreachable", metadata: ["error": "\(error.message)", "backoff": "\(pause)"])
@@ -233,7 +238,10 @@ public final class PeerClient: Sendable {
     private func confirmConnection(_ state: PeerClientState) {
         state.isConnectionConfirmed = true
         state.backoff = nil
-        if !reachable.exchange(true, ordering: .relaxed) { logger.info("peer reachable") }
+        if !reachable.exchange(true, ordering: .relaxed) {
+            reachabilityChanged()
+            logger.info("peer reachable")
+        }
     }
 
     /// The one cause worth reading, instead of the happy-eyeballs wrapper around it.

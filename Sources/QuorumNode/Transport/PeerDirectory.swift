@@ -12,6 +12,9 @@ public final class PeerDirectory: Sendable {
     private let hello: PeerHello
     private let limits: PeerTransportLimits
     private let logger: Logger
+    /// Raised whenever a peer's reachability may have changed: a client's flipped, or the
+    /// set of clients changed.
+    private let reachabilityChanges: Atomic<UInt64>
 
     /// - Parameter peers: the other nodes known at start; ids must be unique. Clients are
     ///   spread over the group's loops.
@@ -26,14 +29,20 @@ public final class PeerDirectory: Sendable {
         self.hello = hello
         self.limits = limits
         self.logger = logger
-        var clients: [String: PeerClient] = [:]
-        for peer in peers {
-            precondition(clients[peer.nodeID] == nil, "peer \(peer.nodeID) configured twice")
-            clients[peer.nodeID] = PeerClient(
-                nodeID: peer.nodeID, host: peer.host, port: peer.port, group: group, hello: hello, limits: limits, logger: logger
-            )
+        reachabilityChanges = Atomic(0)
+        clients = Mutex([:])
+        clients.withLock { clients in
+            for peer in peers {
+                precondition(clients[peer.nodeID] == nil, "peer \(peer.nodeID) configured twice")
+                clients[peer.nodeID] = makeClient(nodeID: peer.nodeID, host: peer.host, port: peer.port)
+            }
         }
-        self.clients = Mutex(clients)
+    }
+
+    private func makeClient(nodeID: String, host: String, port: Int) -> PeerClient {
+        PeerClient(
+            nodeID: nodeID, host: host, port: port, group: group, hello: hello, limits: limits, logger: logger,
+            reachabilityChanged: { [weak self] in self?.reachabilityChanges.add(1, ordering: .releasing) })
     }
 
     public func client(for nodeID: String) -> PeerClient? { clients.withLock { $0[nodeID] } }
@@ -41,6 +50,7 @@ public final class PeerDirectory: Sendable {
     /// Makes the directory hold exactly `peers`: new ones get a client, ones whose address
     /// changed get a new client, and ones no longer listed are closed.
     public func reconcile(_ peers: [(nodeID: String, host: String, port: Int)]) {
+        var added = false
         let retired: [PeerClient] = clients.withLock { clients in
             var retired: [PeerClient] = []
             var wanted = Set<String>()
@@ -48,9 +58,8 @@ public final class PeerDirectory: Sendable {
                 wanted.insert(peer.nodeID)
                 if let existing = clients[peer.nodeID], existing.host == peer.host, existing.port == peer.port { continue }
                 if let existing = clients[peer.nodeID] { retired.append(existing) }
-                clients[peer.nodeID] = PeerClient(
-                    nodeID: peer.nodeID, host: peer.host, port: peer.port, group: group, hello: hello, limits: limits,
-                    logger: logger)
+                clients[peer.nodeID] = makeClient(nodeID: peer.nodeID, host: peer.host, port: peer.port)
+                added = true
             }
             for (nodeID, client) in clients where !wanted.contains(nodeID) {
                 retired.append(client)
@@ -58,6 +67,7 @@ public final class PeerDirectory: Sendable {
             }
             return retired
         }
+        if added || !retired.isEmpty { reachabilityChanges.add(1, ordering: .releasing) }
         guard !retired.isEmpty else { return }
         Task { for client in retired { await client.close() } }
     }
@@ -66,6 +76,18 @@ public final class PeerDirectory: Sendable {
     /// closes it when done.
     public func temporaryClient(host: String, port: Int) -> PeerClient {
         PeerClient(nodeID: "seed \(host):\(port)", host: host, port: port, group: group, hello: hello, limits: limits, logger: logger)
+    }
+
+    /// Changes whenever `unreachableNodeIDs` may answer otherwise; read it first.
+    public var reachabilityGeneration: UInt64 { reachabilityChanges.load(ordering: .acquiring) }
+
+    /// Peers the transport could not connect to lately (`PeerClient.isReachable` false).
+    public func unreachableNodeIDs() -> Set<String> {
+        clients.withLock { clients in
+            var unreachable = Set<String>()
+            for (nodeID, client) in clients where !client.isReachable { unreachable.insert(nodeID) }
+            return unreachable
+        }
     }
 
     /// Each peer's reachability as last observed, sorted by id, for health reports.

@@ -10,7 +10,8 @@ import QuorumCore
 ///
 /// A request costs no timer: those still waiting after their first calls are bounded by
 /// the driver's `DeadlineSweep`, so a request that gets too few answers fails no sooner
-/// than its timeout and at most `deadlineGranularityMilliseconds` after it.
+/// than its timeout and at most `deadlineGranularityMilliseconds` after it. Replica plans
+/// come from a `ReplicaPlanCache`, rebuilt only when the ring or the unreachable peers change.
 public final class RequestDriver {
     public let nodeID: String
     private let limits: Limits
@@ -20,11 +21,13 @@ public final class RequestDriver {
     private let random: any RandomSource
     private let faults: FaultPoints
     let sweep: DeadlineSweep
+    private(set) var plans: ReplicaPlanCache
 
     public init(
         nodeID: String, limits: Limits, readRepairProbability: Double, executor: any ServiceExecutor,
         replicas: any ReplicaCaller, context: any RequestContext, random: any RandomSource, faults: FaultPoints = .inert,
-        deadlineGranularityMilliseconds: Int = ServiceDefaults.requestDeadlineGranularityMilliseconds
+        deadlineGranularityMilliseconds: Int = ServiceDefaults.requestDeadlineGranularityMilliseconds,
+        replicaPlansCachedMax: Int = ServiceDefaults.replicaPlansCachedMax
     ) {
         self.nodeID = nodeID
         self.limits = limits
@@ -34,6 +37,7 @@ public final class RequestDriver {
         self.random = random
         self.faults = faults
         sweep = DeadlineSweep(executor: executor, granularityMilliseconds: deadlineGranularityMilliseconds)
+        plans = ReplicaPlanCache(entriesMax: replicaPlansCachedMax)
     }
 
     // MARK: Reads
@@ -275,10 +279,7 @@ public final class RequestDriver {
 
     /// The key's replica slots: its preference list, with stand-ins past it when sloppy.
     private func replicaPlan(ring: Ring, bucket: String, key: [UInt8], n: Int, sloppy: Bool) -> ReplicaPlan {
-        let partition = ring.partition(bucket: bucket, key: key)
-        return ReplicaPlan(
-            primaries: ring.preferenceList(partition: partition, n: n), fallbacks: ring.fallbacks(partition: partition, n: n),
-            down: context.unreachable(), sloppy: sloppy)
+        plans.plan(ring: ring, partition: ring.partition(bucket: bucket, key: key), n: n, sloppy: sloppy, context: context)
     }
 
     /// How long one replica may take before its slot moves to a stand-in: half the

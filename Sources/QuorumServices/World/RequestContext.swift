@@ -9,6 +9,11 @@ public protocol RequestContext: AnyObject {
     func props(for bucket: String) -> BucketProps
     /// Peers believed down: their replica slots start on stand-ins.
     func unreachable() -> Set<String>
+    /// Changes whenever `unreachable()` may answer otherwise, and only then (so not on a
+    /// gossip round that found the same peers down). The driver reads it on every request
+    /// and `unreachable()` only when it changed; read before `unreachable()`, it never
+    /// makes a driver keep a set older than the generation it saw.
+    var unreachableGeneration: UInt64 { get }
     /// A hybrid logical timestamp for a write this node coordinates.
     func tick() -> HLCTimestamp
     /// This node's store identity, for lww versions it stamps.

@@ -8,7 +8,7 @@ import Synchronization
 final class NodeRequestContext: RequestContext, Sendable {
     private let rings: RingView
     private let registry: BucketRegistry
-    private let unreachablePeers: @Sendable () -> Set<String>
+    private let unreachablePeers: UnreachablePeers
     private let clock: NodeClock
     let actorID: String
     private let coordinatedMax: Int
@@ -16,7 +16,7 @@ final class NodeRequestContext: RequestContext, Sendable {
     let counters = NodeCounters()
 
     init(
-        rings: RingView, registry: BucketRegistry, unreachable: @escaping @Sendable () -> Set<String>, clock: NodeClock, actorID: String,
+        rings: RingView, registry: BucketRegistry, unreachable: UnreachablePeers, clock: NodeClock, actorID: String,
         coordinatedMax: Int
     ) {
         self.rings = rings
@@ -31,7 +31,9 @@ final class NodeRequestContext: RequestContext, Sendable {
 
     func props(for bucket: String) -> BucketProps { registry.props(for: bucket) }
 
-    func unreachable() -> Set<String> { unreachablePeers() }
+    func unreachable() -> Set<String> { unreachablePeers.snapshot }
+
+    var unreachableGeneration: UInt64 { unreachablePeers.generation }
 
     func tick() -> HLCTimestamp { clock.tick() }
 
