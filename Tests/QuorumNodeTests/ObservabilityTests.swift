@@ -101,4 +101,19 @@ final class ObservabilityTests: XCTestCase {
         XCTAssertEqual(ReplicaCallMetrics.requestLabel(.fetch(bucket: "b", key: [1])), "fetch")
         XCTAssertEqual(ReplicaCallMetrics.requestLabel(.ping), "ping")
     }
+
+    func testAFailedReplicaCallIsCountedOnTheProcessRegistry() {
+        let registry = ProcessMetrics.bootstrap()
+        let node = "observability-\(UInt32.random(in: 0...UInt32.max))"
+        ReplicaCallMetrics.count(ReplicaCallMetrics.requestLabel(.fetch(bucket: "b", key: [1])), from: node, PeerError.timeout)
+        ReplicaCallMetrics.count("fetch", from: node, PeerError.timeout)
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        let text = String(decoding: buffer, as: UTF8.self)
+        let line = text.split(separator: "\n").first { $0.hasPrefix(ReplicaCallMetrics.failures) && $0.contains(node) }
+        XCTAssertNotNil(line, text)
+        XCTAssertTrue(line?.contains(#"request="fetch""#) ?? false)
+        XCTAssertTrue(line?.contains(#"reason="timeout""#) ?? false)
+        XCTAssertTrue(line?.hasSuffix(" 2") ?? false, String(line ?? ""))
+    }
 }

@@ -4,7 +4,7 @@ import QuorumCore
 /// Counts node-to-node calls that failed in transport — timeouts above all, the first sign
 /// of a slow or cut-off replica — by the kind of request and the reason.
 ///
-/// Every call to a replica goes through `ReplicaRouter`, which wraps its completion here.
+/// Every call to a replica goes through `ReplicaRouter`, which counts its failures here.
 /// The counter is recorded through swift-metrics, so it lands in the process registry that
 /// `ProcessMetrics` bootstrapped and `/metrics` renders after the node's own metrics; the
 /// `node` label keeps apart nodes that share a process (tests). Label values come from
@@ -17,19 +17,10 @@ import QuorumCore
 public enum ReplicaCallMetrics {
     public static let failures = "quorumkv_replica_failures_total"
 
-    /// `completion`, counting a transport failure before passing the result on.
-    static func counting(
-        _ request: PeerRequest, from node: String,
-        _ completion: @escaping @Sendable (Result<PeerResponse, any Error>) -> Void
-    ) -> @Sendable (Result<PeerResponse, any Error>) -> Void {
-        let kind = requestLabel(request)
-        return { result in
-            if case .failure(let error) = result {
-                Counter(label: failures, dimensions: [("node", node), ("request", kind), ("reason", reasonLabel(error))])
-                    .increment()
-            }
-            completion(result)
-        }
+    /// Counts one call from `node` that failed with `error`; `kind` is the request's
+    /// `requestLabel`.
+    static func count(_ kind: String, from node: String, _ error: any Error) {
+        Counter(label: failures, dimensions: [("node", node), ("request", kind), ("reason", reasonLabel(error))]).increment()
     }
 
     /// The request's kind. Ifs rather than a switch, so a new `PeerRequest` case counts

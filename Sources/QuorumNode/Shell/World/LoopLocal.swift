@@ -17,6 +17,12 @@ final class LoopLocal<Service>: Sendable {
         self.services = services
     }
 
+    /// The instance of `loop`, for code running on it (a service made on it keeping the
+    /// instance beside it); nil for a loop of another group.
+    func instance(on loop: any EventLoop) -> Service? {
+        services[ObjectIdentifier(loop)]?.value
+    }
+
     /// Runs `body` with the current loop's instance, or later on another loop's when the
     /// caller is on none.
     func run(_ body: @escaping @Sendable (Service) -> Void) {
