@@ -295,4 +295,14 @@ final class CoordinationTests: XCTestCase {
             XCTAssertEqual(error as? WireError, .unsupportedVersion(99))
         }
     }
+
+    func testBucketNamesAreOneToSixtyFourOfTheAllowedCharacters() {
+        for name in ["a", "default", "A-Z_a.z-09", String(repeating: "b", count: 64)] {
+            XCTAssertNoThrow(try validateBucketName(name), name)
+        }
+        for name in ["", String(repeating: "b", count: 65), "a b", "a/b", "ä", "a\u{0}", "kv:1"] {
+            XCTAssertThrowsError(try validateBucketName(name), name)
+        }
+        XCTAssertThrowsError(try validateBucketName("abcd", limits: { var limits = Limits(); limits.bucketNameBytesMax = 3; return limits }()))
+    }
 }

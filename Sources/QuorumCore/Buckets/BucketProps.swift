@@ -56,9 +56,10 @@ extension ConsistencyLevel: Codable {
     }
 }
 
-/// Checks a bucket name: 1–64 of `[A-Za-z0-9_.-]`.
+/// Checks a bucket name: 1–64 of `[A-Za-z0-9_.-]`. Runs on every request: it reads the
+/// string's UTF-8 view in place, copying nothing.
 public func validateBucketName(_ name: String, limits: Limits = .defaults) throws(KVError) {
-    let bytes = Array(name.utf8)
+    let bytes = name.utf8
     guard !bytes.isEmpty, bytes.count <= limits.bucketNameBytesMax,
         bytes.allSatisfy({ byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
