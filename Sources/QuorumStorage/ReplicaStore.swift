@@ -63,7 +63,7 @@ public final class ReplicaStore: Sendable {
         self.writer = writer
         self.halt = halt
         self.cache = cache
-        backstop = WALBackstop(options: options, readers: readers, halt: halt, logger: logger)
+        backstop = WALBackstop(walPath: path + "-wal", options: options, readers: readers, halt: halt, logger: logger)
         writer.start(backstop: backstop)
         checkpointer.start()
         logger.info("replica store open", metadata: [

@@ -199,8 +199,8 @@ final class RowCache: Sendable {
     }
 }
 
-/// The row cache as /metrics and /status show it.
-public struct RowCacheStatistics: Sendable, Equatable {
+/// The row cache as /metrics and /status (`storage.row_cache`) show it.
+public struct RowCacheStatistics: Sendable, Equatable, Codable {
     public var entries = 0
     public var bytes = 0
     public var entriesMax = 0
@@ -208,4 +208,12 @@ public struct RowCacheStatistics: Sendable, Equatable {
     public var hits = 0
     public var misses = 0
     public var evictions = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case entries, bytes, hits, misses, evictions
+        case entriesMax = "entries_max"
+        case bytesMax = "bytes_max"
+    }
 }

@@ -252,11 +252,17 @@ enum CheckpointMode {
     /// commit writes from its start. Fails with SQLITE_BUSY while a reader or another
     /// checkpoint is in the way; how long it waits first is the connection's busy timeout.
     case restart
+    /// `restart` that also starts the WAL over itself, inside the checkpoint's locks, and
+    /// cuts the file to nothing: the next commit writes from the WAL's start whatever a
+    /// reader does in between (after a plain RESTART a reader that begins before the next
+    /// commit can still take a WAL read mark, and that commit then appends).
+    case truncate
 
     var sqliteValue: Int32 {
         switch self {
         case .passive: SQLITE_CHECKPOINT_PASSIVE
         case .restart: SQLITE_CHECKPOINT_RESTART
+        case .truncate: SQLITE_CHECKPOINT_TRUNCATE
         }
     }
 }

@@ -27,7 +27,7 @@ public struct StoreOptions: Sendable {
     /// How long a read waits for a free reader connection before failing with `overloaded`.
     public var readerCheckoutTimeoutMilliseconds: Int = 5_000
     /// The WAL's bound, in frames (one per page a commit writes): it holds at most this many
-    /// plus one group's. After a commit that leaves at least this many, the writer, before
+    /// plus two groups'. After a commit that leaves at least this many, the writer, before
     /// its next group, ends the snapshots readers keep and runs a RESTART checkpoint
     /// (`WALBackstop`), so the next commit writes from the WAL's start. The `Checkpointer`
     /// copies frames back long before, off the commit path, but the WAL only restarts when a

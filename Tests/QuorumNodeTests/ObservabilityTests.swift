@@ -2,6 +2,7 @@ import QuorumCore
 import XCTest
 
 @testable import QuorumNode
+import QuorumStorage
 
 /// The status page, the metrics read from `/status`, and recent latency: what they show
 /// for a known status, so a change that drops a figure fails here first.
@@ -14,7 +15,7 @@ final class ObservabilityTests: XCTestCase {
         let members = ring.members.map {
             MemberReport(node: $0, address: "10.0.0.1:9081", status: "up", reachable: !down.contains($0), phi: down.contains($0) ? 12.5 : 0.2, partitions: 5)
         }
-        var rowCache = RowCacheReport()
+        var rowCache = RowCacheStatistics()
         rowCache.entries = 40
         rowCache.entriesMax = 262_144
         rowCache.hits = 31

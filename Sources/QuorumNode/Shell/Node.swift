@@ -153,7 +153,7 @@ public final class Node: Sendable {
             storageStatus: { [store] in
                 StorageStatus(
                     keys: (try? store.keyCount()) ?? -1, queuedWrites: store.queuedWrites,
-                    committedTransactions: store.committedTransactions, rowCache: RowCacheReport(store.rowCacheStatistics))
+                    committedTransactions: store.committedTransactions, rowCache: store.rowCacheStatistics)
             })
 
         let clusterDigest = hello.clusterDigest

@@ -188,9 +188,9 @@ public struct StorageStatus: Sendable, Equatable, Codable {
     public var keys: Int
     public var queuedWrites: Int
     public var committedTransactions: Int
-    public var rowCache: RowCacheReport
+    public var rowCache: RowCacheStatistics
 
-    public init(keys: Int, queuedWrites: Int, committedTransactions: Int, rowCache: RowCacheReport = RowCacheReport()) {
+    public init(keys: Int, queuedWrites: Int, committedTransactions: Int, rowCache: RowCacheStatistics = RowCacheStatistics()) {
         self.keys = keys
         self.queuedWrites = queuedWrites
         self.committedTransactions = committedTransactions
@@ -210,36 +210,7 @@ public struct StorageStatus: Sendable, Equatable, Codable {
         keys = try container.decode(Int.self, forKey: .keys)
         queuedWrites = try container.decode(Int.self, forKey: .queuedWrites)
         committedTransactions = try container.decode(Int.self, forKey: .committedTransactions)
-        rowCache = try container.decodeIfPresent(RowCacheReport.self, forKey: .rowCache) ?? RowCacheReport()
-    }
-}
-
-/// The store's row cache: hot rows' committed states kept in memory, within its bounds.
-public struct RowCacheReport: Sendable, Equatable, Codable {
-    public var entries = 0
-    public var bytes = 0
-    public var entriesMax = 0
-    public var bytesMax = 0
-    public var hits = 0
-    public var misses = 0
-    public var evictions = 0
-
-    public init() {}
-
-    public init(_ statistics: RowCacheStatistics) {
-        entries = statistics.entries
-        bytes = statistics.bytes
-        entriesMax = statistics.entriesMax
-        bytesMax = statistics.bytesMax
-        hits = statistics.hits
-        misses = statistics.misses
-        evictions = statistics.evictions
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case entries, bytes, hits, misses, evictions
-        case entriesMax = "entries_max"
-        case bytesMax = "bytes_max"
+        rowCache = try container.decodeIfPresent(RowCacheStatistics.self, forKey: .rowCache) ?? RowCacheStatistics()
     }
 }
 
