@@ -305,6 +305,16 @@ struct RESPReplyReader {
             }
             cursor = position
             return .array(elements)
+        case UInt8(ascii: "%"):
+            // RESP3 map (the `HELLO 3` reply): `count` pairs, read as alternating keys and values.
+            guard let count = Int(text), count >= 0 else { return nil }
+            var elements: [RESPValue] = []
+            for _ in 0..<(2 * count) {
+                guard let element = parse(bytes, &position) else { return nil }
+                elements.append(element)
+            }
+            cursor = position
+            return .map(elements)
         default:
             return nil
         }
