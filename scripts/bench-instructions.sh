@@ -32,42 +32,14 @@ case "$method" in
     *) echo "error: IR_METHOD must be control or runs, got '$method'" >&2; exit 2 ;;
 esac
 
+source scripts/bench-common.sh
 redis_port=16479
 node_http=18181 node_peer=19181 node_resp=16481
-for port in $redis_port $node_http $node_peer $node_resp; do
-    if (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null; then
-        echo "error: port $port is in use; stop whatever listens there first" >&2
-        exit 1
-    fi
-done
-
-sudo_cmd=""
-[ "$(id -u)" -ne 0 ] && sudo_cmd=sudo
-need=()
-command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || need+=(valgrind)
-command -v redis-server >/dev/null || need+=(redis-server)
-command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null || need+=(redis-tools)
-if [ ${#need[@]} -gt 0 ]; then
-    echo "installing: ${need[*]}"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-
-if [ -n "${QUORUMKV_BIN:-}" ]; then
-    binary=$QUORUMKV_BIN
-    [ -x "$binary" ] || { echo "error: QUORUMKV_BIN=$binary is not an executable file" >&2; exit 1; }
-else
-    ./scripts/setup.sh
-    swift build -c release --product quorumkv
-    binary="$(swift build -c release --show-bin-path)/quorumkv"
-fi
-sync_args=()
-if [ -n "${SYNC:-}" ]; then
-    case "$SYNC" in
-        full | normal) sync_args=(--sync "$SYNC") ;;
-        *) echo "error: SYNC must be full or normal, got '$SYNC'" >&2; exit 2 ;;
-    esac
-fi
+require_free_ports $redis_port $node_http $node_peer $node_resp
+install_missing valgrind:valgrind valgrind:callgrind_control redis-server:redis-server \
+    redis-tools:redis-benchmark redis-tools:redis-cli
+quorumkv_binary
+sync_arguments
 
 work=$(mktemp -d)
 server_pid=""

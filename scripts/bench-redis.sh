@@ -21,53 +21,19 @@ case "$requests$rounds" in
 esac
 [ "$requests" -gt 0 ] && [ "$rounds" -gt 0 ] || { echo "usage: $0 [requests] [rounds]" >&2; exit 2; }
 
+source scripts/bench-common.sh
 # Ports: redis-server; one node (HTTP, peer, RESP); three nodes (HTTP, peer, RESP, counting up).
 redis_port=16379
 one_http=18081 one_peer=19081 one_resp=16381
 three_http=18091 three_peer=19091 three_resp=16391
-for port in $redis_port $one_http $one_peer $one_resp \
+require_free_ports $redis_port $one_http $one_peer $one_resp \
     $three_http $((three_http + 1)) $((three_http + 2)) \
     $three_peer $((three_peer + 1)) $((three_peer + 2)) \
-    $three_resp $((three_resp + 1)) $((three_resp + 2)); do
-    if (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null; then
-        echo "error: port $port is in use; stop whatever listens there first" >&2
-        exit 1
-    fi
-done
-
-sudo_cmd=""
-[ "$(id -u)" -ne 0 ] && sudo_cmd=sudo
-if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null \
-    || ! command -v redis-cli >/dev/null; then
-    echo "installing: redis-server redis-tools"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server redis-tools >/dev/null
-fi
-
-if [ -n "${QUORUMKV_BIN:-}" ]; then
-    binary=$QUORUMKV_BIN
-    [ -x "$binary" ] || { echo "error: QUORUMKV_BIN=$binary is not an executable file" >&2; exit 1; }
-else
-    ./scripts/setup.sh
-    swift build -c release --product quorumkv
-    binary="$(swift build -c release --show-bin-path)/quorumkv"
-fi
-binary=$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")
-
-sync_args=()
-sync_label=full
-if [ -n "${SYNC:-}" ]; then
-    case "$SYNC" in
-        full | normal) ;;
-        *) echo "error: SYNC must be full or normal, got '$SYNC'" >&2; exit 2 ;;
-    esac
-    if ! "$binary" cluster up --help 2>&1 | grep -q -- "--sync"; then
-        echo "error: this quorumkv has no 'cluster up --sync' flag; run without SYNC" >&2
-        exit 1
-    fi
-    sync_args=(--sync "$SYNC")
-    sync_label=$SYNC
-fi
+    $three_resp $((three_resp + 1)) $((three_resp + 2))
+install_missing redis-server:redis-server redis-tools:redis-benchmark redis-tools:redis-cli
+quorumkv_binary
+sync_arguments
+sync_label=${SYNC:-full}
 
 work=$(mktemp -d)
 server_pids=()   # every process this script started: redis-server, the two `cluster up`

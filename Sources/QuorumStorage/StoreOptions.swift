@@ -29,7 +29,8 @@ public struct StoreOptions: Sendable {
     /// The WAL's bound, in frames (one per page a commit writes): it holds at most this many
     /// plus two groups'. After a commit that leaves at least this many, the writer, before
     /// its next group, ends the snapshots readers keep and runs a RESTART checkpoint
-    /// (`WALBackstop`), so the next commit writes from the WAL's start. The `Checkpointer`
+    /// (`WALBackstop`; a TRUNCATE when a reader kept the last one from taking effect), so
+    /// the next commit writes from the WAL's start. The `Checkpointer`
     /// copies frames back long before, off the commit path, but the WAL only restarts when a
     /// checkpoint completes between two commits with no reader in the WAL, which under
     /// steady writes only this arranges. Only a read outlasting `walBackstopWaitMilliseconds`

@@ -483,13 +483,16 @@ final class StoreWriter: Sendable {
         }
     }
 
+    /// Binds and runs one statement of the group; a failure aborts the group.
     private func groupStep(_ statement: Statement, bind: (Statement) throws -> Void) throws {
-        do {
-            try bind(statement)
-            try statement.run()
-        } catch {
-            statement.reset()
-            throw GroupFailure(error: error)
+        try groupStep {
+            do {
+                try bind(statement)
+                try statement.run()
+            } catch {
+                statement.reset()
+                throw error
+            }
         }
     }
 }

@@ -20,8 +20,8 @@ public struct WALStatistics: Sendable, Equatable {
     /// counts the frames the WAL held already).
     public var largestCommitFrames = 0
     /// Commits that wrote from the WAL's start: seen as the WAL header's checkpoint
-    /// sequence moving (SQLite bumps it on every restart), read after a commit that left
-    /// the WAL smaller than before or followed a backstop.
+    /// sequence moving (SQLite bumps it on every restart), read after every commit that
+    /// wrote frames; by the WAL getting smaller when the header can't be read.
     public var restarts = 0
     /// Commits that left the WAL at the backstop size or past it, after which the writer
     /// ran a backstop checkpoint before its next group.

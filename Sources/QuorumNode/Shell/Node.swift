@@ -96,8 +96,7 @@ public final class Node: Sendable {
         }
         // Peers believed down: the failure detector's view, plus peers the transport could
         // not connect to lately (a refused connection is known before heartbeats stop).
-        let unreachablePeers = UnreachablePeers(down: down, peers: peers)
-        let unreachable: @Sendable () -> Set<String> = { unreachablePeers.snapshot }
+        let unreachable = UnreachablePeers(down: down, peers: peers)
         let antiEntropyEnabled = config.antiEntropyIntervalMilliseconds > 0
         let antiEntropy = OnLoop<AntiEntropyDriver>(loop: background)
         try antiEntropy.install { [config, store] in
@@ -134,7 +133,7 @@ public final class Node: Sendable {
         // Installed, so what the first membership implies may call back into it.
         cluster.run { $0.ringChanges.membershipChanged($0.membership.state) }
         let requests = NodeRequestContext(
-            rings: rings, registry: registry, unreachable: unreachablePeers, clock: clock, actorID: actorID,
+            rings: rings, registry: registry, unreachable: unreachable, clock: clock, actorID: actorID,
             coordinatedMax: config.limits.coordinatedRequestsMax)
         let drivers = try LoopLocal<RequestDriver>(group: group) { [config] loop in
             RequestDriver(

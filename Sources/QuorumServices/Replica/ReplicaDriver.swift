@@ -185,9 +185,10 @@ public final class ReplicaDriver {
             return next.encoded()
         }) { [self] result in
             switch result {
-            case .success(let blob):
-                guard let state = produced.state ?? (try? KeyState(decoding: blob)) else {
-                    return respond(.failure(code: "internal", message: "the replica stored a state it cannot read back"))
+            case .success:
+                // The stored bytes are the transform's output: its state, not decoded again.
+                guard let state = produced.state else {
+                    return respond(.failure(code: "internal", message: "the store acknowledged a write it never applied"))
                 }
                 stored(state)
             case .failure(.refused(let error)):
@@ -250,7 +251,8 @@ public final class ReplicaDriver {
 }
 
 /// The state a write's transform produced, handed to its completion so the stored bytes
-/// need not be decoded again. Written once, by the transform, on the store's thread before
+/// (`ReplicaStorage.updateState` stores exactly what the transform returns) need not be
+/// decoded again. Written once, by the transform, on the store's thread before
 /// the commit; read by the completion, which the store runs only after that commit (the
 /// store's hand-off to the completion orders the two), so it needs no lock.
 private final class ProducedState: @unchecked Sendable {

@@ -11,13 +11,13 @@ import QuorumStorage
 final class NodeAntiEntropyContext: AntiEntropyContext {
     private let rings: RingView
     private let registry: BucketRegistry
-    private let unreachablePeers: @Sendable () -> Set<String>
+    private let unreachablePeers: UnreachablePeers
     let tombstoneGraceMilliseconds: UInt64
     private let onTransfersDone: @Sendable () -> Void
     private let serviceLog: LoggerServiceLog
 
     init(
-        rings: RingView, registry: BucketRegistry, unreachable: @escaping @Sendable () -> Set<String>,
+        rings: RingView, registry: BucketRegistry, unreachable: UnreachablePeers,
         tombstoneGraceMilliseconds: UInt64, onTransfersDone: @escaping @Sendable () -> Void, logger: Logger
     ) {
         self.rings = rings
@@ -40,7 +40,7 @@ final class NodeAntiEntropyContext: AntiEntropyContext {
         min(registry.all().map(\.props.n).min() ?? BucketProps.defaults.n, BucketProps.defaults.n)
     }
 
-    func unreachable() -> Set<String> { unreachablePeers() }
+    func unreachable() -> Set<String> { unreachablePeers.snapshot }
 
     func transfersDone() { onTransfersDone() }
 
