@@ -19,6 +19,8 @@ final class SimulatedAntiEntropyContext: AntiEntropyContext {
 
     func props(for bucket: String) -> BucketProps { node.world.props(for: bucket) }
 
+    func truncationPoint(for bucket: String) -> HLCTimestamp? { node.membership.state.truncations.point(for: bucket) }
+
     var replicasMax: Int { SimulatedBuckets.replicasMax }
 
     var replicasMin: Int { min(SimulatedBuckets.props.values.map(\.n).min() ?? BucketProps.defaults.n, BucketProps.defaults.n) }

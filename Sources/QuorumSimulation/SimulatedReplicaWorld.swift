@@ -103,6 +103,14 @@ final class SimulatedReplicaContext: ReplicaContext {
         completion(.failure(.badParameter(name: "bucket", message: "bucket props are fixed in a simulated run")))
     }
 
+    /// Truncation points live in the node's gossiped membership state, as on a real node.
+    func truncationPoint(for bucket: String) -> HLCTimestamp? { node.membership.state.truncations.point(for: bucket) }
+
+    func adoptTruncation(bucket: String?, point: HLCTimestamp, completion: @escaping (Result<Void, KVError>) -> Void) {
+        observe(point)
+        node.membership.truncate(bucket, at: point) { completion(.success(())) }
+    }
+
     func decompress(_ bytes: [UInt8], originalLength: Int) throws -> [UInt8] {
         guard bytes.count == originalLength else { throw WireError.malformed("batch of \(bytes.count) bytes, said \(originalLength)") }
         return bytes

@@ -89,6 +89,36 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(one.status, 0, "w=1 needs only the coordinator: \(one)")
     }
 
+    func testTruncateAsksForYesThenHidesTheBucketOnEveryNode() async throws {
+        for key in ["a", "b"] {
+            let put = try await quorumkv(["put", key, "v", "--bucket", "sessions", "--w", "3"])
+            XCTAssertEqual(put.status, 0, "\(put)")
+        }
+        let kept = try await quorumkv(["put", "k", "kept", "--w", "3"])
+        XCTAssertEqual(kept.status, 0, "\(kept)")
+        let unconfirmed = try await quorumkv(["truncate", "--bucket", "sessions"])
+        XCTAssertEqual(unconfirmed.status, 2, "\(unconfirmed)")
+        XCTAssertTrue(unconfirmed.stderr.contains("--yes"), unconfirmed.stderr)
+        let present = try await quorumkv(["get", "a", "--bucket", "sessions"])
+        XCTAssertEqual(present.status, 0, "nothing happened without --yes: \(present)")
+
+        let truncated = try await quorumkv(["truncate", "--bucket", "sessions", "--yes"], node: 1)
+        XCTAssertEqual(truncated.status, 0, "\(truncated)")
+        XCTAssertTrue(truncated.text.hasPrefix("truncated bucket sessions at ") && truncated.text.contains("on 3 members"), truncated.text)
+        for node in 0..<3 {
+            let gone = try await quorumkv(["get", "a", "--bucket", "sessions", "--r", "1"], node: node)
+            XCTAssertEqual(gone.status, 1, "node \(node + 1): \(gone)")
+            let other = try await quorumkv(["get", "k", "--r", "1"], node: node)
+            XCTAssertEqual(other.text, "kept", "another bucket is untouched: \(other)")
+        }
+
+        cluster.signal(2, SIGSTOP)
+        defer { cluster.signal(2, SIGCONT) }
+        let down = try await quorumkv(["truncate", "--all-buckets", "--yes"])
+        XCTAssertEqual(down.status, 5, "\(down)")
+        XCTAssertTrue(down.stderr.hasPrefix("error: unavailable: ") && down.stderr.contains("node3"), down.stderr)
+    }
+
     func testValueFromFileAndFromStdin() async throws {
         let binary: [UInt8] = [0, 1, 2, 0xFF, 0xFE, 10, 13, 65]
         let path = scratch + "/value.bin"

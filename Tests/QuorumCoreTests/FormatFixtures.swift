@@ -155,6 +155,7 @@ enum FormatV1 {
         ("segment-keys", 10, .segmentKeys(partition: 17, segments: [3, 1023])),
         ("ping", 12, .ping),
         ("purge", 13, .purge(bucket: "users", key: Array("bob".utf8), digest: 0xFEDC_BA98_7654_3210)),
+        ("truncate", 14, .truncate(bucket: "cache", point: HLCTimestamp(physicalMilliseconds: 1_700_000_005_000, logical: 3))),
     ]
 
     static let mergeBatchRequestID: UInt64 = 11

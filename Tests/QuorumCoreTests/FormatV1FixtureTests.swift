@@ -243,11 +243,12 @@ final class FormatV1FixtureTests: XCTestCase {
     }
 
     /// One fixture per request and response kind, and no fixture left unchecked. A new
-    /// kind fails to compile in `kindName` below: add a fixture of it (a new kind is a new
-    /// protocol version, since an older node can't decode it).
+    /// kind fails to compile in `kindName` below: add a fixture of it. (A new request kind
+    /// keeps the protocol version: an older node answers it with a failure. A new response
+    /// kind is a new protocol version; see `Formats`.)
     func testFixturesCoverEveryMessageKind() throws {
         let requests = FormatV1.requests.map(\.request) + [.mergeBatch(compressed: [], originalLength: 0)]
-        XCTAssertEqual(Set(requests.map(Self.kindName)).count, 13, "every PeerRequest kind")
+        XCTAssertEqual(Set(requests.map(Self.kindName)).count, 14, "every PeerRequest kind")
         XCTAssertEqual(Set(FormatV1.responses.map(\.response).map(Self.kindName)).count, 10, "every PeerResponse tag")
         let frameFiles = Set(try FormatFixtures.fileNames(version: 1).filter { $0.hasPrefix("frame-") })
         let checked = Set(
@@ -271,6 +272,7 @@ final class FormatV1FixtureTests: XCTestCase {
         case .mergeBatch: return "mergeBatch"
         case .ping: return "ping"
         case .purge: return "purge"
+        case .truncate: return "truncate"
         }
     }
 
@@ -293,15 +295,17 @@ final class FormatV1FixtureTests: XCTestCase {
 
     /// What an older node does with an encoding from a newer one: refuse it, saying to upgrade.
     func testNewerVersionsAreRefusedWithAnUpgradeMessage() throws {
-        func newer(_ bytes: [UInt8]) -> [UInt8] {
+        /// The bytes with their version byte set to 2, or to `than` + 1 for an encoding
+        /// whose newest version is `than`; the error then names that version.
+        func newer(_ bytes: [UInt8], than newest: UInt8 = 1) -> [UInt8] {
             var changed = bytes
-            changed[0] = 2
+            changed[0] = newest + 1
             return changed
         }
         let cases: [(String, () throws -> Void)] = [
             ("KeyState", { _ = try KeyState(decoding: newer(FormatV1.vclockState.encoded())) }),
             ("BucketProps", { _ = try BucketProps(decoding: newer(FormatV1.bucketProps.encoded())) }),
-            ("MembershipState", { _ = try MembershipState(decoding: newer(FormatV1.membership.encoded())) }),
+            ("MembershipState", { _ = try MembershipState(decoding: newer(FormatV1.membership.encoded(), than: 2)) }),
             ("GossipMessage", { _ = try GossipMessage(decoding: newer(FormatV1.gossipRequest.encoded())) }),
             ("RepairBatch", { _ = try RepairBatch(decoding: newer(FormatV1.repairBatch.encoded())) }),
             ("Hint", { _ = try Hint(decoding: newer(FormatV1.hint.encoded())) }),
@@ -316,9 +320,10 @@ final class FormatV1FixtureTests: XCTestCase {
         ]
         for (name, decode) in cases {
             XCTAssertThrowsError(try decode(), name) { error in
-                XCTAssertEqual(error as? WireError, .unsupportedVersion(2), name)
+                let version: UInt8 = name == "MembershipState" ? 3 : 2
+                XCTAssertEqual(error as? WireError, .unsupportedVersion(version), name)
                 let message = "\(error)"
-                XCTAssertTrue(message.contains("format version 2"), message)
+                XCTAssertTrue(message.contains("format version \(version)"), message)
                 XCTAssertTrue(message.contains("newer QuorumKV"), message)
                 XCTAssertTrue(message.contains("upgrade this node"), message)
             }

@@ -203,6 +203,11 @@ final class HTTPFakeKVService: KVService {
     }
 
     func ringReport() -> RingReport { RingReport(ring: Ring(members: ["node-a", "node-b", "node-<c>"], partitionCount: 8)) }
+
+    /// Answers as if all three members adopted the point; forgets nothing.
+    func truncate(bucket: String?) async throws(KVError) -> TruncationReport {
+        TruncationReport(bucket: bucket, pointMilliseconds: 1_700_000_000_000, members: 3)
+    }
     func joinCluster(seed: String) async throws(KVError) -> MembershipChange {
         throw .badParameter(name: "seed", message: "this test service belongs to no cluster")
     }

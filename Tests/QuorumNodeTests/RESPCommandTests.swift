@@ -41,7 +41,7 @@ final class RESPCommandTests: XCTestCase {
         XCTAssertEqual(parseError("set", "k"), "ERR wrong number of arguments for 'set' command")
         XCTAssertEqual(parseError("MSET", "a", "1", "b"), "ERR wrong number of arguments for 'mset' command")
         XCTAssertEqual(parseError("ECHO"), "ERR wrong number of arguments for 'echo' command")
-        XCTAssertEqual(parseError("FLUSHALL"), "ERR unknown command 'FLUSHALL', with args beginning with: ")
+        XCTAssertEqual(parseError("SWAPDB", "0"), "ERR unknown command 'SWAPDB', with args beginning with: '0' ")
         XCTAssertEqual(parseError("nope", "a", "b"), "ERR unknown command 'nope', with args beginning with: 'a' 'b' ")
     }
 
@@ -149,6 +149,28 @@ final class RESPCommandTests: XCTestCase {
         let deletes = service.calls.filter { $0.operation == "delete" }
         XCTAssertEqual(deletes.map(\.key), ["a", "b"])
         XCTAssertTrue(deletes.allSatisfy { $0.context?.hasPrefix("ctx-") == true })
+    }
+
+    func testFlushdbTruncatesTheConnectionsBucketAndFlushallEveryBucket() async throws {
+        XCTAssertEqual(try parse("flushdb"), .flush(everyBucket: false))
+        XCTAssertEqual(try parse("FLUSHDB", "async"), .flush(everyBucket: false))
+        XCTAssertEqual(try parse("FLUSHALL", "SYNC"), .flush(everyBucket: true))
+        XCTAssertEqual(parseError("FLUSHDB", "LATER"), "ERR syntax error, FLUSHDB takes ASYNC or SYNC, got 'LATER'")
+        XCTAssertEqual(parseError("FLUSHALL", "SYNC", "SYNC"), "ERR wrong number of arguments for 'flushall' command")
+        let service = RESPFakeKVService()
+        let commands = handler(service)
+        var session = RESPSession(clientID: 1)
+        _ = await run(commands, &session, "SELECT", "carts")
+        _ = await run(commands, &session, "SET", "a", "1")
+        let flushed = await run(commands, &session, "FLUSHDB")
+        XCTAssertEqual(flushed, .ok)
+        let gone = await run(commands, &session, "GET", "a")
+        XCTAssertEqual(gone, .null)
+        _ = await run(commands, &session, "FLUSHALL")
+        XCTAssertEqual(service.calls.filter { $0.operation == "truncate" }.map(\.bucket), ["carts", "*"])
+        service.failEverything(with: .unavailable(message: "node3 did not answer"))
+        let refused = await run(commands, &session, "FLUSHDB")
+        XCTAssertEqual(refused, .error(prefix: "UNAVAILABLE", "node3 did not answer"))
     }
 
     func testOptionsComeFromTheCommandThenTheConnection() async {

@@ -39,6 +39,20 @@ final class RESPPipelineTests: XCTestCase {
         XCTAssertEqual(afterWrite.map(\.work), ["GET k"])
     }
 
+    /// `FLUSHDB` writes every key: it waits for everything before it, and everything after
+    /// it waits for it, so `SET a; FLUSHDB; SET b` leaves only b.
+    func testAWriteOfEveryKeyRunsAlone() {
+        var pipeline = RESPPipeline<String>()
+        let before = pipeline.enqueue("SET a", keys: keys("a"), writes: true)
+        let flush = pipeline.enqueue("FLUSHDB", keys: [], writes: true)
+        let after = pipeline.enqueue("GET b", keys: keys("b"), writes: false)
+        XCTAssertTrue(before.start)
+        XCTAssertFalse(flush.start)
+        XCTAssertFalse(after.start, "a later command waits for the flush, whatever its keys")
+        XCTAssertEqual(pipeline.complete(before.id, reply: .ok).map(\.work), ["FLUSHDB"])
+        XCTAssertEqual(pipeline.complete(flush.id, reply: .ok).map(\.work), ["GET b"])
+    }
+
     func testMultiKeyCommandsConflictOnAnyCommonKey() {
         var pipeline = RESPPipeline<String>()
         let mset = pipeline.enqueue("MSET a b", keys: keys("a", "b"), writes: true)

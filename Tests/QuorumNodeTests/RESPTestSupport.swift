@@ -215,6 +215,16 @@ final class RESPFakeKVService: KVService {
         KeyPage(keys: [], next: nil)
     }
 
+    /// Forgets the bucket's keys (every bucket's when nil), as a truncation hides them.
+    func truncate(bucket: String?) async throws(KVError) -> TruncationReport {
+        try state.withLock { (state) throws(KVError) in
+            if let failure = state.failAll { throw failure }
+            state.calls.append(Call(operation: "truncate", bucket: bucket ?? "*", key: "", options: RequestOptions()))
+            if let bucket { state.data[bucket] = nil } else { state.data = [:] }
+        }
+        return TruncationReport(bucket: bucket, pointMilliseconds: 1, members: 1)
+    }
+
     func status() async -> NodeStatus {
         NodeStatus(
             node: "node-a", version: QuorumKVVersion.current, uptimeSeconds: 1, ring: ringReport(), peers: health().peers,

@@ -242,7 +242,7 @@ final class TransportFrameTests: XCTestCase {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/format-v1")
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("frame-") }.sorted()
-        XCTAssertEqual(names.count, 25, "hello, error, 13 request and 10 response frames")
+        XCTAssertEqual(names.count, 26, "hello, error, 14 request and 10 response frames")
         let fixtures = try names.map { name in
             let text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8).filter { !$0.isWhitespace }
             return try XCTUnwrap(hexBytes(text), name)

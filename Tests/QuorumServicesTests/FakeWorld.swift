@@ -106,6 +106,8 @@ final class FakeWorld {
 final class FakeNode {
     let id: String
     unowned let world: FakeWorld
+    /// Where this node holds buckets truncated (`PeerRequest.truncate`).
+    var truncations = TruncationPoints.none
     struct Name: Hashable, Comparable {
         var partition: Int
         var bucket: String
@@ -304,6 +306,13 @@ final class FakeReplicaContext: ReplicaContext {
         completion(.failure(.badParameter(name: "bucket", message: "props are fixed in the fake world")))
     }
 
+    func truncationPoint(for bucket: String) -> HLCTimestamp? { node.truncations.point(for: bucket) }
+
+    func adoptTruncation(bucket: String?, point: HLCTimestamp, completion: @escaping (Result<Void, KVError>) -> Void) {
+        node.truncations = node.truncations.raising(bucket, to: point)
+        completion(.success(()))
+    }
+
     func decompress(_ bytes: [UInt8], originalLength: Int) throws -> [UInt8] { bytes }
     func log(_ level: ServiceLogLevel, _ message: String, _ metadata: [String: String]) { node.note(level, message) }
 }
@@ -318,6 +327,7 @@ final class FakeAntiEntropyContext: AntiEntropyContext {
     var serving: Ring { node.world.ring }
     var target: Ring { node.world.target }
     func props(for bucket: String) -> BucketProps { node.world.props(for: bucket) }
+    func truncationPoint(for bucket: String) -> HLCTimestamp? { node.truncations.point(for: bucket) }
     var replicasMax: Int { max(node.world.props.values.map(\.n).max() ?? 0, BucketProps.defaults.n) }
     var replicasMin: Int { min(node.world.props.values.map(\.n).min() ?? BucketProps.defaults.n, BucketProps.defaults.n) }
     func unreachable() -> Set<String> { node.unreachable }

@@ -15,6 +15,8 @@ public enum KVError: Error, Sendable, Equatable {
     case quorumNotMet(operation: QuorumOperation, needed: Int, answered: Int, primariesNeeded: Int, primariesAnswered: Int)
     /// A bound on queued work was reached; retry later.
     case overloaded(message: String)
+    /// An operation that needs every member (a truncation) could not reach them all.
+    case unavailable(message: String)
     /// A fault inside QuorumKV (disk, corruption). The node keeps serving.
     case internalError(message: String)
 
@@ -28,6 +30,7 @@ public enum KVError: Error, Sendable, Equatable {
         case .siblingLimit: return "sibling_limit"
         case .quorumNotMet: return "quorum_not_met"
         case .overloaded: return "overloaded"
+        case .unavailable: return "unavailable"
         case .internalError: return "internal"
         }
     }
@@ -54,6 +57,7 @@ public enum KVError: Error, Sendable, Equatable {
             }
             return text + "; check that the nodes are up, or lower r/w"
         case .overloaded(let message): return message
+        case .unavailable(let message): return message
         case .internalError(let message): return message
         }
     }

@@ -14,6 +14,9 @@ public struct MembershipState: Sendable, Equatable {
     public private(set) var members: [String: ClusterMember]
     /// Props of every bucket anyone configured, by bucket name.
     public private(set) var bucketProps: [String: BucketProps]
+    /// Where buckets were truncated; gossiped so a member that missed a truncation, or
+    /// joins later, still hides what it hid.
+    public private(set) var truncations: TruncationPoints
 
     /// A state with no members yet: a node that has not joined a cluster.
     public init(partitionCount: Int = 64) {
@@ -23,6 +26,7 @@ public struct MembershipState: Sendable, Equatable {
         self.partitionCount = partitionCount
         members = [:]
         bucketProps = [:]
+        truncations = .none
     }
 
     /// The state every node of a statically configured cluster computes from the same
@@ -37,10 +41,14 @@ public struct MembershipState: Sendable, Equatable {
         }
     }
 
-    init(partitionCount: Int, members: [String: ClusterMember], bucketProps: [String: BucketProps]) {
+    init(
+        partitionCount: Int, members: [String: ClusterMember], bucketProps: [String: BucketProps],
+        truncations: TruncationPoints = .none
+    ) {
         self.partitionCount = partitionCount
         self.members = members
         self.bucketProps = bucketProps
+        self.truncations = truncations
     }
 
     // MARK: The ring
@@ -163,6 +171,14 @@ public struct MembershipState: Sendable, Equatable {
         return state
     }
 
+    /// The state with `bucket` (nil: every bucket) truncated at `point`, unless it already
+    /// holds a later point.
+    public func truncating(_ bucket: String?, at point: HLCTimestamp) -> MembershipState {
+        var state = self
+        state.truncations = truncations.raising(bucket, to: point)
+        return state
+    }
+
     private func setting(_ id: String, status: MemberStatus) -> MembershipState {
         var state = self
         state.members[id]!.status = status
@@ -173,7 +189,7 @@ public struct MembershipState: Sendable, Equatable {
     // MARK: Merge
 
     /// The least state that includes both: per member the superseding entry, per bucket
-    /// the newest props. Commutative, associative and idempotent. A mismatched partition
+    /// the newest props and the latest truncation point. Commutative, associative and idempotent. A mismatched partition
     /// count keeps the larger only so the merge stays total; `Gossip` never merges such states.
     public func merged(with other: MembershipState) -> MembershipState {
         var result = self
@@ -185,6 +201,7 @@ public struct MembershipState: Sendable, Equatable {
         for (bucket, theirs) in other.bucketProps {
             result.bucketProps[bucket] = MembershipState.newer(result.bucketProps[bucket], theirs)
         }
+        result.truncations = truncations.merged(with: other.truncations)
         return result
     }
 

@@ -5,10 +5,13 @@
 ///
 /// - Version 1: the partition count; per member its id, addresses, status, entry version
 ///   and ring position; per bucket its name and `BucketProps`.
+/// - Version 2: version 1's fields, then `TruncationPoints`. Written only for a state that
+///   holds a truncation point (see `Formats.membershipState`): the version is a function
+///   of the state, so equal states still encode to equal bytes.
 extension MembershipState {
-    /// Writes the newest version.
+    /// Writes version 1 while no bucket was truncated, else the newest version.
     public func encode(into writer: inout ByteWriter) {
-        writer.write(Formats.membershipState.newest)
+        writer.write(truncations.isEmpty ? 1 : Formats.membershipState.newest)
         writer.writeVarInt(UInt64(partitionCount))
         let ids = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         writer.writeVarInt(UInt64(ids.count))
@@ -27,6 +30,7 @@ extension MembershipState {
             writer.writeString(bucket)
             bucketProps[bucket]!.encode(into: &writer)
         }
+        if !truncations.isEmpty { truncations.encode(into: &writer) }
     }
 
     public func encoded() -> [UInt8] {
@@ -50,8 +54,16 @@ extension MembershipState {
         let version = try reader.readUInt8()
         switch version {
         case 1: return try decodeVersion1(from: &reader, limits: limits)
+        case 2: return try decodeVersion2(from: &reader, limits: limits)
         default: throw .unsupportedVersion(version)
         }
+    }
+
+    private static func decodeVersion2(from reader: inout ByteReader, limits: GossipLimits) throws(WireError) -> MembershipState {
+        let state = try decodeVersion1(from: &reader, limits: limits)
+        let truncations = try TruncationPoints.decode(from: &reader, bucketsMax: limits.bucketsMax)
+        return MembershipState(
+            partitionCount: state.partitionCount, members: state.members, bucketProps: state.bucketProps, truncations: truncations)
     }
 
     private static func decodeVersion1(from reader: inout ByteReader, limits: GossipLimits) throws(WireError) -> MembershipState {

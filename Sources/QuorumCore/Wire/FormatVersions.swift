@@ -31,7 +31,11 @@ public struct FormatVersions: Sendable, Equatable {
 /// hint or a read answer, `BucketProps`, gossip, repair batches) changes together with a
 /// new `peerProtocol` version, and a node writes the old encodings to a peer that speaks
 /// the old protocol (`Frame` says how much of that the transport does today). A new
-/// request or response kind is a new `peerProtocol` version too. The SQLite table layout
+/// request kind alone needs no new `peerProtocol` version: it changes no existing
+/// payload, and an older node answers a tag it does not know with a failure naming it,
+/// which the caller reports (a `FLUSHDB` during a rolling upgrade fails until every
+/// member runs the release that has it). A new response kind, or a changed payload, is
+/// a new `peerProtocol` version. The SQLite table layout
 /// is versioned apart from these (`Schema.version` in QuorumStorage).
 public enum Formats {
     /// `KeyState`: a key's row in the `kv` table and a hint's state (inside the store's
@@ -40,7 +44,13 @@ public enum Formats {
     /// `BucketProps`: the `bucket_props` table, setBucketProps requests, membership state.
     public static let bucketProps = FormatVersions(1...1)
     /// `MembershipState`: gossip, and the copy each node saves in its store's meta table.
-    public static let membershipState = FormatVersions(1...1)
+    /// Version 2 adds the truncation points; a state without any is still written as
+    /// version 1, so nodes of the previous release keep reading gossip until a bucket is
+    /// first truncated.
+    public static let membershipState = FormatVersions(1...2)
+    /// `TruncationPoints`: inside membership state version 2, and each node's copy in its
+    /// store's meta table.
+    public static let truncationPoints = FormatVersions(1...1)
     /// `GossipMessage`: the payload of gossip requests and answers.
     public static let gossipMessage = FormatVersions(1...1)
     /// `RepairBatch`: anti-entropy's merge batches, before LZ4.

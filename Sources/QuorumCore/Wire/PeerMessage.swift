@@ -33,6 +33,9 @@ public enum PeerRequest: Sendable, Equatable {
     /// (`MerkleTree.versionDigest`); answered `.ack` when removed, `precondition_failed`
     /// when the state changed or is absent. See `TombstonePurgeRule`.
     case purge(bucket: String, key: [UInt8], digest: UInt64)
+    /// Adopt a truncation point of `bucket` (nil: every bucket): durable, and the clock
+    /// moved past it, before the `.ack`, so no write this node stamps later falls below it.
+    case truncate(bucket: String?, point: HLCTimestamp)
 }
 
 /// A node's answer to a `PeerRequest`, carried in a response frame's payload.
@@ -59,6 +62,7 @@ extension PeerRequest {
         case fetch = 1, coordinateWrite, merge, setBucketProps, ping, listKeys, storeHint, gossip, treeRoot, treeHashes, segmentKeys
         case mergeBatch
         case purge
+        case truncate
     }
 
     public func encoded() -> [UInt8] {
@@ -131,6 +135,11 @@ extension PeerRequest {
             writer.writeString(bucket)
             writer.writeBytes(key)
             writer.write(digest)
+        case .truncate(let bucket, let point):
+            writer.write(Tag.truncate.rawValue)
+            writer.write(bucket != nil)
+            if let bucket { writer.writeString(bucket) }
+            point.encode(into: &writer)
         }
         return writer.bytes
     }
@@ -194,6 +203,9 @@ extension PeerRequest {
             self = .ping
         case .purge:
             self = .purge(bucket: try reader.readString(), key: try reader.readBytes(), digest: try reader.readUInt64())
+        case .truncate:
+            let bucket = try reader.readBool() ? try reader.readString() : nil
+            self = .truncate(bucket: bucket, point: try HLCTimestamp.decode(from: &reader))
         }
         guard reader.isAtEnd else { throw .malformed("\(reader.remainingCount) trailing bytes after a request") }
     }

@@ -341,6 +341,15 @@ public final class KVHTTPClient: Sendable {
         return try Self.decode(MembershipChange.self, from: response)
     }
 
+    /// `POST /buckets/{bucket}/truncate`, or `POST /cluster/truncate` when `bucket` is nil:
+    /// answers once every member hides what the bucket held. It waits on every member, so
+    /// its timeout is longer than a key request's.
+    public func truncate(bucket: String?, timeout: TimeAmount = .seconds(60)) async throws(KVClientError) -> TruncationReport {
+        let path = bucket.map { "/buckets/\($0)/truncate" } ?? "/cluster/truncate"
+        let response = try await send(method: "POST", path: path, timeout: timeout)
+        return try Self.decode(TruncationReport.self, from: response)
+    }
+
     /// `GET /metrics`: the Prometheus text exposition.
     public func metrics(timeout: TimeAmount = .seconds(5)) async throws(KVClientError) -> String {
         let response = try await send(method: "GET", path: "/metrics", timeout: timeout)

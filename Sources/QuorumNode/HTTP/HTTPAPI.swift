@@ -105,6 +105,8 @@ public enum HTTPAPI {
             return HTTPResponder.bucketProps(bucket: bucket, props: props)
         case .listKeys(let bucket, let cursor, let limit):
             return HTTPResponder.keyPage(try await service.listKeys(bucket: bucket, cursor: cursor, limit: limit))
+        case .truncate(let bucket):
+            return HTTPResponder.json(.ok, try await service.truncate(bucket: bucket))
         case .health:
             return HTTPResponder.health(service.health())
         case .status:

@@ -8,18 +8,20 @@ public enum HTTPEndpoint: String, CaseIterable, Sendable {
     case getKey, putKey, deleteKey
     case getBucketProps, setBucketProps
     case listKeys
+    case truncateBucket, truncateAll
     case health, status, ring, metrics, statusPage
     case joinCluster, leaveCluster
 
     /// The paths the router tells apart; each has one or more endpoints (one per method).
     public enum Resource: Sendable, Equatable {
-        case key, bucketProps, bucketKeys, health, status, ring, metrics, root, clusterJoin, clusterLeave
+        case key, bucketProps, bucketKeys, bucketTruncate, clusterTruncate, health, status, ring, metrics, root, clusterJoin,
+            clusterLeave
     }
 
     public var method: String {
         switch self {
         case .putKey, .setBucketProps: return "PUT"
-        case .joinCluster, .leaveCluster: return "POST"
+        case .joinCluster, .leaveCluster, .truncateBucket, .truncateAll: return "POST"
         case .deleteKey: return "DELETE"
         default: return "GET"
         }
@@ -30,6 +32,8 @@ public enum HTTPEndpoint: String, CaseIterable, Sendable {
         case .getKey, .putKey, .deleteKey: return .key
         case .getBucketProps, .setBucketProps: return .bucketProps
         case .listKeys: return .bucketKeys
+        case .truncateBucket: return .bucketTruncate
+        case .truncateAll: return .clusterTruncate
         case .health: return .health
         case .status: return .status
         case .ring: return .ring
@@ -46,6 +50,8 @@ public enum HTTPEndpoint: String, CaseIterable, Sendable {
         case .key: return "/kv/{bucket}/{key}"
         case .bucketProps: return "/buckets/{bucket}/props"
         case .bucketKeys: return "/buckets/{bucket}/keys"
+        case .bucketTruncate: return "/buckets/{bucket}/truncate"
+        case .clusterTruncate: return "/cluster/truncate"
         case .health: return "/health"
         case .status: return "/status"
         case .ring: return "/ring"
@@ -65,6 +71,8 @@ public enum HTTPEndpoint: String, CaseIterable, Sendable {
         case .getBucketProps: return "get_props"
         case .setBucketProps: return "set_props"
         case .listKeys: return "list_keys"
+        case .truncateBucket: return "truncate_bucket"
+        case .truncateAll: return "truncate_all"
         case .health: return "health"
         case .status: return "status"
         case .ring: return "ring"

@@ -109,7 +109,7 @@ public enum HTTPResponder {
         case .tooLarge: return .payloadTooLarge
         case .notFound: return .notFound
         case .preconditionFailed, .siblingLimit: return .preconditionFailed
-        case .quorumNotMet, .overloaded: return .serviceUnavailable
+        case .quorumNotMet, .overloaded, .unavailable: return .serviceUnavailable
         case .internalError: return .internalServerError
         }
     }

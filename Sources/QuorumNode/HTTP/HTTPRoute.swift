@@ -6,6 +6,7 @@ import QuorumCore
 /// - `GET|PUT|DELETE /kv/{bucket}/{key}?n=&r=&w=&pr=&pw=&timeout=` (PUT also `returnbody=`)
 /// - `GET|PUT /buckets/{bucket}/props`
 /// - `GET /buckets/{bucket}/keys?limit=&cursor=`
+/// - `POST /buckets/{bucket}/truncate`, `POST /cluster/truncate` (every bucket)
 /// - `GET /health`, `GET /status`, `GET /ring`, `GET /metrics`, `GET /`
 /// - `POST /cluster/join?seed=host:port`, `POST /cluster/leave`
 ///
@@ -18,6 +19,8 @@ public enum HTTPRoute: Sendable, Equatable {
     case getBucketProps(bucket: String)
     case setBucketProps(bucket: String)
     case listKeys(bucket: String, cursor: String?, limit: Int)
+    /// Truncate one bucket, or every bucket when nil.
+    case truncate(bucket: String?)
     case health
     case status
     case ring
@@ -42,6 +45,7 @@ public enum HTTPRoute: Sendable, Equatable {
         case .getBucketProps: return .getBucketProps
         case .setBucketProps: return .setBucketProps
         case .listKeys: return .listKeys
+        case .truncate(let bucket): return bucket == nil ? .truncateAll : .truncateBucket
         case .health: return .health
         case .status: return .status
         case .ring: return .ring
@@ -108,6 +112,13 @@ public enum HTTPRoute: Sendable, Equatable {
             let bucket = try decodeBucket(segments[1], limits: limits)
             let (cursor, limit) = try parseKeyPage(query: target.query, limits: limits)
             return .listKeys(bucket: bucket, cursor: cursor, limit: limit)
+        case .truncateBucket:
+            let bucket = try decodeBucket(segments[1], limits: limits)
+            try rejectQuery(target.query)
+            return .truncate(bucket: bucket)
+        case .truncateAll:
+            try rejectQuery(target.query)
+            return .truncate(bucket: nil)
         case .health, .status, .ring, .metrics, .statusPage:
             try rejectQuery(target.query)
             switch endpoint {
@@ -301,6 +312,8 @@ struct HTTPRequestTarget {
         case ("kv", 2...): return .key
         case ("buckets", 3) where text(2) == "props": return .bucketProps
         case ("buckets", 3) where text(2) == "keys": return .bucketKeys
+        case ("buckets", 3) where text(2) == "truncate": return .bucketTruncate
+        case ("cluster", 2) where text(1) == "truncate": return .clusterTruncate
         case ("health", 1): return .health
         case ("status", 1): return .status
         case ("ring", 1): return .ring

@@ -68,6 +68,8 @@ final class MeteredKVService: KVService {
 
     func health() -> HealthReport { base.health() }
 
+    func truncate(bucket: String?) async throws(KVError) -> TruncationReport { try await base.truncate(bucket: bucket) }
+
     func listKeys(bucket: String, cursor: String?, limit: Int) async throws(KVError) -> KeyPage {
         try await base.listKeys(bucket: bucket, cursor: cursor, limit: limit)
     }

@@ -67,12 +67,14 @@ public enum RESPCommand: Sendable, Equatable {
     case qget(key: [UInt8], options: RequestOptions)
     case qset(key: [UInt8], value: [UInt8], context: String?, contentType: String?, options: RequestOptions)
     case qdel(key: [UInt8], context: String?, options: RequestOptions)
+    /// `FLUSHDB` (the connection's bucket) or `FLUSHALL` (every bucket): a truncation.
+    case flush(everyBucket: Bool)
 
     /// Whether the command needs the key-value service (and so runs on a task) rather than
     /// being answered on the connection's event loop.
     public var usesService: Bool {
         switch self {
-        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel: return true
+        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .flush: return true
         default: return false
         }
     }
@@ -86,6 +88,7 @@ public enum RESPCommand: Sendable, Equatable {
         case .set(let key, _, _, _, _), .qset(let key, _, _, _, _), .qdel(let key, _, _): return ([key], true)
         case .del(let keys): return (keys, true)
         case .mset(let pairs): return (pairs.map(\.key), true)
+        case .flush: return ([], true)  // every key: it runs alone in its connection's pipeline
         default: return ([], false)
         }
     }
@@ -132,6 +135,8 @@ extension RESPCommand {
         ("qget", -2, ["readonly"], 1, 1, 1),
         ("qset", -3, ["write"], 1, 1, 1),
         ("qdel", -2, ["write"], 1, 1, 1),
+        ("flushdb", -1, ["write"], 0, 0, 0),
+        ("flushall", -1, ["write"], 0, 0, 0),
     ]
 
     /// Parses one command's words. `limits` bounds keys and values, so a multi-key command
@@ -220,6 +225,14 @@ extension RESPCommand {
             let key = try checkedKey(arguments[0], limits: limits)
             let parsed = try options(arguments.dropFirst(), allowed: writeOptions + ["CONTEXT"], command: name)
             return .qdel(key: key, context: parsed.context, options: parsed.options)
+        case "FLUSHDB", "FLUSHALL":
+            // ASYNC and SYNC mean the same here: the answer comes once every member hides the
+            // bucket's old versions, and their space is freed later by the tombstone purge.
+            guard arguments.count <= 1 else { throw .wrongArity(name) }
+            if let mode = arguments.first.map({ String(decoding: $0, as: UTF8.self).uppercased() }), mode != "ASYNC", mode != "SYNC" {
+                throw .syntax("\(name) takes ASYNC or SYNC, got '\(printable(arguments[0], max: 32))'")
+            }
+            return .flush(everyBucket: name == "FLUSHALL")
         default:
             let preview = arguments.prefix(3).map { "'\(printable($0, max: 32))' " }.joined()
             throw RESPCommandError(

@@ -77,7 +77,7 @@ public struct RESPCommandHandler: Sendable {
                 session.defaults = RequestOptions()
                 return .ok
             }
-        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel:
+        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .flush:
             return nil
         }
     }
@@ -142,7 +142,7 @@ public struct RESPCommandHandler: Sendable {
         }
     }
 
-    /// MGET, EXISTS, MSET and DEL: several service calls, at most `multiKeyConcurrencyMax` at once.
+    /// MGET, EXISTS, MSET and DEL: several service calls; FLUSHDB and FLUSHALL: one that awaits every member, at most `multiKeyConcurrencyMax` at once.
     private func executeMultiKey(_ request: RESPRequest) async -> RESPValue {
         let bucket = request.bucket
         let service = self.service
@@ -184,6 +184,9 @@ public struct RESPCommandHandler: Sendable {
                     return 1
                 }
                 return .integer(deleted.reduce(0, +))
+            case .flush(let everyBucket):
+                _ = try await service.truncate(bucket: everyBucket ? nil : bucket)
+                return .ok
             default:
                 return .error(prefix: "INTERNAL", "command sent to the service by mistake")
             }

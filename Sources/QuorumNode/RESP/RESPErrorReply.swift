@@ -9,6 +9,7 @@ import QuorumCore
 /// | `too_large` | `TOOLARGE` |
 /// | `quorum_not_met` | `QUORUM` |
 /// | `overloaded` | `OVERLOADED` |
+/// | `unavailable` | `UNAVAILABLE` |
 /// | `sibling_limit` | `SIBLINGLIMIT` |
 /// | `precondition_failed` | `PRECONDITION` |
 /// | `not_found` | `NOTFOUND` |
@@ -22,6 +23,7 @@ public enum RESPErrorReply {
         "too_large": "TOOLARGE",
         "quorum_not_met": "QUORUM",
         "overloaded": "OVERLOADED",
+        "unavailable": "UNAVAILABLE",
         "sibling_limit": "SIBLINGLIMIT",
         "precondition_failed": "PRECONDITION",
         "not_found": "NOTFOUND",

@@ -5,7 +5,7 @@
 /// concurrently, which is what makes a pipelined burst fast (writes share one group
 /// commit), except that a command waits for every earlier unfinished command that shares
 /// a key with it when either of them writes: `SET k 1` then `GET k` in one pipeline reads
-/// 1, as with Redis. Pure bookkeeping; the connection handler does the IO.
+/// 1, as with Redis; a command that writes every key (`FLUSHDB`) runs alone. Pure bookkeeping; the connection handler does the IO.
 struct RESPPipeline<Work> {
     private enum State {
         case waiting(Work)
@@ -114,12 +114,15 @@ struct RESPPipeline<Work> {
         return (replies, false)
     }
 
-    /// Whether an unfinished command before `index` shares a key with these, one of them writing.
+    /// Whether an unfinished command before `index` shares a key with these, one of them
+    /// writing. A write that names no key writes every key (`FLUSHDB`): it waits for every
+    /// earlier command, and every later one waits for it.
     private func conflictsWithEarlier(keys: Set<[UInt8]>, writes: Bool, before index: Int) -> Bool {
-        guard !keys.isEmpty else { return false }
+        let everyKey = writes && keys.isEmpty
         for earlier in entries[head..<index] {
             if case .done = earlier.state { continue }
-            guard writes || earlier.writes, !earlier.keys.isEmpty else { continue }
+            if everyKey || (earlier.writes && earlier.keys.isEmpty) { return true }
+            guard !keys.isEmpty, writes || earlier.writes, !earlier.keys.isEmpty else { continue }
             if keys.count <= earlier.keys.count {
                 if keys.contains(where: earlier.keys.contains) { return true }
             } else if earlier.keys.contains(where: keys.contains) {

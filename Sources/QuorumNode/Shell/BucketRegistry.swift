@@ -2,10 +2,13 @@ import QuorumCore
 import QuorumStorage
 import Synchronization
 
-/// Every bucket's props this node knows, cached in memory and kept durably in SQLite.
+/// Every bucket's props this node knows, cached in memory and kept durably in SQLite;
+/// and where buckets were truncated.
 ///
 /// Copies meet by broadcast; the newer `version` wins, so every node ends with the same
-/// props whatever order the broadcasts arrive in.
+/// props whatever order the broadcasts arrive in. Truncation points are durable in the
+/// saved membership state (they are gossiped with it); this is their copy for readers on
+/// any thread, installed from each new membership.
 final class BucketRegistry: Sendable {
     private let store: ReplicaStore
     private let known: Mutex<[String: BucketProps]>
@@ -17,6 +20,23 @@ final class BucketRegistry: Sendable {
             loaded[bucket] = try BucketProps(decoding: blob)
         }
         known = Mutex(loaded)
+    }
+
+    private let truncations = Mutex<TruncationPoints>(.none)
+    /// Lets every request skip the lock while no bucket was ever truncated.
+    private let anyTruncation = Atomic<Bool>(false)
+
+    /// The point below which `bucket`'s versions read as deleted, if it was truncated.
+    func truncationPoint(for bucket: String) -> HLCTimestamp? {
+        guard anyTruncation.load(ordering: .acquiring) else { return nil }
+        return truncations.withLock { $0.point(for: bucket) }
+    }
+
+    /// Takes in points from a membership state; points only move forward.
+    func adopt(_ points: TruncationPoints) {
+        guard !points.isEmpty else { return }
+        truncations.withLock { $0 = $0.merged(with: points) }
+        anyTruncation.store(true, ordering: .releasing)
     }
 
     /// The bucket's props, or the defaults for a bucket nobody configured.

@@ -40,6 +40,13 @@ public protocol KVService: Sendable {
 
     func health() -> HealthReport
 
+    /// Truncates `bucket` (nil: every bucket, `FLUSHALL`): every version written before
+    /// the call reads as deleted on every replica and never comes back. Answers once every
+    /// member adopted the point, so no write acknowledged after it is lost; with a member
+    /// unreachable it fails with `unavailable` naming it (the members that did adopt keep
+    /// the point, and gossip spreads it), and can be retried.
+    func truncate(bucket: String?) async throws(KVError) -> TruncationReport
+
     /// One page of a bucket's live keys. Pages follow partition order, then key order; pass
     /// the previous page's `next` as `cursor`. Each partition is read from one replica.
     func listKeys(bucket: String, cursor: String?, limit: Int) async throws(KVError) -> KeyPage
@@ -57,6 +64,25 @@ public protocol KVService: Sendable {
     /// Makes this node hand its partitions off and leave; the process exits once it is
     /// gone from the ring (`POST /cluster/leave`).
     func leaveCluster() async throws(KVError) -> MembershipChange
+}
+
+/// The answer to a truncation: the bucket (nil: every bucket), the point as wall-clock
+/// milliseconds, and how many members adopted it (all of them, when it succeeded).
+public struct TruncationReport: Sendable, Equatable, Codable {
+    public var bucket: String?
+    public var pointMilliseconds: UInt64
+    public var members: Int
+
+    public init(bucket: String?, pointMilliseconds: UInt64, members: Int) {
+        self.bucket = bucket
+        self.pointMilliseconds = pointMilliseconds
+        self.members = members
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case bucket, members
+        case pointMilliseconds = "point_ms"
+    }
 }
 
 /// The answer to a join or leave request: where the node stands now.

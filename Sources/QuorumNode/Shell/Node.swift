@@ -75,6 +75,7 @@ public final class Node: Sendable {
             store: store, shape: antiEntropyLimits.shape, logger: logger)
         self.trees = trees
         let clock = try NodeClock(store: store, logger: logger)
+        registry.adopt(initialMembership.truncations)
         // Reads that must wait for a reader connection, scans and props commits: never on a loop.
         let blockingQueue = DispatchQueue(label: "quorumkv.replica.blocking", attributes: .concurrent)
         let replicas = try LoopLocal<ReplicaDriver>(group: group) { [config, store] loop in
@@ -82,8 +83,8 @@ public final class Node: Sendable {
             return ReplicaDriver(
                 nodeID: config.nodeID, partitionCount: config.partitionCount, limits: config.limits, storage: storage, trees: storage,
                 context: NodeReplicaContext(
-                    clock: clock, actorID: actorID, hints: hints, registry: registry, logger: logger, loop: loop,
-                    blockingQueue: blockingQueue))
+                    clock: clock, actorID: actorID, hints: hints, registry: registry, cluster: cluster, logger: logger,
+                    loop: loop, blockingQueue: blockingQueue))
         }
         self.replicas = replicas
         let router = ReplicaRouter(nodeID: config.nodeID, local: replicas, peers: peers)

@@ -1,7 +1,7 @@
 import QuorumCore
 
-/// Removes tombstones for good once `TombstonePurgeRule` allows it: every sibling a
-/// tombstone, the newest older than the grace period, and every replica holding exactly
+/// Removes tombstones for good once `TombstonePurgeRule` allows it (versions below their
+/// bucket's truncation point count as tombstones): every sibling a tombstone, the newest older than the grace period, and every replica holding exactly
 /// this version. Then each replica deletes the state with a compare-and-delete on the
 /// version digest (`PeerRequest.purge`), so a write that arrived meanwhile survives.
 ///
@@ -42,7 +42,10 @@ public final class TombstonePurgeDriver {
             let now = clock.nowMilliseconds()
             let grace = sweep.context.tombstoneGraceMilliseconds
             let candidates: [(row: StoredRow, state: KeyState)] = rows.compactMap { row in
-                guard let state = try? KeyState(decoding: row.blob),
+                // A truncated bucket's old versions count as the tombstones replicas answer them as.
+                guard let stored = try? KeyState(decoding: row.blob) else { return nil }
+                let state = stored.truncated(before: sweep.context.truncationPoint(for: row.bucket))
+                guard
                     TombstonePurgeRule.decide(state: state, nowMilliseconds: now, graceMilliseconds: grace, replicaDigests: [])
                         == .keep(.noReplicas)
                 else { return nil }

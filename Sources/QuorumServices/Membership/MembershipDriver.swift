@@ -99,6 +99,14 @@ public final class MembershipDriver {
         apply { $0.settingBucketProps(props, for: bucket) }
     }
 
+    /// Truncates `bucket` (nil: every bucket) at `point`; `completion` runs once a state
+    /// holding the point is saved and installed, so the caller may acknowledge it.
+    public func truncate(_ bucket: String?, at point: HLCTimestamp, completion: @escaping () -> Void) {
+        apply { $0.truncating(bucket, at: point) }
+        // Saves complete in order: after this one, the save (and install) of the change is done.
+        context.save(gossip.state) { completion() }
+    }
+
     /// The first message to a seed: our (empty or single-node) state's digest, so the seed
     /// answers with its whole state.
     public func joinGreeting() -> [UInt8] {

@@ -53,6 +53,13 @@ public final class ReplicaDriver {
             answerAntiEntropy(request, respond: respond)
         case .purge(let bucket, let key, let digest):
             purge(bucket: bucket, key: key, digest: digest, respond: respond)
+        case .truncate(let bucket, let point):
+            context.adoptTruncation(bucket: bucket, point: point) { result in
+                switch result {
+                case .success: respond(.ack)
+                case .failure(let error): respond(.failure(code: error.code, message: error.message))
+                }
+            }
         case .ping:
             respond(.pong)
         case .gossip:
@@ -62,16 +69,23 @@ public final class ReplicaDriver {
 
     // MARK: Reads
 
+    /// Answers the state as the bucket's truncation point leaves it; a stored state the
+    /// point changes is rewritten in that form (`convertTruncated`).
     private func fetch(bucket: String, key: [UInt8], respond: @escaping (PeerResponse) -> Void) {
         let partition = placement.partition(bucket: bucket, key: key)
         storage.readState(partition: partition, bucket: bucket, key: key) { [self] result in
             switch result {
             case .success(let blob):
+                let stored: KeyState?
                 do {
-                    respond(.state(try blob.map { try KeyState(decoding: $0) }))
+                    stored = try blob.map { try KeyState(decoding: $0) }
                 } catch {
-                    respond(failure("a stored state could not be decoded: \(error)", doing: "read"))
+                    return respond(failure("a stored state could not be decoded: \(error)", doing: "read"))
                 }
+                let point = context.truncationPoint(for: bucket)
+                let visible = stored?.truncated(before: point)
+                if visible != stored { convertTruncated(bucket: bucket, key: key, partition: partition) }
+                respond(.state(visible))
             case .failure(let failure):
                 respond(self.failure(failure, doing: "read"))
             }
@@ -90,7 +104,8 @@ public final class ReplicaDriver {
             switch result {
             case .success(let rows):
                 let inBucket = rows.prefix { $0.bucket == bucket }
-                let live = inBucket.filter { (try? KeyState(decoding: $0.blob))?.isDeleted == false }.map(\.key)
+                let point = context.truncationPoint(for: bucket)
+                let live = inBucket.filter { (try? KeyState(decoding: $0.blob))?.truncated(before: point).isDeleted == false }.map(\.key)
                 let more = rows.count == limit && inBucket.count == rows.count
                 respond(.keys(live, resumeAfter: more ? inBucket.last?.key : nil))
             case .failure(let failure):
@@ -155,7 +170,13 @@ public final class ReplicaDriver {
     /// of the partition's Merkle tree, so anti-entropy sees the replicas agree on "absent".
     private func purge(bucket: String, key: [UInt8], digest: UInt64, respond: @escaping (PeerResponse) -> Void) {
         let partition = placement.partition(bucket: bucket, key: key)
-        storage.deleteState(partition: partition, bucket: bucket, key: key, matches: { StableHash.hash($0) == digest }) {
+        let point = context.truncationPoint(for: bucket)
+        let matches: @Sendable ([UInt8]) -> Bool = { blob in
+            // A truncated state matches in the form the replicas answered it.
+            StableHash.hash(blob) == digest
+                || (point != nil && (try? KeyState(decoding: blob)).map { MerkleTree.versionDigest(of: $0.truncated(before: point)) } == digest)
+        }
+        storage.deleteState(partition: partition, bucket: bucket, key: key, matches: matches) {
             [self] result in
             switch result {
             case .success(true): respond(.ack)
@@ -163,6 +184,20 @@ public final class ReplicaDriver {
             case .failure(let failure): respond(self.failure(failure, doing: "purge"))
             }
         }
+    }
+
+    /// Rewrites a stored state in the form its bucket's truncation point leaves it, so
+    /// replicas that hold the same truncated version store the same bytes (their Merkle
+    /// trees agree) and the tombstone purge's compare-and-delete finds that form. Nothing
+    /// waits for it; a failure only leaves the conversion to the next read.
+    private func convertTruncated(bucket: String, key: [UInt8], partition: Int) {
+        let point = context.truncationPoint(for: bucket)
+        storage.updateState(partition: partition, bucket: bucket, key: key, transform: { blob throws(KVError) in
+            guard let blob, let stored = try? KeyState(decoding: blob) else { throw .preconditionFailed(message: "nothing to convert") }
+            let converted = stored.truncated(before: point)
+            guard converted != stored else { throw .preconditionFailed(message: "already converted") }
+            return converted.encoded()
+        }) { _ in }
     }
 
     /// Runs `transform` on the committed state in the store's commit order; `stored` gets
@@ -173,6 +208,9 @@ public final class ReplicaDriver {
     ) {
         let partition = placement.partition(bucket: bucket, key: key)
         let produced = ProducedState()
+        // Read once per write: a truncation adopted while the write waits for the writer
+        // is applied by the next read or write of the key (`fetch` converts on read).
+        let point = context.truncationPoint(for: bucket)
         storage.updateState(partition: partition, bucket: bucket, key: key, transform: { blob throws(KVError) in
             let current: KeyState?
             do {
@@ -180,7 +218,7 @@ public final class ReplicaDriver {
             } catch {
                 throw .internalError(message: "a stored state could not be decoded: \(error)")
             }
-            let next = try transform(current)
+            let next = try transform(current?.truncated(before: point)).truncated(before: point)
             produced.state = next
             return next.encoded()
         }) { [self] result in

@@ -12,6 +12,8 @@ public protocol AntiEntropyContext: ServiceLog {
     /// member joins or leaves.
     var target: Ring { get }
     func props(for bucket: String) -> BucketProps
+    /// The point below which `bucket`'s versions read as deleted, if it was truncated.
+    func truncationPoint(for bucket: String) -> HLCTimestamp?
     /// The most replicas any bucket keeps (the default bucket's n included): how deep
     /// routine exchanges pair each partition's replicas.
     var replicasMax: Int { get }

@@ -1,8 +1,8 @@
 import QuorumCore
 
 /// What the replica side reads from and hands to the rest of its node: the clock it keeps
-/// in step with the timestamps it sees, hints it takes for other nodes, bucket props it
-/// stores, how repair batches are compressed; and it is where the replica logs trouble.
+/// in step with the timestamps it sees, hints it takes for other nodes, bucket props and
+/// truncation points it stores, how repair batches are compressed; and it is where the replica logs trouble.
 public protocol ReplicaContext: ServiceLog {
     /// This store's identity in version vectors (node id plus the store's creation).
     var actorID: String { get }
@@ -14,6 +14,11 @@ public protocol ReplicaContext: ServiceLog {
         respond: @escaping (PeerResponse) -> Void)
     /// Stores a bucket's props if newer than the copy held.
     func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void)
+    /// The point below which `bucket`'s versions read as deleted, if it was truncated.
+    func truncationPoint(for bucket: String) -> HLCTimestamp?
+    /// Adopts a truncation point of `bucket` (nil: every bucket): durable and spread to the
+    /// membership state, and the clock moved past it, before `completion` reports success.
+    func adoptTruncation(bucket: String?, point: HLCTimestamp, completion: @escaping (Result<Void, KVError>) -> Void)
     /// Undoes the compression of an anti-entropy repair batch.
     func decompress(_ bytes: [UInt8], originalLength: Int) throws -> [UInt8]
 }

@@ -34,6 +34,8 @@ final class NodeAntiEntropyContext: AntiEntropyContext {
 
     func props(for bucket: String) -> BucketProps { registry.props(for: bucket) }
 
+    func truncationPoint(for bucket: String) -> HLCTimestamp? { registry.truncationPoint(for: bucket) }
+
     var replicasMax: Int { registry.replicasMax }
 
     var replicasMin: Int {

@@ -41,6 +41,7 @@ final class NodeMembershipContext: MembershipContext {
     }
 
     func membershipChanged(_ state: MembershipState) {
+        registry.adopt(state.truncations)
         let props = state.bucketProps
         blockingQueue.async { [registry] in
             for (bucket, bucketProps) in props { try? registry.store(bucket: bucket, props: bucketProps) }

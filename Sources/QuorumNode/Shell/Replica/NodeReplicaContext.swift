@@ -7,20 +7,23 @@ import QuorumStorage
 
 /// What the replica driver of one event loop reads from and hands to the rest of the
 /// node: the node's clock, the hint service, the bucket registry (stored off
-/// the loop: it commits), LZ4 for repair batches, and the log.
+/// the loop: it commits), the membership (where truncation points are kept), LZ4 for
+/// repair batches, and the log.
 final class NodeReplicaContext: ReplicaContext {
     private let clock: NodeClock
     let actorID: String
     private let hints: OnLoop<HintDriver>
     private let registry: BucketRegistry
+    private let cluster: OnLoop<ClusterServices>
     private let serviceLog: LoggerServiceLog
     private let loop: any EventLoop
     private let blockingQueue: DispatchQueue
 
     init(
-        clock: NodeClock, actorID: String, hints: OnLoop<HintDriver>, registry: BucketRegistry, logger: Logger,
-        loop: any EventLoop, blockingQueue: DispatchQueue
+        clock: NodeClock, actorID: String, hints: OnLoop<HintDriver>, registry: BucketRegistry,
+        cluster: OnLoop<ClusterServices>, logger: Logger, loop: any EventLoop, blockingQueue: DispatchQueue
     ) {
+        self.cluster = cluster
         self.clock = clock
         self.actorID = actorID
         self.hints = hints
@@ -46,6 +49,14 @@ final class NodeReplicaContext: ReplicaContext {
         blockingQueue.async { [registry] in
             answer(Result { () throws(KVError) in try registry.store(bucket: bucket, props: props) })
         }
+    }
+
+    func truncationPoint(for bucket: String) -> HLCTimestamp? { registry.truncationPoint(for: bucket) }
+
+    func adoptTruncation(bucket: String?, point: HLCTimestamp, completion: @escaping (Result<Void, KVError>) -> Void) {
+        clock.observe(point)
+        let answer = LoopHop.back(to: loop, completion)
+        cluster.run { $0.membership.truncate(bucket, at: point) { answer(.success(())) } }
     }
 
     func decompress(_ bytes: [UInt8], originalLength: Int) throws -> [UInt8] {
