@@ -62,6 +62,8 @@ final class SimulatedRequestContext: RequestContext {
 
     var serving: Ring { node.serving }
 
+    var target: Ring { node.target }
+
     func props(for bucket: String) -> BucketProps { node.world.props(for: bucket) }
 
     func unreachable() -> Set<String> { node.down }

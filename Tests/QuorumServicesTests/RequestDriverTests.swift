@@ -19,6 +19,7 @@ final class RequestDriverTests: XCTestCase {
         }
 
         var serving: Ring { world.ring }
+        var target: Ring { world.target }
         func props(for bucket: String) -> BucketProps { world.props(for: bucket) }
         var unreachableReads = 0
         func unreachable() -> Set<String> {

@@ -159,38 +159,15 @@ final class NodeService: KVService {
 
     // MARK: truncation
 
-    /// Stamps a point after every write this node coordinated, then has every member adopt
-    /// it (durably, its clock moved past it) before answering: from then on no member
-    /// stamps a write below the point, so a write acknowledged after the answer is never
-    /// hidden by it. Members of both rings are asked, so a joining member has it too.
+    /// Runs on the caller's request driver (`RequestDriver.truncate`), as the simulator runs it.
     func truncate(bucket: String?) async throws(KVError) -> TruncationReport {
         if let bucket { try validateBucketName(bucket, limits: limits) }
-        let point = clock.tick()
-        let members = Set(rings.serving.members).union(rings.target.members).sorted()
-        let request = PeerRequest.truncate(bucket: bucket, point: point)
-        let answers = await withTaskGroup(of: (String, Bool).self) { group in
-            for member in members {
-                group.addTask { [router, limits] in
-                    await withCheckedContinuation { continuation in
-                        router.call(member, request, timeoutMilliseconds: limits.requestTimeoutMillisecondsDefault) { result in
-                            continuation.resume(returning: (member, (try? result.get()) == .ack))
-                        }
-                    }
-                }
-            }
-            return await group.reduce(into: [String: Bool]()) { $0[$1.0] = $1.1 }
+        let timeout = limits.requestTimeoutMillisecondsDefault
+        let outcome = try await awaitCompletion { (completion: @escaping KVCompletion<TruncationOutcome>) in
+            drivers.run { $0.truncate(bucket: bucket, timeoutMilliseconds: timeout, completion: completion) }
         }
-        let missing = members.filter { answers[$0] != true }
-        let what = bucket.map { "bucket \($0)" } ?? "every bucket"
-        guard missing.isEmpty else {
-            logger.warning("truncation incomplete", metadata: ["bucket": "\(bucket ?? "*")", "missing": "\(missing)"])
-            throw .unavailable(
-                message: "truncating \(what) needs every member to adopt it, but \(missing.joined(separator: ", ")) did not "
-                    + "answer; the members that did hide the old versions already. Bring the members up (or remove them "
-                    + "from the cluster) and truncate again")
-        }
-        logger.info("truncated", metadata: ["bucket": "\(bucket ?? "*")", "members": "\(members.count)"])
-        return TruncationReport(bucket: bucket, pointMilliseconds: point.physicalMilliseconds, members: members.count)
+        logger.info("truncated", metadata: ["bucket": "\(bucket ?? "*")", "members": "\(outcome.members)"])
+        return TruncationReport(bucket: bucket, pointMilliseconds: outcome.point.physicalMilliseconds, members: outcome.members)
     }
 
     func ringReport() -> RingReport { RingReport(ring: ring) }

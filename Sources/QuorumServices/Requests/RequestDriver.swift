@@ -16,8 +16,8 @@ public final class RequestDriver {
     public let nodeID: String
     private let limits: Limits
     private let readRepairProbability: Double
-    private let replicas: any ReplicaCaller
-    private let context: any RequestContext
+    let replicas: any ReplicaCaller
+    let context: any RequestContext
     private let random: any RandomSource
     private let faults: FaultPoints
     let sweep: DeadlineSweep

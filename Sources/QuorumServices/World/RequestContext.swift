@@ -6,6 +6,9 @@ import QuorumCore
 public protocol RequestContext: AnyObject {
     /// The ring requests are placed by now.
     var serving: Ring { get }
+    /// The ring the cluster is heading to (`serving` unless a member joins or leaves):
+    /// operations every member must adopt (a truncation) go to the members of both.
+    var target: Ring { get }
     func props(for bucket: String) -> BucketProps
     /// Peers believed down: their replica slots start on stand-ins.
     func unreachable() -> Set<String>

@@ -29,6 +29,8 @@ final class NodeRequestContext: RequestContext, Sendable {
 
     var serving: Ring { rings.serving }
 
+    var target: Ring { rings.target }
+
     func props(for bucket: String) -> BucketProps { registry.props(for: bucket) }
 
     func unreachable() -> Set<String> { unreachablePeers.snapshot }
