@@ -23,6 +23,9 @@ public enum Check: String, Sendable, CaseIterable, Comparable {
     /// (h) A create-only write is acknowledged only where its lead held no live value: in
     /// vclock buckets its answer holds no live version but its own.
     case createOnly = "h"
+    /// (i) Once a truncation answered, no later read returns a version it hid (beyond the
+    /// issue's list: `FLUSHDB`).
+    case truncation = "i"
 
     public var title: String {
         switch self {
@@ -34,6 +37,7 @@ public enum Check: String, Sendable, CaseIterable, Comparable {
         case .lwwOrder: return "(f) LWW never goes back in time"
         case .liveness: return "(g) healed nodes are seen up again"
         case .createOnly: return "(h) create-only writes create"
+        case .truncation: return "(i) truncated versions stay hidden"
         }
     }
 
@@ -66,7 +70,9 @@ struct CheckInput {
     var mix: FaultMix
     /// No clock was skewed or stepped in this run (the plan has no clock faults).
     var clocksExact = true
-    /// Every key the clients used, sorted.
+    /// Every key the ordinary clients used, sorted: the checks on writes and deletes look at
+    /// these. The truncating clients' bucket is judged by (a) and (i) only, since a
+    /// truncation hides acknowledged writes by design.
     var keys: [KeyName]
     /// Per key: the final r = n read's state (nil: nothing held); absent when that read failed.
     var finalStates: [KeyName: KeyState?]
@@ -110,6 +116,7 @@ enum Checker {
         violations += QuorumReadCheck.check(input)
         violations += LWWOrderCheck.check(input)
         violations += LivenessCheck.check(input)
+        violations += TruncationCheck.check(input)
         return violations
     }
 }

@@ -5,6 +5,8 @@ import QuorumCore
 public struct History: Sendable {
     public enum Kind: String, Sendable, Equatable {
         case get, put, delete
+        /// A truncation of the entry's bucket (its key is empty).
+        case truncate
     }
 
     /// What a request came to.
@@ -24,6 +26,8 @@ public struct History: Sendable {
         case failed(code: String)
         /// The coordinator crashed mid-request: applied or not, nobody knows.
         case indeterminate
+        /// Every member adopted the truncation point.
+        case truncated(point: HLCTimestamp)
     }
 
     public struct Entry: Sendable {
@@ -47,7 +51,7 @@ public struct History: Sendable {
         public var completedAt: UInt64?
         public var outcome: Outcome
 
-        public var isWrite: Bool { kind != .get }
+        public var isWrite: Bool { kind == .put || kind == .delete }
         public var isAcknowledged: Bool {
             if case .written = outcome { return true }
             return false
@@ -130,6 +134,7 @@ public struct History: Sendable {
         case .lostWithWipedDisks(let version): line += "ok \(render(version)), lost with its replicas' wiped disks"
         case .failed(let code): line += "failed \(code)"
         case .indeterminate: line += "indeterminate"
+        case .truncated(let point): line += "truncated below \(point.physicalMilliseconds).\(point.logical)"
         }
         return line
     }

@@ -50,6 +50,8 @@ final class SimulatedClient {
         case .delete, .deleteWithContext:
             kind = .delete
             intent = .delete(context: operation.kind == .deleteWithContext ? contexts[name] ?? .empty : .empty)
+        case .truncate:
+            kind = .truncate
         }
         let entry = world.history.begin(
             client: index, kind: kind, bucket: operation.bucket, key: operation.key, node: operation.node,
@@ -69,7 +71,9 @@ final class SimulatedClient {
             }
             issueNext()
         }
-        if let intent {
+        if operation.kind == .truncate {
+            node.truncate(bucket: operation.bucket, completion: completion)
+        } else if let intent {
             node.write(
                 bucket: operation.bucket, key: operation.key, intent: intent, options: operation.options, sloppy: operation.sloppy,
                 ifAbsent: operation.kind == .putIfAbsent, completion: completion)
@@ -85,6 +89,7 @@ final class SimulatedClient {
             return .written(version: version, state: state, acknowledgedBy: acknowledgedBy)
         case .failed(let error): return .failed(code: error.code)
         case .indeterminate: return .indeterminate
+        case .truncated(let point): return .truncated(point: point)
         }
     }
 }

@@ -9,6 +9,8 @@ enum ClientResult {
     case failed(KVError)
     /// The coordinator crashed before answering.
     case indeterminate
+    /// Every member adopted the truncation point.
+    case truncated(HLCTimestamp)
 }
 
 /// Client requests into a simulated node: handed to the node's own `RequestDriver`, the
@@ -35,6 +37,16 @@ extension SimulatedNode {
             switch result {
             case .success(let outcome):
                 tell(.written(version: version(of: outcome), state: outcome.state, acknowledgedBy: outcome.acknowledged))
+            case .failure(let error): tell(.failed(error))
+            }
+        }
+    }
+
+    func truncate(bucket: String, completion: @escaping (ClientResult) -> Void) {
+        let tell = open(completion)
+        requests.truncate(bucket: bucket, timeoutMilliseconds: limits.requestTimeoutMillisecondsDefault) { result in
+            switch result {
+            case .success(let outcome): tell(.truncated(outcome.point))
             case .failure(let error): tell(.failed(error))
             }
         }

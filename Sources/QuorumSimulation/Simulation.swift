@@ -80,7 +80,9 @@ public enum Simulation {
                 && Self.believedDown(world).isEmpty)
         }
         var repairMilliseconds = converged ? world.now - healedAt : nil
-        if config.purgesTombstones && plan.operations.joined().contains(where: { $0.kind == .delete || $0.kind == .deleteWithContext }) {
+        if config.purgesTombstones
+            && plan.operations.joined().contains(where: { [.delete, .deleteWithContext, .truncate].contains($0.kind) })
+        {
             // Run past the grace of the last tombstone (plus clock error and a purge sweep),
             // so purges happen, then let repair settle again.
             let purgesDone = healedAt + config.antiEntropyLimits.tombstoneGraceMilliseconds + config.purgeSweepMilliseconds
@@ -113,7 +115,8 @@ public enum Simulation {
         world.tearDown()
         world.history.markWritesLost(wipes: world.wipes)
         let input = CheckInput(
-            history: world.history, mix: mix, clocksExact: !plan.faults.contains { $0.fault.changesClock }, keys: keys, finalStates: finalStates, replicaStates: replicaStates,
+            history: world.history, mix: mix, clocksExact: !plan.faults.contains { $0.fault.changesClock },
+            keys: keys.filter { $0.bucket != SimulatedBuckets.flushed }, finalStates: finalStates, replicaStates: replicaStates,
             nodeCount: config.nodeCount, believedDown: believedDown, disksWiped: !world.wipes.isEmpty)
         return SimulationReport(
             seed: seed, mix: mix, plan: plan, history: world.history, violations: Checker.check(input), events: world.steps,
@@ -147,7 +150,8 @@ public enum Simulation {
 
     /// Every key the plan touches, sorted.
     static func universe(_ plan: SimulationPlan) -> [CheckInput.KeyName] {
-        Set(plan.operations.flatMap { $0 }.map { CheckInput.KeyName(bucket: $0.bucket, key: $0.key) }).sorted()
+        Set(plan.operations.flatMap { $0 }.filter { $0.kind != .truncate }.map { CheckInput.KeyName(bucket: $0.bucket, key: $0.key) })
+            .sorted()
     }
 
     /// Each replica's stored state of the key, in preference-list order (the bucket's n).

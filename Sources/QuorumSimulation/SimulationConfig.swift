@@ -17,6 +17,10 @@ public struct SimulationConfig: Sendable, Equatable {
     /// after it, so 96 requests cost about a third more than 40 did.
     public var clientCount = 6
     public var operationsPerClient = 16
+    /// Clients that, beside the others, write, read, delete and truncate a bucket of their
+    /// own (`SimulatedBuckets.flushed`), checked by (i). Their requests are drawn after
+    /// everything else, so a seed's other requests and faults don't depend on them.
+    public var truncatingClients = 1
     /// Keys per bucket.
     public var keysPerBucket = 2
     /// Faults; nil picks the seed's own mix (`FaultMix.forSeed`).
@@ -67,5 +71,5 @@ public struct SimulationConfig: Sendable, Equatable {
     public func mix(forSeed seed: UInt64) -> FaultMix { faults ?? FaultMix.forSeed(seed) }
 
     /// Client requests a drawn plan holds.
-    public var requestsPerSeed: Int { clientCount * operationsPerClient }
+    public var requestsPerSeed: Int { (clientCount + truncatingClients) * operationsPerClient }
 }

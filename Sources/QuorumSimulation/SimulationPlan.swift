@@ -9,6 +9,8 @@ public struct SimulationPlan: Sendable, Equatable {
             case get, put, putWithContext, delete, deleteWithContext
             /// A create-only write (`If-None-Match: *`, `SET NX`): refused when the lead holds a live value.
             case putIfAbsent
+            /// A truncation of the operation's bucket (`FLUSHDB`); its key is unused.
+            case truncate
         }
 
         public var kind: Kind
@@ -118,13 +120,17 @@ public enum SimulatedBuckets {
     public static let lww = "lww"
     public static let vclock = "vclock"
     public static let wide = "wide"
+    /// Written, read and truncated by the truncating clients only (`SimulationConfig`).
+    public static let flushed = "flushed"
 
     public static let props: [String: BucketProps] = [
         lww: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .lww),
         vclock: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .vclock),
         wide: BucketProps(n: 5, r: .quorum, w: .quorum, conflict: .vclock),
+        flushed: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .lww),
     ]
 
+    /// The buckets the ordinary clients use.
     public static let names = [lww, vclock, wide]
 
     /// The largest n of any bucket: how deep anti-entropy pairs replicas.
@@ -140,7 +146,23 @@ extension SimulationPlan {
             for _ in 0..<config.operationsPerClient { ops.append(drawOperation(config: config, mix: mix, using: &random)) }
             operations.append(ops)
         }
-        return SimulationPlan(operations: operations, faults: drawFaults(config: config, mix: mix, using: &random))
+        let faults = drawFaults(config: config, mix: mix, using: &random)
+        // Drawn last, so adding them leaves every other client's requests and the faults as they were.
+        for _ in 0..<config.truncatingClients {
+            operations.append((0..<config.operationsPerClient).map { _ in drawTruncatingOperation(config: config, mix: mix, using: &random) })
+        }
+        return SimulationPlan(operations: operations, faults: faults)
+    }
+
+    /// A truncating client's request: on its own bucket, reads and writes at the bucket's
+    /// quorums, deletes, and about one truncation in eight.
+    private static func drawTruncatingOperation(config: SimulationConfig, mix: FaultMix, using random: inout SplitMix64) -> Operation {
+        let kinds: [Operation.Kind] = [.get, .get, .get, .put, .put, .put, .delete, .truncate]
+        let kind = kinds[Int(random.below(UInt64(kinds.count)))]
+        let key = kind == .truncate ? [] : Array("k\(random.below(UInt64(config.keysPerBucket)))".utf8)
+        return Operation(
+            kind: kind, bucket: SimulatedBuckets.flushed, key: key, node: Int(random.below(UInt64(config.nodeCount))),
+            sloppy: random.below(2) == 0, thinkMilliseconds: thinkTime(mix: mix, using: &random))
     }
 
     private static func drawOperation(config: SimulationConfig, mix: FaultMix, using random: inout SplitMix64) -> Operation {

@@ -50,6 +50,11 @@ struct QuorumKVSim: ParsableCommand {
     @Option(help: "Clients (default \(SimulationConfig().clientCount)).")
     var clients: Int?
 
+    @Option(
+        name: .customLong("truncating-clients"),
+        help: "Clients that also truncate a bucket of their own, beside the others (default \(SimulationConfig().truncatingClients)).")
+    var truncatingClients: Int?
+
     @Option(help: "With --seed: run only these plan steps (as --shrink prints them).")
     var keep: String?
 
@@ -105,6 +110,7 @@ struct QuorumKVSim: ParsableCommand {
         config.bug = InjectedBug(rawValue: bug)!
         if let operations { config.operationsPerClient = operations }
         if let clients { config.clientCount = clients }
+        if let truncatingClients { config.truncatingClients = truncatingClients }
         return config
     }
 

@@ -59,6 +59,10 @@ final class InjectedBugTests: XCTestCase {
         XCTAssertGreaterThan(clean?.purged ?? 0, 0, "the clean run should purge tombstones too")
     }
 
+    func testReadsIgnoringTruncationAreFoundWithin50Seeds() {
+        assertCaught(.readsIgnoreTruncation, by: .truncation, within: 1...50, base: config(truncatingClients: 1))
+    }
+
     func testDefaultConfigurationHasNoBugSwitchedOn() {
         XCTAssertEqual(SimulationConfig().bug, .none)
     }

@@ -26,7 +26,7 @@ final class ReplayTests: XCTestCase {
             if case .written = entry.outcome { return true }
             return false
         }
-        let workload = SimulationConfig().requestsPerSeed
+        let workload = config().requestsPerSeed
         XCTAssertEqual(report.counts.requests, workload, "seed 3: every client issues every request")
         XCTAssertGreaterThan(report.history.entries.count, workload, "seed 3: the requests plus the final reads")
         XCTAssertGreaterThan(acknowledged.count, 5, "seed 3: a calm run acknowledges most writes")

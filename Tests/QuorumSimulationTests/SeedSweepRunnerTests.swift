@@ -16,7 +16,7 @@ final class SeedSweepRunnerTests: XCTestCase {
         var summed = EventTotals()
         for report in reports { summed.add(report.counts) }
         XCTAssertEqual(totals, summed)
-        XCTAssertEqual(totals.requests, 6 * SimulationConfig().requestsPerSeed)
+        XCTAssertEqual(totals.requests, 6 * config().requestsPerSeed)
         XCTAssertGreaterThan(totals.crashes, 0, "seeds 1...6 include a crashes and a chaos run")
         XCTAssertGreaterThan(totals.partitions, 0, "seeds 1...6 include a partitions and a chaos run")
         XCTAssertEqual(summary.document, .init(seeds: 6, failed: 0, events: totals))
@@ -57,17 +57,19 @@ final class SeedSweepRunnerTests: XCTestCase {
         let first = try XCTUnwrap(summary.firstFailure)
         XCTAssertEqual(first.seed, failing.first)
         XCTAssertTrue(
-            sweep.failureLines(for: first).hasSuffix("  replay: quorumkv-sim --seed \(first.seed) --bug readRepairDropsSiblings\n"),
+            sweep.failureLines(for: first).hasSuffix("  replay: quorumkv-sim --seed \(first.seed) --bug readRepairDropsSiblings --truncating-clients 0\n"),
             sweep.failureLines(for: first))
     }
 
     func testReplayFlagsNameOnlyWhatDiffersFromTheDefaults() {
         XCTAssertEqual(SimulationConfig().replayFlags, "")
-        XCTAssertEqual(config(faults: .chaos, bug: .acknowledgeBeforeQuorum).replayFlags, " --faults chaos --bug acknowledgeBeforeQuorum")
+        XCTAssertEqual(
+            config(faults: .chaos, bug: .acknowledgeBeforeQuorum, truncatingClients: 1).replayFlags,
+            " --faults chaos --bug acknowledgeBeforeQuorum")
         var small = config()
         small.clientCount = 3
         small.operationsPerClient = 7
-        XCTAssertEqual(small.replayFlags, " --operations 7 --clients 3")
+        XCTAssertEqual(small.replayFlags, " --operations 7 --clients 3 --truncating-clients 0")
     }
 
     func testSummaryDocumentEncodesAsTheCLIPromises() throws {

@@ -40,6 +40,9 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// A stand-in acknowledges a hint without keeping it, so the primary never gets the
     /// write and a write only stand-ins took is lost.
     case hintDroppedOnTake
+    /// A replica answers reads with the state it stores, ignoring its bucket's truncation
+    /// point, so a row not yet rewritten since a `FLUSHDB` serves the versions it hid.
+    case readsIgnoreTruncation
 
     /// Every bug `--bug` can switch on, in declaration order: all cases but `none`, so a
     /// new case shows up in `--list-bugs` and `--help` without editing either.

@@ -82,7 +82,7 @@ public final class ReplicaDriver {
                 } catch {
                     return respond(failure("a stored state could not be decoded: \(error)", doing: "read"))
                 }
-                let point = context.truncationPoint(for: bucket)
+                let point = faults.has(.readsIgnoreTruncation) ? nil : context.truncationPoint(for: bucket)  // the deliberate bug
                 let visible = stored?.truncated(before: point)
                 if visible != stored { convertTruncated(bucket: bucket, key: key, partition: partition) }
                 respond(.state(visible))

@@ -1,0 +1,42 @@
+import QuorumCore
+
+/// A finished truncation: its point and the members that adopted it (all of them).
+public struct TruncationOutcome: Sendable, Equatable {
+    public var point: HLCTimestamp
+    public var members: Int
+}
+
+extension RequestDriver {
+    /// Truncates `bucket` (nil: every bucket): stamps a point after every write this node
+    /// coordinated, then has every member of both rings adopt it (durably, its clock moved
+    /// past it; `PeerRequest.truncate`) before answering. From then on no member stamps a
+    /// write below the point, so a write acknowledged after the answer is never hidden by
+    /// it. A member that does not answer within `timeoutMilliseconds` fails the call with
+    /// `unavailable` naming it; the members that did keep the point, and it can be retried.
+    public func truncate(
+        bucket: String?, timeoutMilliseconds: Int, completion: @escaping (Result<TruncationOutcome, KVError>) -> Void
+    ) {
+        let point = context.tick()
+        let members = Set(context.serving.members).union(context.target.members).sorted()
+        var adopted: Set<String> = []
+        var waiting = members.count
+        for member in members {
+            replicas.call(member, .truncate(bucket: bucket, point: point), timeoutMilliseconds: timeoutMilliseconds) { response in
+                if response == .ack { adopted.insert(member) }
+                waiting -= 1
+                guard waiting == 0 else { return }
+                let missing = members.filter { !adopted.contains($0) }
+                guard missing.isEmpty else { return completion(.failure(Self.incomplete(bucket: bucket, missing: missing))) }
+                completion(.success(TruncationOutcome(point: point, members: members.count)))
+            }
+        }
+    }
+
+    private static func incomplete(bucket: String?, missing: [String]) -> KVError {
+        let what = bucket.map { "bucket \($0)" } ?? "every bucket"
+        return .unavailable(
+            message: "truncating \(what) needs every member to adopt it, but \(missing.joined(separator: ", ")) did not "
+                + "answer; the members that did hide the old versions already. Bring the members up (or remove them from "
+                + "the cluster) and truncate again")
+    }
+}
