@@ -78,6 +78,9 @@ def run_sync(ports, database, protocol):
     first = redis.Redis(host="127.0.0.1", port=ports[0], db=database, protocol=protocol, socket_timeout=30)
     second = redis.Redis(host="127.0.0.1", port=ports[1], db=database, protocol=protocol, socket_timeout=30)
     third = redis.Redis(host="127.0.0.1", port=ports[2], db=database, protocol=protocol, socket_timeout=30)
+    # A database left from an earlier run is emptied first (there is no FLUSHDB yet).
+    for key in list(first.scan_iter(count=1000)):
+        first.delete(key)
     live = set()
 
     # Handshake and introspection (redis-py sent HELLO 3 for RESP3, CLIENT SETINFO and SELECT on connect).
@@ -88,7 +91,7 @@ def run_sync(ports, database, protocol):
     expect(isinstance(first.client_id(), int), True, f"{what}: CLIENT ID")
     check_handshake(
         first.client_info(), first.info(), f"db{database}", protocol, first.config_get("maxmemory*"), first.command(),
-        first.execute_command("COMMAND", "DOCS", "get"), first.client_list(), first.time(), what)
+        first.execute_command("COMMAND DOCS", "get"), first.client_list(), first.time(), what)
     expect(first.command_count() >= 30, True, f"{what}: COMMAND COUNT")
 
     # Set, get, delete across nodes; SET XX/GET, GETSET, GETDEL.
@@ -167,13 +170,15 @@ async def run_async(ports, database, protocol):
     prefix = f"a{protocol}:"
     first = redis.asyncio.Redis(host="127.0.0.1", port=ports[0], db=database, protocol=protocol, socket_timeout=30)
     second = redis.asyncio.Redis(host="127.0.0.1", port=ports[1], db=database, protocol=protocol, socket_timeout=30)
+    for key in [key async for key in first.scan_iter(count=1000)]:
+        await first.delete(key)
     live = set()
 
     expect(await first.ping(), True, f"{what}: PING")
     expect(await first.client_setname("checker"), True, f"{what}: CLIENT SETNAME")
     check_handshake(
         await first.client_info(), await first.info(), f"db{database}", protocol, await first.config_get("maxmemory*"),
-        await first.command(), await first.execute_command("COMMAND", "DOCS", "get"), await first.client_list(),
+        await first.command(), await first.execute_command("COMMAND DOCS", "get"), await first.client_list(),
         await first.time(), what)
 
     expect(await first.set(prefix + "a", "1"), True, f"{what}: SET")
