@@ -20,6 +20,35 @@ import redis
 import redis.asyncio
 
 
+# Every connection's requests may take up to 20 s (the server's default is 2 s): with w=all
+# a write waits for every replica, and the check must pass on a loaded machine.
+SLOW_MACHINE_TIMEOUT = ["CONSISTENCY", "TIMEOUT", "20000"]
+
+
+def on_connect(connection):
+    """redis-py's own handshake (HELLO, CLIENT SETINFO, SELECT), then the timeout."""
+    connection.on_connect()
+    connection.send_command(*SLOW_MACHINE_TIMEOUT)
+    expect(text(connection.read_response()), "OK", "CONSISTENCY TIMEOUT on connect")
+
+
+async def on_connect_async(connection):
+    await connection.on_connect()
+    await connection.send_command(*SLOW_MACHINE_TIMEOUT)
+    expect(text(await connection.read_response()), "OK", "CONSISTENCY TIMEOUT on connect")
+
+
+def sync_client(port, database, protocol):
+    return redis.Redis(
+        host="127.0.0.1", port=port, db=database, protocol=protocol, socket_timeout=60, redis_connect_func=on_connect)
+
+
+def async_client(port, database, protocol):
+    return redis.asyncio.Redis(
+        host="127.0.0.1", port=port, db=database, protocol=protocol, socket_timeout=60,
+        redis_connect_func=on_connect_async)
+
+
 def text(value):
     """Replies as str, whichever protocol or parser produced them."""
     if isinstance(value, bytes):
@@ -75,9 +104,9 @@ def check_handshake(client_info, info, keyspace_name, protocol, config, command_
 def run_sync(ports, database, protocol):
     what = f"sync RESP{protocol} db{database}"
     prefix = f"s{protocol}:"
-    first = redis.Redis(host="127.0.0.1", port=ports[0], db=database, protocol=protocol, socket_timeout=30)
-    second = redis.Redis(host="127.0.0.1", port=ports[1], db=database, protocol=protocol, socket_timeout=30)
-    third = redis.Redis(host="127.0.0.1", port=ports[2], db=database, protocol=protocol, socket_timeout=30)
+    first = sync_client(ports[0], database, protocol)
+    second = sync_client(ports[1], database, protocol)
+    third = sync_client(ports[2], database, protocol)
     # A database left from an earlier run is emptied first (there is no FLUSHDB yet).
     for key in list(first.scan_iter(count=1000)):
         first.delete(key)
@@ -85,6 +114,8 @@ def run_sync(ports, database, protocol):
 
     # Handshake and introspection (redis-py sent HELLO 3 for RESP3, CLIENT SETINFO and SELECT on connect).
     expect(first.ping(), True, f"{what}: PING")
+    shown = [text(item) for item in first.execute_command("CONSISTENCY")]
+    expect(dict(zip(shown[0::2], shown[1::2])).get("timeout"), "20000", f"{what}: the connection's timeout")
     expect(text(first.echo("hi")), "hi", f"{what}: ECHO")
     expect(first.client_setname("checker"), True, f"{what}: CLIENT SETNAME")
     expect(text(first.client_getname()), "checker", f"{what}: CLIENT GETNAME")
@@ -168,13 +199,15 @@ def run_sync(ports, database, protocol):
 async def run_async(ports, database, protocol):
     what = f"asyncio RESP{protocol} db{database}"
     prefix = f"a{protocol}:"
-    first = redis.asyncio.Redis(host="127.0.0.1", port=ports[0], db=database, protocol=protocol, socket_timeout=30)
-    second = redis.asyncio.Redis(host="127.0.0.1", port=ports[1], db=database, protocol=protocol, socket_timeout=30)
+    first = async_client(ports[0], database, protocol)
+    second = async_client(ports[1], database, protocol)
     for key in [key async for key in first.scan_iter(count=1000)]:
         await first.delete(key)
     live = set()
 
     expect(await first.ping(), True, f"{what}: PING")
+    shown = [text(item) for item in await first.execute_command("CONSISTENCY")]
+    expect(dict(zip(shown[0::2], shown[1::2])).get("timeout"), "20000", f"{what}: the connection's timeout")
     expect(await first.client_setname("checker"), True, f"{what}: CLIENT SETNAME")
     check_handshake(
         await first.client_info(), await first.info(), f"db{database}", protocol, await first.config_get("maxmemory*"),
