@@ -88,13 +88,13 @@ def check_handshake(client_info, info, keyspace_name, protocol, config, command_
     expect(config, {"maxmemory": "0", "maxmemory-policy": "noeviction"}, f"{what}: CONFIG GET maxmemory*")
     expect(command_table["get"]["acl_categories"] in ({"@read"}, ["@read"], [b"@read"]), True, f"{what}: COMMAND get category")
     expect(sorted(command_table["set"]["flags"]), ["denyoom", "write"], f"{what}: COMMAND set flags")
-    docs = [text(item) if isinstance(item, bytes) else item for item in docs] if isinstance(docs, list) else docs
+    # COMMAND DOCS get: {get: {summary: …}} as a RESP3 map, [get, [summary, …]] in RESP2.
     if isinstance(docs, dict):
-        entry = {text(k): v for k, v in docs.items()}["get"]
-        summary = text({text(k): v for k, v in entry.items()}["summary"])
+        fields = {text(key): value for key, value in {text(key): value for key, value in docs.items()}["get"].items()}
     else:
-        fields = docs[1]
-        summary = text(fields[fields.index(b"summary") + 1] if b"summary" in fields else fields[fields.index("summary") + 1])
+        flat = docs[1]
+        fields = {text(flat[index]): flat[index + 1] for index in range(0, len(flat), 2)}
+    summary = text(fields["summary"])
     expect(summary, "Returns the value of a key, or nil.", f"{what}: COMMAND DOCS get summary")
     expect(any(entry.get("name") == "checker" for entry in client_list), True, f"{what}: CLIENT LIST lists this client")
     seconds, micros = now
