@@ -86,6 +86,7 @@ public enum RESPCommand: Sendable, Equatable {
         switch self {
         case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .string, .keyspace: return true
         case .server(let command): return command.usesService
+        case .info(let section): return RESPIntrospection.wantsKeyspace(section)
         default: return false
         }
     }
