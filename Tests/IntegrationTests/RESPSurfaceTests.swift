@@ -29,21 +29,7 @@ final class RESPSurfaceTests: ClusterTestCase {
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: Self.scriptPath), Self.scriptPath)
 
-        // SCAN, KEYS and DBSIZE read each partition at one replica: with w=all every
-        // replica holds a key once SET answers, so the counts the script checks are exact.
-        for database in Self.databases {
-            let props = try await cluster.client(0).setProps("db\(database)", #"{"w": "all"}"#)
-            XCTAssertEqual(props.status, 200, props.text)
-        }
-        try await eventually("every node has w=all for the test databases", seconds: 30) {
-            for index in 0..<3 {
-                for database in Self.databases {
-                    let response = try await self.cluster.client(index).request("GET", "/buckets/db\(database)/props")
-                    guard response.json["w"] as? String == "all" else { return false }
-                }
-            }
-            return true
-        }
+        try await requireWriteAll(Self.databases)
         for index in 0..<3 {
             let port = cluster.respPort(index)
             try await eventually("node \(index + 1) answers PING on its RESP port", seconds: 30) {
@@ -65,5 +51,59 @@ final class RESPSurfaceTests: ClusterTestCase {
         for expected in ["sync RESP2", "sync RESP3", "asyncio RESP2", "asyncio RESP3"] {
             XCTAssertTrue(result.output.contains("passed: \(expected)"), "\(expected) did not run:\n\(result.output)")
         }
+    }
+
+    /// SCAN, KEYS and DBSIZE read each partition at one replica: with w=all every replica
+    /// holds a key once SET answers, so what the tests list and count is exact.
+    private func requireWriteAll(_ databases: [Int]) async throws {
+        for database in databases {
+            let props = try await cluster.client(0).setProps("db\(database)", #"{"w": "all"}"#)
+            XCTAssertEqual(props.status, 200, props.text)
+        }
+        try await eventually("every node has w=all for the test databases", seconds: 30) {
+            for index in 0..<3 {
+                for database in databases {
+                    let response = try await self.cluster.client(index).request("GET", "/buckets/db\(database)/props")
+                    guard response.json["w"] as? String == "all" else { return false }
+                }
+            }
+            return true
+        }
+    }
+
+    /// redis-cli's own SCAN loop (`--scan`), a MULTI/EXEC typed at it, and the errors.
+    func testRedisCliScanTransactionsAndRefusals() async throws {
+        _ = try RESPTools.tool("redis-cli")  // a missing tool fails with how to install it, like RESPClientTests
+        try await requireWriteAll([15])
+        let port = cluster.respPort(0)
+        try await eventually("node 1 answers PING on its RESP port", seconds: 30) {
+            try await RESPTools.redisCLI(port: port, ["PING"]).output == "PONG\n"
+        }
+        var lines = ""
+        // TIMEOUT 20000: w=all waits for every replica, which may be slow on a loaded machine.
+        for index in 0..<40 { lines += "SET cli:\(index) v\(index) TIMEOUT 20000\n" }
+        let written = try await RESPTools.redisCLI(port: port, [], database: 15, stdin: lines)
+        XCTAssertEqual(written.output, String(repeating: "OK\n", count: 40), written.errors)
+
+        let scanned = try await RESPTools.redisCLI(
+            port: cluster.respPort(1), ["--scan", "--pattern", "cli:1*"], database: 15)
+        XCTAssertEqual(
+            Set(scanned.output.split(separator: "\n").map(String.init)), Set(["cli:1"] + (10..<20).map { "cli:\($0)" }),
+            scanned.output + scanned.errors)
+        let dbsize = try await RESPTools.redisCLI(port: cluster.respPort(2), ["DBSIZE"], database: 15)
+        XCTAssertEqual(dbsize.output, "40\n")
+        let keys = try await RESPTools.redisCLI(port: cluster.respPort(2), ["KEYS", "cli:3?"], database: 15)
+        XCTAssertEqual(Set(keys.output.split(separator: "\n").map(String.init)), Set((30..<40).map { "cli:\($0)" }))
+
+        let transaction = try await RESPTools.redisCLI(
+            port: port, [], database: 15,
+            stdin: "MULTI\nSET cli:t one TIMEOUT 20000\nGETSET cli:t two TIMEOUT 20000\nSTRLEN cli:t\nEXEC\nGET cli:t\n")
+        XCTAssertEqual(transaction.output, "OK\nQUEUED\nQUEUED\nQUEUED\nOK\none\n3\ntwo\n", transaction.errors)
+        let refused = try await RESPTools.redisCLI(port: port, ["RENAME", "cli:1", "cli:2"], database: 15)
+        XCTAssertTrue(refused.output.hasPrefix("NOTSUPPORTED RENAME is refused by QuorumKV: "), refused.output)
+        let watch = try await RESPTools.redisCLI(port: port, ["WATCH", "cli:1"], database: 15)
+        XCTAssertTrue(watch.output.hasPrefix("NOTSUPPORTED WATCH is refused by QuorumKV: "), watch.output)
+        let type = try await RESPTools.redisCLI(port: port, [], database: 15, stdin: "TYPE cli:1\nTYPE cli:none\nEXISTS cli:1 cli:1 cli:none\n")
+        XCTAssertEqual(type.output, "string\nnone\n2\n")
     }
 }
