@@ -106,4 +106,48 @@ final class RESPSurfaceTests: ClusterTestCase {
         let type = try await RESPTools.redisCLI(port: port, [], database: 15, stdin: "TYPE cli:1\nTYPE cli:none\nEXISTS cli:1 cli:1 cli:none\n")
         XCTAssertEqual(type.output, "string\nnone\n2\n")
     }
+
+    /// A SCAN cursor names a partition and a key, not a node: an iteration begun before a
+    /// node joins (and partitions move to it) finishes after, with every key.
+    func testAScanCursorSurvivesANodeJoining() async throws {
+        _ = try RESPTools.tool("redis-cli")
+        try await requireWriteAll([16])
+        let port = cluster.respPort(0)
+        try await eventually("node 1 answers PING on its RESP port", seconds: 30) {
+            try await RESPTools.redisCLI(port: port, ["PING"]).output == "PONG\n"
+        }
+        let keys = (0..<60).map { "join:\($0)" }
+        let written = try await RESPTools.redisCLI(
+            port: port, [], database: 16, stdin: keys.map { "SET \($0) v TIMEOUT 20000\n" }.joined())
+        XCTAssertEqual(written.output, String(repeating: "OK\n", count: keys.count), written.errors)
+
+        /// One SCAN page through node 1: the next cursor and the keys.
+        func page(_ cursor: String) async throws -> (String, [String]) {
+            let result = try await RESPTools.redisCLI(port: port, ["SCAN", cursor, "COUNT", "10"], database: 16)
+            let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            guard let next = lines.first, UInt64(next) != nil else {
+                throw HarnessError("SCAN \(cursor) answered \(result.output) \(result.errors)")
+            }
+            return (next, lines.dropFirst().filter { !$0.isEmpty })
+        }
+        var (cursor, seen) = try await page("0")
+        XCTAssertNotEqual(cursor, "0", "60 keys take more than one page of 10")
+
+        let joined = try await cluster.addNode(joiningThrough: 0)
+        let joinedID = cluster.nodes[joined].id
+        try await eventually("\(joinedID) is up as node1 sees it", seconds: 120) {
+            let status = try await self.cluster.client(0).request("GET", "/status")
+            let members = status.json["members"] as? [[String: Any]] ?? []
+            return members.first { $0["node"] as? String == joinedID }?["status"] as? String == "up"
+        }
+        var pages = 1
+        while cursor != "0" {
+            let (next, more) = try await page(cursor)
+            seen += more
+            cursor = next
+            pages += 1
+            guard pages < 1000 else { return XCTFail("SCAN did not finish in 1000 pages") }
+        }
+        XCTAssertEqual(Set(seen), Set(keys), "every key, though partitions moved during the iteration")
+    }
 }
