@@ -387,6 +387,12 @@ final class RESPSurfaceCommandTests: XCTestCase {
         _ = await run(commands, &session, "CONSISTENCY", "W", "1")
         let one = await run(commands, &session, "WAIT", "1", "0")
         XCTAssertEqual(one, .integer(0))
+        _ = await run(commands, &session, "CONSISTENCY", "W", "7")
+        let tooMany = await run(commands, &session, "WAIT", "5", "0")
+        XCTAssertEqual(tooMany, .integer(2), "never more than n - 1")
+        _ = await run(commands, &session, "CONSISTENCY", "W", "ALL", "N", "2")
+        let fewer = await run(commands, &session, "WAIT", "5", "0")
+        XCTAssertEqual(fewer, .integer(1), "w=all of a per-connection n=2")
     }
 
     func testTimeClientAndConfig() async {

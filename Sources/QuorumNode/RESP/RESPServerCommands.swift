@@ -53,7 +53,8 @@ extension RESPCommandHandler {
         let props = try await service.bucketProps(bucket: request.bucket)
         let options = request.options()
         let n = min(options.n ?? props.n, props.n)
-        let w = (options.w ?? props.w).resolve(n: n)
+        // A w above n fails every write (BADPARAM), so it promises nothing beyond n copies.
+        let w = min((options.w ?? props.w).resolve(n: n), n)
         return .integer(max(0, w - 1))
     }
 }
