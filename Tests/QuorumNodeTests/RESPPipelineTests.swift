@@ -44,7 +44,7 @@ final class RESPPipelineTests: XCTestCase {
     func testAWriteOfEveryKeyRunsAlone() {
         var pipeline = RESPPipeline<String>()
         let before = pipeline.enqueue("SET a", keys: keys("a"), writes: true)
-        let flush = pipeline.enqueue("FLUSHDB", keys: [], writes: true)
+        let flush = pipeline.enqueue("FLUSHDB", keys: [], writes: true, everyKey: true)
         let after = pipeline.enqueue("GET b", keys: keys("b"), writes: false)
         XCTAssertTrue(before.start)
         XCTAssertFalse(flush.start)

@@ -211,8 +211,34 @@ final class RESPFakeKVService: KVService {
         HealthReport(node: "node-a", status: "ok", peers: [PeerHealth(node: "node-b", address: "127.0.0.1:9002", reachable: true)])
     }
 
+    /// Live keys in byte order; the cursor is the last key returned, in hex. A cursor
+    /// starting with `stale` fails as a cursor from another ring would.
     func listKeys(bucket: String, cursor: String?, limit: Int) async throws(KVError) -> KeyPage {
-        KeyPage(keys: [], next: nil)
+        if let cursor, cursor.hasPrefix("stale") {
+            throw .badParameter(name: "cursor", message: "the cursor is not one this cluster issued")
+        }
+        let after = cursor.map { Self.unhex($0) }
+        let result: Result<KeyPage, KVError> = state.withLock { state in
+            state.calls.append(Call(operation: "list", bucket: bucket, key: "", options: RequestOptions()))
+            if let failure = state.failAll { return .failure(failure) }
+            let live = (state.data[bucket] ?? [:]).filter { $0.value.siblings.contains { !$0.isTombstone } }.keys
+            let sorted = live.sorted { $0.lexicographicallyPrecedes($1) }.filter { key in after.map { $0.lexicographicallyPrecedes(key) } ?? true }
+            let page = Array(sorted.prefix(limit))
+            let next = sorted.count > limit ? page.last.map(Self.hex) : nil
+            return .success(KeyPage(keys: page, next: next))
+        }
+        return try result.get()
+    }
+
+    private static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+
+    private static func unhex(_ text: String) -> [UInt8] {
+        let characters = Array(text.utf8)
+        return stride(from: 0, to: characters.count - 1, by: 2).compactMap {
+            UInt8(String(decoding: characters[$0...$0 + 1], as: UTF8.self), radix: 16)
+        }
     }
 
     /// Forgets the bucket's keys (every bucket's when nil), as a truncation hides them.

@@ -25,7 +25,10 @@ public enum RESPConsistencyChange: Sendable, Equatable {
 public enum RESPCommandIntrospection: Sendable, Equatable {
     case all
     case count
+    /// `COMMAND DOCS`: every command.
     case docs
+    /// `COMMAND DOCS name …`: the ones named (lower case).
+    case docsNamed([String])
     case list
     case info([String])
 }
@@ -38,6 +41,7 @@ public enum RESPClientSubcommand: Sendable, Equatable {
     case accepted
     case id
     case info
+    case list
 }
 
 /// One command, parsed and checked: right arity, known options, values in range. What is
@@ -69,12 +73,22 @@ public enum RESPCommand: Sendable, Equatable {
     case qdel(key: [UInt8], context: String?, options: RequestOptions)
     /// `FLUSHDB` (the connection's bucket) or `FLUSHALL` (every bucket): a truncation.
     case flush(everyBucket: Bool)
+    /// `SET … XX|GET`, `GETSET`, `GETDEL`, `STRLEN` (RESPStringCommands.swift).
+    case string(RESPStringCommand)
+    /// `TYPE`, `SCAN`, `KEYS`, `DBSIZE` (RESPKeyspaceCommands.swift).
+    case keyspace(RESPKeyspaceCommand)
+    /// `MULTI`, `EXEC`, `DISCARD`, `UNWATCH` (RESPTransaction.swift).
+    case transaction(RESPTransactionCommand)
+    /// `TIME`, `WAIT` (RESPServerCommands.swift).
+    case server(RESPServerCommand)
 
     /// Whether the command needs the key-value service (and so runs on a task) rather than
     /// being answered on the connection's event loop.
     public var usesService: Bool {
         switch self {
-        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .flush: return true
+        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .string, .keyspace, .flush: return true
+        case .server(let command): return command.usesService
+        case .info(let section): return RESPIntrospection.wantsKeyspace(section)
         default: return false
         }
     }
@@ -88,7 +102,9 @@ public enum RESPCommand: Sendable, Equatable {
         case .set(let key, _, _, _, _), .qset(let key, _, _, _, _), .qdel(let key, _, _): return ([key], true)
         case .del(let keys): return (keys, true)
         case .mset(let pairs): return (pairs.map(\.key), true)
-        case .flush: return ([], true)  // every key: it runs alone in its connection's pipeline
+        case .flush: return ([], true)  // every key (`touchesEveryKey`): it runs alone in its connection's pipeline
+        case .string(let command): return command.keyAccess
+        case .keyspace(.type(let key, _)): return ([key], false)
         default: return ([], false)
         }
     }
@@ -112,33 +128,6 @@ public struct RESPCommandError: Error, Sendable, Equatable {
 }
 
 extension RESPCommand {
-    /// Every command name the server knows, with Redis's arity convention (negative: at
-    /// least that many words, name included), for `COMMAND` and `COMMAND COUNT`.
-    public static let table: [(name: String, arity: Int, flags: [String], firstKey: Int, lastKey: Int, step: Int)] = [
-        ("ping", -1, ["fast"], 0, 0, 0),
-        ("echo", 2, ["fast"], 0, 0, 0),
-        ("quit", -1, ["fast"], 0, 0, 0),
-        ("select", 2, ["fast"], 0, 0, 0),
-        ("info", -1, ["stale"], 0, 0, 0),
-        ("command", -1, ["stale"], 0, 0, 0),
-        ("hello", -1, ["fast"], 0, 0, 0),
-        ("client", -2, ["stale"], 0, 0, 0),
-        ("config", -2, ["admin"], 0, 0, 0),
-        ("consistency", -1, ["fast"], 0, 0, 0),
-        ("get", -2, ["readonly"], 1, 1, 1),
-        ("set", -3, ["write"], 1, 1, 1),
-        ("setnx", 3, ["write"], 1, 1, 1),
-        ("del", -2, ["write"], 1, -1, 1),
-        ("exists", -2, ["readonly"], 1, -1, 1),
-        ("mget", -2, ["readonly"], 1, -1, 1),
-        ("mset", -3, ["write"], 1, -1, 2),
-        ("qget", -2, ["readonly"], 1, 1, 1),
-        ("qset", -3, ["write"], 1, 1, 1),
-        ("qdel", -2, ["write"], 1, 1, 1),
-        ("flushdb", -1, ["write"], 0, 0, 0),
-        ("flushall", -1, ["write"], 0, 0, 0),
-    ]
-
     /// Parses one command's words. `limits` bounds keys and values, so a multi-key command
     /// with one oversized key fails before any of it runs.
     public static func parse(_ words: [[UInt8]], limits: Limits) throws(RESPCommandError) -> RESPCommand {
@@ -234,6 +223,8 @@ extension RESPCommand {
             }
             return .flush(everyBucket: name == "FLUSHALL")
         default:
+            if let command = try parseSurface(name: name, arguments: arguments, limits: limits) { return command }
+            if let refusal = refusal(name) { throw refusal }
             let preview = arguments.prefix(3).map { "'\(printable($0, max: 32))' " }.joined()
             throw RESPCommandError(
                 "ERR", "unknown command '\(printable(first, max: 64))', with args beginning with: \(preview)")
@@ -262,7 +253,9 @@ extension RESPCommand {
         guard let first = arguments.first else { return .all }
         switch String(decoding: first, as: UTF8.self).uppercased() {
         case "COUNT": return .count
-        case "DOCS": return .docs
+        case "DOCS":
+            let names = arguments.dropFirst().map { String(decoding: $0, as: UTF8.self).lowercased() }
+            return names.isEmpty ? .docs : .docsNamed(names)
         case "LIST": return .list
         case "INFO": return .info(arguments.dropFirst().map { String(decoding: $0, as: UTF8.self).lowercased() })
         case let other:
@@ -306,10 +299,11 @@ extension RESPCommand {
         case "GETNAME": return .getName
         case "ID": return .id
         case "INFO": return .info
+        case "LIST": return .list
         case "SETINFO", "NO-EVICT", "NO-TOUCH": return .accepted
         default:
             throw RESPCommandError(
-                "ERR", "CLIENT \(printable(first, max: 32)) is not supported by QuorumKV (try SETNAME, GETNAME, SETINFO, ID, INFO)")
+                "ERR", "CLIENT \(printable(first, max: 32)) is not supported by QuorumKV (try SETNAME, GETNAME, SETINFO, ID, INFO, LIST)")
         }
     }
 
@@ -332,6 +326,8 @@ extension RESPCommand {
         let value = try checkedValue(arguments[1], limits: limits)
         var rest = arguments.dropFirst(2)
         var ifAbsent = false
+        var ifPresent = false
+        var returnsOld = false
         var optionWords: [[UInt8]] = []
         while let word = rest.first {
             rest = rest.dropFirst()
@@ -339,9 +335,12 @@ extension RESPCommand {
             switch upper {
             case "NX":
                 ifAbsent = true
-            case "XX", "EX", "PX", "EXAT", "PXAT", "KEEPTTL", "GET":
-                let why = upper == "XX" || upper == "GET" ? "" : " (keys do not expire)"
-                throw RESPCommandError("ERR", "SET option \(upper) is not supported by QuorumKV\(why)")
+            case "XX":
+                ifPresent = true
+            case "GET":
+                returnsOld = true
+            case "EX", "PX", "EXAT", "PXAT", "KEEPTTL":
+                throw RESPCommandError("ERR", "SET option \(upper) is not supported by QuorumKV (keys do not expire)")
             default:
                 optionWords.append(word)
                 if let value = rest.first {
@@ -351,6 +350,11 @@ extension RESPCommand {
             }
         }
         let options = try options(optionWords[...], allowed: writeOptions, command: "SET").options
+        guard !(ifAbsent && ifPresent) else { throw .syntax("NX and XX can't both be given") }
+        if ifPresent || returnsOld {
+            let condition: RESPSetCondition = ifPresent ? .ifPresent : ifAbsent ? .ifAbsent : .always
+            return .string(.setReading(key: key, value: value, options: options, condition: condition, returnsOld: returnsOld))
+        }
         return .set(key: key, value: value, options: options, ifAbsent: ifAbsent, replyAsInteger: false)
     }
 
@@ -360,7 +364,7 @@ extension RESPCommand {
     static let writeOptions = ["W", "N", "PW", "TIMEOUT"]
 
     /// Parses `NAME value` pairs; names are case-insensitive.
-    private static func options(
+    static func options(
         _ words: ArraySlice<[UInt8]>, allowed: [String], command: String
     ) throws(RESPCommandError) -> (options: RequestOptions, context: String?, contentType: String?) {
         var options = RequestOptions()
@@ -412,7 +416,7 @@ extension RESPCommand {
 
     // MARK: - Keys and values
 
-    private static func checkedKey(_ key: [UInt8], limits: Limits) throws(RESPCommandError) -> [UInt8] {
+    static func checkedKey(_ key: [UInt8], limits: Limits) throws(RESPCommandError) -> [UInt8] {
         guard !key.isEmpty else {
             throw RESPCommandError("BADPARAM", "the key is empty; keys are 1 to \(limits.keyBytesMax) bytes")
         }
@@ -422,7 +426,7 @@ extension RESPCommand {
         return key
     }
 
-    private static func checkedValue(_ value: [UInt8], limits: Limits) throws(RESPCommandError) -> [UInt8] {
+    static func checkedValue(_ value: [UInt8], limits: Limits) throws(RESPCommandError) -> [UInt8] {
         guard value.count <= limits.valueBytesMax else {
             throw RESPCommandError(
                 "TOOLARGE", KVError.tooLarge(what: "value", bytes: value.count, limit: limits.valueBytesMax).message)

@@ -9,15 +9,21 @@ public struct RESPCommandHandler: Sendable {
     public let limits: Limits
     public let protocolLimits: RESPLimits
     public let stats: RESPServerStats
+    /// The positions behind `SCAN` cursors, shared by the server's connections.
+    public let scanCursors: RESPScanCursors
 
     /// Content type of values written by `SET`/`MSET`, which carry none.
     public static let defaultContentType = "application/octet-stream"
 
-    public init(service: any KVService, limits: Limits, protocolLimits: RESPLimits, stats: RESPServerStats) {
+    public init(
+        service: any KVService, limits: Limits, protocolLimits: RESPLimits, stats: RESPServerStats,
+        scanCursors: RESPScanCursors? = nil
+    ) {
         self.service = service
         self.limits = limits
         self.protocolLimits = protocolLimits
         self.stats = stats
+        self.scanCursors = scanCursors ?? RESPScanCursors(capacity: protocolLimits.scanCursorsMax)
     }
 
     // MARK: - Connection commands
@@ -38,9 +44,11 @@ public struct RESPCommandHandler: Sendable {
             session.bucket = bucket
             return .ok
         case .info(let section):
+            // The keyspace section counts keys through the service: `execute` answers it.
+            guard !RESPIntrospection.wantsKeyspace(section) else { return nil }
             return RESPIntrospection.info(section: section, session: session, stats: stats, health: service.health())
         case .command(let introspection):
-            return RESPIntrospection.command(introspection)
+            return RESPIntrospection.command(introspection, resp3: session.protocolVersion == 3)
         case .hello(let version, let name):
             if let version, version != 2 && version != 3 {
                 return .error(prefix: "NOPROTO", "sorry, this protocol version is not supported")
@@ -60,11 +68,12 @@ public struct RESPCommandHandler: Sendable {
             case .id:
                 return .integer(session.clientID)
             case .info:
-                let name = session.clientName.map { String(decoding: $0, as: UTF8.self) } ?? ""
-                return .bulk("id=\(session.clientID) name=\(name) db=\(session.bucket) resp=2\n")
+                return .bulk(stats.clientLine(session) + "\n")
+            case .list:
+                return .bulk(stats.clientLines(current: session).map { $0 + "\n" }.joined())
             }
         case .configGet(let patterns):
-            return RESPIntrospection.configGet(patterns)
+            return RESPIntrospection.configGet(patterns, limits: protocolLimits, resp3: session.protocolVersion == 3)
         case .consistency(let change):
             switch change {
             case .show:
@@ -77,7 +86,15 @@ public struct RESPCommandHandler: Sendable {
                 session.defaults = RequestOptions()
                 return .ok
             }
-        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .flush:
+        case .server(.time):
+            return RESPServerCommand.timeReply(microseconds: RESPServerCommand.nowMicroseconds())
+        case .transaction(.unwatch):
+            return .ok  // nothing is ever watched (WATCH is refused)
+        case .transaction:
+            // MULTI, EXEC and DISCARD change what the connection does with later commands:
+            // RESPServerHandler takes them before they get here.
+            return .error(prefix: "ERR", "MULTI, EXEC and DISCARD are handled by the connection")
+        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .string, .keyspace, .server(.wait), .flush:
             return nil
         }
     }
@@ -172,6 +189,14 @@ public struct RESPCommandHandler: Sendable {
                     return true
                 }
                 return .ok
+            case .string(let command):
+                return try await executeString(command, request: request)
+            case .keyspace(let command):
+                return try await executeKeyspace(command, request: request)
+            case .server(.wait):
+                return try await executeWait(request: request)
+            case .info(let section):
+                return await info(section: section, request: request)
             case .del(let keys):
                 let options = request.options()
                 let deleted = try await forEach(keys) { (key) async throws(KVError) -> Int in
@@ -207,7 +232,7 @@ public struct RESPCommandHandler: Sendable {
     /// Runs `body` for every item with at most `multiKeyConcurrencyMax` calls in flight;
     /// results in item order. On the first failure no new call starts, and the failure of
     /// the earliest item that failed is thrown (calls already made are not undone).
-    private func forEach<Item: Sendable, Output: Sendable>(
+    func forEach<Item: Sendable, Output: Sendable>(
         _ items: [Item], _ body: @escaping @Sendable (Item) async throws(KVError) -> Output
     ) async throws(KVError) -> [Output] {
         if items.count == 1 { return [try await body(items[0])] }

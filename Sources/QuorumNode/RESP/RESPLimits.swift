@@ -33,6 +33,21 @@ public struct RESPLimits: Sendable, Equatable {
     /// Service calls one multi-key command (`MGET`, `MSET`, `DEL`, `EXISTS`) keeps in
     /// flight at once, so a 100 000-key `DEL` does not flood the coordinator.
     public var multiKeyConcurrencyMax: Int = 32
+    /// Keys `KEYS` may look at (every key of the bucket, matching or not); past it `KEYS`
+    /// fails and says to use `SCAN`, which pages. Bounds the reply and the time one command
+    /// holds the connection.
+    public var keysCommandKeysMax: Int = 100_000
+    /// Keys `DBSIZE` and `INFO keyspace` may count by listing the bucket; past it they fail
+    /// (INFO leaves the line out) rather than list for minutes.
+    public var keyCountKeysMax: Int = 1_000_000
+    /// `SCAN` cursors a server remembers (the oldest is forgotten first). A cursor is a
+    /// number standing for a listing position (a partition and a key of up to 1 KiB), so
+    /// this bounds the memory at about 20 MiB.
+    public var scanCursorsMax: Int = 16_384
+    /// Commands one `MULTI` may queue before `EXEC`; past it the transaction is aborted.
+    public var transactionCommandsMax: Int = 10_000
+    /// Bytes (keys and values) one `MULTI` may queue; past it the transaction is aborted.
+    public var transactionBytesMax: Int = 64 * 1024 * 1024
     /// A connection that sends nothing for this long while none of its commands is being
     /// served is closed (slow or half-open clients).
     public var idleTimeout: TimeAmount = .seconds(300)

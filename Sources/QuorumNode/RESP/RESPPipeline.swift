@@ -5,7 +5,8 @@
 /// concurrently, which is what makes a pipelined burst fast (writes share one group
 /// commit), except that a command waits for every earlier unfinished command that shares
 /// a key with it when either of them writes: `SET k 1` then `GET k` in one pipeline reads
-/// 1, as with Redis; a command that writes every key (`FLUSHDB`) runs alone. Pure bookkeeping; the connection handler does the IO.
+/// 1, as with Redis. A command that looks at every key (`KEYS`, `SCAN`, `DBSIZE`, `WAIT`)
+/// conflicts with every earlier write, and every later write with it. Pure bookkeeping; the connection handler does the IO.
 struct RESPPipeline<Work> {
     private enum State {
         case waiting(Work)
@@ -17,6 +18,8 @@ struct RESPPipeline<Work> {
         var id: UInt64
         var keys: Set<[UInt8]>
         var writes: Bool
+        /// Touches every key of the connection (see `RESPCommand.touchesEveryKey`).
+        var everyKey: Bool
         var state: State
         /// Close the connection once this reply is written (`QUIT`, protocol errors).
         var closeAfter: Bool
@@ -50,14 +53,16 @@ struct RESPPipeline<Work> {
 
     /// Adds a command that needs work. Returns its id and whether it may start now (no
     /// earlier unfinished command conflicts with it); if not, `complete` hands it out later.
-    mutating func enqueue(_ work: Work, keys: Set<[UInt8]>, writes: Bool, bytes: Int = 0) -> (id: UInt64, start: Bool) {
+    mutating func enqueue(
+        _ work: Work, keys: Set<[UInt8]>, writes: Bool, everyKey: Bool = false, bytes: Int = 0
+    ) -> (id: UInt64, start: Bool) {
         let id = nextID
         nextID += 1
-        let start = !conflictsWithEarlier(keys: keys, writes: writes, before: entries.count)
+        let start = !conflictsWithEarlier(keys: keys, writes: writes, everyKey: everyKey, before: entries.count)
         entries.append(
             Entry(
-                id: id, keys: keys, writes: writes, state: start ? .running : .waiting(work), closeAfter: false,
-                commandBytes: bytes))
+                id: id, keys: keys, writes: writes, everyKey: everyKey, state: start ? .running : .waiting(work),
+                closeAfter: false, commandBytes: bytes))
         commandBytes += bytes
         return (id, start)
     }
@@ -66,7 +71,9 @@ struct RESPPipeline<Work> {
     mutating func enqueueAnswered(_ reply: RESPValue, closeAfter: Bool = false) {
         let id = nextID
         nextID += 1
-        entries.append(Entry(id: id, keys: [], writes: false, state: .done(reply), closeAfter: closeAfter, commandBytes: 0))
+        entries.append(Entry(
+                id: id, keys: [], writes: false, everyKey: false, state: .done(reply), closeAfter: closeAfter,
+                commandBytes: 0))
         bufferedReplyBytes += reply.encodedSize
     }
 
@@ -78,7 +85,8 @@ struct RESPPipeline<Work> {
         var startable: [(id: UInt64, work: Work)] = []
         for candidate in index..<entries.count {
             guard case .waiting(let work) = entries[candidate].state else { continue }
-            if !conflictsWithEarlier(keys: entries[candidate].keys, writes: entries[candidate].writes, before: candidate) {
+            let waiting = entries[candidate]
+            if !conflictsWithEarlier(keys: waiting.keys, writes: waiting.writes, everyKey: waiting.everyKey, before: candidate) {
                 entries[candidate].state = .running
                 startable.append((entries[candidate].id, work))
             }
@@ -114,15 +122,17 @@ struct RESPPipeline<Work> {
         return (replies, false)
     }
 
-    /// Whether an unfinished command before `index` shares a key with these, one of them
-    /// writing. A write that names no key writes every key (`FLUSHDB`): it waits for every
-    /// earlier command, and every later one waits for it.
-    private func conflictsWithEarlier(keys: Set<[UInt8]>, writes: Bool, before index: Int) -> Bool {
-        let everyKey = writes && keys.isEmpty
+    /// Whether an unfinished command before `index` shares a key with these, one of them writing.
+    private func conflictsWithEarlier(keys: Set<[UInt8]>, writes: Bool, everyKey: Bool, before index: Int) -> Bool {
+        guard !keys.isEmpty || everyKey else { return false }
         for earlier in entries[head..<index] {
             if case .done = earlier.state { continue }
-            if everyKey || (earlier.writes && earlier.keys.isEmpty) { return true }
-            guard !keys.isEmpty, writes || earlier.writes, !earlier.keys.isEmpty else { continue }
+            guard writes || earlier.writes else { continue }
+            if everyKey || earlier.everyKey {
+                if !earlier.keys.isEmpty || earlier.everyKey { return true }
+                continue
+            }
+            guard !earlier.keys.isEmpty else { continue }
             if keys.count <= earlier.keys.count {
                 if keys.contains(where: earlier.keys.contains) { return true }
             } else if earlier.keys.contains(where: keys.contains) {

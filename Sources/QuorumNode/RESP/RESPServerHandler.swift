@@ -22,9 +22,11 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let limits: RESPLimits
     private let logger: Logger
     private var parser: RESPParser
-    private var pipeline = RESPPipeline<RESPRequest>()
+    private var pipeline = RESPPipeline<RESPWork>()
     private var session = RESPSession(clientID: 0)
     private var counted = false
+    /// This connection in the server's `CLIENT LIST`.
+    private var record: RESPClientRecord?
 
     /// A `read()` was held back by backpressure; issue it when the pipeline drains.
     private var readHeldBack = false
@@ -60,13 +62,26 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         session = RESPSession(clientID: commands.stats.connectionOpened())
         counted = true
+        let record = RESPClientRecord(
+            session: session, address: Self.describe(context.channel.remoteAddress),
+            localAddress: Self.describe(context.channel.localAddress), nowMilliseconds: WallClock.nowMilliseconds())
+        self.record = record
+        commands.stats.clients.add(record)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         if counted {
             counted = false
             commands.stats.connectionClosed()
+            commands.stats.clients.remove(id: session.clientID)
         }
+    }
+
+    /// `ip:port`, as `CLIENT LIST`'s `addr=` shows it.
+    private static func describe(_ address: SocketAddress?) -> String {
+        guard let address else { return "?" }
+        guard let ip = address.ipAddress, let port = address.port else { return address.description }
+        return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
     // MARK: - Input
@@ -74,6 +89,7 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !stopReading, !closing else { return }
         let buffer = unwrapInboundIn(data)
+        record?.lastActiveMilliseconds.store(WallClock.nowMilliseconds(), ordering: .relaxed)
         parser.append(buffer.readableBytesView)
         parserDrained = false
         inReadBurst = true
@@ -138,6 +154,8 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         do {
             command = try RESPCommand.parse(words, limits: commands.limits)
         } catch {
+            // Inside MULTI a command that can't be queued dooms the transaction, as in Redis.
+            session.transaction?.aborted = true
             pipeline.enqueueAnswered(error.reply)
             return
         }
@@ -146,15 +164,55 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             stopReading = true
             return
         }
+        let bytes = words.reduce(0) { $0 + $1.count }
+        if let step = RESPTransactionQueue.intercept(command, bytes: bytes, session: &session, limits: limits) {
+            switch step {
+            case .reply(let reply): pipeline.enqueueAnswered(reply)
+            case .run(let queued, let queuedBytes): runBatch(queued, bytes: queuedBytes, context: context)
+            }
+            record?.update(session)
+            return
+        }
         if let reply = commands.answerLocally(command, session: &session) {
             pipeline.enqueueAnswered(reply)
+            record?.update(session)
             return
         }
         let request = session.request(for: command)
         let access = request.scopedKeys
-        let bytes = words.reduce(0) { $0 + $1.count }
-        let (id, start) = pipeline.enqueue(request, keys: access.keys, writes: access.writes, bytes: bytes)
-        if start { launch(id: id, request: request, context: context) }
+        let work = RESPWork.request(request)
+        let (id, start) = pipeline.enqueue(
+            work, keys: access.keys, writes: access.writes, everyKey: request.touchesEveryKey, bytes: bytes)
+        if start { launch(id: id, work: work, context: context) }
+    }
+
+    /// `EXEC`: connection commands are answered now, in their place in the order (so a
+    /// queued `SELECT` applies to the commands queued after it); the rest run in order as
+    /// one piece of work that conflicts with whatever any of them touches.
+    private func runBatch(_ queued: [RESPCommand], bytes: Int, context: ChannelHandlerContext) {
+        var steps: [RESPBatchStep] = []
+        var keys = Set<[UInt8]>()
+        var writes = false
+        var everyKey = false
+        for command in queued {
+            if let reply = commands.answerLocally(command, session: &session) {
+                steps.append(.answered(reply))
+                continue
+            }
+            let request = session.request(for: command)
+            let access = request.scopedKeys
+            keys.formUnion(access.keys)
+            writes = writes || access.writes
+            everyKey = everyKey || request.touchesEveryKey
+            steps.append(.request(request))
+        }
+        guard steps.contains(where: { if case .request = $0 { return true } else { return false } }) else {
+            pipeline.enqueueAnswered(.array(steps.map { if case .answered(let reply) = $0 { return reply } else { return .null } }))
+            return
+        }
+        let work = RESPWork.batch(steps)
+        let (id, start) = pipeline.enqueue(work, keys: keys, writes: writes, everyKey: everyKey, bytes: bytes)
+        if start { launch(id: id, work: work, context: context) }
     }
 
     private func isBackedUp(_ context: ChannelHandlerContext) -> Bool {
@@ -166,10 +224,10 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Starts a command. Its reply comes back on this event loop: straight away when the
     /// service answered on it (a read of a local replica), through `execute` otherwise.
-    private func launch(id: UInt64, request: RESPRequest, context: ChannelHandlerContext) {
+    private func launch(id: UInt64, work: RESPWork, context: ChannelHandlerContext) {
         let eventLoop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
-        commands.start(request) { reply in
+        commands.start(work) { reply in
             guard eventLoop.inEventLoop else {
                 return eventLoop.execute {
                     let (handler, context) = bound.value
@@ -193,8 +251,8 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         while index < finishedReplies.count {
             let (id, reply) = finishedReplies[index]
             index += 1
-            for (next, request) in pipeline.complete(id, reply: reply) {
-                launch(id: next, request: request, context: context)
+            for (next, work) in pipeline.complete(id, reply: reply) {
+                launch(id: next, work: work, context: context)
             }
         }
         finishedReplies.removeAll(keepingCapacity: true)

@@ -6,6 +6,8 @@ public final class RESPServerStats: Sendable {
     private let connected = Atomic<Int>(0)
     private let clientIDs = Atomic<Int>(0)
     private let commands = Atomic<Int>(0)
+    /// Open connections, for `CLIENT LIST`.
+    let clients = RESPClientRegistry()
     /// Wall-clock milliseconds when the server was made.
     public let startedMilliseconds: UInt64
 

@@ -8,8 +8,11 @@ public struct RESPSession: Sendable, Equatable {
     /// Options every command of this connection starts from; a command's own options win.
     public var defaults = RequestOptions()
     public var clientName: [UInt8]?
-    /// 2, or 3 after `HELLO 3`. Replies are the same but for `HELLO`'s own map.
+    /// 2, or 3 after `HELLO 3`. Replies are the same but for nil (`_`) and the maps of
+    /// `HELLO`, `CONFIG GET` and `COMMAND DOCS`.
     public var protocolVersion = 2
+    /// Commands queued since `MULTI`; nil outside a transaction.
+    public var transaction: RESPTransactionQueue?
 
     public init(clientID: Int) {
         self.clientID = clientID
@@ -49,6 +52,9 @@ public struct RESPRequest: Sendable, Equatable {
         let prefix = Array(bucket.utf8) + [0]
         return (Set(access.keys.map { prefix + $0 }), access.writes)
     }
+
+    /// See `RESPCommand.touchesEveryKey`.
+    var touchesEveryKey: Bool { command.touchesEveryKey }
 }
 
 extension RequestOptions {

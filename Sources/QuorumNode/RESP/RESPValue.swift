@@ -1,6 +1,7 @@
 /// One reply. The server answers RESP2's five types, which RESP3 clients read too; the
-/// only RESP3-only type is the map `HELLO 3` answers with, so clients that insist on RESP3
-/// (redis-py 8 by default) can connect.
+/// only RESP3-only type is the map, sent only to a connection that said `HELLO 3` (for
+/// `HELLO`, `CONFIG GET` and `COMMAND DOCS`, which RESP3 clients read as maps), so clients
+/// that insist on RESP3 (redis-py 8 by default) work.
 public enum RESPValue: Sendable, Equatable {
     /// `+OK`: a short status without CR or LF.
     case simpleString(String)
