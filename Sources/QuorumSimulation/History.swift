@@ -90,6 +90,13 @@ public struct History: Sendable {
         }
     }
 
+    /// The history without the requests on `bucket` (entry ids keep their numbers).
+    func excluding(bucket: String) -> History {
+        var kept = self
+        kept.entries = entries.filter { $0.bucket != bucket }
+        return kept
+    }
+
     mutating func complete(_ id: Int, outcome: Outcome, at time: UInt64) {
         precondition(entries[id].completedAt == nil, "history entry \(id) completed twice")
         entries[id].completedAt = time

@@ -1,4 +1,5 @@
 import QuorumCore
+import QuorumServices
 
 /// One client: issues its planned requests one after another, each to its planned node,
 /// and records every invocation and outcome in the history.
@@ -44,9 +45,13 @@ final class SimulatedClient {
         case .put, .putWithContext, .putIfAbsent:
             kind = .put
             let value = Array("c\(index).\(next - 1)".utf8)
+            // The coordinator turns the ttl into a deadline by its own clock, as a node does.
+            let deadline = operation.ttlMilliseconds.map { world.nodes[operation.node].wallNow + $0 }
             intent = WriteIntent(
                 value: value, contentType: "text/plain",
-                context: operation.kind == .putWithContext ? contexts[name] ?? .empty : .empty)
+                context: operation.kind == .putWithContext ? contexts[name] ?? .empty : .empty, expiresAtMilliseconds: deadline)
+        case .expire:
+            return touch(operation)
         case .delete, .deleteWithContext:
             kind = .delete
             intent = .delete(context: operation.kind == .deleteWithContext ? contexts[name] ?? .empty : .empty)
@@ -76,6 +81,18 @@ final class SimulatedClient {
         } else {
             node.get(bucket: operation.bucket, key: operation.key, options: operation.options, sloppy: operation.sloppy, completion: completion)
         }
+    }
+
+    /// An expiry change: not in the history (no check reads its answer); its effect shows
+    /// in the deadlines later reads return, which `ExpiryCheck` judges.
+    private func touch(_ operation: SimulationPlan.Operation) {
+        let node = world.nodes[operation.node]
+        guard node.isUp else { return issueNext() }
+        let deadline = node.wallNow + (operation.ttlMilliseconds ?? 0)
+        let command = TouchCommand(
+            bucket: operation.bucket, key: operation.key, change: .at(milliseconds: deadline), options: operation.options,
+            sloppy: operation.sloppy)
+        node.touch(command) { [self] in issueNext() }
     }
 
     static func outcome(_ result: ClientResult) -> History.Outcome {

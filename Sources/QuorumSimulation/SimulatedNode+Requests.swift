@@ -17,9 +17,12 @@ enum ClientResult {
 extension SimulatedNode {
     func get(bucket: String, key: [UInt8], options: RequestOptions, sloppy: Bool, completion: @escaping (ClientResult) -> Void) {
         let tell = open(completion)
-        requests.get(bucket: bucket, key: key, options: options, sloppy: sloppy) { result in
+        requests.get(bucket: bucket, key: key, options: options, sloppy: sloppy) { [self] result in
             switch result {
-            case .success(let outcome): tell(.read(outcome.state))
+            case .success(let outcome):
+                // What the node's service hands a client: versions expired by this node's
+                // clock hidden (here: stripped, so checks see them as tombstones).
+                tell(.read(outcome.state?.strippingExpired(atMilliseconds: wallNow)))
             case .failure(let error): tell(.failed(error))
             }
         }
@@ -35,6 +38,18 @@ extension SimulatedNode {
             switch result {
             case .success(let outcome):
                 tell(.written(version: version(of: outcome), state: outcome.state, acknowledgedBy: outcome.acknowledged))
+            case .failure(let error): tell(.failed(error))
+            }
+        }
+    }
+
+    /// An expiry change through the node's request path; `completion` runs once, also
+    /// when the node crashes meanwhile.
+    func touch(_ command: TouchCommand, completion: @escaping () -> Void) {
+        let tell = open { _ in completion() }
+        requests.touch(command, nowMilliseconds: wallNow) { result in
+            switch result {
+            case .success: tell(.read(nil))
             case .failure(let error): tell(.failed(error))
             }
         }

@@ -80,7 +80,9 @@ public enum Simulation {
                 && Self.believedDown(world).isEmpty)
         }
         var repairMilliseconds = converged ? world.now - healedAt : nil
-        if config.purgesTombstones && plan.operations.joined().contains(where: { $0.kind == .delete || $0.kind == .deleteWithContext }) {
+        if config.purgesTombstones
+            && plan.operations.joined().contains(where: { $0.kind == .delete || $0.kind == .deleteWithContext || $0.ttlMilliseconds != nil })
+        {
             // Run past the grace of the last tombstone (plus clock error and a purge sweep),
             // so purges happen, then let repair settle again.
             let purgesDone = healedAt + config.antiEntropyLimits.tombstoneGraceMilliseconds + config.purgeSweepMilliseconds
@@ -114,7 +116,8 @@ public enum Simulation {
         world.history.markWritesLost(wipes: world.wipes)
         let input = CheckInput(
             history: world.history, mix: mix, clocksExact: !plan.faults.contains { $0.fault.changesClock }, keys: keys, finalStates: finalStates, replicaStates: replicaStates,
-            nodeCount: config.nodeCount, believedDown: believedDown, disksWiped: !world.wipes.isEmpty)
+            nodeCount: config.nodeCount, believedDown: believedDown, disksWiped: !world.wipes.isEmpty,
+            clockOffsetMaxMilliseconds: Self.clockOffsetMax(plan))
         return SimulationReport(
             seed: seed, mix: mix, plan: plan, history: world.history, violations: Checker.check(input), events: world.steps,
             virtualMilliseconds: world.now - SimulatedWorld.origin, repairMilliseconds: repairMilliseconds, outstanding: outstanding,
@@ -122,6 +125,22 @@ public enum Simulation {
             counts: EventTotals(
                 requests: world.history.clientRequestCount, crashes: applied.crashes, partitions: applied.partitions,
                 joins: applied.joins, leaves: applied.leaves, storeErrors: world.storeErrors, wipedDisks: applied.wipedDisks))
+    }
+
+    /// The largest distance from true time any node's clock had: skews set an offset,
+    /// jumps add to it (as `SimulatedClock` applies them).
+    static func clockOffsetMax(_ plan: SimulationPlan) -> UInt64 {
+        var offsets: [Int: Int64] = [:]
+        var largest: UInt64 = 0
+        for timed in plan.faults {
+            switch timed.fault {
+            case .skewClock(let node, let offset): offsets[node] = offset
+            case .jumpClock(let node, let delta): offsets[node, default: 0] += delta
+            default: continue
+            }
+            largest = max(largest, offsets.values.map(\.magnitude).max() ?? 0)
+        }
+        return largest
     }
 
     /// Nodes whose failure detector believes some peer down, with those peers.

@@ -9,6 +9,8 @@ public struct SimulationPlan: Sendable, Equatable {
             case get, put, putWithContext, delete, deleteWithContext
             /// A create-only write (`If-None-Match: *`, `SET NX`): refused when the lead holds a live value.
             case putIfAbsent
+            /// An expiry change (`PEXPIRE key ttl`): `ttlMilliseconds` from the coordinator's clock.
+            case expire
         }
 
         public var kind: Kind
@@ -20,11 +22,14 @@ public struct SimulationPlan: Sendable, Equatable {
         public var sloppy: Bool
         /// Wait before issuing it, after the client's previous request finished.
         public var thinkMilliseconds: UInt64
+        /// A write's ttl (or an expiry change's new one), from the coordinator's clock; nil: none.
+        public var ttlMilliseconds: UInt64?
 
         public init(
             kind: Kind, bucket: String, key: [UInt8], node: Int, options: RequestOptions = RequestOptions(), sloppy: Bool = false,
-            thinkMilliseconds: UInt64 = 0
+            thinkMilliseconds: UInt64 = 0, ttlMilliseconds: UInt64? = nil
         ) {
+            self.ttlMilliseconds = ttlMilliseconds
             self.kind = kind
             self.bucket = bucket
             self.key = key
@@ -118,14 +123,18 @@ public enum SimulatedBuckets {
     public static let lww = "lww"
     public static let vclock = "vclock"
     public static let wide = "wide"
+    /// Where writes carry short ttls and expiry changes run; the checks that reason about
+    /// acknowledged values (which expire here) skip it, `ExpiryCheck` and convergence don't.
+    public static let expiring = "expiring"
 
     public static let props: [String: BucketProps] = [
         lww: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .lww),
         vclock: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .vclock),
         wide: BucketProps(n: 5, r: .quorum, w: .quorum, conflict: .vclock),
+        expiring: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .lww),
     ]
 
-    public static let names = [lww, vclock, wide]
+    public static let names = [lww, vclock, wide, expiring]
 
     /// The largest n of any bucket: how deep anti-entropy pairs replicas.
     public static var replicasMax: Int { props.values.map(\.n).max()! }
@@ -161,9 +170,17 @@ extension SimulationPlan {
         options.w = drawLevel(n: n, using: &random)
         if random.below(10) == 0 { options.pw = .count(1) }
         let sloppy = random.below(mix.isCalm ? 4 : 2) == 0
+        var chosen = kind
+        var ttl: UInt64?
+        if bucket == SimulatedBuckets.expiring, kind != .get, kind != .delete {
+            // Short ttls, so versions expire while clients still read them; some writes
+            // carry none, and some requests change a ttl instead of writing.
+            if kind == .deleteWithContext { chosen = .expire }
+            ttl = random.below(5) == 0 && chosen != .expire ? nil : 20 + random.below(1500)
+        }
         return Operation(
-            kind: kind, bucket: bucket, key: key, node: Int(random.below(UInt64(config.nodeCount))),
-            options: options, sloppy: sloppy, thinkMilliseconds: thinkTime(mix: mix, using: &random))
+            kind: chosen, bucket: bucket, key: key, node: Int(random.below(UInt64(config.nodeCount))),
+            options: options, sloppy: sloppy, thinkMilliseconds: thinkTime(mix: mix, using: &random), ttlMilliseconds: ttl)
     }
 
     /// Up to 300 ms; in the calm mix a third of requests follow the previous at once, so

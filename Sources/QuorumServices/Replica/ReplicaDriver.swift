@@ -11,14 +11,17 @@ public final class ReplicaDriver {
     private let trees: any MerkleIndex
     private let context: any ReplicaContext
     private let faults: FaultPoints
+    /// This node's wall clock: what it judges expiry by.
+    private let clock: any ServiceClock
     /// Finds a key's partition. A key's partition depends only on the partition count,
     /// which never changes for a node, so no ring (and no lock) is read per request.
     private let placement: Ring
 
     public init(
         nodeID: String, partitionCount: Int, limits: Limits, storage: any ReplicaStorage, trees: any MerkleIndex,
-        context: any ReplicaContext, faults: FaultPoints = .inert
+        context: any ReplicaContext, clock: any ServiceClock, faults: FaultPoints = .inert
     ) {
+        self.clock = clock
         self.nodeID = nodeID
         placement = Ring(members: [nodeID], partitionCount: partitionCount)
         self.limits = limits
@@ -62,16 +65,35 @@ public final class ReplicaDriver {
 
     // MARK: Reads
 
+    /// Answers the stored state with versions expired by this node's clock stripped to
+    /// their tombstone form, so no replica hands out an expired value (to a read, a repair
+    /// or anti-entropy). When it stripped any, it also strips the committed state in the
+    /// store (a lattice step, so a concurrent write is kept): the next anti-entropy
+    /// exchange then finds the replicas' stored bytes agree, and the value's bytes are gone.
     private func fetch(bucket: String, key: [UInt8], respond: @escaping (PeerResponse) -> Void) {
         let partition = placement.partition(bucket: bucket, key: key)
         storage.readState(partition: partition, bucket: bucket, key: key) { [self] result in
             switch result {
             case .success(let blob):
+                let held: KeyState?
                 do {
-                    respond(.state(try blob.map { try KeyState(decoding: $0) }))
+                    held = try blob.map { try KeyState(decoding: $0) }
                 } catch {
-                    respond(failure("a stored state could not be decoded: \(error)", doing: "read"))
+                    return respond(failure("a stored state could not be decoded: \(error)", doing: "read"))
                 }
+                guard let held else { return respond(.state(nil)) }
+                let now = clock.nowMilliseconds()
+                guard held.expiredCount(atMilliseconds: now) > 0 else { return respond(.state(held)) }
+                respond(.state(held.strippingExpired(atMilliseconds: now)))
+                // Lazy expiry: `update` stores the committed state stripped (counted there).
+                // Nothing to strip any more (a write or purge came first): no write. A
+                // failure leaves the full copy for the next read or the purge.
+                update(bucket: bucket, key: key, now: now, respond: { _ in }, transform: { current throws(KVError) in
+                    guard let current, current.expiredCount(atMilliseconds: now) > 0 else {
+                        throw .preconditionFailed(message: "nothing expired to strip")
+                    }
+                    return current
+                }, stored: { _ in })
             case .failure(let failure):
                 respond(self.failure(failure, doing: "read"))
             }
@@ -90,7 +112,10 @@ public final class ReplicaDriver {
             switch result {
             case .success(let rows):
                 let inBucket = rows.prefix { $0.bucket == bucket }
-                let live = inBucket.filter { (try? KeyState(decoding: $0.blob))?.isDeleted == false }.map(\.key)
+                let now = clock.nowMilliseconds()
+                let live = inBucket.filter {
+                    (try? KeyState(decoding: $0.blob))?.isDeleted(atMilliseconds: now) == false
+                }.map(\.key)
                 let more = rows.count == limit && inBucket.count == rows.count
                 respond(.keys(live, resumeAfter: more ? inBucket.last?.key : nil))
             case .failure(let failure):
@@ -110,10 +135,11 @@ public final class ReplicaDriver {
         context.observe(timestamp)
         let (actor, limits) = (context.actorID, limits)
         let checksAbsence = ifAbsent && !faults.has(.createOnlySkipsExistenceCheck)
-        update(bucket: bucket, key: key, respond: respond) { current throws(KVError) in
+        let now = clock.nowMilliseconds()
+        update(bucket: bucket, key: key, now: now, respond: respond) { current throws(KVError) in
             try ReplicaWrite.lead(
                 current: current, intent: intent, actor: actor, timestamp: timestamp, mode: mode, ifAbsent: checksAbsence,
-                limits: limits)
+                nowMilliseconds: now, limits: limits)
         } stored: { state in
             respond(.state(state))
         }
@@ -121,7 +147,7 @@ public final class ReplicaDriver {
 
     private func merge(bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode, respond: @escaping (PeerResponse) -> Void) {
         if let newest = state.siblings.map(\.timestamp).max() { context.observe(newest) }
-        update(bucket: bucket, key: key, respond: respond) { current throws(KVError) in
+        update(bucket: bucket, key: key, now: clock.nowMilliseconds(), respond: respond) { current throws(KVError) in
             ReplicaWrite.merge(current: current, incoming: state, mode: mode)
         } stored: { _ in
             respond(.ack)
@@ -155,7 +181,11 @@ public final class ReplicaDriver {
     /// of the partition's Merkle tree, so anti-entropy sees the replicas agree on "absent".
     private func purge(bucket: String, key: [UInt8], digest: UInt64, respond: @escaping (PeerResponse) -> Void) {
         let partition = placement.partition(bucket: bucket, key: key)
-        storage.deleteState(partition: partition, bucket: bucket, key: key, matches: { StableHash.hash($0) == digest }) {
+        let now = clock.nowMilliseconds()
+        storage.deleteState(
+            partition: partition, bucket: bucket, key: key,
+            matches: { TombstonePurgeRule.storedStateMatches($0, digest: digest, nowMilliseconds: now) }
+        ) {
             [self] result in
             switch result {
             case .success(true): respond(.ack)
@@ -166,9 +196,13 @@ public final class ReplicaDriver {
     }
 
     /// Runs `transform` on the committed state in the store's commit order; `stored` gets
-    /// the state once committed, failures answer the peer.
+    /// the state once committed, failures answer the peer. Versions expired at `now` (this
+    /// node's clock when the write arrived) are stored stripped to their tombstone form: a
+    /// replica keeps only what must shadow older versions (a lattice step, see
+    /// `Sibling.strippedToTombstone`), so repair, hints and anti-entropy never bring an
+    /// expired value back.
     private func update(
-        bucket: String, key: [UInt8], respond: @escaping (PeerResponse) -> Void,
+        bucket: String, key: [UInt8], now: UInt64, respond: @escaping (PeerResponse) -> Void,
         transform: @escaping @Sendable (KeyState?) throws(KVError) -> KeyState, stored: @escaping (KeyState) -> Void
     ) {
         let partition = placement.partition(bucket: bucket, key: key)
@@ -180,7 +214,12 @@ public final class ReplicaDriver {
             } catch {
                 throw .internalError(message: "a stored state could not be decoded: \(error)")
             }
-            let next = try transform(current)
+            var next = try transform(current)
+            let expired = next.expiredCount(atMilliseconds: now)
+            if expired > 0 {
+                next = next.strippingExpired(atMilliseconds: now)
+                produced.expired = expired
+            }
             produced.state = next
             return next.encoded()
         }) { [self] result in
@@ -190,6 +229,7 @@ public final class ReplicaDriver {
                 guard let state = produced.state else {
                     return respond(.failure(code: "internal", message: "the store acknowledged a write it never applied"))
                 }
+                if produced.expired > 0 { context.versionsExpired(produced.expired) }
                 stored(state)
             case .failure(.refused(let error)):
                 respond(.failure(code: error.code, message: error.message))
@@ -257,4 +297,6 @@ public final class ReplicaDriver {
 /// store's hand-off to the completion orders the two), so it needs no lock.
 private final class ProducedState: @unchecked Sendable {
     var state: KeyState?
+    /// Versions the transform's output held expired and the store keeps stripped.
+    var expired = 0
 }

@@ -41,3 +41,27 @@ public struct WriteCommand: Sendable, Equatable {
         self.sloppy = sloppy
     }
 }
+
+/// A client's expiry change as the request path takes it (`RequestDriver.touch`).
+public struct TouchCommand: Sendable, Equatable {
+    public var bucket: String
+    public var key: [UInt8]
+    public var change: ExpiryChange
+    /// `NX XX GT LT`, judged on the read; nil: always.
+    public var condition: ExpiryCondition?
+    /// r for the read and w for the write-back.
+    public var options: RequestOptions
+    public var sloppy: Bool
+
+    public init(
+        bucket: String, key: [UInt8], change: ExpiryChange, condition: ExpiryCondition? = nil, options: RequestOptions,
+        sloppy: Bool
+    ) {
+        self.bucket = bucket
+        self.key = key
+        self.change = change
+        self.condition = condition
+        self.options = options
+        self.sloppy = sloppy
+    }
+}
