@@ -22,7 +22,8 @@ extension SimulatedNode {
             case .success(let outcome):
                 // What the node's service hands a client: versions expired by this node's
                 // clock hidden (here: stripped, so checks see them as tombstones).
-                tell(.read(outcome.state?.strippingExpired(atMilliseconds: wallNow)))
+                let now = faults.has(.expiryIgnored) ? 0 : wallNow  // the deliberate bug
+                tell(.read(outcome.state?.strippingExpired(atMilliseconds: now)))
             case .failure(let error): tell(.failed(error))
             }
         }

@@ -28,6 +28,10 @@ final class InjectedBugTests: XCTestCase {
         assertCaught(.createOnlySkipsExistenceCheck, by: .createOnly, within: 1...20)
     }
 
+    func testIgnoringExpiryIsFoundWithin20Seeds() {
+        assertCaught(.expiryIgnored, by: .expiry, within: 1...20)
+    }
+
     func testAHintAcknowledgedButNotKeptIsFoundWithin200Seeds() {
         assertCaught(.hintDroppedOnTake, within: 1...200)
     }

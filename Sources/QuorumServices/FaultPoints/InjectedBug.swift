@@ -40,6 +40,10 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// A stand-in acknowledges a hint without keeping it, so the primary never gets the
     /// write and a write only stand-ins took is lost.
     case hintDroppedOnTake
+    /// Nodes judge nothing expired: replicas neither strip expired versions from their
+    /// answers nor from their stores, and coordinators hand them to clients, so a read
+    /// long after a version's deadline still returns it.
+    case expiryIgnored
 
     /// Every bug `--bug` can switch on, in declaration order: all cases but `none`, so a
     /// new case shows up in `--list-bugs` and `--help` without editing either.

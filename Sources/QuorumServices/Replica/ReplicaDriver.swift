@@ -82,7 +82,8 @@ public final class ReplicaDriver {
                     return respond(failure("a stored state could not be decoded: \(error)", doing: "read"))
                 }
                 guard let held else { return respond(.state(nil)) }
-                let now = clock.nowMilliseconds()
+                // The deliberate bug judges by the start of time, when nothing has expired.
+                let now = faults.has(.expiryIgnored) ? 0 : clock.nowMilliseconds()
                 guard held.expiredCount(atMilliseconds: now) > 0 else { return respond(.state(held)) }
                 respond(.state(held.strippingExpired(atMilliseconds: now)))
                 // Lazy expiry: `update` stores the committed state stripped (counted there).
@@ -135,7 +136,7 @@ public final class ReplicaDriver {
         context.observe(timestamp)
         let (actor, limits) = (context.actorID, limits)
         let checksAbsence = ifAbsent && !faults.has(.createOnlySkipsExistenceCheck)
-        let now = clock.nowMilliseconds()
+        let now = faults.has(.expiryIgnored) ? 0 : clock.nowMilliseconds()  // the deliberate bug
         update(bucket: bucket, key: key, now: now, respond: respond) { current throws(KVError) in
             try ReplicaWrite.lead(
                 current: current, intent: intent, actor: actor, timestamp: timestamp, mode: mode, ifAbsent: checksAbsence,
@@ -147,7 +148,8 @@ public final class ReplicaDriver {
 
     private func merge(bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode, respond: @escaping (PeerResponse) -> Void) {
         if let newest = state.siblings.map(\.timestamp).max() { context.observe(newest) }
-        update(bucket: bucket, key: key, now: clock.nowMilliseconds(), respond: respond) { current throws(KVError) in
+        let now = faults.has(.expiryIgnored) ? 0 : clock.nowMilliseconds()  // the deliberate bug
+        update(bucket: bucket, key: key, now: now, respond: respond) { current throws(KVError) in
             ReplicaWrite.merge(current: current, incoming: state, mode: mode)
         } stored: { _ in
             respond(.ack)
