@@ -9,7 +9,13 @@ final class ExpiryTests: XCTestCase {
     private func ts(_ ms: UInt64, _ logical: UInt32 = 0) -> HLCTimestamp { HLCTimestamp(physicalMilliseconds: ms, logical: logical) }
 
     private func write(
-        _ state: KeyState = KeyState(), _ value: String, actor: String = "a", at ms: UInt64, deadline: UInt64? = nil,
+        _ value: String, actor: String = "a", at ms: UInt64, deadline: UInt64? = nil, mode: ConflictMode
+    ) throws -> KeyState {
+        try write(KeyState(), value, actor: actor, at: ms, deadline: deadline, mode: mode)
+    }
+
+    private func write(
+        _ state: KeyState, _ value: String, actor: String = "a", at ms: UInt64, deadline: UInt64? = nil,
         mode: ConflictMode, context: VersionVector = .empty
     ) throws -> KeyState {
         try state.applying(

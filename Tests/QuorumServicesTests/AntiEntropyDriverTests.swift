@@ -241,7 +241,7 @@ final class AntiEntropyDriverTests: XCTestCase {
         let storage = FakeStorage(node: world[peer])
         world[peer].replaceReplica(ReplicaDriver(
             nodeID: peer, partitionCount: world.ring.partitionCount, limits: .defaults, storage: storage, trees: storage,
-            context: FakeReplicaContext(node: world[peer]),
+            context: FakeReplicaContext(node: world[peer]), clock: FakeClock(world: world),
             faults: bugged))
         let driver = world[owner].antiEntropy()
         let pairs = driver.pairs.count
