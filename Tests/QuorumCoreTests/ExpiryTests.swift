@@ -61,7 +61,7 @@ final class ExpiryTests: XCTestCase {
                     case 1:
                         variant = ExpiryTouch.plan(
                             read: variant, change: random.next() % 2 == 0 ? .persist : .at(milliseconds: 300 + random.next() % 9),
-                            condition: nil, nowMilliseconds: 150, stamp: ts(120 + random.next() % 5)) ?? variant
+                            conditions: [], nowMilliseconds: 150, stamp: ts(120 + random.next() % 5)) ?? variant
                     default: break
                     }
                     states.append(variant)
@@ -117,7 +117,7 @@ final class ExpiryTests: XCTestCase {
     func testAStaleStripDoesNotUndoALaterExtension() throws {
         let full = try write("v", at: 100, deadline: 500, mode: .lww)
         let extended = try XCTUnwrap(
-            ExpiryTouch.plan(read: full, change: .at(milliseconds: 5000), condition: nil, nowMilliseconds: 400, stamp: ts(400)))
+            ExpiryTouch.plan(read: full, change: .at(milliseconds: 5000), conditions: [], nowMilliseconds: 400, stamp: ts(400)))
         let staleStrip = full.strippingExpired(atMilliseconds: 600)
         let merged = staleStrip.merged(with: extended, mode: .lww)
         XCTAssertEqual(merged.liveSiblings(atMilliseconds: 600).map(\.value), [Array("v".utf8)])
@@ -132,7 +132,7 @@ final class ExpiryTests: XCTestCase {
         for mode in ConflictMode.allCases {
             let read = try write("old", at: 100, mode: mode)
             let touched = try XCTUnwrap(
-                ExpiryTouch.plan(read: read, change: .at(milliseconds: 900), condition: nil, nowMilliseconds: 150, stamp: ts(300)))
+                ExpiryTouch.plan(read: read, change: .at(milliseconds: 900), conditions: [], nowMilliseconds: 150, stamp: ts(300)))
             // Concurrently, another client writes with the read's context at an earlier HLC.
             let concurrent = try write(read, "new", actor: "b", at: 200, mode: mode, context: read.context)
             for merged in [touched.merged(with: concurrent, mode: mode), concurrent.merged(with: touched, mode: mode)] {
@@ -146,7 +146,7 @@ final class ExpiryTests: XCTestCase {
     func testATouchWinsOverTheRegisterItReadEvenFromABehindClock() throws {
         let read = try write("v", at: 5000, deadline: 9000, mode: .lww)
         let touched = try XCTUnwrap(
-            ExpiryTouch.plan(read: read, change: .persist, condition: nil, nowMilliseconds: 10, stamp: ts(10)))
+            ExpiryTouch.plan(read: read, change: .persist, conditions: [], nowMilliseconds: 10, stamp: ts(10)))
         XCTAssertGreaterThan(touched.siblings[0].expiry.stamp, read.siblings[0].expiry.stamp)
         XCTAssertNil(read.merged(with: touched, mode: .lww).siblings[0].expiry.deadlineMilliseconds)
     }
@@ -155,7 +155,8 @@ final class ExpiryTests: XCTestCase {
         let plain = try write("v", at: 100, mode: .lww)
         let expiring = try write("v", at: 100, deadline: 1000, mode: .lww)
         func applies(_ state: KeyState, _ change: ExpiryChange, _ condition: ExpiryCondition?) -> Bool {
-            ExpiryTouch.plan(read: state, change: change, condition: condition, nowMilliseconds: 200, stamp: ts(200)) != nil
+            ExpiryTouch.plan(
+                read: state, change: change, conditions: condition.map { [$0] } ?? [], nowMilliseconds: 200, stamp: ts(200)) != nil
         }
         XCTAssertTrue(applies(plain, .at(milliseconds: 500), .nx))
         XCTAssertFalse(applies(expiring, .at(milliseconds: 500), .nx))
@@ -167,12 +168,17 @@ final class ExpiryTests: XCTestCase {
         XCTAssertTrue(applies(plain, .at(milliseconds: 500), .lt))
         XCTAssertTrue(applies(expiring, .at(milliseconds: 500), .lt))
         XCTAssertFalse(applies(expiring, .at(milliseconds: 2000), .lt))
+        let xxLT = { (state: KeyState) in
+            ExpiryTouch.plan(read: state, change: .at(milliseconds: 500), conditions: [.xx, .lt], nowMilliseconds: 200, stamp: self.ts(200)) != nil
+        }
+        XCTAssertFalse(xxLT(plain), "XX LT: only a key with a ttl")
+        XCTAssertTrue(xxLT(expiring))
         XCTAssertFalse(applies(plain, .persist, nil), "PERSIST without a ttl answers 0")
         XCTAssertTrue(applies(expiring, .persist, nil))
         XCTAssertFalse(applies(expiring.strippingExpired(atMilliseconds: 1000), .at(milliseconds: 5000), nil), "absent")
-        XCTAssertFalse(ExpiryTouch.plan(read: nil, change: .persist, condition: nil, nowMilliseconds: 0, stamp: ts(1)) != nil)
+        XCTAssertFalse(ExpiryTouch.plan(read: nil, change: .persist, conditions: [], nowMilliseconds: 0, stamp: ts(1)) != nil)
         // A deadline in the past expires the key at once (Redis deletes it).
-        let past = try XCTUnwrap(ExpiryTouch.plan(read: plain, change: .at(milliseconds: 150), condition: nil, nowMilliseconds: 200, stamp: ts(200)))
+        let past = try XCTUnwrap(ExpiryTouch.plan(read: plain, change: .at(milliseconds: 150), conditions: [], nowMilliseconds: 200, stamp: ts(200)))
         XCTAssertTrue(past.isDeleted(atMilliseconds: 200))
     }
 

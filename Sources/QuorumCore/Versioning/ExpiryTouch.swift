@@ -8,15 +8,15 @@
 /// touch can never overwrite an acknowledged value write.
 public enum ExpiryTouch {
     /// The state to merge into the key's replicas, or nil when the change does not apply:
-    /// no version is live at `nowMilliseconds`, the condition failed, or `PERSIST` found
-    /// no ttl.
+    /// no version is live at `nowMilliseconds`, a condition failed (all must hold: Redis
+    /// allows `XX` with `GT` or `LT`), or `PERSIST` found no ttl.
     ///
     /// - Parameters:
     ///   - stamp: the coordinator's hybrid logical clock now. The registers get a stamp
     ///     later than every register read, so the touch wins over what it read even when
     ///     the coordinator's clock is behind the writer's.
     public static func plan(
-        read state: KeyState?, change: ExpiryChange, condition: ExpiryCondition?, nowMilliseconds: UInt64,
+        read state: KeyState?, change: ExpiryChange, conditions: [ExpiryCondition], nowMilliseconds: UInt64,
         stamp: HLCTimestamp
     ) -> KeyState? {
         guard let state else { return nil }
@@ -29,7 +29,7 @@ public enum ExpiryTouch {
             guard live.contains(where: { $0.expiry.deadlineMilliseconds != nil }) else { return nil }
             deadline = nil
         case .at(let milliseconds):
-            if let condition, !applies(condition, current: current, new: milliseconds) { return nil }
+            if !conditions.allSatisfy({ applies($0, current: current, new: milliseconds) }) { return nil }
             deadline = milliseconds
         }
         var newest = stamp

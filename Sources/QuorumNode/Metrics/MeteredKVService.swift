@@ -61,13 +61,13 @@ final class MeteredKVService: KVService {
     }
 
     func expire(
-        bucket: String, key: [UInt8], change: ExpiryChange, condition: ExpiryCondition?, options: RequestOptions
+        bucket: String, key: [UInt8], change: ExpiryChange, conditions: [ExpiryCondition], options: RequestOptions
     ) async throws(KVError) -> Bool {
         try await awaitCompletion { completion in
             let recording = metered("expire", options.w, status: { (applied: Bool) in applied ? 200 : 404 }, completion)
             Task {
                 do throws(KVError) {
-                    recording(.success(try await base.expire(bucket: bucket, key: key, change: change, condition: condition, options: options)))
+                    recording(.success(try await base.expire(bucket: bucket, key: key, change: change, conditions: conditions, options: options)))
                 } catch {
                     recording(.failure(error))
                 }

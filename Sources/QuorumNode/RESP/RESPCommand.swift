@@ -67,12 +67,14 @@ public enum RESPCommand: Sendable, Equatable {
     case qget(key: [UInt8], options: RequestOptions)
     case qset(key: [UInt8], value: [UInt8], context: String?, contentType: String?, options: RequestOptions)
     case qdel(key: [UInt8], context: String?, options: RequestOptions)
+    /// `SET` with an expiry option, `SETEX`, `GETEX`, `EXPIRE`, `TTL`, … (`RESPExpiryCommand`).
+    case expiry(RESPExpiryCommand)
 
     /// Whether the command needs the key-value service (and so runs on a task) rather than
     /// being answered on the connection's event loop.
     public var usesService: Bool {
         switch self {
-        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel: return true
+        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .expiry: return true
         default: return false
         }
     }
@@ -86,6 +88,7 @@ public enum RESPCommand: Sendable, Equatable {
         case .set(let key, _, _, _, _), .qset(let key, _, _, _, _), .qdel(let key, _, _): return ([key], true)
         case .del(let keys): return (keys, true)
         case .mset(let pairs): return (pairs.map(\.key), true)
+        case .expiry(let command): return ([command.key], command.writes)
         default: return ([], false)
         }
     }
@@ -132,7 +135,7 @@ extension RESPCommand {
         ("qget", -2, ["readonly"], 1, 1, 1),
         ("qset", -3, ["write"], 1, 1, 1),
         ("qdel", -2, ["write"], 1, 1, 1),
-    ]
+    ] + RESPExpiryCommand.table
 
     /// Parses one command's words. `limits` bounds keys and values, so a multi-key command
     /// with one oversized key fails before any of it runs.
@@ -177,6 +180,13 @@ extension RESPCommand {
             let key = try checkedKey(arguments[0], limits: limits)
             return .get(key: key, options: try options(arguments.dropFirst(), allowed: readOptions, command: name).options)
         case "SET":
+            if let command = try RESPExpiryCommand.parseSet(
+                arguments, limits: limits, checkedKey: { (key) throws(RESPCommandError) in try checkedKey(key, limits: limits) },
+                checkedValue: { (value) throws(RESPCommandError) in try checkedValue(value, limits: limits) },
+                options: { (words) throws(RESPCommandError) in try options(words, allowed: writeOptions, command: "SET").options })
+            {
+                return .expiry(command)
+            }
             return try set(arguments, limits: limits)
         case "SETNX":
             guard arguments.count == 2 else { throw .wrongArity(name) }
@@ -221,6 +231,12 @@ extension RESPCommand {
             let parsed = try options(arguments.dropFirst(), allowed: writeOptions + ["CONTEXT"], command: name)
             return .qdel(key: key, context: parsed.context, options: parsed.options)
         default:
+            if let command = try RESPExpiryCommand.parse(
+                name, arguments, limits: limits, checkedKey: { (key) throws(RESPCommandError) in try checkedKey(key, limits: limits) },
+                checkedValue: { (value) throws(RESPCommandError) in try checkedValue(value, limits: limits) })
+            {
+                return .expiry(command)
+            }
             let preview = arguments.prefix(3).map { "'\(printable($0, max: 32))' " }.joined()
             throw RESPCommandError(
                 "ERR", "unknown command '\(printable(first, max: 64))', with args beginning with: \(preview)")

@@ -77,7 +77,7 @@ public struct RESPCommandHandler: Sendable {
                 session.defaults = RequestOptions()
                 return .ok
             }
-        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel:
+        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .expiry:
             return nil
         }
     }
@@ -129,6 +129,8 @@ public struct RESPCommandHandler: Sendable {
             service.delete(bucket: bucket, key: key, context: context, options: request.options(own)) { result in
                 completion(Self.reply(result) { $0.context.isEmpty ? .ok : .bulk($0.context) })
             }
+        case .expiry(let command):
+            RESPExpiryExecution(service: service).start(command, request: request, completion: completion)
         default:
             Task { completion(await executeMultiKey(request)) }
         }

@@ -36,10 +36,10 @@ public protocol KVService: Sendable {
     /// Changes a key's expiry (`EXPIRE`, `PEXPIRE`, `EXPIREAT`, `PEXPIREAT`, `PERSIST`):
     /// reads at r, sets the new deadline on the versions read live and merges that into
     /// the replicas at w, so a concurrent value write is never overwritten. Answers
-    /// whether the change applied (false: the key is absent or expired, `condition`
+    /// whether the change applied (false: the key is absent or expired, a condition
     /// failed, or `PERSIST` found no ttl). See `ExpiryTouch`.
     func expire(
-        bucket: String, key: [UInt8], change: ExpiryChange, condition: ExpiryCondition?, options: RequestOptions
+        bucket: String, key: [UInt8], change: ExpiryChange, conditions: [ExpiryCondition], options: RequestOptions
     ) async throws(KVError) -> Bool
 
     func bucketProps(bucket: String) async throws(KVError) -> BucketProps
@@ -120,7 +120,7 @@ extension KVService {
     }
 
     public func expire(
-        bucket: String, key: [UInt8], change: ExpiryChange, condition: ExpiryCondition?, options: RequestOptions
+        bucket: String, key: [UInt8], change: ExpiryChange, conditions: [ExpiryCondition], options: RequestOptions
     ) async throws(KVError) -> Bool {
         throw .badParameter(name: "command", message: "this service does not change expiry")
     }

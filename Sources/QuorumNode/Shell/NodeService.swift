@@ -124,10 +124,10 @@ final class NodeService: KVService {
     }
 
     func expire(
-        bucket: String, key: [UInt8], change: ExpiryChange, condition: ExpiryCondition?, options: RequestOptions
+        bucket: String, key: [UInt8], change: ExpiryChange, conditions: [ExpiryCondition], options: RequestOptions
     ) async throws(KVError) -> Bool {
         let command = TouchCommand(
-            bucket: bucket, key: key, change: change, condition: condition, options: options, sloppy: sloppyQuorum)
+            bucket: bucket, key: key, change: change, conditions: conditions, options: options, sloppy: sloppyQuorum)
         return try await awaitCompletion { completion in
             drivers.run { driver in
                 driver.touch(command, nowMilliseconds: WallClock.nowMilliseconds()) { completion($0) }

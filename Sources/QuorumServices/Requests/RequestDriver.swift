@@ -264,7 +264,7 @@ public final class RequestDriver {
             case .failure(let error): return completion(.failure(error))
             }
             guard let touched = ExpiryTouch.plan(
-                read: read.state, change: command.change, condition: command.condition, nowMilliseconds: nowMilliseconds,
+                read: read.state, change: command.change, conditions: command.conditions, nowMilliseconds: nowMilliseconds,
                 stamp: context.tick())
             else { return completion(.success(false)) }
             let admitted: Admitted

@@ -47,20 +47,20 @@ public struct TouchCommand: Sendable, Equatable {
     public var bucket: String
     public var key: [UInt8]
     public var change: ExpiryChange
-    /// `NX XX GT LT`, judged on the read; nil: always.
-    public var condition: ExpiryCondition?
+    /// `NX XX GT LT`, judged on the read; all must hold (none: always).
+    public var conditions: [ExpiryCondition]
     /// r for the read and w for the write-back.
     public var options: RequestOptions
     public var sloppy: Bool
 
     public init(
-        bucket: String, key: [UInt8], change: ExpiryChange, condition: ExpiryCondition? = nil, options: RequestOptions,
+        bucket: String, key: [UInt8], change: ExpiryChange, conditions: [ExpiryCondition] = [], options: RequestOptions,
         sloppy: Bool
     ) {
         self.bucket = bucket
         self.key = key
         self.change = change
-        self.condition = condition
+        self.conditions = conditions
         self.options = options
         self.sloppy = sloppy
     }
