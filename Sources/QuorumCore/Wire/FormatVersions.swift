@@ -40,11 +40,12 @@ public struct FormatVersions: Sendable, Equatable {
 /// negotiation yet (see `Frame`), so a protocol 2 would make upgraded and old nodes refuse
 /// each other's every frame. Instead the new forms appear only on values that use expiry,
 /// and everything else keeps its version 1 bytes. What an old node does with them: it
-/// refuses the message (`unsupportedVersion`, or trailing bytes in a coordinateWrite), so
-/// that one request fails on it. A write with a ttl then lacks that replica's ack (a
-/// stand-in keeps a hint, delivered after the upgrade), an old coordinator's read of an
-/// expiring key counts the answer as failed, and anti-entropy repairs of such keys to the
-/// old node fail and are retried. No expiry is ever silently dropped. Upgrade every node
+/// can't decode the message (`unsupportedVersion`, or trailing bytes in a
+/// coordinateWrite), so that one request fails: it answers a request `bad_parameter`
+/// (a write with a ttl then lacks that replica's ack, and a vclock write it would lead
+/// fails with that error), an old coordinator counts an answer about an expiring key as
+/// undecodable, and anti-entropy repairs of such keys to the old node fail and are
+/// retried. No expiry is ever silently dropped. Upgrade every node
 /// before clients use ttls or bucket default ttls (docs/operations.md). The SQLite table layout
 /// is versioned apart from these (`Schema.version` in QuorumStorage).
 public enum Formats {
