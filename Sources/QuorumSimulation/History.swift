@@ -5,6 +5,8 @@ import QuorumCore
 public struct History: Sendable {
     public enum Kind: String, Sendable, Equatable {
         case get, put, delete
+        /// An expiry change (`RequestDriver.touch`).
+        case expire
     }
 
     /// What a request came to.
@@ -24,6 +26,8 @@ public struct History: Sendable {
         case failed(code: String)
         /// The coordinator crashed mid-request: applied or not, nobody knows.
         case indeterminate
+        /// An expiry change answered: whether it applied.
+        case touched(applied: Bool)
     }
 
     public struct Entry: Sendable {
@@ -137,6 +141,7 @@ public struct History: Sendable {
         case .lostWithWipedDisks(let version): line += "ok \(render(version)), lost with its replicas' wiped disks"
         case .failed(let code): line += "failed \(code)"
         case .indeterminate: line += "indeterminate"
+        case .touched(let applied): line += applied ? "applied" : "not applied"
         }
         return line
     }

@@ -51,7 +51,7 @@ final class SimulatedClient {
                 value: value, contentType: "text/plain",
                 context: operation.kind == .putWithContext ? contexts[name] ?? .empty : .empty, expiresAtMilliseconds: deadline)
         case .expire:
-            return touch(operation)
+            return touch(operation, name: name)
         case .delete, .deleteWithContext:
             kind = .delete
             intent = .delete(context: operation.kind == .deleteWithContext ? contexts[name] ?? .empty : .empty)
@@ -83,16 +83,26 @@ final class SimulatedClient {
         }
     }
 
-    /// An expiry change: not in the history (no check reads its answer); its effect shows
-    /// in the deadlines later reads return, which `ExpiryCheck` judges.
-    private func touch(_ operation: SimulationPlan.Operation) {
+    /// An expiry change (`PEXPIRE key ttl`); its effect shows in the deadlines later reads
+    /// return, which `ExpiryCheck` judges.
+    private func touch(_ operation: SimulationPlan.Operation, name: String) {
+        let entry = world.history.begin(
+            client: index, kind: .expire, bucket: operation.bucket, key: operation.key, node: operation.node,
+            options: operation.options, sloppy: operation.sloppy, value: Array("ttl=\(operation.ttlMilliseconds ?? 0)ms".utf8),
+            context: .empty, at: world.now)
         let node = world.nodes[operation.node]
-        guard node.isUp else { return issueNext() }
+        guard node.isUp else {
+            world.history.complete(entry, outcome: .failed(code: "unavailable"), at: world.now)
+            return issueNext()
+        }
         let deadline = node.wallNow + (operation.ttlMilliseconds ?? 0)
         let command = TouchCommand(
             bucket: operation.bucket, key: operation.key, change: .at(milliseconds: deadline), options: operation.options,
             sloppy: operation.sloppy)
-        node.touch(command) { [self] in issueNext() }
+        node.touch(command) { [self] result in
+            world.history.complete(entry, outcome: Self.outcome(result), at: world.now)
+            issueNext()
+        }
     }
 
     static func outcome(_ result: ClientResult) -> History.Outcome {
@@ -102,6 +112,7 @@ final class SimulatedClient {
             return .written(version: version, state: state, acknowledgedBy: acknowledgedBy)
         case .failed(let error): return .failed(code: error.code)
         case .indeterminate: return .indeterminate
+        case .touched(let applied): return .touched(applied: applied)
         }
     }
 }

@@ -9,6 +9,8 @@ enum ClientResult {
     case failed(KVError)
     /// The coordinator crashed before answering.
     case indeterminate
+    /// An expiry change answered: whether it applied.
+    case touched(applied: Bool)
 }
 
 /// Client requests into a simulated node: handed to the node's own `RequestDriver`, the
@@ -46,11 +48,11 @@ extension SimulatedNode {
 
     /// An expiry change through the node's request path; `completion` runs once, also
     /// when the node crashes meanwhile.
-    func touch(_ command: TouchCommand, completion: @escaping () -> Void) {
-        let tell = open { _ in completion() }
+    func touch(_ command: TouchCommand, completion: @escaping (ClientResult) -> Void) {
+        let tell = open(completion)
         requests.touch(command, nowMilliseconds: wallNow) { result in
             switch result {
-            case .success: tell(.read(nil))
+            case .success(let applied): tell(.touched(applied: applied))
             case .failure(let error): tell(.failed(error))
             }
         }

@@ -9,6 +9,7 @@ extension SimulationConfig {
         if bug != .none { flags += " --bug \(bug.rawValue)" }
         if operationsPerClient != defaults.operationsPerClient { flags += " --operations \(operationsPerClient)" }
         if clientCount != defaults.clientCount { flags += " --clients \(clientCount)" }
+        if !expiryWorkload { flags += " --no-expiry" }
         return flags
     }
 }

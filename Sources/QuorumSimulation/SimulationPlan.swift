@@ -157,7 +157,8 @@ extension SimulationPlan {
             .get, .get, .get, .put, .put, .putWithContext, .putWithContext, .delete, .deleteWithContext, .putIfAbsent,
         ]
         let kind = kinds[Int(random.below(UInt64(kinds.count)))]
-        let bucket = SimulatedBuckets.names[Int(random.below(UInt64(SimulatedBuckets.names.count)))]
+        let names = config.expiryWorkload ? SimulatedBuckets.names : SimulatedBuckets.names.filter { $0 != SimulatedBuckets.expiring }
+        let bucket = names[Int(random.below(UInt64(names.count)))]
         let key = Array("k\(random.below(UInt64(config.keysPerBucket)))".utf8)
         var options = RequestOptions()
         // Mostly the bucket's n; sometimes fewer replicas for this request.

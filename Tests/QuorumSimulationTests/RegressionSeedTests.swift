@@ -21,11 +21,11 @@ final class RegressionSeedTests: XCTestCase {
     /// 4 × 10 workload, before disk faults were drawn); seed 156 (chaos) shows it now: n0's
     /// clock steps back 1.7 s and 1.8 s around a crash, and n1–n4 still believe it down 40 s
     /// after every fault healed. Fixed by starting each run above the last
-    /// (`HeartbeatGeneration`).
+    /// (`HeartbeatGeneration`). Found before expiry: replayed without the expiring bucket.
     func testSeed156RestartedNodeIsSeenUpAgain() {
-        let old = Simulation.run(seed: 156, config: config(faults: .chaos, bug: .generationFromWallClock))
+        let old = Simulation.run(seed: 156, config: beforeExpiry(config(faults: .chaos, bug: .generationFromWallClock)))
         XCTAssertTrue(old.failedChecks.contains(.liveness), "seed 156 no longer shows the stale generation; pick another seed")
-        let fixed = Simulation.run(seed: 156, config: config(faults: .chaos))
+        let fixed = Simulation.run(seed: 156, config: beforeExpiry(config(faults: .chaos)))
         XCTAssertTrue(fixed.passed, "seed 156: \(fixed.violations)")
     }
 
@@ -34,10 +34,10 @@ final class RegressionSeedTests: XCTestCase {
     /// one its peers hold, and all four believe it down 40 s after every fault healed.
     /// Fixed by moving past a later generation of its own that a peer echoes (`Gossip`).
     func testSeed134NodeRestartedOnAWipedDiskIsSeenUpAgain() {
-        let old = Simulation.run(seed: 134, config: config(faults: .chaos, bug: .generationFromWallClock))
+        let old = Simulation.run(seed: 134, config: beforeExpiry(config(faults: .chaos, bug: .generationFromWallClock)))
         XCTAssertTrue(old.failedChecks.contains(.liveness), "seed 134 no longer shows the stale generation; pick another seed")
         XCTAssertGreaterThan(old.counts.wipedDisks, 0)
-        let fixed = Simulation.run(seed: 134, config: config(faults: .chaos))
+        let fixed = Simulation.run(seed: 134, config: beforeExpiry(config(faults: .chaos)))
         XCTAssertTrue(fixed.passed, "seed 134: \(fixed.violations)")
     }
 
