@@ -22,10 +22,10 @@ extension SimulatedNode {
         requests.get(bucket: bucket, key: key, options: options, sloppy: sloppy) { [self] result in
             switch result {
             case .success(let outcome):
-                // What the node's service hands a client: versions expired by this node's
-                // clock hidden (here: stripped, so checks see them as tombstones).
+                // What the node's service shows a client (checks see expired versions as
+                // the tombstones they are stripped to).
                 let now = faults.has(.expiryIgnored) ? 0 : wallNow  // the deliberate bug
-                tell(.read(outcome.state?.strippingExpired(atMilliseconds: now)))
+                tell(.read(outcome.visibleState(atMilliseconds: now)))
             case .failure(let error): tell(.failed(error))
             }
         }

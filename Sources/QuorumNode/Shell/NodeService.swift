@@ -65,11 +65,8 @@ final class NodeService: KVService {
             driver.get(bucket: bucket, key: key, options: options, sloppy: sloppy) { result in
                 completion(result.map { outcome in
                     let context = outcome.state.map { $0.clock.isEmpty ? "" : $0.context.contextToken } ?? ""
-                    // Replicas answer expired versions stripped by their clocks; this hides
-                    // those this node's clock has passed too.
-                    let now = WallClock.nowMilliseconds()
-                    return ReadResult(
-                        siblings: outcome.state?.liveSiblings(atMilliseconds: now) ?? [], context: context, replies: outcome.replies)
+                    let visible = outcome.visibleState(atMilliseconds: WallClock.nowMilliseconds())
+                    return ReadResult(siblings: visible?.liveSiblings ?? [], context: context, replies: outcome.replies)
                 })
             }
         }

@@ -5,6 +5,15 @@ import QuorumCore
 public struct ReadOutcome: Sendable, Equatable {
     public var state: KeyState?
     public var replies: Int
+
+    /// The state a client is shown when the coordinator's wall clock reads
+    /// `nowMilliseconds`: replicas answered versions expired by their clocks stripped,
+    /// and this strips those the coordinator's clock has passed too, so a version is
+    /// absent once any node that judged the read saw its deadline pass. The node's service
+    /// and the simulator both show reads through this.
+    public func visibleState(atMilliseconds nowMilliseconds: UInt64) -> KeyState? {
+        state?.strippingExpired(atMilliseconds: nowMilliseconds)
+    }
 }
 
 /// What a coordinated write came to: the key's state after it, the acknowledgements, and
