@@ -51,6 +51,10 @@ public enum StatusMetrics {
             "quorumkv_expired_versions_total", "Versions this node's replicas found expired and stored stripped to a tombstone.",
             status.expiry?.versionsExpired ?? 0)
         text.counter(
+            "quorumkv_expired_versions_hidden_total",
+            "Versions reads coordinated here hid because this node's clock had passed their deadline before the replicas' clocks.",
+            status.expiry?.versionsHidden ?? 0)
+        text.counter(
             "quorumkv_expired_purged_total", "States of expired versions purged from every replica (by the node that checked them).",
             ae.expiredPurged ?? 0)
 

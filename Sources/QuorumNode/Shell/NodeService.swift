@@ -60,12 +60,14 @@ final class NodeService: KVService {
     }
 
     func get(bucket: String, key: [UInt8], options: RequestOptions, completion: @escaping KVCompletion<ReadResult>) {
-        let sloppy = sloppyQuorum
+        let (sloppy, expiryCounter) = (sloppyQuorum, expiryCounter)
         drivers.run { driver in
             driver.get(bucket: bucket, key: key, options: options, sloppy: sloppy) { result in
                 completion(result.map { outcome in
                     let context = outcome.state.map { $0.clock.isEmpty ? "" : $0.context.contextToken } ?? ""
-                    let visible = outcome.visibleState(atMilliseconds: WallClock.nowMilliseconds())
+                    let now = WallClock.nowMilliseconds()
+                    if let hidden = outcome.state?.expiredCount(atMilliseconds: now), hidden > 0 { expiryCounter.addHidden(hidden) }
+                    let visible = outcome.visibleState(atMilliseconds: now)
                     return ReadResult(siblings: visible?.liveSiblings ?? [], context: context, replies: outcome.replies)
                 })
             }
@@ -242,7 +244,7 @@ final class NodeService: KVService {
             uptimeSeconds: Int((WallClock.nowMilliseconds() - startedMilliseconds) / 1000), ring: RingReport(ring: ring),
             peers: health().peers, hintsPending: hintStatus.pending, antiEntropy: await antiEntropy(),
             storage: storage, requestsInFlight: requests.requestsInFlight, repair: requests.counters.snapshot(),
-            hints: hintStatus, members: members, expiry: ExpiryStatus(versionsExpired: expiryCounter.value))
+            hints: hintStatus, members: members, expiry: ExpiryStatus(versionsExpired: expiryCounter.value, versionsHidden: expiryCounter.hiddenValue))
     }
 
     // MARK: key listing

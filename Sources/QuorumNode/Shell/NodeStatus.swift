@@ -247,12 +247,17 @@ public struct ExpiryStatus: Sendable, Equatable, Codable {
     /// Versions this node's replicas found expired (by this node's clock) and stored in
     /// their stripped form: on a read (lazily), a write, a repair or a hint.
     public var versionsExpired: Int
+    /// Versions reads this node coordinated hid because its clock had passed their
+    /// deadline while the answering replicas' clocks had not (they judge by their own).
+    public var versionsHidden: Int
 
-    public init(versionsExpired: Int) {
+    public init(versionsExpired: Int, versionsHidden: Int = 0) {
         self.versionsExpired = versionsExpired
+        self.versionsHidden = versionsHidden
     }
 
     enum CodingKeys: String, CodingKey {
         case versionsExpired = "versions_expired"
+        case versionsHidden = "versions_hidden"
     }
 }

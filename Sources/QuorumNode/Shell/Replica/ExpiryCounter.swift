@@ -1,11 +1,17 @@
 import Synchronization
 
-/// Versions this node's replicas found expired and stored stripped, counted by every event
-/// loop's replica driver and read by `/status` and `/metrics`.
+/// Expirations on this node, counted from every event loop and read by `/status` and
+/// `/metrics`: versions its replicas stored stripped, and versions reads it coordinated
+/// hid because its clock had passed their deadline before the replicas' clocks did.
 final class ExpiryCounter: Sendable {
-    private let count = Atomic<Int>(0)
+    private let stripped = Atomic<Int>(0)
+    private let hidden = Atomic<Int>(0)
 
-    func add(_ versions: Int) { count.add(versions, ordering: .relaxed) }
+    func add(_ versions: Int) { stripped.add(versions, ordering: .relaxed) }
 
-    var value: Int { count.load(ordering: .relaxed) }
+    func addHidden(_ versions: Int) { hidden.add(versions, ordering: .relaxed) }
+
+    var value: Int { stripped.load(ordering: .relaxed) }
+
+    var hiddenValue: Int { hidden.load(ordering: .relaxed) }
 }
