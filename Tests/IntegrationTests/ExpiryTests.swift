@@ -25,6 +25,9 @@ final class ExpiryTests: XCTestCase {
 
     // MARK: RESP
 
+    // Remaining times are checked within 10–15 s of the ttl: a loaded machine may take
+    // seconds between two commands.
+
     func testRedisExpiryCommandsAnswerAsRedisDoes() async throws {
         _ = try RESPTools.tool("redis-cli")
         try await eventually("node 1 answers PING on its RESP port", seconds: 15) { try await self.cli(0, "PING") == "PONG\n" }
@@ -32,13 +35,13 @@ final class ExpiryTests: XCTestCase {
         XCTAssertEqual(set, "OK\n")
         let ttlText = try await cli(1, "TTL", "session")
         let ttl = try XCTUnwrap(integer(ttlText))
-        XCTAssertTrue((98...100).contains(ttl), "TTL \(ttl)")
+        XCTAssertTrue((90...100).contains(ttl), "TTL \(ttl)")
         let pttlText = try await cli(2, "PTTL", "session")
         let pttl = try XCTUnwrap(integer(pttlText))
-        XCTAssertTrue((95_000...100_000).contains(pttl), "PTTL \(pttl)")
+        XCTAssertTrue((85_000...100_000).contains(pttl), "PTTL \(pttl)")
         let expireTimeText = try await cli(0, "EXPIRETIME", "session")
         let expireTime = try XCTUnwrap(integer(expireTimeText))
-        XCTAssertEqual(Double(expireTime), Date().timeIntervalSince1970 + 100, accuracy: 5)
+        XCTAssertEqual(Double(expireTime), Date().timeIntervalSince1970 + 100, accuracy: 15)
         let missingTTL = try await cli(0, "TTL", "missing")
         XCTAssertEqual(missingTTL, "-2\n")
 
@@ -63,7 +66,7 @@ final class ExpiryTests: XCTestCase {
         XCTAssertEqual(ltNo, "0\n")
         let ttlAfterGTText = try await cli(0, "TTL", "session")
         let ttlAfterGT = try XCTUnwrap(integer(ttlAfterGTText))
-        XCTAssertTrue((195...200).contains(ttlAfterGT), "TTL \(ttlAfterGT)")
+        XCTAssertTrue((185...200).contains(ttlAfterGT), "TTL \(ttlAfterGT)")
         let incompatible = try await cli(0, "EXPIRE", "session", "5", "NX", "XX")
         XCTAssertEqual(incompatible.trimmingCharacters(in: .whitespacesAndNewlines), "ERR NX and XX, GT or LT options at the same time are not compatible")
         let expireMissing = try await cli(0, "EXPIRE", "missing", "5")
@@ -77,7 +80,7 @@ final class ExpiryTests: XCTestCase {
         _ = try await cli(2, "SET", "session", "v4", "KEEPTTL", "W", "3")
         let keptText = try await cli(1, "TTL", "session")
         let kept = try XCTUnwrap(integer(keptText))
-        XCTAssertTrue((95...100).contains(kept), "TTL after KEEPTTL \(kept)")
+        XCTAssertTrue((85...100).contains(kept), "TTL after KEEPTTL \(kept)")
         let value = try await cli(1, "GET", "session")
         XCTAssertEqual(value, "v4\n")
 
@@ -121,7 +124,7 @@ final class ExpiryTests: XCTestCase {
         let read = try await cluster.client(1).get("h1")
         XCTAssertEqual(read.text, "v")
         let remaining = try XCTUnwrap(read.header("X-TTL").flatMap { Int($0) })
-        XCTAssertTrue((98...100).contains(remaining), "X-TTL \(remaining)")
+        XCTAssertTrue((90...100).contains(remaining), "X-TTL \(remaining)")
 
         let viaHeader = try await client.request(
             "PUT", "/kv/default/h2", headers: [("Content-Type", "text/plain"), ("X-TTL", "50")], body: Array("v".utf8))
@@ -156,7 +159,7 @@ final class ExpiryTests: XCTestCase {
         _ = try await cluster.client(1).put("s1", "v", bucket: "sessions", query: [("w", "3")])
         let s1 = try await cluster.client(2).get("s1", bucket: "sessions")
         let defaultTTL = try XCTUnwrap(s1.header("X-TTL").flatMap { Int($0) })
-        XCTAssertTrue((55...60).contains(defaultTTL), "X-TTL \(defaultTTL)")
+        XCTAssertTrue((45...60).contains(defaultTTL), "X-TTL \(defaultTTL)")
         let badProps = try await client.setProps("sessions", #"{"ttl_seconds":"long"}"#)
         XCTAssertEqual(badProps.status, 400, badProps.text)
     }
