@@ -75,6 +75,8 @@ final class RESPCommandTests: XCTestCase {
         XCTAssertEqual(try parse("EXPIRE", "k", "5", "XX", "LT"), .expiry(.expire(key: key("k"), deadline: .relative(milliseconds: 5000), conditions: [.xx, .lt])))
         XCTAssertEqual(try parse("PEXPIREAT", "k", "1700000000000"), .expiry(.expire(key: key("k"), deadline: .absolute(milliseconds: 1_700_000_000_000), conditions: [])))
         XCTAssertEqual(try parse("EXPIRE", "k", "-1"), .expiry(.expire(key: key("k"), deadline: .relative(milliseconds: -1000), conditions: [])))
+        XCTAssertEqual(try parse("EXPIREAT", "k", "-5"), .expiry(.expire(key: key("k"), deadline: .absolute(milliseconds: -5000), conditions: [])))
+        XCTAssertEqual(parseError("EXPIRE", "k", "9223372036854775"), "ERR invalid expire time in 'expire' command")
         XCTAssertEqual(try parse("GETEX", "k", "PERSIST"), .expiry(.getex(key: key("k"), expiry: .persist)))
         XCTAssertEqual(try parse("GETEX", "k"), .expiry(.getex(key: key("k"), expiry: nil)))
         XCTAssertEqual(try parse("TTL", "k"), .expiry(.time(key: key("k"), query: .ttl)))

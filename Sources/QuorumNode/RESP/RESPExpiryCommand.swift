@@ -114,7 +114,8 @@ public enum RESPExpiryCommand: Sendable, Equatable {
             guard !overflow, milliseconds.magnitude <= limits.ttlSecondsMax * 1000 || name.hasSuffix("AT") else {
                 throw invalidExpireTime(name)
             }
-            guard !name.hasSuffix("AT") || (milliseconds >= 0 && UInt64(milliseconds) <= UInt64.max / 2) else {
+            // A time in the past (negative included) expires the key at once, as in Redis.
+            guard !name.hasSuffix("AT") || milliseconds < 0 || UInt64(milliseconds) <= UInt64.max / 2 else {
                 throw invalidExpireTime(name)
             }
             let deadline: RESPDeadline = name.hasSuffix("AT") ? .absolute(milliseconds: milliseconds) : .relative(milliseconds: milliseconds)
