@@ -23,7 +23,8 @@ public enum Check: String, Sendable, CaseIterable, Comparable {
     /// (h) A create-only write is acknowledged only where its lead held no live value: in
     /// vclock buckets its answer holds no live version but its own.
     case createOnly = "h"
-    /// (i) No read that began after a version's deadline plus the skew bound returns it.
+    /// (i) No read that began after a version's deadline plus the skew bound returns it, and
+    /// an expired version keeps shadowing what it superseded.
     case expiry = "i"
 
     public var title: String {
@@ -84,13 +85,13 @@ struct CheckInput {
     /// The largest distance any node's clock was from true time during the run.
     var clockOffsetMaxMilliseconds: UInt64 = 0
 
-    /// The input without `bucket`'s keys and requests, for checks that do not apply to it.
-    func excluding(bucket: String) -> CheckInput {
+    /// The input without the keys and requests of `buckets`, for checks that do not apply to them.
+    func excluding(buckets: Set<String>) -> CheckInput {
         var input = self
-        input.history = history.excluding(bucket: bucket)
-        input.keys = keys.filter { $0.bucket != bucket }
-        input.finalStates = finalStates.filter { $0.key.bucket != bucket }
-        input.replicaStates = replicaStates.filter { $0.key.bucket != bucket }
+        input.history = history.excluding(buckets: buckets)
+        input.keys = keys.filter { !buckets.contains($0.bucket) }
+        input.finalStates = finalStates.filter { !buckets.contains($0.key.bucket) }
+        input.replicaStates = replicaStates.filter { !buckets.contains($0.key.bucket) }
         return input
     }
 
@@ -119,7 +120,7 @@ enum Checker {
         var violations: [CheckViolation] = []
         // Values in the expiring bucket vanish by design: the checks on acknowledged
         // values skip it; convergence and expiry cover it.
-        let withoutExpiry = input.excluding(bucket: SimulatedBuckets.expiring)
+        let withoutExpiry = input.excluding(buckets: SimulatedBuckets.expiringNames)
         violations += ConvergenceCheck.check(input)
         violations += DurabilityCheck.check(withoutExpiry)
         violations += SiblingCheck.check(withoutExpiry)

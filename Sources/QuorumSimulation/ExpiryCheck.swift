@@ -1,7 +1,10 @@
 import QuorumCore
 
 /// (i) Expiry holds: no read that began after a version's deadline plus the allowed clock
-/// error returns that version live.
+/// error returns that version live; and in the expiring buckets an expired version keeps
+/// shadowing what it superseded, as a tombstone does: every acknowledged write is in the
+/// final r = n read (in full or stripped to its tombstone form) or superseded, or the
+/// key's state is gone (purged after expiring or deleting).
 ///
 /// The deadline is the one the read itself returned (a later `EXPIRE` may have moved it).
 /// The allowed error is the documented bound (`Limits.expirySkewMillisecondsMax`), or the
@@ -21,6 +24,36 @@ enum ExpiryCheck {
                     check: .expiry,
                     message: "\(CheckInput.describe(entry)) began \(entry.invokedAt - deadline) ms after the deadline of the "
                         + "version \(String(decoding: version.value, as: UTF8.self)) it returned (allowed: \(allowed) ms)"))
+            }
+        }
+        violations += shadowing(input)
+        return violations
+    }
+
+    /// Durability's rule for the expiring buckets, with a stripped copy counting as present.
+    private static func shadowing(_ input: CheckInput) -> [CheckViolation] {
+        var violations: [CheckViolation] = []
+        for name in input.keys where SimulatedBuckets.expiringNames.contains(name.bucket) {
+            let requests = input.requests(on: name)
+            let acknowledged = requests.filter { $0.kind == .put && $0.isAcknowledged }
+            guard !acknowledged.isEmpty, case .some(.some(let state)) = input.finalStates[name] else { continue }
+            for write in acknowledged {
+                let version = write.writtenVersion!
+                let kept: Bool
+                switch input.props(name).conflict {
+                case .vclock:
+                    kept = state.siblings.contains { $0.dot == version.dot }
+                        || requests.contains { $0.id != write.id && $0.isWrite && $0.context.covers(version.dot) }
+                case .lww:
+                    guard let winner = state.siblings.first else { kept = false; break }
+                    kept = (winner.dot == version.dot && winner.timestamp == version.timestamp) || winner.isNewer(than: version)
+                }
+                if !kept {
+                    violations.append(CheckViolation(
+                        check: .expiry,
+                        message: "\(name.text): an acknowledged write no longer shadows what it superseded: "
+                            + "\(CheckInput.describe(write)); final read: \(History.render(state))"))
+                }
             }
         }
         return violations

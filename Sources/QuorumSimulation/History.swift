@@ -94,10 +94,10 @@ public struct History: Sendable {
         }
     }
 
-    /// The history without the requests on `bucket` (entry ids keep their numbers).
-    func excluding(bucket: String) -> History {
+    /// The history without the requests on `buckets` (entry ids keep their numbers).
+    func excluding(buckets: Set<String>) -> History {
         var kept = self
-        kept.entries = entries.filter { $0.bucket != bucket }
+        kept.entries = entries.filter { !buckets.contains($0.bucket) }
         return kept
     }
 

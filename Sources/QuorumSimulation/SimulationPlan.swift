@@ -123,18 +123,22 @@ public enum SimulatedBuckets {
     public static let lww = "lww"
     public static let vclock = "vclock"
     public static let wide = "wide"
-    /// Where writes carry short ttls and expiry changes run; the checks that reason about
-    /// acknowledged values (which expire here) skip it, `ExpiryCheck` and convergence don't.
+    /// Where writes carry short ttls and expiry changes run, one bucket per conflict mode;
+    /// the checks that reason about acknowledged values (which expire here) skip them,
+    /// `ExpiryCheck` and convergence don't.
     public static let expiring = "expiring"
+    public static let expiringSiblings = "expiring-vc"
+    public static let expiringNames: Set<String> = [expiring, expiringSiblings]
 
     public static let props: [String: BucketProps] = [
         lww: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .lww),
         vclock: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .vclock),
         wide: BucketProps(n: 5, r: .quorum, w: .quorum, conflict: .vclock),
         expiring: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .lww),
+        expiringSiblings: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .vclock),
     ]
 
-    public static let names = [lww, vclock, wide, expiring]
+    public static let names = [lww, vclock, wide, expiring, expiringSiblings]
 
     /// The largest n of any bucket: how deep anti-entropy pairs replicas.
     public static var replicasMax: Int { props.values.map(\.n).max()! }
@@ -157,7 +161,7 @@ extension SimulationPlan {
             .get, .get, .get, .put, .put, .putWithContext, .putWithContext, .delete, .deleteWithContext, .putIfAbsent,
         ]
         let kind = kinds[Int(random.below(UInt64(kinds.count)))]
-        let names = config.expiryWorkload ? SimulatedBuckets.names : SimulatedBuckets.names.filter { $0 != SimulatedBuckets.expiring }
+        let names = config.expiryWorkload ? SimulatedBuckets.names : SimulatedBuckets.names.filter { !SimulatedBuckets.expiringNames.contains($0) }
         let bucket = names[Int(random.below(UInt64(names.count)))]
         let key = Array("k\(random.below(UInt64(config.keysPerBucket)))".utf8)
         var options = RequestOptions()
@@ -173,7 +177,7 @@ extension SimulationPlan {
         let sloppy = random.below(mix.isCalm ? 4 : 2) == 0
         var chosen = kind
         var ttl: UInt64?
-        if bucket == SimulatedBuckets.expiring, kind != .get, kind != .delete {
+        if SimulatedBuckets.expiringNames.contains(bucket), kind != .get, kind != .delete {
             // Short ttls, so versions expire while clients still read them; some writes
             // carry none, and some requests change a ttl instead of writing.
             if kind == .deleteWithContext { chosen = .expire }
