@@ -2,9 +2,10 @@ import QuorumCore
 
 /// (i) Expiry holds: no read that began after a version's deadline plus the allowed clock
 /// error returns that version live; and in the expiring buckets an expired version keeps
-/// shadowing what it superseded, as a tombstone does: every acknowledged write is in the
-/// final r = n read (in full or stripped to its tombstone form) or superseded, or the
-/// key's state is gone (purged after expiring or deleting).
+/// shadowing what it superseded, as a tombstone does. In `lww` every acknowledged write is
+/// the final r = n read's version (in full or stripped to its tombstone form) or older than
+/// it; in `vclock` no version an acknowledged write's context covered is live in it. A key
+/// whose state is gone (purged after expiring or deleting) passes.
 ///
 /// The deadline is the one the read itself returned (a later `EXPIRE` may have moved it).
 /// The allowed error is the documented bound (`Limits.expirySkewMillisecondsMax`), or the
@@ -30,7 +31,7 @@ enum ExpiryCheck {
         return violations
     }
 
-    /// Durability's rule for the expiring buckets, with a stripped copy counting as present.
+    /// The shadowing rule for the expiring buckets (see the type's comment).
     private static func shadowing(_ input: CheckInput) -> [CheckViolation] {
         var violations: [CheckViolation] = []
         for name in input.keys where SimulatedBuckets.expiringNames.contains(name.bucket) {
@@ -42,8 +43,9 @@ enum ExpiryCheck {
                 let kept: Bool
                 switch input.props(name).conflict {
                 case .vclock:
-                    kept = state.siblings.contains { $0.dot == version.dot }
-                        || requests.contains { $0.id != write.id && $0.isWrite && $0.context.covers(version.dot) }
+                    // What the write superseded (its context) is never live again; its own
+                    // version may be gone, dropped under a clock that covers it.
+                    kept = !state.siblings.contains { !$0.isTombstone && $0.dot != version.dot && write.context.covers($0.dot) }
                 case .lww:
                     guard let winner = state.siblings.first else { kept = false; break }
                     kept = (winner.dot == version.dot && winner.timestamp == version.timestamp) || winner.isNewer(than: version)
