@@ -38,6 +38,14 @@ public struct Limits: Sendable, Equatable, Codable {
     public var keyPageMax: Int = 1000
     /// Largest `n` a bucket or request may use.
     public var replicasMax: Int = 16
+    /// Longest ttl a write, an expiry change or a bucket default may ask for (100 years,
+    /// far below where a deadline in milliseconds could overflow).
+    public var ttlSecondsMax: UInt64 = 100 * 365 * 24 * 3600
+    /// The clock skew between nodes that expiry is documented to tolerate: a version may
+    /// still be read up to this long after its deadline by a node whose clock is behind
+    /// (docs/architecture.md, "Expiry"); the simulator checks reads against it. Operators
+    /// keep nodes' clocks closer than this (NTP keeps them within milliseconds).
+    public var expirySkewMillisecondsMax: UInt64 = 1000
 
     public init() {}
 

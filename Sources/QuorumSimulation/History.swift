@@ -7,6 +7,8 @@ public struct History: Sendable {
         case get, put, delete
         /// A truncation of the entry's bucket (its key is empty).
         case truncate
+        /// An expiry change (`RequestDriver.touch`).
+        case expire
     }
 
     /// What a request came to.
@@ -28,6 +30,8 @@ public struct History: Sendable {
         case indeterminate
         /// Every member adopted the truncation point.
         case truncated(point: HLCTimestamp)
+        /// An expiry change answered: whether it applied.
+        case touched(applied: Bool)
     }
 
     public struct Entry: Sendable {
@@ -94,6 +98,13 @@ public struct History: Sendable {
         }
     }
 
+    /// The history without the requests on `buckets` (entry ids keep their numbers).
+    func excluding(buckets: Set<String>) -> History {
+        var kept = self
+        kept.entries = entries.filter { !buckets.contains($0.bucket) }
+        return kept
+    }
+
     mutating func complete(_ id: Int, outcome: Outcome, at time: UInt64) {
         precondition(entries[id].completedAt == nil, "history entry \(id) completed twice")
         entries[id].completedAt = time
@@ -135,6 +146,7 @@ public struct History: Sendable {
         case .failed(let code): line += "failed \(code)"
         case .indeterminate: line += "indeterminate"
         case .truncated(let point): line += "truncated below \(point.physicalMilliseconds).\(point.logical)"
+        case .touched(let applied): line += applied ? "applied" : "not applied"
         }
         return line
     }

@@ -1,4 +1,5 @@
 import QuorumCore
+import QuorumServices
 
 /// One client: issues its planned requests one after another, each to its planned node,
 /// and records every invocation and outcome in the history.
@@ -44,9 +45,13 @@ final class SimulatedClient {
         case .put, .putWithContext, .putIfAbsent:
             kind = .put
             let value = Array("c\(index).\(next - 1)".utf8)
+            // The coordinator turns the ttl into a deadline by its own clock, as a node does.
+            let deadline = operation.ttlMilliseconds.map { world.nodes[operation.node].wallNow + $0 }
             intent = WriteIntent(
                 value: value, contentType: "text/plain",
-                context: operation.kind == .putWithContext ? contexts[name] ?? .empty : .empty)
+                context: operation.kind == .putWithContext ? contexts[name] ?? .empty : .empty, expiresAtMilliseconds: deadline)
+        case .expire:
+            return touch(operation, name: name)
         case .delete, .deleteWithContext:
             kind = .delete
             intent = .delete(context: operation.kind == .deleteWithContext ? contexts[name] ?? .empty : .empty)
@@ -82,6 +87,28 @@ final class SimulatedClient {
         }
     }
 
+    /// An expiry change (`PEXPIRE key ttl`); its effect shows in the deadlines later reads
+    /// return, which `ExpiryCheck` judges.
+    private func touch(_ operation: SimulationPlan.Operation, name: String) {
+        let entry = world.history.begin(
+            client: index, kind: .expire, bucket: operation.bucket, key: operation.key, node: operation.node,
+            options: operation.options, sloppy: operation.sloppy, value: Array("ttl=\(operation.ttlMilliseconds ?? 0)ms".utf8),
+            context: .empty, at: world.now)
+        let node = world.nodes[operation.node]
+        guard node.isUp else {
+            world.history.complete(entry, outcome: .failed(code: "unavailable"), at: world.now)
+            return issueNext()
+        }
+        let deadline = node.wallNow + (operation.ttlMilliseconds ?? 0)
+        let command = TouchCommand(
+            bucket: operation.bucket, key: operation.key, change: .at(milliseconds: deadline), options: operation.options,
+            sloppy: operation.sloppy)
+        node.touch(command) { [self] result in
+            world.history.complete(entry, outcome: Self.outcome(result), at: world.now)
+            issueNext()
+        }
+    }
+
     static func outcome(_ result: ClientResult) -> History.Outcome {
         switch result {
         case .read(let state): return .read(state)
@@ -90,6 +117,7 @@ final class SimulatedClient {
         case .failed(let error): return .failed(code: error.code)
         case .indeterminate: return .indeterminate
         case .truncated(let point): return .truncated(point: point)
+        case .touched(let applied): return .touched(applied: applied)
         }
     }
 }

@@ -11,6 +11,8 @@ enum ClientResult {
     case indeterminate
     /// Every member adopted the truncation point.
     case truncated(HLCTimestamp)
+    /// An expiry change answered: whether it applied.
+    case touched(applied: Bool)
 }
 
 /// Client requests into a simulated node: handed to the node's own `RequestDriver`, the
@@ -19,9 +21,13 @@ enum ClientResult {
 extension SimulatedNode {
     func get(bucket: String, key: [UInt8], options: RequestOptions, sloppy: Bool, completion: @escaping (ClientResult) -> Void) {
         let tell = open(completion)
-        requests.get(bucket: bucket, key: key, options: options, sloppy: sloppy) { result in
+        requests.get(bucket: bucket, key: key, options: options, sloppy: sloppy) { [self] result in
             switch result {
-            case .success(let outcome): tell(.read(outcome.state))
+            case .success(let outcome):
+                // What the node's service shows a client (checks see expired versions as
+                // the tombstones they are stripped to).
+                let now = faults.has(.expiryIgnored) ? 0 : wallNow  // the deliberate bug
+                tell(.read(outcome.visibleState(atMilliseconds: now)))
             case .failure(let error): tell(.failed(error))
             }
         }
@@ -47,6 +53,18 @@ extension SimulatedNode {
         requests.truncate(bucket: bucket, timeoutMilliseconds: limits.requestTimeoutMillisecondsDefault) { result in
             switch result {
             case .success(let outcome): tell(.truncated(outcome.point))
+            case .failure(let error): tell(.failed(error))
+            }
+        }
+    }
+
+    /// An expiry change through the node's request path; `completion` runs once, also
+    /// when the node crashes meanwhile.
+    func touch(_ command: TouchCommand, completion: @escaping (ClientResult) -> Void) {
+        let tell = open(completion)
+        requests.touch(command, nowMilliseconds: wallNow) { result in
+            switch result {
+            case .success(let applied): tell(.touched(applied: applied))
             case .failure(let error): tell(.failed(error))
             }
         }

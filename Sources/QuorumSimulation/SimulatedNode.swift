@@ -109,7 +109,7 @@ final class SimulatedNode {
         let storage = SimulatedStorage(node: self)
         replica = ReplicaDriver(
             nodeID: id, partitionCount: world.config.partitionCount, limits: limits, storage: storage, trees: storage, context: SimulatedReplicaContext(node: self),
-            faults: faults)
+            clock: SimulatedNodeClock(node: self), faults: faults)
         requests = RequestDriver(
             nodeID: id, limits: limits, readRepairProbability: world.config.readRepairProbability,
             executor: SimulatedExecutor(node: self), replicas: SimulatedReplicaCaller(node: self), context: SimulatedRequestContext(node: self),

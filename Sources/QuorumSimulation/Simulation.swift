@@ -81,7 +81,9 @@ public enum Simulation {
         }
         var repairMilliseconds = converged ? world.now - healedAt : nil
         if config.purgesTombstones
-            && plan.operations.joined().contains(where: { [.delete, .deleteWithContext, .truncate].contains($0.kind) })
+            && plan.operations.joined().contains(where: {
+                [.delete, .deleteWithContext, .truncate].contains($0.kind) || $0.ttlMilliseconds != nil
+            })
         {
             // Run past the grace of the last tombstone (plus clock error and a purge sweep),
             // so purges happen, then let repair settle again.
@@ -117,7 +119,8 @@ public enum Simulation {
         let input = CheckInput(
             history: world.history, mix: mix, clocksExact: !plan.faults.contains { $0.fault.changesClock },
             keys: keys.filter { $0.bucket != SimulatedBuckets.flushed }, finalStates: finalStates, replicaStates: replicaStates,
-            nodeCount: config.nodeCount, believedDown: believedDown, disksWiped: !world.wipes.isEmpty)
+            nodeCount: config.nodeCount, believedDown: believedDown, disksWiped: !world.wipes.isEmpty,
+            clockOffsetMaxMilliseconds: Self.clockOffsetMax(plan))
         return SimulationReport(
             seed: seed, mix: mix, plan: plan, history: world.history, violations: Checker.check(input), events: world.steps,
             virtualMilliseconds: world.now - SimulatedWorld.origin, repairMilliseconds: repairMilliseconds, outstanding: outstanding,
@@ -125,6 +128,22 @@ public enum Simulation {
             counts: EventTotals(
                 requests: world.history.clientRequestCount, crashes: applied.crashes, partitions: applied.partitions,
                 joins: applied.joins, leaves: applied.leaves, storeErrors: world.storeErrors, wipedDisks: applied.wipedDisks))
+    }
+
+    /// The largest distance from true time any node's clock had: skews set an offset,
+    /// jumps add to it (as `SimulatedClock` applies them).
+    static func clockOffsetMax(_ plan: SimulationPlan) -> UInt64 {
+        var offsets: [Int: Int64] = [:]
+        var largest: UInt64 = 0
+        for timed in plan.faults {
+            switch timed.fault {
+            case .skewClock(let node, let offset): offsets[node] = offset
+            case .jumpClock(let node, let delta): offsets[node, default: 0] += delta
+            default: continue
+            }
+            largest = max(largest, offsets.values.map(\.magnitude).max() ?? 0)
+        }
+        return largest
     }
 
     /// Nodes whose failure detector believes some peer down, with those peers.

@@ -23,6 +23,10 @@ public struct SimulationConfig: Sendable, Equatable {
     public var truncatingClients = 1
     /// Keys per bucket.
     public var keysPerBucket = 2
+    /// Whether the workload uses the `expiring` bucket (writes with short ttls, expiry
+    /// changes; checked by `ExpiryCheck`). Off, plans are drawn exactly as before expiry
+    /// existed, so the seeds kept as regression tests still replay their runs.
+    public var expiryWorkload = true
     /// Faults; nil picks the seed's own mix (`FaultMix.forSeed`).
     public var faults: FaultMix?
     public var bug: InjectedBug = .none

@@ -11,6 +11,8 @@ public struct SimulationPlan: Sendable, Equatable {
             case putIfAbsent
             /// A truncation of the operation's bucket (`FLUSHDB`); its key is unused.
             case truncate
+            /// An expiry change (`PEXPIRE key ttl`): `ttlMilliseconds` from the coordinator's clock.
+            case expire
         }
 
         public var kind: Kind
@@ -22,11 +24,14 @@ public struct SimulationPlan: Sendable, Equatable {
         public var sloppy: Bool
         /// Wait before issuing it, after the client's previous request finished.
         public var thinkMilliseconds: UInt64
+        /// A write's ttl (or an expiry change's new one), from the coordinator's clock; nil: none.
+        public var ttlMilliseconds: UInt64?
 
         public init(
             kind: Kind, bucket: String, key: [UInt8], node: Int, options: RequestOptions = RequestOptions(), sloppy: Bool = false,
-            thinkMilliseconds: UInt64 = 0
+            thinkMilliseconds: UInt64 = 0, ttlMilliseconds: UInt64? = nil
         ) {
+            self.ttlMilliseconds = ttlMilliseconds
             self.kind = kind
             self.bucket = bucket
             self.key = key
@@ -122,16 +127,24 @@ public enum SimulatedBuckets {
     public static let wide = "wide"
     /// Written, read and truncated by the truncating clients only (`SimulationConfig`).
     public static let flushed = "flushed"
+    /// Where writes carry short ttls and expiry changes run, one bucket per conflict mode;
+    /// the checks that reason about acknowledged values (which expire here) skip them,
+    /// `ExpiryCheck` and convergence don't.
+    public static let expiring = "expiring"
+    public static let expiringSiblings = "expiring-vc"
+    public static let expiringNames: Set<String> = [expiring, expiringSiblings]
 
     public static let props: [String: BucketProps] = [
         lww: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .lww),
         vclock: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .vclock),
         wide: BucketProps(n: 5, r: .quorum, w: .quorum, conflict: .vclock),
         flushed: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .lww),
+        expiring: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .lww),
+        expiringSiblings: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .vclock),
     ]
 
     /// The buckets the ordinary clients use.
-    public static let names = [lww, vclock, wide]
+    public static let names = [lww, vclock, wide, expiring, expiringSiblings]
 
     /// The largest n of any bucket: how deep anti-entropy pairs replicas.
     public static var replicasMax: Int { props.values.map(\.n).max()! }
@@ -170,7 +183,8 @@ extension SimulationPlan {
             .get, .get, .get, .put, .put, .putWithContext, .putWithContext, .delete, .deleteWithContext, .putIfAbsent,
         ]
         let kind = kinds[Int(random.below(UInt64(kinds.count)))]
-        let bucket = SimulatedBuckets.names[Int(random.below(UInt64(SimulatedBuckets.names.count)))]
+        let names = config.expiryWorkload ? SimulatedBuckets.names : SimulatedBuckets.names.filter { !SimulatedBuckets.expiringNames.contains($0) }
+        let bucket = names[Int(random.below(UInt64(names.count)))]
         let key = Array("k\(random.below(UInt64(config.keysPerBucket)))".utf8)
         var options = RequestOptions()
         // Mostly the bucket's n; sometimes fewer replicas for this request.
@@ -183,9 +197,17 @@ extension SimulationPlan {
         options.w = drawLevel(n: n, using: &random)
         if random.below(10) == 0 { options.pw = .count(1) }
         let sloppy = random.below(mix.isCalm ? 4 : 2) == 0
+        var chosen = kind
+        var ttl: UInt64?
+        if SimulatedBuckets.expiringNames.contains(bucket), kind != .get, kind != .delete {
+            // Short ttls, so versions expire while clients still read them; some writes
+            // carry none, and some requests change a ttl instead of writing.
+            if kind == .deleteWithContext { chosen = .expire }
+            ttl = random.below(5) == 0 && chosen != .expire ? nil : 20 + random.below(1500)
+        }
         return Operation(
-            kind: kind, bucket: bucket, key: key, node: Int(random.below(UInt64(config.nodeCount))),
-            options: options, sloppy: sloppy, thinkMilliseconds: thinkTime(mix: mix, using: &random))
+            kind: chosen, bucket: bucket, key: key, node: Int(random.below(UInt64(config.nodeCount))),
+            options: options, sloppy: sloppy, thinkMilliseconds: thinkTime(mix: mix, using: &random), ttlMilliseconds: ttl)
     }
 
     /// Up to 300 ms; in the calm mix a third of requests follow the previous at once, so

@@ -72,6 +72,11 @@ struct QuorumKVSim: ParsableCommand {
     @Flag(help: "Print the deliberate bugs --bug takes, one a line, and exit.")
     var listBugs = false
 
+    @Flag(
+        name: .customLong("no-expiry"),
+        help: "Leave the expiring bucket (ttls, expiry changes) out of the workload: plans as drawn before expiry existed.")
+    var noExpiry = false
+
     func validate() throws {
         if listBugs { return }
         guard [seed != nil, seeds != nil, seconds != nil].filter({ $0 }).count == 1 else {
@@ -111,6 +116,7 @@ struct QuorumKVSim: ParsableCommand {
         if let operations { config.operationsPerClient = operations }
         if let clients { config.clientCount = clients }
         if let truncatingClients { config.truncatingClients = truncatingClients }
+        if noExpiry { config.expiryWorkload = false }
         return config
     }
 

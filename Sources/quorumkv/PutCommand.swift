@@ -27,6 +27,7 @@ struct PutCommand: AsyncParsableCommand {
               quorumkv put greeting hello --w 3 --n 3
               quorumkv put greeting hello --consistency quorum --timeout 1000
               quorumkv put photo --file cat.jpg --content-type image/jpeg
+              quorumkv put session:42 token --ttl 3600
               echo '{"a":1}' | quorumkv put config --content-type application/json
               ctx=$(quorumkv get cart --bucket carts --json | jq -r .context)
               quorumkv put cart '[1,2]' --bucket carts --context "$ctx"
@@ -50,6 +51,11 @@ struct PutCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Context token from an earlier read: the versions this write supersedes.", valueName: "token"))
     var context: String?
 
+    @Option(help: ArgumentHelp(
+        "Seconds until the value expires (from the coordinating node's clock); default: the bucket's ttl_seconds, or never.",
+        valueName: "seconds"))
+    var ttl: UInt64?
+
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
@@ -57,11 +63,14 @@ struct PutCommand: AsyncParsableCommand {
             try ClientOptions.checkKey(key)
             let options = try client.requestOptions()
             let bytes = try readValue()
+            if let ttl, ttl < 1 || ttl > Limits.defaults.ttlSecondsMax {
+                throw CommandFailure.usage("--ttl must be a whole number of seconds from 1 to \(Limits.defaults.ttlSecondsMax)")
+            }
             let result: ClientWriteResult
             do {
                 result = try await client.client().put(
                     bucket: client.bucket, key: key, value: bytes, contentType: contentType, context: context,
-                    options: options)
+                    options: options, ttlSeconds: ttl)
             } catch {
                 throw CommandFailure(error)
             }

@@ -294,33 +294,32 @@ final class FormatV1FixtureTests: XCTestCase {
     // MARK: Newer versions
 
     /// What an older node does with an encoding from a newer one: refuse it, saying to upgrade.
+    /// "Newer" is the version after the newest each encoding reads (KeyState and BucketProps
+    /// read 2 since expiry, so their first unreadable version is 3).
     func testNewerVersionsAreRefusedWithAnUpgradeMessage() throws {
-        /// The bytes with their version byte set to 2, or to `than` + 1 for an encoding
-        /// whose newest version is `than`; the error then names that version.
-        func newer(_ bytes: [UInt8], than newest: UInt8 = 1) -> [UInt8] {
+        func newer(_ bytes: [UInt8], than format: FormatVersions) -> [UInt8] {
             var changed = bytes
-            changed[0] = newest + 1
+            changed[0] = format.newest + 1
             return changed
         }
-        let cases: [(String, () throws -> Void)] = [
-            ("KeyState", { _ = try KeyState(decoding: newer(FormatV1.vclockState.encoded())) }),
-            ("BucketProps", { _ = try BucketProps(decoding: newer(FormatV1.bucketProps.encoded())) }),
-            ("MembershipState", { _ = try MembershipState(decoding: newer(FormatV1.membership.encoded(), than: 2)) }),
-            ("GossipMessage", { _ = try GossipMessage(decoding: newer(FormatV1.gossipRequest.encoded())) }),
-            ("RepairBatch", { _ = try RepairBatch(decoding: newer(FormatV1.repairBatch.encoded())) }),
-            ("Hint", { _ = try Hint(decoding: newer(FormatV1.hint.encoded())) }),
+        let cases: [(String, UInt8, () throws -> Void)] = [
+            ("KeyState", Formats.keyState.newest + 1, { _ = try KeyState(decoding: newer(FormatV1.vclockState.encoded(), than: Formats.keyState)) }),
+            ("BucketProps", Formats.bucketProps.newest + 1, { _ = try BucketProps(decoding: newer(FormatV1.bucketProps.encoded(), than: Formats.bucketProps)) }),
+            ("MembershipState", Formats.membershipState.newest + 1, { _ = try MembershipState(decoding: newer(FormatV1.membership.encoded(), than: Formats.membershipState)) }),
+            ("GossipMessage", Formats.gossipMessage.newest + 1, { _ = try GossipMessage(decoding: newer(FormatV1.gossipRequest.encoded(), than: Formats.gossipMessage)) }),
+            ("RepairBatch", Formats.repairBatch.newest + 1, { _ = try RepairBatch(decoding: newer(FormatV1.repairBatch.encoded(), than: Formats.repairBatch)) }),
+            ("Hint", Formats.hint.newest + 1, { _ = try Hint(decoding: newer(FormatV1.hint.encoded(), than: Formats.hint)) }),
             (
-                "Frame",
+                "Frame", Formats.peerProtocol.newest + 1,
                 {
                     var bytes = Frame(kind: .request, requestID: 1, payload: PeerRequest.ping.encoded()).encoded()
-                    bytes[4] = 2
+                    bytes[4] = Formats.peerProtocol.newest + 1
                     _ = try Frame.decode(bytes, frameBytesMax: 1024)
                 }
             ),
         ]
-        for (name, decode) in cases {
+        for (name, version, decode) in cases {
             XCTAssertThrowsError(try decode(), name) { error in
-                let version: UInt8 = name == "MembershipState" ? 3 : 2
                 XCTAssertEqual(error as? WireError, .unsupportedVersion(version), name)
                 let message = "\(error)"
                 XCTAssertTrue(message.contains("format version \(version)"), message)
@@ -332,8 +331,10 @@ final class FormatV1FixtureTests: XCTestCase {
         let merge = PeerRequest.merge(bucket: "b", key: [1], state: FormatV1.lwwState, mode: .lww).encoded()
         var newerState = merge
         let stateStart = merge.count - FormatV1.lwwState.encoded().count
-        newerState[stateStart] = 2
-        XCTAssertThrowsError(try PeerRequest(decoding: newerState)) { XCTAssertEqual($0 as? WireError, .unsupportedVersion(2)) }
+        newerState[stateStart] = Formats.keyState.newest + 1
+        XCTAssertThrowsError(try PeerRequest(decoding: newerState)) {
+            XCTAssertEqual($0 as? WireError, .unsupportedVersion(Formats.keyState.newest + 1))
+        }
 
         var token = Base64URL.decode(FormatV1.vclockState.context.contextToken)!
         token[0] = 2

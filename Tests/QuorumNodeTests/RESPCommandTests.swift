@@ -52,9 +52,83 @@ final class RESPCommandTests: XCTestCase {
         XCTAssertEqual(parseError("SET", "k", "v", "N", "0"), "BADPARAM n must be a whole number of replicas, 1 or more; got '0'")
         XCTAssertEqual(parseError("SET", "k", "v", "TIMEOUT", "soon"),
             "BADPARAM timeout must be a whole number of milliseconds, 1 or more; got 'soon'")
-        XCTAssertEqual(parseError("SET", "k", "v", "EX", "10"), "ERR SET option EX is not supported by QuorumKV (keys do not expire)")
-        // XX is supported now (RESPStringCommandTests); with NX it is Redis's syntax error.
+        // XX is supported (RESPSurfaceCommandTests); with NX it is Redis's syntax error.
         XCTAssertEqual(parseError("SET", "k", "v", "NX", "XX"), "ERR syntax error, NX and XX can't both be given")
+        XCTAssertEqual(parseError("SET", "k", "v", "EX", "10", "PX", "5"), "ERR syntax error")
+    }
+
+    /// Expiry options and commands parse into `RESPExpiryCommand`, with Redis's errors.
+    func testExpiryCommandsParseWithRedisErrors() throws {
+        XCTAssertEqual(
+            try parse("SET", "k", "v", "EX", "10", "W", "2"),
+            .expiry(.set(key: key("k"), value: key("v"), options: RequestOptions(w: .count(2)), ifAbsent: false,
+                expiry: .deadline(.relative(milliseconds: 10_000)))))
+        XCTAssertEqual(
+            try parse("set", "k", "v", "nx", "pxat", "1700000000000"),
+            .expiry(.set(key: key("k"), value: key("v"), options: RequestOptions(), ifAbsent: true,
+                expiry: .deadline(.absolute(milliseconds: 1_700_000_000_000)))))
+        XCTAssertEqual(
+            try parse("SET", "k", "v", "KEEPTTL"),
+            .expiry(.set(key: key("k"), value: key("v"), options: RequestOptions(), ifAbsent: false, expiry: .keep)))
+        XCTAssertEqual(
+            try parse("PSETEX", "k", "250", "v"),
+            .expiry(.set(key: key("k"), value: key("v"), options: RequestOptions(), ifAbsent: false,
+                expiry: .deadline(.relative(milliseconds: 250)))))
+        XCTAssertEqual(try parse("EXPIRE", "k", "5", "XX", "LT"), .expiry(.expire(key: key("k"), deadline: .relative(milliseconds: 5000), conditions: [.xx, .lt])))
+        XCTAssertEqual(try parse("PEXPIREAT", "k", "1700000000000"), .expiry(.expire(key: key("k"), deadline: .absolute(milliseconds: 1_700_000_000_000), conditions: [])))
+        XCTAssertEqual(try parse("EXPIRE", "k", "-1"), .expiry(.expire(key: key("k"), deadline: .relative(milliseconds: -1000), conditions: [])))
+        XCTAssertEqual(try parse("EXPIREAT", "k", "-5"), .expiry(.expire(key: key("k"), deadline: .absolute(milliseconds: -5000), conditions: [])))
+        XCTAssertEqual(parseError("EXPIRE", "k", "9223372036854775"), "ERR invalid expire time in 'expire' command")
+        XCTAssertEqual(try parse("GETEX", "k", "PERSIST"), .expiry(.getex(key: key("k"), expiry: .persist)))
+        XCTAssertEqual(try parse("GETEX", "k"), .expiry(.getex(key: key("k"), expiry: nil)))
+        XCTAssertEqual(try parse("TTL", "k"), .expiry(.time(key: key("k"), query: .ttl)))
+        XCTAssertEqual(try parse("PEXPIRETIME", "k"), .expiry(.time(key: key("k"), query: .pexpiretime)))
+        XCTAssertEqual(try parse("PERSIST", "k"), .expiry(.persist(key: key("k"))))
+
+        XCTAssertEqual(parseError("SET", "k", "v", "EX", "0"), "ERR invalid expire time in 'set' command")
+        XCTAssertEqual(parseError("SET", "k", "v", "EX", "-3"), "ERR invalid expire time in 'set' command")
+        XCTAssertEqual(parseError("SET", "k", "v", "EX", "ten"), "ERR value is not an integer or out of range")
+        XCTAssertEqual(parseError("SET", "k", "v", "EX", "99999999999999"), "ERR invalid expire time in 'set' command")
+        XCTAssertEqual(parseError("SET", "k", "v", "EX", "1", "KEEPTTL"), "ERR syntax error")
+        XCTAssertEqual(parseError("SET", "k", "v", "EX"), "ERR syntax error")
+        XCTAssertEqual(parseError("SETEX", "k", "0", "v"), "ERR invalid expire time in 'setex' command")
+        XCTAssertEqual(parseError("PSETEX", "k", "x", "v"), "ERR value is not an integer or out of range")
+        XCTAssertEqual(parseError("EXPIRE", "k", "x"), "ERR value is not an integer or out of range")
+        XCTAssertEqual(parseError("EXPIRE", "k", "5", "GT", "LT"), "ERR GT and LT options at the same time are not compatible")
+        XCTAssertEqual(parseError("EXPIRE", "k", "5", "NX", "GT"), "ERR NX and XX, GT or LT options at the same time are not compatible")
+        XCTAssertEqual(parseError("EXPIRE", "k", "5", "SOON"), "ERR Unsupported option SOON")
+        XCTAssertEqual(parseError("TTL"), "ERR wrong number of arguments for 'ttl' command")
+        XCTAssertEqual(
+            try parse("SET", "k", "v", "EX", "5", "XX"),
+            .string(.setReading(
+                key: key("k"), value: key("v"), options: RequestOptions(), condition: .ifPresent, returnsOld: false,
+                expiry: .deadline(.relative(milliseconds: 5000)))),
+            "XX with an expiry: a read, then a write carrying the deadline")
+        XCTAssertEqual(
+            try parse("SET", "k", "v", "NX", "PX", "250"),
+            .expiry(.set(key: key("k"), value: key("v"), options: RequestOptions(), ifAbsent: true, expiry: .deadline(.relative(milliseconds: 250)))),
+            "NX with an expiry (django-redis's add) stays the lead's atomic check")
+    }
+
+    /// Redis's TTL replies: -2 absent, -1 without a ttl, seconds rounded to the nearest.
+    func testTTLRepliesFollowRedis() {
+        let expiring = Sibling(
+            dot: Dot(actor: "a", counter: 1), value: [1], contentType: "", isTombstone: false, timestamp: .zero,
+            expiry: ExpiryRegister(deadlineMilliseconds: 10_000, stamp: .zero))
+        let plain = Sibling(dot: Dot(actor: "a", counter: 2), value: [1], contentType: "", isTombstone: false, timestamp: .zero)
+        let absent = ReadResult(siblings: [], context: "", replies: 1)
+        XCTAssertEqual(RESPExpiryExecution.time(absent, query: .ttl, nowMilliseconds: 0), -2)
+        XCTAssertEqual(RESPExpiryExecution.time(ReadResult(siblings: [plain], context: "", replies: 1), query: .pttl, nowMilliseconds: 0), -1)
+        let read = ReadResult(siblings: [expiring], context: "", replies: 1)
+        XCTAssertEqual(RESPExpiryExecution.time(read, query: .ttl, nowMilliseconds: 8_400), 2)
+        XCTAssertEqual(RESPExpiryExecution.time(read, query: .ttl, nowMilliseconds: 8_600), 1)
+        XCTAssertEqual(RESPExpiryExecution.time(read, query: .pttl, nowMilliseconds: 8_600), 1_400)
+        XCTAssertEqual(RESPExpiryExecution.time(read, query: .expiretime, nowMilliseconds: 0), 10)
+        XCTAssertEqual(RESPExpiryExecution.time(read, query: .pexpiretime, nowMilliseconds: 0), 10_000)
+        let execution = RESPExpiryExecution(service: RESPFakeKVService(), now: { 5_000 })
+        XCTAssertEqual(execution.absolute(.relative(milliseconds: 2_000)), 7_000)
+        XCTAssertEqual(execution.absolute(.relative(milliseconds: -9_000)), 0, "a past deadline, never below 0")
+        XCTAssertEqual(execution.absolute(.absolute(milliseconds: 123)), 123)
     }
 
     func testKeysAndValuesAreBounded() {

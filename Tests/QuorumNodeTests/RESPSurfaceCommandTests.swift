@@ -83,7 +83,8 @@ final class RESPSurfaceCommandTests: XCTestCase {
         XCTAssertEqual(
             error("WAIT", "x", "0"),
             "ERR value is not an integer or out of range (WAIT numreplicas timeout-milliseconds, both 0 or more)")
-        XCTAssertEqual(error("SET", "k", "v", "EX", "10"), "ERR SET option EX is not supported by QuorumKV (keys do not expire)")
+        XCTAssertEqual(error("SET", "k", "v", "EX", "0"), "ERR invalid expire time in 'set' command")
+        XCTAssertEqual(error("SET", "k", "v", "KEEPTTL", "EX", "5"), "ERR syntax error")
     }
 
     func testRefusedCommandsSayWhy() {

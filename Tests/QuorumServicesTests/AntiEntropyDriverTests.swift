@@ -39,6 +39,26 @@ final class AntiEntropyDriverTests: XCTestCase {
         return (try? RepairBatch(decoding: bytes).entries) ?? []
     }
 
+    /// One replica holds an expired version in full, the other stripped to its tombstone
+    /// form: their stored bytes (and Merkle digests) differ, and exchanges make them equal
+    /// on the stripped form, the value gone from both.
+    func testStrippedAndFullCopiesOfAnExpiredVersionConverge() {
+        let world = twoNodes()
+        // Expired a moment ago: well within the tombstone grace, so no purge takes it.
+        let written = world.now - 1000
+        var full = lwwState("v", at: written)
+        full.siblings[0].expiry = ExpiryRegister(
+            deadlineMilliseconds: world.now - 1, stamp: HLCTimestamp(physicalMilliseconds: written, logical: 0))
+        let stripped = full.strippingExpired(atMilliseconds: world.now)
+        world["a"].put(bucket, "k", full)
+        world["b"].put(bucket, "k", stripped)
+        XCTAssertNotEqual(world["a"].rows, world["b"].rows)
+        let drivers = [world["a"].antiEntropy(), world["b"].antiEntropy()]
+        for _ in 0..<2 { exchangeEverything(drivers, in: world) }
+        XCTAssertEqual(world["a"].rows, world["b"].rows, "the replicas' stored bytes agree")
+        XCTAssertEqual(world["a"].state(bucket, "k"), stripped)
+    }
+
     func testRoutineExchangesRepairBothSidesInBatches() {
         let world = twoNodes()
         for index in 0..<12 { world["a"].put(bucket, "only-a-\(index)", lwwState("a\(index)", at: 100)) }
@@ -241,7 +261,7 @@ final class AntiEntropyDriverTests: XCTestCase {
         let storage = FakeStorage(node: world[peer])
         world[peer].replaceReplica(ReplicaDriver(
             nodeID: peer, partitionCount: world.ring.partitionCount, limits: .defaults, storage: storage, trees: storage,
-            context: FakeReplicaContext(node: world[peer]),
+            context: FakeReplicaContext(node: world[peer]), clock: FakeClock(world: world),
             faults: bugged))
         let driver = world[owner].antiEntropy()
         let pairs = driver.pairs.count

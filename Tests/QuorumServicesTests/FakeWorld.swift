@@ -135,7 +135,7 @@ final class FakeNode {
         let storage = FakeStorage(node: self)
         replica = ReplicaDriver(
             nodeID: id, partitionCount: world.ring.partitionCount, limits: .defaults, storage: storage, trees: storage,
-            context: FakeReplicaContext(node: self))
+            context: FakeReplicaContext(node: self), clock: FakeClock(world: world))
     }
 
     /// Swaps the node's replica (to switch a fault point on in it).

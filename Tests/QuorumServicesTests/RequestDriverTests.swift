@@ -137,7 +137,8 @@ final class RequestDriverTests: XCTestCase {
                 let storage = FakeStorage(node: world[node])
                 world[node].replaceReplica(ReplicaDriver(
                     nodeID: node, partitionCount: world.ring.partitionCount, limits: .defaults, storage: storage, trees: storage,
-                    context: FakeReplicaContext(node: world[node]), faults: FaultPoints(bug: bug)))
+                    context: FakeReplicaContext(node: world[node]), clock: FakeClock(world: world),
+                    faults: FaultPoints(bug: bug)))
             }
             let context = Context(world: world)
             let driver = RequestDriver(

@@ -50,7 +50,7 @@ final class EventCountTests: XCTestCase {
         for timed in plan.faults {
             switch timed.fault {
             case .crash(let node): if down.insert(node).inserted { crashes += 1 }
-            case .restart(let node): down.remove(node)
+            case .restart(let node), .restartWiped(let node): down.remove(node)
             default: break
             }
         }

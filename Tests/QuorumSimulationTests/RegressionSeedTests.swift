@@ -2,7 +2,8 @@ import QuorumCore
 import QuorumSimulation
 import XCTest
 
-/// Every real bug the simulator found keeps the seed that found it.
+/// Every real bug the simulator found keeps the seed that found it. Seeds found before
+/// expiry replay without the expiring buckets (`beforeExpiry`), which would change their plans.
 final class RegressionSeedTests: XCTestCase {
     /// Anti-entropy paired each partition's owner with the next two replicas only, so the
     /// 4th and 5th replicas of a key in an n = 5 bucket were never repaired: seed 1 (lossy,
@@ -21,11 +22,11 @@ final class RegressionSeedTests: XCTestCase {
     /// 4 × 10 workload, before disk faults were drawn); seed 156 (chaos) shows it now: n0's
     /// clock steps back 1.7 s and 1.8 s around a crash, and n1–n4 still believe it down 40 s
     /// after every fault healed. Fixed by starting each run above the last
-    /// (`HeartbeatGeneration`).
+    /// (`HeartbeatGeneration`). Found before expiry: replayed without the expiring bucket.
     func testSeed156RestartedNodeIsSeenUpAgain() {
-        let old = Simulation.run(seed: 156, config: config(faults: .chaos, bug: .generationFromWallClock))
+        let old = Simulation.run(seed: 156, config: beforeExpiry(config(faults: .chaos, bug: .generationFromWallClock)))
         XCTAssertTrue(old.failedChecks.contains(.liveness), "seed 156 no longer shows the stale generation; pick another seed")
-        let fixed = Simulation.run(seed: 156, config: config(faults: .chaos))
+        let fixed = Simulation.run(seed: 156, config: beforeExpiry(config(faults: .chaos)))
         XCTAssertTrue(fixed.passed, "seed 156: \(fixed.violations)")
     }
 
@@ -34,10 +35,10 @@ final class RegressionSeedTests: XCTestCase {
     /// one its peers hold, and all four believe it down 40 s after every fault healed.
     /// Fixed by moving past a later generation of its own that a peer echoes (`Gossip`).
     func testSeed134NodeRestartedOnAWipedDiskIsSeenUpAgain() {
-        let old = Simulation.run(seed: 134, config: config(faults: .chaos, bug: .generationFromWallClock))
+        let old = Simulation.run(seed: 134, config: beforeExpiry(config(faults: .chaos, bug: .generationFromWallClock)))
         XCTAssertTrue(old.failedChecks.contains(.liveness), "seed 134 no longer shows the stale generation; pick another seed")
         XCTAssertGreaterThan(old.counts.wipedDisks, 0)
-        let fixed = Simulation.run(seed: 134, config: config(faults: .chaos))
+        let fixed = Simulation.run(seed: 134, config: beforeExpiry(config(faults: .chaos)))
         XCTAssertTrue(fixed.passed, "seed 134: \(fixed.violations)")
     }
 
@@ -47,7 +48,7 @@ final class RegressionSeedTests: XCTestCase {
     /// as `left`, believing every peer down. Fixed by departing whenever the node's own
     /// status becomes `left` (`RingChangeDriver`).
     func testSeed115NodeThatLeavesWhileJoiningStops() {
-        let report = Simulation.run(seed: 115, config: config())
+        let report = Simulation.run(seed: 115, config: beforeExpiry(config()))
         XCTAssertEqual(report.counts.joins, 1)
         XCTAssertEqual(report.counts.leaves, 1)
         XCTAssertTrue(report.passed, "seed 115: \(report.violations)")
@@ -60,7 +61,7 @@ final class RegressionSeedTests: XCTestCase {
     /// the same timestamp, whose version the simulator misattributed to the coordinator.
     func testSoakSeedsWithHintsToWipedPrimariesAndTiedLWWVersionsPass() {
         for seed: UInt64 in [17387, 111990] {
-            let report = Simulation.run(seed: seed, config: config())
+            let report = Simulation.run(seed: seed, config: beforeExpiry(config()))
             XCTAssertTrue(report.passed, "seed \(seed): \(report.violations)")
         }
     }

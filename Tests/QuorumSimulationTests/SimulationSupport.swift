@@ -40,8 +40,16 @@ func config(faults: FaultMix? = nil, bug: InjectedBug = .none, truncatingClients
 /// (requests and faults both) depends on the workload's size, so seeds found then
 /// reproduce only with it.
 func firstWorkload(_ config: SimulationConfig) -> SimulationConfig {
-    var config = config
+    var config = beforeExpiry(config)
     config.clientCount = 4
     config.operationsPerClient = 10
+    return config
+}
+
+/// The workload without the expiring bucket, as runs were before expiry: the bucket a
+/// request goes to is drawn from fewer buckets, so seeds found before reproduce only with it.
+func beforeExpiry(_ config: SimulationConfig) -> SimulationConfig {
+    var config = config
+    config.expiryWorkload = false
     return config
 }

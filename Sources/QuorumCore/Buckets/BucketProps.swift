@@ -7,16 +7,20 @@ public struct BucketProps: Sendable, Equatable, Codable {
     public var conflict: ConflictMode
     /// When these props were set; orders concurrent changes (newest wins).
     public var version: HLCTimestamp
+    /// The ttl of writes that give none (`ttl_seconds`); nil: such writes never expire.
+    /// A `KEEPTTL` write or one with its own ttl is not affected.
+    public var ttlSeconds: UInt64?
 
     public init(
         n: Int = 3, r: ConsistencyLevel = .quorum, w: ConsistencyLevel = .quorum,
-        conflict: ConflictMode = .lww, version: HLCTimestamp = .zero
+        conflict: ConflictMode = .lww, version: HLCTimestamp = .zero, ttlSeconds: UInt64? = nil
     ) {
         self.n = n
         self.r = r
         self.w = w
         self.conflict = conflict
         self.version = version
+        self.ttlSeconds = ttlSeconds
     }
 
     /// Props of a bucket nobody configured: n=3, quorum reads and writes, last-writer-wins.

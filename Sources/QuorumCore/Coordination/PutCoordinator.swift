@@ -38,6 +38,7 @@ public struct PutCoordinator: Sendable {
     private let primariesNeeded: Int
     private var phase: Phase
     private var state: KeyState?
+    /// The state sent to every slot at once: an lww write's version, or a state-based write.
     private let lwwState: KeyState?
 
     /// - Parameters:
@@ -66,6 +67,18 @@ public struct PutCoordinator: Sendable {
             let down = plan.slots.filter(\.isStandIn).map(\.primary)
             phase = .leading(candidates: ordered + down)
         }
+    }
+
+    /// A state-based write: `state` goes to every slot as a merge, with no lead and no new
+    /// version (an expiry change, `ExpiryTouch`). Like a repair write it can only join.
+    public init(plan: ReplicaPlan, options: ResolvedOptions, mode: ConflictMode, merging state: KeyState) {
+        precondition(plan.slots.count == options.n, "a write fills exactly n replica slots")
+        self.plan = plan
+        self.mode = mode
+        needed = options.w
+        primariesNeeded = options.pw
+        lwwState = state
+        phase = .replicating
     }
 
     /// Convenience for a plan without stand-ins: every slot on its primary.

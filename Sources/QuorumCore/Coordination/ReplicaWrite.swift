@@ -6,12 +6,13 @@
 /// transaction), so read-modify-write is atomic per key.
 public enum ReplicaWrite {
     /// The lead's new state for `intent`: a create-only write (`ifAbsent`) is refused when
-    /// the key holds a live value; otherwise the intent gets the next dot of `actor`.
+    /// the key holds a value live at `nowMilliseconds` (an expired one counts as absent, as
+    /// in Redis's `SET NX`); otherwise the intent gets the next dot of `actor`.
     public static func lead(
         current: KeyState?, intent: WriteIntent, actor: String, timestamp: HLCTimestamp, mode: ConflictMode,
-        ifAbsent: Bool, limits: Limits
+        ifAbsent: Bool, nowMilliseconds: UInt64, limits: Limits
     ) throws(KVError) -> KeyState {
-        if ifAbsent, let current, !current.isDeleted {
+        if ifAbsent, let current, !current.isDeleted(atMilliseconds: nowMilliseconds) {
             throw .preconditionFailed(message: "the key already exists and the write was create-only (If-None-Match: *)")
         }
         return try (current ?? KeyState()).applying(intent, actor: actor, timestamp: timestamp, mode: mode, limits: limits)

@@ -8,13 +8,20 @@ public struct Sibling: Sendable, Equatable {
     public var isTombstone: Bool
     /// The coordinator's hybrid logical clock when written; LWW orders by it.
     public var timestamp: HLCTimestamp
+    /// When this version expires: the one part of a version that changes after it is
+    /// written (by `EXPIRE`/`PERSIST`), merged per dot by its own stamp. It takes no part
+    /// in the last-writer-wins order, so an expired winner still shadows older versions.
+    public var expiry: ExpiryRegister
 
-    public init(dot: Dot, value: [UInt8], contentType: String, isTombstone: Bool, timestamp: HLCTimestamp) {
+    public init(
+        dot: Dot, value: [UInt8], contentType: String, isTombstone: Bool, timestamp: HLCTimestamp, expiry: ExpiryRegister = .none
+    ) {
         self.dot = dot
         self.value = value
         self.contentType = contentType
         self.isTombstone = isTombstone
         self.timestamp = timestamp
+        self.expiry = expiry
     }
 
     /// Last-writer-wins order: timestamp, then actor id, then counter, so every replica
@@ -34,6 +41,20 @@ public struct Sibling: Sendable, Equatable {
         if isTombstone != other.isTombstone { return isTombstone }
         if value != other.value { return other.value.lexicographicallyPrecedes(value) }
         return contentType > other.contentType
+    }
+
+    /// The join of two copies of one version (same dot and timestamp): the copy with the
+    /// winning expiry register (`ExpiryRegister.joined`); with equal registers, the one
+    /// `isNewer`'s content order picks, so a copy stripped to a tombstone under a register
+    /// wins over the full copy under the same register.
+    ///
+    /// Why the register decides first: a copy stripped under deadline D must not undo an
+    /// `EXPIRE` that moved the deadline later before D passed (a later-stamped register on
+    /// a full copy); that full copy wins, and is stripped again once its own deadline
+    /// passes. The order is total, so the join is commutative, associative and idempotent.
+    public func joined(with other: Sibling) -> Sibling {
+        if expiry != other.expiry { return expiry.joined(with: other.expiry) == expiry ? self : other }
+        return other.isNewer(than: self) ? other : self
     }
 }
 
@@ -64,14 +85,32 @@ public struct KeyState: Sendable, Equatable {
     public func merged(with other: KeyState, mode: ConflictMode) -> KeyState {
         switch mode {
         case .lww:
+            // Copies of one version (same dot and timestamp) join (their expiry registers by
+            // stamp), then the newest version wins; expiry takes no part in the order. The
+            // first copy of the final winner replaces everything older, and later copies join it.
             let all = siblings + other.siblings
             guard var winner = all.first else { return KeyState(clock: clock.merged(with: other.clock)) }
-            for candidate in all.dropFirst() where candidate.isNewer(than: winner) { winner = candidate }
+            for candidate in all.dropFirst() {
+                if candidate.dot == winner.dot, candidate.timestamp == winner.timestamp {
+                    winner = winner.joined(with: candidate)
+                } else if candidate.isNewer(than: winner) {
+                    winner = candidate
+                }
+            }
             return KeyState(clock: clock.merged(with: other.clock), siblings: [winner])
         case .vclock:
-            let otherDots = Set(other.siblings.map(\.dot))
+            var otherByDot: [Dot: Sibling] = [:]
+            for sibling in other.siblings { otherByDot[sibling.dot] = sibling }
             let ownDots = Set(siblings.map(\.dot))
-            var kept = siblings.filter { otherDots.contains($0.dot) || !other.clock.covers($0.dot) }
+            var kept: [Sibling] = []
+            kept.reserveCapacity(siblings.count + other.siblings.count)
+            for sibling in siblings {
+                if let copy = otherByDot[sibling.dot] {
+                    kept.append(sibling.joined(with: copy))
+                } else if !other.clock.covers(sibling.dot) {
+                    kept.append(sibling)
+                }
+            }
             kept += other.siblings.filter { !ownDots.contains($0.dot) && !clock.covers($0.dot) }
             return KeyState(clock: clock.merged(with: other.clock), siblings: kept)
         }
@@ -85,12 +124,25 @@ public struct WriteIntent: Sendable, Equatable {
     public var isTombstone: Bool
     /// The context the client sent back: the versions this write supersedes. Empty for a blind write.
     public var context: VersionVector
+    /// The new version's absolute deadline (wall-clock milliseconds), or nil for none.
+    /// Always absolute by the time an intent exists: the coordinator resolves relative
+    /// ttls and `KEEPTTL` first.
+    public var expiresAtMilliseconds: UInt64?
 
-    public init(value: [UInt8], contentType: String, isTombstone: Bool = false, context: VersionVector = .empty) {
+    public init(
+        value: [UInt8], contentType: String, isTombstone: Bool = false, context: VersionVector = .empty,
+        expiresAtMilliseconds: UInt64? = nil
+    ) {
         self.value = value
         self.contentType = contentType
         self.isTombstone = isTombstone
         self.context = context
+        self.expiresAtMilliseconds = isTombstone ? nil : expiresAtMilliseconds
+    }
+
+    /// The expiry register of the version this intent makes when stamped `timestamp`.
+    public func expiry(stampedAt timestamp: HLCTimestamp) -> ExpiryRegister {
+        .written(deadlineMilliseconds: expiresAtMilliseconds, timestamp: timestamp)
     }
 
     public static func delete(context: VersionVector = .empty) -> WriteIntent {
@@ -111,7 +163,8 @@ extension KeyState {
         case .lww:
             let version = Sibling(
                 dot: Dot(actor: actor, counter: clock[actor] + 1), value: intent.value,
-                contentType: intent.contentType, isTombstone: intent.isTombstone, timestamp: timestamp)
+                contentType: intent.contentType, isTombstone: intent.isTombstone, timestamp: timestamp,
+                expiry: intent.expiry(stampedAt: timestamp))
             return merged(with: KeyState(siblings: [version]), mode: .lww)
         case .vclock:
             return try applyingCausally(intent, actor: actor, timestamp: timestamp, limits: limits)
@@ -129,7 +182,7 @@ extension KeyState {
         remaining.append(
             Sibling(
                 dot: dot, value: intent.value, contentType: intent.contentType,
-                isTombstone: intent.isTombstone, timestamp: timestamp))
+                isTombstone: intent.isTombstone, timestamp: timestamp, expiry: intent.expiry(stampedAt: timestamp)))
         var newClock = clock.merged(with: intent.context)
         newClock.advance(actor, to: counter, touchedMilliseconds: timestamp.physicalMilliseconds)
         newClock.prune(maximum: limits.clockEntriesMax, keep: Set(remaining.map(\.dot.actor)))

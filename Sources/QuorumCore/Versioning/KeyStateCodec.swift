@@ -70,6 +70,13 @@ extension VersionVector {
 ///
 /// - Version 1: the clock (actor, counter, touch time per entry), then each sibling's dot,
 ///   tombstone flag, timestamp, content type and value.
+/// - Version 2: version 1 with each sibling's expiry register after its timestamp: a
+///   flag, the deadline (u64 milliseconds) when the flag is set, and the register's stamp.
+///
+/// The encoder writes version 1 for a state none of whose versions carries an expiry
+/// register (all `.none`), version 2 otherwise: the bytes are a function of the state
+/// (equal states encode equal), rows and messages without expiry keep the bytes they
+/// always had, and a node that reads only version 1 still reads them (see `Formats`).
 extension KeyState {
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 32 + siblings.reduce(0) { $0 + $1.value.count + 48 })
@@ -77,9 +84,10 @@ extension KeyState {
         return writer.bytes
     }
 
-    /// Writes the newest version, `Formats.keyState.newest`.
+    /// Writes version 2 (`Formats.keyState.newest`) when a version carries expiry, else 1.
     public func encode(into writer: inout ByteWriter) {
-        writer.write(Formats.keyState.newest)
+        let withExpiry = carriesExpiry
+        writer.write(withExpiry ? Formats.keyState.newest : 1)
         clock.encode(into: &writer)
         writer.writeVarInt(UInt64(siblings.count))
         for sibling in siblings {
@@ -87,6 +95,7 @@ extension KeyState {
             writer.writeVarInt(sibling.dot.counter)
             writer.write(sibling.isTombstone)
             sibling.timestamp.encode(into: &writer)
+            if withExpiry { sibling.expiry.encode(into: &writer) }
             writer.writeString(sibling.contentType)
             writer.writeBytes(sibling.value)
         }
@@ -102,8 +111,29 @@ extension KeyState {
         let version = try reader.readUInt8()
         switch version {
         case 1: return try decodeVersion1(from: &reader)
+        case 2: return try decodeVersion2(from: &reader)
         default: throw .unsupportedVersion(version)
         }
+    }
+
+    private static func decodeVersion2(from reader: inout ByteReader) throws(WireError) -> KeyState {
+        let clock = try VersionVector.decode(from: &reader)
+        let count = try reader.readLength()
+        var siblings: [Sibling] = []
+        siblings.reserveCapacity(count)
+        for _ in 0..<count {
+            let dot = Dot(actor: try reader.readString(), counter: try reader.readVarInt())
+            let isTombstone = try reader.readBool()
+            let timestamp = try HLCTimestamp.decode(from: &reader)
+            let expiry = try ExpiryRegister.decode(from: &reader)
+            let contentType = try reader.readString()
+            let value = try reader.readBytes()
+            siblings.append(
+                Sibling(
+                    dot: dot, value: value, contentType: contentType, isTombstone: isTombstone, timestamp: timestamp,
+                    expiry: expiry))
+        }
+        return KeyState(clock: clock, siblings: siblings)
     }
 
     private static func decodeVersion1(from reader: inout ByteReader) throws(WireError) -> KeyState {
@@ -121,5 +151,19 @@ extension KeyState {
                 Sibling(dot: dot, value: value, contentType: contentType, isTombstone: isTombstone, timestamp: timestamp))
         }
         return KeyState(clock: clock, siblings: siblings)
+    }
+}
+
+extension ExpiryRegister {
+    /// Inside `KeyState` version 2: a flag, the deadline when set, the stamp.
+    public func encode(into writer: inout ByteWriter) {
+        writer.write(deadlineMilliseconds != nil)
+        if let deadlineMilliseconds { writer.write(deadlineMilliseconds) }
+        stamp.encode(into: &writer)
+    }
+
+    public static func decode(from reader: inout ByteReader) throws(WireError) -> ExpiryRegister {
+        let deadline = try reader.readBool() ? try reader.readUInt64() : nil
+        return ExpiryRegister(deadlineMilliseconds: deadline, stamp: try HLCTimestamp.decode(from: &reader))
     }
 }

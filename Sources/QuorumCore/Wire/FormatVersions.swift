@@ -3,7 +3,9 @@ public struct FormatVersions: Sendable, Equatable {
     /// Every version a decoder reads: from the first one ever written (1) to `newest`.
     public let readable: ClosedRange<UInt8>
 
-    /// The version encoders write.
+    /// The newest version encoders write. An encoding may write an older version for a
+    /// value that version expresses (`KeyState` and `BucketProps` write version 1 unless a
+    /// value uses expiry): the bytes stay a function of the value.
     public var newest: UInt8 { readable.upperBound }
 
     init(_ readable: ClosedRange<UInt8>) {
@@ -35,14 +37,27 @@ public struct FormatVersions: Sendable, Equatable {
 /// payload, and an older node answers a tag it does not know with a failure naming it,
 /// which the caller reports (a `FLUSHDB` during a rolling upgrade fails until every
 /// member runs the release that has it). A new response kind, or a changed payload, is
-/// a new `peerProtocol` version. The SQLite table layout
+/// a new `peerProtocol` version.
+///
+/// Expiry (`KeyState` 2, `BucketProps` 2, the deadline at the end of a coordinateWrite)
+/// keeps `peerProtocol` at 1, a stated exception: the transport has no version
+/// negotiation yet (see `Frame`), so a protocol 2 would make upgraded and old nodes refuse
+/// each other's every frame. Instead the new forms appear only on values that use expiry,
+/// and everything else keeps its version 1 bytes. What an old node does with them: it
+/// can't decode the message (`unsupportedVersion`, or trailing bytes in a
+/// coordinateWrite), so that one request fails: it answers a request `bad_parameter`
+/// (a write with a ttl then lacks that replica's ack, and a vclock write it would lead
+/// fails with that error), an old coordinator counts an answer about an expiring key as
+/// undecodable, and anti-entropy repairs of such keys to the old node fail and are
+/// retried. No expiry is ever silently dropped. Upgrade every node
+/// before clients use ttls or bucket default ttls (docs/operations.md). The SQLite table layout
 /// is versioned apart from these (`Schema.version` in QuorumStorage).
 public enum Formats {
     /// `KeyState`: a key's row in the `kv` table and a hint's state (inside the store's
     /// `StoredBlob` header), and the state in merge, hint, repair and read messages.
-    public static let keyState = FormatVersions(1...1)
+    public static let keyState = FormatVersions(1...2)
     /// `BucketProps`: the `bucket_props` table, setBucketProps requests, membership state.
-    public static let bucketProps = FormatVersions(1...1)
+    public static let bucketProps = FormatVersions(1...2)
     /// `MembershipState`: gossip, and the copy each node saves in its store's meta table.
     /// Version 2 adds the truncation points; a state without any is still written as
     /// version 1, so nodes of the previous release keep reading gossip until a bucket is

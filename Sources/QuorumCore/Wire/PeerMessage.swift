@@ -5,6 +5,7 @@ public enum PeerRequest: Sendable, Equatable {
     /// Be the lead replica of a write: apply `intent` on top of the local state with this
     /// node's next dot, commit, and answer the new state (which the coordinator then
     /// replicates to the others). With `ifAbsent`, refuse when the key holds a live value.
+    /// The intent's deadline, when it has one, follows the value as a last field.
     case coordinateWrite(
         bucket: String, key: [UInt8], intent: WriteIntent, mode: ConflictMode, timestamp: HLCTimestamp, ifAbsent: Bool)
     /// Merge a state into the local one and answer after it is committed.
@@ -83,6 +84,9 @@ extension PeerRequest {
             writer.writeString(intent.contentType)
             intent.context.encode(into: &writer, withTouchTimes: false)
             writer.writeBytes(intent.value)
+            // Only a write with a deadline has this field, so every other write keeps its
+            // version 1 bytes (see `Formats` on older peers).
+            if let deadline = intent.expiresAtMilliseconds { writer.write(deadline) }
         case .merge(let bucket, let key, let state, let mode):
             writer.write(Tag.merge.rawValue)
             writer.writeString(bucket)
@@ -161,7 +165,9 @@ extension PeerRequest {
             let contentType = try reader.readString()
             let context = try VersionVector.decode(from: &reader, withTouchTimes: false)
             let value = try reader.readBytes()
-            let intent = WriteIntent(value: value, contentType: contentType, isTombstone: isTombstone, context: context)
+            let deadline = reader.isAtEnd ? nil : try reader.readUInt64()
+            let intent = WriteIntent(
+                value: value, contentType: contentType, isTombstone: isTombstone, context: context, expiresAtMilliseconds: deadline)
             self = .coordinateWrite(bucket: bucket, key: key, intent: intent, mode: mode, timestamp: timestamp, ifAbsent: ifAbsent)
         case .merge:
             let bucket = try reader.readString()
@@ -374,15 +380,19 @@ extension ConsistencyLevel {
 /// `BucketProps`' binary form, for the wire and the props table (versions: `Formats.bucketProps`).
 ///
 /// - Version 1: n, r, w, the conflict mode and the props' version timestamp.
+/// - Version 2: version 1, then the default ttl in seconds (varint). Written only for
+///   props with a default ttl, so props without one keep their version 1 bytes (see
+///   `Formats` on older peers).
 extension BucketProps {
-    /// Writes the newest version.
+    /// Writes version 2 (`Formats.bucketProps.newest`) when a default ttl is set, else 1.
     public func encode(into writer: inout ByteWriter) {
-        writer.write(Formats.bucketProps.newest)
+        writer.write(ttlSeconds == nil ? 1 : Formats.bucketProps.newest)
         writer.writeVarInt(UInt64(n))
         r.encode(into: &writer)
         w.encode(into: &writer)
         conflict.encode(into: &writer)
         version.encode(into: &writer)
+        if let ttlSeconds { writer.writeVarInt(ttlSeconds) }
     }
 
     public func encoded() -> [UInt8] {
@@ -396,6 +406,12 @@ extension BucketProps {
         let version = try reader.readUInt8()
         switch version {
         case 1: return try decodeVersion1(from: &reader)
+        case 2:
+            var props = try decodeVersion1(from: &reader)
+            let ttl = try reader.readVarInt()
+            guard ttl >= 1, ttl <= Limits.defaults.ttlSecondsMax else { throw .malformed("bucket ttl \(ttl) s out of range") }
+            props.ttlSeconds = ttl
+            return props
         default: throw .unsupportedVersion(version)
         }
     }

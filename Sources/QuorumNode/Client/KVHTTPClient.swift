@@ -232,12 +232,14 @@ public final class KVHTTPClient: Sendable {
     @discardableResult
     public func put(
         bucket: String, key: [UInt8], value: [UInt8], contentType: String = "application/octet-stream",
-        context: String? = nil, options: RequestOptions = RequestOptions(), conditions: WriteConditions = WriteConditions()
+        context: String? = nil, options: RequestOptions = RequestOptions(), conditions: WriteConditions = WriteConditions(),
+        ttlSeconds: UInt64? = nil
     ) async throws(KVClientError) -> ClientWriteResult {
         var headers = [("Content-Type", contentType)]
         if let context, !context.isEmpty { headers.append((HTTPResponder.contextHeader, context)) }
         if conditions.ifNoneMatch { headers.append((HTTPConditionalHeaders.ifNoneMatch, "*")) }
         let query = options.queryItems + (conditions.returnBody ? [(HTTPRoute.returnBodyParameter, "true")] : [])
+            + (ttlSeconds.map { [(HTTPRoute.ttlParameter, String($0))] } ?? [])
         let response = try await send(
             method: "PUT", path: Self.kvPath(bucket: bucket, key: key), query: query, headers: headers,
             body: value, timeout: httpTimeout(options))
@@ -249,11 +251,12 @@ public final class KVHTTPClient: Sendable {
     @discardableResult
     public func put(
         bucket: String, key: String, value: [UInt8], contentType: String = "application/octet-stream",
-        context: String? = nil, options: RequestOptions = RequestOptions(), conditions: WriteConditions = WriteConditions()
+        context: String? = nil, options: RequestOptions = RequestOptions(), conditions: WriteConditions = WriteConditions(),
+        ttlSeconds: UInt64? = nil
     ) async throws(KVClientError) -> ClientWriteResult {
         try await put(
             bucket: bucket, key: Array(key.utf8), value: value, contentType: contentType, context: context, options: options,
-            conditions: conditions)
+            conditions: conditions, ttlSeconds: ttlSeconds)
     }
 
     /// DELETE a key (writes a tombstone; deleting an absent key succeeds).

@@ -5,8 +5,8 @@ public enum ShellStatement: Sendable, Equatable {
     /// A blank line or a `#` comment.
     case empty
     case get(key: String)
-    /// A blind write.
-    case put(key: String, value: String)
+    /// A blind write; `PUTEX key seconds value` (or `SETEX`) gives it a ttl.
+    case put(key: String, value: String, ttlSeconds: UInt64? = nil)
     /// A write with the context of the last `GET` of the same key.
     case resolve(key: String, value: String)
     /// `DELETE key`, or `DELETE key CONTEXT` with the context of the last `GET` of the key.
@@ -101,7 +101,7 @@ public struct ShellParseError: Error, Sendable, Equatable {
 public enum ShellCommandParser {
     /// The command words, for help and completion.
     public static let commandWords = [
-        "GET", "PUT", "RESOLVE", "DELETE", "USE", "CONSISTENCY", "TIMEOUT", "CONTEXT", "KEYS", "PROPS", "HISTORY",
+        "GET", "PUT", "PUTEX", "RESOLVE", "DELETE", "USE", "CONSISTENCY", "TIMEOUT", "CONTEXT", "KEYS", "PROPS", "HISTORY",
         "CONNECT", "HELP", "QUIT", "EXIT",
     ]
 
@@ -124,6 +124,15 @@ public enum ShellCommandParser {
         case "PUT", "SET":
             let (key, value) = try keyAndValue(&scanner, "PUT")
             return .put(key: key, value: value)
+        case "PUTEX", "SETEX":
+            guard let key = try scanner.nextWord(), let seconds = try scanner.nextWord() else {
+                throw .syntax("usage: PUTEX <key> <seconds> <value>")
+            }
+            guard let ttl = UInt64(seconds), ttl >= 1, ttl <= Limits.defaults.ttlSecondsMax else {
+                throw .parameter("the ttl must be a whole number of seconds from 1 to \(Limits.defaults.ttlSecondsMax), got \(seconds)")
+            }
+            let (_, value) = try keyAndValue(&scanner, "PUTEX", key: key)
+            return .put(key: try checkedKey(key), value: value, ttlSeconds: ttl)
         case "RESOLVE":
             let (key, value) = try keyAndValue(&scanner, "RESOLVE")
             return .resolve(key: key, value: value)
@@ -187,10 +196,14 @@ public enum ShellCommandParser {
         return try checkedKey(words[0])
     }
 
-    private static func keyAndValue(_ scanner: inout ShellLineScanner, _ command: String) throws(ShellParseError)
-        -> (key: String, value: String)
+    /// The key (read from `scanner` unless given) and the value: the rest of the line,
+    /// or one quoted string.
+    private static func keyAndValue(_ scanner: inout ShellLineScanner, _ command: String, key given: String? = nil)
+        throws(ShellParseError) -> (key: String, value: String)
     {
-        guard let key = try scanner.nextWord() else { throw .syntax("usage: \(command) <key> <value>") }
+        var found = given
+        if found == nil { found = try scanner.nextWord() }
+        guard let key = found else { throw .syntax("usage: \(command) <key> <value>") }
         let rest = scanner.rest.trimmingWhitespace()
         guard let first = rest.first else { throw .syntax("usage: \(command) <key> <value>") }
         guard first == "\"" || first == "'" else { return (try checkedKey(key), String(rest)) }

@@ -78,12 +78,17 @@ public enum HTTPAPI {
     ) async throws(KVError) -> HTTPResponse {
         switch route {
         case .getKey(let bucket, let key, let options):
-            return HTTPResponder.read(try await service.get(bucket: bucket, key: key, options: options))
-        case .putKey(let bucket, let key, let options, let returnBody):
+            return HTTPResponder.read(
+                try await service.get(bucket: bucket, key: key, options: options), nowMilliseconds: WallClock.nowMilliseconds())
+        case .putKey(let bucket, let key, let options, let returnBody, let ttlParameter):
             guard request.body.count <= limits.valueBytesMax else {
                 throw .tooLarge(what: "value", bytes: request.body.count, limit: limits.valueBytesMax)
             }
-            let conditions = try HTTPConditionalHeaders.putConditions(headers: request.headers, returnBody: returnBody)
+            var conditions = try HTTPConditionalHeaders.putConditions(headers: request.headers, returnBody: returnBody)
+            if let ttl = try HTTPExpiryHeaders.ttlSeconds(parameter: ttlParameter, headers: request.headers, limits: limits) {
+                // Relative to absolute here, by this node's clock: the coordinator's.
+                conditions.expiry = .at(milliseconds: WallClock.nowMilliseconds() + ttl * 1000)
+            }
             let contentType = request.headers.first(name: "Content-Type").flatMap { $0.isEmpty ? nil : $0 }
             let result = try await service.put(
                 bucket: bucket, key: key, value: request.body,
@@ -129,7 +134,7 @@ public enum HTTPAPI {
     static func consistencyLabel(_ route: HTTPRoute, limits: Limits) -> String? {
         switch route {
         case .getKey(_, _, let options): return NodeMetrics.consistencyLabel(options.r, replicasMax: limits.replicasMax)
-        case .putKey(_, _, let options, _), .deleteKey(_, _, let options):
+        case .putKey(_, _, let options, _, _), .deleteKey(_, _, let options):
             return NodeMetrics.consistencyLabel(options.w, replicasMax: limits.replicasMax)
         default: return nil
         }

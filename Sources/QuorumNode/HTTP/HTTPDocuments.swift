@@ -142,23 +142,33 @@ public struct HTTPBucketPropsDocument: Codable, Sendable, Equatable {
     public var r: ConsistencyLevel
     public var w: ConsistencyLevel
     public var conflict: ConflictMode
+    /// The default ttl of writes that give none; absent when the bucket has none.
+    public var ttlSeconds: UInt64?
 
-    public init(bucket: String, n: Int, r: ConsistencyLevel, w: ConsistencyLevel, conflict: ConflictMode) {
+    public init(
+        bucket: String, n: Int, r: ConsistencyLevel, w: ConsistencyLevel, conflict: ConflictMode, ttlSeconds: UInt64? = nil
+    ) {
         self.bucket = bucket
         self.n = n
         self.r = r
         self.w = w
         self.conflict = conflict
+        self.ttlSeconds = ttlSeconds
     }
 
     public init(bucket: String, props: BucketProps) {
-        self.init(bucket: bucket, n: props.n, r: props.r, w: props.w, conflict: props.conflict)
+        self.init(bucket: bucket, n: props.n, r: props.r, w: props.w, conflict: props.conflict, ttlSeconds: props.ttlSeconds)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case bucket, n, r, w, conflict
+        case ttlSeconds = "ttl_seconds"
     }
 }
 
 /// Decoding of a `PUT /buckets/{bucket}/props` body with errors a person can act on.
 public enum HTTPBucketPropsUpdateDecoder {
-    public static let fields = ["n", "r", "w", "conflict"]
+    public static let fields = ["n", "r", "w", "conflict", "ttl_seconds"]
 
     public static func decode(_ body: [UInt8], limits: Limits = .defaults) throws(KVError) -> BucketPropsUpdate {
         let object: [String: JSONValue]
@@ -198,6 +208,13 @@ public enum HTTPBucketPropsUpdateDecoder {
                         name: "conflict", message: "unknown conflict mode \(value): expected lww or vclock")
                 }
                 update.conflict = mode
+            case "ttl_seconds":
+                guard case .number(let number) = value, let ttl = UInt64(exactly: number), ttl <= limits.ttlSecondsMax else {
+                    throw .badParameter(
+                        name: "ttl_seconds",
+                        message: "ttl_seconds must be a whole number of seconds 0...\(limits.ttlSecondsMax) (0 removes the default ttl), got \(value)")
+                }
+                update.ttlSeconds = ttl
             default:
                 throw .badParameter(
                     name: name, message: "unknown bucket property \"\(name)\"; expected any of \(fields.joined(separator: ", "))")

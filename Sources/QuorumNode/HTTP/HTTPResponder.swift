@@ -27,9 +27,13 @@ public enum HTTPResponder {
     public static let defaultContentType = "application/octet-stream"
 
     /// GET: 200 with the value for one sibling, 300 with JSON for several, 404 for none.
-    public static func read(_ result: ReadResult) -> HTTPResponse {
+    /// With `nowMilliseconds`, a key that expires answers its remaining time in `X-TTL`.
+    public static func read(_ result: ReadResult, nowMilliseconds: UInt64? = nil) -> HTTPResponse {
         var headers = HTTPHeaders()
         if !result.context.isEmpty { headers.add(name: contextHeader, value: result.context) }
+        if let nowMilliseconds, let remaining = HTTPExpiryHeaders.remainingSeconds(result, nowMilliseconds: nowMilliseconds) {
+            headers.add(name: HTTPExpiryHeaders.ttlHeader, value: String(remaining))
+        }
         switch result.siblings.count {
         case 0:
             return error(.notFound, headers: headers)

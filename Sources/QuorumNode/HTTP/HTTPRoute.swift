@@ -3,7 +3,7 @@ import QuorumCore
 /// What an HTTP request asks for, decided from its method and URI alone (no NIO, no IO),
 /// so routing is testable on its own. The paths and methods are `HTTPEndpoint`'s table:
 ///
-/// - `GET|PUT|DELETE /kv/{bucket}/{key}?n=&r=&w=&pr=&pw=&timeout=` (PUT also `returnbody=`)
+/// - `GET|PUT|DELETE /kv/{bucket}/{key}?n=&r=&w=&pr=&pw=&timeout=` (PUT also `returnbody=` and `ttl=`)
 /// - `GET|PUT /buckets/{bucket}/props`
 /// - `GET /buckets/{bucket}/keys?limit=&cursor=`
 /// - `POST /buckets/{bucket}/truncate`, `POST /cluster/truncate` (every bucket)
@@ -14,7 +14,8 @@ import QuorumCore
 /// and keys with `/` (sent as `%2F`, or even unescaped) work.
 public enum HTTPRoute: Sendable, Equatable {
     case getKey(bucket: String, key: [UInt8], options: RequestOptions)
-    case putKey(bucket: String, key: [UInt8], options: RequestOptions, returnBody: Bool)
+    /// `ttlSeconds`: the `ttl` parameter (the `X-TTL` header is read with the headers).
+    case putKey(bucket: String, key: [UInt8], options: RequestOptions, returnBody: Bool, ttlSeconds: UInt64? = nil)
     case deleteKey(bucket: String, key: [UInt8], options: RequestOptions)
     case getBucketProps(bucket: String)
     case setBucketProps(bucket: String)
@@ -34,6 +35,8 @@ public enum HTTPRoute: Sendable, Equatable {
     public static let kvQueryParameters = ["n", "r", "w", "pr", "pw", "timeout"]
     /// `PUT /kv/...` also takes `returnbody=true|false`.
     public static let returnBodyParameter = "returnbody"
+    /// `PUT /kv/...` also takes `ttl=SECONDS`: the value expires that long after the write.
+    public static let ttlParameter = "ttl"
     /// Key pages hold this many keys unless `limit` says otherwise.
     public static let keyPageDefault = 100
 
@@ -96,7 +99,12 @@ public enum HTTPRoute: Sendable, Equatable {
             var pairs = try queryPairs(target.query)
             if endpoint == .putKey {
                 let returnBody = try takeReturnBody(from: &pairs)
-                return .putKey(bucket: bucket, key: key, options: try parseOptions(pairs: pairs), returnBody: returnBody)
+                let ttl = try takeTTL(from: &pairs, limits: limits)
+                return .putKey(
+                    bucket: bucket, key: key, options: try parseOptions(pairs: pairs), returnBody: returnBody, ttlSeconds: ttl)
+            }
+            if pairs.contains(where: { $0.0 == ttlParameter }) {
+                throw .badParameter(name: ttlParameter, message: "ttl applies to PUT only")
             }
             if pairs.contains(where: { $0.0 == returnBodyParameter }) {
                 throw .badParameter(name: returnBodyParameter, message: "returnbody applies to PUT only")
@@ -154,7 +162,7 @@ public enum HTTPRoute: Sendable, Equatable {
                 throw .badParameter(
                     name: name,
                     message: "unknown query parameter \"\(name)\"; expected one of \(kvQueryParameters.joined(separator: ", "))"
-                        + " (and returnbody on PUT)")
+                        + " (and returnbody and ttl on PUT)")
             }
             guard seen.insert(name).inserted else {
                 throw .badParameter(name: name, message: "query parameter \"\(name)\" is given more than once")
@@ -185,6 +193,27 @@ public enum HTTPRoute: Sendable, Equatable {
             }
         }
         return options
+    }
+
+    /// Removes `ttl` from the pairs and returns its value (nil when absent).
+    static func takeTTL(from pairs: inout [(String, String)], limits: Limits) throws(KVError) -> UInt64? {
+        let values = pairs.filter { $0.0 == ttlParameter }.map(\.1)
+        pairs.removeAll { $0.0 == ttlParameter }
+        guard values.count <= 1 else {
+            throw .badParameter(name: ttlParameter, message: "query parameter \"ttl\" is given more than once")
+        }
+        return try values.first.map { (text) throws(KVError) in try parseTTL(text, name: ttlParameter, limits: limits) }
+    }
+
+    /// A ttl in whole seconds, 1...`limits.ttlSecondsMax`.
+    public static func parseTTL(_ text: String, name: String, limits: Limits) throws(KVError) -> UInt64 {
+        guard let seconds = UInt64(text), seconds >= 1, seconds <= limits.ttlSecondsMax else {
+            throw .badParameter(
+                name: name,
+                message: "\(name) must be a whole number of seconds from 1 to \(limits.ttlSecondsMax), got \"\(text)\"; "
+                    + "leave it out for a value that does not expire")
+        }
+        return seconds
     }
 
     /// Removes `returnbody` from the pairs and returns its value (false when absent).

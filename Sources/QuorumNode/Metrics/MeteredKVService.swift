@@ -60,6 +60,21 @@ final class MeteredKVService: KVService {
         base.delete(bucket: bucket, key: key, context: context, options: options, completion: recording)
     }
 
+    func expire(
+        bucket: String, key: [UInt8], change: ExpiryChange, conditions: [ExpiryCondition], options: RequestOptions
+    ) async throws(KVError) -> Bool {
+        try await awaitCompletion { completion in
+            let recording = metered("expire", options.w, status: { (applied: Bool) in applied ? 200 : 404 }, completion)
+            Task {
+                do throws(KVError) {
+                    recording(.success(try await base.expire(bucket: bucket, key: key, change: change, conditions: conditions, options: options)))
+                } catch {
+                    recording(.failure(error))
+                }
+            }
+        }
+    }
+
     func bucketProps(bucket: String) async throws(KVError) -> BucketProps { try await base.bucketProps(bucket: bucket) }
 
     func setBucketProps(bucket: String, update: BucketPropsUpdate) async throws(KVError) -> BucketProps {

@@ -47,6 +47,17 @@ public enum StatusMetrics {
         text.gauge("quorumkv_ring_transfers_pending", "Partition transfers left while a member joins or leaves; 0 when settled.", ae.transfersPending)
         text.counter("quorumkv_ring_transfers_done_total", "Partition transfers finished for joins and leaves.", ae.transfersDone)
 
+        text.counter(
+            "quorumkv_expired_versions_total", "Versions this node's replicas found expired and stored stripped to a tombstone.",
+            status.expiry?.versionsExpired ?? 0)
+        text.counter(
+            "quorumkv_expired_versions_hidden_total",
+            "Versions reads coordinated here hid because this node's clock had passed their deadline before the replicas' clocks.",
+            status.expiry?.versionsHidden ?? 0)
+        text.counter(
+            "quorumkv_expired_purged_total", "States of expired versions purged from every replica (by the node that checked them).",
+            ae.expiredPurged ?? 0)
+
         text.gauge("quorumkv_storage_keys", "Rows in this node's store, tombstones included.", status.storage.keys)
         text.gauge("quorumkv_storage_queued_writes", "Writes queued for a group commit, being committed, or with their acknowledgement still to start.", status.storage.queuedWrites)
         text.counter("quorumkv_storage_commits_total", "SQLite transactions committed by the writer.", status.storage.committedTransactions)

@@ -81,12 +81,14 @@ public enum RESPCommand: Sendable, Equatable {
     case transaction(RESPTransactionCommand)
     /// `TIME`, `WAIT` (RESPServerCommands.swift).
     case server(RESPServerCommand)
+    /// `SET` with an expiry option, `SETEX`, `GETEX`, `EXPIRE`, `TTL`, … (`RESPExpiryCommand`).
+    case expiry(RESPExpiryCommand)
 
     /// Whether the command needs the key-value service (and so runs on a task) rather than
     /// being answered on the connection's event loop.
     public var usesService: Bool {
         switch self {
-        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .string, .keyspace, .flush: return true
+        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .string, .keyspace, .flush, .expiry: return true
         case .server(let command): return command.usesService
         case .info(let section): return RESPIntrospection.wantsKeyspace(section)
         default: return false
@@ -105,6 +107,7 @@ public enum RESPCommand: Sendable, Equatable {
         case .flush: return ([], true)  // every key (`touchesEveryKey`): it runs alone in its connection's pipeline
         case .string(let command): return command.keyAccess
         case .keyspace(.type(let key, _)): return ([key], false)
+        case .expiry(let command): return ([command.key], command.writes)
         default: return ([], false)
         }
     }
@@ -225,6 +228,12 @@ extension RESPCommand {
         default:
             if let command = try parseSurface(name: name, arguments: arguments, limits: limits) { return command }
             if let refusal = refusal(name) { throw refusal }
+            if let command = try RESPExpiryCommand.parse(
+                name, arguments, limits: limits, checkedKey: { (key) throws(RESPCommandError) in try checkedKey(key, limits: limits) },
+                checkedValue: { (value) throws(RESPCommandError) in try checkedValue(value, limits: limits) })
+            {
+                return .expiry(command)
+            }
             let preview = arguments.prefix(3).map { "'\(printable($0, max: 32))' " }.joined()
             throw RESPCommandError(
                 "ERR", "unknown command '\(printable(first, max: 64))', with args beginning with: \(preview)")
@@ -328,6 +337,7 @@ extension RESPCommand {
         var ifAbsent = false
         var ifPresent = false
         var returnsOld = false
+        var expiry: RESPExpiryCommand.SetExpiry?
         var optionWords: [[UInt8]] = []
         while let word = rest.first {
             rest = rest.dropFirst()
@@ -339,8 +349,13 @@ extension RESPCommand {
                 ifPresent = true
             case "GET":
                 returnsOld = true
-            case "EX", "PX", "EXAT", "PXAT", "KEEPTTL":
-                throw RESPCommandError("ERR", "SET option \(upper) is not supported by QuorumKV (keys do not expire)")
+            case "KEEPTTL":
+                guard expiry == nil else { throw RESPCommandError("ERR", "syntax error") }
+                expiry = .keep
+            case "EX", "PX", "EXAT", "PXAT":
+                guard expiry == nil, let amount = rest.first else { throw RESPCommandError("ERR", "syntax error") }
+                rest = rest.dropFirst()
+                expiry = .deadline(try RESPExpiryCommand.deadline(upper, amount, command: "SET", limits: limits)!)
             default:
                 optionWords.append(word)
                 if let value = rest.first {
@@ -353,7 +368,11 @@ extension RESPCommand {
         guard !(ifAbsent && ifPresent) else { throw .syntax("NX and XX can't both be given") }
         if ifPresent || returnsOld {
             let condition: RESPSetCondition = ifPresent ? .ifPresent : ifAbsent ? .ifAbsent : .always
-            return .string(.setReading(key: key, value: value, options: options, condition: condition, returnsOld: returnsOld))
+            return .string(
+                .setReading(key: key, value: value, options: options, condition: condition, returnsOld: returnsOld, expiry: expiry))
+        }
+        if let expiry {
+            return .expiry(.set(key: key, value: value, options: options, ifAbsent: ifAbsent, expiry: expiry))
         }
         return .set(key: key, value: value, options: options, ifAbsent: ifAbsent, replyAsInteger: false)
     }

@@ -94,7 +94,7 @@ public struct RESPCommandHandler: Sendable {
             // MULTI, EXEC and DISCARD change what the connection does with later commands:
             // RESPServerHandler takes them before they get here.
             return .error(prefix: "ERR", "MULTI, EXEC and DISCARD are handled by the connection")
-        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .string, .keyspace, .server(.wait), .flush:
+        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .string, .keyspace, .server(.wait), .flush, .expiry:
             return nil
         }
     }
@@ -146,6 +146,8 @@ public struct RESPCommandHandler: Sendable {
             service.delete(bucket: bucket, key: key, context: context, options: request.options(own)) { result in
                 completion(Self.reply(result) { $0.context.isEmpty ? .ok : .bulk($0.context) })
             }
+        case .expiry(let command):
+            RESPExpiryExecution(service: service).start(command, request: request, completion: completion)
         default:
             Task { completion(await executeMultiKey(request)) }
         }

@@ -88,6 +88,18 @@ extension RESPCommand {
         RESPCommandSpec("dbsize", 1, ["readonly"], .keyspace, "server", "Counts the bucket's keys by listing every partition at one replica (a count, not an estimate)."),
         RESPCommandSpec("flushdb", -1, ["write"], .admin, "server", "Truncates the bucket: every member hides what it held before now; admin, as Redis counts it @dangerous."),
         RESPCommandSpec("flushall", -1, ["write"], .admin, "server", "Truncates every bucket, including buckets nobody configured; admin, as Redis counts it @dangerous."),
+        RESPCommandSpec("setex", 4, ["write"], keys: (1, 1, 1), .write, "string", "Sets a value that expires after a number of seconds."),
+        RESPCommandSpec("psetex", 4, ["write"], keys: (1, 1, 1), .write, "string", "Sets a value that expires after a number of milliseconds."),
+        RESPCommandSpec("getex", -2, ["write"], keys: (1, 1, 1), .write, "string", "Reads a value and sets or removes its expiry."),
+        RESPCommandSpec("expire", -3, ["write", "fast"], keys: (1, 1, 1), .write, "generic", "Sets a key's expiry in seconds (NX XX GT LT); never overwrites a concurrent write."),
+        RESPCommandSpec("pexpire", -3, ["write", "fast"], keys: (1, 1, 1), .write, "generic", "Sets a key's expiry in milliseconds (NX XX GT LT)."),
+        RESPCommandSpec("expireat", -3, ["write", "fast"], keys: (1, 1, 1), .write, "generic", "Sets a key's expiry as a Unix time in seconds (NX XX GT LT)."),
+        RESPCommandSpec("pexpireat", -3, ["write", "fast"], keys: (1, 1, 1), .write, "generic", "Sets a key's expiry as a Unix time in milliseconds (NX XX GT LT)."),
+        RESPCommandSpec("persist", 2, ["write", "fast"], keys: (1, 1, 1), .write, "generic", "Removes a key's expiry."),
+        RESPCommandSpec("ttl", 2, ["readonly", "fast"], keys: (1, 1, 1), .read, "generic", "Seconds until a key expires; -1 without an expiry, -2 when absent."),
+        RESPCommandSpec("pttl", 2, ["readonly", "fast"], keys: (1, 1, 1), .read, "generic", "Milliseconds until a key expires; -1 without an expiry, -2 when absent."),
+        RESPCommandSpec("expiretime", 2, ["readonly", "fast"], keys: (1, 1, 1), .read, "generic", "A key's expiry as a Unix time in seconds; -1 without one, -2 when absent."),
+        RESPCommandSpec("pexpiretime", 2, ["readonly", "fast"], keys: (1, 1, 1), .read, "generic", "A key's expiry as a Unix time in milliseconds; -1 without one, -2 when absent."),
     ]
 
     /// Redis commands QuorumKV will not run, with why. The reason is the error's text and

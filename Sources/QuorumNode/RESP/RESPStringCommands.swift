@@ -17,8 +17,11 @@ public enum RESPSetCondition: Sendable, Equatable {
 /// `vclock` bucket it survives as a sibling instead), and `XX` may act on a value a
 /// weak read missed. docs/resp.md says so.
 public enum RESPStringCommand: Sendable, Equatable {
-    /// `SET key value [NX|XX] [GET]` with `XX` or `GET`, and `GETSET key value` (`.always`, returning the old value).
-    case setReading(key: [UInt8], value: [UInt8], options: RequestOptions, condition: RESPSetCondition, returnsOld: Bool)
+    /// `SET key value [NX|XX] [GET] [EX…|KEEPTTL]` with `XX` or `GET`, and `GETSET key value`
+    /// (`.always`, returning the old value, no expiry: it clears the key's, as in Redis).
+    case setReading(
+        key: [UInt8], value: [UInt8], options: RequestOptions, condition: RESPSetCondition, returnsOld: Bool,
+        expiry: RESPExpiryCommand.SetExpiry? = nil)
     /// `GETDEL key`: the value, then a delete carrying the read's context.
     case getDel(key: [UInt8], options: RequestOptions)
     /// `STRLEN key`: the value's length in bytes, 0 when absent.
@@ -26,7 +29,7 @@ public enum RESPStringCommand: Sendable, Equatable {
 
     var keyAccess: (keys: [[UInt8]], writes: Bool) {
         switch self {
-        case .setReading(let key, _, _, _, _), .getDel(let key, _): return ([key], true)
+        case .setReading(let key, _, _, _, _, _), .getDel(let key, _): return ([key], true)
         case .strlen(let key, _): return ([key], false)
         }
     }
@@ -61,14 +64,15 @@ extension RESPCommandHandler {
     func executeString(_ command: RESPStringCommand, request: RESPRequest) async throws(KVError) -> RESPValue {
         let bucket = request.bucket
         switch command {
-        case .setReading(let key, let value, let own, let condition, let returnsOld):
+        case .setReading(let key, let value, let own, let condition, let returnsOld, let expiry):
             let options = request.options(own)
+            let requested = expiry.map { RESPExpiryExecution(service: service).expiryRequest(for: $0) } ?? .none
             if condition == .ifAbsent {
                 // NX keeps its atomic check on the lead; with GET, the value that stopped it is read after.
                 do throws(KVError) {
                     _ = try await service.put(
                         bucket: bucket, key: key, value: value, contentType: Self.defaultContentType, context: nil,
-                        options: options, conditions: WriteConditions(ifNoneMatch: true))
+                        options: options, conditions: WriteConditions(ifNoneMatch: true, expiry: requested))
                     return returnsOld ? .null : .ok
                 } catch {
                     guard case .preconditionFailed = error else { throw error }
@@ -83,7 +87,8 @@ extension RESPCommandHandler {
             if condition == .ifPresent, read.siblings.isEmpty { return .null }
             _ = try await service.put(
                 bucket: bucket, key: key, value: value, contentType: Self.defaultContentType,
-                context: read.context.isEmpty ? nil : read.context, options: options)
+                context: read.context.isEmpty ? nil : read.context, options: options,
+                conditions: WriteConditions(expiry: requested))
             return returnsOld ? old : .ok
         case .getDel(let key, let own):
             let options = request.options(own)

@@ -33,6 +33,15 @@ public protocol KVService: Sendable {
     func delete(
         bucket: String, key: [UInt8], context: String?, options: RequestOptions, completion: @escaping KVCompletion<WriteResult>)
 
+    /// Changes a key's expiry (`EXPIRE`, `PEXPIRE`, `EXPIREAT`, `PEXPIREAT`, `PERSIST`):
+    /// reads at r, sets the new deadline on the versions read live and merges that into
+    /// the replicas at w, so a concurrent value write is never overwritten. Answers
+    /// whether the change applied (false: the key is absent or expired, a condition
+    /// failed, or `PERSIST` found no ttl). See `ExpiryTouch`.
+    func expire(
+        bucket: String, key: [UInt8], change: ExpiryChange, conditions: [ExpiryCondition], options: RequestOptions
+    ) async throws(KVError) -> Bool
+
     func bucketProps(bucket: String) async throws(KVError) -> BucketProps
 
     /// Changes some of a bucket's properties and spreads them to every node.
@@ -136,6 +145,12 @@ extension KVService {
         }
     }
 
+    public func expire(
+        bucket: String, key: [UInt8], change: ExpiryChange, conditions: [ExpiryCondition], options: RequestOptions
+    ) async throws(KVError) -> Bool {
+        throw .badParameter(name: "command", message: "this service does not change expiry")
+    }
+
     private static func result<Value>(_ body: () async throws(KVError) -> Value) async -> Result<Value, KVError> {
         do throws(KVError) { return .success(try await body()) } catch { return .failure(error) }
     }
@@ -157,10 +172,15 @@ public struct WriteConditions: Sendable, Equatable {
     public var ifNoneMatch: Bool
     /// Answer with the key's live versions after the write (HTTP `returnbody=true`).
     public var returnBody: Bool
+    /// The new version's expiry: `.none` takes the bucket's default ttl (none unless
+    /// `ttl_seconds` is set), `.keep` the deadline of the live versions it supersedes
+    /// (read at r first), `.at` an absolute deadline the server turned a ttl into.
+    public var expiry: ExpiryRequest
 
-    public init(ifNoneMatch: Bool = false, returnBody: Bool = false) {
+    public init(ifNoneMatch: Bool = false, returnBody: Bool = false, expiry: ExpiryRequest = .none) {
         self.ifNoneMatch = ifNoneMatch
         self.returnBody = returnBody
+        self.expiry = expiry
     }
 }
 
@@ -177,7 +197,8 @@ public struct KeyPage: Sendable, Equatable {
 
 /// A read's answer: the live versions (one, or several siblings) and the context.
 public struct ReadResult: Sendable, Equatable {
-    /// Live versions; empty when the key is absent or deleted.
+    /// Live versions; empty when the key is absent, deleted or expired. Each carries its
+    /// expiry (`expiry.deadlineMilliseconds`).
     public var siblings: [Sibling]
     /// Opaque token for `X-Context`; empty when the key has no history.
     public var context: String
@@ -189,6 +210,11 @@ public struct ReadResult: Sendable, Equatable {
         self.context = context
         self.replies = replies
     }
+
+    /// The key's deadline (wall-clock milliseconds): the latest of its live versions',
+    /// nil when one of them never expires or none is live. `TTL`, `PTTL`, `EXPIRETIME` and
+    /// HTTP's `X-TTL` answer from it.
+    public var deadlineMilliseconds: UInt64? { KeyState.keyDeadline(of: siblings) }
 }
 
 /// A write's answer.
@@ -213,12 +239,23 @@ public struct BucketPropsUpdate: Sendable, Equatable, Codable {
     public var r: ConsistencyLevel?
     public var w: ConsistencyLevel?
     public var conflict: ConflictMode?
+    /// The bucket's default ttl in seconds; 0 removes it.
+    public var ttlSeconds: UInt64?
 
-    public init(n: Int? = nil, r: ConsistencyLevel? = nil, w: ConsistencyLevel? = nil, conflict: ConflictMode? = nil) {
+    public init(
+        n: Int? = nil, r: ConsistencyLevel? = nil, w: ConsistencyLevel? = nil, conflict: ConflictMode? = nil,
+        ttlSeconds: UInt64? = nil
+    ) {
         self.n = n
         self.r = r
         self.w = w
         self.conflict = conflict
+        self.ttlSeconds = ttlSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case n, r, w, conflict
+        case ttlSeconds = "ttl_seconds"
     }
 }
 

@@ -78,13 +78,15 @@ public final class Node: Sendable {
         registry.adopt(initialMembership.truncations)
         // Reads that must wait for a reader connection, scans and props commits: never on a loop.
         let blockingQueue = DispatchQueue(label: "quorumkv.replica.blocking", attributes: .concurrent)
+        let expiryCounter = ExpiryCounter()
         let replicas = try LoopLocal<ReplicaDriver>(group: group) { [config, store] loop in
             let storage = SQLiteReplicaStorage(store: store, trees: trees, loop: loop, blockingQueue: blockingQueue)
             return ReplicaDriver(
                 nodeID: config.nodeID, partitionCount: config.partitionCount, limits: config.limits, storage: storage, trees: storage,
                 context: NodeReplicaContext(
                     clock: clock, actorID: actorID, hints: hints, registry: registry, cluster: cluster, logger: logger,
-                    loop: loop, blockingQueue: blockingQueue))
+                    loop: loop, blockingQueue: blockingQueue, expiryCounter: expiryCounter),
+                clock: SystemServiceClock())
         }
         self.replicas = replicas
         let router = ReplicaRouter(nodeID: config.nodeID, local: replicas, peers: peers)
@@ -154,7 +156,7 @@ public final class Node: Sendable {
                 StorageStatus(
                     keys: (try? store.keyCount()) ?? -1, queuedWrites: store.queuedWrites,
                     committedTransactions: store.committedTransactions, rowCache: store.rowCacheStatistics)
-            })
+            }, expiryCounter: expiryCounter)
 
         let clusterDigest = hello.clusterDigest
         peerServer = PeerServer(

@@ -25,14 +25,17 @@ final class NodeService: KVService {
     /// `/status`'s anti-entropy section, asked of the driver on its loop.
     private let antiEntropy: @Sendable () async -> AntiEntropyStatus
     private let startedMilliseconds = WallClock.nowMilliseconds()
+    /// Versions the node's replicas found expired and stored stripped.
+    private let expiryCounter: ExpiryCounter
 
     init(
         nodeID: String, rings: RingView, drivers: LoopLocal<RequestDriver>, requests: NodeRequestContext, router: ReplicaRouter,
         clock: NodeClock, registry: BucketRegistry, peers: PeerDirectory, limits: Limits, logger: Logger,
         sloppyQuorum: Bool, hints: OnLoop<HintDriver>, cluster: OnLoop<ClusterServices>,
         antiEntropy: @escaping @Sendable () async -> AntiEntropyStatus,
-        storageStatus: @escaping @Sendable () -> StorageStatus
+        storageStatus: @escaping @Sendable () -> StorageStatus, expiryCounter: ExpiryCounter
     ) {
+        self.expiryCounter = expiryCounter
         self.nodeID = nodeID
         self.rings = rings
         self.drivers = drivers
@@ -57,12 +60,15 @@ final class NodeService: KVService {
     }
 
     func get(bucket: String, key: [UInt8], options: RequestOptions, completion: @escaping KVCompletion<ReadResult>) {
-        let sloppy = sloppyQuorum
+        let (sloppy, expiryCounter) = (sloppyQuorum, expiryCounter)
         drivers.run { driver in
             driver.get(bucket: bucket, key: key, options: options, sloppy: sloppy) { result in
                 completion(result.map { outcome in
                     let context = outcome.state.map { $0.clock.isEmpty ? "" : $0.context.contextToken } ?? ""
-                    return ReadResult(siblings: outcome.state?.liveSiblings ?? [], context: context, replies: outcome.replies)
+                    let now = WallClock.nowMilliseconds()
+                    if let hidden = outcome.state?.expiredCount(atMilliseconds: now), hidden > 0 { expiryCounter.addHidden(hidden) }
+                    let visible = outcome.visibleState(atMilliseconds: now)
+                    return ReadResult(siblings: visible?.liveSiblings ?? [], context: context, replies: outcome.replies)
                 })
             }
         }
@@ -83,12 +89,48 @@ final class NodeService: KVService {
         conditions: WriteConditions, completion: @escaping KVCompletion<WriteResult>
     ) {
         do throws(KVError) {
-            let intent = WriteIntent(value: value, contentType: contentType, isTombstone: false, context: try Self.parseContext(context))
-            let command = WriteCommand(
-                bucket: bucket, key: key, intent: intent, options: options, ifAbsent: conditions.ifNoneMatch, sloppy: sloppyQuorum)
-            write(command, returnBody: conditions.returnBody, completion: completion)
+            let parsedContext = try Self.parseContext(context)
+            let sloppy = sloppyQuorum
+            let start: @Sendable (UInt64?) -> Void = { [self] deadline in
+                let intent = WriteIntent(
+                    value: value, contentType: contentType, isTombstone: false, context: parsedContext,
+                    expiresAtMilliseconds: deadline)
+                let command = WriteCommand(
+                    bucket: bucket, key: key, intent: intent, options: options, ifAbsent: conditions.ifNoneMatch, sloppy: sloppy)
+                write(command, returnBody: conditions.returnBody, completion: completion)
+            }
+            switch conditions.expiry {
+            case .at(let deadline):
+                start(deadline)
+            case .none:
+                try validateBucketName(bucket, limits: limits)
+                let ttl = registry.props(for: bucket).ttlSeconds
+                start(ttl.map { WallClock.nowMilliseconds() + $0 * 1000 })
+            case .keep:
+                // KEEPTTL: the deadline of the live versions now, read at r, then a write with
+                // that deadline. An EXPIRE between the two touched the versions this write
+                // supersedes, so the outcome is that of the EXPIRE ordered first.
+                get(bucket: bucket, key: key, options: options) { result in
+                    switch result {
+                    case .success(let read): start(read.deadlineMilliseconds)
+                    case .failure(let error): completion(.failure(error))
+                    }
+                }
+            }
         } catch {
             completion(.failure(error))
+        }
+    }
+
+    func expire(
+        bucket: String, key: [UInt8], change: ExpiryChange, conditions: [ExpiryCondition], options: RequestOptions
+    ) async throws(KVError) -> Bool {
+        let command = TouchCommand(
+            bucket: bucket, key: key, change: change, conditions: conditions, options: options, sloppy: sloppyQuorum)
+        return try await awaitCompletion { completion in
+            drivers.run { driver in
+                driver.touch(command, nowMilliseconds: WallClock.nowMilliseconds()) { completion($0) }
+            }
         }
     }
 
@@ -115,7 +157,8 @@ final class NodeService: KVService {
                 completion(result.map { outcome in
                     // lww versions carry no context a client could send back.
                     let context = outcome.lwwVersion == nil ? outcome.state.context.contextToken : ""
-                    return WriteResult(context: context, acks: outcome.acks, siblings: returnBody ? outcome.state.liveSiblings : [])
+                    let live = returnBody ? outcome.state.liveSiblings(atMilliseconds: WallClock.nowMilliseconds()) : []
+                    return WriteResult(context: context, acks: outcome.acks, siblings: live)
                 })
             }
         }
@@ -135,6 +178,7 @@ final class NodeService: KVService {
         if let r = update.r { props.r = r }
         if let w = update.w { props.w = w }
         if let conflict = update.conflict { props.conflict = conflict }
+        if let ttl = update.ttlSeconds { props.ttlSeconds = ttl == 0 ? nil : ttl }
         guard props.n >= 1, props.n <= min(limits.replicasMax, ring.members.count) else {
             throw .badParameter(
                 name: "n", message: "n must be 1...\(min(limits.replicasMax, ring.members.count)) (the cluster has \(ring.members.count) node(s)), got \(props.n)")
@@ -213,7 +257,7 @@ final class NodeService: KVService {
             uptimeSeconds: Int((WallClock.nowMilliseconds() - startedMilliseconds) / 1000), ring: RingReport(ring: ring),
             peers: health().peers, hintsPending: hintStatus.pending, antiEntropy: await antiEntropy(),
             storage: storage, requestsInFlight: requests.requestsInFlight, repair: requests.counters.snapshot(),
-            hints: hintStatus, members: members)
+            hints: hintStatus, members: members, expiry: ExpiryStatus(versionsExpired: expiryCounter.value, versionsHidden: expiryCounter.hiddenValue))
     }
 
     // MARK: key listing

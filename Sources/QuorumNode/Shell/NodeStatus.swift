@@ -16,14 +16,17 @@ public struct NodeStatus: Sendable, Equatable, Codable {
     public var repair: RepairStatus
     public var hints: HintStatus
     public var members: [MemberReport]
+    /// Expiry figures; nil from a node that predates expiry.
+    public var expiry: ExpiryStatus?
 
     public init(
         node: String, version: String, uptimeSeconds: Int, ring: RingReport, peers: [PeerHealth], hintsPending: Int,
         antiEntropy: AntiEntropyStatus, storage: StorageStatus, requestsInFlight: Int,
         repair: RepairStatus = RepairStatus(readRepairs: 0, readRepairReplicas: 0),
         hints: HintStatus = HintStatus(pending: 0, pendingBytes: 0, delivered: 0, refused: 0, expired: 0),
-        members: [MemberReport] = []
+        members: [MemberReport] = [], expiry: ExpiryStatus? = nil
     ) {
+        self.expiry = expiry
         self.members = members
         self.repair = repair
         self.hints = hints
@@ -39,7 +42,7 @@ public struct NodeStatus: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case node, version, ring, peers, storage, repair, hints, members
+        case node, version, ring, peers, storage, repair, hints, members, expiry
         case uptimeSeconds = "uptime_seconds"
         case hintsPending = "hints_pending"
         case antiEntropy = "anti_entropy"
@@ -141,6 +144,8 @@ public struct AntiEntropyStatus: Sendable, Equatable, Codable {
     /// and those past their grace kept because a replica was unreachable or differed.
     public var tombstonesPurged: Int = 0
     public var tombstonesDeferred: Int = 0
+    /// Of `tombstonesPurged`, states of expired versions (rather than deletes).
+    public var expiredPurged: Int?
     /// Copies of keys this node no longer replicates (left by a ring change) that it
     /// deleted, and that it first merged into replicas lacking them, since start.
     public var strayCopiesRemoved: Int = 0
@@ -178,6 +183,7 @@ public struct AntiEntropyStatus: Sendable, Equatable, Codable {
         case transfersDone = "transfers_done"
         case tombstonesPurged = "tombstones_purged"
         case tombstonesDeferred = "tombstones_deferred"
+        case expiredPurged = "expired_purged"
         case strayCopiesRemoved = "stray_copies_removed"
         case strayCopiesHandedOff = "stray_copies_handed_off"
     }
@@ -233,5 +239,25 @@ public struct RingReport: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case members, owners, ownership
         case partitionCount = "partition_count"
+    }
+}
+
+/// Expiry on this node since it started.
+public struct ExpiryStatus: Sendable, Equatable, Codable {
+    /// Versions this node's replicas found expired (by this node's clock) and stored in
+    /// their stripped form: on a read (lazily), a write, a repair or a hint.
+    public var versionsExpired: Int
+    /// Versions reads this node coordinated hid because its clock had passed their
+    /// deadline while the answering replicas' clocks had not (they judge by their own).
+    public var versionsHidden: Int
+
+    public init(versionsExpired: Int, versionsHidden: Int = 0) {
+        self.versionsExpired = versionsExpired
+        self.versionsHidden = versionsHidden
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case versionsExpired = "versions_expired"
+        case versionsHidden = "versions_hidden"
     }
 }

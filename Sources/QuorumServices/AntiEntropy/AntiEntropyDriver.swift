@@ -81,6 +81,7 @@ public final class AntiEntropyDriver {
         figures.transfersPending = transfers.pending.count
         figures.transfersDone = transfersCompleted
         (figures.tombstonesPurged, figures.tombstonesDeferred) = (purger.purged, purger.deferred)
+        figures.expiredPurged = purger.expiredPurged
         (figures.strayCopiesRemoved, figures.strayCopiesHandedOff) = (sweeper.removed, sweeper.handedOff)
         return figures
     }

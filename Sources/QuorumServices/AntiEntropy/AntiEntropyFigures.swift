@@ -18,6 +18,8 @@ public struct AntiEntropyFigures: Sendable, Equatable {
     /// past their grace kept because a replica was unreachable or held another version.
     public var tombstonesPurged = 0
     public var tombstonesDeferred = 0
+    /// Of `tombstonesPurged`, states of expired versions.
+    public var expiredPurged = 0
     /// Stray copies deleted, and merged into replicas that lacked them first.
     public var strayCopiesRemoved = 0
     public var strayCopiesHandedOff = 0

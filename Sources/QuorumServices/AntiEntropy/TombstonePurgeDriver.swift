@@ -16,6 +16,8 @@ import QuorumCore
 public final class TombstonePurgeDriver {
     /// Tombstones removed from every replica since start (counted by the node that ran the check).
     public private(set) var purged = 0
+    /// Of `purged`, the states that were expired versions (rather than deletes) when removed.
+    public private(set) var expiredPurged = 0
     /// Tombstones past their grace that stayed because a replica was unreachable or held another version.
     public private(set) var deferred = 0
     private let sweep: KeySweep
@@ -63,7 +65,10 @@ public final class TombstonePurgeDriver {
     private func purge(bucket: String, key: [UInt8], state: KeyState, replicas: [String], now: UInt64, done: @escaping () -> Void) {
         sweep.states(bucket: bucket, key: key, replicas: replicas) { [self] answers in
             // An absent state counts like a silent replica: neither confirms the tombstone.
-            let digests = answers.map { answer in answer.flatMap { $0 }.map { MerkleTree.versionDigest(of: $0) } }
+            // Compared in stripped form: a replica may hold an expired version in full or stripped.
+            let digests = answers.map { answer in
+                answer.flatMap { $0 }.map { TombstonePurgeRule.purgeDigest(of: $0, nowMilliseconds: now) }
+            }
             let grace = sweep.context.tombstoneGraceMilliseconds
             guard TombstonePurgeRule.decide(state: state, nowMilliseconds: now, graceMilliseconds: grace, replicaDigests: digests)
                 == .purge
@@ -71,7 +76,8 @@ public final class TombstonePurgeDriver {
                 deferred += 1
                 return done()
             }
-            let digest = MerkleTree.versionDigest(of: state)
+            let digest = TombstonePurgeRule.purgeDigest(of: state, nowMilliseconds: now)
+            let expired = state.siblings.contains { $0.expiry.deadlineMilliseconds != nil }
             var removed = 0
             BoundedSteps.run(count: replicas.count, step: { [self] index, finished in
                 sweep.call(replicas[index], .purge(bucket: bucket, key: key, digest: digest)) { response in
@@ -79,7 +85,12 @@ public final class TombstonePurgeDriver {
                     finished()
                 }
             }, done: { [self] in
-                if removed == replicas.count { purged += 1 } else { deferred += 1 }
+                if removed == replicas.count {
+                    purged += 1
+                    if expired { expiredPurged += 1 }
+                } else {
+                    deferred += 1
+                }
                 done()
             })
         }

@@ -43,6 +43,10 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// A replica answers reads with the state it stores, ignoring its bucket's truncation
     /// point, so a row not yet rewritten since a `FLUSHDB` serves the versions it hid.
     case readsIgnoreTruncation
+    /// Nodes judge nothing expired: replicas neither strip expired versions from their
+    /// answers nor from their stores, and coordinators hand them to clients, so a read
+    /// long after a version's deadline still returns it.
+    case expiryIgnored
 
     /// Every bug `--bug` can switch on, in declaration order: all cases but `none`, so a
     /// new case shows up in `--list-bugs` and `--help` without editing either.

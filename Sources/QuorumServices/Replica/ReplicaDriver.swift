@@ -11,14 +11,17 @@ public final class ReplicaDriver {
     private let trees: any MerkleIndex
     private let context: any ReplicaContext
     private let faults: FaultPoints
+    /// This node's wall clock: what it judges expiry by.
+    private let clock: any ServiceClock
     /// Finds a key's partition. A key's partition depends only on the partition count,
     /// which never changes for a node, so no ring (and no lock) is read per request.
     private let placement: Ring
 
     public init(
         nodeID: String, partitionCount: Int, limits: Limits, storage: any ReplicaStorage, trees: any MerkleIndex,
-        context: any ReplicaContext, faults: FaultPoints = .inert
+        context: any ReplicaContext, clock: any ServiceClock, faults: FaultPoints = .inert
     ) {
+        self.clock = clock
         self.nodeID = nodeID
         placement = Ring(members: [nodeID], partitionCount: partitionCount)
         self.limits = limits
@@ -69,23 +72,39 @@ public final class ReplicaDriver {
 
     // MARK: Reads
 
-    /// Answers the state as the bucket's truncation point leaves it; a stored state the
-    /// point changes is rewritten in that form (`convertTruncated`).
+    /// Answers the stored state as this replica hands states out: versions below the
+    /// bucket's truncation point and versions expired by this node's clock turned into
+    /// tombstones of the same version (`settled`), so no replica hands out a hidden value
+    /// (to a read, a repair or anti-entropy). When that changed the state, it also rewrites
+    /// the committed state in that form (a lattice step, so a concurrent write is kept):
+    /// the next anti-entropy exchange then finds the replicas' stored bytes agree, and the
+    /// value's bytes are gone.
     private func fetch(bucket: String, key: [UInt8], respond: @escaping (PeerResponse) -> Void) {
         let partition = placement.partition(bucket: bucket, key: key)
         storage.readState(partition: partition, bucket: bucket, key: key) { [self] result in
             switch result {
             case .success(let blob):
-                let stored: KeyState?
+                let held: KeyState?
                 do {
-                    stored = try blob.map { try KeyState(decoding: $0) }
+                    held = try blob.map { try KeyState(decoding: $0) }
                 } catch {
                     return respond(failure("a stored state could not be decoded: \(error)", doing: "read"))
                 }
-                let point = faults.has(.readsIgnoreTruncation) ? nil : context.truncationPoint(for: bucket)  // the deliberate bug
-                let visible = stored?.truncated(before: point)
-                if visible != stored { convertTruncated(bucket: bucket, key: key, partition: partition) }
+                guard let held else { return respond(.state(nil)) }
+                // The deliberate bugs: judge by the start of time, when nothing has expired;
+                // forget the truncation point.
+                let now = faults.has(.expiryIgnored) ? 0 : clock.nowMilliseconds()
+                let point = faults.has(.readsIgnoreTruncation) ? nil : context.truncationPoint(for: bucket)
+                let visible = Self.settled(held, truncatedBefore: point, now: now)
+                guard visible != held else { return respond(.state(held)) }
                 respond(.state(visible))
+                // Lazy conversion: `update` stores the committed state settled (expiries counted
+                // there). A key deleted or purged meanwhile: no write. A failure leaves the old
+                // copy for the next read or the purge.
+                update(bucket: bucket, key: key, now: now, respond: { _ in }, transform: { current throws(KVError) in
+                    guard let current else { throw .preconditionFailed(message: "nothing to convert") }
+                    return current
+                }, stored: { _ in })
             case .failure(let failure):
                 respond(self.failure(failure, doing: "read"))
             }
@@ -104,8 +123,11 @@ public final class ReplicaDriver {
             switch result {
             case .success(let rows):
                 let inBucket = rows.prefix { $0.bucket == bucket }
+                let now = clock.nowMilliseconds()
                 let point = context.truncationPoint(for: bucket)
-                let live = inBucket.filter { (try? KeyState(decoding: $0.blob))?.truncated(before: point).isDeleted == false }.map(\.key)
+                let live = inBucket.filter {
+                    (try? KeyState(decoding: $0.blob))?.truncated(before: point).isDeleted(atMilliseconds: now) == false
+                }.map(\.key)
                 let more = rows.count == limit && inBucket.count == rows.count
                 respond(.keys(live, resumeAfter: more ? inBucket.last?.key : nil))
             case .failure(let failure):
@@ -125,10 +147,11 @@ public final class ReplicaDriver {
         context.observe(timestamp)
         let (actor, limits) = (context.actorID, limits)
         let checksAbsence = ifAbsent && !faults.has(.createOnlySkipsExistenceCheck)
-        update(bucket: bucket, key: key, respond: respond) { current throws(KVError) in
+        let now = faults.has(.expiryIgnored) ? 0 : clock.nowMilliseconds()  // the deliberate bug
+        update(bucket: bucket, key: key, now: now, respond: respond) { current throws(KVError) in
             try ReplicaWrite.lead(
                 current: current, intent: intent, actor: actor, timestamp: timestamp, mode: mode, ifAbsent: checksAbsence,
-                limits: limits)
+                nowMilliseconds: now, limits: limits)
         } stored: { state in
             respond(.state(state))
         }
@@ -136,7 +159,8 @@ public final class ReplicaDriver {
 
     private func merge(bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode, respond: @escaping (PeerResponse) -> Void) {
         if let newest = state.siblings.map(\.timestamp).max() { context.observe(newest) }
-        update(bucket: bucket, key: key, respond: respond) { current throws(KVError) in
+        let now = faults.has(.expiryIgnored) ? 0 : clock.nowMilliseconds()  // the deliberate bug
+        update(bucket: bucket, key: key, now: now, respond: respond) { current throws(KVError) in
             ReplicaWrite.merge(current: current, incoming: state, mode: mode)
         } stored: { _ in
             respond(.ack)
@@ -170,13 +194,12 @@ public final class ReplicaDriver {
     /// of the partition's Merkle tree, so anti-entropy sees the replicas agree on "absent".
     private func purge(bucket: String, key: [UInt8], digest: UInt64, respond: @escaping (PeerResponse) -> Void) {
         let partition = placement.partition(bucket: bucket, key: key)
+        let now = clock.nowMilliseconds()
         let point = context.truncationPoint(for: bucket)
-        let matches: @Sendable ([UInt8]) -> Bool = { blob in
-            // A truncated state matches in the form the replicas answered it.
-            StableHash.hash(blob) == digest
-                || (point != nil && (try? KeyState(decoding: blob)).map { MerkleTree.versionDigest(of: $0.truncated(before: point)) } == digest)
-        }
-        storage.deleteState(partition: partition, bucket: bucket, key: key, matches: matches) {
+        storage.deleteState(
+            partition: partition, bucket: bucket, key: key,
+            matches: { TombstonePurgeRule.storedStateMatches($0, digest: digest, nowMilliseconds: now, truncatedBefore: point) }
+        ) {
             [self] result in
             switch result {
             case .success(true): respond(.ack)
@@ -186,24 +209,22 @@ public final class ReplicaDriver {
         }
     }
 
-    /// Rewrites a stored state in the form its bucket's truncation point leaves it, so
-    /// replicas that hold the same truncated version store the same bytes (their Merkle
-    /// trees agree) and the tombstone purge's compare-and-delete finds that form. Nothing
-    /// waits for it; a failure only leaves the conversion to the next read.
-    private func convertTruncated(bucket: String, key: [UInt8], partition: Int) {
-        let point = context.truncationPoint(for: bucket)
-        storage.updateState(partition: partition, bucket: bucket, key: key, transform: { blob throws(KVError) in
-            guard let blob, let stored = try? KeyState(decoding: blob) else { throw .preconditionFailed(message: "nothing to convert") }
-            let converted = stored.truncated(before: point)
-            guard converted != stored else { throw .preconditionFailed(message: "already converted") }
-            return converted.encoded()
-        }) { _ in }
+    /// A state as a replica hands it out and keeps it: versions below the bucket's
+    /// truncation point and versions expired at `now` turned into tombstones of the same
+    /// version. Deterministic, so replicas that settle the same state store the same bytes.
+    static func settled(_ state: KeyState, truncatedBefore point: HLCTimestamp?, now: UInt64) -> KeyState {
+        let truncated = state.truncated(before: point)
+        return truncated.expiredCount(atMilliseconds: now) > 0 ? truncated.strippingExpired(atMilliseconds: now) : truncated
     }
 
     /// Runs `transform` on the committed state in the store's commit order; `stored` gets
-    /// the state once committed, failures answer the peer.
+    /// the state once committed, failures answer the peer. Versions below the bucket's
+    /// truncation point, and versions expired at `now` (this node's clock when the write
+    /// arrived), are stored as tombstones: a replica keeps only what must shadow older versions (a lattice step, see
+    /// `Sibling.strippedToTombstone`), so repair, hints and anti-entropy never bring an
+    /// expired value back.
     private func update(
-        bucket: String, key: [UInt8], respond: @escaping (PeerResponse) -> Void,
+        bucket: String, key: [UInt8], now: UInt64, respond: @escaping (PeerResponse) -> Void,
         transform: @escaping @Sendable (KeyState?) throws(KVError) -> KeyState, stored: @escaping (KeyState) -> Void
     ) {
         let partition = placement.partition(bucket: bucket, key: key)
@@ -218,7 +239,12 @@ public final class ReplicaDriver {
             } catch {
                 throw .internalError(message: "a stored state could not be decoded: \(error)")
             }
-            let next = try transform(current?.truncated(before: point)).truncated(before: point)
+            var next = try transform(current?.truncated(before: point)).truncated(before: point)
+            let expired = next.expiredCount(atMilliseconds: now)
+            if expired > 0 {
+                next = next.strippingExpired(atMilliseconds: now)
+                produced.expired = expired
+            }
             produced.state = next
             return next.encoded()
         }) { [self] result in
@@ -228,6 +254,7 @@ public final class ReplicaDriver {
                 guard let state = produced.state else {
                     return respond(.failure(code: "internal", message: "the store acknowledged a write it never applied"))
                 }
+                if produced.expired > 0 { context.versionsExpired(produced.expired) }
                 stored(state)
             case .failure(.refused(let error)):
                 respond(.failure(code: error.code, message: error.message))
@@ -295,4 +322,6 @@ public final class ReplicaDriver {
 /// store's hand-off to the completion orders the two), so it needs no lock.
 private final class ProducedState: @unchecked Sendable {
     var state: KeyState?
+    /// Versions the transform's output held expired and the store keeps stripped.
+    var expired = 0
 }

@@ -174,7 +174,7 @@ public final class RequestDriver {
         func lwwVersion(actor: String) -> Sibling {
             Sibling(
                 dot: Dot(actor: actor, counter: 0), value: command.intent.value, contentType: command.intent.contentType,
-                isTombstone: command.intent.isTombstone, timestamp: timestamp)
+                isTombstone: command.intent.isTombstone, timestamp: timestamp, expiry: command.intent.expiry(stampedAt: timestamp))
         }
 
         var leadRequest: PeerRequest {
@@ -248,6 +248,51 @@ public final class RequestDriver {
     private static func finishing(_ actions: [PutCoordinator.Action]) -> PutCoordinator.Outcome? {
         for case .finish(let outcome) in actions { return outcome }
         return nil
+    }
+
+    // MARK: Expiry changes
+
+    /// Changes a key's expiry (`EXPIRE`, `PERSIST`, ...): reads at the request's r, plans
+    /// the change on what it read (`ExpiryTouch`, judged at `nowMilliseconds`, this node's
+    /// wall clock) and merges the touched state into the replicas at w. Answers whether
+    /// the change applied; a change that does not apply writes nothing.
+    public func touch(_ command: TouchCommand, nowMilliseconds: UInt64, completion: @escaping (Result<Bool, KVError>) -> Void) {
+        get(bucket: command.bucket, key: command.key, options: command.options, sloppy: command.sloppy) { [self] result in
+            let read: ReadOutcome
+            switch result {
+            case .success(let outcome): read = outcome
+            case .failure(let error): return completion(.failure(error))
+            }
+            guard let touched = ExpiryTouch.plan(
+                read: read.state, change: command.change, conditions: command.conditions, nowMilliseconds: nowMilliseconds,
+                stamp: context.tick())
+            else { return completion(.success(false)) }
+            let admitted: Admitted
+            do throws(KVError) {
+                admitted = try admit(bucket: command.bucket, key: command.key, options: command.options, for: .write)
+            } catch {
+                return completion(.failure(error))
+            }
+            let coordinator = PutCoordinator(
+                plan: replicaPlan(
+                    ring: admitted.ring, bucket: command.bucket, key: command.key, n: admitted.options.n, sloppy: command.sloppy),
+                options: admitted.options, mode: admitted.props.conflict, merging: touched)
+            let run = WriteRun(coordinator: coordinator, sweep: sweep, onDeadline: Self.writeDeadline) { [context] outcome in
+                context.release()
+                switch outcome {
+                case .succeeded: completion(.success(true))
+                case .failed(let error): completion(.failure(error))
+                }
+            }
+            let intent = WriteIntent(value: [], contentType: "")
+            let write = KeyWrite(
+                command: WriteCommand(
+                    bucket: command.bucket, key: command.key, intent: intent, options: command.options, sloppy: command.sloppy),
+                mode: admitted.props.conflict, timestamp: touched.siblings.map(\.expiry.stamp).max() ?? .zero,
+                options: admitted.options)
+            perform(run.coordinator.start(), run: run, write: write)
+            run.waitAtMost(milliseconds: write.options.timeoutMilliseconds)
+        }
     }
 
     // MARK: Shared

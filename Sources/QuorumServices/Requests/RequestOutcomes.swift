@@ -5,6 +5,15 @@ import QuorumCore
 public struct ReadOutcome: Sendable, Equatable {
     public var state: KeyState?
     public var replies: Int
+
+    /// The state a client is shown when the coordinator's wall clock reads
+    /// `nowMilliseconds`: replicas answered versions expired by their clocks stripped,
+    /// and this strips those the coordinator's clock has passed too, so a version is
+    /// absent once any node that judged the read saw its deadline pass. The node's service
+    /// and the simulator both show reads through this.
+    public func visibleState(atMilliseconds nowMilliseconds: UInt64) -> KeyState? {
+        state?.strippingExpired(atMilliseconds: nowMilliseconds)
+    }
 }
 
 /// What a coordinated write came to: the key's state after it, the acknowledgements, and
@@ -38,6 +47,30 @@ public struct WriteCommand: Sendable, Equatable {
         self.intent = intent
         self.options = options
         self.ifAbsent = ifAbsent
+        self.sloppy = sloppy
+    }
+}
+
+/// A client's expiry change as the request path takes it (`RequestDriver.touch`).
+public struct TouchCommand: Sendable, Equatable {
+    public var bucket: String
+    public var key: [UInt8]
+    public var change: ExpiryChange
+    /// `NX XX GT LT`, judged on the read; all must hold (none: always).
+    public var conditions: [ExpiryCondition]
+    /// r for the read and w for the write-back.
+    public var options: RequestOptions
+    public var sloppy: Bool
+
+    public init(
+        bucket: String, key: [UInt8], change: ExpiryChange, conditions: [ExpiryCondition] = [], options: RequestOptions,
+        sloppy: Bool
+    ) {
+        self.bucket = bucket
+        self.key = key
+        self.change = change
+        self.conditions = conditions
+        self.options = options
         self.sloppy = sloppy
     }
 }

@@ -21,4 +21,12 @@ public protocol ReplicaContext: ServiceLog {
     func adoptTruncation(bucket: String?, point: HLCTimestamp, completion: @escaping (Result<Void, KVError>) -> Void)
     /// Undoes the compression of an anti-entropy repair batch.
     func decompress(_ bytes: [UInt8], originalLength: Int) throws -> [UInt8]
+    /// The replica found `count` versions expired by its clock and answered or stored them
+    /// stripped (counted for /status and /metrics).
+    func versionsExpired(_ count: Int)
+}
+
+extension ReplicaContext {
+    /// Counts nothing: for contexts without expiry figures (tests).
+    public func versionsExpired(_ count: Int) {}
 }

@@ -12,6 +12,9 @@ enum ShellHelp {
             words: ["PUT", "SET"],
             lines: [("PUT <key> <value>", "Write; the value is the rest of the line, or one \"quoted\" string")]),
         Entry(
+            words: ["PUTEX", "SETEX"],
+            lines: [("PUTEX <key> <seconds> <value>", "Write a value that expires after <seconds>")]),
+        Entry(
             words: ["RESOLVE"],
             lines: [("RESOLVE <key> <value>", "Write with the context of the last GET of the key, replacing what it saw")]),
         Entry(

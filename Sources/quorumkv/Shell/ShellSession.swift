@@ -85,8 +85,8 @@ final class ShellSession {
             }
             knownContext = KnownContext(bucket: bucket, key: key, token: result.context)
             FileOutput.standardOutput(ShellText.read(result, key: key))
-        case .put(let key, let value):
-            try await write(key: key, value: value, context: nil)
+        case .put(let key, let value, let ttlSeconds):
+            try await write(key: key, value: value, context: nil, ttlSeconds: ttlSeconds)
         case .resolve(let key, let value):
             try await write(key: key, value: value, context: try context(for: key, command: "RESOLVE"))
         case .delete(let key, let withContext):
@@ -159,11 +159,11 @@ final class ShellSession {
         return .proceed
     }
 
-    private func write(key: String, value: String, context: String?) async throws(CommandFailure) {
+    private func write(key: String, value: String, context: String?, ttlSeconds: UInt64? = nil) async throws(CommandFailure) {
         let result = try await call { client, bucket, options throws(KVClientError) in
             try await client.put(
                 bucket: bucket, key: key, value: Array(value.utf8), contentType: ShellSession.contentType,
-                context: context, options: options)
+                context: context, options: options, ttlSeconds: ttlSeconds)
         }
         remember(result, key: key)
         FileOutput.standardOutput("OK\n")

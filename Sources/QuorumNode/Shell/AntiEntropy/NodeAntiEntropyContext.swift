@@ -65,6 +65,7 @@ extension AntiEntropyStatus {
         transfersDone = figures.transfersDone
         tombstonesPurged = figures.tombstonesPurged
         tombstonesDeferred = figures.tombstonesDeferred
+        expiredPurged = figures.expiredPurged
         strayCopiesRemoved = figures.strayCopiesRemoved
         strayCopiesHandedOff = figures.strayCopiesHandedOff
     }

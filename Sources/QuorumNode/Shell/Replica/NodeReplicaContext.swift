@@ -18,12 +18,15 @@ final class NodeReplicaContext: ReplicaContext {
     private let serviceLog: LoggerServiceLog
     private let loop: any EventLoop
     private let blockingQueue: DispatchQueue
+    private let expiryCounter: ExpiryCounter
 
     init(
         clock: NodeClock, actorID: String, hints: OnLoop<HintDriver>, registry: BucketRegistry,
-        cluster: OnLoop<ClusterServices>, logger: Logger, loop: any EventLoop, blockingQueue: DispatchQueue
+        cluster: OnLoop<ClusterServices>, logger: Logger, loop: any EventLoop, blockingQueue: DispatchQueue,
+        expiryCounter: ExpiryCounter
     ) {
         self.cluster = cluster
+        self.expiryCounter = expiryCounter
         self.clock = clock
         self.actorID = actorID
         self.hints = hints
@@ -35,6 +38,8 @@ final class NodeReplicaContext: ReplicaContext {
 
 
     func observe(_ timestamp: HLCTimestamp) { clock.observe(timestamp) }
+
+    func versionsExpired(_ count: Int) { expiryCounter.add(count) }
 
     func takeHint(
         target: String, bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode,
