@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real clients the integration tests drive, only when they are missing:
 #   redis-cli and redis-benchmark (Debian's redis-tools), and the `redis` package for python3;
+#   Django and django-redis for python3 (the Django cache test drives a cluster through them);
 #   PyYAML for scripts/check-deploy.py; Chromium for scripts/check-status-page.sh.
 # Idempotent and quiet; run it again at any time.
 set -euo pipefail
@@ -30,6 +31,15 @@ if ! python3 -c 'import redis' 2>/dev/null; then
         || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages redis 2>/dev/null \
         || DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq python3-redis >/dev/null
     python3 -c 'import redis' || { echo "error: could not install the python redis package" >&2; exit 1; }
+fi
+
+if ! python3 -c 'import django, django_redis' 2>/dev/null; then
+    echo "installing: Django and django-redis (python)"
+    python3 -m pip install --quiet --disable-pip-version-check django django-redis 2>/dev/null \
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages django django-redis 2>/dev/null \
+        || DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq python3-django python3-django-redis >/dev/null
+    python3 -c 'import django, django_redis' \
+        || { echo "error: could not install Django and django-redis (pip install django django-redis)" >&2; exit 1; }
 fi
 
 if ! python3 -c 'import yaml' 2>/dev/null; then
