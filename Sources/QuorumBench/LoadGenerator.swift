@@ -400,9 +400,9 @@ public final class LoadGenerator: @unchecked Sendable {
             }
             let miss = values.sequences.isEmpty && !values.unversioned
             if miss, operation.measured { outcome.readMisses += 1 }
-            // A miss in the cache workload is a key that expired, not a lost write: only the
-            // values a read returns are judged (an expired value never coming back as an older
-            // one is what that judges). Elsewhere every record was preloaded, so a miss is stale.
+            // In the cache workload a miss is a key that expired, not a lost write, so only hits
+            // are judged: that still catches expiry letting an older value come back. In the
+            // other workloads every record was preloaded, so a miss is judged (and stale).
             if !(miss && plan.workload.setsExpiry) {
                 judge(operation, values: values.sequences, unversioned: values.unversioned)
             }
