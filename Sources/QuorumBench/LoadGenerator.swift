@@ -238,8 +238,8 @@ public final class LoadGenerator: @unchecked Sendable {
         let p99 = Double(outcome.all.valueAtPercentile(99)) / 1_000
         let total = plan.operations.map { "\($0) ops" } ?? String(format: "%.1f s", plan.durationSeconds)
         return String(
-            format: "%@  %.1f s of %@  %.0f ops/s  p99 %.2f ms  errors %d  stale %d", label, seconds, total, rate, p99,
-            outcome.errorTotal, outcome.staleReads)
+            format: "%@  %.1f s of %@  %.0f ops/s  p99 %.2f ms  errors %d  stale %d  misses %d", label, seconds, total,
+            rate, p99, outcome.errorTotal, outcome.staleReads, outcome.readMisses)
     }
 
     /// The next operation of the workload, or nil when the operation count is reached.
