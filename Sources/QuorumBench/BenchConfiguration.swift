@@ -6,6 +6,8 @@ public struct BenchConfiguration: Sendable {
     }
 
     public var workloads: [Workload] = [.a]
+    /// The cache workload's expiry (`--ttl`, `--short-ttl`, `--short-ttl-share`).
+    public var expiry = CacheExpiry()
     public var distribution: KeyDistribution = .uniform
     public var recordCount = 10_000
     public var valueSize = 100

@@ -20,6 +20,10 @@ public struct BenchReport: Codable, Sendable {
         public var reference: String
         public var redisVersion: String?
         public var cores: Int
+        /// The cache workload's expiry (`CacheExpiry`); nil when the run has no cache workload.
+        public var cacheTTLSeconds: Int?
+        public var cacheShortTTLSeconds: Int?
+        public var cacheShortTTLShare: Double?
     }
 
     public var startedAt: String
@@ -36,6 +40,11 @@ public struct BenchReport: Codable, Sendable {
             nodes: c.endpoints.isEmpty ? c.nodeCount : c.endpoints.count, n: c.n, sync: c.sync,
             requestTimeoutMs: c.requestTimeoutMs, reference: c.reference.rawValue, redisVersion: redisVersion,
             cores: ProcessInfo.processInfo.activeProcessorCount)
+        if c.workloads.contains(where: \.setsExpiry) {
+            setup.cacheTTLSeconds = c.expiry.ttlSeconds
+            setup.cacheShortTTLSeconds = c.expiry.shortTTLSeconds
+            setup.cacheShortTTLShare = c.expiry.shortTTLSeconds == nil ? nil : c.expiry.shortShare
+        }
         self.results = results
     }
 
@@ -67,8 +76,13 @@ public struct BenchReport: Codable, Sendable {
         "throughput", "succeeded", "failed", "availability", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms",
         "read_p99_ms", "update_p99_ms", "rmw_p99_ms", "reads_checked", "stale_reads", "stale_fraction",
         "siblings_seen", "errors", "throughput_ratio_to_redis", "p99_ratio_to_redis", "node_cpu_cores",
-        "node_rss_mib", "client_cpu_cores",
+        "node_rss_mib", "client_cpu_cores", "read_misses", "first_error",
     ].joined(separator: ",")
+
+    /// A CSV field in double quotes, its quotes doubled (RFC 4180): error texts hold commas.
+    static func quoted(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
 
     public func csv() -> String {
         func number(_ value: Double?) -> String { value.map { String(format: "%.4g", $0) } ?? "" }
@@ -86,7 +100,7 @@ public struct BenchReport: Codable, Sendable {
                 number(r.throughputRatioToReference), number(r.p99RatioToReference),
                 r.nodeUsage.map { String(format: "%.2f", $0.cpuCores) }.joined(separator: ";"),
                 r.nodeUsage.map { String(format: "%.0f", $0.residentMiB) }.joined(separator: ";"),
-                number(r.clientCPUCores),
+                number(r.clientCPUCores), String(r.readMisses), r.firstError.map(Self.quoted) ?? "",
             ]
             lines.append(fields.joined(separator: ","))
         }

@@ -144,6 +144,7 @@ public final class BenchRunner: @unchecked Sendable {
         if let rate = c.targetRate, !(rate > 0 && rate <= 10_000_000) {
             throw BenchError.usage("--rate must be 1...10000000 operations per second")
         }
+        try c.expiry.validate()
         guard c.n >= 1 else { throw BenchError.usage("--n must be at least 1") }
         if c.endpoints.isEmpty {
             guard (1...64).contains(c.nodeCount) else { throw BenchError.usage("--nodes must be 1...64") }
@@ -172,7 +173,7 @@ public final class BenchRunner: @unchecked Sendable {
             valueSize: c.valueSize, connections: c.connections, durationSeconds: c.durationSeconds,
             operations: c.operations, warmupSeconds: c.warmupSeconds, targetRate: c.targetRate, setting: setting,
             requestTimeoutMs: c.requestTimeoutMs, seed: c.seed &+ seedOffset &* 0x9E37_79B9, excludedEndpoints: paused,
-            label: label)
+            label: label, expiry: c.expiry)
         let processes: [ChildProcess] = cluster?.nodes ?? (redisProcess.map { [$0] } ?? [])
         let cpuBefore = processes.map { ProcessSampler.cpuSeconds(pid: $0.pid) ?? 0 }
         let clientBefore = ProcessSampler.cpuSeconds(pid: ProcessSampler.ownPID) ?? 0

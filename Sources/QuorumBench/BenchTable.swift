@@ -5,9 +5,10 @@ import Foundation
 public enum BenchTable {
     public static func line(_ r: SettingResult) -> String {
         String(
-            format: "%@ %-16@ %9.0f ops/s  p50 %6.2f  p99 %7.2f  p99.9 %7.2f ms  avail %.3f  stale %d/%d  errors %@",
+            format: "%@ %-16@ %9.0f ops/s  p50 %6.2f  p99 %7.2f  p99.9 %7.2f ms  avail %.3f  stale %d/%d  misses %d  errors %@",
             r.workload, r.settingLabel, r.throughput, r.latency.p50, r.latency.p99, r.latency.p999, r.availability,
-            r.staleReads, r.readsChecked, errorText(r))
+            r.staleReads, r.readsChecked, r.readMisses, errorText(r))
+            + (r.firstError.map { "  first error: \($0)" } ?? "")
     }
 
     static func errorText(_ r: SettingResult) -> String {
@@ -17,7 +18,7 @@ public enum BenchTable {
     public static func render(_ report: BenchReport) -> String {
         let header = [
             "wl", "setting", "ops/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "avail", "stale",
-            "siblings", "P(fresh)<1ms", "×redis ops", "×redis p99", "node CPU", "errors",
+            "misses", "siblings", "P(fresh)<1ms", "×redis ops", "×redis p99", "node CPU", "errors",
         ]
         var rows: [[String]] = []
         for r in report.results {
@@ -26,7 +27,8 @@ public enum BenchTable {
                 r.workload, r.settingLabel, String(format: "%.0f", r.throughput), String(format: "%.2f", r.latency.p50),
                 String(format: "%.2f", r.latency.p90), String(format: "%.2f", r.latency.p99),
                 String(format: "%.2f", r.latency.p999), String(format: "%.2f", r.latency.max),
-                String(format: "%.4f", r.availability), "\(r.staleReads)/\(r.readsChecked)", String(r.siblingsSeen),
+                String(format: "%.4f", r.availability), "\(r.staleReads)/\(r.readsChecked)",
+                String(r.readMisses), String(r.siblingsSeen),
                 fresh, r.throughputRatioToReference.map { String(format: "%.2f", $0) } ?? "-",
                 r.p99RatioToReference.map { String(format: "%.2f", $0) } ?? "-",
                 r.nodeUsage.map { String(format: "%.2f", $0.cpuCores) }.joined(separator: "/"), errorText(r),
@@ -42,6 +44,10 @@ public enum BenchTable {
         }
         var lines = [format(header), format(widths.map { String(repeating: "-", count: $0) })]
         lines += rows.map(format)
+        // Below the table: the errors column gives counts by kind, this says why.
+        for r in report.results {
+            if let firstError = r.firstError { lines.append("first error, \(r.workload) \(r.settingLabel): \(firstError)") }
+        }
         return lines.joined(separator: "\n")
     }
 }

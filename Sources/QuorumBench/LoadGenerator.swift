@@ -167,7 +167,7 @@ public final class LoadGenerator: @unchecked Sendable {
         idle.removeAll { $0 == slot.index }
         if let operation = slot.current {
             slot.current = nil
-            complete(operation, error: "connection", slotFreed: nil)
+            complete(operation, error: "connection", detail: "connection: closed before the reply", slotFreed: nil)
         }
         slot.reconnectAt = clock.nowMicroseconds() + Self.reconnectDelayMicros
     }
@@ -191,7 +191,7 @@ public final class LoadGenerator: @unchecked Sendable {
         for slot in slots {
             if let operation = slot.current, now - slot.sentAt > clientTimeoutMicros {
                 slot.current = nil
-                complete(operation, error: "timeout", slotFreed: nil)
+                complete(operation, error: "timeout", detail: timeoutDetail, slotFreed: nil)
                 slot.client?.close()  // `closed` schedules the replacement
             } else if slot.client == nil && !slot.connecting && !finished && now >= slot.reconnectAt {
                 _ = connect(slot)
@@ -207,10 +207,12 @@ public final class LoadGenerator: @unchecked Sendable {
                 for slot in slots {
                     if let operation = slot.current {
                         slot.current = nil
-                        complete(operation, error: "timeout", slotFreed: nil)
+                        complete(operation, error: "timeout", detail: timeoutDetail, slotFreed: nil)
                     }
                 }
-                while let operation = backlog.popFirst() { complete(operation, error: "timeout", slotFreed: nil) }
+                while let operation = backlog.popFirst() {
+                    complete(operation, error: "timeout", detail: "timeout: still queued when the run ended", slotFreed: nil)
+                }
                 finish()
                 return
             }
@@ -236,8 +238,8 @@ public final class LoadGenerator: @unchecked Sendable {
         let p99 = Double(outcome.all.valueAtPercentile(99)) / 1_000
         let total = plan.operations.map { "\($0) ops" } ?? String(format: "%.1f s", plan.durationSeconds)
         return String(
-            format: "%@  %.1f s of %@  %.0f ops/s  p99 %.2f ms  errors %d  stale %d", label, seconds, total, rate, p99,
-            outcome.errorTotal, outcome.staleReads)
+            format: "%@  %.1f s of %@  %.0f ops/s  p99 %.2f ms  errors %d  stale %d  misses %d", label, seconds, total,
+            rate, p99, outcome.errorTotal, outcome.staleReads, outcome.readMisses)
     }
 
     /// The next operation of the workload, or nil when the operation count is reached.
@@ -253,7 +255,9 @@ public final class LoadGenerator: @unchecked Sendable {
         if measured { measuredIssued += 1 }
         let kind = plan.workload.operation(draw: chooser.unit())
         let key = kind == .update ? chooser.keyForWrite() : chooser.keyForRead()
-        return PendingOperation(kind: kind, key: key, intendedAt: intendedAt, measured: measured)
+        // Drawn only for the cache workload's SETs, so the other workloads replay as before.
+        let ttl = kind == .update && plan.workload.setsExpiry ? plan.expiry.ttl(draw: chooser.unit()) : nil
+        return PendingOperation(kind: kind, key: key, intendedAt: intendedAt, measured: measured, ttlSeconds: ttl)
     }
 
     /// An open-loop operation: to an idle connection, else to the backlog.
@@ -263,7 +267,9 @@ public final class LoadGenerator: @unchecked Sendable {
         } else if backlog.count < backlogLimit {
             backlog.append(operation)
         } else {
-            complete(operation, error: "backlog_full", slotFreed: nil)
+            complete(
+                operation, error: "backlog_full",
+                detail: "backlog_full: every connection busy and \(backlogLimit) operations already queued", slotFreed: nil)
         }
     }
 
@@ -291,7 +297,7 @@ public final class LoadGenerator: @unchecked Sendable {
 
     private func dispatch(_ operation: PendingOperation, on slot: ConnectionSlot) {
         guard let client = slot.client else {
-            complete(operation, error: "connection", slotFreed: nil)
+            complete(operation, error: "connection", detail: "connection: not connected", slotFreed: nil)
             return
         }
         var operation = operation
@@ -304,12 +310,9 @@ public final class LoadGenerator: @unchecked Sendable {
         case .update:
             operation.writeSequence = tracker.beginWrite(key: operation.key)
             operation.writeStartedAt = now
-            RESPCommandWriter.writeHeader(count: 3 + suffixWords, into: &buffer)
-            buffer.writeStaticString("$3\r\nSET\r\n")
-            RESPCommandWriter.writeBulk(key, into: &buffer)
-            RESPCommandWriter.writeValue(sequence: operation.writeSequence, size: plan.valueSize, into: &buffer)
-            var suffix = writeSuffix
-            buffer.writeBuffer(&suffix)
+            RESPCommandWriter.writeSet(
+                key: key, sequence: operation.writeSequence, size: plan.valueSize, ttlSeconds: operation.ttlSeconds,
+                suffix: writeSuffix, suffixWords: suffixWords, into: &buffer)
         case .read, .readModifyWrite:
             operation.snapshot = tracker.snapshot(key: operation.key, at: now)
             RESPCommandWriter.writeHeader(count: 2 + suffixWords, into: &buffer)
@@ -388,14 +391,21 @@ public final class LoadGenerator: @unchecked Sendable {
                 complete(operation, error: nil, slotFreed: slot)
             } else {
                 tracker.writeFailed(key: operation.key, sequence: operation.writeSequence)
-                complete(operation, error: reply.errorKind ?? "protocol", slotFreed: slot)
+                complete(operation, error: reply.errorKind ?? "protocol", detail: Self.detail(of: reply), slotFreed: slot)
             }
         case (.read, _), (.readModifyWrite, false):
             guard let values = readValues(reply, operation: operation) else {
-                complete(operation, error: reply.errorKind ?? "protocol", slotFreed: slot)
+                complete(operation, error: reply.errorKind ?? "protocol", detail: Self.detail(of: reply), slotFreed: slot)
                 return
             }
-            judge(operation, values: values.sequences, unversioned: values.unversioned)
+            let miss = values.sequences.isEmpty && !values.unversioned
+            if miss, operation.measured { outcome.readMisses += 1 }
+            // In the cache workload a miss is a key that expired, not a lost write, so only hits
+            // are judged: that still catches expiry letting an older value come back. In the
+            // other workloads every record was preloaded, so a miss is judged (and stale).
+            if !(miss && plan.workload.setsExpiry) {
+                judge(operation, values: values.sequences, unversioned: values.unversioned)
+            }
             if operation.kind == .readModifyWrite {
                 sendModify(&operation, context: values.context, on: slot)
             } else {
@@ -455,11 +465,26 @@ public final class LoadGenerator: @unchecked Sendable {
         }
     }
 
+    private var timeoutDetail: String { "timeout: no reply within \(clientTimeoutMicros / 1_000) ms" }
+
+    /// What a failed reply said, for the report's first error: a server error's whole text
+    /// (its first word is the error's kind), else what arrived instead of the expected reply.
+    static func detail(of reply: RESPReply) -> String {
+        switch reply {
+        case .error(let text): return text
+        case .simple(let text): return "protocol: unexpected simple string '\(text)'"
+        case .integer(let value): return "protocol: unexpected integer \(value)"
+        case .bulk(let value): return "protocol: unexpected bulk string of \(value?.readableBytes ?? -1) bytes"
+        case .array(let elements): return "protocol: unexpected array of \(elements?.count ?? -1) elements"
+        }
+    }
+
     /// Records a finished operation and hands its connection (if any) the next one.
-    private func complete(_ operation: PendingOperation, error: String?, slotFreed: ConnectionSlot?) {
+    /// `detail` is the error's text (the kind alone when nil), kept when it is the run's first.
+    private func complete(_ operation: PendingOperation, error: String?, detail: String? = nil, slotFreed: ConnectionSlot?) {
         if operation.measured {
             if let error {
-                outcome.errors[error, default: 0] += 1
+                outcome.recordError(kind: error, detail: detail ?? error)
             } else {
                 outcome.record(kind: operation.kind, latencyMicros: clock.nowMicroseconds() - operation.intendedAt)
             }
@@ -485,6 +510,8 @@ struct PendingOperation {
     var snapshot: StalenessTracker.Snapshot?
     /// A read-modify-write past its read.
     var modifying = false
+    /// The expiry a cache-workload SET carries (`EX`), nil for every other operation.
+    var ttlSeconds: Int? = nil
 }
 
 /// One connection of a run and the operation it carries. Confined to the run's event loop.

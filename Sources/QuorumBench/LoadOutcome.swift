@@ -14,6 +14,14 @@ public struct LoadOutcome: Sendable {
     /// Measured operations that did not succeed, by kind: a server error's first word
     /// (`QUORUM`, `OVERLOADED`, …), or `timeout`, `connection`, `backlog_full`, `protocol`.
     public var errors: [String: Int] = [:]
+    /// The text of the first measured error (a server's whole error line, or what the client
+    /// saw), at most `firstErrorMaxLength` characters: a refusal such as `ERR … keys do not
+    /// expire` then says why, not only how often.
+    public var firstError: String?
+    public static let firstErrorMaxLength = 200
+    /// Measured reads that found no value (`$-1`, or an empty `QGET`). Counted apart from
+    /// errors: in the cache workload an expired key misses, as it should.
+    public var readMisses = 0
     public var readsChecked = 0
     public var staleReads = 0
     /// Reads that saw more than one sibling (QGET), or a `-SIBLINGS` answer to a GET.
@@ -26,6 +34,11 @@ public struct LoadOutcome: Sendable {
 
     public var succeededTotal: Int { succeeded.values.reduce(0, +) }
     public var errorTotal: Int { errors.values.reduce(0, +) }
+
+    mutating func recordError(kind: String, detail: String) {
+        errors[kind, default: 0] += 1
+        if firstError == nil { firstError = String(detail.prefix(Self.firstErrorMaxLength)) }
+    }
 
     mutating func record(kind: OperationKind, latencyMicros: Int64) {
         let value = UInt64(min(max(latencyMicros, 1), 60_000_000))

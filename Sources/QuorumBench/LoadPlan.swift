@@ -28,11 +28,14 @@ public struct LoadPlan: Sendable {
     public var excludedEndpoints: Set<Int>
     /// A short name for progress lines.
     public var label: String
+    /// The expiry of the cache workload's SETs; unused by the other workloads.
+    public var expiry: CacheExpiry
 
     public init(
         target: BenchTarget, workload: Workload, distribution: KeyDistribution, recordCount: Int, valueSize: Int,
         connections: Int, durationSeconds: Double, operations: Int? = nil, warmupSeconds: Double, targetRate: Double?,
-        setting: QuorumSetting?, requestTimeoutMs: Int, seed: UInt64, excludedEndpoints: Set<Int> = [], label: String
+        setting: QuorumSetting?, requestTimeoutMs: Int, seed: UInt64, excludedEndpoints: Set<Int> = [], label: String,
+        expiry: CacheExpiry = CacheExpiry()
     ) {
         self.target = target
         self.workload = workload
@@ -49,6 +52,7 @@ public struct LoadPlan: Sendable {
         self.seed = seed
         self.excludedEndpoints = excludedEndpoints
         self.label = label
+        self.expiry = expiry
     }
 
     /// Endpoints the run connects to, in order; connection i uses the (i mod count)-th.

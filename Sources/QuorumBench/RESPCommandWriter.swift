@@ -36,6 +36,25 @@ public enum RESPCommandWriter {
         buffer.writeStaticString("\r\n")
     }
 
+    /// `SET key <versioned value> [EX ttl]` followed by `suffix` (its `suffixWords` bulk
+    /// strings: QuorumKV's `W w N n TIMEOUT ms`, nothing for redis-server). Both servers get
+    /// the expiry in the same words, `EX` and whole seconds, as a Redis client sends it.
+    public static func writeSet(
+        key: String, sequence: UInt32, size: Int, ttlSeconds: Int?, suffix: ByteBuffer, suffixWords: Int,
+        into buffer: inout ByteBuffer
+    ) {
+        writeHeader(count: 3 + (ttlSeconds == nil ? 0 : 2) + suffixWords, into: &buffer)
+        buffer.writeStaticString("$3\r\nSET\r\n")
+        writeBulk(key, into: &buffer)
+        writeValue(sequence: sequence, size: size, into: &buffer)
+        if let ttlSeconds {
+            buffer.writeStaticString("$2\r\nEX\r\n")
+            writeBulk(String(ttlSeconds), into: &buffer)
+        }
+        var suffix = suffix
+        buffer.writeBuffer(&suffix)
+    }
+
     /// Bulk strings for each argument, back to back, without an array header.
     public static func encodedArguments(_ arguments: [String]) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: 64)

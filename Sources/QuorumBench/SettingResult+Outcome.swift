@@ -22,11 +22,12 @@ extension SettingResult {
             targetRate: targetRate, seconds: outcome.measuredSeconds,
             throughput: Double(succeeded) / outcome.measuredSeconds, succeeded: succeeded, failed: failed,
             availability: succeeded + failed == 0 ? 0 : Double(succeeded) / Double(succeeded + failed),
-            errors: outcome.errors, latency: LatencySummary(outcome.all), readLatency: summary(.read),
+            errors: outcome.errors, firstError: outcome.firstError, latency: LatencySummary(outcome.all), readLatency: summary(.read),
             updateLatency: summary(.update), rmwLatency: summary(.readModifyWrite), readsChecked: outcome.readsChecked,
             staleReads: outcome.staleReads,
             staleFraction: outcome.readsChecked == 0 ? 0 : Double(outcome.staleReads) / Double(outcome.readsChecked),
-            siblingsSeen: outcome.siblingsSeen, unversionedReads: outcome.unversionedReads, pbs: pbs,
+            siblingsSeen: outcome.siblingsSeen, unversionedReads: outcome.unversionedReads,
+            readMisses: outcome.readMisses, pbs: pbs,
             nodeUsage: nodeUsage, clientCPUCores: clientCPUCores, throughputRatioToReference: nil,
             p99RatioToReference: nil)
     }

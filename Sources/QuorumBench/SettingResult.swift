@@ -40,6 +40,8 @@ public struct SettingResult: Codable, Sendable {
     /// succeeded / (succeeded + failed).
     public var availability: Double
     public var errors: [String: Int]
+    /// The first measured error's text (see `LoadOutcome.firstError`), nil with no error.
+    public var firstError: String?
     public var latency: LatencySummary
     public var readLatency: LatencySummary?
     public var updateLatency: LatencySummary?
@@ -49,6 +51,8 @@ public struct SettingResult: Codable, Sendable {
     public var staleFraction: Double
     public var siblingsSeen: Int
     public var unversionedReads: Int
+    /// Reads that found no value: expected in the cache workload (expired keys), not errors.
+    public var readMisses: Int
     public var pbs: [PBSPoint]
     public var nodeUsage: [NodeUsage]
     /// CPU of the harness itself during the setting, in cores: it shares the machine.

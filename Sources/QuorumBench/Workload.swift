@@ -11,6 +11,10 @@ public enum Workload: String, Codable, CaseIterable, Sendable {
     case f = "F"
     /// 100% update: not YCSB; the SET-only figure to set beside redis-server's SET.
     case w = "W"
+    /// 90% read, 10% update with an expiry (`SET key value EX ttl`, see `CacheExpiry`): not
+    /// YCSB; what a cache in front of a database sends. Keys expire during the run when the
+    /// ttl is short, so reads of this workload may miss, and a miss is reported, not an error.
+    case cache
 
     /// The share of operations that are plain reads; the rest are updates (or, for F,
     /// read-modify-writes).
@@ -21,6 +25,7 @@ public enum Workload: String, Codable, CaseIterable, Sendable {
         case .c: return 1.0
         case .f: return 0.5
         case .w: return 0.0
+        case .cache: return 0.9
         }
     }
 
@@ -31,8 +36,12 @@ public enum Workload: String, Codable, CaseIterable, Sendable {
         case .c: return "C: read only"
         case .f: return "F: 50% read, 50% read-modify-write with the context"
         case .w: return "W: update only (not YCSB)"
+        case .cache: return "cache: 90% read, 10% update with an expiry (SET … EX ttl)"
         }
     }
+
+    /// Whether the workload's updates carry an expiry.
+    public var setsExpiry: Bool { self == .cache }
 
     /// The next operation kind, from a uniform draw in [0, 1).
     public func operation(draw: Double) -> OperationKind {
@@ -41,8 +50,8 @@ public enum Workload: String, Codable, CaseIterable, Sendable {
     }
 
     public static func parse(_ text: String) throws -> Workload {
-        guard let workload = Workload(rawValue: text.uppercased()) else {
-            throw BenchError.usage("unknown workload '\(text)'; use A, B, C, F or W")
+        guard let workload = allCases.first(where: { $0.rawValue.uppercased() == text.uppercased() }) else {
+            throw BenchError.usage("unknown workload '\(text)'; use A, B, C, F, W or cache")
         }
         return workload
     }

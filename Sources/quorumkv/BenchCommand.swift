@@ -19,7 +19,8 @@ struct BenchCommand: AsyncParsableCommand {
 
             Workloads: A 50% read / 50% update; B 95/5; C read only; F 50% read / 50%
             read-modify-write (QGET, then QSET with the context); W update only (not
-            YCSB). Keys: uniform, zipfian (scrambled, theta 0.99) or latest (reads
+            YCSB); cache 90% GET / 10% SET key value EX ttl (not YCSB; --ttl, and
+            --short-ttl so some keys expire during the run and GETs miss). Keys: uniform, zipfian (scrambled, theta 0.99) or latest (reads
             favour recent writes).
 
             Without --rate each connection sends its next operation when the last is
@@ -27,8 +28,13 @@ struct BenchCommand: AsyncParsableCommand {
             schedule and latency counts from when each was due, so a stall shows up as
             latency (no coordinated omission).
 
+            A server that refuses a command (a node without expiry answers the cache
+            workload's SET … EX with "-ERR … keys do not expire") is reported, not
+            fatal: an error count by kind and the first error's text per setting.
+
             Reported per setting: throughput; latency p50/p90/p99/p99.9/max
-            (HdrHistogram); errors by kind; availability; stale reads (a read returning
+            (HdrHistogram); errors by kind and the first error's text; availability;
+            read misses (reads that found no value); stale reads (a read returning
             a version older than a write acknowledged before the read began, per key);
             siblings seen; P(fresh read) by the time since the key's latest acknowledged
             write (PBS-style); CPU and memory of each node. A live progress line while
@@ -39,6 +45,7 @@ struct BenchCommand: AsyncParsableCommand {
               quorumkv bench --quick
               quorumkv bench --workload A --workload C --reference redis --output out
               quorumkv bench --nodes 1 --n 1 --setting 1,1 --workload W --reference redis
+              quorumkv bench --nodes 1 --n 1 --setting 1,1 --workload cache --short-ttl 2 --reference redis
               quorumkv bench --pause-node --distribution latest --rate 4000
               quorumkv bench --endpoint 127.0.0.1:6381 --endpoint 127.0.0.1:6382 --n 2
 
@@ -53,8 +60,17 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "The CI run: 3 nodes, the n=3 sweep, workloads A and F, latest keys, 1.5 s per setting, self-checked. Other flags given override it.")
     var quick = false
 
-    @Option(name: .customLong("workload"), help: "A, B, C, F or W; repeat for several (default A).")
+    @Option(name: .customLong("workload"), help: "A, B, C, F, W or cache; repeat for several (default A).")
     var workloads: [String] = []
+
+    @Option(help: "Seconds of expiry (EX) on the cache workload's SETs (default 60).")
+    var ttl: Int?
+
+    @Option(name: .customLong("short-ttl"), help: "Give a share of the cache workload's SETs this shorter expiry in seconds, so keys expire during the run and GETs miss (default: off).")
+    var shortTTL: Int?
+
+    @Option(name: .customLong("short-ttl-share"), help: "Share of the cache workload's SETs, in (0, 1], that get --short-ttl (default 0.25).")
+    var shortTTLShare: Double?
 
     @Option(help: "Key choice: uniform, zipfian or latest (default uniform).")
     var distribution: String?
@@ -181,6 +197,16 @@ struct BenchCommand: AsyncParsableCommand {
         var c = quick ? BenchConfiguration.quick() : BenchConfiguration()
         if !workloads.isEmpty {
             c.workloads = try workloads.flatMap { $0.split(separator: ",") }.map { try Workload.parse(String($0)) }
+        }
+        if let ttl { c.expiry.ttlSeconds = ttl }
+        if let shortTTLShare {
+            guard shortTTL != nil else { throw BenchError.usage("--short-ttl-share needs --short-ttl") }
+            c.expiry.shortShare = shortTTLShare
+        }
+        c.expiry.shortTTLSeconds = shortTTL
+        try c.expiry.validate()
+        if ttl != nil || shortTTL != nil, !c.workloads.contains(where: \.setsExpiry) {
+            throw BenchError.usage("--ttl and --short-ttl apply to the cache workload only; add --workload cache")
         }
         if let distribution { c.distribution = try KeyDistribution.parse(distribution) }
         if let records { c.recordCount = records }
