@@ -3,6 +3,7 @@
 # `quorumkv bench` seven times, each against a fresh local cluster it starts and stops itself,
 # writing report.json, report.csv, report.txt and SVG plots under the output folder:
 #   one-node/   1 node, n=w=r=1, 50 connections: SET (workload W), GET (C) and A, beside redis-server
+#   cache/      1 node, n=w=r=1: 90% GET, 10% SET with EX (a quarter of them 2 s), beside redis-server
 #   one-node-sync-normal/   the same with the node's SQLite at synchronous=NORMAL (no fsync per
 #               commit: like redis-server's appendfsync everysec, it survives a crash of the
 #               process but may lose the last writes on power loss)
@@ -34,6 +35,8 @@ common=(--no-progress --duration "$seconds" --warmup 1.5)
     --connections 50 --records 100000 --reference redis --output "$out/one-node"
 "$bin" bench "${common[@]}" --nodes 1 --n 1 --setting 1,1 --workload W --workload C --workload A \
     --connections 50 --records 100000 --reference redis --sync normal --output "$out/one-node-sync-normal"
+"$bin" bench --no-progress --duration 6 --warmup 5 --nodes 1 --n 1 --setting 1,1 --workload cache --short-ttl 2 \
+    --connections 50 --records 10000 --reference redis --output "$out/cache"
 "$bin" bench "${common[@]}" --nodes 3 --n 3 --workload A --workload B --workload C --workload F \
     --distribution latest --connections 50 --records 100000 --pause-node --timeout 1000 \
     --reference redis --output "$out/sweep"
