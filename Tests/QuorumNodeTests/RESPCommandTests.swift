@@ -190,14 +190,7 @@ final class RESPCommandTests: XCTestCase {
     }
 
     private func run(_ handler: RESPCommandHandler, _ session: inout RESPSession, _ words: String...) async -> RESPValue {
-        let command: RESPCommand
-        do {
-            command = try RESPCommand.parse(words.map { Array($0.utf8) }, limits: .defaults)
-        } catch {
-            return error.reply
-        }
-        if let reply = handler.answerLocally(command, session: &session) { return reply }
-        return await handler.execute(session.request(for: command))
+        await handler.run(words, session: &session)
     }
 
     func testSetGetDelExistsMgetMset() async {

@@ -383,3 +383,18 @@ extension RESPValue {
 
 /// The shared seeded generator, so a failing random test replays from its seed.
 typealias SeededGenerator = SplitMix64
+
+extension RESPCommandHandler {
+    /// Parses `words` and runs the command as a connection does, without a network: a
+    /// parse error is its reply, connection commands change `session`.
+    func run(_ words: [String], session: inout RESPSession) async -> RESPValue {
+        let command: RESPCommand
+        do {
+            command = try RESPCommand.parse(words.map { Array($0.utf8) }, limits: .defaults)
+        } catch {
+            return error.reply
+        }
+        if let reply = answerLocally(command, session: &session) { return reply }
+        return await execute(session.request(for: command))
+    }
+}
