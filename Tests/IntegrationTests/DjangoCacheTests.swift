@@ -12,22 +12,8 @@ final class DjangoCacheTests: ClusterTestCase {
     /// The cache's database number: bucket `db21`.
     private static let database = 21
 
-    private static var scriptPath: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/django-cache-check.py").path
-    }
-
     func testDjangoCacheThroughDjangoRedis() async throws {
-        let python: String
-        do {
-            python = try RESPTools.tool("python3")
-        } catch {
-            throw XCTSkip("python3 is not installed; run scripts/setup-test-tools.sh")
-        }
-        let check = try await RESPTools.run(python, ["-c", "import django, django_redis"], timeoutSeconds: 60)
-        guard check.status == 0 else {
-            throw XCTSkip("Django or django-redis is missing; run scripts/setup-test-tools.sh\n\(check.errors)")
-        }
+        let python = try await PythonClients.python(importing: "django, django_redis")
         // w=all: a value written through one node reads back through any other at once.
         let props = try await cluster.client(0).setProps("db\(Self.database)", #"{"w": "all"}"#)
         XCTAssertEqual(props.status, 200, props.text)
@@ -40,7 +26,7 @@ final class DjangoCacheTests: ClusterTestCase {
         }
         let ports = (0..<3).map { String(cluster.respPort($0)) }.joined(separator: ",")
         let result = try await RESPTools.run(
-            python, [Self.scriptPath, "--ports", ports, "--database", String(Self.database)], timeoutSeconds: 300)
+            python, [PythonClients.script("django-cache-check.py"), "--ports", ports, "--database", String(Self.database)], timeoutSeconds: 300)
         print(result.output)
         XCTAssertEqual(result.status, 0, "Django cache check failed:\n\(result.output)\n\(result.errors)")
         XCTAssertTrue(result.output.contains("django cache check: ok"), result.output + result.errors)

@@ -11,22 +11,10 @@ final class RESPSurfaceTests: ClusterTestCase {
     /// One database (bucket) per client and protocol, so key counts are exact.
     private static let databases = [11, 12, 13, 14]
 
-    private static var scriptPath: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/resp-client-check.py").path
-    }
+    private static var scriptPath: String { PythonClients.script("resp-client-check.py") }
 
     func testRedisPyDrivesTheRESPSurface() async throws {
-        let python: String
-        do {
-            python = try RESPTools.tool("python3")
-        } catch {
-            throw XCTSkip("python3 is not installed; run scripts/setup-test-tools.sh")
-        }
-        let check = try await RESPTools.run(python, ["-c", "import redis"], timeoutSeconds: 60)
-        guard check.status == 0 else {
-            throw XCTSkip("the python redis package is missing; run scripts/setup-test-tools.sh\n\(check.errors)")
-        }
+        let python = try await PythonClients.python(importing: "redis")
         XCTAssertTrue(FileManager.default.fileExists(atPath: Self.scriptPath), Self.scriptPath)
 
         try await requireWriteAll(Self.databases)
