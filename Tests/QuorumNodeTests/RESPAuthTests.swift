@@ -72,8 +72,8 @@ final class RESPAuthTests: XCTestCase {
 
     func testWrongPasswordIsWRONGPASSAndTheRightOneLogsIn() async throws {
         let fixture = try await makeFixture(loopback: false)
-        try await fixture.send("AUTH", "alice", "nope")
-        try await fixture.send("AUTH", "alice", "pw")
+        try await fixture.send("AUTH", "admin", "nope")
+        try await fixture.send("AUTH", "admin", "root")
         try await fixture.send("GET", "k")
         let replies = try await fixture.replies(3)
         XCTAssertEqual(replies[0], .error("WRONGPASS invalid username-password pair or user is disabled."))
