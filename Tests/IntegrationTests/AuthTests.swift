@@ -79,7 +79,7 @@ final class AuthTests: XCTestCase {
         XCTAssertEqual(metrics.status, 401, "metrics follow --metrics-access (user by default)")
 
         let plain = try await redisCLI(0, user: nil, password: nil, stdin: "GET k\n")
-        XCTAssertEqual(plain.output, "NOAUTH Authentication required.\n")
+        XCTAssertEqual(Self.lines(plain.output), ["NOAUTH Authentication required."])
         let refused = try await redisCLI(0, user: "alice", password: "not-it", stdin: "GET k\n")
         XCTAssertTrue(refused.errors.contains("WRONGPASS") || refused.output.contains("WRONGPASS"), refused.output + refused.errors)
         XCTAssertTrue(refused.output.contains("NOAUTH"), refused.output)
@@ -108,9 +108,11 @@ final class AuthTests: XCTestCase {
         let cli = try await redisCLI(
             2, user: "alice", password: alicePassword, stdin: "SELECT apples\nGET k\nSET k v\nSELECT pears\nGET k\n")
         XCTAssertEqual(
-            cli.output,
-            "OK\napples value\nNOPERM User alice has no permissions to run the 'set' command\nOK\n"
-                + "NOPERM User alice has no permissions to read bucket 'pears' (command 'get')\n",
+            Self.lines(cli.output),
+            [
+                "OK", "apples value", "NOPERM User alice has no permissions to run the 'set' command", "OK",
+                "NOPERM User alice has no permissions to read bucket 'pears' (command 'get')",
+            ],
             cli.errors)
 
         // curl with a netrc file.
@@ -136,6 +138,11 @@ final class AuthTests: XCTestCase {
             environment: ["QUORUMKV_TEST_PASSWORD": alicePassword])
         XCTAssertEqual(python.status, 0, python.output + python.errors)
         XCTAssertTrue(python.output.contains("redis-py auth: ok"), python.output + python.errors)
+    }
+
+    /// redis-cli's output lines without the blank line it prints after an error.
+    static func lines(_ output: String) -> [String] {
+        output.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
     }
 
     static let pythonScript = #"""
@@ -225,7 +232,7 @@ final class AuthTests: XCTestCase {
         let get = try await RESPTools.run(
             binary, ["get", "t", "--bucket", "apples", "--endpoint", cluster.endpoint(0), "--user", "alice", "--password-file", passwordFile],
             timeoutSeconds: 30)
-        XCTAssertEqual(get.output, "by token\n", get.errors)
+        XCTAssertEqual(get.output, "by token", get.errors)
         let viaEnvironment = try await RESPTools.run(
             binary, ["put", "t", "x", "--bucket", "apples", "--endpoint", cluster.endpoint(0)], timeoutSeconds: 30,
             environment: ["QUORUMKV_USER": "alice", "QUORUMKV_PASSWORD": alicePassword])
@@ -249,7 +256,7 @@ final class AuthTests: XCTestCase {
         let wildcard = try await http(0, "GET", "/kv/apples/d")
         XCTAssertEqual(wildcard.status, 401, wildcard.text)
         let cliWildcard = try await redisCLI(0, user: nil, password: nil, stdin: "GET d\n")
-        XCTAssertEqual(cliWildcard.output, "NOAUTH Authentication required.\n")
+        XCTAssertEqual(Self.lines(cliWildcard.output), ["NOAUTH Authentication required."])
     }
 
     func testAMalformedFileStopsTheNodeFromStarting() async throws {
