@@ -77,6 +77,11 @@ final class AuthTests: XCTestCase {
         XCTAssertFalse(wrong.text.contains("not-it"), "no password in an error")
         let metrics = try await http(0, "GET", "/metrics")
         XCTAssertEqual(metrics.status, 401, "metrics follow --metrics-access (user by default)")
+        let counted = try await http(0, "GET", "/metrics", as: basic("admin", adminPassword))
+        XCTAssertEqual(counted.status, 200)
+        XCTAssertTrue(counted.text.contains("quorumkv_auth_login_failures_total 1"), counted.text)
+        XCTAssertTrue(counted.text.contains("quorumkv_auth_credential_cache_entries_max 4096"))
+        XCTAssertFalse(counted.text.contains("not-it") || counted.text.contains(adminPassword), "no password in /metrics")
 
         let plain = try await redisCLI(0, user: nil, password: nil, stdin: "GET k\n")
         XCTAssertEqual(Self.lines(plain.output), ["NOAUTH Authentication required."])

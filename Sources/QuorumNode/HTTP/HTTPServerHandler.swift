@@ -125,7 +125,8 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             switch gate?.admit(request, source: source) ?? .proceed(user: nil) {
             case .refuse(let refusal, let failed):
                 failedLogin = failed
-                metrics.recordResponse(operation: "unauthorized", status: refusal.status.code)
+                let operation = (try? HTTPRoute.endpoint(method: request.method, uri: request.uri))?.operationLabel
+                metrics.recordResponse(operation: operation ?? HTTPAPI.unroutedOperation, status: refusal.status.code)
                 response = refusal
             case .proceed(let user):
                 let acting = user.flatMap { user in gate.map { AuthorizedKVService(base: service, user: user, access: $0.access) } }
