@@ -145,6 +145,24 @@ final class AuthTests: XCTestCase {
         XCTAssertTrue(python.output.contains("redis-py auth: ok"), python.output + python.errors)
     }
 
+    /// redis-benchmark with `--user` and `-a` (its only way to take a password: a test
+    /// user on a test machine) runs its SET and GET against a node with users.
+    func testRedisBenchmarkLogsInWithUserAndPassword() async throws {
+        try await startCluster(nodes: 1)
+        let result = try await RESPTools.run(
+            try RESPTools.tool("redis-benchmark"),
+            ["-h", "127.0.0.1", "-p", String(cluster.respPort(0)), "--user", "admin", "-a", adminPassword, "-t", "set,get", "-n", "200",
+             "-c", "4", "-q"], timeoutSeconds: 120)
+        XCTAssertEqual(result.status, 0, result.output + result.errors)
+        XCTAssertTrue(result.output.contains("SET:") && result.output.contains("GET:"), result.output + result.errors)
+        XCTAssertFalse((result.output + result.errors).contains("NOAUTH") || (result.output + result.errors).contains("WRONGPASS"))
+        let refused = try await RESPTools.run(
+            try RESPTools.tool("redis-benchmark"),
+            ["-h", "127.0.0.1", "-p", String(cluster.respPort(0)), "--user", "alice", "-a", "wrong", "-t", "get", "-n", "10", "-q"],
+            timeoutSeconds: 60)
+        XCTAssertTrue((refused.output + refused.errors).contains("WRONGPASS") || refused.status != 0, refused.output + refused.errors)
+    }
+
     /// redis-cli's output lines without the blank line it prints after an error.
     static func lines(_ output: String) -> [String] {
         output.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
