@@ -145,6 +145,11 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             logger.info("ACL loaded", metadata: ["users": "\(access.acl.order.count)"])
+            if let mode = (try? FileManager.default.attributesOfItem(atPath: acl))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
+                logger.warning(
+                    "the ACL file can be read by other users of this machine; chmod 600 it",
+                    metadata: ["file": "\(acl)", "mode": "\(String(mode, radix: 8))"])
+            }
             ReloadSignal.install { _ = access.reload() }
         } else {
             access = .open()

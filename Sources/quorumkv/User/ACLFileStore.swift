@@ -25,7 +25,9 @@ enum ACLFileStore {
         let bytes = Array(ACLFileFormat.render(acl).utf8)
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        // A fresh file only: never follow a link someone left at the temporary name.
+        unlink(temporary)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else {
             throw Failure(description: "cannot write \(temporary): \(String(cString: strerror(errno))); check the directory's permissions")
         }
