@@ -145,6 +145,51 @@ final class AuthTests: XCTestCase {
         XCTAssertTrue(python.output.contains("redis-py auth: ok"), python.output + python.errors)
     }
 
+    /// An HTTP connection is closed after 5 failed logins: curl reuses one connection for
+    /// every URL until the server closes it, so the sixth request needs a new one.
+    func testAnHTTPConnectionClosesAfterRepeatedFailedLogins() async throws {
+        try await startCluster(nodes: 1)
+        let netrc = "\(directory)/wrong-netrc"
+        FileManager.default.createFile(
+            atPath: netrc, contents: Data("machine 127.0.0.1 login alice password wrong\n".utf8), attributes: [.posixPermissions: 0o600])
+        let url = "\(cluster.endpoint(0))/kv/apples/k"
+        let result = try await RESPTools.run(
+            try RESPTools.tool("curl"),
+            ["-s", "-w", "%{http_code} %{num_connects}\n", "--netrc-file", netrc]
+                + Array(repeating: ["-o", "/dev/null", url], count: 7).flatMap { $0 },
+            timeoutSeconds: 60)
+        let lines = Self.lines(result.output)
+        XCTAssertEqual(lines.count, 7, result.output + result.errors)
+        XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("401 ") }, result.output)
+        XCTAssertEqual(lines.map { $0.hasSuffix(" 1") }, [true, false, false, false, false, true, false], result.output)
+        let metrics = try await http(0, "GET", "/metrics", as: basic("admin", adminPassword))
+        XCTAssertTrue(metrics.text.contains("quorumkv_auth_connections_closed_total 1"), metrics.text)
+    }
+
+    func testTheUserCommandWritesA0600FileAndListsNoSecrets() async throws {
+        let mode = try FileManager.default.attributesOfItem(atPath: aclPath)[.posixPermissions] as? Int
+        XCTAssertEqual(mode, 0o600)
+        let list = try await userCLI(["list"])
+        XCTAssertEqual(
+            Self.lines(list),
+            ["alice on password=yes tokens=0 grants=read:a*", "admin on password=yes tokens=0 grants=read,write,delete,list,admin:*",
+             "default off password=no tokens=0 grants="])
+        let file = try String(contentsOfFile: aclPath, encoding: .utf8)
+        XCTAssertFalse(file.contains(alicePassword) || list.contains(alicePassword), "only hashes are stored")
+        XCTAssertTrue(file.contains("password:pbkdf2-sha256:600000:"), file)
+        let binary = try ClusterHarness.quorumkvBinary()
+        let badGrant = try await RESPTools.run(binary, ["user", "add", "bob", "--acl", aclPath, "--grant", "fly:x", "--no-password"], timeoutSeconds: 30)
+        XCTAssertEqual(badGrant.status, 1)
+        XCTAssertTrue(badGrant.errors.contains("unknown action 'fly'"), badGrant.errors)
+        let again = try await RESPTools.run(binary, ["user", "add", "alice", "--acl", aclPath, "--no-password"], timeoutSeconds: 30)
+        XCTAssertEqual(again.status, 1)
+        XCTAssertTrue(again.errors.contains("exists"), again.errors)
+        let fromStdin = try await RESPTools.run(
+            binary, ["user", "passwd", "alice", "--acl", aclPath], stdin: "new-password\n", timeoutSeconds: 60)
+        XCTAssertEqual(fromStdin.status, 0, fromStdin.errors)
+        XCTAssertNotEqual(try String(contentsOfFile: aclPath, encoding: .utf8), file, "a new hash")
+    }
+
     /// redis-benchmark with `--user` and `-a` (its only way to take a password: a test
     /// user on a test machine) runs its SET and GET against a node with users.
     func testRedisBenchmarkLogsInWithUserAndPassword() async throws {
