@@ -105,7 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("metrics-access"),
         help: "Who may read /metrics, /status, /ring and the status page with --acl: open (anyone), user (any logged-in user; default) or admin (admin on *).")
-    var metricsAccess: String = AccessControl.MetricsAccess.user.rawValue
+    var metricsAccess: String?
 
     @Flag(name: .customLong("print-config"), help: "Print the effective settings (file, environment and flags over the defaults) as JSON and exit.")
     var printConfig = false
@@ -113,30 +113,36 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let nodeConfig: NodeConfig
         let logLevel: String
+        let aclPath: String?
+        let metricsAccessText: String
         do throws(ConfigError) {
             let settings = try settings()
             nodeConfig = try settings.nodeConfig()
             try nodeConfig.validate()
             logLevel = settings.log_level ?? "info"
+            aclPath = settings.acl
+            metricsAccessText = settings.metrics_access ?? AccessControl.MetricsAccess.user.rawValue
         } catch {
             throw ValidationError(error.message)
         }
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level \(logLevel); use trace, debug, info, notice, warning, error or critical")
         }
+        guard let metricsAccess = AccessControl.MetricsAccess(rawValue: metricsAccessText) else {
+            throw ValidationError("metrics access (--metrics-access) must be open, user or admin, got \(metricsAccessText)")
+        }
         if printConfig {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            FileOutput.standardOutput(Array(try encoder.encode(ConfigFile(effective: nodeConfig, logLevel: logLevel))))
+            FileOutput.standardOutput(
+                Array(try encoder.encode(
+                    ConfigFile(effective: nodeConfig, logLevel: logLevel, acl: aclPath, metricsAccess: metricsAccessText))))
             FileOutput.standardOutput("\n")
             return
         }
-        guard let metricsAccess = AccessControl.MetricsAccess(rawValue: self.metricsAccess) else {
-            throw ValidationError("--metrics-access must be open, user or admin, got \(self.metricsAccess)")
-        }
         let logger = Self.makeLogger(level: level, node: nodeConfig.nodeID)
         let access: AccessControl
-        if let acl {
+        if let acl = aclPath {
             do {
                 access = try AccessControl.load(path: acl, metricsAccess: metricsAccess, logger: logger)
             } catch {
@@ -196,7 +202,8 @@ struct ServeCommand: AsyncParsableCommand {
             node_id: nodeID, http: http, peer: peer, resp: resp, data_dir: dataDirectory,
             members: members.isEmpty ? nil : members, join: join, partitions: partitions, sync: sync,
             event_loop_threads: eventLoopThreads, read_repair: readRepair, sloppy_quorum: sloppyQuorum,
-            anti_entropy_interval_ms: antiEntropyInterval, tombstone_grace_ms: tombstoneGrace, log_level: logLevel)
+            anti_entropy_interval_ms: antiEntropyInterval, tombstone_grace_ms: tombstoneGrace, log_level: logLevel,
+            acl: acl, metrics_access: metricsAccess)
     }
 
     /// File, then environment, then flags.
