@@ -79,6 +79,11 @@ final class RESPAuthTests: XCTestCase {
         XCTAssertEqual(replies[0], .error("WRONGPASS invalid username-password pair or user is disabled."))
         XCTAssertEqual(replies[1], .ok)
         XCTAssertEqual(replies[2], .null)
+        try await fixture.send("CLIENT", "LIST")
+        guard case .bulkString(let list?) = try await fixture.replies(1).first else { return XCTFail("no CLIENT LIST") }
+        let text = String(decoding: list, as: UTF8.self)
+        XCTAssertTrue(text.contains("user=admin"), text)
+        XCTAssertFalse(text.contains("root") || text.contains("nope"), "no password in CLIENT LIST: \(text)")
     }
 
     func testCommandsPipelinedBehindAUTHRunAsTheNewUser() async throws {
