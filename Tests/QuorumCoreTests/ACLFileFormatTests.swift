@@ -71,6 +71,7 @@ final class ACLFileFormatTests: XCTestCase {
             ("user alice on\nuser alice off", 2, "defined twice"),
             ("user default on password:pbkdf2-sha256:600000:\(String(repeating: "ab", count: 16)):\(String(repeating: "cd", count: 32))", 1, "default user has no password"),
             ("user alice on grant:read:\u{e9}", 1, "not allowed"),
+            ("user a on token:\(String(repeating: "0f", count: 32))\nuser b on token:\(String(repeating: "0f", count: 32))", 2, "has too"),
         ]
         for (text, line, reason) in cases {
             guard let error = refusal(text) else {

@@ -19,6 +19,8 @@ public enum ACLFileFormat {
             throw ACLParseError(line: 0, reason: "the file is \(bytes.count) bytes; the limit is \(limits.fileBytesMax)")
         }
         var acl = ACL()
+        // A token names one user: the same digest on two lines would make a login ambiguous.
+        var tokenOwners: [[UInt8]: String] = [:]
         var lineNumber = 0
         var start = 0
         while start <= bytes.count {
@@ -42,6 +44,14 @@ public enum ACLFileFormat {
             }
             guard acl.order.count < limits.usersMax else {
                 throw ACLParseError(line: lineNumber, reason: "more than \(limits.usersMax) users")
+            }
+            for digest in user.tokenDigests {
+                if let owner = tokenOwners[digest] {
+                    let reason = owner == user.name
+                        ? "user '\(owner)' lists the same token twice" : "user '\(user.name)' has a token user '\(owner)' has too; make a new one"
+                    throw ACLParseError(line: lineNumber, reason: reason)
+                }
+                tokenOwners[digest] = user.name
             }
             acl.upsert(user)
         }
