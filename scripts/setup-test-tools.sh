@@ -2,7 +2,8 @@
 # Installs the real clients the integration tests drive, only when they are missing:
 #   redis-cli and redis-benchmark (Debian's redis-tools), and the `redis` package for python3;
 #   Django and django-redis for python3 (the Django cache test drives a cluster through them);
-#   PyYAML for scripts/check-deploy.py; Chromium for scripts/check-status-page.sh.
+#   PyYAML for scripts/check-deploy.py; Chromium for scripts/check-status-page.sh;
+#   curl (the auth tests log in with --netrc-file).
 # Idempotent and quiet; run it again at any time.
 set -euo pipefail
 
@@ -13,6 +14,12 @@ if ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null;
     echo "installing: redis-tools"
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-tools >/dev/null
+fi
+
+if ! command -v curl >/dev/null; then
+    echo "installing: curl"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq curl >/dev/null
 fi
 
 if ! command -v python3 >/dev/null; then

@@ -1,4 +1,5 @@
 /// Every bound QuorumKV enforces, in one place, so a reader can see what can grow and how far.
+/// (Users, passwords, tokens and logins have theirs in `AccessLimits`, beside the ACL code.)
 ///
 /// Defaults follow SPEC.md's "Limits" table. Shells copy these into their own settings
 /// and may override them from configuration; the core never reads configuration itself.

@@ -17,6 +17,8 @@ struct TargetFlags: ParsableArguments {
     @Option(help: "The bucket: 1-64 of A-Z a-z 0-9 _ . -")
     var bucket: String = "default"
 
+    @OptionGroup var credentials: CredentialFlags
+
     /// `--endpoint`, else `$QUORUMKV_ENDPOINT`, else the default.
     var resolvedEndpoint: String { Self.endpoint(given: endpoint) }
 
@@ -29,8 +31,9 @@ struct TargetFlags: ParsableArguments {
         return defaultEndpoint
     }
 
+    /// The client, logged in as `credentials` say (checked in their `validate()`).
     func client() -> KVHTTPClient {
-        KVHTTPClient(baseURL: resolvedEndpoint)
+        KVHTTPClient(baseURL: resolvedEndpoint, authorization: credentials.checkedAuthorization)
     }
 
     func checkBucket() throws(CommandFailure) {

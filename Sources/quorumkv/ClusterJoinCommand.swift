@@ -26,6 +26,8 @@ struct ClusterJoinCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The node that joins (default http://127.0.0.1:8081, or $QUORUMKV_ENDPOINT).", valueName: "url"))
     var node: String?
 
+    @OptionGroup var credentials: CredentialFlags
+
     @Flag(inversion: .prefixedNo, help: "Wait until the node serves its partitions.")
     var wait = true
 
@@ -33,7 +35,7 @@ struct ClusterJoinCommand: AsyncParsableCommand {
     var timeout: Int = 600
 
     func run() async throws {
-        let client = KVHTTPClient(baseURL: TargetFlags.endpoint(given: node))
+        let client = KVHTTPClient(baseURL: TargetFlags.endpoint(given: node), authorization: credentials.checkedAuthorization)
         let change = try await MembershipWait.call { () async throws(KVClientError) in try await client.joinCluster(seed: seed) }
         FileOutput.standardOutput("\(change.node) is \(change.status) (\(change.transfersPending) partition transfers to run)\n")
         guard wait else { return }

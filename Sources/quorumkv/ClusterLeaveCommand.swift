@@ -27,11 +27,13 @@ struct ClusterLeaveCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Wait until the node has handed off and exited.")
     var wait = true
 
+    @OptionGroup var credentials: CredentialFlags
+
     @Option(help: "Seconds to wait for the hand-off to finish (default 600).")
     var timeout: Int = 600
 
     func run() async throws {
-        let client = KVHTTPClient(baseURL: TargetFlags.endpoint(given: node))
+        let client = KVHTTPClient(baseURL: TargetFlags.endpoint(given: node), authorization: credentials.checkedAuthorization)
         let change = try await MembershipWait.call { () async throws(KVClientError) in try await client.leaveCluster() }
         FileOutput.standardOutput("\(change.node) is \(change.status) (\(change.transfersPending) partition transfers to run)\n")
         guard wait else { return }

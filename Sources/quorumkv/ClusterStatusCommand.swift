@@ -22,6 +22,8 @@ struct ClusterStatusCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The node to ask (default http://127.0.0.1:8081, or $QUORUMKV_ENDPOINT).", valueName: "url"))
     var endpoint: String?
 
+    @OptionGroup var credentials: CredentialFlags
+
     @Flag(help: "Print the node's /status JSON.")
     var json = false
 
@@ -29,7 +31,7 @@ struct ClusterStatusCommand: AsyncParsableCommand {
         let target = TargetFlags.endpoint(given: endpoint)
         let response: HTTPClientResponse
         do {
-            response = try await KVHTTPClient(baseURL: target).send(method: "GET", path: "/status", timeout: .seconds(5))
+            response = try await KVHTTPClient(baseURL: target, authorization: credentials.checkedAuthorization).send(method: "GET", path: "/status", timeout: .seconds(5))
         } catch {
             FileOutput.standardError("error: \(error)\n")
             throw ClientExitCode.code(for: error).exitCode

@@ -23,10 +23,14 @@ struct ConfigFile: Codable, Equatable {
     var anti_entropy_interval_ms: Int?
     var tombstone_grace_ms: UInt64?
     var log_level: String?
+    /// The ACL file (`--acl`); absent: no users, nothing checked.
+    var acl: String?
+    /// `open`, `user` or `admin` (`--metrics-access`).
+    var metrics_access: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case node_id, http, peer, resp, data_dir, members, join, partitions, sync, event_loop_threads, read_repair
-        case sloppy_quorum, anti_entropy_interval_ms, tombstone_grace_ms, log_level
+        case sloppy_quorum, anti_entropy_interval_ms, tombstone_grace_ms, log_level, acl, metrics_access
     }
 
     /// The environment variable of each field: `QUORUMKV_` and the field name in capitals
@@ -69,6 +73,8 @@ struct ConfigFile: Codable, Equatable {
         anti_entropy_interval_ms = try number(.anti_entropy_interval_ms)
         tombstone_grace_ms = try number(.tombstone_grace_ms)
         log_level = text(.log_level)
+        acl = text(.acl)
+        metrics_access = text(.metrics_access)
     }
 
     init() {}
@@ -82,15 +88,19 @@ struct ConfigFile: Codable, Equatable {
             event_loop_threads: other.event_loop_threads ?? event_loop_threads, read_repair: other.read_repair ?? read_repair,
             sloppy_quorum: other.sloppy_quorum ?? sloppy_quorum,
             anti_entropy_interval_ms: other.anti_entropy_interval_ms ?? anti_entropy_interval_ms,
-            tombstone_grace_ms: other.tombstone_grace_ms ?? tombstone_grace_ms, log_level: other.log_level ?? log_level)
+            tombstone_grace_ms: other.tombstone_grace_ms ?? tombstone_grace_ms, log_level: other.log_level ?? log_level,
+            acl: other.acl ?? acl, metrics_access: other.metrics_access ?? metrics_access)
     }
 
     init(
         node_id: String? = nil, http: String? = nil, peer: String? = nil, resp: String? = nil, data_dir: String? = nil,
         members: [String]? = nil, join: String? = nil, partitions: Int? = nil, sync: String? = nil,
         event_loop_threads: Int? = nil, read_repair: String? = nil, sloppy_quorum: String? = nil,
-        anti_entropy_interval_ms: Int? = nil, tombstone_grace_ms: UInt64? = nil, log_level: String? = nil
+        anti_entropy_interval_ms: Int? = nil, tombstone_grace_ms: UInt64? = nil, log_level: String? = nil,
+        acl: String? = nil, metrics_access: String? = nil
     ) {
+        self.acl = acl
+        self.metrics_access = metrics_access
         self.node_id = node_id
         self.http = http
         self.peer = peer
@@ -109,7 +119,7 @@ struct ConfigFile: Codable, Equatable {
     }
 
     /// Every value `config` runs with, defaults included.
-    init(effective config: NodeConfig, logLevel: String) {
+    init(effective config: NodeConfig, logLevel: String, acl: String? = nil, metricsAccess: String? = nil) {
         self.init(
             node_id: config.nodeID, http: "\(config.httpHost):\(config.httpPort)", peer: "\(config.peerHost):\(config.peerPort)",
             resp: config.respPort.map { "\(config.respHost):\($0)" }, data_dir: config.dataDirectory,
@@ -117,7 +127,7 @@ struct ConfigFile: Codable, Equatable {
             partitions: config.partitionCount, sync: config.syncMode.rawValue, event_loop_threads: config.eventLoopThreads,
             read_repair: config.readRepairProbability == 1 ? "always" : config.readRepairProbability == 0 ? "off" : String(config.readRepairProbability),
             sloppy_quorum: config.sloppyQuorum ? "on" : "off", anti_entropy_interval_ms: config.antiEntropyIntervalMilliseconds,
-            tombstone_grace_ms: config.tombstoneGraceMilliseconds, log_level: logLevel)
+            tombstone_grace_ms: config.tombstoneGraceMilliseconds, log_level: logLevel, acl: acl, metrics_access: acl == nil ? nil : metricsAccess)
     }
 
     /// The node's settings: these values over the defaults, each checked with a message

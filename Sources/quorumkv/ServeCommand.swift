@@ -33,11 +33,18 @@ struct ServeCommand: AsyncParsableCommand {
               quorumkv serve --node-id node4 --http 127.0.0.1:8084 --peer 127.0.0.1:9084 \
                 --data-dir ./data/node4 --join 127.0.0.1:9081
 
+            With --acl FILE every request acts as a user of that file (see docs/security.md;
+            `quorumkv user add` writes it): clients log in with HTTP Basic or Bearer, or RESP
+            AUTH; the `default` user needs no login on listeners bound to a loopback address
+            only. SIGHUP (or POST /admin/acl/reload) reads the file again; a malformed file
+            keeps the ACL in force and says why. Without --acl nothing is checked.
+
             The node logs to stderr and stops cleanly on SIGINT or SIGTERM.
 
             Exit codes:
               0  stopped cleanly on SIGINT or SIGTERM, or left the cluster
-              1  could not start (port in use, data directory unusable); the log says why
+              1  could not start (port in use, data directory unusable, ACL file malformed);
+                 the log says why
               2  usage error: a bad flag or config value
               74 the store hit a disk I/O error or corruption (a failed fsync): restart
                  the node, SQLite recovers what is durable; check the disk
@@ -92,34 +99,70 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
+    @Option(help: ArgumentHelp("The node's users and grants (docs/security.md); without it nothing is checked.", valueName: "file"))
+    var acl: String?
+
+    @Option(
+        name: .customLong("metrics-access"),
+        help: "Who may read /metrics, /status, /ring and the status page with --acl: open (anyone), user (any logged-in user; default) or admin (admin on *).")
+    var metricsAccess: String?
+
     @Flag(name: .customLong("print-config"), help: "Print the effective settings (file, environment and flags over the defaults) as JSON and exit.")
     var printConfig = false
 
     func run() async throws {
         let nodeConfig: NodeConfig
         let logLevel: String
+        let aclPath: String?
+        let metricsAccessText: String
         do throws(ConfigError) {
             let settings = try settings()
             nodeConfig = try settings.nodeConfig()
             try nodeConfig.validate()
             logLevel = settings.log_level ?? "info"
+            aclPath = settings.acl
+            metricsAccessText = settings.metrics_access ?? AccessControl.MetricsAccess.user.rawValue
         } catch {
             throw ValidationError(error.message)
         }
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level \(logLevel); use trace, debug, info, notice, warning, error or critical")
         }
+        guard let metricsAccess = AccessControl.MetricsAccess(rawValue: metricsAccessText) else {
+            throw ValidationError("metrics access (--metrics-access) must be open, user or admin, got \(metricsAccessText)")
+        }
         if printConfig {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            FileOutput.standardOutput(Array(try encoder.encode(ConfigFile(effective: nodeConfig, logLevel: logLevel))))
+            FileOutput.standardOutput(
+                Array(try encoder.encode(
+                    ConfigFile(effective: nodeConfig, logLevel: logLevel, acl: aclPath, metricsAccess: metricsAccessText))))
             FileOutput.standardOutput("\n")
             return
         }
         let logger = Self.makeLogger(level: level, node: nodeConfig.nodeID)
+        let access: AccessControl
+        if let acl = aclPath {
+            do {
+                access = try AccessControl.load(path: acl, metricsAccess: metricsAccess, logger: logger)
+            } catch {
+                // Fail closed: a node whose ACL can't be read must not serve without it.
+                logger.critical("could not start: \(error)")
+                throw ExitCode(1)
+            }
+            logger.info("ACL loaded", metadata: ["users": "\(access.acl.order.count)"])
+            if let mode = (try? FileManager.default.attributesOfItem(atPath: acl))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
+                logger.warning(
+                    "the ACL file can be read by other users of this machine; chmod 600 it",
+                    metadata: ["file": "\(acl)", "mode": "\(String(mode, radix: 8))"])
+            }
+            ReloadSignal.install { _ = access.reload() }
+        } else {
+            access = .open()
+        }
         let node: Node
         do {
-            node = try Node(config: nodeConfig, logger: logger)
+            node = try Node(config: nodeConfig, logger: logger, access: access)
             try await node.start()
         } catch {
             logger.critical("could not start: \(error)")
@@ -159,7 +202,8 @@ struct ServeCommand: AsyncParsableCommand {
             node_id: nodeID, http: http, peer: peer, resp: resp, data_dir: dataDirectory,
             members: members.isEmpty ? nil : members, join: join, partitions: partitions, sync: sync,
             event_loop_threads: eventLoopThreads, read_repair: readRepair, sloppy_quorum: sloppyQuorum,
-            anti_entropy_interval_ms: antiEntropyInterval, tombstone_grace_ms: tombstoneGrace, log_level: logLevel)
+            anti_entropy_interval_ms: antiEntropyInterval, tombstone_grace_ms: tombstoneGrace, log_level: logLevel,
+            acl: acl, metrics_access: metricsAccess)
     }
 
     /// File, then environment, then flags.
@@ -186,6 +230,17 @@ enum SignalWaiter {
             }
             SignalSources.keep(sources)
         }
+    }
+}
+
+/// Runs `reload` on every SIGHUP (the ACL file), for the life of the process.
+enum ReloadSignal {
+    static func install(_ reload: @escaping @Sendable () -> Void) {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "quorumkv.sighup"))
+        source.setEventHandler { @Sendable in reload() }
+        source.resume()
+        SignalSources.keep([source])
     }
 }
 

@@ -26,9 +26,16 @@ final class ClusterHarness: @unchecked Sendable {
     /// Starts `count` nodes and waits until every one answers `/health`.
     /// Flags every node gets besides its addresses (e.g. a faster anti-entropy interval).
     private let extraArguments: [String]
+    /// The address the HTTP and RESP listeners bind (peers stay on loopback); clients
+    /// always connect through 127.0.0.1.
+    let clientBindHost: String
 
-    init(nodes count: Int, extraArguments: [String] = [], file: StaticString = #filePath, line: UInt = #line) async throws {
+    init(
+        nodes count: Int, extraArguments: [String] = [], clientBindHost: String = "127.0.0.1", file: StaticString = #filePath,
+        line: UInt = #line
+    ) async throws {
         self.extraArguments = extraArguments
+        self.clientBindHost = clientBindHost
         executable = try Self.quorumkvBinary()
         let root = NSTemporaryDirectory() + "quorumkv-it-\(UUID().uuidString.prefix(8))"
         self.root = root
@@ -75,8 +82,8 @@ final class ClusterHarness: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = [
-            "serve", "--node-id", node.id, "--http", "127.0.0.1:\(node.httpPort)", "--peer", "127.0.0.1:\(node.peerPort)",
-            "--resp", "127.0.0.1:\(node.respPort)", "--data-dir", node.directory, "--log-level", "warning",
+            "serve", "--node-id", node.id, "--http", "\(clientBindHost):\(node.httpPort)", "--peer", "127.0.0.1:\(node.peerPort)",
+            "--resp", "\(clientBindHost):\(node.respPort)", "--data-dir", node.directory, "--log-level", "warning",
         ] + membershipArguments(for: node) + extraArguments
         process.standardOutput = handle
         process.standardError = handle

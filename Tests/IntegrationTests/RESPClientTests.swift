@@ -206,7 +206,10 @@ enum RESPTools {
         return try await run(try tool("redis-cli"), all + arguments, stdin: stdin, timeoutSeconds: 30)
     }
 
-    static func run(_ executable: String, _ arguments: [String], stdin: String? = nil, timeoutSeconds: Double) async throws -> Result {
+    /// - Parameter environment: variables added to the test's own (secrets go here, never in `arguments`).
+    static func run(
+        _ executable: String, _ arguments: [String], stdin: String? = nil, timeoutSeconds: Double, environment: [String: String] = [:]
+    ) async throws -> Result {
         let directory = NSTemporaryDirectory() + "resp-tool-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -219,6 +222,9 @@ enum RESPTools {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardOutput = FileHandle(forWritingAtPath: outPath)
         process.standardError = FileHandle(forWritingAtPath: errPath)
         process.standardInput = FileHandle(forReadingAtPath: inPath)

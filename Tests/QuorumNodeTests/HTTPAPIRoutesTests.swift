@@ -49,7 +49,7 @@ final class HTTPAPIRoutesTests: XCTestCase {
             .key: "/kv/b/k", .bucketProps: "/buckets/b/props", .bucketKeys: "/buckets/b/keys", .health: "/health",
             .status: "/status", .ring: "/ring", .metrics: "/metrics", .root: "/",
             .clusterJoin: "/cluster/join?seed=127.0.0.1:9081", .clusterLeave: "/cluster/leave",
-            .bucketTruncate: "/buckets/b/truncate", .clusterTruncate: "/cluster/truncate",
+            .bucketTruncate: "/buckets/b/truncate", .clusterTruncate: "/cluster/truncate", .aclReload: "/admin/acl/reload",
         ]
         for endpoint in HTTPEndpoint.allCases {
             let uri = try XCTUnwrap(examples[endpoint.resource])

@@ -175,7 +175,12 @@ final class RESPCommandTests: XCTestCase {
     func testConnectionCommands() throws {
         XCTAssertEqual(try parse("HELLO"), .hello(protocolVersion: nil, clientName: nil))
         XCTAssertEqual(try parse("HELLO", "3"), .hello(protocolVersion: 3, clientName: nil))
-        XCTAssertEqual(try parse("HELLO", "2", "AUTH", "default", "pw", "SETNAME", "me"), .hello(protocolVersion: 2, clientName: key("me")))
+        XCTAssertEqual(
+            try parse("HELLO", "2", "AUTH", "default", "pw", "SETNAME", "me"),
+            .hello(protocolVersion: 2, clientName: key("me"), credentials: RESPCredentials(user: "default", password: key("pw"))))
+        XCTAssertEqual(try parse("AUTH", "pw"), .auth(RESPCredentials(user: nil, password: key("pw"))))
+        XCTAssertEqual(try parse("AUTH", "alice", "pw"), .auth(RESPCredentials(user: "alice", password: key("pw"))))
+        XCTAssertThrowsError(try parse("AUTH"))
         XCTAssertEqual(try parse("COMMAND", "DOCS"), .command(.docs))
         XCTAssertEqual(try parse("CLIENT", "SETINFO", "LIB-NAME", "redis-py"), .client(.accepted))
         XCTAssertEqual(try parse("CONFIG", "GET", "save"), .configGet(["save"]))

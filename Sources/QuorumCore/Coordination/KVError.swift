@@ -19,6 +19,8 @@ public enum KVError: Error, Sendable, Equatable {
     case unavailable(message: String)
     /// A fault inside QuorumKV (disk, corruption). The node keeps serving.
     case internalError(message: String)
+    /// The authenticated user may not do this (HTTP 403, RESP `-NOPERM`); see `AccessDecision`.
+    case forbidden(AccessDenial)
 
     /// The stable, machine-readable code clients match on.
     public var code: String {
@@ -32,6 +34,7 @@ public enum KVError: Error, Sendable, Equatable {
         case .overloaded: return "overloaded"
         case .unavailable: return "unavailable"
         case .internalError: return "internal"
+        case .forbidden: return "forbidden"
         }
     }
 
@@ -59,6 +62,7 @@ public enum KVError: Error, Sendable, Equatable {
         case .overloaded(let message): return message
         case .unavailable(let message): return message
         case .internalError(let message): return message
+        case .forbidden(let denial): return denial.message
         }
     }
 }

@@ -18,6 +18,8 @@ public final class KVHTTPClient: Sendable {
     public let timeoutSlack: TimeAmount
     private let group: any EventLoopGroup
     private let endpoint: Result<Endpoint, KVClientError>
+    /// The `Authorization` header sent with every request (Basic or Bearer), if any.
+    private let authorization: String?
 
     struct Endpoint: Sendable, Equatable {
         var host: String
@@ -29,8 +31,9 @@ public final class KVHTTPClient: Sendable {
 
     public init(
         baseURL: String, group: (any EventLoopGroup)? = nil, maxResponseBytes: Int = 64 * 1024 * 1024,
-        timeoutSlack: TimeAmount = .seconds(3)
+        timeoutSlack: TimeAmount = .seconds(3), authorization: String? = nil
     ) {
+        self.authorization = authorization
         self.baseURL = baseURL
         self.group = group ?? MultiThreadedEventLoopGroup.singleton
         self.maxResponseBytes = maxResponseBytes
@@ -75,6 +78,11 @@ public final class KVHTTPClient: Sendable {
         return .success(Endpoint(host: String(host), port: port))
     }
 
+    /// An `Authorization: Basic` value for a user and password.
+    public static func basicAuthorization(user: String, password: [UInt8]) -> String {
+        "Basic " + Data(Array(user.utf8) + [UInt8(ascii: ":")] + password).base64EncodedString()
+    }
+
     /// The path of a key: `/kv/{bucket}/{key}` with each segment percent-encoded.
     public static func kvPath(bucket: String, key: [UInt8]) -> String {
         "/kv/\(PercentEncoding.encodePathSegment(bucket.utf8))/\(PercentEncoding.encodePathSegment(key))"
@@ -98,6 +106,9 @@ public final class KVHTTPClient: Sendable {
         }
         var requestHeaders = HTTPHeaders()
         requestHeaders.add(name: "Host", value: endpoint.hostHeader)
+        if let authorization, !headers.contains(where: { $0.0.lowercased() == "authorization" }) {
+            requestHeaders.add(name: "Authorization", value: authorization)
+        }
         requestHeaders.add(name: "User-Agent", value: "quorumkv-client")
         requestHeaders.add(name: "Connection", value: "close")
         for (name, value) in headers { requestHeaders.add(name: name, value: value) }

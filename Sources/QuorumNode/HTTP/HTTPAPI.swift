@@ -26,8 +26,11 @@ public enum HTTPAPI {
     /// The `operation` label of requests that matched no route (404, 405).
     public static let unroutedOperation = "unrouted"
 
+    /// - Parameter access: the node's users, for `POST /admin/acl/reload` and the `/metrics`
+    ///   lines about logins; `service` is already the caller's guarded one.
     public static func respond(
-        to request: HTTPAPIRequest, service: any KVService, limits: Limits, metrics: NodeMetrics? = nil
+        to request: HTTPAPIRequest, service: any KVService, limits: Limits, metrics: NodeMetrics? = nil,
+        access: AccessControl? = nil
     ) async -> HTTPResponse {
         let endpoint: HTTPEndpoint
         do {
@@ -46,7 +49,8 @@ public enum HTTPAPI {
         do throws(KVError) {
             let parsed = try parse(request, limits: limits)
             route = parsed
-            response = try await perform(parsed, request: request, service: service, limits: limits, metrics: metrics)
+            response = try await perform(
+                parsed, request: request, service: service, limits: limits, metrics: metrics, access: access)
         } catch {
             if case .quorumNotMet = error { metrics?.recordQuorumFailure(operation: operation) }
             response = HTTPResponder.error(error)
@@ -74,7 +78,8 @@ public enum HTTPAPI {
     }
 
     private static func perform(
-        _ route: HTTPRoute, request: HTTPAPIRequest, service: any KVService, limits: Limits, metrics: NodeMetrics?
+        _ route: HTTPRoute, request: HTTPAPIRequest, service: any KVService, limits: Limits, metrics: NodeMetrics?,
+        access: AccessControl?
     ) async throws(KVError) -> HTTPResponse {
         switch route {
         case .getKey(let bucket, let key, let options):
@@ -119,13 +124,25 @@ public enum HTTPAPI {
         case .ring:
             return HTTPResponder.ring(service.ringReport())
         case .metrics:
-            return HTTPResponder.metrics(metrics?.exposition(status: await service.status()) ?? [])
+            return HTTPResponder.metrics(
+                (metrics?.exposition(status: await service.status()) ?? []) + Array((access?.exposition() ?? "").utf8))
         case .statusPage:
             return HTTPResponder.statusPage(await service.status(), latency: metrics?.recent.summaries() ?? [])
         case .joinCluster(let seed):
             return HTTPResponder.json(.accepted, try await service.joinCluster(seed: seed))
         case .leaveCluster:
             return HTTPResponder.json(.accepted, try await service.leaveCluster())
+        case .reloadACL:
+            // Who may ask was checked before (`HTTPAccessGate`): admin on `*`.
+            guard let access, access.enforcing else {
+                throw .badParameter(name: "acl", message: "this node runs without --acl, so there is no ACL to reload; start it with --acl FILE")
+            }
+            switch access.reload() {
+            case .reloaded(let users):
+                return HTTPResponder.json(.ok, ACLReloadDocument(reloaded: true, users: users))
+            case .kept(let reason):
+                return HTTPResponder.json(.unprocessableEntity, HTTPErrorDocument(error: "acl_invalid", message: reason))
+            }
         }
     }
 

@@ -11,17 +11,18 @@ public enum HTTPEndpoint: String, CaseIterable, Sendable {
     case truncateBucket, truncateAll
     case health, status, ring, metrics, statusPage
     case joinCluster, leaveCluster
+    case reloadACL
 
     /// The paths the router tells apart; each has one or more endpoints (one per method).
     public enum Resource: Sendable, Equatable {
         case key, bucketProps, bucketKeys, bucketTruncate, clusterTruncate, health, status, ring, metrics, root, clusterJoin,
-            clusterLeave
+            clusterLeave, aclReload
     }
 
     public var method: String {
         switch self {
         case .putKey, .setBucketProps: return "PUT"
-        case .joinCluster, .leaveCluster, .truncateBucket, .truncateAll: return "POST"
+        case .joinCluster, .leaveCluster, .truncateBucket, .truncateAll, .reloadACL: return "POST"
         case .deleteKey: return "DELETE"
         default: return "GET"
         }
@@ -41,6 +42,7 @@ public enum HTTPEndpoint: String, CaseIterable, Sendable {
         case .statusPage: return .root
         case .joinCluster: return .clusterJoin
         case .leaveCluster: return .clusterLeave
+        case .reloadACL: return .aclReload
         }
     }
 
@@ -59,6 +61,7 @@ public enum HTTPEndpoint: String, CaseIterable, Sendable {
         case .root: return "/"
         case .clusterJoin: return "/cluster/join"
         case .clusterLeave: return "/cluster/leave"
+        case .aclReload: return "/admin/acl/reload"
         }
     }
 
@@ -80,6 +83,7 @@ public enum HTTPEndpoint: String, CaseIterable, Sendable {
         case .statusPage: return "status_page"
         case .joinCluster: return "join"
         case .leaveCluster: return "leave"
+        case .reloadACL: return "acl_reload"
         }
     }
 

@@ -115,6 +115,7 @@ public enum HTTPResponder {
         case .preconditionFailed, .siblingLimit: return .preconditionFailed
         case .quorumNotMet, .overloaded, .unavailable: return .serviceUnavailable
         case .internalError: return .internalServerError
+        case .forbidden: return .forbidden
         }
     }
 

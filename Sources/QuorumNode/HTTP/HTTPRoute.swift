@@ -9,6 +9,7 @@ import QuorumCore
 /// - `POST /buckets/{bucket}/truncate`, `POST /cluster/truncate` (every bucket)
 /// - `GET /health`, `GET /status`, `GET /ring`, `GET /metrics`, `GET /`
 /// - `POST /cluster/join?seed=host:port`, `POST /cluster/leave`
+/// - `POST /admin/acl/reload`
 ///
 /// The key is everything after `/kv/{bucket}/`, percent-decoded to bytes, so binary keys
 /// and keys with `/` (sent as `%2F`, or even unescaped) work.
@@ -30,6 +31,8 @@ public enum HTTPRoute: Sendable, Equatable {
     /// Join the cluster `seed` (a member's peer address) belongs to.
     case joinCluster(seed: String)
     case leaveCluster
+    /// Reads the node's ACL file again (the same as SIGHUP).
+    case reloadACL
 
     /// Query parameters every `/kv` route accepts.
     public static let kvQueryParameters = ["n", "r", "w", "pr", "pw", "timeout"]
@@ -56,6 +59,7 @@ public enum HTTPRoute: Sendable, Equatable {
         case .statusPage: return .statusPage
         case .joinCluster: return .joinCluster
         case .leaveCluster: return .leaveCluster
+        case .reloadACL: return .reloadACL
         }
     }
 
@@ -145,6 +149,9 @@ public enum HTTPRoute: Sendable, Equatable {
         case .leaveCluster:
             try rejectQuery(target.query)
             return .leaveCluster
+        case .reloadACL:
+            try rejectQuery(target.query)
+            return .reloadACL
         }
     }
 
@@ -349,6 +356,7 @@ struct HTTPRequestTarget {
         case ("metrics", 1): return .metrics
         case ("cluster", 2) where text(1) == "join": return .clusterJoin
         case ("cluster", 2) where text(1) == "leave": return .clusterLeave
+        case ("admin", 3) where text(1) == "acl" && text(2) == "reload": return .aclReload
         default: return nil
         }
     }

@@ -17,6 +17,7 @@ public final class HTTPServer: Sendable {
     private let limits: Limits
     private let logger: Logger
     private let idleTimeout: TimeAmount
+    private let access: AccessControl
     /// Where this server counts its requests; `GET /metrics` renders it.
     public let metrics: NodeMetrics
 
@@ -25,8 +26,9 @@ public final class HTTPServer: Sendable {
     /// - Parameter metrics: the node's metrics; a server of its own by default.
     public init(
         host: String, port: Int, group: any EventLoopGroup, service: any KVService, limits: Limits, logger: Logger,
-        idleTimeout: TimeAmount = .seconds(60), metrics: NodeMetrics = NodeMetrics()
+        idleTimeout: TimeAmount = .seconds(60), metrics: NodeMetrics = NodeMetrics(), access: AccessControl = .open()
     ) {
+        self.access = access
         self.metrics = metrics
         self.host = host
         self.port = port
@@ -45,9 +47,13 @@ public final class HTTPServer: Sendable {
         let logger = self.logger
         let idleTimeout = self.idleTimeout
         let metrics = self.metrics
+        // Decided once, from the address this listener binds: see `ListenerAddress`.
+        let gate = access.enforcing
+            ? HTTPAccessGate(access: access, loopbackListener: ListenerAddress.isLoopback(host: host)) : nil
         return try await listener.start { pipeline in
             try Self.configurePipeline(
-                pipeline, service: service, limits: limits, logger: logger, idleTimeout: idleTimeout, metrics: metrics)
+                pipeline, service: service, limits: limits, logger: logger, idleTimeout: idleTimeout, metrics: metrics,
+                gate: gate)
         }
     }
 
@@ -56,6 +62,14 @@ public final class HTTPServer: Sendable {
     public static func configurePipeline(
         _ pipeline: ChannelPipeline.SynchronousOperations, service: any KVService, limits: Limits, logger: Logger,
         idleTimeout: TimeAmount, metrics: NodeMetrics
+    ) throws {
+        try configurePipeline(
+            pipeline, service: service, limits: limits, logger: logger, idleTimeout: idleTimeout, metrics: metrics, gate: nil)
+    }
+
+    static func configurePipeline(
+        _ pipeline: ChannelPipeline.SynchronousOperations, service: any KVService, limits: Limits, logger: Logger,
+        idleTimeout: TimeAmount, metrics: NodeMetrics, gate: HTTPAccessGate?
     ) throws {
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderFieldSize = limits.httpHeaderBytesMax
@@ -67,7 +81,7 @@ public final class HTTPServer: Sendable {
             withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
             withDecoderLimitConfiguration: decoderLimits)
         try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-        try pipeline.addHandler(HTTPServerHandler(service: service, limits: limits, logger: logger, metrics: metrics))
+        try pipeline.addHandler(HTTPServerHandler(service: service, limits: limits, logger: logger, metrics: metrics, gate: gate))
     }
 
     /// Stops accepting, then closes every open connection. Requests in flight lose their answer.

@@ -32,6 +32,10 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let logger: Logger
     private let metrics: NodeMetrics
     private var state = State.idle
+    /// Nil on a node without an ACL: nothing is checked.
+    private let gate: HTTPAccessGate?
+    /// Failed logins on this connection; at `failuresPerConnectionMax` it closes.
+    private var failedLogins = 0
     /// The peer half-closed while a request was in flight: close after answering it.
     private var closeAfterResponse = false
 
@@ -43,7 +47,8 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// bytes that are not HTTP, 413 for a body over the limit, 431 for a head over it).
     static let malformedOperation = "malformed"
 
-    init(service: any KVService, limits: Limits, logger: Logger, metrics: NodeMetrics) {
+    init(service: any KVService, limits: Limits, logger: Logger, metrics: NodeMetrics, gate: HTTPAccessGate? = nil) {
+        self.gate = gate
         self.metrics = metrics
         self.service = service
         self.limits = limits
@@ -111,17 +116,41 @@ final class HTTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         let version = head.version
         let eventLoop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
+        let gate = self.gate
+        let source = context.channel.remoteAddress?.ipAddress ?? "unknown"
         Task {
-            let response = await HTTPAPI.respond(to: request, service: service, limits: limits, metrics: metrics)
+            // The login (a slow hash, unless cached) runs here, off the event loop.
+            var failedLogin = false
+            let response: HTTPResponse
+            switch gate?.admit(request, source: source) ?? .proceed(user: nil) {
+            case .refuse(let refusal, let failed):
+                failedLogin = failed
+                let operation = (try? HTTPRoute.endpoint(method: request.method, uri: request.uri))?.operationLabel
+                metrics.recordResponse(operation: operation ?? HTTPAPI.unroutedOperation, status: refusal.status.code)
+                response = refusal
+            case .proceed(let user):
+                let acting = user.flatMap { user in gate.map { AuthorizedKVService(base: service, user: user, access: $0.access) } }
+                response = await HTTPAPI.respond(
+                    to: request, service: acting ?? service, limits: limits, metrics: metrics, access: gate?.access)
+            }
             eventLoop.execute {
                 let (handler, context) = bound.value
-                handler.finish(context: context, response: response, version: version, keepAlive: keepAlive)
+                handler.finish(context: context, response: response, version: version, keepAlive: keepAlive, failedLogin: failedLogin)
             }
         }
     }
 
-    private func finish(context: ChannelHandlerContext, response: HTTPResponse, version: HTTPVersion, keepAlive: Bool) {
+    private func finish(
+        context: ChannelHandlerContext, response: HTTPResponse, version: HTTPVersion, keepAlive: Bool, failedLogin: Bool = false
+    ) {
         guard case .processing = state else { return }  // the connection went away meanwhile
+        if failedLogin, let gate {
+            failedLogins += 1
+            if failedLogins >= gate.access.limits.failuresPerConnectionMax {
+                gate.access.counters.connectionsClosed.add(1, ordering: .relaxed)
+                closeAfterResponse = true
+            }
+        }
         let keepAlive = keepAlive && !closeAfterResponse
         state = keepAlive ? .idle : .closed
         write(context: context, response: response, version: version, keepAlive: keepAlive, closeMode: .all)

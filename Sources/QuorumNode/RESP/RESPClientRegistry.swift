@@ -17,8 +17,11 @@ final class RESPClientRecord: Sendable {
         var protocolVersion: Int
         /// Commands queued in an open `MULTI`, or -1 (Redis's `multi=`).
         var queued: Int
+        /// The user the connection acts as (never anything about its password).
+        var user: String
 
         init(_ session: RESPSession) {
+            user = session.user
             name = session.clientName.map { String(decoding: $0, as: UTF8.self) } ?? ""
             bucket = session.bucket
             protocolVersion = session.protocolVersion
@@ -55,7 +58,7 @@ final class RESPClientRecord: Sendable {
         if let database = databaseNumber(summary.bucket) { fields.append("db=\(database)") }
         fields += [
             "sub=0", "psub=0", "ssub=0", "multi=\(summary.queued)", "qbuf=0", "qbuf-free=0", "obl=0", "oll=0", "omem=0",
-            "user=default", "resp=\(summary.protocolVersion)", "bucket=\(summary.bucket)",
+            "user=\(summary.user)", "resp=\(summary.protocolVersion)", "bucket=\(summary.bucket)",
         ]
         return fields.joined(separator: " ")
     }

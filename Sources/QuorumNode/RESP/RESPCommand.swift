@@ -57,7 +57,10 @@ public enum RESPCommand: Sendable, Equatable {
     case select(bucket: String)
     case info(section: String?)
     case command(RESPCommandIntrospection)
-    case hello(protocolVersion: Int?, clientName: [UInt8]?)
+    /// `HELLO [protover [AUTH user pass] [SETNAME name]]`.
+    case hello(protocolVersion: Int?, clientName: [UInt8]?, credentials: RESPCredentials? = nil)
+    /// `AUTH [user] password`.
+    case auth(RESPCredentials)
     case client(RESPClientSubcommand)
     case configGet([String])
     case consistency(RESPConsistencyChange)
@@ -155,6 +158,12 @@ extension RESPCommand {
             return .command(try introspection(arguments))
         case "HELLO":
             return try hello(arguments)
+        case "AUTH":
+            switch arguments.count {
+            case 1: return .auth(RESPCredentials(user: nil, password: arguments[0]))
+            case 2: return .auth(RESPCredentials(user: String(decoding: arguments[0], as: UTF8.self), password: arguments[1]))
+            default: throw .wrongArity(name)
+            }
         case "CLIENT":
             return .client(try client(arguments))
         case "CONFIG":
@@ -273,17 +282,20 @@ extension RESPCommand {
     }
 
     private static func hello(_ arguments: [[UInt8]]) throws(RESPCommandError) -> RESPCommand {
-        guard let first = arguments.first else { return .hello(protocolVersion: nil, clientName: nil) }
+        guard let first = arguments.first else { return .hello(protocolVersion: nil, clientName: nil, credentials: nil) }
         guard let version = RESPParser.integer(first[...]) else {
             throw RESPCommandError("ERR", "Protocol version is not an integer or out of range")
         }
         var name: [UInt8]?
+        var credentials: RESPCredentials?
         var index = 1
         while index < arguments.count {
             switch String(decoding: arguments[index], as: UTF8.self).uppercased() {
             case "AUTH":
                 guard index + 2 < arguments.count else { throw .syntax("HELLO AUTH needs a user name and a password") }
-                index += 3  // no authentication: any credentials are accepted, as with Redis's default `nopass` user
+                credentials = RESPCredentials(
+                    user: String(decoding: arguments[index + 1], as: UTF8.self), password: arguments[index + 2])
+                index += 3
             case "SETNAME":
                 guard index + 1 < arguments.count else { throw .syntax("HELLO SETNAME needs a name") }
                 name = arguments[index + 1]
@@ -292,7 +304,7 @@ extension RESPCommand {
                 throw .syntax("in option '\(printable(arguments[index], max: 32))'")
             }
         }
-        return .hello(protocolVersion: version, clientName: name)
+        return .hello(protocolVersion: version, clientName: name, credentials: credentials)
     }
 
     private static func client(_ arguments: [[UInt8]]) throws(RESPCommandError) -> RESPClientSubcommand {

@@ -26,6 +26,13 @@ public struct RESPCommandHandler: Sendable {
         self.scanCursors = scanCursors ?? RESPScanCursors(capacity: protocolLimits.scanCursorsMax)
     }
 
+    /// The same handler calling `service` instead: how a connection that logged in gets
+    /// the guarded service of its user.
+    public func serving(_ service: any KVService) -> RESPCommandHandler {
+        RESPCommandHandler(
+            service: service, limits: limits, protocolLimits: protocolLimits, stats: stats, scanCursors: scanCursors)
+    }
+
     // MARK: - Connection commands
 
     /// The reply to a command that needs no service call, after applying it to the
@@ -49,10 +56,15 @@ public struct RESPCommandHandler: Sendable {
             return RESPIntrospection.info(section: section, session: session, stats: stats, health: service.health())
         case .command(let introspection):
             return RESPIntrospection.command(introspection, resp3: session.protocolVersion == 3)
-        case .hello(let version, let name):
+        case .auth(let credentials):
+            // Reached only on a node without an ACL (a node with one logs in in
+            // `RESPServerHandler`): Redis's answers with a `nopass` default user.
+            return RESPAuthReplies.withoutACL(credentials) ?? .ok
+        case .hello(let version, let name, let credentials):
             if let version, version != 2 && version != 3 {
                 return .error(prefix: "NOPROTO", "sorry, this protocol version is not supported")
             }
+            if let credentials, let refusal = RESPAuthReplies.withoutACL(credentials) { return refusal }
             if let version { session.protocolVersion = version }
             if let name { session.clientName = name }
             return RESPIntrospection.hello(session: session, health: service.health())

@@ -14,6 +14,7 @@ import QuorumCore
 /// | `precondition_failed` | `PRECONDITION` |
 /// | `not_found` | `NOTFOUND` |
 /// | `internal` | `INTERNAL` |
+/// | `forbidden` | `NOPERM` (Redis's word for a command or key the user may not use) |
 ///
 /// `ERR` stays Redis's: syntax, arity, unknown commands, protocol errors. `SIBLINGS`
 /// answers a plain read of a key with several versions.
@@ -28,6 +29,7 @@ public enum RESPErrorReply {
         "precondition_failed": "PRECONDITION",
         "not_found": "NOTFOUND",
         "internal": "INTERNAL",
+        "forbidden": "NOPERM",
     ]
 
     /// The prefix for a service error code; a code added later still gets a distinct,

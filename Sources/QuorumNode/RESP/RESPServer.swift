@@ -16,14 +16,16 @@ public final class RESPServer: Sendable {
     private let commands: RESPCommandHandler
     private let protocolLimits: RESPLimits
     private let logger: Logger
+    private let access: AccessControl
 
     /// - Parameters:
     ///   - limits: the node's limits (keys, values, bucket names).
     ///   - protocolLimits: the protocol's own bounds; by default derived from `limits`.
     public init(
         host: String, port: Int, group: any EventLoopGroup, service: any KVService, limits: Limits, logger: Logger,
-        protocolLimits: RESPLimits? = nil
+        protocolLimits: RESPLimits? = nil, access: AccessControl = .open()
     ) {
+        self.access = access
         self.host = host
         self.port = port
         listener = ClientListener(host: host, port: port, group: group, name: "RESP", logger: logger)
@@ -39,9 +41,12 @@ public final class RESPServer: Sendable {
         let commands = self.commands
         let limits = self.protocolLimits
         let logger = self.logger
+        // Decided once, from the address this listener binds: see `ListenerAddress`.
+        let gate = access.enforcing
+            ? RESPAccessGate(access: access, loopbackListener: ListenerAddress.isLoopback(host: host)) : nil
         return try await listener.start { pipeline in
             try pipeline.addHandler(IdleStateHandler(readTimeout: limits.idleTimeout))
-            try pipeline.addHandler(RESPServerHandler(commands: commands, limits: limits, logger: logger))
+            try pipeline.addHandler(RESPServerHandler(commands: commands, limits: limits, logger: logger, gate: gate))
         }
     }
 
@@ -49,4 +54,11 @@ public final class RESPServer: Sendable {
     public func close() async {
         await listener.close()
     }
+}
+
+/// What a RESP listener needs to check users: the node's `AccessControl` and whether
+/// this listener is bound to a loopback address (where `default` may act unauthenticated).
+struct RESPAccessGate: Sendable {
+    let access: AccessControl
+    let loopbackListener: Bool
 }

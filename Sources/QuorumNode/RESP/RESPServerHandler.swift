@@ -18,7 +18,18 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let commands: RESPCommandHandler
+    /// The handler on the node's own service; `commands` is it, or the same on the
+    /// guarded service of the user this connection acts as.
+    private let baseCommands: RESPCommandHandler
+    private var commands: RESPCommandHandler
+    /// Nil on a node without an ACL: nothing is checked.
+    private let gate: RESPAccessGate?
+    /// The user this connection acts as (with a gate); nil until it logs in.
+    private var user: String?
+    /// A login is being checked: nothing more is parsed until it answers, so commands
+    /// pipelined behind `AUTH` (as redis-benchmark sends them) run as the new user.
+    private var authenticating = false
+    private var failedLogins = 0
     private let limits: RESPLimits
     private let logger: Logger
     private var parser: RESPParser
@@ -52,8 +63,10 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var finishedReplies: [(id: UInt64, reply: RESPValue)] = []
     private var takingReplies = false
 
-    init(commands: RESPCommandHandler, limits: RESPLimits, logger: Logger) {
+    init(commands: RESPCommandHandler, limits: RESPLimits, logger: Logger, gate: RESPAccessGate? = nil) {
         self.commands = commands
+        baseCommands = commands
+        self.gate = gate
         self.limits = limits
         self.logger = logger
         parser = RESPParser(limits: limits)
@@ -67,6 +80,7 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             localAddress: Self.describe(context.channel.localAddress), nowMilliseconds: WallClock.nowMilliseconds())
         self.record = record
         commands.stats.clients.add(record)
+        if let gate, let anonymous = gate.access.anonymousUser(loopbackListener: gate.loopbackListener) { actAs(anonymous) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -159,6 +173,7 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             pipeline.enqueueAnswered(error.reply)
             return
         }
+        if let gate, !admit(command, name: words.first ?? [], gate: gate, context: context) { return }
         if command == .quit {
             pipeline.enqueueAnswered(.ok, closeAfter: true)
             stopReading = true
@@ -216,8 +231,107 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func isBackedUp(_ context: ChannelHandlerContext) -> Bool {
-        pipeline.count >= limits.pipelineDepthMax || pipeline.bufferedReplyBytes > limits.bufferedReplyBytesMax
+        authenticating || pipeline.count >= limits.pipelineDepthMax || pipeline.bufferedReplyBytes > limits.bufferedReplyBytesMax
             || pipeline.commandBytes > limits.pendingCommandBytesMax || !context.channel.isWritable
+    }
+
+    // MARK: - Logging in and permissions
+
+    /// What to answer once a login succeeds.
+    private enum AfterLogin: Sendable {
+        case auth
+        case hello(protocolVersion: Int?, clientName: [UInt8]?)
+    }
+
+    /// Whether `command` may go on: logins start here, an unauthenticated connection gets
+    /// `-NOAUTH`, and a command the user may not run gets `-NOPERM` (by the command
+    /// table's category; the guarded service checks each call again).
+    private func admit(_ command: RESPCommand, name: [UInt8], gate: RESPAccessGate, context: ChannelHandlerContext) -> Bool {
+        switch command {
+        case .auth(let credentials):
+            beginLogin(credentials, then: .auth, gate: gate, context: context)
+            return false
+        case .hello(let version, let clientName, let credentials?):
+            beginLogin(credentials, then: .hello(protocolVersion: version, clientName: clientName), gate: gate, context: context)
+            return false
+        case .quit:
+            return true
+        case .hello where user == nil:
+            pipeline.enqueueAnswered(RESPAuthReplies.helloNoAuth)
+            return false
+        default:
+            guard let user else {
+                session.transaction?.aborted = true
+                pipeline.enqueueAnswered(RESPAuthReplies.noAuth)
+                return false
+            }
+            let commandName = String(decoding: name, as: UTF8.self).lowercased()
+            guard let need = RESPCommandAccess.requirement(command: commandName, bucket: session.bucket),
+                case .denied(let denial) = gate.access.decide(user: user, action: need.action, bucket: need.bucket)
+            else { return true }
+            session.transaction?.aborted = true
+            pipeline.enqueueAnswered(RESPAuthReplies.noPermission(denial, command: commandName))
+            return false
+        }
+    }
+
+    private func actAs(_ name: String) {
+        guard let gate else { return }
+        user = name
+        commands = baseCommands.serving(AuthorizedKVService(base: baseCommands.service, user: name, access: gate.access))
+        session.user = name
+        record?.update(session)
+    }
+
+    /// Checks credentials off the event loop (the hash is slow on purpose) and holds the
+    /// connection's input until the answer is in.
+    private func beginLogin(_ credentials: RESPCredentials, then: AfterLogin, gate: RESPAccessGate, context: ChannelHandlerContext) {
+        authenticating = true
+        let source = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        let eventLoop = context.eventLoop
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
+        let loopback = gate.loopbackListener
+        Task.detached {
+            let outcome = gate.access.login(
+                user: credentials.userName, password: credentials.password, source: source, loopbackListener: loopback)
+            eventLoop.execute {
+                let (handler, context) = bound.value
+                handler.finishLogin(outcome, then: then, gate: gate, context: context)
+            }
+        }
+    }
+
+    private func finishLogin(
+        _ outcome: AccessControl.LoginOutcome, then: AfterLogin, gate: RESPAccessGate, context: ChannelHandlerContext
+    ) {
+        authenticating = false
+        guard !closing else { return }
+        var reply: RESPValue
+        switch outcome {
+        case .accepted(let name):
+            actAs(name)
+            switch then {
+            case .auth:
+                reply = .ok
+            case .hello(let version, let clientName):
+                reply = commands.answerLocally(.hello(protocolVersion: version, clientName: clientName), session: &session)
+                    ?? .ok
+                record?.update(session)
+            }
+        case .refused:
+            failedLogins += 1
+            reply = RESPAuthReplies.wrongPass
+        case .rateLimited:
+            failedLogins += 1
+            reply = RESPAuthReplies.rateLimited
+        }
+        let closeAfter = failedLogins >= gate.access.limits.failuresPerConnectionMax
+        if closeAfter {
+            gate.access.counters.connectionsClosed.add(1, ordering: .relaxed)
+            stopReading = true
+        }
+        pipeline.enqueueAnswered(reply, closeAfter: closeAfter)
+        process(context: context)
     }
 
     // MARK: - Running commands
@@ -296,7 +410,7 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// After end of input: close once every command read is answered and written.
     private func finishIfDone(context: ChannelHandlerContext) {
-        guard inputEnded, !closing, pipeline.isEmpty, parserDrained || stopReading else { return }
+        guard inputEnded, !closing, !authenticating, pipeline.isEmpty, parserDrained || stopReading else { return }
         closing = true
         if flushPending {
             flushPending = false
@@ -328,7 +442,7 @@ final class RESPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case let idle as IdleStateHandler.IdleStateEvent where idle == .read:
-            guard pipeline.isEmpty, !closing else { return }  // a command is running: not the client's fault
+            guard pipeline.isEmpty, !authenticating, !closing else { return }  // a command is running: not the client's fault
             logger.debug("closing idle RESP connection", metadata: ["peer": "\(context.remoteAddress?.description ?? "?")"])
             closing = true
             context.close(promise: nil)

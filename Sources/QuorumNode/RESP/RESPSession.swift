@@ -8,6 +8,8 @@ public struct RESPSession: Sendable, Equatable {
     /// Options every command of this connection starts from; a command's own options win.
     public var defaults = RequestOptions()
     public var clientName: [UInt8]?
+    /// The user the connection acts as, for `CLIENT LIST`: `default` until it logs in.
+    public var user = "default"
     /// 2, or 3 after `HELLO 3`. Replies are the same but for nil (`_`) and the maps of
     /// `HELLO`, `CONFIG GET` and `COMMAND DOCS`.
     public var protocolVersion = 2

@@ -34,7 +34,8 @@ public final class Node: Sendable {
     private let logger: Logger
 
     /// Opens the store and binds nothing yet; `start` opens the sockets.
-    public init(config: NodeConfig, logger: Logger) throws {
+    /// - Parameter access: the node's users (`serve --acl`); without it nothing is checked.
+    public init(config: NodeConfig, logger: Logger, access: AccessControl = .open()) throws {
         try config.validate()
         ProcessMetrics.bootstrap()  // swift-metrics → Prometheus, once per process; /metrics shows it
         self.config = config
@@ -186,12 +187,12 @@ public final class Node: Sendable {
         let metrics = NodeMetrics()
         httpServer = HTTPServer(
             host: config.httpHost, port: config.httpPort, group: group, service: coordinator, limits: config.limits,
-            logger: logger, metrics: metrics)
+            logger: logger, metrics: metrics, access: access)
         if let respPort = config.respPort {
             respServer = RESPServer(
                 host: config.respHost, port: respPort, group: group,
                 service: MeteredKVService(base: coordinator, metrics: metrics, limits: config.limits), limits: config.limits,
-                logger: logger)
+                logger: logger, access: access)
         } else {
             respServer = nil
         }

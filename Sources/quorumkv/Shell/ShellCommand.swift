@@ -71,7 +71,8 @@ struct ShellCommand: AsyncParsableCommand {
         let historyPath = interactive && !noHistory ? (historyFile ?? ShellHistory.defaultPath()) : nil
         let session = ShellSession(
             endpoint: request.resolvedEndpoint, bucket: request.bucket, options: options,
-            history: ShellHistory(path: historyPath), interactive: interactive)
+            history: ShellHistory(path: historyPath), interactive: interactive,
+            authorization: request.target.credentials.checkedAuthorization)
         if interactive { await greet(session) }
         while true {
             if interactive { FileOutput.standardOutput(session.prompt) }
@@ -86,7 +87,7 @@ struct ShellCommand: AsyncParsableCommand {
 
     /// Says which node answers, or that none does (the shell starts anyway).
     private func greet(_ session: ShellSession) async {
-        let client = KVHTTPClient(baseURL: session.endpoint)
+        let client = KVHTTPClient(baseURL: session.endpoint, authorization: session.authorization)
         do {
             let health = try await client.health(timeout: .seconds(2))
             FileOutput.standardOutput("Connected to \(health.node) at \(session.endpoint).\n")

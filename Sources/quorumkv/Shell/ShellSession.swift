@@ -25,13 +25,20 @@ final class ShellSession {
     private var client: KVHTTPClient
     private let keyLister: ShellKeyLister
 
-    init(endpoint: String, bucket: String, options: RequestOptions, history: ShellHistory, interactive: Bool) {
+    /// The `Authorization` header every request sends (`--user`), kept across `connect`.
+    let authorization: String?
+
+    init(
+        endpoint: String, bucket: String, options: RequestOptions, history: ShellHistory, interactive: Bool,
+        authorization: String? = nil
+    ) {
+        self.authorization = authorization
         self.endpoint = endpoint
         self.bucket = bucket
         self.options = options
         self.history = history
         self.interactive = interactive
-        client = KVHTTPClient(baseURL: endpoint)
+        client = KVHTTPClient(baseURL: endpoint, authorization: authorization)
         keyLister = ShellKeyLister()
     }
 
@@ -142,7 +149,7 @@ final class ShellSession {
         case .connect(let endpoint):
             if let endpoint {
                 self.endpoint = endpoint.contains("://") ? endpoint : "http://" + endpoint
-                client = KVHTTPClient(baseURL: self.endpoint)
+                client = KVHTTPClient(baseURL: self.endpoint, authorization: authorization)
                 keyLister.reset()
                 knownContext = nil
             }
