@@ -36,8 +36,11 @@ import NIOHTTP1
                     + "gave \(cut.commands.count) (failed: \(cut.failed))")
         }
         let wordBytesMax = max(limits.bulkBytesMax, limits.inlineBytesMax)
+        // `arrayCountMax` bounds a multibulk array; an inline command's words are bounded
+        // by its line (`inlineBytesMax`), as in Redis.
+        let wordsMax = max(limits.arrayCountMax, limits.inlineBytesMax)
         for words in whole.commands {
-            guard !words.isEmpty, words.count <= limits.arrayCountMax, words.allSatisfy({ $0.count <= wordBytesMax }) else {
+            guard !words.isEmpty, words.count <= wordsMax, words.allSatisfy({ $0.count <= wordBytesMax }) else {
                 throw FuzzCheckFailure("a command of \(words.count) words past the parser's bounds came out")
             }
             _ = try? RESPCommand.parse(words, limits: .defaults)
