@@ -94,7 +94,7 @@ import NIOHTTP1
     /// `FuzzHTTP`: the request decoding that is QuorumKV's own, after NIOHTTP1 has parsed
     /// the head (NIO's parser is fuzzed upstream). Input: byte 0 picks the method, then
     /// the URI up to a newline, then `Name: value` header lines up to an empty line, then
-    /// the body.
+    /// the body. Lines whose name NIO's parser would refuse are skipped.
     ///
     /// - The router's two entry points agree (`HTTPAPI` relies on it).
     /// - A key route's bucket and key, percent-encoded again, route to the same ones.
@@ -113,6 +113,8 @@ import NIOHTTP1
                 break
             }
             let parts = line.split(separator: UInt8(ascii: ":"), maxSplits: 1, omittingEmptySubsequences: false)
+            // NIO's parser passes on only token names (ASCII); `HTTPHeaders.add` traps on others.
+            guard parts[0].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { continue }
             headers.add(
                 name: String(decoding: parts[0], as: UTF8.self),
                 value: String(decoding: parts.count > 1 ? parts[1] : [], as: UTF8.self))
