@@ -80,6 +80,7 @@
         guard let again = try? PeerRequest(decoding: request.encoded()), again == request else {
             throw FuzzCheckFailure("PeerRequest \(request) does not survive encode and decode")
         }
+        if case .coordinateWrite(_, _, let intent, _, _, _) = request { try checkWritable(KeyState(), context: intent.context) }
         if case .gossip(let message) = request { try checkGossipMessage(message) }
     }
 
@@ -173,6 +174,7 @@
         guard let again = try? KeyState(decoding: state.encoded()), again == state else {
             throw FuzzCheckFailure("KeyState does not survive encode and decode")
         }
+        try checkWritable(state, context: state.clock)
     }
 
     public static func checkBucketProps(_ input: [UInt8]) throws(FuzzCheckFailure) {
@@ -205,6 +207,23 @@
         guard let context = try? VersionVector(contextToken: token) else { return }
         guard let again = try? VersionVector(contextToken: context.contextToken), again == context else {
             throw FuzzCheckFailure("context token \(token) does not survive encode and decode")
+        }
+        try checkWritable(KeyState(), context: context)
+    }
+
+    /// A replica coordinates writes on top of whatever state it holds (merged from peers)
+    /// and whatever context a client sent back: neither may make that trap. Tries the
+    /// first few actors the two name, and one they don't, in both conflict modes; a write
+    /// refused with an error is fine.
+    static func checkWritable(_ state: KeyState, context: VersionVector) throws(FuzzCheckFailure) {
+        let named = Set(state.clock.entries.map(\.actor) + context.entries.map(\.actor)).sorted().prefix(4)
+        let intent = WriteIntent(value: [1], contentType: "text/plain", context: context)
+        for actor in named + ["fuzz-node"] {
+            for mode in [ConflictMode.lww, .vclock] {
+                _ = try? state.applying(
+                    intent, actor: actor, timestamp: HLCTimestamp(physicalMilliseconds: 1, logical: 0), mode: mode,
+                    limits: .defaults)
+            }
         }
     }
 
