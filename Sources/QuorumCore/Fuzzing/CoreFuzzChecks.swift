@@ -132,13 +132,21 @@
         try checkUsable(state)
     }
 
-    /// What a node does with a gossiped state at once: builds its rings and merges it
-    /// with its own; the decoder promises a decoded state never traps there.
+    /// What a node does with a gossiped state: builds its rings, merges it with its own and
+    /// applies membership changes to it; the decoder promises a decoded state never traps there.
     static func checkUsable(_ state: MembershipState) throws(FuzzCheckFailure) {
         _ = state.ring
         _ = state.targetRing
         _ = state.digest
         guard state.merged(with: state) == state else { throw FuzzCheckFailure("merging a state with itself changed it") }
+        // Membership changes bump versions and ring positions taken from the state.
+        _ = try? state.joining(member: "fuzz-node", peerAddress: "127.0.0.1:1", httpAddress: "127.0.0.1:2")
+        if let id = state.members.keys.sorted().first {
+            _ = try? state.joining(member: id, peerAddress: "127.0.0.1:3", httpAddress: "127.0.0.1:4")
+            _ = try? state.markingUp(id)
+            _ = try? state.leaving(id)
+            _ = try? state.left(id)
+        }
     }
 
     public static func checkTruncationPoints(_ input: [UInt8]) throws(FuzzCheckFailure) {
