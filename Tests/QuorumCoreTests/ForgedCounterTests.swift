@@ -5,7 +5,7 @@ import XCTest
 /// A version counter at `UInt64.max`, which only forged input holds (a client's context
 /// token, a peer's state), fails the write instead of trapping the coordinating node.
 /// Before the fix, `max(clock[actor], context[actor]) + 1` overflowed and the node died:
-/// any client could crash any node with one PUT and a forged `X-Context`.
+/// a client could crash a node with one PUT and a forged `X-Context` naming it.
 final class ForgedCounterTests: XCTestCase {
     private let now = HLCTimestamp(physicalMilliseconds: 1_000, logical: 0)
 
