@@ -14,8 +14,9 @@
 /// Each takes arbitrary bytes. Bytes a decoder refuses are fine (that is its job); a
 /// function throws only when a decoder broke a property it promises: a decoded value
 /// that re-encodes to something decoding to a different value, a frame whose parts
-/// disagree with its length, a state that traps when used. A crash inside a decoder
-/// crashes the caller, which is what libFuzzer looks for.
+/// disagree with its length, a state that merged with itself changes. Some checks also
+/// use what was decoded the way a node does (write on it, build rings from it): a trap
+/// there, or inside a decoder, crashes the caller, which is what libFuzzer looks for.
 ///
 /// The first byte of an input picks the decoder where one target covers several, so the
 /// fuzzer reaches each decoder directly instead of first having to forge the envelope
