@@ -8,6 +8,9 @@ let package = Package(
         .executable(name: "quorumkv", targets: ["quorumkv"]),
         .executable(name: "quorumkv-sim", targets: ["quorumkv-sim"]),
         .library(name: "QuorumCore", targets: ["QuorumCore"]),
+        // For the fuzz targets in FuzzTesting/, which reach the decoders through these.
+        .library(name: "QuorumStorage", targets: ["QuorumStorage"]),
+        .library(name: "QuorumNode", targets: ["QuorumNode"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -94,6 +94,9 @@ extension MembershipState {
             let version = try reader.readVarInt()
             let ringPosition = try reader.readVarInt()
             guard ringPosition >= 1 else { throw .malformed("member \(id) has ring position 0") }
+            guard version <= counterMax, ringPosition <= counterMax else {
+                throw .malformed("member \(id) has version \(version) and ring position \(ringPosition), above \(counterMax)")
+            }
             members[id] = ClusterMember(
                 id: id, peerAddress: peerAddress, httpAddress: httpAddress, status: status, version: version,
                 ringPosition: ringPosition)
@@ -118,6 +121,12 @@ extension MembershipState {
         }
         return MembershipState(partitionCount: Int(partitionCount), members: members, bucketProps: bucketProps)
     }
+
+    /// Largest member version and ring position a state may carry. Membership changes add
+    /// one to them (`setting`, `admitting`), so a forged state at `UInt64.max` trapped the
+    /// node on its next join or leave (found writing the fuzz checks). One bump per
+    /// membership change never gets near 2^62, and from below it the additions can't overflow.
+    static let counterMax: UInt64 = 1 << 62
 
     /// Decodes a whole buffer holding one state and nothing else.
     public init(decoding bytes: [UInt8], limits: GossipLimits = .defaults) throws(WireError) {

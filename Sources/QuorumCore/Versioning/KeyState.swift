@@ -161,6 +161,7 @@ extension KeyState {
     ) throws(KVError) -> KeyState {
         switch mode {
         case .lww:
+            guard clock[actor] < UInt64.max else { throw Self.counterExhausted(actor) }
             let version = Sibling(
                 dot: Dot(actor: actor, counter: clock[actor] + 1), value: intent.value,
                 contentType: intent.contentType, isTombstone: intent.isTombstone, timestamp: timestamp,
@@ -171,9 +172,25 @@ extension KeyState {
         }
     }
 
+    /// The key's clock holds the largest counter of `actor`, so no later version of it can
+    /// be numbered. Only forged input gets a clock there (2^64 writes never happen).
+    private static func counterExhausted(_ actor: String) -> KVError {
+        .internalError(message: "the key's clock holds the largest counter of \(actor); no later version can be numbered")
+    }
+
     private func applyingCausally(
         _ intent: WriteIntent, actor: String, timestamp: HLCTimestamp, limits: Limits
     ) throws(KVError) -> KeyState {
+        // The context is the client's (a token anyone can forge), and the clock may hold
+        // what a forged context left there: a counter at the top must fail this write,
+        // not trap the node (found writing the fuzz checks; `CoreFuzzChecks.checkWritable`).
+        guard intent.context[actor] < UInt64.max else {
+            throw .badParameter(
+                name: "context",
+                message: "the context counts \(UInt64.max) writes by \(actor), which QuorumKV never issues; "
+                    + "send back the X-Context of a read unchanged")
+        }
+        guard clock[actor] < UInt64.max else { throw Self.counterExhausted(actor) }
         let counter = max(clock[actor], intent.context[actor]) + 1
         var remaining = siblings.filter { !intent.context.covers($0.dot) }
         if intent.isTombstone && remaining.allSatisfy(\.isTombstone) { remaining = [] }
