@@ -144,9 +144,9 @@ import NIOHTTP1
             try CoreFuzzChecks.checkContextToken(context.trimmingCharacters(in: " \t"))
         }
         switch route {
-        case .getKey(let bucket, let key, _), .deleteKey(let bucket, let key, _), .putKey(let bucket, let key, _, _):
+        case .getKey(let bucket, let key, _), .deleteKey(let bucket, let key, _), .putKey(let bucket, let key, _, _, _):
             try checkKeyPath(method: method, bucket: bucket, key: key)
-            if case .putKey(_, _, _, let returnBody) = route {
+            if case .putKey(_, _, _, let returnBody, _) = route {
                 _ = try? HTTPConditionalHeaders.putConditions(headers: headers, returnBody: returnBody)
             }
             if case .deleteKey = route { _ = try? HTTPConditionalHeaders.checkDelete(headers: headers) }
@@ -168,7 +168,7 @@ import NIOHTTP1
         let uri = "/kv/" + PercentEncoding.encodePathSegment(bucket.utf8) + "/" + PercentEncoding.encodePathSegment(key)
         let again = try? HTTPRoute.parse(method: method, uri: uri)
         switch again {
-        case .getKey(bucket, key, _), .deleteKey(bucket, key, _), .putKey(bucket, key, _, _): return
+        case .getKey(bucket, key, _), .deleteKey(bucket, key, _), .putKey(bucket, key, _, _, _): return
         default: throw FuzzCheckFailure("\(method) \(uri) does not route back to bucket \(bucket), key \(key): \(String(describing: again))")
         }
     }
