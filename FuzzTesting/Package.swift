@@ -29,7 +29,6 @@ let package = Package(
                 .product(name: "QuorumCore", package: "QuorumKV"), .product(name: "QuorumStorage", package: "QuorumKV"),
             ],
             swiftSettings: fuzzTarget),
-        // FuzzACLFile: the ACL file parser of issue #15 item 1 gets its target here once it
-        // exists (a check function beside it, a corpus in Corpus/FuzzACLFile, a replay test).
+        .executableTarget(name: "FuzzACLFile", dependencies: [.product(name: "QuorumCore", package: "QuorumKV")], swiftSettings: fuzzTarget),
     ]
 )

@@ -91,6 +91,15 @@ def seeds(target):
         yield "keys", b"\x00/buckets/b/keys?limit=10&cursor=AQUBA2tleQ\n\n"
         yield "join", b"\x03/cluster/join?seed=10.0.0.1%3A7000\n\n"
         yield "status", b"\x04/status\n\n"
+    elif target == "FuzzACLFile":
+        salt, key, token = "ab" * 16, "cd" * 32, "ef" * 32
+        yield "users", (
+            "# operators and applications\n"
+            f"user admin on password:pbkdf2-sha256:600000:{salt}:{key} grant:read,write,delete,list,admin:*\n"
+            f"user app on token:{token} grant:read,write:apples grant:list:a*\n"
+            "user default off\n"
+        ).encode()
+        yield "default-only", b"user default on grant:read:public-?\n\n"
     else:
         sys.exit(f"no seeds for {target}")
 

@@ -6,7 +6,7 @@
 #   scripts/fuzz.sh TARGET [SECONDS] [LIBFUZZER FLAGS...]
 #
 # TARGET is one of the executables in FuzzTesting/Package.swift (FuzzRESP, FuzzHTTP,
-# FuzzPeerFrame, FuzzGossip, FuzzVersionCodecs, FuzzStoredRow). SECONDS defaults to 300.
+# FuzzPeerFrame, FuzzGossip, FuzzVersionCodecs, FuzzStoredRow, FuzzACLFile). SECONDS defaults to 300.
 # New inputs go to FuzzTesting/Corpus/TARGET, which is then merged (-merge=1) down to the
 # inputs that keep its coverage, seeds from scripts/fuzz-seeds.py included. A crash, a
 # failed check, a timeout or an oversized allocation leaves its input in
@@ -28,7 +28,7 @@ shift $(( $# >= 2 ? 2 : 1 ))
 # shapes (a few members, siblings, pipelined commands), short enough to keep runs fast.
 case $target in
     FuzzRESP | FuzzPeerFrame | FuzzGossip | FuzzStoredRow) max_len=4096 ;;
-    FuzzHTTP | FuzzVersionCodecs) max_len=2048 ;;
+    FuzzHTTP | FuzzVersionCodecs | FuzzACLFile) max_len=2048 ;;
     *) echo "unknown target $target" >&2; usage ;;
 esac
 

@@ -12,6 +12,8 @@ final class FuzzCorpusReplayTests: XCTestCase {
     func testGossipCorpus() throws { try replayFuzzCorpus("FuzzGossip", CoreFuzzChecks.checkGossip) }
 
     func testVersionCodecsCorpus() throws { try replayFuzzCorpus("FuzzVersionCodecs", CoreFuzzChecks.checkVersionCodecs) }
+
+    func testACLFileCorpus() throws { try replayFuzzCorpus("FuzzACLFile", CoreFuzzChecks.checkACLFile) }
 }
 
 /// Runs every file of one target's corpus through `check`, failing on a broken property

@@ -160,6 +160,25 @@
         }
     }
 
+    // MARK: - ACL file
+
+    /// `FuzzACLFile`: the ACL file parser either refuses the bytes or returns an ACL that
+    /// renders back to a file it parses to the same ACL, and that every decision can use.
+    public static func checkACLFile(_ input: [UInt8]) throws(FuzzCheckFailure) {
+        guard let acl = try? ACLFileFormat.parse(input) else { return }
+        let rendered = Array(ACLFileFormat.render(acl).utf8)
+        guard let again = try? ACLFileFormat.parse(rendered), again == acl else {
+            throw FuzzCheckFailure("an ACL does not survive render and parse")
+        }
+        for name in acl.order {
+            guard let user = acl.users[name] else { throw FuzzCheckFailure("user \(name) is in the order but not the table") }
+            for action in AccessAction.allCases {
+                _ = AccessDecision.decide(user: user, action: action, bucket: "apples")
+                _ = AccessDecision.decide(user: user, action: action, bucket: nil)
+            }
+        }
+    }
+
     // MARK: - Stored and versioned encodings
 
     /// `FuzzVersionCodecs`: byte 0 picks `KeyState` (0), `BucketProps` (1), `Hint` (2),
