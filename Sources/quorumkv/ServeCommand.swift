@@ -33,6 +33,13 @@ struct ServeCommand: AsyncParsableCommand {
               quorumkv serve --node-id node4 --http 127.0.0.1:8084 --peer 127.0.0.1:9084 \
                 --data-dir ./data/node4 --join 127.0.0.1:9081
 
+            TLS: --tls-cert and --tls-key put HTTPS on the HTTP port and RESP over TLS on the
+            RESP port (TLS only); --tls-ca adds mutual TLS on the peer port, where a peer's
+            certificate must chain to the bundle and name its node id as DNS:<node-id>.
+            `quorumkv cert init|issue` makes development certificates. SIGHUP re-reads the
+            certificate, key and CA files: new connections use them, open ones continue, and
+            a failed reload keeps the old material and logs why. See docs/security.md.
+
             The node logs to stderr and stops cleanly on SIGINT or SIGTERM.
 
             Exit codes:
@@ -89,6 +96,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("tombstone-grace"), help: "Milliseconds every replica must have held a delete's tombstone before it is purged (default 86400000, one day; keep it longer than nodes stay down).")
     var tombstoneGrace: UInt64?
 
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate (chain allowed, leaf first) for HTTPS, RESP over TLS and the peer port; with it the HTTP and RESP ports take TLS only.")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert (unencrypted; keep it 0600).")
+    var tlsKey: String?
+
+    @Option(name: .customLong("tls-ca"), help: "PEM bundle of one or more CAs peers' certificates must chain to (several while rotating); turns on mutual TLS on the peer port.")
+    var tlsCA: String?
+
+    @Option(name: .customLong("peer-tls"), help: "Peer port TLS: off, accept (TLS and plaintext, for moving a running cluster to TLS) or require (default require with --tls-ca, else off).")
+    var peerTLS: String?
+
+    @Option(name: .customLong("tls-handshake-timeout"), help: "Milliseconds a TLS handshake may take before its connection is closed (default 10000).")
+    var tlsHandshakeTimeout: Int?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
@@ -125,6 +147,12 @@ struct ServeCommand: AsyncParsableCommand {
             logger.critical("could not start: \(error)")
             throw ExitCode(1)
         }
+        if nodeConfig.tls != nil {
+            SignalWaiter.onReload {
+                // Node.reloadTLS logs the outcome; a failure keeps the old material.
+                try? node.reloadTLS()
+            }
+        }
         // Whichever comes first: a signal, or this node leaving its cluster. The other
         // waiter never ends by itself, so neither is awaited as a child task.
         let reason: String = await withCheckedContinuation { continuation in
@@ -159,7 +187,9 @@ struct ServeCommand: AsyncParsableCommand {
             node_id: nodeID, http: http, peer: peer, resp: resp, data_dir: dataDirectory,
             members: members.isEmpty ? nil : members, join: join, partitions: partitions, sync: sync,
             event_loop_threads: eventLoopThreads, read_repair: readRepair, sloppy_quorum: sloppyQuorum,
-            anti_entropy_interval_ms: antiEntropyInterval, tombstone_grace_ms: tombstoneGrace, log_level: logLevel)
+            anti_entropy_interval_ms: antiEntropyInterval, tombstone_grace_ms: tombstoneGrace, log_level: logLevel,
+            tls_cert: tlsCert, tls_key: tlsKey, tls_ca: tlsCA, peer_tls: peerTLS,
+            tls_handshake_timeout_ms: tlsHandshakeTimeout)
     }
 
     /// File, then environment, then flags.
@@ -186,6 +216,18 @@ enum SignalWaiter {
             }
             SignalSources.keep(sources)
         }
+    }
+}
+
+extension SignalWaiter {
+    /// Calls `reload` on every SIGHUP for the life of the process (instead of the default,
+    /// which would end it).
+    static func onReload(_ reload: @escaping @Sendable () -> Void) {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "quorumkv.sighup"))
+        source.setEventHandler { @Sendable in reload() }
+        source.resume()
+        SignalSources.keep([source])
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import QuorumNode
 import XCTest
 
@@ -23,14 +24,26 @@ final class ClusterHarness: @unchecked Sendable {
     private(set) var nodes: [NodeInfo]
     private let executable: String
 
-    /// Starts `count` nodes and waits until every one answers `/health`.
     /// Flags every node gets besides its addresses (e.g. a faster anti-entropy interval).
     private let extraArguments: [String]
+    /// Flags of one node by id, after `extraArguments` (its certificate, its --peer-tls);
+    /// change an entry and `restart` the node to roll a setting through the cluster.
+    var nodeArguments: [String: [String]]
+    /// Set when the HTTP ports serve HTTPS: the client context trusting the test CA.
+    var httpsTrust: NIOSSLContext?
 
-    init(nodes count: Int, extraArguments: [String] = [], file: StaticString = #filePath, line: UInt = #line) async throws {
+    /// Starts `count` nodes and waits until every one answers `/health` and, when
+    /// `waitForPeers`, until every node reaches every peer.
+    init(
+        nodes count: Int, extraArguments: [String] = [], nodeArguments: [String: [String]] = [:],
+        httpsTrust: NIOSSLContext? = nil, waitForPeers: Bool = true, root: String? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) async throws {
         self.extraArguments = extraArguments
+        self.nodeArguments = nodeArguments
+        self.httpsTrust = httpsTrust
         executable = try Self.quorumkvBinary()
-        let root = NSTemporaryDirectory() + "quorumkv-it-\(UUID().uuidString.prefix(8))"
+        let root = root ?? NSTemporaryDirectory() + "quorumkv-it-\(UUID().uuidString.prefix(8))"
         self.root = root
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let ports = try Self.freePorts(count * 3)
@@ -41,7 +54,7 @@ final class ClusterHarness: @unchecked Sendable {
         }
         for index in nodes.indices { try launch(index) }
         for index in nodes.indices { try await waitUntilHealthy(index) }
-        try await waitUntilConnected()
+        if waitForPeers { try await waitUntilConnected() }
     }
 
     /// Waits until every node has reached every peer: nodes start one after another, so
@@ -59,9 +72,9 @@ final class ClusterHarness: @unchecked Sendable {
         }
     }
 
-    func endpoint(_ index: Int) -> String { "http://127.0.0.1:\(nodes[index].httpPort)" }
+    func endpoint(_ index: Int) -> String { "\(httpsTrust == nil ? "http" : "https")://127.0.0.1:\(nodes[index].httpPort)" }
 
-    func client(_ index: Int) -> TestClient { TestClient(base: endpoint(index)) }
+    func client(_ index: Int) -> TestClient { TestClient(base: endpoint(index), tls: httpsTrust) }
 
     func respPort(_ index: Int) -> Int { nodes[index].respPort }
 
@@ -77,7 +90,7 @@ final class ClusterHarness: @unchecked Sendable {
         process.arguments = [
             "serve", "--node-id", node.id, "--http", "127.0.0.1:\(node.httpPort)", "--peer", "127.0.0.1:\(node.peerPort)",
             "--resp", "127.0.0.1:\(node.respPort)", "--data-dir", node.directory, "--log-level", "warning",
-        ] + membershipArguments(for: node) + extraArguments
+        ] + membershipArguments(for: node) + extraArguments + (nodeArguments[node.id] ?? [])
         process.standardOutput = handle
         process.standardError = handle
         try process.run()

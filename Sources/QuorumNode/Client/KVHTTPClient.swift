@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import QuorumCore
 
 /// A small HTTP/1.1 client for a QuorumKV node's API, used by the CLI and by tests.
@@ -18,10 +19,14 @@ public final class KVHTTPClient: Sendable {
     public let timeoutSlack: TimeAmount
     private let group: any EventLoopGroup
     private let endpoint: Result<Endpoint, KVClientError>
+    /// Trust for `https://` URLs; the system's roots when nil.
+    private let tls: NIOSSLContext?
 
     struct Endpoint: Sendable, Equatable {
         var host: String
         var port: Int
+        /// `https://`: the connection opens with a TLS handshake.
+        var usesTLS = false
 
         /// `Host` header value: IPv6 literals in brackets.
         var hostHeader: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
@@ -29,8 +34,9 @@ public final class KVHTTPClient: Sendable {
 
     public init(
         baseURL: String, group: (any EventLoopGroup)? = nil, maxResponseBytes: Int = 64 * 1024 * 1024,
-        timeoutSlack: TimeAmount = .seconds(3)
+        timeoutSlack: TimeAmount = .seconds(3), tls: NIOSSLContext? = nil
     ) {
+        self.tls = tls
         self.baseURL = baseURL
         self.group = group ?? MultiThreadedEventLoopGroup.singleton
         self.maxResponseBytes = maxResponseBytes
@@ -38,11 +44,16 @@ public final class KVHTTPClient: Sendable {
         self.endpoint = Self.parse(baseURL: baseURL)
     }
 
-    /// Parses `http://host:port`, `host:port`, `http://[::1]:8081/`; port 80 when absent.
+    /// Parses `http://host:port`, `host:port`, `http://[::1]:8081/`, `https://host:port`;
+    /// port 80 (443 for https) when absent.
     static func parse(baseURL: String) -> Result<Endpoint, KVClientError> {
         var rest = Substring(baseURL.trimmingCharacters(in: .whitespaces))
+        var usesTLS = false
         if rest.lowercased().hasPrefix("http://") {
             rest = rest.dropFirst("http://".count)
+        } else if rest.lowercased().hasPrefix("https://") {
+            rest = rest.dropFirst("https://".count)
+            usesTLS = true
         } else if rest.contains("://") {
             return .failure(.invalidEndpoint(baseURL))
         }
@@ -64,7 +75,7 @@ public final class KVHTTPClient: Sendable {
         } else {
             host = rest
         }
-        var port = 80
+        var port = usesTLS ? 443 : 80
         if let portText {
             guard let number = Int(portText), (1...65535).contains(number) else {
                 return .failure(.invalidEndpoint(baseURL))
@@ -72,7 +83,7 @@ public final class KVHTTPClient: Sendable {
             port = number
         }
         guard !host.isEmpty else { return .failure(.invalidEndpoint(baseURL)) }
-        return .success(Endpoint(host: String(host), port: port))
+        return .success(Endpoint(host: String(host), port: port, usesTLS: usesTLS))
     }
 
     /// The path of a key: `/kv/{bucket}/{key}` with each segment percent-encoded.
@@ -112,13 +123,26 @@ public final class KVHTTPClient: Sendable {
         let eventLoop = group.next()
         let promise = eventLoop.makePromise(of: HTTPClientResponse.self)
         let maxBytes = maxResponseBytes
-        let description = "http://\(endpoint.hostHeader)"
+        let description = "\(endpoint.usesTLS ? "https" : "http")://\(endpoint.hostHeader)"
+        var tlsContext: NIOSSLContext?
+        if endpoint.usesTLS {
+            do {
+                tlsContext = try tls ?? NIOSSLContext(configuration: .makeClientConfiguration())
+            } catch {
+                throw .unreachable(endpoint: description, reason: "no TLS client context: \(error)")
+            }
+        }
+        // SNI and hostname checks take names; an IP literal is checked against IP SANs only.
+        let serverHostname = Self.isIPAddress(endpoint.host) ? nil : endpoint.host
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    if let tlsContext {
+                        try pipeline.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: serverHostname))
+                    }
                     try pipeline.addHandler(HTTPRequestEncoder())
                     try pipeline.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
                     try pipeline.addHandler(
@@ -145,6 +169,12 @@ public final class KVHTTPClient: Sendable {
             channel.close(promise: nil)
             throw .badResponse(Self.describe(error))
         }
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 
     static func describe(_ error: any Error) -> String {
