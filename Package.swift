@@ -54,6 +54,7 @@ let package = Package(
             dependencies: [
                 "QuorumCore", "QuorumServices", "QuorumStorage", "QuorumTLS",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -109,7 +110,8 @@ let package = Package(
         .testTarget(
             name: "QuorumNodeTests",
             dependencies: [
-                "QuorumNode", "QuorumCore",
+                "QuorumNode", "QuorumCore", "QuorumTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

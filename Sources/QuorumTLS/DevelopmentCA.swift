@@ -101,11 +101,11 @@ public enum DevelopmentCA {
             let subject = try DistinguishedName { CommonName(request.nodeID) }
             let extensions = try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
-                Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
+                Critical(KeyUsage(digitalSignature: true))
                 try ExtendedKeyUsage([.serverAuth, .clientAuth])
                 SubjectAlternativeNames(names)
                 SubjectKeyIdentifier(hash: key.publicKey)
-                AuthorityKeyIdentifier(keyIdentifier: (try? caCertificate.extensions.subjectKeyIdentifier)??.keyIdentifier)
+                AuthorityKeyIdentifier(keyIdentifier: (try? caCertificate.extensions.subjectKeyIdentifier)?.keyIdentifier)
             }
             let certificate = try Certificate(
                 version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: key.publicKey,
@@ -168,14 +168,10 @@ public enum DevelopmentCA {
         defer { close(descriptor) }
         // O_CREAT's mode is filtered by the umask and ignored for an existing file; set it outright.
         fchmod(descriptor, mode)
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count {
-            let result = bytes[written...].withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
-            guard result > 0 else {
-                throw TLSMaterialError("cannot write \(path): \(String(cString: strerror(errno)))")
-            }
-            written += result
+        do {
+            try FileHandle(fileDescriptor: descriptor, closeOnDealloc: false).write(contentsOf: Data(text.utf8))
+        } catch {
+            throw TLSMaterialError("cannot write \(path): \(error.localizedDescription)")
         }
     }
 

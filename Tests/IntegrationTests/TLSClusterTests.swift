@@ -158,7 +158,8 @@ final class TLSClusterTests: XCTestCase {
         }
 
         // No client certificate at all.
-        XCTAssertFalse(try await Self.connectsWithoutClientCertificate(port: port, caPath: caPath))
+        let withoutCertificate = try await Self.connectsWithoutClientCertificate(port: port, caPath: caPath)
+        XCTAssertFalse(withoutCertificate, "a TLS client without a certificate must be refused")
         try await eventually("the missing client certificate is counted", seconds: 10) {
             try await TLSMetricsReader.failures(self.cluster, node: 0, port: "peer", reason: "no_client_certificate") >= 1
         }
@@ -169,8 +170,7 @@ final class TLSClusterTests: XCTestCase {
     /// A TLS client without a certificate: true if the peer port kept the connection open
     /// and answered a hello-sized write within 5 s.
     static func connectsWithoutClientCertificate(port: Int, caPath: String) async throws -> Bool {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        defer { try? group.syncShutdownGracefully() }
+        let group = MultiThreadedEventLoopGroup.singleton
         let context = try TestCertificates.clientTrusting(caPath)
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in

@@ -72,12 +72,11 @@ enum TestPeer {
         port: Int, expectedNodeID: String, claimedNodeID: String, certificate: String, key: String, caPath: String
     ) async throws -> Bool {
         let material = try ReloadableTLS(files: TLSFiles(certificatePath: certificate, keyPath: key, caPath: caPath))
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let group = MultiThreadedEventLoopGroup.singleton
         let client = PeerClient(
             nodeID: expectedNodeID, host: "127.0.0.1", port: port, group: group,
             hello: PeerHello(nodeID: claimedNodeID, clusterDigest: PeerHello.clusterDigest(partitionCount: 64)),
             logger: .init(label: "test-peer"), tls: PeerTLS(mode: .require, material: material))
-        defer { try? group.syncShutdownGracefully() }
         let accepted: Bool
         do {
             _ = try await client.request([0xFF], timeout: .seconds(5)).get()

@@ -1,4 +1,6 @@
+import Crypto
 import QuorumTLS
+import SwiftASN1
 import X509
 import XCTest
 

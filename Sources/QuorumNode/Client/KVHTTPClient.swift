@@ -124,13 +124,11 @@ public final class KVHTTPClient: Sendable {
         let promise = eventLoop.makePromise(of: HTTPClientResponse.self)
         let maxBytes = maxResponseBytes
         let description = "\(endpoint.usesTLS ? "https" : "http")://\(endpoint.hostHeader)"
-        var tlsContext: NIOSSLContext?
-        if endpoint.usesTLS {
-            do {
-                tlsContext = try tls ?? NIOSSLContext(configuration: .makeClientConfiguration())
-            } catch {
-                throw .unreachable(endpoint: description, reason: "no TLS client context: \(error)")
-            }
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = endpoint.usesTLS ? try tls ?? NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+        } catch {
+            throw .unreachable(endpoint: description, reason: "no TLS client context: \(error)")
         }
         // SNI and hostname checks take names; an IP literal is checked against IP SANs only.
         let serverHostname = Self.isIPAddress(endpoint.host) ? nil : endpoint.host

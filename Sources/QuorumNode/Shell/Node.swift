@@ -43,7 +43,7 @@ public final class Node: Sendable {
         self.config = config
         self.logger = logger
         // Read before anything else opens: bad TLS files stop the start with their reason.
-        let tlsMaterial = try config.tls.map { files throws(TLSMaterialError) in try ReloadableTLS(files: files) }
+        let tlsMaterial: ReloadableTLS? = try config.tls.map { try ReloadableTLS(files: $0) }
         self.tlsMaterial = tlsMaterial
         let tlsLimits = config.tlsLimits
         if tlsMaterial != nil { TLSMetrics.publish(limits: tlsLimits) }

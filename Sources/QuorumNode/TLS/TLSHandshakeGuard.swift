@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOSSL
+import NIOTLS
 import QuorumTLS
 
 /// Sits right behind a TLS handler until its handshake completes: closes the connection
@@ -55,7 +56,7 @@ final class TLSHandshakeGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .handshakeCompleted? = event as? TLSUserEvent, !finished {
+        if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent, !finished {
             finished = true
             deadline?.cancel()
             deadline = nil
