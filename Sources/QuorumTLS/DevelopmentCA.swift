@@ -147,13 +147,14 @@ public enum DevelopmentCA {
     }
 
     public static func pem(_ certificate: Certificate) throws(TLSMaterialError) -> String {
-        do { return try certificate.serializeAsPEM().pemString } catch {
+        // A final newline, so `cat a.pem b.pem > bundle.pem` makes a valid bundle.
+        do { return try certificate.serializeAsPEM().pemString + "\n" } catch {
             throw TLSMaterialError("could not encode a certificate as PEM: \(error)")
         }
     }
 
     public static func pem(_ key: Certificate.PrivateKey) throws(TLSMaterialError) -> String {
-        do { return try key.serializeAsPEM().pemString } catch {
+        do { return try key.serializeAsPEM().pemString + "\n" } catch {
             throw TLSMaterialError("could not encode a private key as PEM")
         }
     }

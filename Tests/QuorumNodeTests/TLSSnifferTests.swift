@@ -39,14 +39,14 @@ final class TLSSnifferTests: XCTestCase {
 
     func testPlaintextIsClosedWithNothingWritten() throws {
         let channel = try channel()
-        try? channel.writeInbound(ByteBuffer(string: "PING\r\n"))
+        _ = try? channel.writeInbound(ByteBuffer(string: "PING\r\n"))
         XCTAssertNil(try channel.readOutbound(as: ByteBuffer.self), "not a byte back to a plaintext client")
         XCTAssertFalse(channel.isActive)
     }
 
     func testHandshakeByteBringsInTheTLSHandler() throws {
         let channel = try channel()
-        try? channel.writeInbound(ByteBuffer(bytes: [0x16]))
+        _ = try? channel.writeInbound(ByteBuffer(bytes: [0x16]))
         XCTAssertNoThrow(try channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self))
         XCTAssertThrowsError(try channel.pipeline.syncOperations.handler(type: TLSSniffer.self), "the sniffer removes itself")
         XCTAssertTrue(channel.isActive)
@@ -55,7 +55,7 @@ final class TLSSnifferTests: XCTestCase {
 
     func testStalledHandshakeIsClosedAtTheDeadline() throws {
         let channel = try channel()
-        try? channel.writeInbound(ByteBuffer(bytes: [0x16]))
+        _ = try? channel.writeInbound(ByteBuffer(bytes: [0x16]))
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(700))
         XCTAssertTrue(channel.isActive, "not closed before the deadline")
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
