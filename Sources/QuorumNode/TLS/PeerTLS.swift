@@ -37,10 +37,29 @@ public struct PeerTLS: Sendable {
 
     /// Front of a dialled peer connection's pipeline when it is to use TLS: verifies the
     /// reached node's chain against the CA bundle and, when `expectedNodeID` is known, that
-    /// its certificate names it (`DNS:<node-id>`, checked as the TLS hostname).
+    /// its certificate names it (`DNS:<node-id>`).
+    ///
+    /// The node id is checked here, not by NIOSSL's hostname verification: that accepts
+    /// any certificate whose IP SAN matches the dialled address, so a certificate issued to
+    /// another node on the same address would pass. The check runs in NIOSSL's
+    /// additional-verification step (an underscored, pinned API), before the handshake
+    /// completes, so not a byte of the hello or a request reaches a node that fails it.
     func configureClient(_ pipeline: ChannelPipeline.SynchronousOperations, expectedNodeID: String?, logger: Logger) throws {
         guard let material, let context = material.current.peerClient else { return }
-        try pipeline.addHandler(NIOSSLClientHandler(context: context, serverHostname: expectedNodeID))
+        let handler: NIOSSLClientHandler
+        if let expectedNodeID {
+            handler = try NIOSSLClientHandler._makeSSLClientHandler(context: context, serverHostname: nil) { certificate, channel in
+                guard let der = try? certificate.toDERBytes(), PeerIdentity.certificate(derBytes: der, names: expectedNodeID) else {
+                    let names = (try? certificate.toDERBytes()).map(PeerIdentity.dnsNames(derBytes:)) ?? []
+                    return channel.eventLoop.makeFailedFuture(
+                        PeerIdentityMismatch(expected: expectedNodeID, presented: names))
+                }
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+        } else {
+            handler = try NIOSSLClientHandler(context: context, serverHostname: nil)
+        }
+        try pipeline.addHandler(handler)
         try pipeline.addHandler(TLSHandshakeGuard(port: "peer", limits: limits, logger: logger))
     }
 
@@ -57,5 +76,15 @@ public struct PeerTLS: Sendable {
             return "the client certificate names \(names.isEmpty ? "no DNS names" : names.map { "DNS:\($0)" }.joined(separator: ", ")) but the hello claims \(nodeID); issue it with `quorumkv cert issue --node \(nodeID)`"
         }
         return nil
+    }
+}
+
+/// A reached node's certificate does not name the node that was dialled.
+struct PeerIdentityMismatch: Error, CustomStringConvertible {
+    var expected: String
+    var presented: [String]
+
+    var description: String {
+        "the reached node's certificate names \(presented.isEmpty ? "no DNS names" : presented.map { "DNS:\($0)" }.joined(separator: ", ")), not \(PeerIdentity.requiredName(nodeID: expected))"
     }
 }

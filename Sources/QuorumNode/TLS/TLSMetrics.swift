@@ -39,6 +39,7 @@ enum TLSRefusal: String, Sendable {
 
     /// Sorts a handshake error by BoringSSL's reason text, which is stable across versions.
     static func classify(_ error: any Error) -> TLSRefusal {
+        if error is PeerIdentityMismatch { return .nodeIDMismatch }
         let text = "\(error)".uppercased()
         if text.contains("PEER_DID_NOT_RETURN_A_CERTIFICATE") || text.contains("CERTIFICATE_REQUIRED") {
             return .noClientCertificate
@@ -48,7 +49,6 @@ enum TLSRefusal: String, Sendable {
         {
             return .untrustedCertificate
         }
-        if text.contains("HOSTNAME") || text.contains("UNABLETOVALIDATEHOSTNAME") { return .nodeIDMismatch }
         return .handshakeFailed
     }
 }
