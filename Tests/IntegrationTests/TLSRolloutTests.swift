@@ -33,10 +33,14 @@ final class TLSRolloutTests: XCTestCase {
                 cluster.nodeArguments[id] = arguments(id, mode)
                 try await cluster.restart(index)
                 try await cluster.waitUntilConnected(seconds: 60)
-                written += 1
-                let key = "rollout-\(written)"
-                try await eventually("\(key) reaches all replicas after \(id) moved to \(mode)", seconds: 30) {
-                    try await self.cluster.client((index + 1) % 3).put(key, mode, query: [("w", "3")]).status == 204
+                // Through every node, so every node's outbound links (plaintext or TLS,
+                // whichever its peer takes now) carry a write to all three replicas.
+                for coordinator in 0..<3 {
+                    written += 1
+                    let key = "rollout-\(written)"
+                    try await eventually("\(key) through node\(coordinator + 1) reaches all replicas after \(id) moved to \(mode)", seconds: 30) {
+                        try await self.cluster.client(coordinator).put(key, mode, query: [("w", "3"), ("timeout", "1000")]).status == 204
+                    }
                 }
             }
         }
