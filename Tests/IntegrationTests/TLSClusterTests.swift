@@ -69,6 +69,11 @@ final class TLSClusterTests: XCTestCase {
         XCTAssertEqual(viaCurl.status, 0, viaCurl.errors)
         XCTAssertEqual(viaCurl.output, "hello over tls")
 
+        let cli = try await CLIRunner(environment: ["QUORUMKV_CACERT": caPath]).run(
+            ["get", "tls:greeting", "--r", "3", "--endpoint", cluster.endpoint(1)], seconds: 30)
+        XCTAssertEqual(cli.status, 0, cli.description)
+        XCTAssertEqual(cli.text, "hello over tls", cli.description)
+
         let script = "\(root)/tls_client.py"
         try #"""
             import sys, redis

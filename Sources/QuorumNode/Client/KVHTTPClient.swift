@@ -126,7 +126,7 @@ public final class KVHTTPClient: Sendable {
         let description = "\(endpoint.usesTLS ? "https" : "http")://\(endpoint.hostHeader)"
         let tlsContext: NIOSSLContext?
         do {
-            tlsContext = endpoint.usesTLS ? try tls ?? NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+            tlsContext = endpoint.usesTLS ? try tls ?? Self.defaultTLSContext() : nil
         } catch {
             throw .unreachable(endpoint: description, reason: "no TLS client context: \(error)")
         }
@@ -167,6 +167,22 @@ public final class KVHTTPClient: Sendable {
             channel.close(promise: nil)
             throw .badResponse(Self.describe(error))
         }
+    }
+
+    /// Where the CLI takes the CA for `https://` endpoints: a PEM file named by this variable
+    /// (a development CA from `quorumkv cert init`), else the system's trusted CAs.
+    public static let caCertificateEnvironmentVariable = "QUORUMKV_CACERT"
+
+    private static func defaultTLSContext() throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let path = ProcessInfo.processInfo.environment[caCertificateEnvironmentVariable], !path.isEmpty {
+            do {
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(path))
+            } catch {
+                throw KVClientError.invalidEndpoint("\(caCertificateEnvironmentVariable)=\(path) is not a readable PEM CA file")
+            }
+        }
+        return try NIOSSLContext(configuration: configuration)
     }
 
     static func isIPAddress(_ host: String) -> Bool {
