@@ -67,4 +67,17 @@ final class TLSSnifferTests: XCTestCase {
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(900))
         XCTAssertFalse(channel.isActive, "a client that never starts a handshake is closed on the same deadline")
     }
+
+    /// The reason words on /metrics come from BoringSSL's error text and our own errors.
+    func testRefusalReasonsAreSortedFromTheErrorText() {
+        struct Text: Error, CustomStringConvertible { var description: String }
+        XCTAssertEqual(TLSRefusal.classify(Text(description: "handshakeFailed(PEER_DID_NOT_RETURN_A_CERTIFICATE)")), .noClientCertificate)
+        XCTAssertEqual(TLSRefusal.classify(Text(description: "handshakeFailed(CERTIFICATE_VERIFY_FAILED)")), .untrustedCertificate)
+        XCTAssertEqual(TLSRefusal.classify(Text(description: "TLSV1_ALERT_UNKNOWN_CA")), .untrustedCertificate)
+        XCTAssertEqual(TLSRefusal.classify(PeerIdentityMismatch(expected: "node1", presented: ["node2"])), .nodeIDMismatch)
+        XCTAssertEqual(TLSRefusal.classify(Text(description: "WRONG_VERSION_NUMBER")), .handshakeFailed)
+        XCTAssertEqual(
+            "\(PeerIdentityMismatch(expected: "node1", presented: ["node2"]))",
+            "the reached node's certificate names DNS:node2, not DNS:node1")
+    }
 }
