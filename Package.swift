@@ -19,8 +19,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
-        // Password hashing (PBKDF2-SHA256 in _CryptoExtras), HMAC and SHA-256 for the ACL.
+        // Password hashing (PBKDF2-SHA256 in _CryptoExtras), HMAC and SHA-256 for the ACL;
+        // keys and certificates for TLS.
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.1.0"),
     ],
     targets: [
         // Pure protocol logic: no IO, no clocks, no randomness. Imports the standard library only.
@@ -38,10 +42,24 @@ let package = Package(
         // It reaches sockets, files, clocks, timers and randomness only through the
         // interfaces in World/, so the real node and the simulator run the same lines.
         .target(name: "QuorumServices", dependencies: ["QuorumCore"]),
+        // TLS material: development CA and node certificates (swift-certificates), loading
+        // PEM files into swift-nio-ssl contexts, the peer SAN rule and reloadable contexts.
+        .target(
+            name: "QuorumTLS",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
         .target(
             name: "QuorumNode",
             dependencies: [
-                "QuorumCore", "QuorumServices", "QuorumStorage",
+                "QuorumCore", "QuorumServices", "QuorumStorage", "QuorumTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -56,9 +74,10 @@ let package = Package(
         .target(
             name: "QuorumBench",
             dependencies: [
-                "QuorumCore", "QuorumNode",
+                "QuorumCore", "QuorumNode", "QuorumTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -75,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "quorumkv",
             dependencies: [
-                "QuorumNode", "QuorumCore", "QuorumBench",
+                "QuorumNode", "QuorumCore", "QuorumBench", "QuorumTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -98,7 +117,8 @@ let package = Package(
         .testTarget(
             name: "QuorumNodeTests",
             dependencies: [
-                "QuorumNode", "QuorumCore",
+                "QuorumNode", "QuorumCore", "QuorumTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -108,9 +128,20 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "QuorumTLSTests",
+            dependencies: [
+                "QuorumTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "QuorumNode", "QuorumCore",
+                "QuorumNode", "QuorumCore", "QuorumTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -22,6 +22,9 @@ public struct BenchConfiguration: Sendable {
     public var settings: [QuorumSetting] = []
     /// Nodes of the local cluster the harness starts (ignored with `endpoints`).
     public var nodeCount = 3
+    /// Start the local cluster with TLS on every port (certificates made for the run) and
+    /// speak RESP over TLS to it (`--tls`).
+    public var tls = false
     /// RESP endpoints of a running cluster; empty: start a local one.
     public var endpoints: [BenchTarget.Endpoint] = []
     public var bucket: String?

@@ -24,6 +24,8 @@ public struct BenchReport: Codable, Sendable {
         public var cacheTTLSeconds: Int?
         public var cacheShortTTLSeconds: Int?
         public var cacheShortTTLShare: Double?
+        /// True when the run spoke RESP over TLS to a cluster with TLS on every port (`--tls`).
+        public var tls: Bool?
     }
 
     public var startedAt: String
@@ -40,6 +42,7 @@ public struct BenchReport: Codable, Sendable {
             nodes: c.endpoints.isEmpty ? c.nodeCount : c.endpoints.count, n: c.n, sync: c.sync,
             requestTimeoutMs: c.requestTimeoutMs, reference: c.reference.rawValue, redisVersion: redisVersion,
             cores: ProcessInfo.processInfo.activeProcessorCount)
+        if c.tls { setup.tls = true }
         if c.workloads.contains(where: \.setsExpiry) {
             setup.cacheTTLSeconds = c.expiry.ttlSeconds
             setup.cacheShortTTLSeconds = c.expiry.shortTTLSeconds

@@ -46,12 +46,12 @@ public final class BenchRunner: @unchecked Sendable {
         do {
             let endpoints: [BenchTarget.Endpoint]
             if configuration.endpoints.isEmpty {
-                say("starting a local \(configuration.nodeCount)-node cluster (ports from \(configuration.basePort))…")
+                say("starting a local \(configuration.nodeCount)-node cluster\(configuration.tls ? " with TLS on every port" : "") (ports from \(configuration.basePort))…")
                 let started = try await LocalBenchCluster.start(
                     executable: configuration.executable, nodeCount: configuration.nodeCount,
                     basePort: configuration.basePort, sync: configuration.sync,
                     eventLoopThreads: configuration.eventLoopThreads, extraArguments: [],
-                    keepData: configuration.keepData, eventLoop: eventLoop)
+                    keepData: configuration.keepData, tls: configuration.tls, eventLoop: eventLoop)
                 cluster = started
                 children.add(started.nodes)
                 endpoints = started.respEndpoints

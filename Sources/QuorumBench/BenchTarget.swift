@@ -1,3 +1,5 @@
+import NIOSSL
+
 /// What a load generator talks to: QuorumKV nodes (any of which coordinates any request) or
 /// a redis-server, the reference. Both through the same RESP client code.
 public struct BenchTarget: Sendable {
@@ -9,11 +11,14 @@ public struct BenchTarget: Sendable {
     public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         public var host: String
         public var port: Int
-        public init(host: String, port: Int) {
+        /// RESP over TLS when set (`quorumkv bench --tls`).
+        public var tls: BenchTLS?
+        public init(host: String, port: Int, tls: BenchTLS? = nil) {
             self.host = host
             self.port = port
+            self.tls = tls
         }
-        public var description: String { "\(host):\(port)" }
+        public var description: String { "\(tls == nil ? "" : "rediss://")\(host):\(port)" }
 
         /// Parses "host:port" or a bare port (then on 127.0.0.1).
         public static func parse(_ text: String) throws -> Endpoint {
@@ -37,4 +42,15 @@ public struct BenchTarget: Sendable {
         self.endpoints = endpoints
         self.bucket = bucket
     }
+}
+
+/// The client TLS context a bench endpoint is dialled with; compared by identity so an
+/// `Endpoint` stays hashable.
+public struct BenchTLS: Sendable, Hashable {
+    public let context: NIOSSLContext
+
+    public init(context: NIOSSLContext) { self.context = context }
+
+    public static func == (lhs: BenchTLS, rhs: BenchTLS) -> Bool { lhs.context === rhs.context }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(context)) }
 }

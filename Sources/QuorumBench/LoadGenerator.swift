@@ -138,8 +138,10 @@ public final class LoadGenerator: @unchecked Sendable {
         slot.connecting = true
         return RESPBenchClient.connect(
             to: slot.endpoint, on: eventLoop,
-            onReply: { [unowned self] reply in self.received(reply, on: slot) },
-            onClose: { [unowned self] in self.closed(slot) }
+            // Weak: a TLS connection's close finishes after its close_notify exchange, which
+            // can be after the generator is gone.
+            onReply: { [weak self] reply in self?.received(reply, on: slot) },
+            onClose: { [weak self] in self?.closed(slot) }
         ).map { client in
             slot.connecting = false
             guard !self.finished else { client.close(); return }

@@ -19,7 +19,7 @@ public final class LocalBenchCluster: @unchecked Sendable {
 
     public static func start(
         executable: String, nodeCount: Int, basePort: Int, sync: String, eventLoopThreads: Int?,
-        extraArguments: [String], keepData: Bool, eventLoop: EventLoop
+        extraArguments: [String], keepData: Bool, tls: Bool = false, eventLoop: EventLoop
     ) async throws -> LocalBenchCluster {
         try PortCheck.requireFree(ports(nodeCount: nodeCount, basePort: basePort))
         let directory = NSTemporaryDirectory() + "quorumkv-bench-" + UUID().uuidString.prefix(8)
@@ -28,6 +28,7 @@ public final class LocalBenchCluster: @unchecked Sendable {
         var nodes: [ChildProcess] = []
         var endpoints: [BenchTarget.Endpoint] = []
         do {
+            let certificates = try tls ? BenchCertificates.make(directory: directory + "/tls", nodeCount: nodeCount) : nil
             for index in 0..<nodeCount {
                 let id = "node\(index + 1)"
                 let data = directory + "/" + id
@@ -38,9 +39,10 @@ public final class LocalBenchCluster: @unchecked Sendable {
                     "--data-dir", data, "--sync", sync, "--log-level", "warning",
                 ] + members
                 if let eventLoopThreads { arguments += ["--event-loop-threads", String(eventLoopThreads)] }
+                if let certificates { arguments += certificates.serveArguments(nodeID: id) }
                 arguments += extraArguments
                 nodes.append(try ChildProcess(name: id, executable: executable, arguments: arguments, logPath: data + "/node.log"))
-                endpoints.append(BenchTarget.Endpoint(host: "127.0.0.1", port: basePort + 200 + index))
+                endpoints.append(BenchTarget.Endpoint(host: "127.0.0.1", port: basePort + 200 + index, tls: certificates?.client))
             }
             for (node, endpoint) in zip(nodes, endpoints) {
                 try await ServerReadiness.waitForPing(endpoint, eventLoop: eventLoop, seconds: startupSeconds, process: node)

@@ -51,14 +51,17 @@ public final class Preloader: @unchecked Sendable {
             let box = ClientBox()
             return RESPBenchClient.connect(
                 to: endpoint, on: eventLoop,
-                onReply: { [unowned self] reply in
+                // Weak: a TLS connection's close finishes after its close_notify exchange,
+                // which can be after the preloader is gone.
+                onReply: { [weak self] reply in
+                    guard let self else { return }
                     if box.skipReplies > 0 {
                         box.skipReplies -= 1
                     } else if let client = box.client {
                         self.received(reply, on: client)
                     }
                 },
-                onClose: { [unowned self] in self.fail("a connection to \(endpoint) closed during the preload") }
+                onClose: { [weak self] in self?.fail("a connection to \(endpoint) closed during the preload") }
             ).map { client in
                 box.client = client
                 if let bucket = self.target.bucket {

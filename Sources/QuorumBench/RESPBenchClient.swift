@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One RESP connection of the harness, used alike for QuorumKV nodes and redis-server.
 /// Requests are not pipelined by the load generator (one in flight per connection), but the
@@ -25,6 +26,10 @@ public final class RESPBenchClient: @unchecked Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = endpoint.tls {
+                        // Certificates name 127.0.0.1 as an IP SAN; no SNI name for an address.
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: nil))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         RESPReplyHandler(onReply: onReply, onClose: onClose))
                 }

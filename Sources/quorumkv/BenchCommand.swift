@@ -105,6 +105,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Nodes of the local cluster to start (default 3).")
     var nodes: Int?
 
+    @Flag(help: "Start the local cluster with TLS on every port (a CA and node certificates made for the run, mutual TLS between nodes) and speak RESP over TLS; compare with the same run without it. Not with --endpoint.")
+    var tls = false
+
     @Option(name: .customLong("endpoint"), help: "RESP address host:port of a running node; repeat for each. No local cluster is started.")
     var endpoints: [String] = []
 
@@ -226,6 +229,10 @@ struct BenchCommand: AsyncParsableCommand {
         if let nodes { c.nodeCount = nodes } else if n != nil, endpoints.isEmpty { c.nodeCount = max(c.nodeCount, c.n) }
         c.settings = try settings.flatMap { $0.split(separator: " ") }.map { try QuorumSetting.parse(String($0), n: c.n) }
         c.endpoints = try endpoints.map(BenchTarget.Endpoint.parse)
+        if tls, !c.endpoints.isEmpty {
+            throw BenchError.usage("--tls starts a local cluster with its own certificates; it does not apply to --endpoint")
+        }
+        c.tls = tls
         c.bucket = bucket
         c.pauseNode = pauseNode
         guard let reference = BenchConfiguration.Reference(rawValue: reference) else {

@@ -1,6 +1,7 @@
 import Foundation
 import QuorumNode
 import QuorumStorage
+import QuorumTLS
 
 /// A node's settings as written by people: the JSON `--config` file, the `QUORUMKV_*`
 /// environment variables and the `serve` flags all fill this one shape, each field
@@ -28,9 +29,17 @@ struct ConfigFile: Codable, Equatable {
     /// `open`, `user` or `admin` (`--metrics-access`).
     var metrics_access: String?
 
+    var tls_cert: String?
+    var tls_key: String?
+    var tls_ca: String?
+    var peer_tls: String?
+    var tls_handshake_timeout_ms: Int?
+
+
     enum CodingKeys: String, CodingKey, CaseIterable {
         case node_id, http, peer, resp, data_dir, members, join, partitions, sync, event_loop_threads, read_repair
         case sloppy_quorum, anti_entropy_interval_ms, tombstone_grace_ms, log_level, acl, metrics_access
+        case tls_cert, tls_key, tls_ca, peer_tls, tls_handshake_timeout_ms
     }
 
     /// The environment variable of each field: `QUORUMKV_` and the field name in capitals
@@ -75,6 +84,11 @@ struct ConfigFile: Codable, Equatable {
         log_level = text(.log_level)
         acl = text(.acl)
         metrics_access = text(.metrics_access)
+        tls_cert = text(.tls_cert)
+        tls_key = text(.tls_key)
+        tls_ca = text(.tls_ca)
+        peer_tls = text(.peer_tls)
+        tls_handshake_timeout_ms = try number(.tls_handshake_timeout_ms)
     }
 
     init() {}
@@ -89,7 +103,10 @@ struct ConfigFile: Codable, Equatable {
             sloppy_quorum: other.sloppy_quorum ?? sloppy_quorum,
             anti_entropy_interval_ms: other.anti_entropy_interval_ms ?? anti_entropy_interval_ms,
             tombstone_grace_ms: other.tombstone_grace_ms ?? tombstone_grace_ms, log_level: other.log_level ?? log_level,
-            acl: other.acl ?? acl, metrics_access: other.metrics_access ?? metrics_access)
+            acl: other.acl ?? acl, metrics_access: other.metrics_access ?? metrics_access,
+            tls_cert: other.tls_cert ?? tls_cert, tls_key: other.tls_key ?? tls_key, tls_ca: other.tls_ca ?? tls_ca,
+            peer_tls: other.peer_tls ?? peer_tls,
+            tls_handshake_timeout_ms: other.tls_handshake_timeout_ms ?? tls_handshake_timeout_ms)
     }
 
     init(
@@ -97,10 +114,17 @@ struct ConfigFile: Codable, Equatable {
         members: [String]? = nil, join: String? = nil, partitions: Int? = nil, sync: String? = nil,
         event_loop_threads: Int? = nil, read_repair: String? = nil, sloppy_quorum: String? = nil,
         anti_entropy_interval_ms: Int? = nil, tombstone_grace_ms: UInt64? = nil, log_level: String? = nil,
-        acl: String? = nil, metrics_access: String? = nil
+        acl: String? = nil, metrics_access: String? = nil,
+        tls_cert: String? = nil, tls_key: String? = nil, tls_ca: String? = nil, peer_tls: String? = nil,
+        tls_handshake_timeout_ms: Int? = nil
     ) {
         self.acl = acl
         self.metrics_access = metrics_access
+        self.tls_handshake_timeout_ms = tls_handshake_timeout_ms
+        self.tls_cert = tls_cert
+        self.tls_key = tls_key
+        self.tls_ca = tls_ca
+        self.peer_tls = peer_tls
         self.node_id = node_id
         self.http = http
         self.peer = peer
@@ -127,7 +151,9 @@ struct ConfigFile: Codable, Equatable {
             partitions: config.partitionCount, sync: config.syncMode.rawValue, event_loop_threads: config.eventLoopThreads,
             read_repair: config.readRepairProbability == 1 ? "always" : config.readRepairProbability == 0 ? "off" : String(config.readRepairProbability),
             sloppy_quorum: config.sloppyQuorum ? "on" : "off", anti_entropy_interval_ms: config.antiEntropyIntervalMilliseconds,
-            tombstone_grace_ms: config.tombstoneGraceMilliseconds, log_level: logLevel, acl: acl, metrics_access: acl == nil ? nil : metricsAccess)
+            tombstone_grace_ms: config.tombstoneGraceMilliseconds, log_level: logLevel, acl: acl, metrics_access: acl == nil ? nil : metricsAccess,
+            tls_cert: config.tls?.certificatePath, tls_key: config.tls?.keyPath, tls_ca: config.tls?.caPath,
+            peer_tls: config.peerTLS.rawValue, tls_handshake_timeout_ms: config.tlsHandshakeTimeoutMilliseconds)
     }
 
     /// The node's settings: these values over the defaults, each checked with a message
@@ -192,6 +218,24 @@ struct ConfigFile: Codable, Equatable {
             default: throw ConfigError("--sloppy-quorum must be on or off, got \(sloppy_quorum)")
             }
         }
+        switch (tls_cert, tls_key) {
+        case (let certificate?, let key?):
+            result.tls = TLSFiles(certificatePath: certificate, keyPath: key, caPath: tls_ca)
+        case (nil, nil):
+            if tls_ca != nil { throw ConfigError("--tls-ca needs --tls-cert and --tls-key: a node presents its own certificate to peers") }
+        default:
+            throw ConfigError("--tls-cert and --tls-key go together: give both (PEM files from `quorumkv cert issue`)")
+        }
+        if let peer_tls {
+            guard let mode = PeerTLSMode(rawValue: peer_tls.lowercased()) else {
+                throw ConfigError("--peer-tls must be off, accept or require, got \(peer_tls)")
+            }
+            result.peerTLS = mode
+        } else {
+            // A CA bundle only matters for the peer port, so giving one turns its TLS on.
+            result.peerTLS = tls_ca != nil ? .require : .off
+        }
+        if let tls_handshake_timeout_ms { result.tlsHandshakeTimeoutMilliseconds = tls_handshake_timeout_ms }
         return result
     }
 }

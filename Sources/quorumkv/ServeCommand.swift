@@ -39,6 +39,13 @@ struct ServeCommand: AsyncParsableCommand {
             only. SIGHUP (or POST /admin/acl/reload) reads the file again; a malformed file
             keeps the ACL in force and says why. Without --acl nothing is checked.
 
+            TLS: --tls-cert and --tls-key put HTTPS on the HTTP port and RESP over TLS on the
+            RESP port (TLS only); --tls-ca adds mutual TLS on the peer port, where a peer's
+            certificate must chain to the bundle and name its node id as DNS:<node-id>.
+            `quorumkv cert init|issue` makes development certificates. SIGHUP re-reads the
+            certificate, key and CA files: new connections use them, open ones continue, and
+            a failed reload keeps the old material and logs why. See docs/security.md.
+
             The node logs to stderr and stops cleanly on SIGINT or SIGTERM.
 
             Exit codes:
@@ -95,6 +102,21 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("tombstone-grace"), help: "Milliseconds every replica must have held a delete's tombstone before it is purged (default 86400000, one day; keep it longer than nodes stay down).")
     var tombstoneGrace: UInt64?
+
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate (chain allowed, leaf first) for HTTPS, RESP over TLS and the peer port; with it the HTTP and RESP ports take TLS only.")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert (unencrypted; keep it 0600).")
+    var tlsKey: String?
+
+    @Option(name: .customLong("tls-ca"), help: "PEM bundle of one or more CAs peers' certificates must chain to (several while rotating); turns on mutual TLS on the peer port.")
+    var tlsCA: String?
+
+    @Option(name: .customLong("peer-tls"), help: "Peer port TLS: off, accept (TLS and plaintext, for moving a running cluster to TLS) or require (default require with --tls-ca, else off).")
+    var peerTLS: String?
+
+    @Option(name: .customLong("tls-handshake-timeout"), help: "Milliseconds a TLS handshake may take before its connection is closed (default 10000).")
+    var tlsHandshakeTimeout: Int?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
@@ -156,7 +178,6 @@ struct ServeCommand: AsyncParsableCommand {
                     "the ACL file can be read by other users of this machine; chmod 600 it",
                     metadata: ["file": "\(acl)", "mode": "\(String(mode, radix: 8))"])
             }
-            ReloadSignal.install { _ = access.reload() }
         } else {
             access = .open()
         }
@@ -167,6 +188,14 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             logger.critical("could not start: \(error)")
             throw ExitCode(1)
+        }
+        if access.enforcing || nodeConfig.tls != nil {
+            // One SIGHUP re-reads every file the node serves from: the ACL and the TLS
+            // material. Each reload logs its outcome; a failed one keeps what was in force.
+            SignalWaiter.onReload {
+                if access.enforcing { _ = access.reload() }
+                if nodeConfig.tls != nil { try? node.reloadTLS() }
+            }
         }
         // Whichever comes first: a signal, or this node leaving its cluster. The other
         // waiter never ends by itself, so neither is awaited as a child task.
@@ -203,7 +232,9 @@ struct ServeCommand: AsyncParsableCommand {
             members: members.isEmpty ? nil : members, join: join, partitions: partitions, sync: sync,
             event_loop_threads: eventLoopThreads, read_repair: readRepair, sloppy_quorum: sloppyQuorum,
             anti_entropy_interval_ms: antiEntropyInterval, tombstone_grace_ms: tombstoneGrace, log_level: logLevel,
-            acl: acl, metrics_access: metricsAccess)
+            acl: acl, metrics_access: metricsAccess,
+            tls_cert: tlsCert, tls_key: tlsKey, tls_ca: tlsCA, peer_tls: peerTLS,
+            tls_handshake_timeout_ms: tlsHandshakeTimeout)
     }
 
     /// File, then environment, then flags.
@@ -233,9 +264,10 @@ enum SignalWaiter {
     }
 }
 
-/// Runs `reload` on every SIGHUP (the ACL file), for the life of the process.
-enum ReloadSignal {
-    static func install(_ reload: @escaping @Sendable () -> Void) {
+extension SignalWaiter {
+    /// Calls `reload` on every SIGHUP for the life of the process (instead of the default,
+    /// which would end it).
+    static func onReload(_ reload: @escaping @Sendable () -> Void) {
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "quorumkv.sighup"))
         source.setEventHandler { @Sendable in reload() }

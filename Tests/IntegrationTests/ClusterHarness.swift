@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import QuorumNode
 import XCTest
 
@@ -23,21 +24,30 @@ final class ClusterHarness: @unchecked Sendable {
     private(set) var nodes: [NodeInfo]
     private let executable: String
 
-    /// Starts `count` nodes and waits until every one answers `/health`.
     /// Flags every node gets besides its addresses (e.g. a faster anti-entropy interval).
     private let extraArguments: [String]
     /// The address the HTTP and RESP listeners bind (peers stay on loopback); clients
     /// always connect through 127.0.0.1.
     let clientBindHost: String
+    /// Flags of one node by id, after `extraArguments` (its certificate, its --peer-tls);
+    /// change an entry and `restart` the node to roll a setting through the cluster.
+    var nodeArguments: [String: [String]]
+    /// Set when the HTTP ports serve HTTPS: the client context trusting the test CA.
+    var httpsTrust: NIOSSLContext?
 
+    /// Starts `count` nodes and waits until every one answers `/health` and, when
+    /// `waitForPeers`, until every node reaches every peer.
     init(
-        nodes count: Int, extraArguments: [String] = [], clientBindHost: String = "127.0.0.1", file: StaticString = #filePath,
-        line: UInt = #line
+        nodes count: Int, extraArguments: [String] = [], nodeArguments: [String: [String]] = [:],
+        httpsTrust: NIOSSLContext? = nil, waitForPeers: Bool = true, root: String? = nil, clientBindHost: String = "127.0.0.1",
+        file: StaticString = #filePath, line: UInt = #line
     ) async throws {
         self.extraArguments = extraArguments
         self.clientBindHost = clientBindHost
+        self.nodeArguments = nodeArguments
+        self.httpsTrust = httpsTrust
         executable = try Self.quorumkvBinary()
-        let root = NSTemporaryDirectory() + "quorumkv-it-\(UUID().uuidString.prefix(8))"
+        let root = root ?? NSTemporaryDirectory() + "quorumkv-it-\(UUID().uuidString.prefix(8))"
         self.root = root
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let ports = try Self.freePorts(count * 3)
@@ -48,7 +58,7 @@ final class ClusterHarness: @unchecked Sendable {
         }
         for index in nodes.indices { try launch(index) }
         for index in nodes.indices { try await waitUntilHealthy(index) }
-        try await waitUntilConnected()
+        if waitForPeers { try await waitUntilConnected() }
     }
 
     /// Waits until every node has reached every peer: nodes start one after another, so
@@ -66,9 +76,9 @@ final class ClusterHarness: @unchecked Sendable {
         }
     }
 
-    func endpoint(_ index: Int) -> String { "http://127.0.0.1:\(nodes[index].httpPort)" }
+    func endpoint(_ index: Int) -> String { "\(httpsTrust == nil ? "http" : "https")://127.0.0.1:\(nodes[index].httpPort)" }
 
-    func client(_ index: Int) -> TestClient { TestClient(base: endpoint(index)) }
+    func client(_ index: Int) -> TestClient { TestClient(base: endpoint(index), tls: httpsTrust) }
 
     func respPort(_ index: Int) -> Int { nodes[index].respPort }
 
@@ -84,7 +94,7 @@ final class ClusterHarness: @unchecked Sendable {
         process.arguments = [
             "serve", "--node-id", node.id, "--http", "\(clientBindHost):\(node.httpPort)", "--peer", "127.0.0.1:\(node.peerPort)",
             "--resp", "\(clientBindHost):\(node.respPort)", "--data-dir", node.directory, "--log-level", "warning",
-        ] + membershipArguments(for: node) + extraArguments
+        ] + membershipArguments(for: node) + extraArguments + (nodeArguments[node.id] ?? [])
         process.standardOutput = handle
         process.standardError = handle
         try process.run()

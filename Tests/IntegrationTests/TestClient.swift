@@ -1,16 +1,19 @@
 import Foundation
 import NIOCore
+import NIOSSL
 import QuorumNode
 
 /// Thin helpers over the real HTTP client for readable tests.
 struct TestClient: Sendable {
     let base: String
+    /// Trust for an `https://` base (the test CA); nil for plain HTTP.
+    var tls: NIOSSLContext? = nil
 
     func request(
         _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [],
         body: [UInt8]? = nil, timeoutMilliseconds: Int = 10_000
     ) async throws -> HTTPClientResponse {
-        try await KVHTTPClient(baseURL: base).send(
+        try await KVHTTPClient(baseURL: base, tls: tls).send(
             method: method, path: path, query: query, headers: headers, body: body,
             timeout: .milliseconds(Int64(timeoutMilliseconds)))
     }

@@ -42,6 +42,27 @@ final class QuickBenchTests: XCTestCase {
         XCTAssertFalse(log.contains("nan"), "a NaN in the output:\n\(log)")
     }
 
+    /// `--tls`: the cluster starts with certificates made for the run, the harness speaks
+    /// RESP over TLS to it, and the report says so; a run that fails to connect or crashes
+    /// on a TLS close (as the first --tls run did) fails here.
+    func testTLSRunReportsAndSaysItUsedTLS() async throws {
+        let binary = try Self.quorumkvBinary()
+        let output = NSTemporaryDirectory() + "quorumkv-bench-tls-test-" + UUID().uuidString.prefix(8)
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let (status, log) = try await Self.run(
+            binary, [
+                "bench", "--tls", "--nodes", "3", "--n", "3", "--setting", "2,2", "--workload", "C", "--records", "500",
+                "--connections", "4", "--duration", "1", "--warmup", "0.5", "--no-progress",
+                "--base-port", String(try Self.freeBasePort()), "--output", output,
+            ])
+        XCTAssertEqual(status, 0, "bench --tls failed:\n\(log)")
+        let report = try JSONDecoder().decode(BenchReport.self, from: Data(contentsOf: URL(fileURLWithPath: output + "/report.json")))
+        XCTAssertEqual(report.setup.tls, true)
+        XCTAssertEqual(report.results.count, 1)
+        XCTAssertGreaterThan(report.results.first?.throughput ?? 0, 0)
+        XCTAssertEqual(report.results.first?.errors.values.reduce(0, +) ?? -1, 0, log)
+    }
+
     /// The `quorumkv` binary built beside the test bundle (`swift build --build-tests`).
     static func quorumkvBinary() throws -> String {
         let testBinary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")

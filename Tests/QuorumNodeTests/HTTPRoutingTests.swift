@@ -272,7 +272,7 @@ final class HTTPRoutingTests: XCTestCase {
         XCTAssertEqual(
             RequestOptions(n: 3, r: .quorum, w: .count(2), pr: .one, pw: .all, timeoutMilliseconds: 10).queryItems.map { "\($0.0)=\($0.1)" },
             ["n=3", "r=quorum", "w=2", "pr=one", "pw=all", "timeout=10"])
-        for bad in ["https://x:1", "ftp://x", "http://", "http://h:0", "http://h:99999", "http://h:1/path", "http://h:x"] {
+        for bad in ["https://", "https://h:1/path", "ftp://x", "http://", "http://h:0", "http://h:99999", "http://h:1/path", "http://h:x"] {
             do {
                 _ = try await KVHTTPClient(baseURL: bad).send(method: "GET", path: "/health", timeout: .seconds(1))
                 XCTFail("\(bad) should be invalid")

@@ -39,7 +39,7 @@ public enum KVClientError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unreachable(let endpoint, let reason): return "cannot reach \(endpoint): \(reason)"
         case .timedOut(let endpoint, let milliseconds): return "no answer from \(endpoint) within \(milliseconds) ms"
         case .server(let status, let code, let message, _): return "server answered \(status) \(code): \(message)"
-        case .invalidEndpoint(let text): return "invalid endpoint \"\(text)\": expected http://host:port"
+        case .invalidEndpoint(let text): return "invalid endpoint \"\(text)\": expected http://host:port or https://host:port"
         case .badResponse(let reason): return "bad response: \(reason)"
         case .responseTooLarge(let limit): return "response larger than \(limit) bytes"
         }

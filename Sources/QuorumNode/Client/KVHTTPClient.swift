@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import QuorumCore
 
 /// A small HTTP/1.1 client for a QuorumKV node's API, used by the CLI and by tests.
@@ -20,10 +21,14 @@ public final class KVHTTPClient: Sendable {
     private let endpoint: Result<Endpoint, KVClientError>
     /// The `Authorization` header sent with every request (Basic or Bearer), if any.
     private let authorization: String?
+    /// Trust for `https://` URLs; the system's roots when nil.
+    private let tls: NIOSSLContext?
 
     struct Endpoint: Sendable, Equatable {
         var host: String
         var port: Int
+        /// `https://`: the connection opens with a TLS handshake.
+        var usesTLS = false
 
         /// `Host` header value: IPv6 literals in brackets.
         var hostHeader: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
@@ -31,9 +36,10 @@ public final class KVHTTPClient: Sendable {
 
     public init(
         baseURL: String, group: (any EventLoopGroup)? = nil, maxResponseBytes: Int = 64 * 1024 * 1024,
-        timeoutSlack: TimeAmount = .seconds(3), authorization: String? = nil
+        timeoutSlack: TimeAmount = .seconds(3), authorization: String? = nil, tls: NIOSSLContext? = nil
     ) {
         self.authorization = authorization
+        self.tls = tls
         self.baseURL = baseURL
         self.group = group ?? MultiThreadedEventLoopGroup.singleton
         self.maxResponseBytes = maxResponseBytes
@@ -41,11 +47,16 @@ public final class KVHTTPClient: Sendable {
         self.endpoint = Self.parse(baseURL: baseURL)
     }
 
-    /// Parses `http://host:port`, `host:port`, `http://[::1]:8081/`; port 80 when absent.
+    /// Parses `http://host:port`, `host:port`, `http://[::1]:8081/`, `https://host:port`;
+    /// port 80 (443 for https) when absent.
     static func parse(baseURL: String) -> Result<Endpoint, KVClientError> {
         var rest = Substring(baseURL.trimmingCharacters(in: .whitespaces))
+        var usesTLS = false
         if rest.lowercased().hasPrefix("http://") {
             rest = rest.dropFirst("http://".count)
+        } else if rest.lowercased().hasPrefix("https://") {
+            rest = rest.dropFirst("https://".count)
+            usesTLS = true
         } else if rest.contains("://") {
             return .failure(.invalidEndpoint(baseURL))
         }
@@ -67,7 +78,7 @@ public final class KVHTTPClient: Sendable {
         } else {
             host = rest
         }
-        var port = 80
+        var port = usesTLS ? 443 : 80
         if let portText {
             guard let number = Int(portText), (1...65535).contains(number) else {
                 return .failure(.invalidEndpoint(baseURL))
@@ -75,7 +86,7 @@ public final class KVHTTPClient: Sendable {
             port = number
         }
         guard !host.isEmpty else { return .failure(.invalidEndpoint(baseURL)) }
-        return .success(Endpoint(host: String(host), port: port))
+        return .success(Endpoint(host: String(host), port: port, usesTLS: usesTLS))
     }
 
     /// An `Authorization: Basic` value for a user and password.
@@ -123,13 +134,24 @@ public final class KVHTTPClient: Sendable {
         let eventLoop = group.next()
         let promise = eventLoop.makePromise(of: HTTPClientResponse.self)
         let maxBytes = maxResponseBytes
-        let description = "http://\(endpoint.hostHeader)"
+        let description = "\(endpoint.usesTLS ? "https" : "http")://\(endpoint.hostHeader)"
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = endpoint.usesTLS ? try tls ?? Self.defaultTLSContext() : nil
+        } catch {
+            throw .unreachable(endpoint: description, reason: "no TLS client context: \(error)")
+        }
+        // SNI and hostname checks take names; an IP literal is checked against IP SANs only.
+        let serverHostname = Self.isIPAddress(endpoint.host) ? nil : endpoint.host
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    if let tlsContext {
+                        try pipeline.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: serverHostname))
+                    }
                     try pipeline.addHandler(HTTPRequestEncoder())
                     try pipeline.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
                     try pipeline.addHandler(
@@ -156,6 +178,28 @@ public final class KVHTTPClient: Sendable {
             channel.close(promise: nil)
             throw .badResponse(Self.describe(error))
         }
+    }
+
+    /// Where the CLI takes the CA for `https://` endpoints: a PEM file named by this variable
+    /// (a development CA from `quorumkv cert init`), else the system's trusted CAs.
+    public static let caCertificateEnvironmentVariable = "QUORUMKV_CACERT"
+
+    private static func defaultTLSContext() throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let path = ProcessInfo.processInfo.environment[caCertificateEnvironmentVariable], !path.isEmpty {
+            do {
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(path))
+            } catch {
+                throw KVClientError.invalidEndpoint("\(caCertificateEnvironmentVariable)=\(path) is not a readable PEM CA file")
+            }
+        }
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 
     static func describe(_ error: any Error) -> String {

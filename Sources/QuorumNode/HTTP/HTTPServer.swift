@@ -24,15 +24,19 @@ public final class HTTPServer: Sendable {
     /// - Parameter idleTimeout: a connection that sends nothing for this long while no
     ///   request of its is being served is closed (slow or half-open clients).
     /// - Parameter metrics: the node's metrics; a server of its own by default.
+    /// - Parameter tls: serve HTTPS only (no plaintext on the same port) when set.
     public init(
         host: String, port: Int, group: any EventLoopGroup, service: any KVService, limits: Limits, logger: Logger,
-        idleTimeout: TimeAmount = .seconds(60), metrics: NodeMetrics = NodeMetrics(), access: AccessControl = .open()
+        idleTimeout: TimeAmount = .seconds(60), metrics: NodeMetrics = NodeMetrics(), access: AccessControl = .open(),
+        tls: ClientPortTLS? = nil
     ) {
         self.access = access
         self.metrics = metrics
         self.host = host
         self.port = port
-        listener = ClientListener(host: host, port: port, group: group, name: "HTTP API", logger: logger)
+        listener = ClientListener(
+            host: host, port: port, group: group, name: tls == nil ? "HTTP API" : "HTTPS API", logger: logger, tls: tls,
+            metricsPort: "http")
         self.service = service
         self.limits = limits
         self.logger = logger

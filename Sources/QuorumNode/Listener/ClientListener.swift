@@ -16,6 +16,11 @@ final class ClientListener: Sendable {
     /// Open client connections at most; past it new ones are closed at once and counted,
     /// so a flood of idle sockets can't exhaust file descriptors.
     private let connectionsMax: Int
+    /// TLS for every connection when set: a sniffer and handshake guard go in front of the
+    /// protocol's handlers (`ClientPortTLS`).
+    private let tls: ClientPortTLS?
+    /// The `port` label of TLS metrics ("http", "resp").
+    private let metricsPort: String
 
     private struct State {
         var channel: (any Channel)?
@@ -25,8 +30,13 @@ final class ClientListener: Sendable {
     }
 
     /// - Parameter name: what the log calls it ("HTTP API", "RESP").
-    init(host: String, port: Int, group: any EventLoopGroup, name: String, logger: Logger, connectionsMax: Int = 10_000) {
+    init(
+        host: String, port: Int, group: any EventLoopGroup, name: String, logger: Logger, connectionsMax: Int = 10_000,
+        tls: ClientPortTLS? = nil, metricsPort: String = ""
+    ) {
         self.connectionsMax = connectionsMax
+        self.tls = tls
+        self.metricsPort = metricsPort
         self.host = host
         self.port = port
         self.group = group
@@ -57,7 +67,12 @@ final class ClientListener: Sendable {
                 channel.closeFuture.whenComplete { _ in
                     _ = self.state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) }
                 }
-                return channel.eventLoop.makeCompletedFuture { try configure(channel.pipeline.syncOperations) }
+                return channel.eventLoop.makeCompletedFuture {
+                    if let tls = self.tls {
+                        try tls.configure(channel.pipeline.syncOperations, port: self.metricsPort, logger: self.logger)
+                    }
+                    try configure(channel.pipeline.syncOperations)
+                }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
         let boundPort = channel.localAddress?.port ?? port
@@ -70,7 +85,7 @@ final class ClientListener: Sendable {
             try? await channel.close().get()
             throw ChannelError.ioOnClosedChannel
         }
-        logger.info("\(name) listening", metadata: ["host": "\(host)", "port": "\(boundPort)"])
+        logger.info("\(name) listening", metadata: ["host": "\(host)", "port": "\(boundPort)", "tls": "\(tls != nil)"])
         return boundPort
     }
 

@@ -21,14 +21,18 @@ public final class RESPServer: Sendable {
     /// - Parameters:
     ///   - limits: the node's limits (keys, values, bucket names).
     ///   - protocolLimits: the protocol's own bounds; by default derived from `limits`.
+    ///   - tls: RESP over TLS only (what `redis-cli --tls` speaks) when set.
     public init(
         host: String, port: Int, group: any EventLoopGroup, service: any KVService, limits: Limits, logger: Logger,
-        protocolLimits: RESPLimits? = nil, access: AccessControl = .open()
+        protocolLimits: RESPLimits? = nil, access: AccessControl = .open(),
+        tls: ClientPortTLS? = nil
     ) {
         self.access = access
         self.host = host
         self.port = port
-        listener = ClientListener(host: host, port: port, group: group, name: "RESP", logger: logger)
+        listener = ClientListener(
+            host: host, port: port, group: group, name: tls == nil ? "RESP" : "RESP over TLS", logger: logger, tls: tls,
+            metricsPort: "resp")
         self.logger = logger
         let protocolLimits = protocolLimits ?? RESPLimits(limits: limits)
         self.protocolLimits = protocolLimits

@@ -6,6 +6,7 @@ import NIOPosix
 import QuorumCore
 import QuorumServices
 import QuorumStorage
+import QuorumTLS
 
 /// One running QuorumKV node: its store, its replica, the peer transport and the HTTP
 /// server, started and stopped together.
@@ -32,6 +33,8 @@ public final class Node: Sendable {
     private let router: ReplicaRouter
     private let replicas: LoopLocal<ReplicaDriver>
     private let logger: Logger
+    /// The node's TLS material, re-read by `reloadTLS()`; nil without `--tls-cert`.
+    private let tlsMaterial: ReloadableTLS?
 
     /// Opens the store and binds nothing yet; `start` opens the sockets.
     /// - Parameter access: the node's users (`serve --acl`); without it nothing is checked.
@@ -40,6 +43,13 @@ public final class Node: Sendable {
         ProcessMetrics.bootstrap()  // swift-metrics → Prometheus, once per process; /metrics shows it
         self.config = config
         self.logger = logger
+        // Read before anything else opens: bad TLS files stop the start with their reason.
+        let tlsMaterial: ReloadableTLS? = try config.tls.map { try ReloadableTLS(files: $0) }
+        self.tlsMaterial = tlsMaterial
+        let tlsLimits = config.tlsLimits
+        if tlsMaterial != nil { TLSMetrics.publish(limits: tlsLimits) }
+        let peerTLS = PeerTLS(mode: config.peerTLS, material: tlsMaterial, limits: tlsLimits)
+        let clientTLS = tlsMaterial.map { ClientPortTLS(material: $0, limits: tlsLimits) }
         group = MultiThreadedEventLoopGroup(numberOfThreads: config.eventLoopThreads)
 
         store = try ReplicaStore(
@@ -59,7 +69,7 @@ public final class Node: Sendable {
         self.rings = rings
         let hello = PeerHello(nodeID: config.nodeID, clusterDigest: PeerHello.clusterDigest(partitionCount: config.partitionCount))
         let transportLimits = PeerTransportLimits(limits: config.limits)
-        let peers = PeerDirectory(peers: [], group: group, hello: hello, limits: transportLimits, logger: logger)
+        let peers = PeerDirectory(peers: [], group: group, hello: hello, limits: transportLimits, logger: logger, tls: peerTLS)
         self.peers = peers
         let cluster = OnLoop<ClusterServices>(loop: background)
         self.cluster = cluster
@@ -181,20 +191,38 @@ public final class Node: Sendable {
                 } catch {
                     respond(PeerResponse.failure(code: "bad_parameter", message: "undecodable request from \(from): \(error)").encoded())
                 }
-            })
+            }, tls: peerTLS)
         // One set of request metrics for both client protocols: HTTP records its own (it
         // also sees routing errors), RESP through the metered service.
         let metrics = NodeMetrics()
         httpServer = HTTPServer(
             host: config.httpHost, port: config.httpPort, group: group, service: coordinator, limits: config.limits,
-            logger: logger, metrics: metrics, access: access)
+            logger: logger, metrics: metrics, access: access, tls: clientTLS)
         if let respPort = config.respPort {
             respServer = RESPServer(
                 host: config.respHost, port: respPort, group: group,
                 service: MeteredKVService(base: coordinator, metrics: metrics, limits: config.limits), limits: config.limits,
-                logger: logger, access: access)
+                logger: logger, access: access, tls: clientTLS)
         } else {
             respServer = nil
+        }
+    }
+
+    /// Re-reads the certificate, key and CA bundle files. New connections (client and peer,
+    /// both directions) use the new material; open ones keep theirs. On failure the old
+    /// material stays in use and the error says which file and why. Does nothing without TLS.
+    public func reloadTLS() throws(TLSMaterialError) {
+        guard let tlsMaterial else {
+            throw TLSMaterialError("this node runs without TLS (no --tls-cert); there is nothing to reload")
+        }
+        do {
+            try tlsMaterial.reload()
+            TLSMetrics.reloaded(succeeded: true)
+            logger.notice("TLS material reloaded", metadata: ["certificate": "\(tlsMaterial.current.files.certificatePath)"])
+        } catch {
+            TLSMetrics.reloaded(succeeded: false)
+            logger.error("TLS reload failed; still using the previous material", metadata: ["reason": "\(error.message)"])
+            throw error
         }
     }
 

@@ -2,6 +2,7 @@ import NIOCore
 import QuorumCore
 import QuorumServices
 import QuorumStorage
+import QuorumTLS
 
 /// Everything one node needs to start. Built from flags or a JSON config file by the
 /// `serve` command; every field has a default except the node's identity.
@@ -71,6 +72,19 @@ public struct NodeConfig: Sendable, Codable, Equatable {
     /// How often this node tries to deliver the hints it holds.
     public var hintDeliveryIntervalMilliseconds: Int = ServiceDefaults.hintDeliveryIntervalMilliseconds
 
+    /// The node's certificate, key and CA bundle; no TLS on any port when nil. With it, the
+    /// HTTP and RESP ports speak only TLS; the peer port follows `peerTLS`.
+    public var tls: TLSFiles?
+    /// TLS on the peer port (mutual, against `tls.caPath`); `accept` is the transitional
+    /// setting for moving a running cluster to TLS one node at a time.
+    public var peerTLS: PeerTLSMode = .off
+    /// A TLS handshake not finished this long after the connection opened is closed
+    /// (`TLSLimits.handshakeTimeout`, whose default this is).
+    public var tlsHandshakeTimeoutMilliseconds: Int = Int(TLSLimits.defaults.handshakeTimeout.nanoseconds / 1_000_000)
+
+    /// The TLS bounds this config sets.
+    public var tlsLimits: TLSLimits { TLSLimits(handshakeTimeout: .milliseconds(Int64(tlsHandshakeTimeoutMilliseconds))) }
+
     public init(nodeID: String) {
         self.nodeID = nodeID
     }
@@ -99,6 +113,14 @@ public struct NodeConfig: Sendable, Codable, Equatable {
         }
         guard (1...256).contains(eventLoopThreads) else {
             throw ConfigError("event loop threads must be 1...256, got \(eventLoopThreads)")
+        }
+        guard (1...600_000).contains(tlsHandshakeTimeoutMilliseconds) else {
+            throw ConfigError("--tls-handshake-timeout must be 1...600000 ms, got \(tlsHandshakeTimeoutMilliseconds)")
+        }
+        if peerTLS != .off {
+            guard let tls, tls.caPath != nil else {
+                throw ConfigError("--peer-tls \(peerTLS.rawValue) needs --tls-cert, --tls-key and --tls-ca (the CA bundle peers must chain to)")
+            }
         }
         for port in [httpPort, peerPort] + (respPort.map { [$0] } ?? []) where !(0...65535).contains(port) {
             throw ConfigError("port \(port) is out of range 0...65535")

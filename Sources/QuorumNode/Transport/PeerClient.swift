@@ -27,6 +27,10 @@ public final class PeerClient: Sendable {
     private let reachable = Atomic<Bool>(true)
     /// Called (on the client's loop) each time `isReachable` flips.
     private let reachabilityChanged: @Sendable () -> Void
+    private let tls: PeerTLS
+    /// The node id the reached node's certificate must name; nil for a seed known only by
+    /// address, whose certificate must still chain to the CA bundle.
+    private let expectedNodeID: String?
 
     public init(
         nodeID: String,
@@ -36,9 +40,13 @@ public final class PeerClient: Sendable {
         hello: PeerHello,
         limits: PeerTransportLimits = .defaults,
         logger: Logger,
-        reachabilityChanged: @escaping @Sendable () -> Void = {}
+        reachabilityChanged: @escaping @Sendable () -> Void = {},
+        tls: PeerTLS = .off,
+        checksNodeID: Bool = true
     ) {
         self.reachabilityChanged = reachabilityChanged
+        self.tls = tls
+        self.expectedNodeID = checksNodeID ? nodeID : nil
         self.nodeID = nodeID
         self.host = host
         self.port = port
@@ -49,7 +57,9 @@ public final class PeerClient: Sendable {
         logger[metadataKey: "peer"] = "\(nodeID)"
         logger[metadataKey: "address"] = "\(host):\(port)"
         self.logger = logger
-        self.state = NIOLoopBoundBox.makeBoxSendingValue(PeerClientState(), eventLoop: eventLoop)
+        let initial = PeerClientState()
+        initial.dialsTLS = tls.mode != .off
+        self.state = NIOLoopBoundBox.makeBoxSendingValue(initial, eventLoop: eventLoop)
     }
 
     public var address: String { "\(host):\(port)" }
@@ -157,12 +167,16 @@ public final class PeerClient: Sendable {
         state.connection = .connecting(generation: generation)
         let limits = limits
         let logger = logger
+        let tls = tls
+        let dialsTLS = state.dialsTLS
+        let expectedNodeID = expectedNodeID
         ClientBootstrap(group: eventLoop)
             .connectTimeout(limits.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if dialsTLS { try tls.configureClient(sync, expectedNodeID: expectedNodeID, logger: logger) }
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(frameBytesMax: limits.frameBytesMax, logger: logger)))
                     try sync.addHandler(MessageToByteHandler(FrameEncoder()))
                     try sync.addHandler(PeerClientHandler(client: self, generation: generation))
@@ -260,6 +274,10 @@ public final class PeerClient: Sendable {
         switch state.connection {
         case .connected(_, generation), .connecting(generation):
             state.connection = .idle
+            if tls.mode == .accept && !state.isConnectionConfirmed {
+                state.dialsTLS.toggle()
+                logger.debug("peer connection closed before any answer; next connect tries \(state.dialsTLS ? "TLS" : "plaintext") (--peer-tls accept)")
+            }
             let promises = state.takeAllPending()
             if !promises.isEmpty {
                 logger.debug("peer connection closed with requests outstanding", metadata: ["requests": "\(promises.count)"])

@@ -39,6 +39,10 @@ final class PeerClientState {
     /// hello was accepted (a rejected hello gets an error frame, then the close).
     var isConnectionConfirmed = false
     var isFlushScheduled = false
+    /// Whether the next connect uses TLS. Fixed by the mode except in `accept`, where a
+    /// connection that closes before its first answer flips it, so a peer not yet on TLS
+    /// (or no longer taking plaintext) is reached the other way on the next try.
+    var dialsTLS = false
 
     /// Removes and returns every outstanding request, with its timeout cancelled.
     func takeAllPending() -> [EventLoopPromise<[UInt8]>] {

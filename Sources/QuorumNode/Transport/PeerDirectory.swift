@@ -12,6 +12,7 @@ public final class PeerDirectory: Sendable {
     private let hello: PeerHello
     private let limits: PeerTransportLimits
     private let logger: Logger
+    private let tls: PeerTLS
     /// Raised whenever a peer's reachability may have changed: a client's flipped, or the
     /// set of clients changed.
     private let reachabilityChanges: Atomic<UInt64>
@@ -23,8 +24,10 @@ public final class PeerDirectory: Sendable {
         group: any EventLoopGroup,
         hello: PeerHello,
         limits: PeerTransportLimits = .defaults,
-        logger: Logger
+        logger: Logger,
+        tls: PeerTLS = .off
     ) {
+        self.tls = tls
         self.group = group
         self.hello = hello
         self.limits = limits
@@ -42,7 +45,7 @@ public final class PeerDirectory: Sendable {
     private func makeClient(nodeID: String, host: String, port: Int) -> PeerClient {
         PeerClient(
             nodeID: nodeID, host: host, port: port, group: group, hello: hello, limits: limits, logger: logger,
-            reachabilityChanged: { [weak self] in self?.reachabilityChanges.add(1, ordering: .releasing) })
+            reachabilityChanged: { [weak self] in self?.reachabilityChanges.add(1, ordering: .releasing) }, tls: tls)
     }
 
     public func client(for nodeID: String) -> PeerClient? { clients.withLock { $0[nodeID] } }
@@ -75,7 +78,9 @@ public final class PeerDirectory: Sendable {
     /// A client for a node known only by address (a seed to join through); the caller
     /// closes it when done.
     public func temporaryClient(host: String, port: Int) -> PeerClient {
-        PeerClient(nodeID: "seed \(host):\(port)", host: host, port: port, group: group, hello: hello, limits: limits, logger: logger)
+        PeerClient(
+            nodeID: "seed \(host):\(port)", host: host, port: port, group: group, hello: hello, limits: limits, logger: logger,
+            tls: tls, checksNodeID: false)
     }
 
     /// Changes whenever `unreachableNodeIDs` may answer otherwise; read it first.

@@ -16,6 +16,7 @@ public actor PeerServer {
     private let logger: Logger
     private let helloValidator: PeerHelloValidator
     private let handler: PeerRequestHandler
+    private let tls: PeerTLS
     private let connections = PeerConnectionRegistry()
     private var serverChannel: (any Channel)?
     private var hasStarted = false
@@ -27,8 +28,10 @@ public actor PeerServer {
         limits: PeerTransportLimits = .defaults,
         logger: Logger,
         helloValidator: @escaping @Sendable (PeerHello) -> String?,
-        handler: @escaping @Sendable (_ payload: [UInt8], _ from: String, _ respond: @escaping @Sendable ([UInt8]) -> Void) -> Void
+        handler: @escaping @Sendable (_ payload: [UInt8], _ from: String, _ respond: @escaping @Sendable ([UInt8]) -> Void) -> Void,
+        tls: PeerTLS = .off
     ) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.group = group
@@ -50,6 +53,7 @@ public actor PeerServer {
         let helloValidator = helloValidator
         let handler = handler
         let connections = connections
+        let tls = tls
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -60,6 +64,7 @@ public actor PeerServer {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    try tls.configureServer(sync, logger: logger)
                     // Ahead of the decoder, so bytes of a large frame still arriving count as traffic.
                     try sync.addHandler(IdleStateHandler(allTimeout: limits.idleTimeout))
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(frameBytesMax: limits.frameBytesMax, logger: logger)))
@@ -72,7 +77,7 @@ public actor PeerServer {
         let channel = try await bootstrap.bind(host: host, port: port).get()
         serverChannel = channel
         let boundPort = channel.localAddress?.port ?? port
-        logger.info("peer server listening", metadata: ["host": "\(host)", "port": "\(boundPort)"])
+        logger.info("peer server listening", metadata: ["host": "\(host)", "port": "\(boundPort)", "tls": "\(tls.mode)"])
         return boundPort
     }
 

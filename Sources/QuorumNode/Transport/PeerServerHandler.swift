@@ -118,7 +118,9 @@ final class PeerServerHandler: ChannelInboundHandler {
             closeForViolation("undecodable hello: \(error.message)", context: context)
             return
         }
-        if let refusal = helloValidator(hello) {
+        let identityRefusal = PeerTLS.identityRefusal(claimedNodeID: hello.nodeID, pipeline: context.pipeline.syncOperations)
+        if identityRefusal != nil { TLSMetrics.refused(port: "peer", reason: .nodeIDMismatch) }
+        if let refusal = identityRefusal ?? helloValidator(hello) {
             logger.warning(
                 "rejecting peer hello", metadata: ["peer": "\(hello.nodeID)", "reason": "\(refusal)"]
             )
