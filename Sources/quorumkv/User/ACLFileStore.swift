@@ -53,6 +53,16 @@ enum ACLFileStore {
 /// Where a password comes from: a file's first line, or standard input. Never an argument
 /// (it would show in `ps` and shell history).
 enum PasswordSource {
+    /// The password from `file` (else standard input), hashed for the ACL file.
+    static func hashed(file: String?) throws(ACLFileStore.Failure) -> PasswordHash {
+        let password = try read(file: file)
+        do throws(PasswordHasher.HashError) {
+            return try PasswordHasher.hash(password)
+        } catch {
+            throw ACLFileStore.Failure(description: "\(error)")
+        }
+    }
+
     static func read(file: String?, limits: AccessLimits = .defaults) throws(ACLFileStore.Failure) -> [UInt8] {
         let data: Data
         if let file {

@@ -70,14 +70,7 @@ struct UserAdd: ParsableCommand {
                 }
             }
             var user = ACLUser(name: name, enabled: !disabled, grants: grants)
-            if name != ACL.defaultUserName, !noPassword {
-                let password = try PasswordSource.read(file: passwordFile)
-                do throws(PasswordHasher.HashError) {
-                    user.password = try PasswordHasher.hash(password)
-                } catch {
-                    throw .init(description: "\(error)")
-                }
-            }
+            if name != ACL.defaultUserName, !noPassword { user.password = try PasswordSource.hashed(file: passwordFile) }
             acl.upsert(user)
             try ACLFileStore.write(acl, to: file.acl)
             FileOutput.standardOutput("added user \(name) to \(file.acl); reload the nodes (SIGHUP or POST /admin/acl/reload)\n")
@@ -98,12 +91,7 @@ struct UserPasswd: ParsableCommand {
             var acl = try ACLFileStore.read(file.acl)
             guard var user = acl.users[name] else { throw .init(description: "no user \(name) in \(file.acl)") }
             guard name != ACL.defaultUserName else { throw .init(description: "the default user has no password") }
-            let password = try PasswordSource.read(file: passwordFile)
-            do throws(PasswordHasher.HashError) {
-                user.password = try PasswordHasher.hash(password)
-            } catch {
-                throw .init(description: "\(error)")
-            }
+            user.password = try PasswordSource.hashed(file: passwordFile)
             acl.upsert(user)
             try ACLFileStore.write(acl, to: file.acl)
             FileOutput.standardOutput("set the password of \(name); reload the nodes (SIGHUP or POST /admin/acl/reload)\n")
