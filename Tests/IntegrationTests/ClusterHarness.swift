@@ -153,7 +153,15 @@ final class ClusterHarness: @unchecked Sendable {
         }
     }
 
+    /// Starts node `index` again on its data directory; a process of it still running is
+    /// killed first (SIGKILL, as a crash), so the node that answers is the new one and no
+    /// process outlives the harness.
     func restart(_ index: Int) async throws {
+        if let process = nodes[index].process, process.isRunning {
+            kill(process.processIdentifier, SIGCONT)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
         try launch(index)
         try await waitUntilHealthy(index)
     }
