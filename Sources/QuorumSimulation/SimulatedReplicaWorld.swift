@@ -107,6 +107,9 @@ final class SimulatedReplicaContext: ReplicaContext {
     func truncationPoint(for bucket: String) -> HLCTimestamp? { node.membership.state.truncations.point(for: bucket) }
 
     func adoptTruncation(bucket: String?, point: HLCTimestamp, completion: @escaping (Result<Void, KVError>) -> Void) {
+        guard node.membership.state.truncations.admits(bucket, bucketsMax: GossipLimits.defaults.bucketsMax) else {
+            return completion(.failure(TruncationPoints.full(bucketsMax: GossipLimits.defaults.bucketsMax)))
+        }
         observe(point)
         node.membership.truncate(bucket, at: point) { completion(.success(())) }
     }

@@ -81,3 +81,16 @@ final class TruncationPointsTests: XCTestCase {
         XCTAssertEqual(y.encoded().first, 2)
     }
 }
+
+extension TruncationPointsTests {
+    /// Past the bound gossip decodes, a new bucket is refused; known buckets and every bucket are not.
+    func testANewBucketIsRefusedOnceTheTableIsFull() {
+        let point = HLCTimestamp(physicalMilliseconds: 1, logical: 0)
+        let full = TruncationPoints().raising("a", to: point).raising("b", to: point)
+        XCTAssertFalse(full.admits("c", bucketsMax: 2))
+        XCTAssertTrue(full.admits("a", bucketsMax: 2))
+        XCTAssertTrue(full.admits(nil, bucketsMax: 2))
+        XCTAssertTrue(TruncationPoints().raising("a", to: point).admits("c", bucketsMax: 2))
+        XCTAssertTrue(TruncationPoints.full(bucketsMax: 2).message.contains("FLUSHALL"))
+    }
+}

@@ -309,6 +309,9 @@ final class FakeReplicaContext: ReplicaContext {
     func truncationPoint(for bucket: String) -> HLCTimestamp? { node.truncations.point(for: bucket) }
 
     func adoptTruncation(bucket: String?, point: HLCTimestamp, completion: @escaping (Result<Void, KVError>) -> Void) {
+        guard node.truncations.admits(bucket, bucketsMax: GossipLimits.defaults.bucketsMax) else {
+            return completion(.failure(TruncationPoints.full(bucketsMax: GossipLimits.defaults.bucketsMax)))
+        }
         node.truncations = node.truncations.raising(bucket, to: point)
         completion(.success(()))
     }

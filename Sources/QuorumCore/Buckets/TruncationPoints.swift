@@ -39,6 +39,21 @@ public struct TruncationPoints: Sendable, Equatable {
         return result
     }
 
+    /// Whether `bucket` (nil: every bucket) may be truncated while gossip holds at most
+    /// `bucketsMax` truncated buckets: a bucket already truncated or every bucket always may,
+    /// a new one only while there is room, since a state past the bound no longer decodes.
+    public func admits(_ bucket: String?, bucketsMax: Int) -> Bool {
+        guard let bucket, buckets[bucket] == nil else { return true }
+        return buckets.count < bucketsMax
+    }
+
+    /// The refusal when `admits` is false, saying what to do instead.
+    public static func full(bucketsMax: Int) -> KVError {
+        .badParameter(
+            name: "bucket",
+            message: "\(bucketsMax) buckets have been truncated already, the most gossip carries; truncate every bucket (FLUSHALL, POST /cluster/truncate) instead")
+    }
+
     /// The least points that include both: the later point per bucket. Commutative,
     /// associative and idempotent.
     public func merged(with other: TruncationPoints) -> TruncationPoints {

@@ -32,6 +32,11 @@ final class BucketRegistry: Sendable {
         return truncations.withLock { $0.point(for: bucket) }
     }
 
+    /// Whether a truncation of `bucket` fits in gossip (`TruncationPoints.admits`).
+    func admitsTruncation(of bucket: String?) -> Bool {
+        truncations.withLock { $0.admits(bucket, bucketsMax: GossipLimits.defaults.bucketsMax) }
+    }
+
     /// Takes in points from a membership state; points only move forward.
     func adopt(_ points: TruncationPoints) {
         guard !points.isEmpty else { return }

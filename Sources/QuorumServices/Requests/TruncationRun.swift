@@ -19,12 +19,20 @@ extension RequestDriver {
         let point = context.tick()
         let members = Set(context.serving.members).union(context.target.members).sorted()
         var adopted: Set<String> = []
+        var refusals: [String: KVError] = [:]
         var waiting = members.count
         for member in members {
             replicas.call(member, .truncate(bucket: bucket, point: point), timeoutMilliseconds: timeoutMilliseconds) { response in
-                if response == .ack { adopted.insert(member) }
+                switch response {
+                case .ack?: adopted.insert(member)
+                case .failure(let code, let message)? where code == "bad_parameter":
+                    refusals[member] = .badParameter(name: "bucket", message: message)
+                default: break
+                }
                 waiting -= 1
                 guard waiting == 0 else { return }
+                // A member that refused the request (the bucket table is full) says why; the others did not answer.
+                if let refusal = members.lazy.compactMap({ refusals[$0] }).first { return completion(.failure(refusal)) }
                 let missing = members.filter { !adopted.contains($0) }
                 guard missing.isEmpty else { return completion(.failure(Self.incomplete(bucket: bucket, missing: missing))) }
                 completion(.success(TruncationOutcome(point: point, members: members.count)))

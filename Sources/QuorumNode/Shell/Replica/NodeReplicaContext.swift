@@ -59,6 +59,9 @@ final class NodeReplicaContext: ReplicaContext {
     func truncationPoint(for bucket: String) -> HLCTimestamp? { registry.truncationPoint(for: bucket) }
 
     func adoptTruncation(bucket: String?, point: HLCTimestamp, completion: @escaping (Result<Void, KVError>) -> Void) {
+        guard registry.admitsTruncation(of: bucket) else {
+            return completion(.failure(TruncationPoints.full(bucketsMax: GossipLimits.defaults.bucketsMax)))
+        }
         clock.observe(point)
         let answer = LoopHop.back(to: loop, completion)
         cluster.run { $0.membership.truncate(bucket, at: point) { answer(.success(())) } }
