@@ -52,7 +52,9 @@ final class ListenerExposureTests: XCTestCase {
     func testEveryExposedListenerIsNamed() {
         let message = refusal(ListenerExposure.decide(listeners: listeners(http: "::", resp: "0.0.0.0", peer: "10.0.0.1"), protection: protection()))
         XCTAssertTrue(message.hasPrefix("--http [::]:8081, --resp 0.0.0.0:6381, --peer 10.0.0.1:9081 are not loopback"), message)
-        XCTAssertTrue(message.contains("give --acl and --tls-cert/--tls-key/--tls-ca"), message)
+        XCTAssertTrue(message.contains("give --acl and --tls-cert/--tls-key/--tls-ca (docs"), message)
+        let noCA = refusal(ListenerExposure.decide(listeners: listeners(peer: "10.0.0.1"), protection: protection(peerOff: true)))
+        XCTAssertFalse(noCA.contains("--peer-tls"), "without a CA the peer port is off anyway; --tls-ca is the fix: \(noCA)")
     }
 
     func testACLAloneOrTLSAloneIsNotEnough() {

@@ -102,7 +102,8 @@ public enum ListenerExposure {
             lacks.append("no --tls-ca for the peer port")
             gives.append("--tls-ca")
         }
-        if peerExposed && protection.peerTLSOff {
+        // Without a CA the peer port is off by default; the missing --tls-ca says it all.
+        if peerExposed && protection.tlsCA && protection.peerTLSOff {
             lacks.append("--peer-tls off")
             gives.append("--peer-tls require")
         }
