@@ -13,14 +13,16 @@ struct ClusterUpCommand: AsyncParsableCommand {
             with each node's log in <data>/<node>/node.log. Run it again in the same folder and
             the same nodes restart on their data. Ctrl-C or SIGTERM stops every node.
 
-            --secure runs the cluster as a secured deployment would: HTTPS, RESP over TLS and
-            mutual TLS between nodes, and users. The first secured run in a folder creates, in
-            --data: a development CA (ca.pem, ca-key.pem), each node's certificate and key
-            (tls/), an ACL (acl.txt) whose one user `admin` may do everything, that user's
-            random password (admin.password) and a netrc file for curl (admin.netrc); secrets
-            are mode 0600. Later runs reuse every file; the password is never replaced. A
-            folder once secured stays secured: later runs start it secured with or without
-            --secure. The nodes still listen on loopback only.
+            --secure runs the cluster as a secured deployment would: HTTPS,
+            RESP over TLS and mutual TLS between nodes, and users. The first
+            secured run in a folder creates, in --data: a development CA
+            (ca.pem, ca-key.pem), each node's certificate and key (tls/), an
+            ACL (acl.txt) whose one user `admin` may do everything, that
+            user's random password (admin.password) and a netrc file for curl
+            (admin.netrc); secrets are mode 0600. Later runs reuse every file;
+            the password is never replaced. A folder once secured stays
+            secured: later runs start it secured with or without --secure. The
+            nodes still listen on loopback only.
 
             Examples:
               quorumkv cluster up

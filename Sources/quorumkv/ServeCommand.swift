@@ -46,11 +46,13 @@ struct ServeCommand: AsyncParsableCommand {
             certificate, key and CA files: new connections use them, open ones continue, and
             a failed reload keeps the old material and logs why. See docs/security.md.
 
-            Secure by default: a listener (--http, --resp or --peer) on an address that is not
-            loopback (127.0.0.0/8, ::1, localhost; 0.0.0.0 and :: are not) needs --acl and
-            --tls-cert/--tls-key, and an exposed --peer also --tls-ca with --peer-tls not off.
-            Otherwise the node refuses to start (exit 2) and says what to give. --insecure
-            (or "insecure": true, or QUORUMKV_INSECURE=true) starts it anyway, with a warning.
+            Secure by default: a listener (--http, --resp or --peer) on an
+            address that is not loopback (127.0.0.0/8, ::1, localhost; 0.0.0.0
+            and :: are not) needs --acl and --tls-cert/--tls-key, and an
+            exposed --peer also --tls-ca with --peer-tls not off. Otherwise
+            the node refuses to start (exit 2) and says what to give.
+            --insecure (or "insecure": true, or QUORUMKV_INSECURE=true) starts
+            it anyway, with a warning.
 
             The node logs to stderr and stops cleanly on SIGINT or SIGTERM.
 
