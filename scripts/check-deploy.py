@@ -2,6 +2,9 @@
 """Checks deploy/ without Docker or Kubernetes: what each file passes to `quorumkv serve`
 exists, ports and probes agree across files, the Dockerfile builds the way deploy/README.md
 says, the runtime image has the libraries the binary links, and the unit file verifies.
+Security: every deploy runs secured (--acl and --tls-cert/--tls-key/--tls-ca, never
+--insecure), its secrets are mounted where the flags point, probes and health checks use
+HTTPS, and the binary refuses each deploy's arguments once the ACL and TLS are taken out.
 
 Usage: scripts/check-deploy.py path/to/quorumkv
 Needs PyYAML (scripts/setup-test-tools.sh installs it). Prints each problem and exits 1.
@@ -51,6 +54,52 @@ def parse_serve(args, where, known):
             flags.setdefault(flag, []).append(args[i + 1] if i + 1 < len(args) else "")
         i += 2
     return flags
+
+
+# --- secure by default ----------------------------------------------------------------------
+
+SECURITY_FLAGS = ("--acl", "--tls-cert", "--tls-key", "--tls-ca")
+SECURITY_KEYS = ("acl", "tls_cert", "tls_key", "tls_ca")
+
+
+def clean_environment():
+    """This environment without QUORUMKV_* variables, so none of them changes a verdict."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("QUORUMKV_")}
+
+
+def print_config(binary, args):
+    return subprocess.run([binary] + args + ["--print-config"], capture_output=True, text=True, env=clean_environment())
+
+
+def without_security(args):
+    """`args` with the ACL and TLS flags (and --peer-tls) and their values taken out."""
+    result, i = [], 0
+    while i < len(args):
+        if args[i] in SECURITY_FLAGS + ("--peer-tls",):
+            i += 2
+            continue
+        result.append(args[i])
+        i += 1
+    return result
+
+
+def check_refused(run, where):
+    """A refusal as serve gives it: exit 2 and one line naming what is missing."""
+    lines = run.stderr.strip().splitlines()
+    check(run.returncode == 2, f"{where}: without --acl and TLS, serve exits {run.returncode}, expected 2 (refused)")
+    check(len(lines) == 1 and "not loopback" in run.stderr and "--insecure" in run.stderr,
+          f"{where}: without --acl and TLS, serve does not refuse in one line: {run.stderr.strip()!r}")
+
+
+def check_secured(binary, args, flags, where):
+    """`serve` arguments of a deploy: secured, accepted by the binary, refused without security."""
+    for flag in SECURITY_FLAGS:
+        check(flag in flags, f"{where}: serve runs without {flag} (deploys are secured: --acl and --tls-cert/--tls-key/--tls-ca)")
+    check("--insecure" not in args, f"{where}: uses --insecure; nothing in deploy/ may")
+    check(flags.get("--peer-tls", ["require"])[0] != "off", f"{where}: --peer-tls off leaves the peer port in plain text")
+    accepted = print_config(binary, args)
+    check(accepted.returncode == 0, f"{where}: serve --print-config refuses the deploy's own arguments: {accepted.stderr.strip()}")
+    check_refused(print_config(binary, without_security(args)), where)
 
 
 def port_of(address):
@@ -134,12 +183,15 @@ def check_dockerfile(binary, known):
     exposed = {int(p) for p in instructions.get("EXPOSE", "").split()}
     check(instructions.get("USER", "root") not in ("root", "0"), "the runtime image runs as root")
     health = instructions.get("HEALTHCHECK", "")
-    check("/health" in health, "the image's HEALTHCHECK does not ask /health")
+    health_words = " ".join(re.sub(r'[\[\]",]', " ", health).split())
+    check("/health" in health or "cluster health" in health_words, "the image's HEALTHCHECK does not ask /health")
     cmd = parse_serve(json.loads(instructions.get("CMD", "[]")), "Dockerfile CMD", known)
     for flag in ("--http", "--peer", "--resp"):
         if check(flag in cmd, f"Dockerfile CMD has no {flag}"):
             check(port_of(cmd[flag][0]) in exposed, f"Dockerfile CMD {flag} port is not EXPOSEd ({sorted(exposed)})")
-    check(f"/dev/tcp/127.0.0.1/{port_of(cmd.get('--http', [':0'])[0])}" in health, "the HEALTHCHECK does not use the CMD's --http port")
+    check(re.search(rf"https://(localhost|127\.0\.0\.1):{port_of(cmd.get('--http', [':0'])[0])}\b", health),
+          "the HEALTHCHECK does not ask https:// on the CMD's --http port")
+    check_secured(binary, json.loads(instructions.get("CMD", "[]")), cmd, "Dockerfile CMD")
     uid = re.search(r"--uid (\d+)", " ".join(run_commands(runtime)))
     return {"exposed": exposed, "uid": int(uid.group(1)) if uid else None, "data": cmd.get("--data-dir", [""])[0]}
 
@@ -167,7 +219,11 @@ def check_linked_libraries(binary, runtime_packages):
 
 # --- compose ------------------------------------------------------------------------------
 
-def check_compose(known, image):
+def v_read_only(service, target):
+    return any(v.split(":")[1] == target and v.endswith(":ro") for v in service.get("volumes", []))
+
+
+def check_compose(binary, known, image):
     compose = yaml.safe_load(read("deploy", "docker", "compose.yaml"))
     services = compose.get("services", {})
     check(len(services) == 3, f"compose.yaml has {len(services)} services, expected 3 nodes")
@@ -189,7 +245,15 @@ def check_compose(known, image):
         check(http in mapped, f"{where}: --http port {http} is not published ({service.get('ports')})")
         host_ports += list(mapped.values())
         test = " ".join(service.get("healthcheck", {}).get("test", []))
-        check("/health" in test and f"/dev/tcp/127.0.0.1/{http}" in test, f"{where}: the health check does not ask /health on port {http}")
+        check(("/health" in test or "cluster health" in test) and re.search(rf"https://(localhost|127\.0\.0\.1):{http}\b", test),
+              f"{where}: the health check does not ask /health over https:// on port {http}")
+        check_secured(binary, service.get("command", []), flags, where)
+        targets = {v.split(":")[1]: v.split(":")[0] for v in service.get("volumes", [])}
+        for flag in SECURITY_FLAGS:
+            path = flags.get(flag, [""])[0]
+            source = targets.get(path, "")
+            check(source.startswith("./secrets/") and v_read_only(service, path),
+                  f"{where}: {flag} {path} is not mounted read-only from ./secrets/")
         data = flags.get("--data-dir", [""])[0]
         mounts = [v for v in service.get("volumes", []) if v.split(":")[1] == data]
         if check(mounts, f"{where}: no volume at --data-dir {data}"):
@@ -230,7 +294,7 @@ def run_start_script(container, pod, namespace):
     return result.stdout.splitlines()
 
 
-def check_k8s(known, docker):
+def check_k8s(binary, known, docker):
     documents = k8s_documents()
     by_kind = {}
     for document in documents:
@@ -263,6 +327,7 @@ def check_k8s(known, docker):
     for kind in ("readinessProbe", "livenessProbe", "startupProbe"):
         probe = container.get(kind, {}).get("httpGet", {})
         check(probe.get("path") == "/health", f"{kind} does not ask /health")
+        check(probe.get("scheme") == "HTTPS", f"{kind} does not use scheme HTTPS (the http port speaks HTTPS only)")
         check(ports.get(probe.get("port"), probe.get("port")) == ports.get("http"), f"{kind} does not use the http port")
     check(set(ports.values()) <= docker.get("exposed", set()), f"container ports {ports} are not all EXPOSEd by the image")
     check(pod_spec.get("securityContext", {}).get("runAsUser") == docker.get("uid"), "runAsUser is not the image's quorumkv uid")
@@ -271,8 +336,18 @@ def check_k8s(known, docker):
     domain = f"{spec['serviceName']}.{namespace}.svc.cluster.local"
     name = statefulset["metadata"]["name"]
     runs = {i: parse_serve(run_start_script(container, f"{name}-{i}", namespace), f"{name}-{i}", known) for i in range(replicas + 1)}
+    volumes = {v["name"]: v for v in pod_spec.get("volumes", [])}
+    mounts_by_path = {m["mountPath"]: m for m in container.get("volumeMounts", [])}
     for i, flags in runs.items():
         where = f"pod {name}-{i}"
+        check_secured(binary, run_start_script(container, f"{name}-{i}", namespace), flags, where)
+        for flag in SECURITY_FLAGS:
+            path = flags.get(flag, [""])[0]
+            mount = mounts_by_path.get(os.path.dirname(path))
+            if check(mount, f"{where}: {flag} {path} is in no mounted volume"):
+                secret = volumes.get(mount["name"], {}).get("secret", {})
+                check(secret.get("secretName"), f"{where}: {flag} {path} is mounted from volume {mount['name']}, which is not a Secret")
+                check(mount.get("readOnly") is True, f"{where}: the Secret volume {mount['name']} is not mounted readOnly")
         peer = flags.get("--peer", [""])[0]
         check(peer == f"{name}-{i}.{domain}:{ports.get('peer')}", f"{where}: --peer {peer} is not its stable DNS name on the peer port")
         check(port_of(flags.get("--http", [":0"])[0]) == ports.get("http"), f"{where}: --http port differs from the container's http port")
@@ -310,6 +385,15 @@ def check_systemd(binary, known):
         check(all(effective.get(key) == value for key, value in node.items()),
               f"node.json values not taken by serve --config: {sorted(k for k, v in node.items() if effective.get(k) != v)}")
     check(f"{node.get('node_id')}={node.get('peer')}" in node.get("members", []), "node.json: this node's member entry is not node_id=peer")
+    for key in SECURITY_KEYS:
+        check(str(node.get(key, "")).startswith("/etc/quorumkv/"), f"node.json: no {key} under /etc/quorumkv (deploys are secured)")
+    check(not node.get("insecure") and "--insecure" not in words, "the systemd deploy uses insecure; nothing in deploy/ may")
+    check(node.get("peer_tls", "require") != "off", "node.json: peer_tls off leaves the peer port in plain text")
+    with tempfile.TemporaryDirectory() as folder:
+        bare = os.path.join(folder, "node.json")
+        with open(bare, "w") as file:
+            json.dump({k: v for k, v in node.items() if k not in SECURITY_KEYS + ("peer_tls",)}, file)
+        check_refused(print_config(binary, ["serve", "--config", bare]), "systemd node.json")
     state = re.search(r"^StateDirectory=(\S+)", unit, re.M)
     check(state and node.get("data_dir") == f"/var/lib/{state.group(1)}", "node.json's data_dir is not the unit's StateDirectory")
     check(os.path.basename(flags.get("--config", [""])[0]) == "node.json", "ExecStart does not read node.json")
@@ -332,14 +416,14 @@ def main():
     binary = sys.argv[1]
     known = serve_flags(binary)
     docker = check_dockerfile(binary, known)
-    image = check_k8s(known, docker)
-    check_compose(known, image)
+    image = check_k8s(binary, known, docker)
+    check_compose(binary, known, image)
     check_systemd(binary, known)
     for problem in problems:
         print(f"check-deploy: {problem}", file=sys.stderr)
     if problems:
         sys.exit(1)
-    print("check-deploy: Dockerfile, compose.yaml, Kubernetes manifests and the systemd unit agree with the binary and each other")
+    print("check-deploy: Dockerfile, compose.yaml, Kubernetes manifests and the systemd unit agree with the binary and each other, and all run secured")
 
 
 if __name__ == "__main__":

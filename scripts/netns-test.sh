@@ -6,6 +6,11 @@
 # of every partition equal again and every key readable with its latest value from its
 # primaries.
 #
+# The nodes run secured, as deploy/ runs them: a CA and a certificate per node from
+# `quorumkv cert` (DNS:<node id>, which peers check, and the node's IP, which curl checks),
+# users from `quorumkv user`, TLS on every port (mutual between nodes). curl logs in with
+# --cacert and --netrc-file: the password is never on a command line.
+#
 # Needs root (or passwordless sudo) and a kernel that allows `ip netns add`; where it can't
 # create namespaces it says why and exits 0, so CI on a restricted machine passes with the
 # reason in its log. Usage: ./scripts/netns-test.sh [path/to/quorumkv]
@@ -70,8 +75,23 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 address() { echo "$subnet.$1"; }
-url() { echo "http://$(address "$1"):8081"; }
-http() { curl --noproxy '*' -s --max-time "${TIMEOUT:-5}" "$@"; }
+url() { echo "https://$(address "$1"):8081"; }
+http() { curl --noproxy '*' -s --max-time "${TIMEOUT:-5}" --cacert "$work/tls/ca.pem" --netrc-file "$work/netrc" "$@"; }
+
+# Secrets: a CA, each node's certificate and key, an ACL with one admin user whose random
+# password lives in a 0600 file, and a netrc with it for curl (printf is a shell builtin,
+# so the password is in no process's arguments).
+umask 077
+"$binary" cert init --dir "$work/tls" --common-name "QuorumKV netns-test CA" >/dev/null
+for i in $(seq 1 $nodes); do
+    "$binary" cert issue --ca-dir "$work/tls" --node "n$i" --ip "$(address "$i")" --out "$work/tls" >/dev/null
+done
+head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$work/admin.pw"
+"$binary" user add admin --acl "$work/acl.txt" --grant 'read,write,delete,list,admin:*' --password-file "$work/admin.pw" >/dev/null
+"$binary" user add default --acl "$work/acl.txt" --disabled >/dev/null
+for i in $(seq 1 $nodes); do
+    printf 'machine %s login admin password %s\n' "$(address "$i")" "$(cat "$work/admin.pw")"
+done > "$work/netrc"
 
 # Bridged traffic must not go through the host's iptables (Docker's FORWARD DROP, say).
 $sudo_cmd ip link add name "$bridge" type bridge nf_call_iptables 0 2>/dev/null \
@@ -91,10 +111,12 @@ for i in $(seq 1 $nodes); do
     # Small ring and fast anti-entropy, so a full pass takes seconds.
     $sudo_cmd ip netns exec "$ns" "$binary" serve --node-id "n$i" --http "$(address "$i"):8081" \
         --peer "$(address "$i"):9081" --data-dir "$work/n$i" --partitions 16 --sync normal \
-        --anti-entropy-interval 100 "${members[@]}" > "$work/n$i.log" 2>&1 &
+        --anti-entropy-interval 100 "${members[@]}" --acl "$work/acl.txt" \
+        --tls-cert "$work/tls/n$i.pem" --tls-key "$work/tls/n$i-key.pem" --tls-ca "$work/tls/ca.pem" \
+        > "$work/n$i.log" 2>&1 &
     pids+=($!)
 done
-echo "netns-test: $nodes nodes in namespaces qkv$tag-1..$nodes on $subnet.0/24 (bridge $bridge)"
+echo "netns-test: $nodes secured nodes (users, TLS, mutual TLS between them) in namespaces qkv$tag-1..$nodes on $subnet.0/24 (bridge $bridge)"
 
 # Waits until "$@" succeeds, polling every 0.2 s, for at most $1 seconds.
 wait_for() {
@@ -169,4 +191,6 @@ for k in $(seq 1 $keys); do
     value=$(http -f "$(url 5)/kv/default/new$k?r=3&pr=3") || fail "read of new$k with pr=3 through n5 failed"
     [ "$value" = "new-$k" ] || fail "new$k reads '$value' from its primaries, expected new-$k"
 done
+anonymous=$(curl --noproxy '*' -s --max-time 5 --cacert "$work/tls/ca.pem" -o /dev/null -w '%{http_code}' "$(url 1)/kv/default/k1")
+[ "$anonymous" = 401 ] || fail "a read without credentials answered $anonymous, expected 401"
 echo "netns-test: PASSED: sloppy quorum kept w=3 writes succeeding with n5 cut off; after the link returned every replica converged"

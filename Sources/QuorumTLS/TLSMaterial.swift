@@ -50,6 +50,15 @@ public struct TLSMaterial: Sendable {
         self.files = files
     }
 
+    /// A TLS client context that trusts only the CA(s) in `caPath`: how a tool reaches
+    /// nodes serving certificates from a development CA (`cluster up --secure`).
+    public static func clientContext(trusting caPath: String) throws(TLSMaterialError) -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.trustRoots = .certificates(try certificates(at: caPath, what: "CA file"))
+        return try context(configuration, what: "reaching nodes")
+    }
+
     /// Every certificate in a PEM file, in order; at least one.
     public static func certificates(at path: String, what: String) throws(TLSMaterialError) -> [NIOSSLCertificate] {
         let bytes = try read(path, what: what)

@@ -4,7 +4,7 @@ struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
         abstract: "Run and inspect a cluster.",
-        subcommands: [ClusterUpCommand.self, ClusterStatusCommand.self, ClusterJoinCommand.self, ClusterLeaveCommand.self],
+        subcommands: [ClusterUpCommand.self, ClusterStatusCommand.self, ClusterHealthCommand.self, ClusterJoinCommand.self, ClusterLeaveCommand.self],
         defaultSubcommand: ClusterUpCommand.self
     )
 }

@@ -34,12 +34,14 @@ struct ConfigFile: Codable, Equatable {
     var tls_ca: String?
     var peer_tls: String?
     var tls_handshake_timeout_ms: Int?
-
+    /// `--insecure`: listen on non-loopback addresses without `acl` and TLS
+    /// (`ListenerExposure`); absent means false.
+    var insecure: Bool?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case node_id, http, peer, resp, data_dir, members, join, partitions, sync, event_loop_threads, read_repair
         case sloppy_quorum, anti_entropy_interval_ms, tombstone_grace_ms, log_level, acl, metrics_access
-        case tls_cert, tls_key, tls_ca, peer_tls, tls_handshake_timeout_ms
+        case tls_cert, tls_key, tls_ca, peer_tls, tls_handshake_timeout_ms, insecure
     }
 
     /// The environment variable of each field: `QUORUMKV_` and the field name in capitals
@@ -89,6 +91,17 @@ struct ConfigFile: Codable, Equatable {
         tls_ca = text(.tls_ca)
         peer_tls = text(.peer_tls)
         tls_handshake_timeout_ms = try number(.tls_handshake_timeout_ms)
+        insecure = try Self.boolean(text(.insecure), variable: Self.variable(.insecure))
+    }
+
+    /// A yes/no setting from the environment: true/false, yes/no, on/off or 1/0.
+    static func boolean(_ text: String?, variable: String) throws(ConfigError) -> Bool? {
+        guard let text else { return nil }
+        switch text.lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw ConfigError("\(variable)=\(text) must be true or false")
+        }
     }
 
     init() {}
@@ -106,7 +119,8 @@ struct ConfigFile: Codable, Equatable {
             acl: other.acl ?? acl, metrics_access: other.metrics_access ?? metrics_access,
             tls_cert: other.tls_cert ?? tls_cert, tls_key: other.tls_key ?? tls_key, tls_ca: other.tls_ca ?? tls_ca,
             peer_tls: other.peer_tls ?? peer_tls,
-            tls_handshake_timeout_ms: other.tls_handshake_timeout_ms ?? tls_handshake_timeout_ms)
+            tls_handshake_timeout_ms: other.tls_handshake_timeout_ms ?? tls_handshake_timeout_ms,
+            insecure: other.insecure ?? insecure)
     }
 
     init(
@@ -116,8 +130,9 @@ struct ConfigFile: Codable, Equatable {
         anti_entropy_interval_ms: Int? = nil, tombstone_grace_ms: UInt64? = nil, log_level: String? = nil,
         acl: String? = nil, metrics_access: String? = nil,
         tls_cert: String? = nil, tls_key: String? = nil, tls_ca: String? = nil, peer_tls: String? = nil,
-        tls_handshake_timeout_ms: Int? = nil
+        tls_handshake_timeout_ms: Int? = nil, insecure: Bool? = nil
     ) {
+        self.insecure = insecure
         self.acl = acl
         self.metrics_access = metrics_access
         self.tls_handshake_timeout_ms = tls_handshake_timeout_ms
@@ -143,7 +158,7 @@ struct ConfigFile: Codable, Equatable {
     }
 
     /// Every value `config` runs with, defaults included.
-    init(effective config: NodeConfig, logLevel: String, acl: String? = nil, metricsAccess: String? = nil) {
+    init(effective config: NodeConfig, logLevel: String, acl: String? = nil, metricsAccess: String? = nil, insecure: Bool = false) {
         self.init(
             node_id: config.nodeID, http: "\(config.httpHost):\(config.httpPort)", peer: "\(config.peerHost):\(config.peerPort)",
             resp: config.respPort.map { "\(config.respHost):\($0)" }, data_dir: config.dataDirectory,
@@ -153,7 +168,8 @@ struct ConfigFile: Codable, Equatable {
             sloppy_quorum: config.sloppyQuorum ? "on" : "off", anti_entropy_interval_ms: config.antiEntropyIntervalMilliseconds,
             tombstone_grace_ms: config.tombstoneGraceMilliseconds, log_level: logLevel, acl: acl, metrics_access: acl == nil ? nil : metricsAccess,
             tls_cert: config.tls?.certificatePath, tls_key: config.tls?.keyPath, tls_ca: config.tls?.caPath,
-            peer_tls: config.peerTLS.rawValue, tls_handshake_timeout_ms: config.tlsHandshakeTimeoutMilliseconds)
+            peer_tls: config.peerTLS.rawValue, tls_handshake_timeout_ms: config.tlsHandshakeTimeoutMilliseconds,
+            insecure: insecure)
     }
 
     /// The node's settings: these values over the defaults, each checked with a message
@@ -237,5 +253,22 @@ struct ConfigFile: Codable, Equatable {
         }
         if let tls_handshake_timeout_ms { result.tlsHandshakeTimeoutMilliseconds = tls_handshake_timeout_ms }
         return result
+    }
+
+    /// Secure by default: what `ListenerExposure` decides for `config` (this layer's
+    /// result) with these settings' `acl` and `insecure`.
+    func exposure(of config: NodeConfig) -> ListenerExposure.Decision {
+        var listeners = [
+            ListenerExposure.Listener(flag: "--http", host: config.httpHost, port: config.httpPort),
+            ListenerExposure.Listener(flag: "--peer", host: config.peerHost, port: config.peerPort, isPeer: true),
+        ]
+        if let port = config.respPort {
+            listeners.insert(ListenerExposure.Listener(flag: "--resp", host: config.respHost, port: port), at: 1)
+        }
+        return ListenerExposure.decide(
+            listeners: listeners,
+            protection: ListenerExposure.Protection(
+                acl: acl != nil, tls: config.tls != nil, tlsCA: config.tls?.caPath != nil,
+                peerTLSOff: config.peerTLS == .off, insecure: insecure ?? false))
     }
 }

@@ -15,6 +15,10 @@ struct LocalClusterLayout: Codable, Equatable {
     var host: String
     var partitions: Int
     var nodes: [NodeLayout]
+    /// Set once the cluster was started with `cluster up --secure`: later runs stay secured
+    /// (TLS and users), so a cluster never falls back to plaintext by a forgotten flag.
+    /// Optional so layouts saved before it still load (nil: not secured).
+    var secure: Bool?
 
     static func fresh(
         nodeCount: Int, host: String, httpPortBase: Int, peerPortBase: Int, respPortBase: Int, partitions: Int

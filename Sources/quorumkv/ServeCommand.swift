@@ -46,13 +46,22 @@ struct ServeCommand: AsyncParsableCommand {
             certificate, key and CA files: new connections use them, open ones continue, and
             a failed reload keeps the old material and logs why. See docs/security.md.
 
+            Secure by default: a listener (--http, --resp or --peer) on an
+            address that is not loopback (127.0.0.0/8, ::1, localhost; 0.0.0.0
+            and :: are not) needs --acl and --tls-cert/--tls-key, and an
+            exposed --peer also --tls-ca with --peer-tls not off. Otherwise
+            the node refuses to start (exit 2) and says what to give.
+            --insecure (or "insecure": true, or QUORUMKV_INSECURE=true) starts
+            it anyway, with a warning.
+
             The node logs to stderr and stops cleanly on SIGINT or SIGTERM.
 
             Exit codes:
               0  stopped cleanly on SIGINT or SIGTERM, or left the cluster
               1  could not start (port in use, data directory unusable, ACL file malformed);
                  the log says why
-              2  usage error: a bad flag or config value
+              2  usage error: a bad flag or config value, or a non-loopback listener without
+                 --acl and TLS (and no --insecure)
               74 the store hit a disk I/O error or corruption (a failed fsync): restart
                  the node, SQLite recovers what is durable; check the disk
             """
@@ -129,6 +138,9 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Who may read /metrics, /status, /ring and the status page with --acl: open (anyone), user (any logged-in user; default) or admin (admin on *).")
     var metricsAccess: String?
 
+    @Flag(help: "Listen on non-loopback addresses without --acl and TLS: anyone who reaches the node can read and change every key, in plain text. For a trusted network only; logs a warning.")
+    var insecure = false
+
     @Flag(name: .customLong("print-config"), help: "Print the effective settings (file, environment and flags over the defaults) as JSON and exit.")
     var printConfig = false
 
@@ -137,6 +149,8 @@ struct ServeCommand: AsyncParsableCommand {
         let logLevel: String
         let aclPath: String?
         let metricsAccessText: String
+        let insecureSetting: Bool
+        let exposure: ListenerExposure.Decision
         do throws(ConfigError) {
             let settings = try settings()
             nodeConfig = try settings.nodeConfig()
@@ -144,6 +158,8 @@ struct ServeCommand: AsyncParsableCommand {
             logLevel = settings.log_level ?? "info"
             aclPath = settings.acl
             metricsAccessText = settings.metrics_access ?? AccessControl.MetricsAccess.user.rawValue
+            insecureSetting = settings.insecure ?? false
+            exposure = settings.exposure(of: nodeConfig)
         } catch {
             throw ValidationError(error.message)
         }
@@ -153,16 +169,24 @@ struct ServeCommand: AsyncParsableCommand {
         guard let metricsAccess = AccessControl.MetricsAccess(rawValue: metricsAccessText) else {
             throw ValidationError("metrics access (--metrics-access) must be open, user or admin, got \(metricsAccessText)")
         }
+        if case .refused(let message) = exposure {
+            // One line and the usage code: the fix is a flag, and scripts read the status.
+            FileOutput.standardError("error: \(message)\n")
+            throw ExitCode(ClientExitCode.usage.rawValue)
+        }
         if printConfig {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             FileOutput.standardOutput(
                 Array(try encoder.encode(
-                    ConfigFile(effective: nodeConfig, logLevel: logLevel, acl: aclPath, metricsAccess: metricsAccessText))))
+                    ConfigFile(
+                        effective: nodeConfig, logLevel: logLevel, acl: aclPath, metricsAccess: metricsAccessText,
+                        insecure: insecureSetting))))
             FileOutput.standardOutput("\n")
             return
         }
         let logger = Self.makeLogger(level: level, node: nodeConfig.nodeID)
+        if case .allowedInsecurely(let warning) = exposure { logger.warning("\(warning)") }
         let access: AccessControl
         if let acl = aclPath {
             do {
@@ -234,7 +258,7 @@ struct ServeCommand: AsyncParsableCommand {
             anti_entropy_interval_ms: antiEntropyInterval, tombstone_grace_ms: tombstoneGrace, log_level: logLevel,
             acl: acl, metrics_access: metricsAccess,
             tls_cert: tlsCert, tls_key: tlsKey, tls_ca: tlsCA, peer_tls: peerTLS,
-            tls_handshake_timeout_ms: tlsHandshakeTimeout)
+            tls_handshake_timeout_ms: tlsHandshakeTimeout, insecure: insecure ? true : nil)
     }
 
     /// File, then environment, then flags.

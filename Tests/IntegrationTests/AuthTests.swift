@@ -27,7 +27,10 @@ final class AuthTests: XCTestCase {
     }
 
     private func startCluster(nodes: Int = 3, bindHost: String = "127.0.0.1") async throws {
-        cluster = try await ClusterHarness(nodes: nodes, extraArguments: ["--acl", aclPath], clientBindHost: bindHost)
+        // A wildcard listener without TLS is refused unless --insecure (secure by default);
+        // these tests are about users, so they take the plaintext risk on purpose.
+        let insecure = bindHost == "127.0.0.1" ? [] : ["--insecure"]
+        cluster = try await ClusterHarness(nodes: nodes, extraArguments: ["--acl", aclPath] + insecure, clientBindHost: bindHost)
     }
 
     /// `quorumkv user …` on the test's file; the password goes in through a 0600 file.
