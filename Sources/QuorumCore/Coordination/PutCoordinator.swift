@@ -184,7 +184,7 @@ public struct PutCoordinator: Sendable {
 
     private static func isFinal(_ error: KVError) -> Bool {
         switch error {
-        case .siblingLimit, .badParameter, .tooLarge, .preconditionFailed: return true
+        case .siblingLimit, .badParameter, .tooLarge, .preconditionFailed, .wrongType: return true
         default: return false
         }
     }

@@ -78,4 +78,14 @@ public enum Formats {
     /// `Frame`'s protocol version: the header byte, and the layout of every payload
     /// (`PeerHello`, `PeerRequest`, `PeerResponse`).
     public static let peerProtocol = FormatVersions(1...1)
+    /// `TypedHeader`: the `kv` row of a typed key (issue #16). Numbered from 0x40, not 1,
+    /// so its first byte differs from every `KeyState` version (`TypedHeader.isTypedHeader`);
+    /// a later version takes 0x41, and `KeyState` stays far below.
+    public static let typedHeader = FormatVersions(0x40...0x40)
+    /// `Member.encodedRow()`: one row of the `members` table (a member's dots and payloads).
+    public static let typedMember = FormatVersions(1...1)
+    /// `TypedState.encoded(isFull:)`: typed states in merges, hints, repairs, fetch answers.
+    public static let typedState = FormatVersions(1...1)
+    /// `TypedOperation.encoded()`: a client's typed update on its way to the lead replica.
+    public static let typedOperation = FormatVersions(1...1)
 }

@@ -62,7 +62,7 @@ public struct HTTPErrorDocument: Codable, Sendable, Equatable {
             }
         case .siblingLimit(let limit):
             self.limit = limit
-        case .notFound, .preconditionFailed, .overloaded, .unavailable, .internalError, .forbidden:
+        case .notFound, .preconditionFailed, .overloaded, .unavailable, .internalError, .forbidden, .wrongType:
             break
         }
     }

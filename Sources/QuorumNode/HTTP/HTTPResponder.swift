@@ -109,7 +109,7 @@ public enum HTTPResponder {
     /// The status each error code maps to.
     public static func status(for error: KVError) -> HTTPResponseStatus {
         switch error {
-        case .badParameter: return .badRequest
+        case .badParameter, .wrongType: return .badRequest
         case .tooLarge: return .payloadTooLarge
         case .notFound: return .notFound
         case .preconditionFailed, .siblingLimit: return .preconditionFailed
