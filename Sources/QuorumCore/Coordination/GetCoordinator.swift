@@ -9,11 +9,11 @@
 /// replicas that answered with older versions (`readRepairTargets`).
 ///
 /// States: collecting → decided (succeeded or failed) → every slot answered or failed.
-public struct GetCoordinator: Sendable {
+public struct GetCoordinator<State: ReplicaState>: Sendable {
     public enum Outcome: Sendable, Equatable {
         case pending
         /// Enough replicas answered; the merged state (nil: no replica holds the key).
-        case succeeded(KeyState?, replies: Int)
+        case succeeded(State?, replies: Int)
         case failed(KVError)
     }
 
@@ -23,36 +23,32 @@ public struct GetCoordinator: Sendable {
         case ask(node: String, then: Outcome)
     }
 
-    public let mode: ConflictMode
+    /// How answers join: a `KeyState` by the bucket's conflict mode.
+    public let rule: State.JoinRule
     public private(set) var plan: ReplicaPlan
-    public private(set) var merged: KeyState?
+    public private(set) var merged: State?
     /// What each node answered (nil state: it holds nothing for the key).
-    public private(set) var answers: [String: KeyState?] = [:]
+    public private(set) var answers: [String: State?] = [:]
     private let needed: Int
     private let primariesNeeded: Int
     private var decided = false
     private var repairTaken = false
 
-    public init(plan: ReplicaPlan, options: ResolvedOptions, mode: ConflictMode) {
+    public init(plan: ReplicaPlan, options: ResolvedOptions, rule: State.JoinRule) {
         precondition(plan.slots.count == options.n, "a read fills exactly n replica slots")
         self.plan = plan
-        self.mode = mode
+        self.rule = rule
         needed = options.r
         primariesNeeded = options.pr
-    }
-
-    /// Convenience for a plan without stand-ins.
-    public init(replicas: [String], options: ResolvedOptions, mode: ConflictMode) {
-        self.init(plan: ReplicaPlan(primaries: replicas, fallbacks: [], down: [], sloppy: false), options: options, mode: mode)
     }
 
     /// Nodes to ask first: every slot at once.
     public var initialNodes: [String] { plan.slots.map(\.node) }
 
-    public mutating func receive(state: KeyState?, from node: String) -> Outcome {
+    public mutating func receive(state: State?, from node: String) -> Outcome {
         guard plan.recordAnswer(from: node) else { return .pending }
         answers[node] = .some(state)
-        if let state { merged = merged.map { $0.merged(with: state, mode: mode) } ?? state }
+        if let state { merged = merged.map { $0.joined(with: state, by: rule) } ?? state }
         return decide()
     }
 
@@ -87,7 +83,7 @@ public struct GetCoordinator: Sendable {
     /// Once every slot has answered or failed: the merged state and the primaries to
     /// repair with it. Returns non-nil at most once per read, and only when some primary
     /// is behind.
-    public mutating func takeReadRepair() -> (state: KeyState, nodes: [String])? {
+    public mutating func takeReadRepair() -> (state: State, nodes: [String])? {
         guard !repairTaken, allAnswered, let merged else { return nil }
         repairTaken = true
         let nodes = readRepairTargets
@@ -106,4 +102,17 @@ public struct GetCoordinator: Sendable {
             return .failed(plan.error(for: .read, needed: needed, primariesNeeded: primariesNeeded))
         }
     }
+}
+
+extension GetCoordinator where State == KeyState {
+    public init(plan: ReplicaPlan, options: ResolvedOptions, mode: ConflictMode) {
+        self.init(plan: plan, options: options, rule: mode)
+    }
+
+    /// Convenience for a plan without stand-ins.
+    public init(replicas: [String], options: ResolvedOptions, mode: ConflictMode) {
+        self.init(plan: ReplicaPlan(primaries: replicas, fallbacks: [], down: [], sloppy: false), options: options, mode: mode)
+    }
+
+    public var mode: ConflictMode { rule }
 }

@@ -9,20 +9,24 @@
 /// Slots whose primary is down or fails are served by stand-ins when sloppy quorum is
 /// on (see `ReplicaPlan`); a stand-in keeps the state as a hint for the primary.
 ///
+/// A typed key's update (`TypedState`) runs the same way: its lead replica turns the
+/// operation into a delta, which then goes to the other slots. The accounting does not
+/// look inside the state, so one coordinator serves both kinds (`ReplicaState`).
+///
 /// States: `.leading(candidates)` → `.replicating` → `.done`.
-public struct PutCoordinator: Sendable {
+public struct PutCoordinator<State: ReplicaState>: Sendable {
     /// What the shell must do next. Actions run in order.
     public enum Action: Sendable, Equatable {
         /// Send `.coordinateWrite` with the intent to `node`.
         case askLead(node: String)
         /// Send `state` to each target: `.merge` to a primary, `.storeHint` to a stand-in.
-        case replicate(state: KeyState, targets: [ReplicaTarget])
+        case replicate(state: State, targets: [ReplicaTarget])
         /// Answer the client. Later answers still arrive; they change nothing.
         case finish(Outcome)
     }
 
     public enum Outcome: Sendable, Equatable {
-        case succeeded(state: KeyState, acks: Int)
+        case succeeded(state: State, acks: Int)
         case failed(KVError)
     }
 
@@ -32,63 +36,42 @@ public struct PutCoordinator: Sendable {
         case done
     }
 
-    public let mode: ConflictMode
     public private(set) var plan: ReplicaPlan
     private let needed: Int
     private let primariesNeeded: Int
     private var phase: Phase
-    private var state: KeyState?
+    private var state: State?
     /// The state sent to every slot at once: an lww write's version, or a state-based write.
-    private let lwwState: KeyState?
+    private let directState: State?
 
-    /// - Parameters:
-    ///   - plan: the key's replica slots (primaries and any stand-ins).
-    ///   - localNode: this node, which leads `vclock` writes when it is a primary (no hop).
-    ///   - lwwVersion: for `lww` buckets, the version the coordinator stamped.
-    ///   - leadRequired: send the write through a lead replica even in an `lww` bucket.
-    public init(
-        plan: ReplicaPlan, options: ResolvedOptions, mode: ConflictMode, localNode: String, lwwVersion: Sibling?,
-        leadRequired: Bool = false
-    ) {
+    /// A led write: the first of `leadCandidates` is asked to make the new state.
+    public init(plan: ReplicaPlan, options: ResolvedOptions, leadCandidates: [String]) {
         precondition(plan.slots.count == options.n, "a write fills exactly n replica slots")
         self.plan = plan
-        self.mode = mode
         needed = options.w
         primariesNeeded = options.pw
-        if mode == .lww && !leadRequired {
-            precondition(lwwVersion != nil, "an lww write needs the coordinator's stamped version")
-            lwwState = KeyState(siblings: [lwwVersion!])
-            phase = .replicating
-        } else {
-            lwwState = nil
-            // Primaries believed up first (this node before others), then the rest.
-            let up = plan.slots.filter { !$0.isStandIn }.map(\.primary)
-            let ordered = up.contains(localNode) ? [localNode] + up.filter { $0 != localNode } : up
-            let down = plan.slots.filter(\.isStandIn).map(\.primary)
-            phase = .leading(candidates: ordered + down)
-        }
+        directState = nil
+        phase = .leading(candidates: leadCandidates)
     }
 
     /// A state-based write: `state` goes to every slot as a merge, with no lead and no new
-    /// version (an expiry change, `ExpiryTouch`). Like a repair write it can only join.
-    public init(plan: ReplicaPlan, options: ResolvedOptions, mode: ConflictMode, merging state: KeyState) {
+    /// version (an lww version, an expiry change). Like a repair write it can only join.
+    public init(plan: ReplicaPlan, options: ResolvedOptions, merging state: State) {
         precondition(plan.slots.count == options.n, "a write fills exactly n replica slots")
         self.plan = plan
-        self.mode = mode
         needed = options.w
         primariesNeeded = options.pw
-        lwwState = state
+        directState = state
         phase = .replicating
     }
 
-    /// Convenience for a plan without stand-ins: every slot on its primary.
-    public init(
-        replicas: [String], options: ResolvedOptions, mode: ConflictMode, localNode: String, lwwVersion: Sibling?,
-        leadRequired: Bool = false
-    ) {
-        self.init(
-            plan: ReplicaPlan(primaries: replicas, fallbacks: [], down: [], sloppy: false), options: options, mode: mode,
-            localNode: localNode, lwwVersion: lwwVersion, leadRequired: leadRequired)
+    /// Who may lead, in the order to ask: primaries believed up (this node first, which
+    /// saves a hop), then those believed down. Never a stand-in: a lead's dots must be
+    /// unique, and only a primary holds the key's history.
+    public static func leadCandidates(plan: ReplicaPlan, localNode: String) -> [String] {
+        let up = plan.slots.filter { !$0.isStandIn }.map(\.primary)
+        let ordered = up.contains(localNode) ? [localNode] + up.filter { $0 != localNode } : up
+        return ordered + plan.slots.filter(\.isStandIn).map(\.primary)
     }
 
     public mutating func start() -> [Action] {
@@ -96,8 +79,8 @@ public struct PutCoordinator: Sendable {
         if plan.status(needed: needed, primariesNeeded: primariesNeeded) == .failed { return fail() }
         switch phase {
         case .replicating:
-            state = lwwState
-            return [.replicate(state: lwwState!, targets: pendingTargets())]
+            state = directState
+            return [.replicate(state: directState!, targets: pendingTargets())]
         case .leading(let candidates):
             guard let first = candidates.first else { return fail() }
             return [.askLead(node: first)]
@@ -107,7 +90,7 @@ public struct PutCoordinator: Sendable {
     }
 
     /// The lead committed the write; `newState` is its state with the new version.
-    public mutating func leadSucceeded(node: String, newState: KeyState) -> [Action] {
+    public mutating func leadSucceeded(node: String, newState: State) -> [Action] {
         guard case .leading(let candidates) = phase, candidates.first == node else { return [] }
         state = newState
         phase = .replicating
@@ -187,6 +170,35 @@ public struct PutCoordinator: Sendable {
         case .siblingLimit, .badParameter, .tooLarge, .preconditionFailed, .wrongType: return true
         default: return false
         }
+    }
+}
+
+extension PutCoordinator where State == KeyState {
+    /// - Parameters:
+    ///   - plan: the key's replica slots (primaries and any stand-ins).
+    ///   - localNode: this node, which leads `vclock` writes when it is a primary (no hop).
+    ///   - lwwVersion: for `lww` buckets, the version the coordinator stamped.
+    ///   - leadRequired: send the write through a lead replica even in an `lww` bucket.
+    public init(
+        plan: ReplicaPlan, options: ResolvedOptions, mode: ConflictMode, localNode: String, lwwVersion: Sibling?,
+        leadRequired: Bool = false
+    ) {
+        if mode == .lww && !leadRequired {
+            precondition(lwwVersion != nil, "an lww write needs the coordinator's stamped version")
+            self.init(plan: plan, options: options, merging: KeyState(siblings: [lwwVersion!]))
+        } else {
+            self.init(plan: plan, options: options, leadCandidates: Self.leadCandidates(plan: plan, localNode: localNode))
+        }
+    }
+
+    /// Convenience for a plan without stand-ins: every slot on its primary.
+    public init(
+        replicas: [String], options: ResolvedOptions, mode: ConflictMode, localNode: String, lwwVersion: Sibling?,
+        leadRequired: Bool = false
+    ) {
+        self.init(
+            plan: ReplicaPlan(primaries: replicas, fallbacks: [], down: [], sloppy: false), options: options, mode: mode,
+            localNode: localNode, lwwVersion: lwwVersion, leadRequired: leadRequired)
     }
 }
 

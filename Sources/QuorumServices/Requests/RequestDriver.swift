@@ -68,9 +68,9 @@ public final class RequestDriver {
         run.waitAtMost(milliseconds: read.timeoutMilliseconds)
     }
 
-    private typealias ReadRun = RequestRun<GetCoordinator, GetCoordinator.Outcome>
+    private typealias ReadRun = RequestRun<GetCoordinator<KeyState>, GetCoordinator<KeyState>.Outcome>
 
-    private static func readDeadline(_ coordinator: inout GetCoordinator) -> GetCoordinator.Outcome? {
+    private static func readDeadline(_ coordinator: inout GetCoordinator<KeyState>) -> GetCoordinator<KeyState>.Outcome? {
         let outcome = coordinator.deadlinePassed()
         return outcome == .pending ? nil : outcome
     }
@@ -86,7 +86,7 @@ public final class RequestDriver {
     private func fetch(from node: String, read: KeyRead, run: ReadRun) {
         let request = PeerRequest.fetch(bucket: read.bucket, key: read.key)
         replicas.call(node, request, timeoutMilliseconds: Self.replicaTimeout(read.timeoutMilliseconds)) { [self] response in
-            let step: GetCoordinator.Step
+            let step: GetCoordinator<KeyState>.Step
             if case .state(let state)? = response {
                 step = .outcome(run.coordinator.receive(state: state, from: node))
             } else {
@@ -104,7 +104,7 @@ public final class RequestDriver {
         }
     }
 
-    private func finishRead(_ run: ReadRun, _ outcome: GetCoordinator.Outcome) {
+    private func finishRead(_ run: ReadRun, _ outcome: GetCoordinator<KeyState>.Outcome) {
         if outcome != .pending { return run.finish(outcome) }
         if faults.has(.readAnswersAfterOneReply), !run.coordinator.answers.isEmpty {
             // The deliberate bug: answer with the replies so far, whatever r asked for.
@@ -161,7 +161,7 @@ public final class RequestDriver {
         run.waitAtMost(milliseconds: write.options.timeoutMilliseconds)
     }
 
-    private static func writeDeadline(_ coordinator: inout PutCoordinator) -> WriteRunOutcome? {
+    private static func writeDeadline(_ coordinator: inout PutCoordinator<KeyState>) -> WriteRunOutcome? {
         finishing(coordinator.deadlinePassed()).map { WriteRunOutcome($0, lead: nil, plan: coordinator.plan) }
     }
 
@@ -189,14 +189,14 @@ public final class RequestDriver {
         }
     }
 
-    private typealias WriteRun = RequestRun<PutCoordinator, WriteRunOutcome>
+    private typealias WriteRun = RequestRun<PutCoordinator<KeyState>, WriteRunOutcome>
 
     /// A write coordinator's outcome plus the lead that made its version.
     private enum WriteRunOutcome {
         case succeeded(state: KeyState, acks: Int, lead: String?, acknowledged: [ReplicaPlan.Slot])
         case failed(KVError)
 
-        init(_ outcome: PutCoordinator.Outcome, lead: String?, plan: ReplicaPlan) {
+        init(_ outcome: PutCoordinator<KeyState>.Outcome, lead: String?, plan: ReplicaPlan) {
             switch outcome {
             case .succeeded(let state, let acks):
                 self = .succeeded(state: state, acks: acks, lead: lead, acknowledged: plan.slots.filter { $0.status == .answered })
@@ -206,7 +206,7 @@ public final class RequestDriver {
     }
 
     /// Carries out a write coordinator's actions in order and feeds the answers back.
-    private func perform(_ actions: [PutCoordinator.Action], run: WriteRun, write: KeyWrite, lead: String? = nil) {
+    private func perform(_ actions: [PutCoordinator<KeyState>.Action], run: WriteRun, write: KeyWrite, lead: String? = nil) {
         let timeout = Self.replicaTimeout(write.options.timeoutMilliseconds)
         for action in actions {
             switch action {
@@ -233,7 +233,7 @@ public final class RequestDriver {
     }
 
     private func leadAnswered(_ node: String, _ response: PeerResponse?, run: WriteRun, write: KeyWrite) {
-        let next: [PutCoordinator.Action]
+        let next: [PutCoordinator<KeyState>.Action]
         switch response {
         case .state(let state?)?:
             next = run.coordinator.leadSucceeded(node: node, newState: state)
@@ -245,7 +245,7 @@ public final class RequestDriver {
         perform(next, run: run, write: write, lead: node)
     }
 
-    private static func finishing(_ actions: [PutCoordinator.Action]) -> PutCoordinator.Outcome? {
+    private static func finishing(_ actions: [PutCoordinator<KeyState>.Action]) -> PutCoordinator<KeyState>.Outcome? {
         for case .finish(let outcome) in actions { return outcome }
         return nil
     }
@@ -276,7 +276,7 @@ public final class RequestDriver {
             let coordinator = PutCoordinator(
                 plan: replicaPlan(
                     ring: admitted.ring, bucket: command.bucket, key: command.key, n: admitted.options.n, sloppy: command.sloppy),
-                options: admitted.options, mode: admitted.props.conflict, merging: touched)
+                options: admitted.options, merging: touched)
             let run = WriteRun(coordinator: coordinator, sweep: sweep, onDeadline: Self.writeDeadline) { [context] outcome in
                 context.release()
                 switch outcome {
