@@ -99,6 +99,14 @@ final class SimulatedReplicaContext: ReplicaContext {
         node.hints.take(target: target, bucket: bucket, key: key, state: state, mode: mode, respond: respond)
     }
 
+    func takeTypedHint(
+        target: String, bucket: String, key: [UInt8], state: TypedState, respond: @escaping (PeerResponse) -> Void
+    ) {
+        respond(.failure(code: "unavailable", message: "typed hints are not kept yet"))
+    }
+
+    func datatype(of bucket: String) -> DataType? { node.world.props(for: bucket).datatype }
+
     func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void) {
         completion(.failure(.badParameter(name: "bucket", message: "bucket props are fixed in a simulated run")))
     }

@@ -302,6 +302,14 @@ final class FakeReplicaContext: ReplicaContext {
         respond(.failure(code: "bad_parameter", message: "no hints in the fake world"))
     }
 
+    func takeTypedHint(
+        target: String, bucket: String, key: [UInt8], state: TypedState, respond: @escaping (PeerResponse) -> Void
+    ) {
+        respond(.failure(code: "unavailable", message: "typed hints are not kept yet"))
+    }
+
+    func datatype(of bucket: String) -> DataType? { node.world.props(for: bucket).datatype }
+
     func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void) {
         completion(.failure(.badParameter(name: "bucket", message: "props are fixed in the fake world")))
     }

@@ -16,6 +16,7 @@ public final class ReplicaDriver {
     /// Finds a key's partition. A key's partition depends only on the partition count,
     /// which never changes for a node, so no ring (and no lock) is read per request.
     private let placement: Ring
+    private let typed: TypedReplica
 
     public init(
         nodeID: String, partitionCount: Int, limits: Limits, storage: any ReplicaStorage, trees: any MerkleIndex,
@@ -24,6 +25,7 @@ public final class ReplicaDriver {
         self.clock = clock
         self.nodeID = nodeID
         placement = Ring(members: [nodeID], partitionCount: partitionCount)
+        typed = TypedReplica(limits: limits, storage: storage, context: context, placement: placement)
         self.limits = limits
         self.storage = storage
         self.trees = trees
@@ -63,6 +65,14 @@ public final class ReplicaDriver {
                 case .failure(let error): respond(.failure(code: error.code, message: error.message))
                 }
             }
+        case .typedUpdate(let bucket, let key, let operation, let stamp):
+            typed.lead(bucket: bucket, key: key, operation: operation, stamp: stamp, respond: respond)
+        case .typedMerge(let bucket, let key, let state, let isFull):
+            typed.merge(bucket: bucket, key: key, state: state, isFull: isFull, respond: respond)
+        case .typedFetch(let bucket, let key, let members):
+            typed.fetch(bucket: bucket, key: key, members: members, respond: respond)
+        case .storeTypedHint(let target, let bucket, let key, let state):
+            context.takeTypedHint(target: target, bucket: bucket, key: key, state: state, respond: respond)
         case .ping:
             respond(.pong)
         case .gossip:
