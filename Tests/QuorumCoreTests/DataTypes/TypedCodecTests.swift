@@ -92,3 +92,41 @@ final class TypedCodecTests: XCTestCase {
         XCTAssertEqual(TypedJSONValue.bytes(TypedJSONValue.text(tricky)), tricky)
     }
 }
+
+/// The typed encodings' version-1 bytes, written out: a change to an encoder fails here,
+/// and must then take a new version in `Formats` (with a decoder for the old one).
+final class TypedFormatBytesTests: XCTestCase {
+    static let state = TypedState(
+        datatype: .map,
+        context: CausalContext(vv: ["a": 2], cloud: [Dot(actor: "b", counter: 3)]),
+        members: [
+            Array("f".utf8): Member([.init(dot: Dot(actor: "a", counter: 1), payload: .counter(p: 5, n: 1))]),
+            Array("g".utf8): Member([
+                .init(dot: Dot(actor: "b", counter: 3), payload: .register(stamp: HLCTimestamp(physicalMilliseconds: 7, logical: 1), value: [0x76])),
+                .init(dot: Dot(actor: "a", counter: 2), payload: .present),
+            ]),
+        ],
+        opIDs: RecentOperations([.init(stamp: HLCTimestamp(physicalMilliseconds: 9, logical: 0), id: [0x69])]))
+
+    private func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+    }
+
+    func testTypedEncodingsKeepTheirBytes() throws {
+        let state = Self.state
+        // version 1, full, map; context a:2 + cloud b3; window (9,0) "i"; members f, g.
+        XCTAssertEqual(
+            hex(state.encoded(isFull: true)),
+            "010103" + "01016102" + "01016203" + "01000000000000000900000000" + "0169"
+                + "02" + "0166" + "0101610101" + "0501" + "0167" + "02" + "01610200" + "016203" + "02" + "000000000000000700000001" + "0176")
+        XCTAssertEqual(try TypedState(decoding: state.encoded(isFull: true)), state)
+        // 0x40, map, context, window, 2 members, digest.
+        XCTAssertEqual(
+            hex(TypedHeader(of: state).encoded()),
+            "4003" + "0101610201016203" + "01000000000000000900000000" + "0169" + "02" + "6851f70204713340")
+        XCTAssertEqual(hex(state.members[Array("g".utf8)]!.encodedRow()), "01" + "02" + "01610200" + "016203" + "02000000000000000700000001" + "0176")
+        XCTAssertEqual(
+            hex(TypedOperation.mapUpdate([.setRegister(field: [0x66], value: [0x76]), .incrementCounter(field: [0x66], by: -1)]).encoded()),
+            "0105" + "02" + "0101660176" + "020166ffffffffffffffff")
+    }
+}

@@ -41,6 +41,47 @@ final class TypedStateTests: XCTestCase {
         }
     }
 
+    /// A random state straight from the generator: random actors, a context with a cloud,
+    /// members whose dots the context covers (the dot store's invariant), payloads chosen
+    /// per dot so one dot may carry different payloads in different states.
+    private func randomState(_ rng: inout SplitMix64) -> TypedState {
+        let actors = ["p", "q", "r", "s"]
+        var context = CausalContext()
+        for actor in actors where Bool.random(using: &rng) {
+            for counter in 1...UInt64.random(in: 1...6, using: &rng) where Int.random(in: 0..<3, using: &rng) != 0 {
+                context.insert(Dot(actor: actor, counter: counter))
+            }
+        }
+        var members: [[UInt8]: Member] = [:]
+        for dot in context.vv.flatMap({ entry in (1...entry.value).map { Dot(actor: entry.key, counter: $0) } }) + context.cloud
+        where Bool.random(using: &rng) {
+            let key = TypedWorld.elements[Int.random(in: 0..<3, using: &rng)]
+            let payload: DotPayload =
+                Bool.random(using: &rng) ? .present : .counter(p: UInt64.random(in: 0...2, using: &rng), n: 0)
+            members[key] = Member((members[key]?.entries ?? []) + [.init(dot: dot, payload: payload)])
+        }
+        return TypedState(datatype: .set, context: context, members: members)
+    }
+
+    func testJoinLawsHoldOnRandomStatesWithClouds() {
+        var rng = SplitMix64(seed: 2026)
+        for _ in 0..<2000 {
+            let a = randomState(&rng), b = randomState(&rng), c = randomState(&rng)
+            XCTAssertEqual(a.joined(with: b, isFull: true), b.joined(with: a, isFull: true))
+            XCTAssertEqual(
+                a.joined(with: b, isFull: true).joined(with: c, isFull: true),
+                a.joined(with: b.joined(with: c, isFull: true), isFull: true))
+            XCTAssertEqual(a.joined(with: a, isFull: true), a)
+            var header = TypedHeader(of: a)
+            var rows = a.members
+            let changes = try! TypedState.joinStored(header: header, storedMembers: rows, incoming: b, isFull: true)
+            header = changes.header
+            for change in changes.members { rows[change.key] = change.member }
+            XCTAssertEqual(TypedState(header: header, members: rows), a.joined(with: b, isFull: true))
+            XCTAssertEqual(header, TypedHeader(of: a.joined(with: b, isFull: true)))
+        }
+    }
+
     func testDeltasInAnyOrderWithDuplicatesEqualTheJoinOfFullStates() {
         for datatype in DataType.allCases {
             for seed in seeds {
