@@ -250,6 +250,22 @@ final class FakeStorage: ReplicaStorage, MerkleIndex {
         }
     }
 
+    /// The fake world holds no typed keys (issue #16's services are tested elsewhere).
+    func readTyped(
+        partition: Int, bucket: String, key: [UInt8], members: MemberSelection,
+        completion: @escaping (Result<StoredTyped?, StorageFailure>) -> Void
+    ) {
+        completion(.failure(.failed("the fake world stores no typed keys")))
+    }
+
+    func updateTyped(
+        partition: Int, bucket: String, key: [UInt8], members: MemberSelection,
+        transform: @escaping @Sendable (StoredTyped?) throws(KVError) -> TypedRowChanges,
+        completion: @escaping (Result<StoredTyped, StateWriteError>) -> Void
+    ) {
+        completion(.failure(.storage(.failed("the fake world stores no typed keys"))))
+    }
+
     func scan(
         partition: Int, after: (bucket: String, key: [UInt8])?, limit: Int,
         completion: @escaping (Result<[StoredRow], StorageFailure>) -> Void
