@@ -25,10 +25,3 @@ public enum DataType: String, Sendable, Equatable, Hashable, CaseIterable, Codab
         }
     }
 }
-
-/// Which members of a typed key a read or an update needs: storage reads only these rows,
-/// so an add to a million-element set touches its element and the header, not the set.
-public enum MemberSelection: Sendable, Equatable, Hashable {
-    case listed([[UInt8]])
-    case all
-}

@@ -8,7 +8,7 @@
 
 /// Which members of a typed key a read or update touches: a set's `SISMEMBER` reads one
 /// element, `SMEMBERS` all of them.
-public enum MemberSelection: Sendable, Equatable {
+public enum MemberSelection: Sendable, Equatable, Hashable {
     /// These members (duplicates are read once); members not stored are left out.
     case listed([[UInt8]])
     /// Every stored member.

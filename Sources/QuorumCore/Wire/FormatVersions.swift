@@ -39,6 +39,13 @@ public struct FormatVersions: Sendable, Equatable {
 /// member runs the release that has it). A new response kind, or a changed payload, is
 /// a new `peerProtocol` version.
 ///
+/// Typed keys' requests (`typedUpdate`, `typedMerge`, `typedFetch`, `storeTypedHint`) come
+/// with response kinds of their own (`typedApplied`, `typed`) and keep `peerProtocol` at 1:
+/// those responses answer only those requests, which an older node never sends, so no
+/// older node ever reads one. `BucketProps` 3 (a typed bucket) reaches older nodes only
+/// once someone creates a typed bucket, which needs every member upgraded first
+/// (docs/operations.md).
+///
 /// Expiry (`KeyState` 2, `BucketProps` 2, the deadline at the end of a coordinateWrite)
 /// keeps `peerProtocol` at 1, a stated exception: the transport has no version
 /// negotiation yet (see `Frame`), so a protocol 2 would make upgraded and old nodes refuse

@@ -466,7 +466,7 @@ extension BucketProps {
     /// Writes the oldest version that holds these props: 3 for a typed bucket, 2 with a
     /// default ttl, else 1.
     public func encode(into writer: inout ByteWriter) {
-        writer.write(datatype != nil ? 3 : ttlSeconds != nil ? 2 : 1)
+        writer.write(UInt8(datatype != nil ? 3 : ttlSeconds != nil ? 2 : 1))
         writer.writeVarInt(UInt64(n))
         r.encode(into: &writer)
         w.encode(into: &writer)

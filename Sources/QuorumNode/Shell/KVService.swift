@@ -165,6 +165,18 @@ extension KVService {
         throw .badParameter(name: "command", message: "this service does not change expiry")
     }
 
+    public func updateType(
+        bucket: String, key: [UInt8], operation: TypedOperation, options: RequestOptions
+    ) async throws(KVError) -> TypedUpdateResult {
+        throw .badParameter(name: "command", message: "this service holds no counters, sets or maps")
+    }
+
+    public func readType(
+        bucket: String, key: [UInt8], members: MemberSelection, options: RequestOptions
+    ) async throws(KVError) -> TypedReadResult {
+        throw .badParameter(name: "command", message: "this service holds no counters, sets or maps")
+    }
+
     private static func result<Value>(_ body: () async throws(KVError) -> Value) async -> Result<Value, KVError> {
         do throws(KVError) { return .success(try await body()) } catch { return .failure(error) }
     }

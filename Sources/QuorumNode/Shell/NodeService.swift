@@ -261,7 +261,7 @@ final class NodeService: KVService {
             for member in members {
                 router.call(member, .setBucketProps(bucket: bucket, props: props), timeoutMilliseconds: limits.requestTimeoutMillisecondsDefault) { response in
                     let finished: [String]? = tally.withLock { tally in
-                        if response != .ack { tally.missing.append(member) }
+                        if (try? response.get()) != .ack { tally.missing.append(member) }
                         tally.remaining -= 1
                         return tally.remaining == 0 ? tally.missing.sorted() : nil
                     }
