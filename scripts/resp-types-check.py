@@ -27,6 +27,8 @@ import threading
 import time
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
@@ -141,9 +143,11 @@ def load(args):
     ports = [int(p) for p in args.ports.split(",")]
 
     def connect(index, db):
-        # Short timeouts keep the clients moving while a replica is stopped.
+        # Short timeouts keep the clients moving while a replica is stopped. No retries:
+        # redis-py resends a command after a dropped connection (10 times by default), and
+        # an INCR sent twice may count twice, so every send must be one recorded attempt.
         return redis.Redis(host="127.0.0.1", port=ports[index % len(ports)], db=db, protocol=2, socket_timeout=3,
-                           socket_connect_timeout=3)
+                           socket_connect_timeout=3, retry=Retry(NoBackoff(), 0))
 
     def counter_client(index):
         connection = connect(index, args.counter_database)
