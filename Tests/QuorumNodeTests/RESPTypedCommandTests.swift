@@ -328,6 +328,12 @@ final class RESPTypedCommandTests: XCTestCase {
             XCTAssertEqual(RESPCommand.spec(named: name)?.category, .read, name)
             XCTAssertTrue(RESPCommandAccess.requirement(command: name, bucket: "b")! == (.read, "b"), name)
         }
+        // COMMAND DOCS describes INCR from the table, no longer as refused.
+        let docs = RESPIntrospection.command(.docsNamed(["incr"]), resp3: false)
+        guard case .array(let entry?) = docs, entry.count == 2, case .array(let fields?) = entry[1] else {
+            return XCTFail("COMMAND DOCS incr: \(docs)")
+        }
+        XCTAssertEqual(fields.prefix(2), [.bulk("summary"), .bulk(RESPCommand.spec(named: "incr")!.summary)])
         // Every row's arity matches what the parser accepts at the minimum.
         for name in writes + reads {
             let spec = RESPCommand.spec(named: name)!
