@@ -121,7 +121,8 @@ public final class ReplicaDriver {
         }
     }
 
-    /// Live keys of one bucket in one partition; tombstoned keys are skipped.
+    /// Live keys of one bucket in one partition; tombstoned keys are skipped, and typed
+    /// keys count as live while they hold a member (a reset set or map lists as absent).
     private func listKeys(bucket: String, partition: Int, after: [UInt8]?, limit: Int, respond: @escaping (PeerResponse) -> Void) {
         guard partition >= 0, partition < placement.partitionCount else {
             return respond(.failure(code: "bad_parameter", message: "partition \(partition) is outside the ring"))
@@ -135,8 +136,11 @@ public final class ReplicaDriver {
                 let inBucket = rows.prefix { $0.bucket == bucket }
                 let now = clock.nowMilliseconds()
                 let point = context.truncationPoint(for: bucket)
-                let live = inBucket.filter {
-                    (try? KeyState(decoding: $0.blob))?.truncated(before: point).isDeleted(atMilliseconds: now) == false
+                let live = inBucket.filter { row in
+                    if TypedHeader.isTypedHeader(row.blob) {
+                        return ((try? TypedHeader(decoding: row.blob, limits: limits))?.memberCount ?? 0) > 0
+                    }
+                    return (try? KeyState(decoding: row.blob))?.truncated(before: point).isDeleted(atMilliseconds: now) == false
                 }.map(\.key)
                 let more = rows.count == limit && inBucket.count == rows.count
                 respond(.keys(live, resumeAfter: more ? inBucket.last?.key : nil))
@@ -177,12 +181,15 @@ public final class ReplicaDriver {
         }
     }
 
-    /// Merges every state of an anti-entropy batch; acks once all are committed.
+    /// Merges every state of an anti-entropy batch (a typed key's whole state joined as a
+    /// full state); acks once all are committed.
     private func mergeBatch(compressed: [UInt8], originalLength: Int, respond: @escaping (PeerResponse) -> Void) {
         var entries: [RepairBatch.Entry]
         do {
             guard originalLength <= limits.frameBytesMax else { throw WireError.malformed("batch of \(originalLength) bytes") }
-            entries = try RepairBatch(decoding: try context.decompress(compressed, originalLength: originalLength)).entries
+            entries = try RepairBatch(
+                decoding: try context.decompress(compressed, originalLength: originalLength), limits: limits
+            ).entries
         } catch {
             return respond(.failure(code: "bad_parameter", message: "unreadable repair batch: \(error)"))
         }
@@ -191,11 +198,17 @@ public final class ReplicaDriver {
         var remaining = entries.count
         var failed = false
         for entry in entries {
-            merge(bucket: entry.bucket, key: entry.key, state: entry.state, mode: entry.mode) { response in
+            let stored: (PeerResponse) -> Void = { response in
                 if response != .ack { failed = true }
                 remaining -= 1
                 guard remaining == 0 else { return }
                 respond(failed ? .failure(code: "internal", message: "some states of the repair batch were not stored") : .ack)
+            }
+            switch entry.payload {
+            case .versions(let state, let mode):
+                merge(bucket: entry.bucket, key: entry.key, state: state, mode: mode, respond: stored)
+            case .typed(let state):
+                typed.merge(bucket: entry.bucket, key: entry.key, state: state, isFull: true, respond: stored)
             }
         }
     }
