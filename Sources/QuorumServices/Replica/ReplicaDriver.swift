@@ -94,6 +94,9 @@ public final class ReplicaDriver {
         storage.readState(partition: partition, bucket: bucket, key: key) { [self] result in
             switch result {
             case .success(let blob):
+                if let blob, TypedHeader.isTypedHeader(blob) {
+                    return respond(.failure(code: "wrong_type", message: Self.typedKeyMessage(bucket: bucket)))
+                }
                 let held: KeyState?
                 do {
                     held = try blob.map { try KeyState(decoding: $0) }
@@ -232,6 +235,11 @@ public final class ReplicaDriver {
         }
     }
 
+    /// Why a plain read or write found a typed key (a counter, set or map) instead.
+    static func typedKeyMessage(bucket: String) -> String {
+        "the key in bucket \(bucket) holds a counter, set or map, not a plain value; use the typed commands for it"
+    }
+
     /// A state as a replica hands it out and keeps it: versions below the bucket's
     /// truncation point and versions expired at `now` turned into tombstones of the same
     /// version. Deterministic, so replicas that settle the same state store the same bytes.
@@ -256,6 +264,8 @@ public final class ReplicaDriver {
         // is applied by the next read or write of the key (`fetch` converts on read).
         let point = context.truncationPoint(for: bucket)
         storage.updateState(partition: partition, bucket: bucket, key: key, transform: { blob throws(KVError) in
+            // A plain write never replaces a typed key's header (its member rows would be orphaned).
+            if let blob, TypedHeader.isTypedHeader(blob) { throw .wrongType(message: Self.typedKeyMessage(bucket: bucket)) }
             let current: KeyState?
             do {
                 current = try blob.map { try KeyState(decoding: $0) }
