@@ -287,7 +287,7 @@ final class NodeService: KVService {
         if bucket == nil {
             // FLUSHALL would leave typed buckets' data (see `TypedTruncation`): refused while one exists.
             let typed = registry.all().filter { $0.props.datatype != nil }.map(\.bucket)
-            if !typed.isEmpty { throw TypedTruncation.refusal(buckets: typed) }
+            if !typed.isEmpty { throw TypedTruncation.refusal(buckets: typed, everyBucket: true) }
         }
         let timeout = limits.requestTimeoutMillisecondsDefault
         let outcome = try await awaitCompletion { (completion: @escaping KVCompletion<TruncationOutcome>) in

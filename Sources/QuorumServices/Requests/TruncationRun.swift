@@ -60,13 +60,17 @@ extension RequestDriver {
 
 /// Why typed buckets are not truncated (issue #16), in one place for every caller.
 public enum TypedTruncation {
-    /// The refusal of a truncation that would cover `buckets`, typed buckets all.
-    public static func refusal(buckets: [String]) -> KVError {
+    /// The refusal of a truncation that would cover `buckets`, typed buckets all;
+    /// `everyBucket` when it was `FLUSHALL` (`POST /cluster/truncate`).
+    public static func refusal(buckets: [String], everyBucket: Bool = false) -> KVError {
         let names = buckets.sorted().joined(separator: ", ")
+        let what = buckets.count == 1 ? "the typed bucket \(names)" : "the typed buckets \(names)"
+        let instead = everyBucket
+            ? "; nothing was truncated. Truncate the plain buckets one by one, and reset typed keys with DEL"
+            : "; reset its keys with DEL instead"
         return .badParameter(
             name: "bucket",
-            message: "cannot truncate the typed bucket\(buckets.count == 1 ? "" : "s") \(names): counters, sets and maps "
-                + "are not truncated (their updates carry no timestamps a truncation point could cut at). Reset "
-                + "their keys with DEL instead; to truncate every other bucket, truncate them one by one")
+            message: "cannot truncate \(what): counters, sets and maps are not truncated (their updates carry no "
+                + "timestamps a truncation point could cut at)" + instead)
     }
 }
