@@ -65,8 +65,10 @@ public struct Hint: Sendable, Equatable {
         return size
     }
 
-    /// `KeyState`: format byte, clock, siblings (see KeyStateCodec).
+    /// `KeyState`: format byte, clock, siblings (see KeyStateCodec). A state with expiry
+    /// registers (version 2) is measured by encoding it: rare in hints, and exact.
     private static func keyStateSize(_ state: KeyState) -> Int {
+        if state.carriesExpiry { return state.encoded().count }
         var size = 1 + varIntLength(UInt64(state.clock.entries.count))
         for entry in state.clock.entries {
             size += fieldLength(entry.actor.utf8.count) + varIntLength(entry.counter)

@@ -171,3 +171,15 @@ final class TypedRepairTests: XCTestCase {
         XCTAssertEqual(TypedStrayCopyRule.decide(copy: copy, replicas: [.some(removed)]), .delete)
     }
 }
+
+extension TypedRepairTests {
+    /// `byteSize` stays exact for a plain hint whose state carries expiry (KeyState 2).
+    func testAPlainHintWithExpiryHasAnExactSize() {
+        var sibling = Sibling(
+            dot: Dot(actor: "a", counter: 1), value: Array("v".utf8), contentType: "text/plain", isTombstone: false,
+            timestamp: HLCTimestamp(physicalMilliseconds: 5, logical: 0))
+        sibling.expiry = ExpiryRegister(deadlineMilliseconds: 60_000, stamp: HLCTimestamp(physicalMilliseconds: 5, logical: 0))
+        let hint = Hint(id: 3, target: "t", bucket: "b", key: [1], state: KeyState(siblings: [sibling]), mode: .lww, createdMilliseconds: 9)
+        XCTAssertEqual(hint.byteSize, hint.encoded().count)
+    }
+}
