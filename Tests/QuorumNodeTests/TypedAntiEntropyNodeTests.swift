@@ -9,7 +9,8 @@ import XCTest
 /// loopback TCP, each with its own SQLite store. A set is updated while one replica is
 /// stopped; after it restarts, anti-entropy alone (no reads are made, and with three
 /// nodes and n = 3 there is no stand-in to hold hints) brings its rows level with the
-/// others', and the set reads as the updates left it.
+/// others', and the set reads as the updates left it. On the way, `FLUSHDB` of the typed
+/// bucket and `FLUSHALL` are refused.
 ///
 /// In process rather than through `ClusterHarness`, because this branch has no client
 /// interface (RESP or HTTP) for typed updates yet; the service API the interfaces call is
@@ -62,6 +63,16 @@ final class TypedAntiEntropyNodeTests: XCTestCase {
             } catch {
                 guard Date() < created else { throw error }
                 try await Task.sleep(nanoseconds: pollMilliseconds * 1_000_000)
+            }
+        }
+        // Neither FLUSHDB of the typed bucket nor FLUSHALL truncates anything: both are refused.
+        for target in [bucket, nil] as [String?] {
+            do {
+                _ = try await nodes[1].service.truncate(bucket: target)
+                XCTFail("truncating \(target ?? "every bucket") with a typed bucket was not refused")
+            } catch {
+                guard case .badParameter(_, let message) = error else { return XCTFail("\(error)") }
+                XCTAssertTrue(message.contains("typed bucket \(bucket)"), message)
             }
         }
         // A key node1 leads (first on its preference list), so the stopped node3 is never asked to lead.
