@@ -259,7 +259,7 @@ public final class LoadGenerator: @unchecked Sendable {
         let key = kind == .update ? chooser.keyForWrite() : chooser.keyForRead()
         // Drawn only for the cache workload's SETs, so the other workloads replay as before.
         let ttl = kind == .update && plan.workload.setsExpiry ? plan.expiry.ttl(draw: chooser.unit()) : nil
-        return PendingOperation(kind: kind, key: key, intendedAt: intendedAt, measured: measured, ttlSeconds: ttl)
+        return PendingOperation(kind: kind, key: key, intendedAt: intendedAt, measured: measured, ttlSeconds: ttl, serial: issued)
     }
 
     /// An open-loop operation: to an idle connection, else to the backlog.
@@ -309,6 +309,12 @@ public final class LoadGenerator: @unchecked Sendable {
         let key = VersionedValue.key(operation.key)
         let isQuorumKV = plan.target.kind == .quorumkv
         switch operation.kind {
+        case .update where plan.workload.typedCommand != nil:
+            // INCR / SADD: no versioned value, so no staleness tracking (the workload reads nothing).
+            RESPCommandWriter.writeTypedUpdate(
+                command: plan.workload.typedCommand ?? "", key: Self.typedKey(operation.key, plan.workload),
+                element: plan.workload == .sadd ? Self.setElement(serial: operation.serial, seed: plan.seed) : nil,
+                suffix: writeSuffix, suffixWords: suffixWords, into: &buffer)
         case .update:
             operation.writeSequence = tracker.beginWrite(key: operation.key)
             operation.writeStartedAt = now
@@ -382,6 +388,13 @@ public final class LoadGenerator: @unchecked Sendable {
         slot.current = nil
         let now = clock.nowMicroseconds()
         switch (operation.kind, operation.modifying) {
+        case (.update, _) where plan.workload.typedCommand != nil:
+            // INCR answers the new value, SADD how many were new: both integers.
+            if case .integer = reply {
+                complete(operation, error: nil, slotFreed: slot)
+            } else {
+                complete(operation, error: reply.errorKind ?? "protocol", detail: Self.detail(of: reply), slotFreed: slot)
+            }
         case (.update, _), (.readModifyWrite, true):
             if case .simple = reply {
                 tracker.writeAcknowledged(
@@ -467,6 +480,12 @@ public final class LoadGenerator: @unchecked Sendable {
         }
     }
 
+    /// A typed workload's key: its own names (`incr:17`), apart from the preloaded records.
+    static func typedKey(_ key: Int, _ workload: Workload) -> String { "\(workload.rawValue):\(key)" }
+
+    /// A set element no other operation of the run adds: the run's seed and the operation's serial.
+    static func setElement(serial: Int, seed: UInt64) -> String { "e\(String(seed, radix: 36))-\(serial)" }
+
     private var timeoutDetail: String { "timeout: no reply within \(clientTimeoutMicros / 1_000) ms" }
 
     /// What a failed reply said, for the report's first error: a server error's whole text
@@ -491,7 +510,7 @@ public final class LoadGenerator: @unchecked Sendable {
                 outcome.record(kind: operation.kind, latencyMicros: clock.nowMicroseconds() - operation.intendedAt)
             }
         }
-        if operation.kind == .update, error == "timeout" || error == "connection" || error == "backlog_full" {
+        if operation.kind == .update, plan.workload.typedCommand == nil, error == "timeout" || error == "connection" || error == "backlog_full" {
             tracker.writeFailed(key: operation.key, sequence: operation.writeSequence)
         }
         if error == nil, operation.kind != .read { chooser.noteWritten(operation.key) }
@@ -514,6 +533,8 @@ struct PendingOperation {
     var modifying = false
     /// The expiry a cache-workload SET carries (`EX`), nil for every other operation.
     var ttlSeconds: Int? = nil
+    /// The operation's number in the run (from 1), naming a `sadd` workload's new element.
+    var serial: Int = 0
 }
 
 /// One connection of a run and the operation it carries. Confined to the run's event loop.
