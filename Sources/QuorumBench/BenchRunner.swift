@@ -144,8 +144,8 @@ public final class BenchRunner: @unchecked Sendable {
         return BenchTarget(kind: target.kind, endpoints: target.endpoints, bucket: bucket)
     }
 
-    /// Makes each typed workload's bucket a counter or set bucket through the first node's
-    /// HTTP API (the props change is acknowledged once every member adopted it). Against
+    /// Makes each typed workload's bucket a counter or set bucket with the run's n through
+    /// the first node's HTTP API (acknowledged once every member adopted it). Against
     /// `--endpoint` nodes the harness knows no HTTP address: the buckets must exist already.
     private func createTypedBuckets(cluster: LocalBenchCluster?) async throws {
         let typed = configuration.workloads.filter { $0.typedBucket != nil }
@@ -161,7 +161,7 @@ public final class BenchRunner: @unchecked Sendable {
         for workload in typed {
             guard let bucket = workload.typedBucket, let name = workload.datatype, let datatype = DataType(rawValue: name) else { continue }
             do {
-                _ = try await client.setBucketProps(bucket: bucket, update: BucketPropsUpdate(datatype: datatype))
+                _ = try await client.setBucketProps(bucket: bucket, update: BucketPropsUpdate(n: configuration.n, datatype: datatype))
             } catch {
                 throw BenchError.startup("could not make bucket \(bucket) a \(name) bucket: \(error)")
             }
