@@ -8,6 +8,7 @@ what a remove costs.
 
     quorumkv cluster up          # or any running node
     scripts/typed-add-cost.py --endpoint http://127.0.0.1:8081 --adds 10000 --removes 9000
+    scripts/typed-add-cost.py --endpoint http://127.0.0.1:8081 --n 1 --w 1   # a one-node cluster
 
 It makes a fresh set bucket (`typed-cost-<time>`), adds distinct elements to one key at
 the given w, and prints the time of the first and last add, the medians of the first and
@@ -31,6 +32,7 @@ def main() -> int:
     parser.add_argument("--adds", type=int, default=10_000, help="distinct elements added (default 10000)")
     parser.add_argument("--removes", type=int, default=9_000, help="of those, removed afterwards (default 9000)")
     parser.add_argument("--w", default="quorum", help="w of every update (default quorum)")
+    parser.add_argument("--n", type=int, help="n of the new bucket (default: the bucket default, 3; 1 for a one-node cluster)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
     args = parser.parse_args()
     if not (WINDOW <= args.adds <= 100_000) or not (0 <= args.removes <= args.adds):
@@ -67,7 +69,8 @@ def main() -> int:
               f"(last/first {last / first:.2f})")
 
     try:
-        request("PUT", f"/buckets/{bucket}/props", {"datatype": "set"})
+        props = {"datatype": "set"} if args.n is None else {"datatype": "set", "n": args.n}
+        request("PUT", f"/buckets/{bucket}/props", props)
         adds = timed("add", args.adds)
         removes = timed("remove", args.removes)
         connection.request("GET", f"/types/{bucket}/big")
