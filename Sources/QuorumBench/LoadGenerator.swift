@@ -29,6 +29,10 @@ public final class LoadGenerator: @unchecked Sendable {
     private let readSuffix: ByteBuffer
     private let writeSuffix: ByteBuffer
     private let suffixWords: Int
+    /// Commands each QuorumKV connection sends before its first operation: `SELECT bucket`,
+    /// and for the typed workloads `CONSISTENCY W w N n TIMEOUT ms` (variadic commands
+    /// such as `SADD` take no per-command options: `SADD s a W 1` adds three elements).
+    private let setupCommands: [[String]]
     private let clientTimeoutMicros: Int64
     private let backlogLimit: Int
 
@@ -60,7 +64,13 @@ public final class LoadGenerator: @unchecked Sendable {
         self.progress = progress
         chooser = KeyChooser(recordCount: plan.recordCount, distribution: plan.distribution, seed: plan.seed)
         endpoints = plan.liveEndpoints
-        if let setting = plan.setting, plan.target.kind == .quorumkv {
+        var setup = plan.target.bucket.map { [["SELECT", $0]] } ?? []
+        if let setting = plan.setting, plan.target.kind == .quorumkv, plan.workload.typedCommand != nil {
+            setup.append(["CONSISTENCY", "W", String(setting.w), "N", String(setting.n), "TIMEOUT", String(plan.requestTimeoutMs)])
+            readSuffix = ByteBuffer()
+            writeSuffix = ByteBuffer()
+            suffixWords = 0
+        } else if let setting = plan.setting, plan.target.kind == .quorumkv {
             let timeout = String(plan.requestTimeoutMs)
             readSuffix = RESPCommandWriter.encodedArguments(["R", String(setting.r), "N", String(setting.n), "TIMEOUT", timeout])
             writeSuffix = RESPCommandWriter.encodedArguments(["W", String(setting.w), "N", String(setting.n), "TIMEOUT", timeout])
@@ -70,6 +80,7 @@ public final class LoadGenerator: @unchecked Sendable {
             writeSuffix = ByteBuffer()
             suffixWords = 0
         }
+        setupCommands = setup
         clientTimeoutMicros = Int64(plan.requestTimeoutMs + 1_000) * 1_000
         backlogLimit = max(1_024, Int(min(plan.targetRate ?? 0, 1_000_000)))
     }
@@ -146,11 +157,11 @@ public final class LoadGenerator: @unchecked Sendable {
             slot.connecting = false
             guard !self.finished else { client.close(); return }
             slot.client = client
-            if let bucket = self.plan.target.bucket {
-                slot.setupReplies = 1
-                client.send(RESPCommandWriter.command(["SELECT", bucket]))
-            } else {
+            if self.setupCommands.isEmpty {
                 self.becameReady(slot)
+            } else {
+                slot.setupReplies = self.setupCommands.count
+                for command in self.setupCommands { client.send(RESPCommandWriter.command(command)) }
             }
         }.flatMapErrorThrowing { _ in
             slot.connecting = false
@@ -374,14 +385,13 @@ public final class LoadGenerator: @unchecked Sendable {
         guard !finished else { return }
         if slot.setupReplies > 0 {
             slot.setupReplies -= 1
-            if slot.setupReplies == 0 {
-                if let kind = reply.errorKind {
-                    outcome.errors["setup_\(kind)", default: 0] += 1
-                    slot.client?.close()
-                    return
-                }
-                becameReady(slot)
+            if let kind = reply.errorKind {
+                outcome.errors["setup_\(kind)", default: 0] += 1
+                slot.setupReplies = 0
+                slot.client?.close()
+                return
             }
+            if slot.setupReplies == 0 { becameReady(slot) }
             return
         }
         guard var operation = slot.current else { return }  // a reply after a timeout: ignored
