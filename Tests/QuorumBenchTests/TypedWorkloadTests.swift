@@ -39,6 +39,39 @@ final class TypedWorkloadTests: XCTestCase {
         XCTAssertEqual(try CacheWorkloadTests.words(node), ["SADD", "sadd:3", "e5-9"] + suffix)
     }
 
+    /// Against a node, a connection first selects the typed bucket and sets its levels with
+    /// `CONSISTENCY` (SADD is variadic: options after it would be elements), then sends
+    /// INCR or SADD with nothing after the key and element.
+    func testNodeConnectionsSetTheirLevelsOnceAndSendBareCommands() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = try await FakeNode.start(on: group)
+        for workload in [Workload.incr, .sadd] {
+            let target = BenchRunner.target(BenchTarget(kind: .quorumkv, endpoints: [server.endpoint]), for: workload)
+            let plan = LoadPlan(
+                target: target, workload: workload, distribution: .uniform, recordCount: 10, valueSize: 20, connections: 2,
+                durationSeconds: 0, operations: 200, warmupSeconds: 0, targetRate: nil, setting: QuorumSetting(n: 3, w: 2, r: 2),
+                requestTimeoutMs: 1_500, seed: 3, label: workload.rawValue, expiry: CacheExpiry())
+            let outcome = try await LoadGenerator(
+                plan: plan, eventLoop: group.next(), clock: BenchClock(), tracker: StalenessTracker(recordCount: 10), progress: nil
+            ).run()
+            XCTAssertEqual(outcome.errors, [:], "\(workload)")
+            XCTAssertEqual(outcome.succeeded[.update], 200)
+        }
+        let commands = server.commands()
+        try await server.channel.close()
+        try await group.shutdownGracefully()
+        XCTAssertEqual(commands.filter { $0.first == "SELECT" }.map { $0[1] }.sorted(), ["bench-counters", "bench-counters", "bench-sets", "bench-sets"])
+        XCTAssertEqual(Set(commands.filter { $0.first == "CONSISTENCY" }), [["CONSISTENCY", "W", "2", "N", "3", "TIMEOUT", "1500"]])
+        XCTAssertEqual(commands.filter { $0.first == "CONSISTENCY" }.count, 4, "once per connection")
+        let incrs = commands.filter { $0.first == "INCR" }
+        let sadds = commands.filter { $0.first == "SADD" }
+        XCTAssertEqual(incrs.count, 200)
+        XCTAssertEqual(sadds.count, 200)
+        XCTAssertTrue(incrs.allSatisfy { $0.count == 2 && $0[1].hasPrefix("incr:") }, "INCR key, nothing after it")
+        XCTAssertTrue(sadds.allSatisfy { $0.count == 3 && $0[1].hasPrefix("sadd:") }, "SADD key element, nothing after it")
+        XCTAssertEqual(Set(sadds.map { $0[2] }).count, 200, "every element new")
+    }
+
     /// Both workloads against redis-server: no errors, and the server's counters sum to the
     /// INCRs sent and its sets hold one element per SADD (every element was new).
     func testBothWorkloadsRunAgainstRedisServer() async throws {
