@@ -4,7 +4,7 @@ import QuorumCore
 /// so routing is testable on its own. The paths and methods are `HTTPEndpoint`'s table:
 ///
 /// - `GET|PUT|DELETE /kv/{bucket}/{key}?n=&r=&w=&pr=&pw=&timeout=` (PUT also `returnbody=` and `ttl=`)
-/// - `GET|POST|DELETE /types/{bucket}/{key}?n=&r=&w=&timeout=` (GET also `member=`, repeatable):
+/// - `GET|POST|DELETE /types/{bucket}/{key}?n=&r=&w=&pr=&pw=&timeout=` (GET also `member=`, repeatable):
 ///   counters, sets and maps (`HTTPTypedOperationDecoder` reads the POST body)
 /// - `GET|PUT /buckets/{bucket}/props`
 /// - `GET /buckets/{bucket}/keys?limit=&cursor=`
@@ -184,6 +184,12 @@ public enum HTTPRoute: Sendable, Equatable {
         }
         let memberTexts = pairs.filter { $0.0 == memberParameter }.map(\.1)
         pairs.removeAll { $0.0 == memberParameter }
+        if let unknown = pairs.first(where: { !kvQueryParameters.contains($0.0) }) {
+            throw .badParameter(
+                name: unknown.0,
+                message: "unknown query parameter \"\(unknown.0)\"; /types takes \(kvQueryParameters.joined(separator: ", ")) "
+                    + "(and member on GET)")
+        }
         let options = try parseOptions(pairs: pairs)
         switch endpoint {
         case .getType:
