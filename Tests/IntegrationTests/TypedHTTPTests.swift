@@ -161,6 +161,11 @@ final class TypedHTTPTests: ClusterTestCase {
         let usage = try await cli.run(["type", "hset", "k", "field", "--bucket", "cli-tags"] + endpoint)
         XCTAssertEqual(usage.status, 2, "\(usage)")
 
+        let withN = try await cli.run(["type", "create", "counter", "--bucket", "cli-two", "--n", "2"] + endpoint)
+        XCTAssertEqual(withN.status, 0, "\(withN)")
+        let twoProps = try await KVHTTPClient(baseURL: cluster.endpoint(0)).bucketProps(bucket: "cli-two")
+        XCTAssertEqual(twoProps.n, 2, "create takes --n as the bucket's n")
+        XCTAssertEqual(twoProps.datatype, .counter)
         _ = try await cli.run(["type", "create", "map", "--bucket", "cli-users"] + endpoint)
         let hset = try await cli.run(["type", "hset", "u1", "name", "Ada", "lang", "Swift", "--bucket", "cli-users", "--json"] + endpoint)
         XCTAssertEqual(hset.json["count"] as? Int, 2, "\(hset)")

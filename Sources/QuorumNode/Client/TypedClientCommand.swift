@@ -22,7 +22,8 @@ public enum TypedClientCommand: Sendable, Equatable {
     /// READ key [member ...]: the value as JSON with its context token.
     case read(key: String, members: [String])
     case reset(key: String)
-    /// CREATE counter|set|map: sets the bucket's datatype (only before it holds data).
+    /// CREATE counter|set|map: sets the bucket's datatype (only before it holds data), and
+    /// its n when the request options name one (`--n 1` on a one-node cluster).
     case create(DataType)
 
     public struct MapPair: Sendable, Equatable {
@@ -57,7 +58,7 @@ public enum TypedClientCommand: Sendable, Equatable {
         ("HINCRBY <key> <field> <n>", "Add n to a map field's counter; prints the new value"),
         ("READ <key> [<member>...]", "The value as JSON with its context (only the members named)"),
         ("RESET <key>", "Remove everything the node has seen in the key (DEL)"),
-        ("CREATE counter|set|map", "Make the bucket a typed bucket (only before it holds data)"),
+        ("CREATE counter|set|map", "Make the bucket a typed bucket (only before it holds data; with n when given)"),
     ]
 
     /// Parses the words of a command (the first is the command word, any case).

@@ -78,7 +78,7 @@ public enum TypedClientRunner {
             let encoded = json(document)
             return TypedClientOutput(text: String(decoding: HTTPJSON.encode(encoded), as: UTF8.self) + "\n", json: encoded)
         case .create(let datatype):
-            let props = try await client.setBucketProps(bucket: bucket, update: BucketPropsUpdate(datatype: datatype))
+            let props = try await client.setBucketProps(bucket: bucket, update: BucketPropsUpdate(n: options.n, datatype: datatype))
             return TypedClientOutput(
                 text: "bucket \(bucket): datatype \(props.datatype?.rawValue ?? "none")\n",
                 json: .object([("bucket", .string(bucket)), ("datatype", .string(props.datatype?.rawValue ?? ""))]))
