@@ -93,6 +93,9 @@ final class RESPTypesTests: ClusterTestCase {
         XCTAssertEqual(counted, ["1", "42", "41", "39", "44", "44", "string"], "the retried ID counted once")
         let value = try await cli(1, database: Self.counterDatabase, "GET", "c", "R", "ALL")
         XCTAssertEqual(value, "44\n")
+        // In a MULTI/EXEC batch, and pipelined behind one another on one key.
+        let batch = try await session(2, database: Self.counterDatabase, ["MULTI", "INCR t", "INCRBY t 2", "GET t", "EXEC", "DECR t"])
+        XCTAssertEqual(batch, ["OK", "QUEUED", "QUEUED", "QUEUED", "1", "3", "3", "2"])
 
         // Sets.
         let added = try await session(1, database: Self.setDatabase, ["SADD s a b c a", "SREM s b z", "SISMEMBER s a", "SCARD s"])

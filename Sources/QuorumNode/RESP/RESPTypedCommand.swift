@@ -40,11 +40,17 @@ public enum RESPTypedQuery: Sendable, Equatable {
     public var members: MemberSelection {
         switch self {
         case .setIsMember(let element): return .listed([element])
-        case .setAreMembers(let elements): return .listed(elements)
+        case .setAreMembers(let elements): return .listed(Self.distinctSorted(elements))
         case .hashGet(let field), .hashExists(let field): return .listed([field])
-        case .hashGetMany(let fields): return .listed(fields)
+        case .hashGetMany(let fields): return .listed(Self.distinctSorted(fields))
         case .counterValue, .setMembers, .setCount, .hashGetAll, .hashLength: return .all
         }
+    }
+
+    /// Each member once, in byte order: a client may name a field twice (`HMGET h a a`),
+    /// and the replicas need to read it once.
+    static func distinctSorted(_ keys: [[UInt8]]) -> [[UInt8]] {
+        Array(Set(keys)).sorted { $0.lexicographicallyPrecedes($1) }
     }
 
     /// The reply for the joined state (nil: the key is absent). `resp3`: `HGETALL` answers
