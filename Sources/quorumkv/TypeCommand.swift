@@ -36,7 +36,8 @@ struct TypeCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "The command and its arguments, e.g. `sadd KEY ELEMENT...`.")
+    // `allUnrecognized`: a word such as `-5` (`incrby k -5`) is an argument, not an unknown flag.
+    @Argument(parsing: .allUnrecognized, help: "The command and its arguments, e.g. `sadd KEY ELEMENT...`.")
     var words: [String]
 
     @OptionGroup var client: ClientOptions
