@@ -166,6 +166,8 @@ final class TypedHTTPTests: ClusterTestCase {
         let twoProps = try await KVHTTPClient(baseURL: cluster.endpoint(0)).bucketProps(bucket: "cli-two")
         XCTAssertEqual(twoProps.n, 2, "create takes --n as the bucket's n")
         XCTAssertEqual(twoProps.datatype, .counter)
+        let negative = try await cli.run(["type", "incrby", "k", "-5", "--bucket", "cli-two"] + endpoint)
+        XCTAssertEqual(negative.text, "-5\n", "a negative amount is an argument, not a flag: \(negative)")
         _ = try await cli.run(["type", "create", "map", "--bucket", "cli-users"] + endpoint)
         let hset = try await cli.run(["type", "hset", "u1", "name", "Ada", "lang", "Swift", "--bucket", "cli-users", "--json"] + endpoint)
         XCTAssertEqual(hset.json["count"] as? Int, 2, "\(hset)")
