@@ -98,4 +98,7 @@ public enum Formats {
     public static let typedState = FormatVersions(1...1)
     /// `TypedOperation.encoded()`: a client's typed update on its way to the lead replica.
     public static let typedOperation = FormatVersions(1...1)
+    /// `CausalContext.token`: the `"context"` of a typed read that HTTP clients send back
+    /// with a set remove, possibly to another node than the one that issued it.
+    public static let typedContextToken = FormatVersions(1...1)
 }
