@@ -20,8 +20,13 @@ struct MemoryStore {
         var blob: [UInt8]
         var digest: UInt64
 
-        /// The decoded state, for the checks; a row that does not decode is a codec bug.
-        var state: KeyState {
+        /// Whether the row is a typed key's header (issue #16) rather than a `KeyState`.
+        var isTyped: Bool { TypedHeader.isTypedHeader(blob) }
+
+        /// The decoded plain state, for the checks; nil for a typed key's header (read those
+        /// with `readTyped`). A plain row that does not decode is a codec bug.
+        var state: KeyState? {
+            guard !isTyped else { return nil }
             guard let state = try? KeyState(decoding: blob) else { preconditionFailure("a stored state does not decode") }
             return state
         }
@@ -54,6 +59,8 @@ struct MemoryStore {
     /// Commits so far (for the run's figures).
     private(set) var commitCount = 0
 
+    /// A plain key's state; nil when absent or a typed key (whose rows `readTyped` reads):
+    /// the plain-value checks see a typed key as none of theirs.
     func read(partition: Int, bucket: String, key: [UInt8]) -> KeyState? {
         rows[Name(partition: partition, bucket: bucket, key: key)]?.state
     }

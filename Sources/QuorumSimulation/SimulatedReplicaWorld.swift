@@ -128,7 +128,7 @@ final class SimulatedReplicaContext: ReplicaContext {
     func takeTypedHint(
         target: String, bucket: String, key: [UInt8], state: TypedState, respond: @escaping (PeerResponse) -> Void
     ) {
-        respond(.failure(code: "unavailable", message: "typed hints are not kept yet"))
+        node.hints.takeTyped(target: target, bucket: bucket, key: key, delta: state, respond: respond)
     }
 
     func datatype(of bucket: String) -> DataType? { node.world.props(for: bucket).datatype }

@@ -75,10 +75,13 @@ public enum Formats {
     public static let truncationPoints = FormatVersions(1...1)
     /// `GossipMessage`: the payload of gossip requests and answers.
     public static let gossipMessage = FormatVersions(1...1)
-    /// `RepairBatch`: anti-entropy's merge batches, before LZ4.
-    public static let repairBatch = FormatVersions(1...1)
-    /// `Hint.encoded()`.
-    public static let hint = FormatVersions(1...1)
+    /// `RepairBatch`: anti-entropy's merge batches, before LZ4. Version 2 adds entries of
+    /// typed keys' full states (issue #16); a batch of plain entries only is still
+    /// written as version 1, so a node of the previous release reads it.
+    public static let repairBatch = FormatVersions(1...2)
+    /// `Hint.encoded()`. Version 2 carries a typed key's delta (issue #16); plain hints
+    /// keep writing version 1.
+    public static let hint = FormatVersions(1...2)
     /// `VersionVector.contextToken`: the `X-Context` clients keep and send back, possibly
     /// to another node than the one that issued it.
     public static let contextToken = FormatVersions(1...1)

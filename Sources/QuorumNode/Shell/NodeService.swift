@@ -284,6 +284,11 @@ final class NodeService: KVService {
     /// Runs on the caller's request driver (`RequestDriver.truncate`), as the simulator runs it.
     func truncate(bucket: String?) async throws(KVError) -> TruncationReport {
         if let bucket { try validateBucketName(bucket, limits: limits) }
+        if bucket == nil {
+            // FLUSHALL would leave typed buckets' data (see `TypedTruncation`): refused while one exists.
+            let typed = registry.all().filter { $0.props.datatype != nil }.map(\.bucket)
+            if !typed.isEmpty { throw TypedTruncation.refusal(buckets: typed, everyBucket: true) }
+        }
         let timeout = limits.requestTimeoutMillisecondsDefault
         let outcome = try await awaitCompletion { (completion: @escaping KVCompletion<TruncationOutcome>) in
             drivers.run { $0.truncate(bucket: bucket, timeoutMilliseconds: timeout, completion: completion) }

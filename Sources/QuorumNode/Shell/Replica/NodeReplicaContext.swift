@@ -52,7 +52,8 @@ final class NodeReplicaContext: ReplicaContext {
     func takeTypedHint(
         target: String, bucket: String, key: [UInt8], state: TypedState, respond: @escaping (PeerResponse) -> Void
     ) {
-        respond(.failure(code: "unavailable", message: "typed hints are not kept yet"))
+        let answer = LoopHop.back(to: loop, respond)
+        hints.run { $0.takeTyped(target: target, bucket: bucket, key: key, delta: state, respond: answer) }
     }
 
     func datatype(of bucket: String) -> DataType? { registry.props(for: bucket).datatype }
