@@ -6,7 +6,8 @@ import QuorumServices
 ///
 /// A write "with context" carries the context of this client's last read or write of the
 /// key, as an HTTP client sends back `X-Context`; without one it is blind. A request to a
-/// node that is down fails at once (connection refused), applied nowhere.
+/// node that is down fails at once (connection refused), applied nowhere. Requests on
+/// typed keys go through `SimulatedTypedRequests`, which remembers what they need.
 final class SimulatedClient {
     let index: Int
     private let operations: [SimulationPlan.Operation]
