@@ -41,7 +41,7 @@ enum ConvergenceCheck {
             members[row.member] = member
         }
         let state = TypedState(header: header, members: members)
-        return History.render(state) + " (\(header.memberCount) members counted)"
+        return History.render(state) + " (its header counts \(header.memberCount) members)"
     }
 
     static func render(_ state: KeyState?) -> String {
