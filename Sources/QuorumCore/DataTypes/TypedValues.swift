@@ -7,9 +7,21 @@ extension TypedState {
         try Self.counterSum(members[Self.counterMember]?.entries ?? [])
     }
 
+    /// Sums each actor's newest counter entry only. An actor's entries are cumulative and
+    /// its newest supersedes the older ones, but an increment's delta covers only the
+    /// entry its lead held: a replica that missed the delta in between still holds the
+    /// entry before that one beside the newest (until a full-state join drops it), and
+    /// counting both would count the older increments twice (found by the simulator's
+    /// check (k)).
     static func counterSum(_ entries: [Member.Entry]) throws(KVError) -> Int64 {
-        var total: Int128 = 0
+        var newest: [String: Member.Entry] = [:]
         for entry in entries {
+            guard case .counter = entry.payload else { continue }
+            if let held = newest[entry.dot.actor], held.dot.counter >= entry.dot.counter { continue }
+            newest[entry.dot.actor] = entry
+        }
+        var total: Int128 = 0
+        for entry in newest.values {
             if case .counter(let p, let n) = entry.payload { total += Int128(p) - Int128(n) }
         }
         guard let value = Int64(exactly: total) else {

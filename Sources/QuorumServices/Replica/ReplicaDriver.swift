@@ -25,7 +25,7 @@ public final class ReplicaDriver {
         self.clock = clock
         self.nodeID = nodeID
         placement = Ring(members: [nodeID], partitionCount: partitionCount)
-        typed = TypedReplica(limits: limits, storage: storage, context: context, placement: placement)
+        typed = TypedReplica(limits: limits, storage: storage, context: context, placement: placement, faults: faults)
         self.limits = limits
         self.storage = storage
         self.trees = trees

@@ -9,8 +9,11 @@ final class TypedReplica {
     private let storage: any ReplicaStorage
     private let context: any ReplicaContext
     private let placement: Ring
+    /// Deliberate bugs a simulated world switches on (inert on a real node).
+    private let faults: FaultPoints
 
-    init(limits: Limits, storage: any ReplicaStorage, context: any ReplicaContext, placement: Ring) {
+    init(limits: Limits, storage: any ReplicaStorage, context: any ReplicaContext, placement: Ring, faults: FaultPoints = .inert) {
+        self.faults = faults
         self.limits = limits
         self.storage = storage
         self.context = context
@@ -58,8 +61,13 @@ final class TypedReplica {
         }
         let limits = limits
         let selection = TypedState.selection(forJoining: state, isFull: isFull)
+        let takesMax = faults.has(.counterMergeTakesMax) && state.datatype == .counter  // the deliberate bug
         update(bucket: bucket, key: key, members: selection, respond: respond) { stored throws(KVError) in
             let (header, members) = try Self.decode(stored, limits: limits)
+            if takesMax {
+                return try Self.counterJoinTakingLargerTotal(
+                    header: header, storedMembers: members, incoming: state, isFull: isFull, limits: limits)
+            }
             return try TypedState.joinStored(
                 header: header, storedMembers: members, incoming: state, isFull: isFull,
                 operationIDsMax: limits.typedOperationIDsMax)

@@ -24,6 +24,9 @@ public struct TypedUpdateOutcome: Sendable, Equatable {
     public var acks: Int
     /// The replica that turned the operation into a delta.
     public var lead: String
+    /// The replica slots that acknowledged it before the answer (as `WriteOutcome`'s):
+    /// the simulator's checks exempt updates all of whose copies were on disks wiped later.
+    public var acknowledged: [ReplicaPlan.Slot] = []
 }
 
 /// What a typed read came to: the join of the answers (nil: no replica asked holds the
@@ -116,7 +119,8 @@ extension RequestDriver {
                 guard let reply = update.reply, let lead = update.lead else {
                     return run.finish(.failure(.internalError(message: "a typed update succeeded without its lead's reply")))
                 }
-                run.finish(.success(TypedUpdateOutcome(reply: reply, acks: acks, lead: lead)))
+                let acknowledged = run.coordinator.plan.slots.filter { $0.status == .answered }
+                run.finish(.success(TypedUpdateOutcome(reply: reply, acks: acks, lead: lead, acknowledged: acknowledged)))
             case .finish(.failed(let error)):
                 run.finish(.failure(error))
             }
@@ -132,6 +136,15 @@ extension RequestDriver {
         case .failure(let code, let message)?:
             next = run.coordinator.leadFailed(node: node, error: ReplicaWrite.clientError(code: code, message: message, limits: limits))
         default:
+            // No answer (a timeout, a refused connection, a lost reply): the lead may have
+            // applied the update. Another lead would count an increment again under its own
+            // actor (its operation id is only known to the first), so an increment is not
+            // handed on; any other operation means the same led twice.
+            guard update.command.operation.isIdempotentAcrossLeads else {
+                return run.finish(.failure(.unavailable(
+                    message: "the lead replica \(node) did not answer in time: the increment may or may not have been "
+                        + "applied, and retrying it through another node may count it twice")))
+            }
             next = run.coordinator.leadFailed(node: node, error: nil)
         }
         performTyped(next, run: run, update: update)

@@ -189,3 +189,38 @@ final class TypedOperationTests: XCTestCase {
         }
     }
 }
+
+/// An actor's counter entries are cumulative: a replica that missed the delta between two
+/// of the actor's increments holds its older entry beside the newest, and must count the
+/// newest only (the simulator's seed 353 counted both).
+final class TypedCounterEntryTests: XCTestCase {
+    func testAReplicaThatMissedAnIncrementInBetweenCountsTheActorsNewestEntryOnly() throws {
+        let stamp = HLCTimestamp(physicalMilliseconds: 1, logical: 0)
+        var lead = TypedState(datatype: .counter)
+        var deltas: [TypedState] = []
+        for by: Int64 in [5, 4, -4] {
+            let step = try TypedState.delta(
+                applying: .increment(by: by, operationID: nil), actor: "a", stamp: stamp, current: lead, limits: .defaults)
+            lead = lead.joined(with: step.delta, isFull: false)
+            deltas.append(step.delta)
+        }
+        XCTAssertEqual(try lead.counterValue(), 5)
+        let replica = TypedState(datatype: .counter).joined(with: deltas[0], isFull: false).joined(with: deltas[2], isFull: false)
+        XCTAssertEqual(replica.members[TypedState.counterMember]?.entries.count, 2, "the older entry is still held beside the newest")
+        XCTAssertEqual(try replica.counterValue(), 5)
+        XCTAssertEqual(replica.joined(with: lead, isFull: true), lead, "a full-state join drops the older entry")
+
+        var field = TypedState(datatype: .map)
+        var fieldDeltas: [TypedState] = []
+        let name = Array("n".utf8)
+        for by: Int64 in [5, 4, -4] {
+            let step = try TypedState.delta(
+                applying: .mapUpdate([.incrementCounter(field: name, by: by)]), actor: "a", stamp: stamp, current: field,
+                limits: .defaults)
+            field = field.joined(with: step.delta, isFull: false)
+            fieldDeltas.append(step.delta)
+        }
+        let fieldReplica = TypedState(datatype: .map).joined(with: fieldDeltas[0], isFull: false).joined(with: fieldDeltas[2], isFull: false)
+        XCTAssertEqual(try fieldReplica.mapFieldValue(name), .integer(5))
+    }
+}
