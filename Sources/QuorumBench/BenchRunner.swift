@@ -1,6 +1,8 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import QuorumCore
+import QuorumNode
 
 /// Runs a whole `quorumkv bench`: starts (or reaches) the cluster, preloads, sweeps every
 /// setting of every workload, optionally again with a node paused, runs the redis-server
@@ -65,6 +67,7 @@ public final class BenchRunner: @unchecked Sendable {
                 say("redis-server \(server.version) on \(server.endpoint) (appendonly yes, appendfsync everysec)")
             }
             let target = BenchTarget(kind: .quorumkv, endpoints: endpoints, bucket: configuration.bucket)
+            try await createTypedBuckets(cluster: cluster)
             let tracker = StalenessTracker(recordCount: configuration.recordCount)
             say("preloading \(configuration.recordCount) records of \(configuration.valueSize) bytes at w=\(configuration.n)…")
             try await Preloader(
@@ -88,7 +91,8 @@ public final class BenchRunner: @unchecked Sendable {
                     runIndex += 1
                     results.append(
                         try await runSetting(
-                            target: target, workload: workload, setting: setting, paused: [], cluster: cluster,
+                            target: Self.target(target, for: workload), workload: workload, setting: setting, paused: [],
+                            cluster: cluster,
                             tracker: tracker, clock: clock, eventLoop: eventLoop, seedOffset: runIndex))
                 }
                 if let redis, let redisTracker {
@@ -113,7 +117,8 @@ public final class BenchRunner: @unchecked Sendable {
                         runIndex += 1
                         results.append(
                             try await runSetting(
-                                target: target, workload: workload, setting: setting, paused: [pausedIndex],
+                                target: Self.target(target, for: workload), workload: workload, setting: setting,
+                                paused: [pausedIndex],
                                 cluster: cluster, tracker: tracker, clock: clock, eventLoop: eventLoop,
                                 seedOffset: runIndex))
                     }
@@ -130,6 +135,38 @@ public final class BenchRunner: @unchecked Sendable {
             startedAt: startedAt, configuration: configuration, redisVersion: redis?.version,
             results: BenchReport.withRatios(results))
         return report
+    }
+
+    /// A typed workload runs in its own bucket (`Workload.typedBucket`); the others in the
+    /// configured one.
+    static func target(_ target: BenchTarget, for workload: Workload) -> BenchTarget {
+        guard let bucket = workload.typedBucket else { return target }
+        return BenchTarget(kind: target.kind, endpoints: target.endpoints, bucket: bucket)
+    }
+
+    /// Makes each typed workload's bucket a counter or set bucket with the run's n through
+    /// the first node's HTTP API (acknowledged once every member adopted it). Against
+    /// `--endpoint` nodes the harness knows no HTTP address: the buckets must exist already.
+    private func createTypedBuckets(cluster: LocalBenchCluster?) async throws {
+        let typed = configuration.workloads.filter { $0.typedBucket != nil }
+        guard !typed.isEmpty else { return }
+        guard let cluster else {
+            for workload in typed {
+                say("\(workload.rawValue): expecting bucket \(workload.typedBucket ?? "") to be a \(workload.datatype ?? "") bucket "
+                    + "(quorumkv type create \(workload.datatype ?? "") --bucket \(workload.typedBucket ?? ""))")
+            }
+            return
+        }
+        let client = KVHTTPClient(baseURL: cluster.httpBaseURL, tls: cluster.respEndpoints.first?.tls?.context)
+        for workload in typed {
+            guard let bucket = workload.typedBucket, let name = workload.datatype, let datatype = DataType(rawValue: name) else { continue }
+            do {
+                _ = try await client.setBucketProps(bucket: bucket, update: BucketPropsUpdate(n: configuration.n, datatype: datatype))
+            } catch {
+                throw BenchError.startup("could not make bucket \(bucket) a \(name) bucket: \(error)")
+            }
+            say("bucket \(bucket) is a \(name) bucket")
+        }
     }
 
     private func validate() throws {

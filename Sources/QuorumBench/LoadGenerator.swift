@@ -29,6 +29,10 @@ public final class LoadGenerator: @unchecked Sendable {
     private let readSuffix: ByteBuffer
     private let writeSuffix: ByteBuffer
     private let suffixWords: Int
+    /// Commands each QuorumKV connection sends before its first operation: `SELECT bucket`,
+    /// and for the typed workloads `CONSISTENCY W w N n TIMEOUT ms` (variadic commands
+    /// such as `SADD` take no per-command options: `SADD s a W 1` adds three elements).
+    private let setupCommands: [[String]]
     private let clientTimeoutMicros: Int64
     private let backlogLimit: Int
 
@@ -60,7 +64,13 @@ public final class LoadGenerator: @unchecked Sendable {
         self.progress = progress
         chooser = KeyChooser(recordCount: plan.recordCount, distribution: plan.distribution, seed: plan.seed)
         endpoints = plan.liveEndpoints
-        if let setting = plan.setting, plan.target.kind == .quorumkv {
+        var setup = plan.target.bucket.map { [["SELECT", $0]] } ?? []
+        if let setting = plan.setting, plan.target.kind == .quorumkv, plan.workload.typedCommand != nil {
+            setup.append(["CONSISTENCY", "W", String(setting.w), "N", String(setting.n), "TIMEOUT", String(plan.requestTimeoutMs)])
+            readSuffix = ByteBuffer()
+            writeSuffix = ByteBuffer()
+            suffixWords = 0
+        } else if let setting = plan.setting, plan.target.kind == .quorumkv {
             let timeout = String(plan.requestTimeoutMs)
             readSuffix = RESPCommandWriter.encodedArguments(["R", String(setting.r), "N", String(setting.n), "TIMEOUT", timeout])
             writeSuffix = RESPCommandWriter.encodedArguments(["W", String(setting.w), "N", String(setting.n), "TIMEOUT", timeout])
@@ -70,6 +80,7 @@ public final class LoadGenerator: @unchecked Sendable {
             writeSuffix = ByteBuffer()
             suffixWords = 0
         }
+        setupCommands = setup
         clientTimeoutMicros = Int64(plan.requestTimeoutMs + 1_000) * 1_000
         backlogLimit = max(1_024, Int(min(plan.targetRate ?? 0, 1_000_000)))
     }
@@ -146,11 +157,11 @@ public final class LoadGenerator: @unchecked Sendable {
             slot.connecting = false
             guard !self.finished else { client.close(); return }
             slot.client = client
-            if let bucket = self.plan.target.bucket {
-                slot.setupReplies = 1
-                client.send(RESPCommandWriter.command(["SELECT", bucket]))
-            } else {
+            if self.setupCommands.isEmpty {
                 self.becameReady(slot)
+            } else {
+                slot.setupReplies = self.setupCommands.count
+                for command in self.setupCommands { client.send(RESPCommandWriter.command(command)) }
             }
         }.flatMapErrorThrowing { _ in
             slot.connecting = false
@@ -259,7 +270,7 @@ public final class LoadGenerator: @unchecked Sendable {
         let key = kind == .update ? chooser.keyForWrite() : chooser.keyForRead()
         // Drawn only for the cache workload's SETs, so the other workloads replay as before.
         let ttl = kind == .update && plan.workload.setsExpiry ? plan.expiry.ttl(draw: chooser.unit()) : nil
-        return PendingOperation(kind: kind, key: key, intendedAt: intendedAt, measured: measured, ttlSeconds: ttl)
+        return PendingOperation(kind: kind, key: key, intendedAt: intendedAt, measured: measured, ttlSeconds: ttl, serial: issued)
     }
 
     /// An open-loop operation: to an idle connection, else to the backlog.
@@ -309,6 +320,12 @@ public final class LoadGenerator: @unchecked Sendable {
         let key = VersionedValue.key(operation.key)
         let isQuorumKV = plan.target.kind == .quorumkv
         switch operation.kind {
+        case .update where plan.workload.typedCommand != nil:
+            // INCR / SADD: no versioned value, so no staleness tracking (the workload reads nothing).
+            RESPCommandWriter.writeTypedUpdate(
+                command: plan.workload.typedCommand ?? "", key: Self.typedKey(operation.key, plan.workload),
+                element: plan.workload == .sadd ? Self.setElement(serial: operation.serial, seed: plan.seed) : nil,
+                suffix: writeSuffix, suffixWords: suffixWords, into: &buffer)
         case .update:
             operation.writeSequence = tracker.beginWrite(key: operation.key)
             operation.writeStartedAt = now
@@ -368,20 +385,26 @@ public final class LoadGenerator: @unchecked Sendable {
         guard !finished else { return }
         if slot.setupReplies > 0 {
             slot.setupReplies -= 1
-            if slot.setupReplies == 0 {
-                if let kind = reply.errorKind {
-                    outcome.errors["setup_\(kind)", default: 0] += 1
-                    slot.client?.close()
-                    return
-                }
-                becameReady(slot)
+            if let kind = reply.errorKind {
+                outcome.errors["setup_\(kind)", default: 0] += 1
+                slot.setupReplies = 0
+                slot.client?.close()
+                return
             }
+            if slot.setupReplies == 0 { becameReady(slot) }
             return
         }
         guard var operation = slot.current else { return }  // a reply after a timeout: ignored
         slot.current = nil
         let now = clock.nowMicroseconds()
         switch (operation.kind, operation.modifying) {
+        case (.update, _) where plan.workload.typedCommand != nil:
+            // INCR answers the new value, SADD how many were new: both integers.
+            if case .integer = reply {
+                complete(operation, error: nil, slotFreed: slot)
+            } else {
+                complete(operation, error: reply.errorKind ?? "protocol", detail: Self.detail(of: reply), slotFreed: slot)
+            }
         case (.update, _), (.readModifyWrite, true):
             if case .simple = reply {
                 tracker.writeAcknowledged(
@@ -467,6 +490,12 @@ public final class LoadGenerator: @unchecked Sendable {
         }
     }
 
+    /// A typed workload's key: its own names (`incr:17`), apart from the preloaded records.
+    static func typedKey(_ key: Int, _ workload: Workload) -> String { "\(workload.rawValue):\(key)" }
+
+    /// A set element no other operation of the run adds: the run's seed and the operation's serial.
+    static func setElement(serial: Int, seed: UInt64) -> String { "e\(String(seed, radix: 36))-\(serial)" }
+
     private var timeoutDetail: String { "timeout: no reply within \(clientTimeoutMicros / 1_000) ms" }
 
     /// What a failed reply said, for the report's first error: a server error's whole text
@@ -491,7 +520,7 @@ public final class LoadGenerator: @unchecked Sendable {
                 outcome.record(kind: operation.kind, latencyMicros: clock.nowMicroseconds() - operation.intendedAt)
             }
         }
-        if operation.kind == .update, error == "timeout" || error == "connection" || error == "backlog_full" {
+        if operation.kind == .update, plan.workload.typedCommand == nil, error == "timeout" || error == "connection" || error == "backlog_full" {
             tracker.writeFailed(key: operation.key, sequence: operation.writeSequence)
         }
         if error == nil, operation.kind != .read { chooser.noteWritten(operation.key) }
@@ -514,6 +543,8 @@ struct PendingOperation {
     var modifying = false
     /// The expiry a cache-workload SET carries (`EX`), nil for every other operation.
     var ttlSeconds: Int? = nil
+    /// The operation's number in the run (from 1), naming a `sadd` workload's new element.
+    var serial: Int = 0
 }
 
 /// One connection of a run and the operation it carries. Confined to the run's event loop.

@@ -7,6 +7,9 @@ import NIOCore
 public final class LocalBenchCluster: @unchecked Sendable {
     public let nodes: [ChildProcess]
     public let respEndpoints: [BenchTarget.Endpoint]
+    /// The first node's HTTP API (`https://` with TLS; its client context is the RESP
+    /// endpoints' one), for bucket props the harness sets (typed workloads).
+    public let httpBaseURL: String
     public let directory: String
     private let keepData: Bool
     private let guardian: OrphanGuard
@@ -52,10 +55,15 @@ public final class LocalBenchCluster: @unchecked Sendable {
             if !keepData { try? FileManager.default.removeItem(atPath: directory) }
             throw error
         }
-        return LocalBenchCluster(nodes: nodes, respEndpoints: endpoints, directory: directory, keepData: keepData)
+        return LocalBenchCluster(
+            nodes: nodes, respEndpoints: endpoints, httpBaseURL: "\(tls ? "https" : "http")://127.0.0.1:\(basePort)",
+            directory: directory, keepData: keepData)
     }
 
-    private init(nodes: [ChildProcess], respEndpoints: [BenchTarget.Endpoint], directory: String, keepData: Bool) {
+    private init(
+        nodes: [ChildProcess], respEndpoints: [BenchTarget.Endpoint], httpBaseURL: String, directory: String, keepData: Bool
+    ) {
+        self.httpBaseURL = httpBaseURL
         self.nodes = nodes
         self.respEndpoints = respEndpoints
         self.directory = directory

@@ -55,6 +55,19 @@ public enum RESPCommandWriter {
         buffer.writeBuffer(&suffix)
     }
 
+    /// A typed workload's update: `INCR key` or `SADD key element`, then `suffix` (its
+    /// `suffixWords` bulk strings: QuorumKV's `W w N n TIMEOUT ms`, nothing for redis-server).
+    public static func writeTypedUpdate(
+        command: String, key: String, element: String?, suffix: ByteBuffer, suffixWords: Int, into buffer: inout ByteBuffer
+    ) {
+        writeHeader(count: 2 + (element == nil ? 0 : 1) + suffixWords, into: &buffer)
+        writeBulk(command, into: &buffer)
+        writeBulk(key, into: &buffer)
+        if let element { writeBulk(element, into: &buffer) }
+        var suffix = suffix
+        buffer.writeBuffer(&suffix)
+    }
+
     /// Bulk strings for each argument, back to back, without an array header.
     public static func encodedArguments(_ arguments: [String]) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: 64)

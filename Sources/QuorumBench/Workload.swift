@@ -15,6 +15,14 @@ public enum Workload: String, Codable, CaseIterable, Sendable {
     /// YCSB; what a cache in front of a database sends. Keys expire during the run when the
     /// ttl is short, so reads of this workload may miss, and a miss is reported, not an error.
     case cache
+    /// 100% `INCR` of counters (issue #16): not YCSB. Runs in its own counter bucket
+    /// (`typedBucket`), created by the harness; keys `incr:<n>`, so redis-server's
+    /// preloaded strings are not in the way.
+    case incr
+    /// 100% `SADD` of a new element to a set (issue #16): not YCSB. Every add names an
+    /// element no earlier add did, so sets only grow and the figure shows whether an add
+    /// costs more as its set gets larger (it should not: storage touches one member row).
+    case sadd
 
     /// The share of operations that are plain reads; the rest are updates (or, for F,
     /// read-modify-writes).
@@ -26,6 +34,7 @@ public enum Workload: String, Codable, CaseIterable, Sendable {
         case .f: return 0.5
         case .w: return 0.0
         case .cache: return 0.9
+        case .incr, .sadd: return 0.0
         }
     }
 
@@ -37,6 +46,29 @@ public enum Workload: String, Codable, CaseIterable, Sendable {
         case .f: return "F: 50% read, 50% read-modify-write with the context"
         case .w: return "W: update only (not YCSB)"
         case .cache: return "cache: 90% read, 10% update with an expiry (SET … EX ttl)"
+        case .incr: return "incr: INCR of a counter only (a counter bucket)"
+        case .sadd: return "sadd: SADD of a new element only (a set bucket)"
+        }
+    }
+
+    /// The bucket datatype a typed workload needs ("counter" or "set"), nil for the others.
+    public var datatype: String? {
+        switch self {
+        case .incr: return "counter"
+        case .sadd: return "set"
+        default: return nil
+        }
+    }
+
+    /// The QuorumKV bucket a typed workload runs in (typed buckets hold nothing else).
+    public var typedBucket: String? { datatype.map { "bench-\($0)s" } }
+
+    /// The RESP command a typed workload sends.
+    public var typedCommand: String? {
+        switch self {
+        case .incr: return "INCR"
+        case .sadd: return "SADD"
+        default: return nil
         }
     }
 
@@ -51,7 +83,7 @@ public enum Workload: String, Codable, CaseIterable, Sendable {
 
     public static func parse(_ text: String) throws -> Workload {
         guard let workload = allCases.first(where: { $0.rawValue.uppercased() == text.uppercased() }) else {
-            throw BenchError.usage("unknown workload '\(text)'; use A, B, C, F, W or cache")
+            throw BenchError.usage("unknown workload '\(text)'; use A, B, C, F, W, cache, incr or sadd")
         }
         return workload
     }

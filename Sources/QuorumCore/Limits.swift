@@ -48,6 +48,22 @@ public struct Limits: Sendable, Equatable, Codable {
     /// keep nodes' clocks closer than this (NTP keeps them within milliseconds).
     public var expirySkewMillisecondsMax: UInt64 = 1000
 
+    /// Elements of one set, fields of one map (issue #16); an update that would create
+    /// more fails with `too_large`. Merges never refuse: concurrent leads may pass it a little.
+    public var typedMembersMax: Int = 100_000
+    /// Largest set element or map field name, in bytes.
+    public var typedMemberBytesMax: Int = 1024
+    /// Actors (replica incarnations) one typed key's context may name. The context is
+    /// never pruned (that would lose increments and revive removed elements), so this
+    /// bounds it instead: an update by a new actor past it fails.
+    public var typedActorsMax: Int = 64
+    /// Dots one member may hold (about one per actor that updated it concurrently).
+    public var typedDotsPerMemberMax: Int = 64
+    /// Operation ids a counter remembers to deduplicate retried increments.
+    public var typedOperationIDsMax: Int = 256
+    /// Longest operation id, in bytes.
+    public var typedOperationIDBytesMax: Int = 64
+
     public init() {}
 
     public static let defaults = Limits()

@@ -29,6 +29,12 @@ public enum Check: String, Sendable, CaseIterable, Comparable {
     /// (j) Once a truncation answered, no later read returns a version it hid (beyond the
     /// issue's list: `FLUSHDB`).
     case truncation = "j"
+    /// (k) Typed counters (issue #16): no acknowledged increment is lost or counted twice,
+    /// so the final value lies between the acknowledged sum and the attempted one.
+    case counterBounds = "k"
+    /// (l) Typed sets and maps: add wins, so an element (a field) whose add was acknowledged
+    /// and that no remove named is present at the end.
+    case addWins = "l"
 
     public var title: String {
         switch self {
@@ -42,6 +48,8 @@ public enum Check: String, Sendable, CaseIterable, Comparable {
         case .createOnly: return "(h) create-only writes create"
         case .expiry: return "(i) expired versions stay unread"
         case .truncation: return "(j) truncated versions stay hidden"
+        case .counterBounds: return "(k) counters count every acknowledged increment once"
+        case .addWins: return "(l) acknowledged adds no remove named stay"
         }
     }
 
@@ -90,6 +98,12 @@ struct CheckInput {
     var disksWiped = false
     /// The largest distance any node's clock was from true time during the run.
     var clockOffsetMaxMilliseconds: UInt64 = 0
+    /// Every typed key the typed clients used, sorted (not in `keys`).
+    var typedKeys: [KeyName] = []
+    /// Per typed key: the final r = n read of every member (nil: nothing held); absent when it failed.
+    var typedFinalStates: [KeyName: TypedState?] = [:]
+    /// Per typed key, per replica of its preference list (in order), its stored rows after repair.
+    var typedReplicaStates: [KeyName: [(node: String, rows: StoredTyped?)]] = [:]
 
     /// The input without the keys and requests of `buckets`, for checks that do not apply to them.
     func excluding(buckets: Set<String>) -> CheckInput {
@@ -98,6 +112,9 @@ struct CheckInput {
         input.keys = keys.filter { !buckets.contains($0.bucket) }
         input.finalStates = finalStates.filter { !buckets.contains($0.key.bucket) }
         input.replicaStates = replicaStates.filter { !buckets.contains($0.key.bucket) }
+        input.typedKeys = typedKeys.filter { !buckets.contains($0.bucket) }
+        input.typedFinalStates = typedFinalStates.filter { !buckets.contains($0.key.bucket) }
+        input.typedReplicaStates = typedReplicaStates.filter { !buckets.contains($0.key.bucket) }
         return input
     }
 
@@ -125,8 +142,9 @@ enum Checker {
     static func check(_ input: CheckInput) -> [CheckViolation] {
         var violations: [CheckViolation] = []
         // Values in the expiring bucket vanish by design: the checks on acknowledged
-        // values skip it; convergence and expiry cover it.
-        let withoutExpiry = input.excluding(buckets: SimulatedBuckets.expiringNames)
+        // values skip it; convergence and expiry cover it. The typed buckets have checks
+        // of their own (the plain ones reason about versions, which typed keys don't have).
+        let withoutExpiry = input.excluding(buckets: SimulatedBuckets.expiringNames.union(SimulatedBuckets.typedNames))
         violations += ConvergenceCheck.check(input)
         violations += DurabilityCheck.check(withoutExpiry)
         violations += SiblingCheck.check(withoutExpiry)
@@ -137,6 +155,8 @@ enum Checker {
         violations += LivenessCheck.check(input)
         violations += ExpiryCheck.check(input)
         violations += TruncationCheck.check(input)
+        violations += CounterCheck.check(input)
+        violations += AddWinsCheck.check(input)
         return violations
     }
 }

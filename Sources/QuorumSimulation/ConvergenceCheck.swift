@@ -1,7 +1,8 @@
 import QuorumCore
 
 /// (a) Once faults healed and repair had its time, every replica of every key holds the
-/// same state: the same siblings under the same context.
+/// same state: the same siblings under the same context; for a typed key (issue #16),
+/// the same header bytes and the same member rows.
 enum ConvergenceCheck {
     static func check(_ input: CheckInput) -> [CheckViolation] {
         var violations: [CheckViolation] = []
@@ -14,7 +15,33 @@ enum ConvergenceCheck {
                     message: "\(name.text): \(first.node) holds \(render(first.state)) but \(replica.node) holds \(render(replica.state))"))
             }
         }
+        for name in input.typedReplicaStates.keys.sorted() {
+            let replicas = input.typedReplicaStates[name]!
+            guard let first = replicas.first else { continue }
+            for replica in replicas.dropFirst() where replica.rows != first.rows {
+                violations.append(CheckViolation(
+                    check: .convergence,
+                    message: "\(name.text): \(first.node) holds \(render(first.rows)) but \(replica.node) holds \(render(replica.rows))"))
+            }
+        }
         return violations
+    }
+
+    /// A typed key's stored rows as the state they decode to (rows that don't decode say so).
+    static func render(_ rows: StoredTyped?) -> String {
+        guard let rows else { return "nothing" }
+        guard let header = try? TypedHeader(decoding: rows.header) else {
+            return "an undecodable typed header (\(rows.header.count) bytes)"
+        }
+        var members: [[UInt8]: Member] = [:]
+        for row in rows.members {
+            guard let member = try? Member(decodingRow: row.payload) else {
+                return "an undecodable member row \(History.text(row.member))"
+            }
+            members[row.member] = member
+        }
+        let state = TypedState(header: header, members: members)
+        return History.render(state) + " (its header counts \(header.memberCount) members)"
     }
 
     static func render(_ state: KeyState?) -> String {

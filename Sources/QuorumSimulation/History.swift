@@ -9,6 +9,10 @@ public struct History: Sendable {
         case truncate
         /// An expiry change (`RequestDriver.touch`).
         case expire
+        /// An update of a typed key (`RequestDriver.updateTyped`): the entry's `typed`.
+        case typedUpdate = "typed-update"
+        /// A read of a typed key (`RequestDriver.readTyped`), of the entry's `members`.
+        case typedRead = "typed-read"
     }
 
     /// What a request came to.
@@ -32,6 +36,13 @@ public struct History: Sendable {
         case truncated(point: HLCTimestamp)
         /// An expiry change answered: whether it applied.
         case touched(applied: Bool)
+        /// A typed update acknowledged by `w` replicas: the lead's reply.
+        case typedUpdated(reply: TypedReply, acknowledgedBy: [ReplicaPlan.Slot] = [])
+        /// Acknowledged, but every replica that acknowledged it lost its disk afterwards
+        /// (as `lostWithWipedDisks`): the checks count it as neither kept nor lost.
+        case typedLostWithWipedDisks(reply: TypedReply)
+        /// A typed read's joined state of the members it asked for (nil: no replica held the key).
+        case typedRead(TypedState?)
     }
 
     public struct Entry: Sendable {
@@ -51,6 +62,10 @@ public struct History: Sendable {
         public var context: VersionVector
         /// A create-only write.
         public var createOnly = false
+        /// A typed update's operation (nil for every other kind).
+        public var typed: TypedOperation?
+        /// A typed read's members (nil for every other kind).
+        public var members: MemberSelection?
         public var invokedAt: UInt64
         public var completedAt: UInt64?
         public var outcome: Outcome
@@ -58,6 +73,11 @@ public struct History: Sendable {
         public var isWrite: Bool { kind == .put || kind == .delete }
         public var isAcknowledged: Bool {
             if case .written = outcome { return true }
+            return false
+        }
+        /// A typed update acknowledged by `w` replicas (and not lost with wiped disks).
+        public var isTypedAcknowledged: Bool {
+            if case .typedUpdated = outcome { return true }
             return false
         }
         public var writtenVersion: Sibling? {
@@ -74,13 +94,14 @@ public struct History: Sendable {
 
     mutating func begin(
         client: Int, kind: Kind, bucket: String, key: [UInt8], node: Int, options: RequestOptions, sloppy: Bool,
-        value: [UInt8], context: VersionVector, createOnly: Bool = false, at time: UInt64
+        value: [UInt8], context: VersionVector, createOnly: Bool = false, typed: TypedOperation? = nil,
+        members: MemberSelection? = nil, at time: UInt64
     ) -> Int {
         entries.append(
             Entry(
                 id: entries.count, client: client, kind: kind, bucket: bucket, key: key, node: node, options: options,
-                sloppy: sloppy, value: value, context: context, createOnly: createOnly, invokedAt: time, completedAt: nil,
-                outcome: .pending))
+                sloppy: sloppy, value: value, context: context, createOnly: createOnly, typed: typed, members: members,
+                invokedAt: time, completedAt: nil, outcome: .pending))
         return entries.count - 1
     }
 
@@ -89,12 +110,18 @@ public struct History: Sendable {
     /// copy counts as lost when it or the primary it hands the hint to lost its disk.
     mutating func markWritesLost(wipes: [(node: String, at: UInt64)]) {
         for index in entries.indices {
-            guard case .written(let version, _, let acknowledgedBy) = entries[index].outcome,
-                let acknowledgedAt = entries[index].completedAt, !acknowledgedBy.isEmpty
-            else { continue }
+            guard let acknowledgedAt = entries[index].completedAt else { continue }
             func wiped(_ node: String) -> Bool { wipes.contains { $0.node == node && $0.at >= acknowledgedAt } }
-            let lost = acknowledgedBy.allSatisfy { wiped($0.node) || ($0.isStandIn && wiped($0.primary)) }
-            if lost { entries[index].outcome = .lostWithWipedDisks(version: version) }
+            func lost(_ acknowledgedBy: [ReplicaPlan.Slot]) -> Bool {
+                !acknowledgedBy.isEmpty && acknowledgedBy.allSatisfy { wiped($0.node) || ($0.isStandIn && wiped($0.primary)) }
+            }
+            switch entries[index].outcome {
+            case .written(let version, _, let acknowledgedBy) where lost(acknowledgedBy):
+                entries[index].outcome = .lostWithWipedDisks(version: version)
+            case .typedUpdated(let reply, let acknowledgedBy) where lost(acknowledgedBy):
+                entries[index].outcome = .typedLostWithWipedDisks(reply: reply)
+            default: continue
+            }
         }
     }
 
@@ -131,6 +158,8 @@ public struct History: Sendable {
         var line = "#\(entry.id) [\(invoked)..\(completed)] \(who) \(kind) \(entry.bucket)/\(text(entry.key)) via n\(entry.node)"
         line += " " + render(entry.options) + (entry.sloppy ? " sloppy" : "")
         if entry.kind == .put { line += " value=\(text(entry.value))" }
+        if let typed = entry.typed { line += " " + render(typed) }
+        if let members = entry.members { line += " " + render(members) }
         if entry.isWrite && !entry.context.isEmpty { line += " ctx=\(render(entry.context))" }
         line += " -> "
         switch entry.outcome {
@@ -147,6 +176,14 @@ public struct History: Sendable {
         case .indeterminate: line += "indeterminate"
         case .truncated(let point): line += "truncated below \(point.physicalMilliseconds).\(point.logical)"
         case .touched(let applied): line += applied ? "applied" : "not applied"
+        case .typedUpdated(let reply, let acknowledgedBy):
+            line += "ok \(render(reply))"
+            if !acknowledgedBy.isEmpty {
+                line += " by " + acknowledgedBy.map { $0.isStandIn ? "\($0.node) for \($0.primary)" : $0.node }.sorted()
+                    .joined(separator: ",")
+            }
+        case .typedLostWithWipedDisks(let reply): line += "ok \(render(reply)), lost with its replicas' wiped disks"
+        case .typedRead(let state): line += state.map { "read \(render($0))" } ?? "read nothing"
         }
         return line
     }

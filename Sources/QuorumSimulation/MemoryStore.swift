@@ -9,6 +9,9 @@ import QuorumCore
 /// - What is committed survives a crash; queued writes that had not committed are lost
 ///   (the node keeps those in `SimulatedNode`'s write queue, which a crash empties).
 /// - A scan lists one partition's rows in (bucket, key) order.
+/// - A typed key (issue #16) is its header in `rows` plus its member rows in `members`;
+///   an update writes both in one commit (so a crash keeps or loses them together) and a
+///   delete of the header takes the members with it.
 ///
 /// States are kept encoded, as the node's store keeps them, with their version digest
 /// (`StableHash` of the bytes) taken at commit for the Merkle trees.
@@ -17,8 +20,13 @@ struct MemoryStore {
         var blob: [UInt8]
         var digest: UInt64
 
-        /// The decoded state, for the checks; a row that does not decode is a codec bug.
-        var state: KeyState {
+        /// Whether the row is a typed key's header (issue #16) rather than a `KeyState`.
+        var isTyped: Bool { TypedHeader.isTypedHeader(blob) }
+
+        /// The decoded plain state, for the checks; nil for a typed key's header (read those
+        /// with `readTyped`). A plain row that does not decode is a codec bug.
+        var state: KeyState? {
+            guard !isTyped else { return nil }
             guard let state = try? KeyState(decoding: blob) else { preconditionFailure("a stored state does not decode") }
             return state
         }
@@ -37,6 +45,9 @@ struct MemoryStore {
     }
 
     private(set) var rows: [Name: Row] = [:]
+    /// Typed keys' member rows: member bytes to payload, by key. A key with no member rows
+    /// has no entry.
+    private(set) var members: [Name: [[UInt8]: [UInt8]]] = [:]
     /// Hint rows by id, as `HintStorage` stores them before acknowledging.
     private(set) var hints: [UInt64: Hint] = [:]
     /// The heartbeat generation of the node's last run (its meta table).
@@ -48,6 +59,8 @@ struct MemoryStore {
     /// Commits so far (for the run's figures).
     private(set) var commitCount = 0
 
+    /// A plain key's state; nil when absent or a typed key (whose rows `readTyped` reads):
+    /// the plain-value checks see a typed key as none of theirs.
     func read(partition: Int, bucket: String, key: [UInt8]) -> KeyState? {
         rows[Name(partition: partition, bucket: bucket, key: key)]?.state
     }
@@ -72,10 +85,48 @@ struct MemoryStore {
         let name = Name(partition: partition, bucket: bucket, key: key)
         guard let row = rows[name], matches(row.blob) else { return nil }
         rows[name] = nil
+        members[name] = nil
         commitCount += 1
         purgedCount += 1
         return row.digest
     }
+
+    /// A typed key's header and the selected members that exist, sorted by member bytes;
+    /// nil when the key holds no state.
+    func readTyped(partition: Int, bucket: String, key: [UInt8], members selection: MemberSelection) -> StoredTyped? {
+        let name = Name(partition: partition, bucket: bucket, key: key)
+        guard let header = rows[name]?.blob else { return nil }
+        let stored = members[name] ?? [:]
+        let found: [StoredMember]
+        if let listed = selection.sortedDistinct {
+            found = listed.compactMap { member in stored[member].map { StoredMember(member: member, payload: $0) } }
+        } else {
+            found = stored.map { StoredMember(member: $0.key, payload: $0.value) }
+                .sorted { $0.member.lexicographicallyPrecedes($1.member) }
+        }
+        return StoredTyped(header: header, members: found)
+    }
+
+    /// A typed key's read-modify-write as one commit: `transform` sees the header and the
+    /// selected members; a refusal stores nothing. Returns the key as stored after it
+    /// (header and selected members) and the header's digests, for the partition's tree.
+    mutating func updateTyped(
+        partition: Int, bucket: String, key: [UInt8], members selection: MemberSelection,
+        transform: (StoredTyped?) throws(KVError) -> TypedRowChanges
+    ) throws(KVError) -> (stored: StoredTyped, old: UInt64?, new: UInt64) {
+        let before = readTyped(partition: partition, bucket: bucket, key: key, members: selection)
+        let changes = try transform(before)
+        let digests = commit(partition: partition, bucket: bucket, key: key, blob: changes.header)
+        let name = Name(partition: partition, bucket: bucket, key: key)
+        var stored = members[name] ?? [:]
+        for change in changes.lastChangePerMember { stored[change.member] = change.payload }
+        members[name] = stored.isEmpty ? nil : stored
+        let after = (before ?? StoredTyped(header: [], members: [])).applying(changes, selection: selection)
+        return (after, digests.old, digests.new)
+    }
+
+    /// Member rows stored, for the checks and tests (they are not keys).
+    var memberRowCount: Int { members.values.reduce(0) { $0 + $1.count } }
 
     /// Every row of `partition`, in (bucket, key) order.
     func scan(partition: Int) -> [(name: Name, row: Row)] {

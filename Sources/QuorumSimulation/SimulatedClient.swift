@@ -6,7 +6,8 @@ import QuorumServices
 ///
 /// A write "with context" carries the context of this client's last read or write of the
 /// key, as an HTTP client sends back `X-Context`; without one it is blind. A request to a
-/// node that is down fails at once (connection refused), applied nowhere.
+/// node that is down fails at once (connection refused), applied nowhere. Requests on
+/// typed keys go through `SimulatedTypedRequests`, which remembers what they need.
 final class SimulatedClient {
     let index: Int
     private let operations: [SimulationPlan.Operation]
@@ -14,8 +15,11 @@ final class SimulatedClient {
     private var contexts: [String: VersionVector] = [:]
     private unowned let world: SimulatedWorld
     private(set) var isDone = false
+    /// The client's requests on typed keys, with what it remembers of them.
+    private let typed: SimulatedTypedRequests
 
     init(index: Int, operations: [SimulationPlan.Operation], world: SimulatedWorld) {
+        typed = SimulatedTypedRequests(client: index)
         self.index = index
         self.operations = operations
         self.world = world
@@ -36,6 +40,9 @@ final class SimulatedClient {
     }
 
     private func issue(_ operation: SimulationPlan.Operation) {
+        if operation.kind.isTyped {
+            return typed.issue(operation, number: next - 1, in: world) { [self] in issueNext() }
+        }
         let name = operation.bucket + "/" + String(decoding: operation.key, as: UTF8.self)
         let kind: History.Kind
         var intent: WriteIntent?
@@ -57,6 +64,9 @@ final class SimulatedClient {
             intent = .delete(context: operation.kind == .deleteWithContext ? contexts[name] ?? .empty : .empty)
         case .truncate:
             kind = .truncate
+        case .typedRead, .typedReadSome, .increment, .setAdd, .setRemove, .setRemoveObserved, .mapSetField, .mapIncrementField,
+            .mapRemoveField:
+            preconditionFailure("typed requests go through SimulatedTypedRequests")
         }
         let entry = world.history.begin(
             client: index, kind: kind, bucket: operation.bucket, key: operation.key, node: operation.node,
@@ -118,6 +128,8 @@ final class SimulatedClient {
         case .indeterminate: return .indeterminate
         case .truncated(let point): return .truncated(point: point)
         case .touched(let applied): return .touched(applied: applied)
+        case .typedUpdated(let reply, let acknowledgedBy): return .typedUpdated(reply: reply, acknowledgedBy: acknowledgedBy)
+        case .typedRead(let state): return .typedRead(state)
         }
     }
 }

@@ -13,6 +13,10 @@ enum ClientResult {
     case truncated(HLCTimestamp)
     /// An expiry change answered: whether it applied.
     case touched(applied: Bool)
+    /// A typed update acknowledged: the lead's reply and the slots that acknowledged it.
+    case typedUpdated(reply: TypedReply, acknowledgedBy: [ReplicaPlan.Slot])
+    /// A typed read's joined state (nil: no replica asked held the key).
+    case typedRead(TypedState?)
 }
 
 /// Client requests into a simulated node: handed to the node's own `RequestDriver`, the
@@ -98,7 +102,7 @@ extension SimulatedNode {
     }
 
     /// Registers a client waiting for an answer; the returned closure answers it once.
-    private func open(_ completion: @escaping (ClientResult) -> Void) -> (ClientResult) -> Void {
+    func open(_ completion: @escaping (ClientResult) -> Void) -> (ClientResult) -> Void {
         let number = nextRequest
         nextRequest += 1
         var answered = false

@@ -47,6 +47,32 @@ final class SimulatedStorage: ReplicaStorage, MerkleIndex {
         }, failed: { completion(.failure($0)) })
     }
 
+    func readTyped(
+        partition: Int, bucket: String, key: [UInt8], members: MemberSelection,
+        completion: @escaping (Result<StoredTyped?, StorageFailure>) -> Void
+    ) {
+        completion(.success(node.store.readTyped(partition: partition, bucket: bucket, key: key, members: members)))
+    }
+
+    /// One disk write for the header and its members: a crash before it commits loses both.
+    func updateTyped(
+        partition: Int, bucket: String, key: [UInt8], members: MemberSelection,
+        transform: @escaping @Sendable (StoredTyped?) throws(KVError) -> TypedRowChanges,
+        completion: @escaping (Result<StoredTyped, StateWriteError>) -> Void
+    ) {
+        node.diskWrite({ [node] in
+            let written: (stored: StoredTyped, old: UInt64?, new: UInt64)
+            do throws(KVError) {
+                written = try node.store.updateTyped(
+                    partition: partition, bucket: bucket, key: key, members: members, transform: transform)
+            } catch {
+                return completion(.failure(.refused(error)))
+            }
+            node.recordInTree(partition: partition, bucket: bucket, key: key, old: written.old, new: written.new)
+            completion(.success(written.stored))
+        }, failed: { completion(.failure(.storage($0))) })
+    }
+
     func scan(
         partition: Int, after: (bucket: String, key: [UInt8])?, limit: Int,
         completion: @escaping (Result<[StoredRow], StorageFailure>) -> Void
@@ -98,6 +124,14 @@ final class SimulatedReplicaContext: ReplicaContext {
     ) {
         node.hints.take(target: target, bucket: bucket, key: key, state: state, mode: mode, respond: respond)
     }
+
+    func takeTypedHint(
+        target: String, bucket: String, key: [UInt8], state: TypedState, respond: @escaping (PeerResponse) -> Void
+    ) {
+        node.hints.takeTyped(target: target, bucket: bucket, key: key, delta: state, respond: respond)
+    }
+
+    func datatype(of bucket: String) -> DataType? { node.world.props(for: bucket).datatype }
 
     func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void) {
         completion(.failure(.badParameter(name: "bucket", message: "bucket props are fixed in a simulated run")))

@@ -72,11 +72,12 @@ public enum Simulation {
         world.healAll()
         let healedAt = world.now
         let keys = universe(plan)
+        let typedKeys = typedUniverse(plan)
         // Give failure detectors time to see healed peers first: a partition that just
         // healed may still make a detector flag a peer down for a moment.
         world.run(until: healedAt + config.settleMilliseconds)
         let converged = world.run(until: healedAt + config.repairWindowMilliseconds, slice: 250) {
-            !(isConverged(world, keys: keys) && world.nodes.allSatisfy { $0.retired || $0.hints.queue.pendingCount == 0 }
+            !(isConverged(world, keys: keys, typedKeys: typedKeys) && world.nodes.allSatisfy { $0.retired || $0.hints.queue.pendingCount == 0 }
                 && Self.believedDown(world).isEmpty)
         }
         var repairMilliseconds = converged ? world.now - healedAt : nil
@@ -90,7 +91,7 @@ public enum Simulation {
             let purgesDone = healedAt + config.antiEntropyLimits.tombstoneGraceMilliseconds + config.purgeSweepMilliseconds
             world.run(until: purgesDone)
             let settled = world.run(until: purgesDone + config.repairWindowMilliseconds, slice: 250) {
-                !(isConverged(world, keys: keys) && world.nodes.allSatisfy { $0.retired || $0.hints.queue.pendingCount == 0 }
+                !(isConverged(world, keys: keys, typedKeys: typedKeys) && world.nodes.allSatisfy { $0.retired || $0.hints.queue.pendingCount == 0 }
                     && Self.believedDown(world).isEmpty)
             }
             if !settled { repairMilliseconds = nil }
@@ -98,6 +99,7 @@ public enum Simulation {
         let outstanding = converged ? [] : Self.outstanding(world)
         let believedDown = Self.believedDown(world)
         let replicaStates = Dictionary(uniqueKeysWithValues: keys.map { ($0, replicas(of: $0, in: world)) })
+        let typedReplicaStates = Dictionary(uniqueKeysWithValues: typedKeys.map { ($0, typedReplicas(of: $0, in: world)) })
 
         // Read every key at r = n through one node.
         var finalStates: [CheckInput.KeyName: KeyState?] = [:]
@@ -113,6 +115,7 @@ public enum Simulation {
             }
             _ = world.run(until: world.now + 10_000, slice: 50) { world.history.entries[entry].completedAt == nil }
         }
+        let typedFinalStates = finalTypedReads(typedKeys, in: world)
 
         world.tearDown()
         world.history.markWritesLost(wipes: world.wipes)
@@ -120,7 +123,8 @@ public enum Simulation {
             history: world.history, mix: mix, clocksExact: !plan.faults.contains { $0.fault.changesClock },
             keys: keys.filter { $0.bucket != SimulatedBuckets.flushed }, finalStates: finalStates, replicaStates: replicaStates,
             nodeCount: config.nodeCount, believedDown: believedDown, disksWiped: !world.wipes.isEmpty,
-            clockOffsetMaxMilliseconds: Self.clockOffsetMax(plan))
+            clockOffsetMaxMilliseconds: Self.clockOffsetMax(plan), typedKeys: typedKeys, typedFinalStates: typedFinalStates,
+            typedReplicaStates: typedReplicaStates)
         return SimulationReport(
             seed: seed, mix: mix, plan: plan, history: world.history, violations: Checker.check(input), events: world.steps,
             virtualMilliseconds: world.now - SimulatedWorld.origin, repairMilliseconds: repairMilliseconds, outstanding: outstanding,
@@ -167,10 +171,16 @@ public enum Simulation {
         }
     }
 
-    /// Every key the plan touches, sorted.
+    /// Every plain key the plan touches, sorted.
     static func universe(_ plan: SimulationPlan) -> [CheckInput.KeyName] {
-        Set(plan.operations.flatMap { $0 }.filter { $0.kind != .truncate }.map { CheckInput.KeyName(bucket: $0.bucket, key: $0.key) })
-            .sorted()
+        Set(plan.operations.flatMap { $0 }.filter { $0.kind != .truncate && !$0.kind.isTyped }.map {
+            CheckInput.KeyName(bucket: $0.bucket, key: $0.key)
+        }).sorted()
+    }
+
+    /// Every typed key the plan touches, sorted.
+    static func typedUniverse(_ plan: SimulationPlan) -> [CheckInput.KeyName] {
+        Set(plan.operations.flatMap { $0 }.filter(\.kind.isTyped).map { CheckInput.KeyName(bucket: $0.bucket, key: $0.key) }).sorted()
     }
 
     /// Each replica's stored state of the key, in preference-list order (the bucket's n).
@@ -182,13 +192,18 @@ public enum Simulation {
         }
     }
 
-    /// Every replica of every key agrees, the membership has settled, and no live node
-    /// still holds a copy of a key it does not replicate (a join's copies are cleared).
-    static func isConverged(_ world: SimulatedWorld, keys: [CheckInput.KeyName]) -> Bool {
+    /// Every replica of every key agrees (a typed key: the same header and member rows), the
+    /// membership has settled, and no live node still holds a copy of a key it does not
+    /// replicate (a join's copies are cleared).
+    static func isConverged(_ world: SimulatedWorld, keys: [CheckInput.KeyName], typedKeys: [CheckInput.KeyName]) -> Bool {
         guard let ring = world.settledRing(), strayCopiesCleared(world, ring: ring) else { return false }
-        return keys.allSatisfy { name in
+        let plainAgree = keys.allSatisfy { name in
             let states = replicas(of: name, in: world).map(\.state)
             return states.allSatisfy { $0 == states[0] }
+        }
+        return plainAgree && typedKeys.allSatisfy { name in
+            let rows = typedReplicas(of: name, in: world).map(\.rows)
+            return rows.allSatisfy { $0 == rows[0] }
         }
     }
 

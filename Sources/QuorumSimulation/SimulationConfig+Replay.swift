@@ -10,6 +10,7 @@ extension SimulationConfig {
         if operationsPerClient != defaults.operationsPerClient { flags += " --operations \(operationsPerClient)" }
         if clientCount != defaults.clientCount { flags += " --clients \(clientCount)" }
         if truncatingClients != defaults.truncatingClients { flags += " --truncating-clients \(truncatingClients)" }
+        if typedClients != defaults.typedClients { flags += " --typed-clients \(typedClients)" }
         if !expiryWorkload { flags += " --no-expiry" }
         return flags
     }

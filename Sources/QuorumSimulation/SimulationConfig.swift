@@ -21,6 +21,10 @@ public struct SimulationConfig: Sendable, Equatable {
     /// own (`SimulatedBuckets.flushed`), checked by (i). Their requests are drawn after
     /// everything else, so a seed's other requests and faults don't depend on them.
     public var truncatingClients = 1
+    /// Clients that, beside the others, update and read the typed buckets (a counter, a
+    /// set, a map: `SimulatedBuckets.typedNames`), checked by (k), (l) and (a). Drawn after
+    /// the truncating clients, so adding them leaves every other request and fault as it was.
+    public var typedClients = 1
     /// Keys per bucket.
     public var keysPerBucket = 2
     /// Whether the workload uses the `expiring` bucket (writes with short ttls, expiry
@@ -75,5 +79,5 @@ public struct SimulationConfig: Sendable, Equatable {
     public func mix(forSeed seed: UInt64) -> FaultMix { faults ?? FaultMix.forSeed(seed) }
 
     /// Client requests a drawn plan holds.
-    public var requestsPerSeed: Int { (clientCount + truncatingClients) * operationsPerClient }
+    public var requestsPerSeed: Int { (clientCount + truncatingClients + typedClients) * operationsPerClient }
 }

@@ -13,6 +13,30 @@ public struct SimulationPlan: Sendable, Equatable {
             case truncate
             /// An expiry change (`PEXPIRE key ttl`): `ttlMilliseconds` from the coordinator's clock.
             case expire
+            /// Typed keys (issue #16), issued by the typed clients (`SimulatedTypedClient`):
+            /// a read of every member, and one of only the members the client wrote.
+            case typedRead, typedReadSome
+            /// A counter increment by `amount` (negative: a decrement), with a unique operation id.
+            case increment
+            /// A set add of an element unique to this request.
+            case setAdd
+            /// A set remove of an element the client added and last read present: as the
+            /// lead replica has seen it (`SREM`), or only the dots its read saw (HTTP with a context).
+            case setRemove, setRemoveObserved
+            /// Map updates: the client's own register field set to a unique value, the
+            /// shared counter field incremented by `amount`, the client's own field removed.
+            case mapSetField, mapIncrementField, mapRemoveField
+
+            /// An update of a typed key.
+            public var isTypedUpdate: Bool {
+                switch self {
+                case .increment, .setAdd, .setRemove, .setRemoveObserved, .mapSetField, .mapIncrementField, .mapRemoveField:
+                    return true
+                default: return false
+                }
+            }
+
+            public var isTyped: Bool { isTypedUpdate || self == .typedRead || self == .typedReadSome }
         }
 
         public var kind: Kind
@@ -26,11 +50,14 @@ public struct SimulationPlan: Sendable, Equatable {
         public var thinkMilliseconds: UInt64
         /// A write's ttl (or an expiry change's new one), from the coordinator's clock; nil: none.
         public var ttlMilliseconds: UInt64?
+        /// An increment's amount (`increment`, `mapIncrementField`); 0 for other kinds.
+        public var amount: Int64
 
         public init(
             kind: Kind, bucket: String, key: [UInt8], node: Int, options: RequestOptions = RequestOptions(), sloppy: Bool = false,
-            thinkMilliseconds: UInt64 = 0, ttlMilliseconds: UInt64? = nil
+            thinkMilliseconds: UInt64 = 0, ttlMilliseconds: UInt64? = nil, amount: Int64 = 0
         ) {
+            self.amount = amount
             self.ttlMilliseconds = ttlMilliseconds
             self.kind = kind
             self.bucket = bucket
@@ -133,6 +160,11 @@ public enum SimulatedBuckets {
     public static let expiring = "expiring"
     public static let expiringSiblings = "expiring-vc"
     public static let expiringNames: Set<String> = [expiring, expiringSiblings]
+    /// Typed buckets (issue #16), used by the typed clients only (`SimulationConfig.typedClients`).
+    public static let counter = "counter"
+    public static let set = "set"
+    public static let map = "map"
+    public static let typedNames: Set<String> = [counter, set, map]
 
     public static let props: [String: BucketProps] = [
         lww: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .lww),
@@ -141,6 +173,9 @@ public enum SimulatedBuckets {
         flushed: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .lww),
         expiring: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .lww),
         expiringSiblings: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .vclock),
+        counter: BucketProps(n: 3, r: .quorum, w: .quorum, datatype: .counter),
+        set: BucketProps(n: 3, r: .quorum, w: .quorum, datatype: .set),
+        map: BucketProps(n: 3, r: .quorum, w: .quorum, datatype: .map),
     ]
 
     /// The buckets the ordinary clients use.
@@ -163,6 +198,10 @@ extension SimulationPlan {
         // Drawn last, so adding them leaves every other client's requests and the faults as they were.
         for _ in 0..<config.truncatingClients {
             operations.append((0..<config.operationsPerClient).map { _ in drawTruncatingOperation(config: config, mix: mix, using: &random) })
+        }
+        // Drawn after those, for the same reason.
+        for _ in 0..<config.typedClients {
+            operations.append((0..<config.operationsPerClient).map { _ in drawTypedOperation(config: config, mix: mix, using: &random) })
         }
         return SimulationPlan(operations: operations, faults: faults)
     }
@@ -212,12 +251,12 @@ extension SimulationPlan {
 
     /// Up to 300 ms; in the calm mix a third of requests follow the previous at once, so
     /// reads often start while a write's copies are still in flight.
-    private static func thinkTime(mix: FaultMix, using random: inout SplitMix64) -> UInt64 {
+    static func thinkTime(mix: FaultMix, using random: inout SplitMix64) -> UInt64 {
         if mix.isCalm && random.below(3) == 0 { return 0 }
         return random.below(300)
     }
 
-    private static func drawLevel(n: Int, using random: inout SplitMix64) -> ConsistencyLevel? {
+    static func drawLevel(n: Int, using random: inout SplitMix64) -> ConsistencyLevel? {
         switch random.below(5) {
         case 0: return nil
         case 1: return .quorum

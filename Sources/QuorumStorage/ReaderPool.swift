@@ -15,6 +15,7 @@ final class ReaderConnection: @unchecked Sendable {
     let scanFromStart: Statement
     let scanAfter: Statement
     let selectAllHints: Statement
+    let memberReads: MemberReads
     private let begin: Statement
     private let end: Statement
     /// The writer's commit count when this connection's open read transaction began; nil
@@ -34,6 +35,8 @@ final class ReaderConnection: @unchecked Sendable {
             scanFromStart = try connection.prepare(Schema.scanFromStart)
             scanAfter = try connection.prepare(Schema.scanAfter)
             selectAllHints = try connection.prepare(Schema.selectAllHints)
+            memberReads = MemberReads(
+                one: try connection.prepare(Schema.selectMember), all: try connection.prepare(Schema.selectMembers))
             begin = try connection.prepare("BEGIN")
             end = try connection.prepare("COMMIT")
         } catch {
@@ -61,6 +64,16 @@ extension ReaderConnection {
             closeSnapshot()
             throw error
         }
+    }
+
+    /// Runs `body`'s reads in one read transaction, so they see one snapshot (a typed
+    /// key's header and its members): the kept snapshot when the pool lent the connection
+    /// with one, else a transaction of its own, ended before returning.
+    func withReadTransaction<T>(_ body: () throws -> T) throws -> T {
+        if connection.inTransaction { return try body() }
+        try begin.run()
+        defer { try? end.run() }
+        return try body()
     }
 
     /// Ends the read transaction if one is open and older than `committed`, so it no longer

@@ -2,6 +2,7 @@ import CSQLite
 import Dispatch
 import Foundation
 import Logging
+import QuorumCore
 import Synchronization
 
 /// One node's replica data: a single SQLite database in WAL mode with one writer thread and a
@@ -187,6 +188,75 @@ public final class ReplicaStore: Sendable {
         }
     }
 
+    // MARK: - Typed keys (issue #16)
+
+    /// A typed key's header (its `kv` state) and the selected members that exist, sorted
+    /// by member bytes, read in one read transaction so they agree; nil when the key holds
+    /// no state. Reads the table, not the row cache: the cache holds no members, and a
+    /// header from it could be newer than the members' snapshot.
+    public func readTyped(
+        partition: Int, bucket: String, key: [UInt8], members selection: MemberSelection
+    ) throws -> StoredTyped? {
+        guard !isClosed.load(ordering: .relaxed) else { throw StoreError.closed }
+        let row = RowKey(partition: partition, bucket: bucket, key: key)
+        return try readers.withReader { reader in
+            try reader.withReadTransaction {
+                guard let header = try reader.selectState.readState(row, blobBytesMax: options.blobBytesMax) else { return nil }
+                let members = try reader.memberReads.read(row, selection: selection, blobBytesMax: options.blobBytesMax)
+                return StoredTyped(header: header, members: members)
+            }
+        }
+    }
+
+    /// Queues a read-modify-write of a typed key to the writer, in commit order with every
+    /// other write and in the same group commit: `transform` gets the header and the
+    /// selected members (nil when the key holds no state) and returns the new header and
+    /// the member rows to change (nil payload: delete the row). The header is written like
+    /// `update`'s states (row cache included); the members in the same transaction.
+    ///
+    /// `completion` gets the header stored and the selected members as stored after the
+    /// change, once committed. A throwing transform, a corrupt row or an oversized header
+    /// or payload fails only this write and stores nothing of it; failures of the group
+    /// are `update`'s.
+    public func updateTyped(
+        partition: Int, bucket: String, key: [UInt8], members selection: MemberSelection,
+        transform: @escaping @Sendable (StoredTyped?) throws -> TypedRowChanges,
+        completion: @escaping @Sendable (Result<StoredTyped, any Error>) -> Void
+    ) {
+        let delivery = TypedDelivery()
+        let write = TypedWrite(
+            row: RowKey(partition: partition, bucket: bucket, key: key), selection: selection, transform: transform,
+            deliver: delivery.set)
+        writer.enqueue(WriteOperation(kind: .typed(write), completion: { result in
+            completion(result.flatMap { _ in
+                guard let stored = delivery.take() else {
+                    return .failure(StoreError.corrupt("the writer committed a typed write without its result"))
+                }
+                return .success(stored)
+            })
+        }))
+    }
+
+    /// `updateTyped` that blocks until the write is durable. For tests and startup, with
+    /// `updateAndWait`'s rule: never from a transform or completion.
+    @discardableResult
+    public func updateTypedAndWait(
+        partition: Int, bucket: String, key: [UInt8], members selection: MemberSelection,
+        transform: @escaping @Sendable (StoredTyped?) throws -> TypedRowChanges
+    ) throws -> StoredTyped {
+        let delivery = TypedDelivery()
+        _ = try waitForWriter { completion in
+            updateTyped(partition: partition, bucket: bucket, key: key, members: selection, transform: transform) { result in
+                completion(result.map { stored in
+                    delivery.set(stored)
+                    return stored.header
+                })
+            }
+        }
+        guard let stored = delivery.take() else { throw StoreError.corrupt("a typed write completed without its result") }
+        return stored
+    }
+
     /// One page of a partition's rows in (bucket, key) order, starting after `after`.
     /// Pass the last row's (bucket, key) to get the next page; an empty page means the end.
     public func scan(
@@ -226,7 +296,8 @@ public final class ReplicaStore: Sendable {
         }
     }
 
-    /// Rows in `kv`, for status and tests. Counts every row, so it is O(rows).
+    /// Rows in `kv`, for status and tests: keys, a typed key once (its member rows are not
+    /// keys). Counts every row, so it is O(rows).
     public func keyCount() throws -> Int {
         try readers.withReader { reader in
             defer { reader.countKeys.reset() }

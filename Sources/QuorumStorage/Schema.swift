@@ -3,7 +3,7 @@ import CSQLite
 /// Table layout, connection settings and schema upgrades, in one place.
 enum Schema {
     /// `PRAGMA user_version` of the layout below. Bump it with an upgrade step in `migrate`.
-    static let version = 2
+    static let version = 3
 
     static let databaseFileName = "quorumkv.sqlite"
 
@@ -28,6 +28,14 @@ enum Schema {
             state BLOB NOT NULL,
             created INTEGER NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS members(
+            partition INTEGER NOT NULL,
+            bucket TEXT NOT NULL,
+            key BLOB NOT NULL,
+            member BLOB NOT NULL,
+            payload BLOB NOT NULL,
+            PRIMARY KEY(partition, bucket, key, member)
+        ) WITHOUT ROWID;
         """
 
     static let selectState = "SELECT state FROM kv WHERE partition = ?1 AND bucket = ?2 AND key = ?3"
@@ -35,6 +43,21 @@ enum Schema {
     /// For a row known to exist: changes it in place, where REPLACE deletes and inserts.
     static let updateState = "UPDATE kv SET state = ?4 WHERE partition = ?1 AND bucket = ?2 AND key = ?3"
     static let deleteState = "DELETE FROM kv WHERE partition = ?1 AND bucket = ?2 AND key = ?3"
+    /// A typed key's member rows (issue #16): its header is the key's `kv` state, each
+    /// member a row here, so an update touches its members and not the whole value. The
+    /// primary key keeps a key's members together and in member order.
+    static let selectMember = """
+        SELECT payload FROM members WHERE partition = ?1 AND bucket = ?2 AND key = ?3 AND member = ?4
+        """
+    static let selectMembers = """
+        SELECT member, payload FROM members WHERE partition = ?1 AND bucket = ?2 AND key = ?3 ORDER BY member
+        """
+    static let upsertMember = """
+        INSERT OR REPLACE INTO members(partition, bucket, key, member, payload) VALUES(?1, ?2, ?3, ?4, ?5)
+        """
+    static let deleteMember = "DELETE FROM members WHERE partition = ?1 AND bucket = ?2 AND key = ?3 AND member = ?4"
+    /// Every member row of a key: runs with each `deleteState`, so no member outlives its header.
+    static let deleteMembers = "DELETE FROM members WHERE partition = ?1 AND bucket = ?2 AND key = ?3"
     static let selectAllBucketProps = "SELECT bucket, props FROM bucket_props ORDER BY bucket"
     static let upsertBucketProps = "INSERT OR REPLACE INTO bucket_props(bucket, props) VALUES(?1, ?2)"
     static let selectMeta = "SELECT value FROM meta WHERE name = ?1"
@@ -84,7 +107,9 @@ enum Schema {
         try connection.exec("BEGIN IMMEDIATE")
         do {
             // Version 0 is a new, empty file: create everything. Every table is created
-            // IF NOT EXISTS, so older files gain the tables added since (2: hints).
+            // IF NOT EXISTS, so older files gain the tables added since (2: hints;
+            // 3: members, empty until typed keys are written). Nothing older is rewritten,
+            // so an upgraded file keeps its rows as they were; a build before 3 refuses it.
             try connection.exec(createTables)
             try connection.exec("PRAGMA user_version=\(version)")
             try connection.exec("COMMIT")

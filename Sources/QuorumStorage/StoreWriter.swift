@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import QuorumCore
 import Synchronization
 
 /// One queued write and whom to tell once it is durable.
@@ -9,6 +10,8 @@ struct WriteOperation: Sendable {
         case state(partition: Int, bucket: String, key: [UInt8], transform: @Sendable ([UInt8]?) throws -> [UInt8]?)
         /// Deletes the row if `matches` its current state; completes with the deleted state, or nil.
         case deleteState(partition: Int, bucket: String, key: [UInt8], matches: @Sendable ([UInt8]) -> Bool)
+        /// A typed key's header and member rows; completes with the header stored.
+        case typed(TypedWrite)
         case bucketProps(bucket: String, blob: [UInt8])
         case meta(name: String, value: String)
         case putHint(StoredHint)
@@ -21,8 +24,10 @@ struct WriteOperation: Sendable {
     /// Only state writes count toward `writeQueueOperationsMax`: they are the load that can
     /// grow without bound. Administrative writes are rare and must get through under load.
     var countsTowardQueueBound: Bool {
-        if case .state = kind { return true }
-        return false
+        switch kind {
+        case .state, .typed: return true
+        default: return false
+        }
     }
 }
 
@@ -40,6 +45,10 @@ final class WriterConnection: @unchecked Sendable {
     let upsertState: Statement
     let updateState: Statement
     let deleteState: Statement
+    let memberReads: MemberReads
+    let upsertMember: Statement
+    let deleteMember: Statement
+    let deleteMembers: Statement
     let upsertBucketProps: Statement
     let upsertMeta: Statement
     let insertHint: Statement
@@ -61,6 +70,11 @@ final class WriterConnection: @unchecked Sendable {
             upsertState = try connection.prepare(Schema.upsertState)
             updateState = try connection.prepare(Schema.updateState)
             deleteState = try connection.prepare(Schema.deleteState)
+            memberReads = MemberReads(
+                one: try connection.prepare(Schema.selectMember), all: try connection.prepare(Schema.selectMembers))
+            upsertMember = try connection.prepare(Schema.upsertMember)
+            deleteMember = try connection.prepare(Schema.deleteMember)
+            deleteMembers = try connection.prepare(Schema.deleteMembers)
             upsertBucketProps = try connection.prepare(Schema.upsertBucketProps)
             upsertMeta = try connection.prepare(Schema.upsertMeta)
             insertHint = try connection.prepare(Schema.insertHint)
@@ -415,13 +429,20 @@ final class StoreWriter: Sendable {
             case .failure(let error): return .failure(error)
             }
             guard let current, matches(current) else { return .success(nil) }
+            // A typed key's members go with its header, in the same transaction: no member
+            // row outlives the key (purge, stray-copy clearing and truncation all delete here).
             try groupStep {
                 try database.deleteState.withRow(partition: row.partition, bucket: row.bucket, key: row.key) {
                     _ = try database.deleteState.step()
                 }
+                try database.deleteMembers.withRow(partition: row.partition, bucket: row.bucket, key: row.key) {
+                    _ = try database.deleteMembers.step()
+                }
             }
             rows.written[row] = .some(nil)
             return .success(current)
+        case .typed(let write):
+            return try applyTyped(write, rows: &rows)
         case .bucketProps(let bucket, let blob):
             try groupStep(database.upsertBucketProps) { statement in
                 try statement.bind(bucket, at: 1)
@@ -451,6 +472,80 @@ final class StoreWriter: Sendable {
                 try groupStep(database.deleteHint) { statement in try statement.bind(Int(id), at: 1) }
             }
             return .success(nil)
+        }
+    }
+
+    /// A typed key's read-modify-write inside the open transaction: the header as
+    /// `readCurrent` finds it (so an earlier write of the group and the row cache count), the
+    /// selected members from the table (which holds the group's earlier member writes),
+    /// then the header through `store` like any state (the row cache and the adapter's
+    /// Merkle update see it as one) and the changed member rows. Everything that can fail
+    /// the operation alone (a throwing transform, a corrupt row, an oversized blob) is
+    /// checked before the first statement, so a refusal leaves nothing of it behind.
+    private func applyTyped(_ write: TypedWrite, rows: inout GroupRows) throws -> Result<[UInt8]?, any Error> {
+        let row = write.row
+        let header: [UInt8]?
+        switch try readCurrent(row, rows: rows) {
+        case .success(let state): header = state
+        case .failure(let error): return .failure(error)
+        }
+        var before: StoredTyped?
+        if let header {
+            do {
+                let members = try database.memberReads.read(row, selection: write.selection, blobBytesMax: options.blobBytesMax)
+                before = StoredTyped(header: header, members: members)
+            } catch let error as StoreError {
+                if case .corrupt = error { return .failure(error) }
+                throw GroupFailure(error: error)
+            }
+        }
+        let changes: TypedRowChanges
+        do {
+            changes = try write.transform(before)
+        } catch {
+            return .failure(error)
+        }
+        if let tooLarge = oversized(changes, row: row) { return .failure(tooLarge) }
+        try store(row, StoredBlob.encode(changes.header, compressionThresholdBytes: options.compressionThresholdBytes),
+                  exists: header != nil)
+        rows.written[row] = changes.header
+        for change in changes.lastChangePerMember {
+            try storeMember(row, change)
+        }
+        write.deliver((before ?? StoredTyped(header: [], members: [])).applying(changes, selection: write.selection))
+        return .success(changes.header)
+    }
+
+    /// The bound a typed update breaks, if any: its header and each payload are held to
+    /// `blobBytesMax` like any state.
+    private func oversized(_ changes: TypedRowChanges, row: RowKey) -> StoreError? {
+        let bound = options.blobBytesMax
+        let described = StoredBlob.describeRow(partition: row.partition, bucket: row.bucket, key: row.key)
+        if changes.header.count > bound {
+            return .tooLarge("new typed header for \(described) is \(changes.header.count) bytes, over the \(bound)-byte bound")
+        }
+        if let big = changes.members.first(where: { ($0.payload?.count ?? 0) > bound }) {
+            return .tooLarge(
+                "new payload of member \(StoredBlob.describeBytes(big.member)) of \(described) is "
+                    + "\(big.payload?.count ?? 0) bytes, over the \(bound)-byte bound")
+        }
+        return nil
+    }
+
+    /// Upserts one member row, or deletes it when the change carries no payload.
+    private func storeMember(_ row: RowKey, _ change: MemberChange) throws {
+        try groupStep {
+            guard let payload = change.payload else {
+                try database.deleteMember.withRow(partition: row.partition, bucket: row.bucket, key: row.key, state: change.member) {
+                    _ = try database.deleteMember.step()
+                }
+                return
+            }
+            let stored = StoredBlob.encode(payload, compressionThresholdBytes: options.compressionThresholdBytes)
+            try database.upsertMember.withRow(partition: row.partition, bucket: row.bucket, key: row.key, state: change.member) {
+                try database.upsertMember.bind(stored, at: 5)
+                _ = try database.upsertMember.step()
+            }
         }
     }
 

@@ -7,7 +7,8 @@ public struct StoredHint: Sendable, Equatable {
     public var target: String
     public var bucket: String
     public var key: [UInt8]
-    /// The bucket's conflict mode when the hint was taken (0 lww, 1 vclock).
+    /// What `blob` holds: a plain state under the bucket's conflict mode when the hint was
+    /// taken (0 lww, 1 vclock), or a typed key's delta (2).
     public var mode: Int
     public var blob: [UInt8]
     public var createdMilliseconds: UInt64

@@ -22,7 +22,8 @@ struct QuorumKVSim: ParsableCommand {
                                                   printed them)
               quorumkv-sim --list-bugs            the deliberate bugs --bug takes
             Each seed runs \(SimulationConfig().clientCount) clients of \(SimulationConfig().operationsPerClient) \
-            requests (--clients, --operations).
+            requests (--clients, --operations), plus \(SimulationConfig().truncatingClients) truncating and \
+            \(SimulationConfig().typedClients) typed client (counters, sets, maps; --typed-clients).
             Exit status: 0 when every check passed, 1 when one failed.
             """)
 
@@ -54,6 +55,11 @@ struct QuorumKVSim: ParsableCommand {
         name: .customLong("truncating-clients"),
         help: "Clients that also truncate a bucket of their own, beside the others (default \(SimulationConfig().truncatingClients)).")
     var truncatingClients: Int?
+
+    @Option(
+        name: .customLong("typed-clients"),
+        help: "Clients that update and read the counter, set and map buckets, beside the others (default \(SimulationConfig().typedClients)).")
+    var typedClients: Int?
 
     @Option(help: "With --seed: run only these plan steps (as --shrink prints them).")
     var keep: String?
@@ -95,6 +101,10 @@ struct QuorumKVSim: ParsableCommand {
         if summaryJSON != nil && seed != nil { throw ValidationError("--summary-json sums a sweep; give --seeds or --seconds") }
         if let operations, operations < 0 || operations > 10_000 { throw ValidationError("--operations must be 0...10000") }
         if let clients, clients < 1 || clients > 100 { throw ValidationError("--clients must be 1...100") }
+        if let truncatingClients, truncatingClients < 0 || truncatingClients > 100 {
+            throw ValidationError("--truncating-clients must be 0...100")
+        }
+        if let typedClients, typedClients < 0 || typedClients > 100 { throw ValidationError("--typed-clients must be 0...100") }
     }
 
     func run() throws {
@@ -116,6 +126,7 @@ struct QuorumKVSim: ParsableCommand {
         if let operations { config.operationsPerClient = operations }
         if let clients { config.clientCount = clients }
         if let truncatingClients { config.truncatingClients = truncatingClients }
+        if let typedClients { config.typedClients = typedClients }
         if noExpiry { config.expiryWorkload = false }
         return config
     }

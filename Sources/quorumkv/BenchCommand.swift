@@ -20,7 +20,11 @@ struct BenchCommand: AsyncParsableCommand {
             Workloads: A 50% read / 50% update; B 95/5; C read only; F 50% read / 50%
             read-modify-write (QGET, then QSET with the context); W update only (not
             YCSB); cache 90% GET / 10% SET key value EX ttl (not YCSB; --ttl, and
-            --short-ttl so some keys expire during the run and GETs miss). Keys: uniform, zipfian (scrambled, theta 0.99) or latest (reads
+            --short-ttl so some keys expire during the run and GETs miss); incr INCR of
+            counters only and sadd SADD of a new element only (not YCSB: convergent types,
+            each in its own bucket, bench-counters or bench-sets, which the harness makes
+            typed on its local cluster; with --endpoint create them first with `quorumkv
+            type create counter --bucket bench-counters`). Keys: uniform, zipfian (scrambled, theta 0.99) or latest (reads
             favour recent writes).
 
             Without --rate each connection sends its next operation when the last is
@@ -46,6 +50,7 @@ struct BenchCommand: AsyncParsableCommand {
               quorumkv bench --workload A --workload C --reference redis --output out
               quorumkv bench --nodes 1 --n 1 --setting 1,1 --workload W --reference redis
               quorumkv bench --nodes 1 --n 1 --setting 1,1 --workload cache --short-ttl 2 --reference redis
+              quorumkv bench --nodes 3 --n 3 --setting 3,2 --workload incr --workload sadd --reference redis
               quorumkv bench --pause-node --distribution latest --rate 4000
               quorumkv bench --endpoint 127.0.0.1:6381 --endpoint 127.0.0.1:6382 --n 2
 
@@ -60,7 +65,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "The CI run: 3 nodes, the n=3 sweep, workloads A and F, latest keys, 1.5 s per setting, self-checked. Other flags given override it.")
     var quick = false
 
-    @Option(name: .customLong("workload"), help: "A, B, C, F, W or cache; repeat for several (default A).")
+    @Option(name: .customLong("workload"), help: "A, B, C, F, W, cache, incr or sadd; repeat for several (default A).")
     var workloads: [String] = []
 
     @Option(help: "Seconds of expiry (EX) on the cache workload's SETs (default 60).")

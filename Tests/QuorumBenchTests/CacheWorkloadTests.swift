@@ -146,6 +146,8 @@ final class FakeNode: Sendable {
     let channel: Channel
     let endpoint: BenchTarget.Endpoint
     private let state = NIOLockedValueBox<(sets: Int, ttls: [Int])>((0, []))
+    /// Every request's words, in arrival order (for the typed workloads' tests).
+    private let log = NIOLockedValueBox<[[String]]>([])
 
     private init(channel: Channel) {
         self.channel = channel
@@ -154,6 +156,8 @@ final class FakeNode: Sendable {
 
     /// SETs with EX received, and their ttls.
     func seen() -> (Int, [Int]) { state.withLockedValue { ($0.sets, $0.ttls) } }
+
+    func commands() -> [[String]] { log.withLockedValue { $0 } }
 
     static func start(on group: EventLoopGroup) async throws -> FakeNode {
         let box = NIOLockedValueBox<FakeNode?>(nil)
@@ -170,7 +174,12 @@ final class FakeNode: Sendable {
     }
 
     private func answer(_ words: [String]) -> String {
+        log.withLockedValue { $0.append(words) }
         switch words.first?.uppercased() {
+        case "SELECT", "CONSISTENCY":
+            return "+OK\r\n"
+        case "INCR", "SADD":
+            return ":1\r\n"
         case "SET":
             guard let ex = words.firstIndex(of: "EX"), ex + 1 < words.count else { return "+OK\r\n" }
             state.withLockedValue {

@@ -273,6 +273,7 @@ final class FormatV1FixtureTests: XCTestCase {
         case .ping: return "ping"
         case .purge: return "purge"
         case .truncate: return "truncate"
+        case .typedUpdate, .typedMerge, .typedFetch, .storeTypedHint: return "typed"
         }
     }
 
@@ -288,6 +289,7 @@ final class FormatV1FixtureTests: XCTestCase {
         case .treeHashes: return "treeHashes"
         case .segmentKeys: return "segmentKeys"
         case .keys: return "keys"
+        case .typedApplied, .typed: return "typed"
         }
     }
 

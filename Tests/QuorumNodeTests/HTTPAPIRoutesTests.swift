@@ -46,7 +46,7 @@ final class HTTPAPIRoutesTests: XCTestCase {
 
     func testEveryEndpointParsesFromAnExampleRequest() throws {
         let examples: [HTTPEndpoint.Resource: String] = [
-            .key: "/kv/b/k", .bucketProps: "/buckets/b/props", .bucketKeys: "/buckets/b/keys", .health: "/health",
+            .key: "/kv/b/k", .typedKey: "/types/b/k", .bucketProps: "/buckets/b/props", .bucketKeys: "/buckets/b/keys", .health: "/health",
             .status: "/status", .ring: "/ring", .metrics: "/metrics", .root: "/",
             .clusterJoin: "/cluster/join?seed=127.0.0.1:9081", .clusterLeave: "/cluster/leave",
             .bucketTruncate: "/buckets/b/truncate", .clusterTruncate: "/cluster/truncate", .aclReload: "/admin/acl/reload",

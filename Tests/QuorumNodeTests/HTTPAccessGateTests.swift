@@ -72,6 +72,34 @@ final class HTTPAccessGateTests: XCTestCase {
         XCTAssertEqual(user(admin.admit(request("/ring", authorization: basic("admin", "root")), source: "x")), "admin")
     }
 
+    /// `/types` routes are data routes: the gate wants a user, and the guarded service then
+    /// asks read for GET, write for POST, delete for DELETE (a reset).
+    func testTypedRoutesNeedAUserAndTheirAction() async throws {
+        let remote = try gate(loopback: false)
+        XCTAssertEqual(status(remote.admit(request("/types/apples/k", method: "POST"), source: "10.0.0.1")), 401)
+        XCTAssertEqual(user(remote.admit(request("/types/apples/k", method: "POST", authorization: basic("alice", "pw")), source: "x")), "alice")
+        let fake = HTTPFakeKVService()
+        for bucket in ["apples", "pears"] { _ = try await fake.setBucketProps(bucket: bucket, update: BucketPropsUpdate(datatype: .counter)) }
+        let guarded = AuthorizedKVService(base: fake, user: "alice", access: remote.access)
+        func answer(_ method: String, _ uri: String, _ body: String = "") async -> UInt {
+            await HTTPAPI.respond(
+                to: HTTPAPIRequest(method: method, uri: uri, body: Array(body.utf8)), service: guarded, limits: .defaults
+            ).status.code
+        }
+        // alice may read apples* only. The fake holds no typed keys and answers typed calls
+        // with 400, so a 403 is the permission check and anything else got past it.
+        let read = await answer("GET", "/types/apples/k")
+        let update = await answer("POST", "/types/apples/k", #"{"increment":1}"#)
+        let reset = await answer("DELETE", "/types/apples/k")
+        let resetBody = await answer("POST", "/types/apples/k", #"{"reset":true}"#)
+        let otherRead = await answer("GET", "/types/pears/k")
+        XCTAssertEqual(read, 400, "a read passes the read check")
+        XCTAssertEqual(update, 403, "an update needs write")
+        XCTAssertEqual(reset, 403, "a reset needs delete")
+        XCTAssertEqual(resetBody, 403)
+        XCTAssertEqual(otherRead, 403, "no grant on pears")
+    }
+
     func testReloadNeedsAdminOnStar() throws {
         let remote = try gate(loopback: false)
         XCTAssertEqual(status(remote.admit(request("/admin/acl/reload", method: "POST", authorization: basic("alice", "pw")), source: "x")), 403)

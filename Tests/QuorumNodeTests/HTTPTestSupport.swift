@@ -166,6 +166,7 @@ final class HTTPFakeKVService: KVService {
             if let r = update.r { props.r = r }
             if let w = update.w { props.w = w }
             if let conflict = update.conflict { props.conflict = conflict }
+            if let datatype = update.datatype { props.datatype = datatype }
             state.props[bucket] = props
             return props
         }

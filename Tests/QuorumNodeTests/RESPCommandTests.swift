@@ -349,6 +349,7 @@ final class RESPCommandTests: XCTestCase {
             (.overloaded(message: "busy"), "OVERLOADED busy"),
             (.siblingLimit(limit: 64), "SIBLINGLIMIT the key already has 64 siblings"),
             (.internalError(message: "disk"), "INTERNAL disk"),
+            (.wrongType(message: "the bucket holds sets"), "WRONGTYPE Operation against a key holding the wrong kind of value"),
         ]
         for (error, prefix) in cases {
             service.failEverything(with: error)
@@ -357,6 +358,7 @@ final class RESPCommandTests: XCTestCase {
             XCTAssertTrue(reply.isError)
         }
         XCTAssertEqual(RESPErrorReply.prefix(forCode: "some_new_code"), "SOMENEWCODE")
+        XCTAssertEqual(HTTPResponder.status(for: .wrongType(message: "x")).code, 400)
     }
 
     func testAFailingKeyFailsTheWholeMultiKeyCommand() async {

@@ -81,7 +81,7 @@ final class RESPSurfaceCommandTests: XCTestCase {
     }
 
     func testRefusedCommandsSayWhy() {
-        for name in ["WATCH", "RENAME", "renamenx", "EVAL", "EVALSHA", "SCRIPT", "FUNCTION", "FCALL", "INCR", "APPEND", "MSETNX", "MOVE", "COPY"] {
+        for name in ["WATCH", "RENAME", "renamenx", "EVAL", "EVALSHA", "SCRIPT", "FUNCTION", "FCALL", "INCRBYFLOAT", "APPEND", "MSETNX", "MOVE", "COPY"] {
             do {
                 _ = try RESPCommand.parse([key(name), key("a"), key("b")], limits: .defaults)
                 XCTFail("\(name) must be refused")

@@ -8,8 +8,11 @@ import XCTest
 let respTestLogger = Logger(label: "resp-test") { _ in SwiftLogNoOpLogHandler() }
 
 /// An in-memory `KVService` for RESP tests: one map per bucket; buckets named in
-/// `vclockBuckets` keep blind writes as siblings. Calls are logged; a key can be made to
-/// hang until released (to reorder completions), and failures can be injected per key.
+/// `vclockBuckets` keep blind writes as siblings; buckets in `typedBuckets` hold
+/// counters, sets or maps, updated with the core's own `TypedState.delta` and `joined`
+/// (one replica, so replies and values are the real types'). Calls are logged; a key can
+/// be made to hang until released (to reorder completions), and failures can be
+/// injected per key.
 final class RESPFakeKVService: KVService {
     struct Call: Equatable {
         var operation: String
@@ -23,6 +26,9 @@ final class RESPFakeKVService: KVService {
     private struct State {
         var data: [String: [[UInt8]: (siblings: [Sibling], version: UInt64)]] = [:]
         var vclockBuckets: Set<String> = []
+        var typedBuckets: [String: DataType] = [:]
+        var typed: [String: [[UInt8]: TypedState]] = [:]
+        var stamp: UInt64 = 0
         var calls: [Call] = []
         var failures: [[UInt8]: KVError] = [:]
         var failAll: KVError?
@@ -37,9 +43,62 @@ final class RESPFakeKVService: KVService {
     /// local replica; `hold` and failures don't apply to them.
     private let answersInline: Bool
 
-    init(vclockBuckets: Set<String> = [], answersInline: Bool = false) {
+    init(vclockBuckets: Set<String> = [], typedBuckets: [String: DataType] = [:], answersInline: Bool = false) {
         self.answersInline = answersInline
-        state.withLock { $0.vclockBuckets = vclockBuckets }
+        state.withLock { state in
+            state.vclockBuckets = vclockBuckets
+            state.typedBuckets = typedBuckets
+        }
+    }
+
+    /// `BucketHolding`'s check, as the node makes it before asking any replica.
+    private func checkHolding(bucket: String, typed: Bool, wanted: DataType? = nil) throws(KVError) {
+        let held = state.withLock { $0.typedBuckets[bucket] }
+        switch (typed, held) {
+        case (false, nil), (true, _?) where wanted == nil || wanted == held: return
+        default: throw .wrongType(message: "bucket \(bucket) holds \(held?.rawValue ?? "plain value")s")
+        }
+    }
+
+    func updateType(
+        bucket: String, key: [UInt8], operation: TypedOperation, options: RequestOptions
+    ) async throws(KVError) -> TypedUpdateResult {
+        try await begin(Call(operation: "updateType", bucket: bucket, key: String(decoding: key, as: UTF8.self), options: options), key: key)
+        defer { end() }
+        try checkHolding(bucket: bucket, typed: true, wanted: operation.datatype)
+        let result: Result<TypedUpdateResult, KVError> = state.withLock { state in
+            let datatype = state.typedBuckets[bucket]!
+            let current = state.typed[bucket]?[key] ?? TypedState(datatype: datatype)
+            state.stamp += 1
+            do throws(KVError) {
+                let step = try TypedState.delta(
+                    applying: operation, actor: "fake", stamp: HLCTimestamp(physicalMilliseconds: state.stamp, logical: 0),
+                    current: current, limits: .defaults)
+                state.typed[bucket, default: [:]][key] = current.joined(with: step.delta, isFull: step.isFull).withoutEmptyMembers
+                return .success(TypedUpdateResult(reply: step.reply, acks: 3))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    func readType(
+        bucket: String, key: [UInt8], members: MemberSelection, options: RequestOptions
+    ) async throws(KVError) -> TypedReadResult {
+        try await begin(Call(operation: "readType", bucket: bucket, key: String(decoding: key, as: UTF8.self), options: options), key: key)
+        defer { end() }
+        try checkHolding(bucket: bucket, typed: true)
+        return state.withLock { state in
+            guard var found = state.typed[bucket]?[key] else { return TypedReadResult(state: nil, replies: 3) }
+            if case .listed(let keys) = members { found.members = found.members.filter { keys.contains($0.key) } }
+            return TypedReadResult(state: found, replies: 3)
+        }
+    }
+
+    /// The typed key's whole state, as stored.
+    func typedState(bucket: String, key: String) -> TypedState? {
+        state.withLock { $0.typed[bucket]?[Array(key.utf8)] }
     }
 
     func get(bucket: String, key: [UInt8], options: RequestOptions, completion: @escaping KVCompletion<ReadResult>) {
@@ -52,6 +111,7 @@ final class RESPFakeKVService: KVService {
             return
         }
         state.withLock { $0.calls.append(Call(operation: "get", bucket: bucket, key: String(decoding: key, as: UTF8.self), options: options)) }
+        do throws(KVError) { try checkHolding(bucket: bucket, typed: false) } catch { return completion(.failure(error)) }
         completion(.success(read(bucket: bucket, key: key)))
     }
 
@@ -147,6 +207,7 @@ final class RESPFakeKVService: KVService {
     func get(bucket: String, key: [UInt8], options: RequestOptions) async throws(KVError) -> ReadResult {
         try await begin(Call(operation: "get", bucket: bucket, key: String(decoding: key, as: UTF8.self), options: options), key: key)
         defer { end() }
+        try checkHolding(bucket: bucket, typed: false)
         return read(bucket: bucket, key: key)
     }
 
@@ -167,6 +228,7 @@ final class RESPFakeKVService: KVService {
                 options: options, ifNoneMatch: conditions.ifNoneMatch),
             key: key)
         defer { end() }
+        try checkHolding(bucket: bucket, typed: false)
         return try write(
             bucket: bucket, key: key, value: value, contentType: contentType, context: context, tombstone: false,
             ifAbsent: conditions.ifNoneMatch)
@@ -177,6 +239,7 @@ final class RESPFakeKVService: KVService {
             Call(operation: "delete", bucket: bucket, key: String(decoding: key, as: UTF8.self), context: context, options: options),
             key: key)
         defer { end() }
+        try checkHolding(bucket: bucket, typed: false)
         return try write(bucket: bucket, key: key, value: [], contentType: "", context: context, tombstone: true, ifAbsent: false)
     }
 
@@ -203,7 +266,11 @@ final class RESPFakeKVService: KVService {
         return try result.get()
     }
 
-    func bucketProps(bucket: String) async throws(KVError) -> BucketProps { .defaults }
+    func bucketProps(bucket: String) async throws(KVError) -> BucketProps {
+        var props = BucketProps.defaults
+        props.datatype = state.withLock { $0.typedBuckets[bucket] }
+        return props
+    }
 
     func setBucketProps(bucket: String, update: BucketPropsUpdate) async throws(KVError) -> BucketProps { .defaults }
 

@@ -117,7 +117,7 @@ final class AntiEntropyDriverTests: XCTestCase {
         XCTAssertGreaterThan(batches.count, 1, "40 states of ~130 bytes need several batches of 1000 bytes")
         for batch in batches {
             let entries = batchEntries(batch.request)
-            let bytes = entries.map { $0.key.count + $0.bucket.utf8.count + $0.state.encoded().count }.reduce(0, +)
+            let bytes = entries.map { $0.key.count + $0.bucket.utf8.count + $0.stateBytes }.reduce(0, +)
             XCTAssertTrue(entries.count == 1 || bytes <= bounds.batchBytesMax, "a batch of \(bytes) bytes")
         }
         XCTAssertEqual(batches.map { batchEntries($0.request).count }.reduce(0, +), keys.count, "each key shipped once")

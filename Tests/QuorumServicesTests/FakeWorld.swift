@@ -119,6 +119,8 @@ final class FakeNode {
         }
     }
     private(set) var rows: [Name: [UInt8]] = [:]
+    /// Typed keys' member rows (member bytes to payload), by key; the header is in `rows`.
+    private(set) var members: [Name: [[UInt8]: [UInt8]]] = [:]
     private var trees: [Int: MerkleTree] = [:]
     /// Partitions whose tree is not ready (a snapshot answers nil).
     var treesMissing: Set<Int> = []
@@ -179,6 +181,40 @@ final class FakeNode {
 
     var keyCount: Int { rows.count }
 
+    /// A typed key's whole state as stored (header and every member), nil when absent.
+    func typed(_ bucket: String, _ key: String) -> TypedState? {
+        let name = self.name(bucket, key)
+        guard let header = rows[name].map({ try! TypedHeader(decoding: $0) }) else { return nil }
+        var decoded: [[UInt8]: Member] = [:]
+        for (member, payload) in members[name] ?? [:] { decoded[member] = try! Member(decodingRow: payload) }
+        return TypedState(header: header, members: decoded)
+    }
+
+    /// Stores a typed key's whole state directly, decomposed as the stores keep it.
+    func putTyped(_ bucket: String, _ key: String, _ state: TypedState) {
+        let name = self.name(bucket, key)
+        let stored = state.withoutEmptyMembers
+        var rows: [[UInt8]: [UInt8]] = [:]
+        for (member, dots) in stored.members { rows[member] = dots.encodedRow() }
+        members[name] = rows.isEmpty ? nil : rows
+        commit(name, TypedHeader(of: stored).encoded())
+    }
+
+    fileprivate func readTyped(_ name: Name, selection: MemberSelection) -> StoredTyped? {
+        guard let header = rows[name] else { return nil }
+        let stored = members[name] ?? [:]
+        let found = stored.filter { selection.includes($0.key) }.map { StoredMember(member: $0.key, payload: $0.value) }
+            .sorted { $0.member.lexicographicallyPrecedes($1.member) }
+        return StoredTyped(header: header, members: found)
+    }
+
+    fileprivate func commitTyped(_ name: Name, _ changes: TypedRowChanges) {
+        var stored = members[name] ?? [:]
+        for change in changes.lastChangePerMember { stored[change.member] = change.payload }
+        members[name] = stored.isEmpty ? nil : stored
+        commit(name, changes.header)
+    }
+
     private func name(_ bucket: String, _ key: String) -> Name {
         let bytes = Array(key.utf8)
         return Name(partition: world.ring.partition(bucket: bucket, key: bytes), bucket: bucket, key: bytes)
@@ -187,6 +223,7 @@ final class FakeNode {
     fileprivate func commit(_ name: Name, _ blob: [UInt8]?) {
         let old = rows[name].map { StableHash.hash($0) }
         rows[name] = blob
+        if blob == nil { members[name] = nil }  // a typed key's members go with its header
         let new = blob.map { StableHash.hash($0) }
         guard old != new else { return }
         trees[name.partition, default: MerkleTree(shape: world.limits.shape)].update(
@@ -250,6 +287,33 @@ final class FakeStorage: ReplicaStorage, MerkleIndex {
         }
     }
 
+    /// Typed keys as the stores keep them: the header in the key's row, a row per member.
+    func readTyped(
+        partition: Int, bucket: String, key: [UInt8], members: MemberSelection,
+        completion: @escaping (Result<StoredTyped?, StorageFailure>) -> Void
+    ) {
+        completion(.success(node.readTyped(.init(partition: partition, bucket: bucket, key: key), selection: members)))
+    }
+
+    /// Commits a millisecond later, in order with every other write, header and members together.
+    func updateTyped(
+        partition: Int, bucket: String, key: [UInt8], members: MemberSelection,
+        transform: @escaping @Sendable (StoredTyped?) throws(KVError) -> TypedRowChanges,
+        completion: @escaping (Result<StoredTyped, StateWriteError>) -> Void
+    ) {
+        let name = FakeNode.Name(partition: partition, bucket: bucket, key: key)
+        node.world.schedule(after: 1) { [node] in
+            let before = node.readTyped(name, selection: members)
+            do throws(KVError) {
+                let changes = try transform(before)
+                node.commitTyped(name, changes)
+                completion(.success((before ?? StoredTyped(header: [], members: [])).applying(changes, selection: members)))
+            } catch {
+                completion(.failure(.refused(error)))
+            }
+        }
+    }
+
     func scan(
         partition: Int, after: (bucket: String, key: [UInt8])?, limit: Int,
         completion: @escaping (Result<[StoredRow], StorageFailure>) -> Void
@@ -301,6 +365,14 @@ final class FakeReplicaContext: ReplicaContext {
     ) {
         respond(.failure(code: "bad_parameter", message: "no hints in the fake world"))
     }
+
+    func takeTypedHint(
+        target: String, bucket: String, key: [UInt8], state: TypedState, respond: @escaping (PeerResponse) -> Void
+    ) {
+        respond(.failure(code: "unavailable", message: "typed hints are not kept yet"))
+    }
+
+    func datatype(of bucket: String) -> DataType? { node.world.props(for: bucket).datatype }
 
     func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void) {
         completion(.failure(.badParameter(name: "bucket", message: "props are fixed in the fake world")))

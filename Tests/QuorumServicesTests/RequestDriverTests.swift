@@ -55,6 +55,20 @@ final class RequestDriverTests: XCTestCase {
         return (world, driver, context)
     }
 
+    /// A typed bucket is not truncated (its dots carry no timestamps): refused with a
+    /// message that says what to do, and no member adopts a point.
+    func testTruncatingATypedBucketIsRefusedBeforeAnyMemberIsAsked() {
+        let (world, driver, _) = setUp(props: BucketProps(n: 3, datatype: .set))
+        var answer: Result<TruncationOutcome, KVError>?
+        driver.truncate(bucket: "b", timeoutMilliseconds: 1000) { answer = $0 }
+        world.run()
+        guard case .failure(.badParameter(_, let message))? = answer else { return XCTFail("\(String(describing: answer))") }
+        XCTAssertTrue(message.contains("typed bucket b"), message)
+        XCTAssertTrue(message.contains("DEL"), message)
+        XCTAssertTrue(world.sent(from: "n1") { if case .truncate = $0 { return true } else { return false } }.isEmpty)
+        XCTAssertNil(world["n1"].truncations.point(for: "b"))
+    }
+
     func testAWriteIsAnsweredOnceWReplicasHoldItAndTellsWhoAcknowledged() {
         let (world, driver, context) = setUp()
         var answer: Result<WriteOutcome, KVError>?

@@ -70,6 +70,12 @@ final class InjectedBugTests: XCTestCase {
         assertCaught(.readsIgnoreTruncation, by: .truncation, within: 1...50, base: config(truncatingClients: 1))
     }
 
+    // Bugs in the typed replica (`TypedReplica`, issue #16).
+
+    func testACounterMergeTakingTheLargerTotalIsFoundWithin20Seeds() {
+        assertCaught(.counterMergeTakesMax, by: .counterBounds, within: 1...20, base: config(typedClients: 1))
+    }
+
     func testDefaultConfigurationHasNoBugSwitchedOn() {
         XCTAssertEqual(SimulationConfig().bug, .none)
     }

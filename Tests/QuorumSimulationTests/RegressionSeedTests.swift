@@ -42,6 +42,27 @@ final class RegressionSeedTests: XCTestCase {
         XCTAssertTrue(fixed.passed, "seed 134: \(fixed.violations)")
     }
 
+    /// A typed increment whose lead did not answer in time was handed to the next lead,
+    /// which counted it again under its own actor: seed 126 (calm, with the typed client)
+    /// ended `counter/k1` at 14 where the acknowledged and attempted sums allow -1...4, one
+    /// increment of 5 counted by n1 and n4. Also seeds 3, 49, 61, 133, 167, 205 and 247 of
+    /// 1...300. Fixed by failing an increment whose lead did not answer
+    /// (`TypedOperation.isIdempotentAcrossLeads`).
+    func testSeed126TypedIncrementIsNeverLedTwice() {
+        let report = Simulation.run(seed: 126, config: config(truncatingClients: 1, typedClients: 1))
+        XCTAssertTrue(report.history.entries.contains { $0.bucket == SimulatedBuckets.counter }, "the typed client ran")
+        XCTAssertTrue(report.passed, "seed 126: \(report.violations)")
+    }
+
+    /// A replica that missed the delta between two of an actor's increments kept the
+    /// actor's older entry beside its newest and the counter summed both: seed 353 (chaos,
+    /// with the typed client) read `counter/k0` as 5 + 9 - 4 where 5 was superseded. Fixed by
+    /// counting each actor's newest entry only (`TypedState.counterValue`).
+    func testSeed353CounterCountsEachActorsNewestEntryOnly() {
+        let report = Simulation.run(seed: 353, config: config(truncatingClients: 1, typedClients: 1))
+        XCTAssertTrue(report.passed, "seed 353: \(report.violations)")
+    }
+
     /// A node asked to leave while still joining is marked left at once (it never served),
     /// but only a finished hand-off scheduled the node's departure, so it never stopped:
     /// seed 115 (lossy) joins n5 and has it leave 1.7 s later, mid-copy, and n5 stayed up

@@ -25,14 +25,15 @@ func firstSeed(violating check: Check, in seeds: ClosedRange<UInt64>, config: Si
     return nil
 }
 
-/// The settings tests run seeds with. Without truncating clients unless asked: the seeds
-/// these tests name were found before truncating clients existed, and their runs (message
+/// The settings tests run seeds with. Without truncating or typed clients unless asked: the
+/// seeds these tests name were found before those clients existed, and their runs (message
 /// order, losses) change with the extra requests.
-func config(faults: FaultMix? = nil, bug: InjectedBug = .none, truncatingClients: Int = 0) -> SimulationConfig {
+func config(faults: FaultMix? = nil, bug: InjectedBug = .none, truncatingClients: Int = 0, typedClients: Int = 0) -> SimulationConfig {
     var config = SimulationConfig()
     config.faults = faults
     config.bug = bug
     config.truncatingClients = truncatingClients
+    config.typedClients = typedClients
     return config
 }
 

@@ -73,3 +73,40 @@ public enum StrayCopyRule {
         return .delete
     }
 }
+
+/// `StrayCopyRule` for a typed key's stray copy (issue #16), from each replica's whole
+/// state of the key:
+/// - some replica's state already holds everything the copy has (joining the copy changes
+///   nothing): delete the copy;
+/// - otherwise, while a replica has not answered: wait;
+/// - otherwise hand the copy off (a full-state join) to the replicas that lack it, and
+///   delete it once they all acknowledged.
+///
+/// Unlike a plain copy, an old typed copy is always handed off, never deleted unseen:
+/// typed keys are never purged (see `TombstonePurgeDriver`), so no replica can have
+/// forgotten a removal the copy predates. A replica's causal context remembers every dot
+/// it removed, and the join drops the copy's dots it covers, so handing off an old copy
+/// brings nothing removed back.
+public enum TypedStrayCopyRule {
+    /// Decides for this node's whole `copy` of a typed key, given each replica's answer
+    /// (`.some(nil)`: it holds none; nil: it did not answer).
+    public static func decide(copy: TypedState, replicas: [TypedState??]) -> StrayCopyRule.Decision {
+        guard !replicas.isEmpty else { return .keep }
+        let copy = copy.withoutEmptyMembers
+        var lacking: [Int] = []
+        var unanswered = false
+        for (index, answer) in replicas.enumerated() {
+            guard let answer else {
+                unanswered = true
+                continue
+            }
+            if let held = answer?.withoutEmptyMembers, held.datatype == copy.datatype,
+                held.joined(with: copy, isFull: true) == held
+            {
+                return .delete
+            }
+            lacking.append(index)
+        }
+        return unanswered ? .wait : .handOff(replicas: lacking)
+    }
+}

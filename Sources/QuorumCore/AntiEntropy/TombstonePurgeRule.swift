@@ -88,7 +88,8 @@ extension TombstonePurgeRule {
         _ blob: [UInt8], digest: UInt64, nowMilliseconds: UInt64, truncatedBefore point: HLCTimestamp? = nil
     ) -> Bool {
         if StableHash.hash(blob) == digest { return true }
-        guard let stored = try? KeyState(decoding: blob) else { return false }
+        // A typed header (a stray copy's delete) matches by its bytes only.
+        guard !TypedHeader.isTypedHeader(blob), let stored = try? KeyState(decoding: blob) else { return false }
         let state = stored.truncated(before: point)
         guard state != stored || state.expiredCount(atMilliseconds: nowMilliseconds) > 0 else { return false }
         return purgeDigest(of: state, nowMilliseconds: nowMilliseconds) == digest

@@ -10,17 +10,39 @@ public struct BucketProps: Sendable, Equatable, Codable {
     /// The ttl of writes that give none (`ttl_seconds`); nil: such writes never expire.
     /// A `KEEPTTL` write or one with its own ttl is not affected.
     public var ttlSeconds: UInt64?
+    /// The convergent type every key of the bucket holds (counter, set or map); nil for a
+    /// bucket of plain values. Fixed when the bucket is created: a key's stored form
+    /// depends on it, so it can never change under data.
+    public var datatype: DataType?
 
     public init(
         n: Int = 3, r: ConsistencyLevel = .quorum, w: ConsistencyLevel = .quorum,
-        conflict: ConflictMode = .lww, version: HLCTimestamp = .zero, ttlSeconds: UInt64? = nil
+        conflict: ConflictMode = .lww, version: HLCTimestamp = .zero, ttlSeconds: UInt64? = nil, datatype: DataType? = nil
     ) {
+        self.datatype = datatype
         self.n = n
         self.r = r
         self.w = w
         self.conflict = conflict
         self.version = version
         self.ttlSeconds = ttlSeconds
+    }
+
+    /// Two copies of a bucket's props as every node settles them: the newest `version`
+    /// wins; equal versions with different content (two nodes set props in the same HLC
+    /// tick) fall back to the larger encoding, so every node picks the same. The datatype
+    /// is apart: once set it stays, whatever a newer copy that never saw it says (a node
+    /// that changed n before the creation reached it), since the keys' stored form depends
+    /// on it. Two different types set concurrently settle on the smaller wire byte.
+    public func joined(with other: BucketProps) -> BucketProps {
+        var result: BucketProps
+        if other.version != version {
+            result = other.version > version ? other : self
+        } else {
+            result = encoded().lexicographicallyPrecedes(other.encoded()) ? other : self
+        }
+        result.datatype = [datatype, other.datatype].compactMap { $0 }.min { $0.wireByte < $1.wireByte }
+        return result
     }
 
     /// Props of a bucket nobody configured: n=3, quorum reads and writes, last-writer-wins.

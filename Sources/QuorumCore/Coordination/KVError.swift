@@ -21,6 +21,9 @@ public enum KVError: Error, Sendable, Equatable {
     case internalError(message: String)
     /// The authenticated user may not do this (HTTP 403, RESP `-NOPERM`); see `AccessDecision`.
     case forbidden(AccessDenial)
+    /// An operation of one kind on a key or bucket of another: a typed operation on a plain
+    /// bucket, GET/PUT on a typed one, SADD on a counter (HTTP 400, RESP `-WRONGTYPE`).
+    case wrongType(message: String)
 
     /// The stable, machine-readable code clients match on.
     public var code: String {
@@ -35,6 +38,7 @@ public enum KVError: Error, Sendable, Equatable {
         case .unavailable: return "unavailable"
         case .internalError: return "internal"
         case .forbidden: return "forbidden"
+        case .wrongType: return "wrong_type"
         }
     }
 
@@ -63,6 +67,7 @@ public enum KVError: Error, Sendable, Equatable {
         case .unavailable(let message): return message
         case .internalError(let message): return message
         case .forbidden(let denial): return denial.message
+        case .wrongType(let message): return message
         }
     }
 }

@@ -167,7 +167,7 @@ public struct PutCoordinator<State: ReplicaState>: Sendable {
 
     private static func isFinal(_ error: KVError) -> Bool {
         switch error {
-        case .siblingLimit, .badParameter, .tooLarge, .preconditionFailed: return true
+        case .siblingLimit, .badParameter, .tooLarge, .preconditionFailed, .wrongType: return true
         default: return false
         }
     }

@@ -13,3 +13,11 @@ extension KeyState: ReplicaState {
         merged(with: other, mode: mode)
     }
 }
+
+extension TypedState: ReplicaState {
+    /// `isFull`: whether both sides list every member they hold of what was asked for (a
+    /// read's answers do); see `joined(with:isFull:operationIDsMax:)`.
+    public func joined(with other: TypedState, by isFull: Bool) -> TypedState {
+        joined(with: other, isFull: isFull)
+    }
+}

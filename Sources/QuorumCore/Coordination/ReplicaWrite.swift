@@ -31,6 +31,7 @@ public enum ReplicaWrite {
         case "sibling_limit": return .siblingLimit(limit: limits.siblingsMax)
         case "bad_parameter": return .badParameter(name: "request", message: message)
         case "precondition_failed": return .preconditionFailed(message: message)
+        case "wrong_type": return .wrongType(message: message)
         default: return nil
         }
     }

@@ -16,7 +16,7 @@ public struct HintQueue: Sendable {
     /// Ids per target, ascending (oldest first): the delivery order.
     private var idsByTarget: [String: [UInt64]] = [:]
     private var inFlight: [String: Set<UInt64>] = [:]
-    /// The newest hint per (target, bucket, key, mode): where a new hint for the same key is merged.
+    /// The newest hint per (target, bucket, key, payload kind): where a new hint for the same key is merged.
     private var latestBySlot: [Slot: UInt64] = [:]
     private var backoffs: [String: Backoff] = [:]
     private var nextID: UInt64 = 1
@@ -51,16 +51,26 @@ public struct HintQueue: Sendable {
 
     /// Takes a hint for `target`, or refuses it when the queue is full (counted in
     /// `refusedCount`). A hint for a key that already has one waiting (same target, bucket
-    /// and conflict mode, not in flight) is merged into it with `KeyState.merged`, keeping
-    /// the older id and creation time; either way the shell stores the returned hint,
-    /// replacing any row with the same id.
+    /// and payload kind, not in flight) is merged into it, keeping the older id and
+    /// creation time: plain states with `KeyState.merged` under their conflict mode, typed
+    /// deltas with `TypedState.joinedDelta` (the join of two deltas is a delta). Either
+    /// way the shell stores the returned hint, replacing any row with the same id.
     public mutating func enqueue(
         target: String, bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode, nowMilliseconds now: UInt64
     ) -> HintEnqueueResult {
-        let slot = Slot(target: target, bucket: bucket, key: key, mode: mode)
-        if let id = latestBySlot[slot], inFlight[target]?.contains(id) != true, let entry = entries[id] {
+        enqueue(target: target, bucket: bucket, key: key, payload: .versions(state, mode: mode), nowMilliseconds: now)
+    }
+
+    /// `enqueue` for any payload: a plain state or a typed key's delta.
+    public mutating func enqueue(
+        target: String, bucket: String, key: [UInt8], payload: HintPayload, nowMilliseconds now: UInt64
+    ) -> HintEnqueueResult {
+        let slot = Slot(target: target, bucket: bucket, key: key, kind: SlotKind(payload))
+        if let id = latestBySlot[slot], inFlight[target]?.contains(id) != true, let entry = entries[id],
+            let merged = Self.merging(entry.hint.payload, payload)
+        {
             var hint = entry.hint
-            hint.state = hint.state.merged(with: state, mode: mode)
+            hint.payload = merged
             let bytes = hint.byteSize
             if bytes > entry.bytes && pendingBytes + (bytes - entry.bytes) > limits.bytesMax {
                 return refuse(.bytesFull(pendingBytes: pendingBytes, hintBytes: bytes - entry.bytes, bytesMax: limits.bytesMax))
@@ -71,7 +81,7 @@ public struct HintQueue: Sendable {
             return .accepted(hint)
         }
         guard entries.count < limits.countMax else { return refuse(.countFull(countMax: limits.countMax)) }
-        let hint = Hint(id: nextID, target: target, bucket: bucket, key: key, state: state, mode: mode, createdMilliseconds: now)
+        let hint = Hint(id: nextID, target: target, bucket: bucket, key: key, payload: payload, createdMilliseconds: now)
         let bytes = hint.byteSize
         guard pendingBytes + bytes <= limits.bytesMax else {
             return refuse(.bytesFull(pendingBytes: pendingBytes, hintBytes: bytes, bytesMax: limits.bytesMax))
@@ -79,6 +89,19 @@ public struct HintQueue: Sendable {
         nextID += 1
         insert(hint, bytes: bytes)
         return .accepted(hint)
+    }
+
+    /// The merge of a held payload with a new one of the same slot; nil when they can't
+    /// merge (never for one slot: the slot names the kind).
+    private static func merging(_ held: HintPayload, _ new: HintPayload) -> HintPayload? {
+        switch (held, new) {
+        case (.versions(let old, let mode), .versions(let state, let newMode)) where mode == newMode:
+            return .versions(old.merged(with: state, mode: mode), mode: mode)
+        case (.typed(let old), .typed(let delta)) where old.datatype == delta.datatype:
+            return .typed(old.joinedDelta(with: delta))
+        default:
+            return nil
+        }
     }
 
     // MARK: Delivering
@@ -210,14 +233,14 @@ public struct HintQueue: Sendable {
         pendingBytes += size
         // Ids only grow, so appending keeps each target's list sorted.
         idsByTarget[hint.target, default: []].append(hint.id)
-        latestBySlot[Slot(target: hint.target, bucket: hint.bucket, key: hint.key, mode: hint.mode)] = hint.id
+        latestBySlot[Slot(target: hint.target, bucket: hint.bucket, key: hint.key, kind: SlotKind(hint.payload))] = hint.id
     }
 
     /// Removes one entry's bytes and slot; the caller fixes `idsByTarget` in bulk.
     private mutating func remove(_ id: UInt64) -> Entry? {
         guard let entry = entries.removeValue(forKey: id) else { return nil }
         pendingBytes -= entry.bytes
-        let slot = Slot(target: entry.hint.target, bucket: entry.hint.bucket, key: entry.hint.key, mode: entry.hint.mode)
+        let slot = Slot(target: entry.hint.target, bucket: entry.hint.bucket, key: entry.hint.key, kind: SlotKind(entry.hint.payload))
         if latestBySlot[slot] == id { latestBySlot[slot] = nil }
         return entry
     }
@@ -252,7 +275,21 @@ public struct HintQueue: Sendable {
         var target: String
         var bucket: String
         var key: [UInt8]
-        var mode: ConflictMode
+        var kind: SlotKind
+    }
+
+    /// What a hint holds, as far as merging goes: plain states of one conflict mode, or
+    /// typed deltas of one datatype.
+    private enum SlotKind: Sendable, Hashable {
+        case versions(ConflictMode)
+        case typed(DataType)
+
+        init(_ payload: HintPayload) {
+            switch payload {
+            case .versions(_, let mode): self = .versions(mode)
+            case .typed(let delta): self = .typed(delta.datatype)
+            }
+        }
     }
 
     private struct Backoff: Sendable {

@@ -205,12 +205,8 @@ public struct MembershipState: Sendable, Equatable {
         return result
     }
 
-    /// Newest `version` wins; equal versions with different content (two nodes set props
-    /// in the same HLC tick) fall back to the larger encoding, so every node picks the same.
     static func newer(_ current: BucketProps?, _ candidate: BucketProps) -> BucketProps {
-        guard let current else { return candidate }
-        if candidate.version != current.version { return candidate.version > current.version ? candidate : current }
-        return current.encoded().lexicographicallyPrecedes(candidate.encoded()) ? candidate : current
+        current.map { $0.joined(with: candidate) } ?? candidate
     }
 
     // MARK: Validation

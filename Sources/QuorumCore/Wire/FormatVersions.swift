@@ -39,6 +39,13 @@ public struct FormatVersions: Sendable, Equatable {
 /// member runs the release that has it). A new response kind, or a changed payload, is
 /// a new `peerProtocol` version.
 ///
+/// Typed keys' requests (`typedUpdate`, `typedMerge`, `typedFetch`, `storeTypedHint`) come
+/// with response kinds of their own (`typedApplied`, `typed`) and keep `peerProtocol` at 1:
+/// those responses answer only those requests, which an older node never sends, so no
+/// older node ever reads one. `BucketProps` 3 (a typed bucket) reaches older nodes only
+/// once someone creates a typed bucket, which needs every member upgraded first
+/// (docs/operations.md).
+///
 /// Expiry (`KeyState` 2, `BucketProps` 2, the deadline at the end of a coordinateWrite)
 /// keeps `peerProtocol` at 1, a stated exception: the transport has no version
 /// negotiation yet (see `Frame`), so a protocol 2 would make upgraded and old nodes refuse
@@ -57,7 +64,7 @@ public enum Formats {
     /// `StoredBlob` header), and the state in merge, hint, repair and read messages.
     public static let keyState = FormatVersions(1...2)
     /// `BucketProps`: the `bucket_props` table, setBucketProps requests, membership state.
-    public static let bucketProps = FormatVersions(1...2)
+    public static let bucketProps = FormatVersions(1...3)
     /// `MembershipState`: gossip, and the copy each node saves in its store's meta table.
     /// Version 2 adds the truncation points; a state without any is still written as
     /// version 1, so nodes of the previous release keep reading gossip until a bucket is
@@ -68,14 +75,30 @@ public enum Formats {
     public static let truncationPoints = FormatVersions(1...1)
     /// `GossipMessage`: the payload of gossip requests and answers.
     public static let gossipMessage = FormatVersions(1...1)
-    /// `RepairBatch`: anti-entropy's merge batches, before LZ4.
-    public static let repairBatch = FormatVersions(1...1)
-    /// `Hint.encoded()`.
-    public static let hint = FormatVersions(1...1)
+    /// `RepairBatch`: anti-entropy's merge batches, before LZ4. Version 2 adds entries of
+    /// typed keys' full states (issue #16); a batch of plain entries only is still
+    /// written as version 1, so a node of the previous release reads it.
+    public static let repairBatch = FormatVersions(1...2)
+    /// `Hint.encoded()`. Version 2 carries a typed key's delta (issue #16); plain hints
+    /// keep writing version 1.
+    public static let hint = FormatVersions(1...2)
     /// `VersionVector.contextToken`: the `X-Context` clients keep and send back, possibly
     /// to another node than the one that issued it.
     public static let contextToken = FormatVersions(1...1)
     /// `Frame`'s protocol version: the header byte, and the layout of every payload
     /// (`PeerHello`, `PeerRequest`, `PeerResponse`).
     public static let peerProtocol = FormatVersions(1...1)
+    /// `TypedHeader`: the `kv` row of a typed key (issue #16). Numbered from 0x40, not 1,
+    /// so its first byte differs from every `KeyState` version (`TypedHeader.isTypedHeader`);
+    /// a later version takes 0x41, and `KeyState` stays far below.
+    public static let typedHeader = FormatVersions(0x40...0x40)
+    /// `Member.encodedRow()`: one row of the `members` table (a member's dots and payloads).
+    public static let typedMember = FormatVersions(1...1)
+    /// `TypedState.encoded(isFull:)`: typed states in merges, hints, repairs, fetch answers.
+    public static let typedState = FormatVersions(1...1)
+    /// `TypedOperation.encoded()`: a client's typed update on its way to the lead replica.
+    public static let typedOperation = FormatVersions(1...1)
+    /// `CausalContext.token`: the `"context"` of a typed read that HTTP clients send back
+    /// with a set remove, possibly to another node than the one that issued it.
+    public static let typedContextToken = FormatVersions(1...1)
 }

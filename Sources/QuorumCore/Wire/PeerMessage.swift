@@ -37,6 +37,17 @@ public enum PeerRequest: Sendable, Equatable {
     /// Adopt a truncation point of `bucket` (nil: every bucket): durable, and the clock
     /// moved past it, before the `.ack`, so no write this node stamps later falls below it.
     case truncate(bucket: String?, point: HLCTimestamp)
+    /// Be the lead replica of a typed key's update: turn `operation` into a delta with this
+    /// store's next dot, commit it, and answer `.typedApplied` (the delta then goes to the
+    /// other replicas as `.typedMerge`).
+    case typedUpdate(bucket: String, key: [UInt8], operation: TypedOperation, stamp: HLCTimestamp)
+    /// Join a typed state into the local one: a delta, or with `isFull` a whole state
+    /// (read repair, anti-entropy); answered `.ack` once committed.
+    case typedMerge(bucket: String, key: [UInt8], state: TypedState, isFull: Bool)
+    /// Read a typed key's state: its context with the selected members.
+    case typedFetch(bucket: String, key: [UInt8], members: MemberSelection)
+    /// Keep a typed delta as a hint for `target`, a primary that could not take it.
+    case storeTypedHint(target: String, bucket: String, key: [UInt8], state: TypedState)
 }
 
 /// A node's answer to a `PeerRequest`, carried in a response frame's payload.
@@ -56,6 +67,10 @@ public enum PeerResponse: Sendable, Equatable {
     /// A page of live keys, and the last key scanned to resume after (tombstoned keys are
     /// scanned but not listed); `resumeAfter` is nil when the partition holds no more.
     case keys([[UInt8]], resumeAfter: [UInt8]?)
+    /// The lead's answer to `.typedUpdate`: the delta it committed and the client's reply.
+    case typedApplied(delta: TypedState, reply: TypedReply)
+    /// A replica's typed state (the selected members); nil when it holds nothing for the key.
+    case typed(TypedState?)
 }
 
 extension PeerRequest {
@@ -64,6 +79,7 @@ extension PeerRequest {
         case mergeBatch
         case purge
         case truncate
+        case typedUpdate, typedMerge, typedFetch, storeTypedHint
     }
 
     public func encoded() -> [UInt8] {
@@ -144,6 +160,28 @@ extension PeerRequest {
             writer.write(bucket != nil)
             if let bucket { writer.writeString(bucket) }
             point.encode(into: &writer)
+        case .typedUpdate(let bucket, let key, let operation, let stamp):
+            writer.write(Tag.typedUpdate.rawValue)
+            writer.writeString(bucket)
+            writer.writeBytes(key)
+            stamp.encode(into: &writer)
+            operation.encode(into: &writer)
+        case .typedMerge(let bucket, let key, let state, let isFull):
+            writer.write(Tag.typedMerge.rawValue)
+            writer.writeString(bucket)
+            writer.writeBytes(key)
+            state.encode(into: &writer, isFull: isFull)
+        case .typedFetch(let bucket, let key, let members):
+            writer.write(Tag.typedFetch.rawValue)
+            writer.writeString(bucket)
+            writer.writeBytes(key)
+            members.encode(into: &writer)
+        case .storeTypedHint(let target, let bucket, let key, let state):
+            writer.write(Tag.storeTypedHint.rawValue)
+            writer.writeString(target)
+            writer.writeString(bucket)
+            writer.writeBytes(key)
+            state.encode(into: &writer, isFull: false)
         }
         return writer.bytes
     }
@@ -212,6 +250,28 @@ extension PeerRequest {
         case .truncate:
             let bucket = try reader.readBool() ? try reader.readString() : nil
             self = .truncate(bucket: bucket, point: try HLCTimestamp.decode(from: &reader))
+        case .typedUpdate:
+            let bucket = try reader.readString()
+            let key = try reader.readBytes()
+            let stamp = try HLCTimestamp.decode(from: &reader)
+            self = .typedUpdate(
+                bucket: bucket, key: key, operation: try TypedOperation.decode(from: &reader, limits: .defaults), stamp: stamp)
+        case .typedMerge:
+            let bucket = try reader.readString()
+            let key = try reader.readBytes()
+            let (state, isFull) = try TypedState.decode(from: &reader, limits: .defaults)
+            self = .typedMerge(bucket: bucket, key: key, state: state, isFull: isFull)
+        case .typedFetch:
+            let bucket = try reader.readString()
+            let key = try reader.readBytes()
+            self = .typedFetch(bucket: bucket, key: key, members: try MemberSelection.decode(from: &reader, limits: .defaults))
+        case .storeTypedHint:
+            let target = try reader.readString()
+            let bucket = try reader.readString()
+            let key = try reader.readBytes()
+            let (state, isFull) = try TypedState.decode(from: &reader, limits: .defaults)
+            guard !isFull else { throw .malformed("a typed hint is a delta, not a full state") }
+            self = .storeTypedHint(target: target, bucket: bucket, key: key, state: state)
         }
         guard reader.isAtEnd else { throw .malformed("\(reader.remainingCount) trailing bytes after a request") }
     }
@@ -239,6 +299,7 @@ extension PeerRequest {
 extension PeerResponse {
     private enum Tag: UInt8 {
         case stateAbsent = 1, statePresent, ack, failure, pong, keys, gossip, treeRoot, treeHashes, segmentKeys
+        case typedApplied, typedAbsent, typedPresent
     }
 
     public func encoded() -> [UInt8] {
@@ -286,6 +347,15 @@ extension PeerResponse {
             if let resumeAfter { writer.writeBytes(resumeAfter) }
             writer.writeVarInt(UInt64(keys.count))
             for key in keys { writer.writeBytes(key) }
+        case .typedApplied(let delta, let reply):
+            writer.write(Tag.typedApplied.rawValue)
+            reply.encode(into: &writer)
+            delta.encode(into: &writer, isFull: false)
+        case .typed(nil):
+            writer.write(Tag.typedAbsent.rawValue)
+        case .typed(let state?):
+            writer.write(Tag.typedPresent.rawValue)
+            state.encode(into: &writer, isFull: false)
         }
         return writer.bytes
     }
@@ -330,6 +400,13 @@ extension PeerResponse {
             keys.reserveCapacity(count)
             for _ in 0..<count { keys.append(try reader.readBytes()) }
             self = .keys(keys, resumeAfter: resumeAfter)
+        case .typedApplied:
+            let reply = try TypedReply.decode(from: &reader)
+            self = .typedApplied(delta: try TypedState.decode(from: &reader, limits: .defaults).state, reply: reply)
+        case .typedAbsent:
+            self = .typed(nil)
+        case .typedPresent:
+            self = .typed(try TypedState.decode(from: &reader, limits: .defaults).state)
         }
         guard reader.isAtEnd else { throw .malformed("\(reader.remainingCount) trailing bytes after a response") }
     }
@@ -383,16 +460,25 @@ extension ConsistencyLevel {
 /// - Version 2: version 1, then the default ttl in seconds (varint). Written only for
 ///   props with a default ttl, so props without one keep their version 1 bytes (see
 ///   `Formats` on older peers).
+/// - Version 3: version 1, a flag and the ttl when set, then the datatype's byte. Written
+///   only for typed buckets, so every other bucket keeps its older bytes.
 extension BucketProps {
-    /// Writes version 2 (`Formats.bucketProps.newest`) when a default ttl is set, else 1.
+    /// Writes the oldest version that holds these props: 3 for a typed bucket, 2 with a
+    /// default ttl, else 1.
     public func encode(into writer: inout ByteWriter) {
-        writer.write(ttlSeconds == nil ? 1 : Formats.bucketProps.newest)
+        writer.write(UInt8(datatype != nil ? 3 : ttlSeconds != nil ? 2 : 1))
         writer.writeVarInt(UInt64(n))
         r.encode(into: &writer)
         w.encode(into: &writer)
         conflict.encode(into: &writer)
         version.encode(into: &writer)
-        if let ttlSeconds { writer.writeVarInt(ttlSeconds) }
+        if let datatype {
+            writer.write(ttlSeconds != nil)
+            if let ttlSeconds { writer.writeVarInt(ttlSeconds) }
+            writer.write(datatype.wireByte)
+        } else if let ttlSeconds {
+            writer.writeVarInt(ttlSeconds)
+        }
     }
 
     public func encoded() -> [UInt8] {
@@ -408,12 +494,23 @@ extension BucketProps {
         case 1: return try decodeVersion1(from: &reader)
         case 2:
             var props = try decodeVersion1(from: &reader)
-            let ttl = try reader.readVarInt()
-            guard ttl >= 1, ttl <= Limits.defaults.ttlSecondsMax else { throw .malformed("bucket ttl \(ttl) s out of range") }
-            props.ttlSeconds = ttl
+            props.ttlSeconds = try decodeTTL(from: &reader)
+            return props
+        case 3:
+            var props = try decodeVersion1(from: &reader)
+            if try reader.readBool() { props.ttlSeconds = try decodeTTL(from: &reader) }
+            let byte = try reader.readUInt8()
+            guard let datatype = DataType(wireByte: byte) else { throw .malformed("unknown bucket datatype \(byte)") }
+            props.datatype = datatype
             return props
         default: throw .unsupportedVersion(version)
         }
+    }
+
+    private static func decodeTTL(from reader: inout ByteReader) throws(WireError) -> UInt64 {
+        let ttl = try reader.readVarInt()
+        guard ttl >= 1, ttl <= Limits.defaults.ttlSecondsMax else { throw .malformed("bucket ttl \(ttl) s out of range") }
+        return ttl
     }
 
     private static func decodeVersion1(from reader: inout ByteReader) throws(WireError) -> BucketProps {
@@ -427,5 +524,33 @@ extension BucketProps {
     public init(decoding bytes: [UInt8]) throws(WireError) {
         var reader = ByteReader(bytes)
         self = try BucketProps.decode(from: &reader)
+    }
+}
+
+extension MemberSelection {
+    /// Tag 0: every member; 1: a count, then each member's bytes.
+    func encode(into writer: inout ByteWriter) {
+        switch self {
+        case .all:
+            writer.write(UInt8(0))
+        case .listed(let members):
+            writer.write(UInt8(1))
+            writer.writeVarInt(UInt64(members.count))
+            for member in members { writer.writeBytes(member) }
+        }
+    }
+
+    static func decode(from reader: inout ByteReader, limits: Limits) throws(WireError) -> MemberSelection {
+        switch try reader.readUInt8() {
+        case 0: return .all
+        case 1:
+            let count = try reader.readLength()
+            guard count <= limits.typedMembersMax else { throw .malformed("\(count) members selected; at most \(limits.typedMembersMax)") }
+            var members: [[UInt8]] = []
+            members.reserveCapacity(count)
+            for _ in 0..<count { members.append(try reader.readBytes()) }
+            return .listed(members)
+        case let other: throw .malformed("unknown member selection \(other)")
+        }
     }
 }

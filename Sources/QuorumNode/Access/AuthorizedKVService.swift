@@ -53,6 +53,21 @@ struct AuthorizedKVService: KVService {
             conditions: conditions)
     }
 
+    /// A reset (`DEL`) is a delete; every other update a write.
+    func updateType(
+        bucket: String, key: [UInt8], operation: TypedOperation, options: RequestOptions
+    ) async throws(KVError) -> TypedUpdateResult {
+        try check(operation == .reset ? .delete : .write, bucket)
+        return try await base.updateType(bucket: bucket, key: key, operation: operation, options: options)
+    }
+
+    func readType(
+        bucket: String, key: [UInt8], members: MemberSelection, options: RequestOptions
+    ) async throws(KVError) -> TypedReadResult {
+        try check(.read, bucket)
+        return try await base.readType(bucket: bucket, key: key, members: members, options: options)
+    }
+
     func delete(bucket: String, key: [UInt8], context: String?, options: RequestOptions) async throws(KVError) -> WriteResult {
         try check(.delete, bucket)
         return try await base.delete(bucket: bucket, key: key, context: context, options: options)

@@ -29,6 +29,8 @@ public enum ShellStatement: Sendable, Equatable {
     case rerun(number: Int?)
     /// `CONNECT host:port`; nil shows the current endpoint.
     case connect(endpoint: String?)
+    /// A counter, set or map command (`INCR`, `SADD`, `HSET`, `READ`, …) on the current bucket.
+    case typed(TypedClientCommand)
     case help(topic: String?)
     case quit
 }
@@ -103,7 +105,7 @@ public enum ShellCommandParser {
     public static let commandWords = [
         "GET", "PUT", "PUTEX", "RESOLVE", "DELETE", "USE", "CONSISTENCY", "TIMEOUT", "CONTEXT", "KEYS", "PROPS", "HISTORY",
         "CONNECT", "HELP", "QUIT", "EXIT",
-    ]
+    ] + TypedClientCommand.words
 
     public static func parse(_ line: String) throws(ShellParseError) -> ShellStatement {
         let trimmed = line.trimmingWhitespace()
@@ -173,6 +175,8 @@ public enum ShellCommandParser {
         case "QUIT", "EXIT":
             try noArguments(&scanner, word.uppercased())
             return .quit
+        case let typed where TypedClientCommand.words.contains(typed):
+            return .typed(try TypedClientCommand.parse([word] + scanner.remainingWords()))
         default:
             throw .syntax("unknown command \"\(word)\"; type HELP for the list")
         }

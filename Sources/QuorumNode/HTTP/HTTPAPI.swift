@@ -41,7 +41,7 @@ public enum HTTPAPI {
             return forMethod(request.method, response)
         }
         let operation = endpoint.operationLabel
-        let tracksInFlight = [.getKey, .putKey, .deleteKey, .listKeys].contains(endpoint)
+        let tracksInFlight = [.getKey, .putKey, .deleteKey, .getType, .updateType, .resetType, .listKeys].contains(endpoint)
         if tracksInFlight { metrics?.requestStarted() }
         let started = ContinuousClock.now
         var route: HTTPRoute?
@@ -104,6 +104,22 @@ public enum HTTPAPI {
             try HTTPConditionalHeaders.checkDelete(headers: request.headers)
             let result = try await service.delete(bucket: bucket, key: key, context: context(of: request), options: options)
             return HTTPResponder.write(result)
+        case .getType(let bucket, let key, let members, let options):
+            let result = try await service.readType(
+                bucket: bucket, key: key, members: members.map { MemberSelection.listed($0) } ?? MemberSelection.all, options: options)
+            return try HTTPResponder.typedRead(result, selected: members != nil)
+        case .updateType(let bucket, let key, let options):
+            // The body's shape depends on the bucket's type ("remove" names set elements or
+            // map fields), and the props are this node's own: no request to other nodes.
+            guard let datatype = try await service.bucketProps(bucket: bucket).datatype else {
+                throw .wrongType(message: HTTPTypedOperationDecoder.untypedBucketMessage(bucket))
+            }
+            let operation = try HTTPTypedOperationDecoder.decode(request.body, datatype: datatype, limits: limits)
+            let result = try await service.updateType(bucket: bucket, key: key, operation: operation, options: options)
+            return HTTPResponder.json(.ok, HTTPTypedUpdateDocument(result))
+        case .resetType(let bucket, let key, let options):
+            let result = try await service.updateType(bucket: bucket, key: key, operation: .reset, options: options)
+            return HTTPResponder.json(.ok, HTTPTypedUpdateDocument(result))
         case .getBucketProps(let bucket):
             return HTTPResponder.bucketProps(bucket: bucket, props: try await service.bucketProps(bucket: bucket))
         case .setBucketProps(let bucket):
@@ -150,8 +166,10 @@ public enum HTTPAPI {
     /// Nil for routes whose latency is not recorded.
     static func consistencyLabel(_ route: HTTPRoute, limits: Limits) -> String? {
         switch route {
-        case .getKey(_, _, let options): return NodeMetrics.consistencyLabel(options.r, replicasMax: limits.replicasMax)
-        case .putKey(_, _, let options, _, _), .deleteKey(_, _, let options):
+        case .getKey(_, _, let options), .getType(_, _, _, let options):
+            return NodeMetrics.consistencyLabel(options.r, replicasMax: limits.replicasMax)
+        case .putKey(_, _, let options, _, _), .deleteKey(_, _, let options), .updateType(_, _, let options),
+            .resetType(_, _, let options):
             return NodeMetrics.consistencyLabel(options.w, replicasMax: limits.replicasMax)
         default: return nil
         }

@@ -62,7 +62,7 @@ public struct HTTPErrorDocument: Codable, Sendable, Equatable {
             }
         case .siblingLimit(let limit):
             self.limit = limit
-        case .notFound, .preconditionFailed, .overloaded, .unavailable, .internalError, .forbidden:
+        case .notFound, .preconditionFailed, .overloaded, .unavailable, .internalError, .forbidden, .wrongType:
             break
         }
     }
@@ -144,10 +144,14 @@ public struct HTTPBucketPropsDocument: Codable, Sendable, Equatable {
     public var conflict: ConflictMode
     /// The default ttl of writes that give none; absent when the bucket has none.
     public var ttlSeconds: UInt64?
+    /// `counter`, `set` or `map` for a typed bucket; absent for plain values.
+    public var datatype: DataType?
 
     public init(
-        bucket: String, n: Int, r: ConsistencyLevel, w: ConsistencyLevel, conflict: ConflictMode, ttlSeconds: UInt64? = nil
+        bucket: String, n: Int, r: ConsistencyLevel, w: ConsistencyLevel, conflict: ConflictMode, ttlSeconds: UInt64? = nil,
+        datatype: DataType? = nil
     ) {
+        self.datatype = datatype
         self.bucket = bucket
         self.n = n
         self.r = r
@@ -157,18 +161,20 @@ public struct HTTPBucketPropsDocument: Codable, Sendable, Equatable {
     }
 
     public init(bucket: String, props: BucketProps) {
-        self.init(bucket: bucket, n: props.n, r: props.r, w: props.w, conflict: props.conflict, ttlSeconds: props.ttlSeconds)
+        self.init(
+            bucket: bucket, n: props.n, r: props.r, w: props.w, conflict: props.conflict, ttlSeconds: props.ttlSeconds,
+            datatype: props.datatype)
     }
 
     enum CodingKeys: String, CodingKey {
-        case bucket, n, r, w, conflict
+        case bucket, n, r, w, conflict, datatype
         case ttlSeconds = "ttl_seconds"
     }
 }
 
 /// Decoding of a `PUT /buckets/{bucket}/props` body with errors a person can act on.
 public enum HTTPBucketPropsUpdateDecoder {
-    public static let fields = ["n", "r", "w", "conflict", "ttl_seconds"]
+    public static let fields = ["n", "r", "w", "conflict", "ttl_seconds", "datatype"]
 
     public static func decode(_ body: [UInt8], limits: Limits = .defaults) throws(KVError) -> BucketPropsUpdate {
         let object: [String: JSONValue]
@@ -215,6 +221,13 @@ public enum HTTPBucketPropsUpdateDecoder {
                         message: "ttl_seconds must be a whole number of seconds 0...\(limits.ttlSecondsMax) (0 removes the default ttl), got \(value)")
                 }
                 update.ttlSeconds = ttl
+            case "datatype":
+                guard case .string(let text) = value, let datatype = DataType(rawValue: text.lowercased()) else {
+                    throw .badParameter(
+                        name: "datatype",
+                        message: "unknown datatype \(value): expected counter, set or map (fixed when the bucket is created)")
+                }
+                update.datatype = datatype
             default:
                 throw .badParameter(
                     name: name, message: "unknown bucket property \"\(name)\"; expected any of \(fields.joined(separator: ", "))")

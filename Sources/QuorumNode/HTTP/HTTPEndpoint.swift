@@ -6,6 +6,8 @@
 /// is not listed separately.
 public enum HTTPEndpoint: String, CaseIterable, Sendable {
     case getKey, putKey, deleteKey
+    /// Typed keys (counters, sets, maps): read, update with a JSON operation, reset.
+    case getType, updateType, resetType
     case getBucketProps, setBucketProps
     case listKeys
     case truncateBucket, truncateAll
@@ -15,15 +17,15 @@ public enum HTTPEndpoint: String, CaseIterable, Sendable {
 
     /// The paths the router tells apart; each has one or more endpoints (one per method).
     public enum Resource: Sendable, Equatable {
-        case key, bucketProps, bucketKeys, bucketTruncate, clusterTruncate, health, status, ring, metrics, root, clusterJoin,
+        case key, typedKey, bucketProps, bucketKeys, bucketTruncate, clusterTruncate, health, status, ring, metrics, root, clusterJoin,
             clusterLeave, aclReload
     }
 
     public var method: String {
         switch self {
         case .putKey, .setBucketProps: return "PUT"
-        case .joinCluster, .leaveCluster, .truncateBucket, .truncateAll, .reloadACL: return "POST"
-        case .deleteKey: return "DELETE"
+        case .updateType, .joinCluster, .leaveCluster, .truncateBucket, .truncateAll, .reloadACL: return "POST"
+        case .deleteKey, .resetType: return "DELETE"
         default: return "GET"
         }
     }
@@ -31,6 +33,7 @@ public enum HTTPEndpoint: String, CaseIterable, Sendable {
     public var resource: Resource {
         switch self {
         case .getKey, .putKey, .deleteKey: return .key
+        case .getType, .updateType, .resetType: return .typedKey
         case .getBucketProps, .setBucketProps: return .bucketProps
         case .listKeys: return .bucketKeys
         case .truncateBucket: return .bucketTruncate
@@ -50,6 +53,7 @@ public enum HTTPEndpoint: String, CaseIterable, Sendable {
     public var pathTemplate: String {
         switch resource {
         case .key: return "/kv/{bucket}/{key}"
+        case .typedKey: return "/types/{bucket}/{key}"
         case .bucketProps: return "/buckets/{bucket}/props"
         case .bucketKeys: return "/buckets/{bucket}/keys"
         case .bucketTruncate: return "/buckets/{bucket}/truncate"
@@ -71,6 +75,9 @@ public enum HTTPEndpoint: String, CaseIterable, Sendable {
         case .getKey: return "get"
         case .putKey: return "put"
         case .deleteKey: return "delete"
+        case .getType: return "type_read"
+        case .updateType: return "type_update"
+        case .resetType: return "type_reset"
         case .getBucketProps: return "get_props"
         case .setBucketProps: return "set_props"
         case .listKeys: return "list_keys"

@@ -66,6 +66,19 @@ public enum HTTPResponder {
         return read(ReadResult(siblings: result.siblings, context: result.context, replies: result.acks))
     }
 
+    /// `GET /types/{bucket}/{key}`: 200 with the value and its context; 404 when the key
+    /// is absent, or (reading every member) when nothing is left in it (after a reset or
+    /// removes). With `selected` members a present key answers 200 even when none of
+    /// them is there (an empty set or map: the elements asked for are absent).
+    public static func typedRead(_ result: TypedReadResult, selected: Bool) throws(KVError) -> HTTPResponse {
+        guard let state = result.state, selected || !state.members.isEmpty else { return error(.notFound) }
+        if selected, state.datatype == .counter {
+            throw .badParameter(name: HTTPRoute.memberParameter, message: "a counter has no elements or fields; read it without member=")
+        }
+        let document = HTTPTypedReadDocument(type: state.datatype, value: HTTPTypedJSON(try state.jsonValue()), context: state.context.token)
+        return json(.ok, document)
+    }
+
     /// `GET /buckets/{bucket}/keys`.
     public static func keyPage(_ page: KeyPage) -> HTTPResponse {
         json(.ok, HTTPKeyPageDocument(page))
@@ -109,7 +122,7 @@ public enum HTTPResponder {
     /// The status each error code maps to.
     public static func status(for error: KVError) -> HTTPResponseStatus {
         switch error {
-        case .badParameter: return .badRequest
+        case .badParameter, .wrongType: return .badRequest
         case .tooLarge: return .payloadTooLarge
         case .notFound: return .notFound
         case .preconditionFailed, .siblingLimit: return .preconditionFailed

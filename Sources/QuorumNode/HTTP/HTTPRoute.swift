@@ -4,6 +4,8 @@ import QuorumCore
 /// so routing is testable on its own. The paths and methods are `HTTPEndpoint`'s table:
 ///
 /// - `GET|PUT|DELETE /kv/{bucket}/{key}?n=&r=&w=&pr=&pw=&timeout=` (PUT also `returnbody=` and `ttl=`)
+/// - `GET|POST|DELETE /types/{bucket}/{key}?n=&r=&w=&pr=&pw=&timeout=` (GET also `member=`, repeatable):
+///   counters, sets and maps (`HTTPTypedOperationDecoder` reads the POST body)
 /// - `GET|PUT /buckets/{bucket}/props`
 /// - `GET /buckets/{bucket}/keys?limit=&cursor=`
 /// - `POST /buckets/{bucket}/truncate`, `POST /cluster/truncate` (every bucket)
@@ -18,6 +20,11 @@ public enum HTTPRoute: Sendable, Equatable {
     /// `ttlSeconds`: the `ttl` parameter (the `X-TTL` header is read with the headers).
     case putKey(bucket: String, key: [UInt8], options: RequestOptions, returnBody: Bool, ttlSeconds: UInt64? = nil)
     case deleteKey(bucket: String, key: [UInt8], options: RequestOptions)
+    /// `members`: the `member` parameters (elements or fields to read), nil for all.
+    case getType(bucket: String, key: [UInt8], members: [[UInt8]]?, options: RequestOptions)
+    /// The operation is in the body, read once the bucket's type is known.
+    case updateType(bucket: String, key: [UInt8], options: RequestOptions)
+    case resetType(bucket: String, key: [UInt8], options: RequestOptions)
     case getBucketProps(bucket: String)
     case setBucketProps(bucket: String)
     case listKeys(bucket: String, cursor: String?, limit: Int)
@@ -40,6 +47,8 @@ public enum HTTPRoute: Sendable, Equatable {
     public static let returnBodyParameter = "returnbody"
     /// `PUT /kv/...` also takes `ttl=SECONDS`: the value expires that long after the write.
     public static let ttlParameter = "ttl"
+    /// `GET /types/...` takes `member=ELEMENT` (repeatable) to read only those elements or fields.
+    public static let memberParameter = "member"
     /// Key pages hold this many keys unless `limit` says otherwise.
     public static let keyPageDefault = 100
 
@@ -48,6 +57,9 @@ public enum HTTPRoute: Sendable, Equatable {
         case .getKey: return .getKey
         case .putKey: return .putKey
         case .deleteKey: return .deleteKey
+        case .getType: return .getType
+        case .updateType: return .updateType
+        case .resetType: return .resetType
         case .getBucketProps: return .getBucketProps
         case .setBucketProps: return .setBucketProps
         case .listKeys: return .listKeys
@@ -116,6 +128,8 @@ public enum HTTPRoute: Sendable, Equatable {
             let options = try parseOptions(pairs: pairs)
             return endpoint == .getKey
                 ? .getKey(bucket: bucket, key: key, options: options) : .deleteKey(bucket: bucket, key: key, options: options)
+        case .getType, .updateType, .resetType:
+            return try buildTyped(endpoint, target: target, limits: limits)
         case .getBucketProps, .setBucketProps:
             let bucket = try decodeBucket(segments[1], limits: limits)
             try rejectQuery(target.query)
@@ -152,6 +166,52 @@ public enum HTTPRoute: Sendable, Equatable {
         case .reloadACL:
             try rejectQuery(target.query)
             return .reloadACL
+        }
+    }
+
+    /// `/types/{bucket}/{key}`: the key as `/kv` takes it; the `/kv` request options, and
+    /// on GET the `member` parameters (text, or `base64:` + URL-safe base64 for bytes).
+    private static func buildTyped(_ endpoint: HTTPEndpoint, target: HTTPRequestTarget, limits: Limits) throws(KVError) -> HTTPRoute {
+        let segments = target.segments
+        let bucket = try decodeBucket(segments[1], limits: limits)
+        guard segments.count == 3 else {
+            throw KVError.badParameter(name: "key", message: "missing key: use /types/{bucket}/{key}")
+        }
+        let key = try decodeKey(segments[2], limits: limits)
+        var pairs = try queryPairs(target.query)
+        for name in [ttlParameter, returnBodyParameter] where pairs.contains(where: { $0.0 == name }) {
+            throw .badParameter(name: name, message: "\(name) applies to PUT /kv only; typed keys take n, r, w and timeout")
+        }
+        let memberTexts = pairs.filter { $0.0 == memberParameter }.map(\.1)
+        pairs.removeAll { $0.0 == memberParameter }
+        if let unknown = pairs.first(where: { !kvQueryParameters.contains($0.0) }) {
+            throw .badParameter(
+                name: unknown.0,
+                message: "unknown query parameter \"\(unknown.0)\"; /types takes \(kvQueryParameters.joined(separator: ", ")) "
+                    + "(and member on GET)")
+        }
+        let options = try parseOptions(pairs: pairs)
+        switch endpoint {
+        case .getType:
+            guard !memberTexts.isEmpty else { return .getType(bucket: bucket, key: key, members: nil, options: options) }
+            var members: [[UInt8]] = []
+            for text in memberTexts {
+                guard let bytes = TypedJSONValue.bytes(text) else {
+                    throw .badParameter(
+                        name: memberParameter, message: "member \"\(text)\" starts with base64: but the rest is not URL-safe base64")
+                }
+                guard bytes.count <= limits.typedMemberBytesMax else {
+                    throw .tooLarge(what: "member", bytes: bytes.count, limit: limits.typedMemberBytesMax)
+                }
+                members.append(bytes)
+            }
+            return .getType(bucket: bucket, key: key, members: members, options: options)
+        default:
+            guard memberTexts.isEmpty else {
+                throw .badParameter(name: memberParameter, message: "member applies to GET /types only; name elements in the body")
+            }
+            return endpoint == .updateType
+                ? .updateType(bucket: bucket, key: key, options: options) : .resetType(bucket: bucket, key: key, options: options)
         }
     }
 
@@ -346,6 +406,7 @@ struct HTTPRequestTarget {
         switch (text(0), segments.count) {
         case ("", 1): return .root
         case ("kv", 2...): return .key
+        case ("types", 2...): return .typedKey
         case ("buckets", 3) where text(2) == "props": return .bucketProps
         case ("buckets", 3) where text(2) == "keys": return .bucketKeys
         case ("buckets", 3) where text(2) == "truncate": return .bucketTruncate

@@ -60,6 +60,36 @@ final class MeteredKVService: KVService {
         base.delete(bucket: bucket, key: key, context: context, options: options, completion: recording)
     }
 
+    func updateType(
+        bucket: String, key: [UInt8], operation: TypedOperation, options: RequestOptions
+    ) async throws(KVError) -> TypedUpdateResult {
+        try await awaitCompletion { completion in
+            let recording = metered("type_update", options.w, status: { (_: TypedUpdateResult) in 200 }, completion)
+            Task {
+                do throws(KVError) {
+                    recording(.success(try await base.updateType(bucket: bucket, key: key, operation: operation, options: options)))
+                } catch {
+                    recording(.failure(error))
+                }
+            }
+        }
+    }
+
+    func readType(
+        bucket: String, key: [UInt8], members: MemberSelection, options: RequestOptions
+    ) async throws(KVError) -> TypedReadResult {
+        try await awaitCompletion { completion in
+            let recording = metered("type_read", options.r, status: { (read: TypedReadResult) in read.state == nil ? 404 : 200 }, completion)
+            Task {
+                do throws(KVError) {
+                    recording(.success(try await base.readType(bucket: bucket, key: key, members: members, options: options)))
+                } catch {
+                    recording(.failure(error))
+                }
+            }
+        }
+    }
+
     func expire(
         bucket: String, key: [UInt8], change: ExpiryChange, conditions: [ExpiryCondition], options: RequestOptions
     ) async throws(KVError) -> Bool {

@@ -86,12 +86,14 @@ public enum RESPCommand: Sendable, Equatable {
     case server(RESPServerCommand)
     /// `SET` with an expiry option, `SETEX`, `GETEX`, `EXPIRE`, `TTL`, … (`RESPExpiryCommand`).
     case expiry(RESPExpiryCommand)
+    /// `INCR`, `SADD`, `HSET`, … on typed buckets (RESPTypedCommand.swift).
+    case typed(RESPTypedCommand)
 
     /// Whether the command needs the key-value service (and so runs on a task) rather than
     /// being answered on the connection's event loop.
     public var usesService: Bool {
         switch self {
-        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .string, .keyspace, .flush, .expiry: return true
+        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .string, .keyspace, .flush, .expiry, .typed: return true
         case .server(let command): return command.usesService
         case .info(let section): return RESPIntrospection.wantsKeyspace(section)
         default: return false
@@ -111,6 +113,7 @@ public enum RESPCommand: Sendable, Equatable {
         case .string(let command): return command.keyAccess
         case .keyspace(.type(let key, _)): return ([key], false)
         case .expiry(let command): return ([command.key], command.writes)
+        case .typed(let command): return ([command.key], command.writes)
         default: return ([], false)
         }
     }

@@ -106,7 +106,7 @@ public struct RESPCommandHandler: Sendable {
             // MULTI, EXEC and DISCARD change what the connection does with later commands:
             // RESPServerHandler takes them before they get here.
             return .error(prefix: "ERR", "MULTI, EXEC and DISCARD are handled by the connection")
-        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .string, .keyspace, .server(.wait), .flush, .expiry:
+        case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .string, .keyspace, .server(.wait), .flush, .expiry, .typed:
             return nil
         }
     }
@@ -125,7 +125,14 @@ public struct RESPCommandHandler: Sendable {
         let bucket = request.bucket
         switch request.command {
         case .get(let key, let own):
-            service.get(bucket: bucket, key: key, options: request.options(own)) { result in
+            let options = request.options(own)
+            service.get(bucket: bucket, key: key, options: options) { [self] result in
+                // A typed bucket refuses the plain read before asking any replica: a counter's
+                // GET reads it as a typed key instead.
+                if case .failure(let error) = result, case .wrongType = error {
+                    Task { completion(await typedGet(bucket: bucket, key: key, options: options, after: error)) }
+                    return
+                }
                 completion(Self.reply(result) { Self.plainValue($0, key: key) })
             }
         case .set(let key, let value, let own, let ifAbsent, let replyAsInteger):
@@ -160,6 +167,8 @@ public struct RESPCommandHandler: Sendable {
             }
         case .expiry(let command):
             RESPExpiryExecution(service: service).start(command, request: request, completion: completion)
+        case .typed(let command):
+            Task { completion(await executeTyped(command, request: request)) }
         default:
             Task { completion(await executeMultiKey(request)) }
         }
@@ -190,8 +199,13 @@ public struct RESPCommandHandler: Sendable {
                 return .array(values)
             case .exists(let keys):
                 let options = request.options()
-                let found = try await forEach(keys) { (key) async throws(KVError) -> Int in
-                    try await service.get(bucket: bucket, key: key, options: options).siblings.isEmpty ? 0 : 1
+                let found = try await forEach(keys) { [self] (key) async throws(KVError) -> Int in
+                    do throws(KVError) {
+                        return try await service.get(bucket: bucket, key: key, options: options).siblings.isEmpty ? 0 : 1
+                    } catch {
+                        _ = try await typedBucket(after: error, bucket: bucket)
+                        return try await typedExists(bucket: bucket, key: key, options: options) ? 1 : 0
+                    }
                 }
                 return .integer(found.reduce(0, +))
             case .mset(let pairs):
@@ -213,10 +227,17 @@ public struct RESPCommandHandler: Sendable {
                 return await info(section: section, request: request)
             case .del(let keys):
                 let options = request.options()
-                let deleted = try await forEach(keys) { (key) async throws(KVError) -> Int in
+                let deleted = try await forEach(keys) { [self] (key) async throws(KVError) -> Int in
                     // Read first: the count is the keys that held a value, and the delete
                     // carries the read's context so it supersedes every sibling it saw.
-                    let read = try await service.get(bucket: bucket, key: key, options: options)
+                    let read: ReadResult
+                    do throws(KVError) {
+                        read = try await service.get(bucket: bucket, key: key, options: options)
+                    } catch {
+                        // A typed key: an observed-remove reset, no read needed.
+                        _ = try await typedBucket(after: error, bucket: bucket)
+                        return try await typedDelete(bucket: bucket, key: key, options: options)
+                    }
                     guard !read.siblings.isEmpty else { return 0 }
                     _ = try await service.delete(
                         bucket: bucket, key: key, context: read.context.isEmpty ? nil : read.context, options: options)

@@ -78,12 +78,12 @@ extension RESPCommand {
         RESPCommandSpec("getset", 3, ["write", "denyoom"], keys: (1, 1, 1), .write, "string", "Sets a key's value and returns the value it read before."),
         RESPCommandSpec("getdel", 2, ["write", "fast"], keys: (1, 1, 1), .write, "string", "Returns a key's value and deletes the version it read."),
         RESPCommandSpec("mset", -3, ["write", "denyoom"], keys: (1, -1, 2), .write, "string", "Sets several keys (not atomically)."),
-        RESPCommandSpec("del", -2, ["write"], keys: (1, -1, 1), .write, "generic", "Deletes keys; answers how many held a value."),
+        RESPCommandSpec("del", -2, ["write"], keys: (1, -1, 1), .write, "generic", "Deletes keys; answers how many held a value. In a typed bucket an observed-remove reset."),
         RESPCommandSpec("unlink", -2, ["write", "fast"], keys: (1, -1, 1), .write, "generic", "Same as DEL."),
         RESPCommandSpec("qset", -3, ["write", "denyoom"], keys: (1, 1, 1), .write, "quorumkv", "Writes a value with a context and content type."),
         RESPCommandSpec("qdel", -2, ["write"], keys: (1, 1, 1), .write, "quorumkv", "Deletes a key with a context."),
         RESPCommandSpec("exists", -2, ["readonly", "fast"], keys: (1, -1, 1), .keyspace, "generic", "Counts the keys that hold a value (a key named twice counts twice)."),
-        RESPCommandSpec("type", -2, ["readonly", "fast"], keys: (1, 1, 1), .keyspace, "generic", "Answers string for a key that holds a value, none otherwise."),
+        RESPCommandSpec("type", -2, ["readonly", "fast"], keys: (1, 1, 1), .keyspace, "generic", "Answers string, set or hash (by the bucket's datatype) for a key that holds a value, none otherwise."),
         RESPCommandSpec("scan", -2, ["readonly"], .keyspace, "generic", "Pages through the bucket's keys with a decimal cursor (MATCH, COUNT, TYPE)."),
         RESPCommandSpec("keys", 2, ["readonly"], .keyspace, "generic", "Lists the bucket's keys that match a pattern; refused past a bound (use SCAN)."),
         RESPCommandSpec("dbsize", 1, ["readonly"], .keyspace, "server", "Counts the bucket's keys by listing every partition at one replica (a count, not an estimate)."),
@@ -101,13 +101,31 @@ extension RESPCommand {
         RESPCommandSpec("pttl", 2, ["readonly", "fast"], keys: (1, 1, 1), .read, "generic", "Milliseconds until a key expires; -1 without an expiry, -2 when absent."),
         RESPCommandSpec("expiretime", 2, ["readonly", "fast"], keys: (1, 1, 1), .read, "generic", "A key's expiry as a Unix time in seconds; -1 without one, -2 when absent."),
         RESPCommandSpec("pexpiretime", 2, ["readonly", "fast"], keys: (1, 1, 1), .read, "generic", "A key's expiry as a Unix time in milliseconds; -1 without one, -2 when absent."),
+        RESPCommandSpec("incr", -2, ["write", "denyoom", "fast"], keys: (1, 1, 1), .write, "string", "Adds 1 to a counter (counter buckets); answers the new value. ID opid makes a retry count once."),
+        RESPCommandSpec("decr", -2, ["write", "denyoom", "fast"], keys: (1, 1, 1), .write, "string", "Subtracts 1 from a counter (counter buckets); answers the new value."),
+        RESPCommandSpec("incrby", -3, ["write", "denyoom", "fast"], keys: (1, 1, 1), .write, "string", "Adds an integer to a counter (counter buckets); answers the new value."),
+        RESPCommandSpec("decrby", -3, ["write", "denyoom", "fast"], keys: (1, 1, 1), .write, "string", "Subtracts an integer from a counter (counter buckets); answers the new value."),
+        RESPCommandSpec("sadd", -3, ["write", "denyoom", "fast"], keys: (1, 1, 1), .write, "set", "Adds elements to a set (set buckets); answers how many were new. Add wins over a concurrent remove."),
+        RESPCommandSpec("srem", -3, ["write", "fast"], keys: (1, 1, 1), .write, "set", "Removes the elements the lead replica has seen; answers how many were there."),
+        RESPCommandSpec("smembers", -2, ["readonly"], keys: (1, 1, 1), .read, "set", "Returns every element of a set."),
+        RESPCommandSpec("sismember", -3, ["readonly", "fast"], keys: (1, 1, 1), .read, "set", "Answers 1 when the element is in the set, 0 otherwise."),
+        RESPCommandSpec("smismember", -3, ["readonly", "fast"], keys: (1, 1, 1), .read, "set", "Answers 1 or 0 for each element named."),
+        RESPCommandSpec("scard", -2, ["readonly", "fast"], keys: (1, 1, 1), .read, "set", "Counts a set's elements."),
+        RESPCommandSpec("hset", -4, ["write", "denyoom", "fast"], keys: (1, 1, 1), .write, "hash", "Sets fields of a map (map buckets) in one operation; answers how many fields were new."),
+        RESPCommandSpec("hdel", -3, ["write", "fast"], keys: (1, 1, 1), .write, "hash", "Removes fields the lead replica has seen; answers how many were there."),
+        RESPCommandSpec("hincrby", -4, ["write", "denyoom", "fast"], keys: (1, 1, 1), .write, "hash", "Adds an integer to a map field (concurrent increments all count); answers the new value."),
+        RESPCommandSpec("hget", -3, ["readonly", "fast"], keys: (1, 1, 1), .read, "hash", "Returns a map field's value, or nil."),
+        RESPCommandSpec("hmget", -3, ["readonly", "fast"], keys: (1, 1, 1), .read, "hash", "Returns the values of the fields named, nil for absent ones."),
+        RESPCommandSpec("hexists", -3, ["readonly", "fast"], keys: (1, 1, 1), .read, "hash", "Answers 1 when the map has the field, 0 otherwise."),
+        RESPCommandSpec("hgetall", -2, ["readonly"], keys: (1, 1, 1), .read, "hash", "Returns every field and value of a map."),
+        RESPCommandSpec("hlen", -2, ["readonly", "fast"], keys: (1, 1, 1), .read, "hash", "Counts a map's fields."),
     ]
 
     /// Redis commands QuorumKV will not run, with why. The reason is the error's text and
     /// the `summary` `COMMAND DOCS` gives for the name, so both say the same thing.
     public static let refused: [String: String] = {
         let noScripts = "scripts would have to read and write keys on different replicas as one atomic step, which QuorumKV does not do"
-        let readModifyWrite = "it is a read-modify-write that concurrent clients or a retried write could lose or apply twice; QuorumKV has no atomic counters or appends; read with QGET and write back with QSET and the context"
+        let readModifyWrite = "it is a read-modify-write of a plain value that concurrent clients or a retried write could lose or apply twice; for counters use INCR in a bucket of datatype counter; otherwise read with QGET and write back with QSET and the context"
         let twoKeys = "the keys live on different replicas and no step moves both atomically: a failure between copy and delete would leave both or neither; copy with GET and SET, then DEL"
         var reasons: [String: String] = [
             "watch": "QuorumKV cannot watch keys: replicas change independently, so EXEC could not check that a watched key is unchanged; for optimistic updates read with QGET and write with QSET and the context",
@@ -121,7 +139,7 @@ extension RESPCommand {
         for name in ["eval", "evalsha", "eval_ro", "evalsha_ro", "script", "fcall", "fcall_ro", "function"] {
             reasons[name] = noScripts
         }
-        for name in ["incr", "incrby", "decr", "decrby", "incrbyfloat", "append", "setrange"] {
+        for name in ["incrbyfloat", "append", "setrange"] {
             reasons[name] = readModifyWrite
         }
         return reasons
@@ -146,6 +164,7 @@ extension RESPCommand {
         if let command = try RESPKeyspaceCommand.parse(name, arguments, limits: limits) { return .keyspace(command) }
         if let command = try RESPTransactionCommand.parse(name, arguments) { return .transaction(command) }
         if let command = try RESPServerCommand.parse(name, arguments) { return .server(command) }
+        if let command = try RESPTypedCommand.parse(name, arguments, limits: limits) { return .typed(command) }
         return nil
     }
 

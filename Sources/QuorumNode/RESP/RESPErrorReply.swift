@@ -15,6 +15,7 @@ import QuorumCore
 /// | `not_found` | `NOTFOUND` |
 /// | `internal` | `INTERNAL` |
 /// | `forbidden` | `NOPERM` (Redis's word for a command or key the user may not use) |
+/// | `wrong_type` | `WRONGTYPE`, with Redis's own text (clients match it) |
 ///
 /// `ERR` stays Redis's: syntax, arity, unknown commands, protocol errors. `SIBLINGS`
 /// answers a plain read of a key with several versions.
@@ -30,6 +31,7 @@ public enum RESPErrorReply {
         "not_found": "NOTFOUND",
         "internal": "INTERNAL",
         "forbidden": "NOPERM",
+        "wrong_type": "WRONGTYPE",
     ]
 
     /// The prefix for a service error code; a code added later still gets a distinct,
@@ -39,8 +41,12 @@ public enum RESPErrorReply {
     }
 
     public static func reply(for error: KVError) -> RESPValue {
-        .error(prefix: prefix(forCode: error.code), error.message)
+        if case .wrongType = error { return .error(prefix: "WRONGTYPE", wrongTypeText) }
+        return .error(prefix: prefix(forCode: error.code), error.message)
     }
+
+    /// Redis's text for `WRONGTYPE`; the detail (`KVError.message`) goes to HTTP clients.
+    public static let wrongTypeText = "Operation against a key holding the wrong kind of value"
 
     /// A plain `GET` found concurrent versions: say how many and which commands resolve them.
     public static func siblings(key: [UInt8], count: Int) -> RESPValue {

@@ -7,7 +7,8 @@ public struct RESPScanRequest: Sendable, Equatable {
     public var pattern: [UInt8]?
     /// Keys to list for this page (Redis's hint); at most `Limits.keyPageMax`.
     public var count: Int
-    /// `TYPE t`: every QuorumKV value is a string, so any other type lists nothing.
+    /// `TYPE t`: a bucket's keys all have its type (`string` for plain values and
+    /// counters, `set`, `hash`), so another type lists nothing.
     public var type: String?
 
     /// Redis's default `COUNT`.
@@ -82,10 +83,21 @@ extension RESPCommandHandler {
         let bucket = request.bucket
         switch command {
         case .type(let key, let own):
-            let read = try await service.get(bucket: bucket, key: key, options: request.options(own))
-            return .simpleString(read.siblings.isEmpty ? "none" : "string")
+            let options = request.options(own)
+            do throws(KVError) {
+                let read = try await service.get(bucket: bucket, key: key, options: options)
+                return .simpleString(read.siblings.isEmpty ? "none" : "string")
+            } catch {
+                let datatype = try await typedBucket(after: error, bucket: bucket)
+                return .simpleString(try await typedTypeName(bucket: bucket, key: key, datatype: datatype, options: options))
+            }
         case .scan(let scan):
-            if let type = scan.type, type != "string" { return Self.scanReply(cursor: 0, keys: []) }
+            // Every key of a bucket has the bucket's type: plain values and counters are
+            // strings, a set bucket's keys sets, a map bucket's hashes.
+            if let type = scan.type {
+                let held = try await bucketType(bucket)
+                if type != Self.redisTypeName(held) { return Self.scanReply(cursor: 0, keys: []) }
+            }
             var token: String?
             if scan.cursor != 0 {
                 switch scanCursors.token(for: scan.cursor, bucket: bucket) {

@@ -24,7 +24,7 @@ public struct RESPSession: Sendable, Equatable {
     /// when the command is read, so a later `SELECT` or `CONSISTENCY` in the same pipeline
     /// does not change a command sent before it.
     public func request(for command: RESPCommand) -> RESPRequest {
-        RESPRequest(command: command, bucket: bucket, defaults: defaults)
+        RESPRequest(command: command, bucket: bucket, defaults: defaults, protocolVersion: protocolVersion)
     }
 }
 
@@ -33,11 +33,15 @@ public struct RESPRequest: Sendable, Equatable {
     public var command: RESPCommand
     public var bucket: String
     public var defaults: RequestOptions
+    /// The connection's protocol when the command was read: a reply Redis gives as a map
+    /// (`HGETALL`) is a RESP3 map only for a connection that said `HELLO 3`.
+    public var protocolVersion: Int
 
-    public init(command: RESPCommand, bucket: String, defaults: RequestOptions = RequestOptions()) {
+    public init(command: RESPCommand, bucket: String, defaults: RequestOptions = RequestOptions(), protocolVersion: Int = 2) {
         self.command = command
         self.bucket = bucket
         self.defaults = defaults
+        self.protocolVersion = protocolVersion
     }
 
     /// The options one call uses: the command's own, then the connection's defaults.

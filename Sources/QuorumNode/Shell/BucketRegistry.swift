@@ -49,6 +49,11 @@ final class BucketRegistry: Sendable {
         known.withLock { $0[bucket] } ?? .defaults
     }
 
+    /// Whether `bucket` has props of its own (set by someone), not the defaults.
+    func isConfigured(_ bucket: String) -> Bool {
+        known.withLock { $0[bucket] != nil }
+    }
+
     /// The most replicas any bucket keeps (the default bucket's n included): how many
     /// copies of a partition anti-entropy and ring changes look after.
     var replicasMax: Int {
@@ -59,18 +64,19 @@ final class BucketRegistry: Sendable {
         known.withLock { $0.map { (bucket: $0.key, props: $0.value) } }.sorted { $0.bucket < $1.bucket }
     }
 
-    /// Keeps `props` if it is newer than the copy held; durable before it returns.
+    /// Joins `props` into the copy held (`BucketProps.joined`); durable before it returns.
     func store(bucket: String, props: BucketProps) throws(KVError) {
         try validateBucketName(bucket)
-        let isNewer = known.withLock { ($0[bucket]?.version ?? .zero) < props.version }
-        guard isNewer else { return }
+        let current = known.withLock { $0[bucket] }
+        let joined = current.map { $0.joined(with: props) } ?? props
+        guard joined != current else { return }
         do {
-            try store.putBucketProps(bucket: bucket, blob: props.encoded())
+            try store.putBucketProps(bucket: bucket, blob: joined.encoded())
         } catch {
             throw .internalError(message: "could not store props of bucket \(bucket): \(error)")
         }
         known.withLock { table in
-            if (table[bucket]?.version ?? .zero) < props.version { table[bucket] = props }
+            table[bucket] = table[bucket].map { $0.joined(with: joined) } ?? joined
         }
     }
 }

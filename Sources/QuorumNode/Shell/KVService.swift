@@ -42,6 +42,20 @@ public protocol KVService: Sendable {
         bucket: String, key: [UInt8], change: ExpiryChange, conditions: [ExpiryCondition], options: RequestOptions
     ) async throws(KVError) -> Bool
 
+    /// Updates a typed key (a counter, set or map; the bucket's datatype): the lead replica
+    /// turns `operation` into a delta and the others join it, acknowledged at w. Answers
+    /// the lead's reply (`INCR`'s new value, `SADD`'s count of new elements, ...).
+    /// Fails `wrong_type` on a bucket of plain values or of another type.
+    func updateType(
+        bucket: String, key: [UInt8], operation: TypedOperation, options: RequestOptions
+    ) async throws(KVError) -> TypedUpdateResult
+
+    /// Reads a typed key's `members` (every member, or the listed ones) at r. An absent
+    /// key answers a nil state.
+    func readType(
+        bucket: String, key: [UInt8], members: MemberSelection, options: RequestOptions
+    ) async throws(KVError) -> TypedReadResult
+
     func bucketProps(bucket: String) async throws(KVError) -> BucketProps
 
     /// Changes some of a bucket's properties and spreads them to every node.
@@ -151,6 +165,18 @@ extension KVService {
         throw .badParameter(name: "command", message: "this service does not change expiry")
     }
 
+    public func updateType(
+        bucket: String, key: [UInt8], operation: TypedOperation, options: RequestOptions
+    ) async throws(KVError) -> TypedUpdateResult {
+        throw .badParameter(name: "command", message: "this service holds no counters, sets or maps")
+    }
+
+    public func readType(
+        bucket: String, key: [UInt8], members: MemberSelection, options: RequestOptions
+    ) async throws(KVError) -> TypedReadResult {
+        throw .badParameter(name: "command", message: "this service holds no counters, sets or maps")
+    }
+
     private static func result<Value>(_ body: () async throws(KVError) -> Value) async -> Result<Value, KVError> {
         do throws(KVError) { return .success(try await body()) } catch { return .failure(error) }
     }
@@ -241,11 +267,14 @@ public struct BucketPropsUpdate: Sendable, Equatable, Codable {
     public var conflict: ConflictMode?
     /// The bucket's default ttl in seconds; 0 removes it.
     public var ttlSeconds: UInt64?
+    /// Makes the bucket one of counters, sets or maps: only when it is created.
+    public var datatype: DataType?
 
     public init(
         n: Int? = nil, r: ConsistencyLevel? = nil, w: ConsistencyLevel? = nil, conflict: ConflictMode? = nil,
-        ttlSeconds: UInt64? = nil
+        ttlSeconds: UInt64? = nil, datatype: DataType? = nil
     ) {
+        self.datatype = datatype
         self.n = n
         self.r = r
         self.w = w
@@ -254,7 +283,7 @@ public struct BucketPropsUpdate: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case n, r, w, conflict
+        case n, r, w, conflict, datatype
         case ttlSeconds = "ttl_seconds"
     }
 }
@@ -289,4 +318,27 @@ public struct PeerHealth: Sendable, Equatable, Codable {
 /// heart offers the `async` forms.
 func awaitCompletion<Value: Sendable>(_ start: (@escaping KVCompletion<Value>) -> Void) async throws(KVError) -> Value {
     try await withCheckedContinuation { continuation in start { continuation.resume(returning: $0) } }.get()
+}
+
+/// What a typed update answers: the lead replica's reply and the acknowledgements.
+public struct TypedUpdateResult: Sendable, Equatable {
+    public var reply: TypedReply
+    public var acks: Int
+
+    public init(reply: TypedReply, acks: Int) {
+        self.reply = reply
+        self.acks = acks
+    }
+}
+
+/// What a typed read answers: the joined state of the selected members (nil: absent),
+/// and how many replicas answered in time.
+public struct TypedReadResult: Sendable, Equatable {
+    public var state: TypedState?
+    public var replies: Int
+
+    public init(state: TypedState?, replies: Int) {
+        self.state = state
+        self.replies = replies
+    }
 }

@@ -1,6 +1,7 @@
 import Logging
 import QuorumCore
 import QuorumServices
+import Synchronization
 
 /// The `KVService` this node offers its client servers. Key reads and writes go to the
 /// request driver of the caller's event loop (`RequestDrivers`: the data path the
@@ -134,6 +135,32 @@ final class NodeService: KVService {
         }
     }
 
+    func updateType(
+        bucket: String, key: [UInt8], operation: TypedOperation, options: RequestOptions
+    ) async throws(KVError) -> TypedUpdateResult {
+        let command = TypedUpdateCommand(bucket: bucket, key: key, operation: operation, options: options, sloppy: sloppyQuorum)
+        return try await awaitCompletion { completion in
+            drivers.run { driver in
+                driver.updateTyped(command) { result in
+                    completion(result.map { TypedUpdateResult(reply: $0.reply, acks: $0.acks) })
+                }
+            }
+        }
+    }
+
+    func readType(
+        bucket: String, key: [UInt8], members: MemberSelection, options: RequestOptions
+    ) async throws(KVError) -> TypedReadResult {
+        let sloppy = sloppyQuorum
+        return try await awaitCompletion { completion in
+            drivers.run { driver in
+                driver.readTyped(bucket: bucket, key: key, members: members, options: options, sloppy: sloppy) { result in
+                    completion(result.map { TypedReadResult(state: $0.state, replies: $0.replies) })
+                }
+            }
+        }
+    }
+
     func delete(bucket: String, key: [UInt8], context: String?, options: RequestOptions) async throws(KVError) -> WriteResult {
         try await awaitCompletion { delete(bucket: bucket, key: key, context: context, options: options, completion: $0) }
     }
@@ -179,6 +206,7 @@ final class NodeService: KVService {
         if let w = update.w { props.w = w }
         if let conflict = update.conflict { props.conflict = conflict }
         if let ttl = update.ttlSeconds { props.ttlSeconds = ttl == 0 ? nil : ttl }
+        if let datatype = update.datatype { props.datatype = try creating(datatype, bucket: bucket, current: props) }
         guard props.n >= 1, props.n <= min(limits.replicasMax, ring.members.count) else {
             throw .badParameter(
                 name: "n", message: "n must be 1...\(min(limits.replicasMax, ring.members.count)) (the cluster has \(ring.members.count) node(s)), got \(props.n)")
@@ -186,11 +214,61 @@ final class NodeService: KVService {
         _ = try RequestOptions().resolve(props: props, clusterSize: ring.members.count, limits: limits)
         props.version = clock.tick()
         try registry.store(bucket: bucket, props: props)
-        broadcast(bucket: bucket, props: props)
         let published = props
         cluster.run { $0.membership.publish(bucket: bucket, props: published) }
         logger.info("bucket props changed", metadata: ["bucket": "\(bucket)", "n": "\(props.n)", "conflict": "\(props.conflict.rawValue)"])
+        guard let datatype = props.datatype else {
+            broadcast(bucket: bucket, props: props)
+            return props
+        }
+        // A typed bucket answers once every member holds its props: until then a member's
+        // replicas refuse its updates, and gossip brings it to the ones that missed it.
+        let missing = await broadcastToAll(bucket: bucket, props: props)
+        guard missing.isEmpty else {
+            throw .unavailable(
+                message: "bucket \(bucket) is a \(datatype.rawValue) bucket here, but \(missing.joined(separator: ", ")) did not "
+                    + "confirm it; their replicas refuse its updates until gossip brings it (seconds); retry to confirm")
+        }
         return props
+    }
+
+    /// The datatype a props change may set: a bucket's type is fixed when it is created,
+    /// because its keys' stored form depends on it.
+    private func creating(_ datatype: DataType, bucket: String, current: BucketProps) throws(KVError) -> DataType {
+        if let held = current.datatype, held != datatype {
+            throw .badParameter(
+                name: "datatype",
+                message: "bucket \(bucket) holds \(held.rawValue)s, and a bucket's datatype is fixed when it is created; "
+                    + "use another bucket for \(datatype.rawValue)s")
+        }
+        if current.datatype == nil, registry.isConfigured(bucket) {
+            throw .badParameter(
+                name: "datatype",
+                message: "bucket \(bucket) already exists for plain values, and a bucket's datatype is fixed when it is "
+                    + "created; use a new bucket name for \(datatype.rawValue)s")
+        }
+        return datatype
+    }
+
+    /// Sends props to every member of the serving and target rings and waits for each
+    /// answer (each within the default request timeout); answers the members that did
+    /// not confirm.
+    private func broadcastToAll(bucket: String, props: BucketProps) async -> [String] {
+        let members = Set(rings.serving.members).union(rings.target.members).subtracting([nodeID]).sorted()
+        guard !members.isEmpty else { return [] }
+        let tally = Mutex((remaining: members.count, missing: [String]()))
+        return await withCheckedContinuation { continuation in
+            for member in members {
+                router.call(member, .setBucketProps(bucket: bucket, props: props), timeoutMilliseconds: limits.requestTimeoutMillisecondsDefault) { response in
+                    let finished: [String]? = tally.withLock { tally in
+                        if (try? response.get()) != .ack { tally.missing.append(member) }
+                        tally.remaining -= 1
+                        return tally.remaining == 0 ? tally.missing.sorted() : nil
+                    }
+                    if let finished { continuation.resume(returning: finished) }
+                }
+            }
+        }
     }
 
     /// Pushes props to every peer at once; peers that miss it catch up through gossip.
@@ -206,6 +284,11 @@ final class NodeService: KVService {
     /// Runs on the caller's request driver (`RequestDriver.truncate`), as the simulator runs it.
     func truncate(bucket: String?) async throws(KVError) -> TruncationReport {
         if let bucket { try validateBucketName(bucket, limits: limits) }
+        if bucket == nil {
+            // FLUSHALL would leave typed buckets' data (see `TypedTruncation`): refused while one exists.
+            let typed = registry.all().filter { $0.props.datatype != nil }.map(\.bucket)
+            if !typed.isEmpty { throw TypedTruncation.refusal(buckets: typed, everyBucket: true) }
+        }
         let timeout = limits.requestTimeoutMillisecondsDefault
         let outcome = try await awaitCompletion { (completion: @escaping KVCompletion<TruncationOutcome>) in
             drivers.run { $0.truncate(bucket: bucket, timeoutMilliseconds: timeout, completion: completion) }

@@ -3,8 +3,9 @@ import QuorumCore
 /// Active anti-entropy on one node: in turn, for each partition it owns and each other
 /// replica of it (`AntiEntropySchedule`), one Merkle exchange (`AntiEntropyExchange`
 /// decides every step), then repair of the keys that differ: both sides' states are
-/// fetched, merged (`KeyRepair`) and written to whichever side lacked the merge, in
-/// compressed `.mergeBatch` batches both ways, so tombstones spread like values.
+/// fetched, merged (`KeyRepair`; a typed key's whole states joined, `TypedKeyRepair`) and
+/// written to whichever side lacked the merge, in compressed `.mergeBatch` batches both
+/// ways, so tombstones (and typed removals) spread like values.
 ///
 /// While the ring changes (a member joins or leaves), the transfers `RingChange` lists for
 /// this node come first, back to back, one exchange each, every key of the partition
@@ -265,14 +266,14 @@ public final class AntiEntropyDriver {
 
     // MARK: Repair
 
-    /// Both sides' states of one key.
-    private struct Fetched {
-        var key: RepairKey
-        var local: KeyState?
-        var remote: KeyState?
+    /// Both sides' states of one key: plain states, or a typed key's whole states.
+    private enum Fetched {
+        case versions(key: RepairKey, local: KeyState?, remote: KeyState?)
+        case typed(key: RepairKey, local: TypedState?, remote: TypedState?)
     }
 
-    /// Merges both sides' states of each key (`KeyRepair`) and writes the merge where it
+    /// Merges both sides' states of each key (`KeyRepair`, or `TypedKeyRepair` for a key of
+    /// a typed bucket: whole states joined as full states) and writes the merge where it
     /// was missing, in compressed batches both ways (`.mergeBatch`, committed as one group on
     /// each side): first to the peer, then to this node's own replica. The states are
     /// fetched `bounds.fetchConcurrency` keys at a time; the exchange bounds a repair at
@@ -290,14 +291,9 @@ public final class AntiEntropyDriver {
             var toPeer: [RepairBatch.Entry] = []
             var toLocal: [RepairBatch.Entry] = []
             for fetched in states {
-                let mode = context.props(for: fetched.key.bucket).conflict
-                guard let decision = KeyRepair(local: fetched.local, remote: fetched.remote, mode: mode) else { continue }
-                if faults.has(.antiEntropyIgnoresTombstones), decision.merged.siblings.allSatisfy(\.isTombstone) {
-                    continue  // the deliberate bug
-                }
-                let entry = RepairBatch.Entry(bucket: fetched.key.bucket, key: fetched.key.key, state: decision.merged, mode: mode)
-                if decision.sendToPeer { toPeer.append(entry) }
-                if decision.writeLocally { toLocal.append(entry) }
+                guard let (entry, local, peer) = decide(fetched) else { continue }
+                if peer { toPeer.append(entry) }
+                if local { toLocal.append(entry) }
             }
             let shipments = chunks(toPeer).map { (entries: $0, target: run.peer) } + chunks(toLocal).map { (entries: $0, target: nodeID) }
             var failed = Set<[UInt8]>()
@@ -317,22 +313,58 @@ public final class AntiEntropyDriver {
         }
     }
 
+    /// The repair of one key: the entry to write, and whether this node and the peer lack it.
+    private func decide(_ fetched: Fetched) -> (entry: RepairBatch.Entry, writeLocally: Bool, sendToPeer: Bool)? {
+        switch fetched {
+        case .versions(let key, let local, let remote):
+            let mode = context.props(for: key.bucket).conflict
+            guard let decision = KeyRepair(local: local, remote: remote, mode: mode) else { return nil }
+            if faults.has(.antiEntropyIgnoresTombstones), decision.merged.siblings.allSatisfy(\.isTombstone) {
+                return nil  // the deliberate bug
+            }
+            let entry = RepairBatch.Entry(bucket: key.bucket, key: key.key, state: decision.merged, mode: mode)
+            return (entry, decision.writeLocally, decision.sendToPeer)
+        case .typed(let key, let local, let remote):
+            guard let decision = TypedKeyRepair(local: local, remote: remote) else {
+                if let local, let remote, local.datatype != remote.datatype {
+                    context.log(.error, "anti-entropy found a typed key of two datatypes; not repaired", [
+                        "bucket": key.bucket, "local": local.datatype.rawValue, "remote": remote.datatype.rawValue,
+                    ])
+                }
+                return nil
+            }
+            let entry = RepairBatch.Entry(bucket: key.bucket, key: key.key, typed: decision.merged)
+            return (entry, decision.writeLocally, decision.sendToPeer)
+        }
+    }
+
     /// One key's name in a set of keys: bucket, a zero byte, key.
     private static func name(_ entry: RepairBatch.Entry) -> [UInt8] {
         Array(entry.bucket.utf8) + [0] + entry.key
     }
 
     /// Both sides' state of each key, at most `bounds.fetchConcurrency` keys in flight, in
-    /// the keys' order; keys either side failed to answer are left out.
+    /// the keys' order; keys either side failed to answer are left out. A key of a typed
+    /// bucket is fetched whole (`.typedFetch` of every member): repair ships full states.
     private func fetchBoth(_ keys: [RepairKey], peer: String, completion: @escaping ([Fetched]) -> Void) {
         var fetched = [Fetched?](repeating: nil, count: keys.count)
         BoundedSteps.run(count: keys.count, concurrency: bounds.fetchConcurrency, step: { [self] index, finished in
             let key = keys[index]
+            if context.props(for: key.bucket).datatype != nil {
+                let request = PeerRequest.typedFetch(bucket: key.bucket, key: key.key, members: .all)
+                return call(nodeID, request) { [self] response in
+                    guard case .typed(let local)? = response else { return finished() }
+                    call(peer, request) { response in
+                        if case .typed(let remote)? = response { fetched[index] = .typed(key: key, local: local, remote: remote) }
+                        finished()
+                    }
+                }
+            }
             let request = PeerRequest.fetch(bucket: key.bucket, key: key.key)
             call(nodeID, request) { [self] response in
                 guard case .state(let local)? = response else { return finished() }
                 call(peer, request) { response in
-                    if case .state(let remote)? = response { fetched[index] = Fetched(key: key, local: local, remote: remote) }
+                    if case .state(let remote)? = response { fetched[index] = .versions(key: key, local: local, remote: remote) }
                     finished()
                 }
             }
@@ -346,7 +378,7 @@ public final class AntiEntropyDriver {
         var chunk: [RepairBatch.Entry] = []
         var chunkBytes = 0
         for entry in entries {
-            let size = entry.key.count + entry.bucket.utf8.count + entry.state.encoded().count
+            let size = entry.key.count + entry.bucket.utf8.count + entry.stateBytes
             if !chunk.isEmpty, chunkBytes + size > bounds.batchBytesMax {
                 chunks.append(chunk)
                 chunk = []

@@ -5,7 +5,9 @@ import QuorumCore
 /// replicas' states: delete the copy (a replica holds it, or it was purged since), hand
 /// it off to the replicas first (a recent write they missed) and then delete it, or wait
 /// (a replica is silent). Deletes are compare-and-deletes on the copy's digest
-/// (`PeerRequest.purge` to this node), so a write that lands meanwhile stays.
+/// (`PeerRequest.purge` to this node), so a write that lands meanwhile stays. A typed
+/// key's copy moves whole (`TypedStrayCopyRule`): handed off as a full state, and deleted
+/// with its member rows only once a replica holds everything it has.
 ///
 /// Like `TombstonePurgeDriver`: one pass per anti-entropy tick scans one page of one
 /// partition this node does not replicate for every bucket (resuming where the last pass
@@ -32,15 +34,21 @@ public final class StrayCopyDriver {
     /// Starts one pass unless one is still running.
     public func tick() {
         sweep.tick(partitions: { [self] in candidates(ring: $0) }) { [self] ring, partition, rows, done in
-            let strays: [(row: StoredRow, copy: KeyState, replicas: [String])] = rows.compactMap { row in
+            let strays: [(row: StoredRow, copy: KeyState?, replicas: [String])] = rows.compactMap { row in
                 let replicas = sweep.replicas(of: row.bucket, partition: partition, ring: ring)
-                guard StrayCopyRule.isStray(node: sweep.nodeID, replicas: replicas), let copy = try? KeyState(decoding: row.blob)
-                else { return nil }
+                guard StrayCopyRule.isStray(node: sweep.nodeID, replicas: replicas) else { return nil }
+                if TypedHeader.isTypedHeader(row.blob) { return (row, nil, replicas) }
+                guard let copy = try? KeyState(decoding: row.blob) else { return nil }
                 return (row, copy, replicas)
             }
             BoundedSteps.run(count: strays.count, step: { [self] index, finished in
                 let stray = strays[index]
-                settle(bucket: stray.row.bucket, key: stray.row.key, copy: stray.copy, replicas: stray.replicas, done: finished)
+                guard let copy = stray.copy else {
+                    let digest = StableHash.hash(stray.row.blob)
+                    return settleTyped(
+                        bucket: stray.row.bucket, key: stray.row.key, digest: digest, replicas: stray.replicas, done: finished)
+                }
+                settle(bucket: stray.row.bucket, key: stray.row.key, copy: copy, replicas: stray.replicas, done: finished)
             }, done: done)
         }
     }
@@ -82,8 +90,52 @@ public final class StrayCopyDriver {
         }
     }
 
+    /// A typed key's stray copy (`TypedStrayCopyRule`): its whole state and each replica's
+    /// are fetched; it is handed off whole (a full-state join) where lacking, and deleted,
+    /// members and all, once a replica holds it. The delete compares the header's digest
+    /// as scanned (`digest`), so a write that reached the copy since keeps it for a later pass.
+    private func settleTyped(bucket: String, key: [UInt8], digest: UInt64, replicas: [String], done: @escaping () -> Void) {
+        let fetch = PeerRequest.typedFetch(bucket: bucket, key: key, members: .all)
+        sweep.call(sweep.nodeID, fetch) { [self] response in
+            guard case .typed(let held)? = response, let copy = held else { return done() }
+            let down = sweep.context.unreachable()
+            var answers = [TypedState??](repeating: nil, count: replicas.count)
+            BoundedSteps.run(count: replicas.count, step: { [self] index, finished in
+                guard !down.contains(replicas[index]) else { return finished() }
+                sweep.call(replicas[index], fetch) { response in
+                    if case .typed(let state)? = response { answers[index] = .some(state) }
+                    finished()
+                }
+            }, done: { [self] in
+                switch TypedStrayCopyRule.decide(copy: copy, replicas: answers) {
+                case .keep, .wait:
+                    done()
+                case .delete:
+                    delete(bucket: bucket, key: key, digest: digest, done: done)
+                case .handOff(let lacking):
+                    var stored = 0
+                    let merge = PeerRequest.typedMerge(bucket: bucket, key: key, state: copy, isFull: true)
+                    BoundedSteps.run(count: lacking.count, step: { [self] index, finished in
+                        sweep.call(replicas[lacking[index]], merge) { response in
+                            if response == .ack { stored += 1 }
+                            finished()
+                        }
+                    }, done: { [self] in
+                        handedOff += stored
+                        guard stored == lacking.count else { return done() }
+                        delete(bucket: bucket, key: key, digest: digest, done: done)
+                    })
+                }
+            })
+        }
+    }
+
     private func delete(bucket: String, key: [UInt8], copy: KeyState, done: @escaping () -> Void) {
-        let digest = MerkleTree.versionDigest(of: copy)
+        delete(bucket: bucket, key: key, digest: MerkleTree.versionDigest(of: copy), done: done)
+    }
+
+    /// Compare-and-delete of this node's copy on `digest` (of the stored bytes).
+    private func delete(bucket: String, key: [UInt8], digest: UInt64, done: @escaping () -> Void) {
         sweep.call(sweep.nodeID, .purge(bucket: bucket, key: key, digest: digest)) { [self] response in
             if response == .ack { removed += 1 }
             done()

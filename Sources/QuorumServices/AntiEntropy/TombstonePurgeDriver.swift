@@ -12,6 +12,14 @@ import QuorumCore
 /// while the ring changes. A replica that misses a purge keeps its tombstone; anti-entropy
 /// copies it back to the others, which is safe, and a later pass retries.
 ///
+/// Typed keys (counters, sets, maps; issue #16) are never purged, not even one reset to no
+/// members: their header's causal context is what makes removals stick. A delta still in
+/// flight (a hint, a late merge, a replica back from a partition) carries dots the context
+/// covers; joined into a key whose context was purged, those dots would count as new and
+/// bring removed elements or old increments back. What a reset typed key keeps is its
+/// header (context and dedupe window), bounded by `Limits.typedActorsMax` and
+/// `typedOperationIDsMax`, not by how many elements it ever held.
+///
 /// Runs on its executor, like the `AntiEntropyDriver` whose ticks drive it.
 public final class TombstonePurgeDriver {
     /// Tombstones removed from every replica since start (counted by the node that ran the check).
@@ -44,6 +52,8 @@ public final class TombstonePurgeDriver {
             let now = clock.nowMilliseconds()
             let grace = sweep.context.tombstoneGraceMilliseconds
             let candidates: [(row: StoredRow, state: KeyState)] = rows.compactMap { row in
+                // Typed keys are never purged (see the type's doc).
+                guard !TypedHeader.isTypedHeader(row.blob) else { return nil }
                 // A truncated bucket's old versions count as the tombstones replicas answer them as.
                 guard let stored = try? KeyState(decoding: row.blob) else { return nil }
                 let state = stored.truncated(before: sweep.context.truncationPoint(for: row.bucket))

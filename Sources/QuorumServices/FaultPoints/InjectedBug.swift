@@ -47,6 +47,11 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// answers nor from their stores, and coordinators hand them to clients, so a read
     /// long after a version's deadline still returns it.
     case expiryIgnored
+    /// A replica joining a counter's delta or state keeps whichever side has the larger
+    /// total instead of joining per actor (the naive merge of a G-counter done wrong),
+    /// while still merging the contexts: the smaller side's increments are dropped for
+    /// good, so acknowledged increments go missing from the final value.
+    case counterMergeTakesMax
 
     /// Every bug `--bug` can switch on, in declaration order: all cases but `none`, so a
     /// new case shows up in `--list-bugs` and `--help` without editing either.

@@ -34,7 +34,17 @@ public final class HintDriver {
     public func take(
         target: String, bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode, respond: @escaping (PeerResponse) -> Void
     ) {
-        switch queue.enqueue(target: target, bucket: bucket, key: key, state: state, mode: mode, nowMilliseconds: clock.nowMilliseconds()) {
+        take(target: target, bucket: bucket, key: key, payload: .versions(state, mode: mode), respond: respond)
+    }
+
+    /// Takes a typed key's delta as a hint (merged into one held for the key, if any);
+    /// answers like `take`.
+    public func takeTyped(target: String, bucket: String, key: [UInt8], delta: TypedState, respond: @escaping (PeerResponse) -> Void) {
+        take(target: target, bucket: bucket, key: key, payload: .typed(delta), respond: respond)
+    }
+
+    private func take(target: String, bucket: String, key: [UInt8], payload: HintPayload, respond: @escaping (PeerResponse) -> Void) {
+        switch queue.enqueue(target: target, bucket: bucket, key: key, payload: payload, nowMilliseconds: clock.nowMilliseconds()) {
         case .refused(let refusal):
             log.log(.warning, "hint refused", ["target": target, "reason": refusal.message])
             respond(.failure(code: "overloaded", message: refusal.message))
@@ -65,12 +75,23 @@ public final class HintDriver {
             guard !batch.isEmpty else { continue }
             var tally = BatchTally(remaining: batch.count)
             for hint in batch {
-                let request = PeerRequest.merge(bucket: hint.bucket, key: hint.key, state: hint.state, mode: hint.mode)
+                let request = Self.delivery(of: hint)
                 replicas.call(target, request, timeoutMilliseconds: deliveryTimeoutMilliseconds) { [self] response in
                     guard tally.record(id: hint.id, acknowledged: response == .ack) else { return }
                     finish(target: target, delivered: tally.delivered, anyFailed: tally.anyFailed)
                 }
             }
+        }
+    }
+
+    /// The merge that hands a hint over: a plain state merged under its mode, a typed
+    /// delta joined as a delta.
+    static func delivery(of hint: Hint) -> PeerRequest {
+        switch hint.payload {
+        case .versions(let state, let mode):
+            return .merge(bucket: hint.bucket, key: hint.key, state: state, mode: mode)
+        case .typed(let delta):
+            return .typedMerge(bucket: hint.bucket, key: hint.key, state: delta, isFull: false)
         }
     }
 

@@ -16,6 +16,7 @@ public final class ReplicaDriver {
     /// Finds a key's partition. A key's partition depends only on the partition count,
     /// which never changes for a node, so no ring (and no lock) is read per request.
     private let placement: Ring
+    private let typed: TypedReplica
 
     public init(
         nodeID: String, partitionCount: Int, limits: Limits, storage: any ReplicaStorage, trees: any MerkleIndex,
@@ -24,6 +25,7 @@ public final class ReplicaDriver {
         self.clock = clock
         self.nodeID = nodeID
         placement = Ring(members: [nodeID], partitionCount: partitionCount)
+        typed = TypedReplica(limits: limits, storage: storage, context: context, placement: placement, faults: faults)
         self.limits = limits
         self.storage = storage
         self.trees = trees
@@ -63,6 +65,14 @@ public final class ReplicaDriver {
                 case .failure(let error): respond(.failure(code: error.code, message: error.message))
                 }
             }
+        case .typedUpdate(let bucket, let key, let operation, let stamp):
+            typed.lead(bucket: bucket, key: key, operation: operation, stamp: stamp, respond: respond)
+        case .typedMerge(let bucket, let key, let state, let isFull):
+            typed.merge(bucket: bucket, key: key, state: state, isFull: isFull, respond: respond)
+        case .typedFetch(let bucket, let key, let members):
+            typed.fetch(bucket: bucket, key: key, members: members, respond: respond)
+        case .storeTypedHint(let target, let bucket, let key, let state):
+            context.takeTypedHint(target: target, bucket: bucket, key: key, state: state, respond: respond)
         case .ping:
             respond(.pong)
         case .gossip:
@@ -84,6 +94,9 @@ public final class ReplicaDriver {
         storage.readState(partition: partition, bucket: bucket, key: key) { [self] result in
             switch result {
             case .success(let blob):
+                if let blob, TypedHeader.isTypedHeader(blob) {
+                    return respond(.failure(code: "wrong_type", message: Self.typedKeyMessage(bucket: bucket)))
+                }
                 let held: KeyState?
                 do {
                     held = try blob.map { try KeyState(decoding: $0) }
@@ -111,7 +124,8 @@ public final class ReplicaDriver {
         }
     }
 
-    /// Live keys of one bucket in one partition; tombstoned keys are skipped.
+    /// Live keys of one bucket in one partition; tombstoned keys are skipped, and typed
+    /// keys count as live while they hold a member (a reset set or map lists as absent).
     private func listKeys(bucket: String, partition: Int, after: [UInt8]?, limit: Int, respond: @escaping (PeerResponse) -> Void) {
         guard partition >= 0, partition < placement.partitionCount else {
             return respond(.failure(code: "bad_parameter", message: "partition \(partition) is outside the ring"))
@@ -125,8 +139,11 @@ public final class ReplicaDriver {
                 let inBucket = rows.prefix { $0.bucket == bucket }
                 let now = clock.nowMilliseconds()
                 let point = context.truncationPoint(for: bucket)
-                let live = inBucket.filter {
-                    (try? KeyState(decoding: $0.blob))?.truncated(before: point).isDeleted(atMilliseconds: now) == false
+                let live = inBucket.filter { row in
+                    if TypedHeader.isTypedHeader(row.blob) {
+                        return ((try? TypedHeader(decoding: row.blob, limits: limits))?.memberCount ?? 0) > 0
+                    }
+                    return (try? KeyState(decoding: row.blob))?.truncated(before: point).isDeleted(atMilliseconds: now) == false
                 }.map(\.key)
                 let more = rows.count == limit && inBucket.count == rows.count
                 respond(.keys(live, resumeAfter: more ? inBucket.last?.key : nil))
@@ -167,12 +184,15 @@ public final class ReplicaDriver {
         }
     }
 
-    /// Merges every state of an anti-entropy batch; acks once all are committed.
+    /// Merges every state of an anti-entropy batch (a typed key's whole state joined as a
+    /// full state); acks once all are committed.
     private func mergeBatch(compressed: [UInt8], originalLength: Int, respond: @escaping (PeerResponse) -> Void) {
         var entries: [RepairBatch.Entry]
         do {
             guard originalLength <= limits.frameBytesMax else { throw WireError.malformed("batch of \(originalLength) bytes") }
-            entries = try RepairBatch(decoding: try context.decompress(compressed, originalLength: originalLength)).entries
+            entries = try RepairBatch(
+                decoding: try context.decompress(compressed, originalLength: originalLength), limits: limits
+            ).entries
         } catch {
             return respond(.failure(code: "bad_parameter", message: "unreadable repair batch: \(error)"))
         }
@@ -181,11 +201,17 @@ public final class ReplicaDriver {
         var remaining = entries.count
         var failed = false
         for entry in entries {
-            merge(bucket: entry.bucket, key: entry.key, state: entry.state, mode: entry.mode) { response in
+            let stored: (PeerResponse) -> Void = { response in
                 if response != .ack { failed = true }
                 remaining -= 1
                 guard remaining == 0 else { return }
                 respond(failed ? .failure(code: "internal", message: "some states of the repair batch were not stored") : .ack)
+            }
+            switch entry.payload {
+            case .versions(let state, let mode):
+                merge(bucket: entry.bucket, key: entry.key, state: state, mode: mode, respond: stored)
+            case .typed(let state):
+                typed.merge(bucket: entry.bucket, key: entry.key, state: state, isFull: true, respond: stored)
             }
         }
     }
@@ -207,6 +233,11 @@ public final class ReplicaDriver {
             case .failure(let failure): respond(self.failure(failure, doing: "purge"))
             }
         }
+    }
+
+    /// Why a plain read or write found a typed key (a counter, set or map) instead.
+    static func typedKeyMessage(bucket: String) -> String {
+        "the key in bucket \(bucket) holds a counter, set or map, not a plain value; use the typed commands for it"
     }
 
     /// A state as a replica hands it out and keeps it: versions below the bucket's
@@ -233,6 +264,8 @@ public final class ReplicaDriver {
         // is applied by the next read or write of the key (`fetch` converts on read).
         let point = context.truncationPoint(for: bucket)
         storage.updateState(partition: partition, bucket: bucket, key: key, transform: { blob throws(KVError) in
+            // A plain write never replaces a typed key's header (its member rows would be orphaned).
+            if let blob, TypedHeader.isTypedHeader(blob) { throw .wrongType(message: Self.typedKeyMessage(bucket: bucket)) }
             let current: KeyState?
             do {
                 current = try blob.map { try KeyState(decoding: $0) }

@@ -14,12 +14,12 @@ import QuorumCore
 /// come from a `ReplicaPlanCache`, rebuilt only when the ring or the unreachable peers change.
 public final class RequestDriver {
     public let nodeID: String
-    private let limits: Limits
-    private let readRepairProbability: Double
+    let limits: Limits
+    let readRepairProbability: Double
     let replicas: any ReplicaCaller
     let context: any RequestContext
-    private let random: any RandomSource
-    private let faults: FaultPoints
+    let random: any RandomSource
+    let faults: FaultPoints
     let sweep: DeadlineSweep
     private(set) var plans: ReplicaPlanCache
 
@@ -299,20 +299,21 @@ public final class RequestDriver {
 
     /// A checked request: its bucket's props, its resolved options, and the ring it is
     /// placed by from start to end.
-    private struct Admitted {
+    struct Admitted {
         var props: BucketProps
         var options: ResolvedOptions
         var ring: Ring
     }
 
     /// Checks the request and claims an admission slot (given back when the run finishes).
-    private func admit(
-        bucket: String, key: [UInt8], options: RequestOptions, for operation: QuorumOperation
+    func admit(
+        bucket: String, key: [UInt8], options: RequestOptions, for operation: QuorumOperation, holding: BucketHolding = .plain
     ) throws(KVError) -> Admitted {
         try validateBucketName(bucket, limits: limits)
         guard !key.isEmpty else { throw .badParameter(name: "key", message: "the key is empty; keys are 1 to \(limits.keyBytesMax) bytes") }
         guard key.count <= limits.keyBytesMax else { throw .tooLarge(what: "key", bytes: key.count, limit: limits.keyBytesMax) }
         let props = context.props(for: bucket)
+        try holding.check(props, bucket: bucket)
         let ring = context.serving
         let resolved = try options.resolve(props: props, clusterSize: ring.members.count, limits: limits, for: operation)
         guard context.admit() else {
@@ -323,7 +324,7 @@ public final class RequestDriver {
     }
 
     /// The key's replica slots: its preference list, with stand-ins past it when sloppy.
-    private func replicaPlan(ring: Ring, bucket: String, key: [UInt8], n: Int, sloppy: Bool) -> ReplicaPlan {
+    func replicaPlan(ring: Ring, bucket: String, key: [UInt8], n: Int, sloppy: Bool) -> ReplicaPlan {
         plans.plan(ring: ring, partition: ring.partition(bucket: bucket, key: key), n: n, sloppy: sloppy, context: context)
     }
 

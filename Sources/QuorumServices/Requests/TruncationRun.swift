@@ -13,9 +13,18 @@ extension RequestDriver {
     /// write below the point, so a write acknowledged after the answer is never hidden by
     /// it. A member that does not answer within `timeoutMilliseconds` fails the call with
     /// `unavailable` naming it; the members that did keep the point, and it can be retried.
+    ///
+    /// A typed bucket (counters, sets, maps) is refused with `bad_parameter`: its keys'
+    /// dots carry no timestamps, so no point can say which of them came before it, and
+    /// the typed paths ignore truncation points. Rather than answer "truncated" and leave
+    /// the data, the refusal says so (the node refuses `FLUSHALL` the same way while a
+    /// typed bucket exists; see `TypedTruncation`).
     public func truncate(
         bucket: String?, timeoutMilliseconds: Int, completion: @escaping (Result<TruncationOutcome, KVError>) -> Void
     ) {
+        if let bucket, context.props(for: bucket).datatype != nil {
+            return completion(.failure(TypedTruncation.refusal(buckets: [bucket])))
+        }
         let point = context.tick()
         let members = Set(context.serving.members).union(context.target.members).sorted()
         var adopted: Set<String> = []
@@ -46,5 +55,22 @@ extension RequestDriver {
             message: "truncating \(what) needs every member to adopt it, but \(missing.joined(separator: ", ")) did not "
                 + "answer; the members that did hide the old versions already. Bring the members up (or remove them from "
                 + "the cluster) and truncate again")
+    }
+}
+
+/// Why typed buckets are not truncated (issue #16), in one place for every caller.
+public enum TypedTruncation {
+    /// The refusal of a truncation that would cover `buckets`, typed buckets all;
+    /// `everyBucket` when it was `FLUSHALL` (`POST /cluster/truncate`).
+    public static func refusal(buckets: [String], everyBucket: Bool = false) -> KVError {
+        let names = buckets.sorted().joined(separator: ", ")
+        let what = buckets.count == 1 ? "the typed bucket \(names)" : "the typed buckets \(names)"
+        let instead = everyBucket
+            ? "; nothing was truncated. Truncate the plain buckets one by one, and reset typed keys with DEL"
+            : "; reset its keys with DEL instead"
+        return .badParameter(
+            name: "bucket",
+            message: "cannot truncate \(what): counters, sets and maps are not truncated (their updates carry no "
+                + "timestamps a truncation point could cut at)" + instead)
     }
 }

@@ -12,6 +12,13 @@ public protocol ReplicaContext: ServiceLog {
     func takeHint(
         target: String, bucket: String, key: [UInt8], state: KeyState, mode: ConflictMode,
         respond: @escaping (PeerResponse) -> Void)
+    /// Keeps a typed key's delta as a hint for `target`; answers once it is durable, or a refusal.
+    func takeTypedHint(
+        target: String, bucket: String, key: [UInt8], state: TypedState, respond: @escaping (PeerResponse) -> Void)
+    /// The type of `bucket`'s keys by this node's copy of its props; nil for plain values.
+    /// A replica takes typed updates only for a bucket it knows is of that type, so it
+    /// never stores a typed row in a bucket it treats as plain.
+    func datatype(of bucket: String) -> DataType?
     /// Stores a bucket's props if newer than the copy held.
     func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void)
     /// The point below which `bucket`'s versions read as deleted, if it was truncated.

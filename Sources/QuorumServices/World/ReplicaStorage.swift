@@ -19,12 +19,31 @@ public protocol ReplicaStorage: AnyObject {
         completion: @escaping (Result<[UInt8], StateWriteError>) -> Void)
 
     /// Compare-and-delete: removes the key's state if `matches` accepts the state stored at
-    /// that moment; completes with whether it removed one.
+    /// that moment, and with it a typed key's member rows; completes with whether it removed one.
     func deleteState(
         partition: Int, bucket: String, key: [UInt8], matches: @escaping @Sendable ([UInt8]) -> Bool,
         completion: @escaping (Result<Bool, StorageFailure>) -> Void)
 
-    /// Up to `limit` rows of a partition in (bucket, key) order, after `after`.
+    /// A typed key (issue #16) as committed: its header (the key's `kv` state) and the
+    /// `members` selected that exist, sorted by member bytes, read in one snapshot; nil
+    /// when the key holds no state.
+    func readTyped(
+        partition: Int, bucket: String, key: [UInt8], members: MemberSelection,
+        completion: @escaping (Result<StoredTyped?, StorageFailure>) -> Void)
+
+    /// Read-modify-write of a typed key in commit order, like `updateState`: `transform`
+    /// gets the header and the selected members (nil when the key holds no state) and
+    /// returns the new header and the member rows to change; header and members commit in
+    /// one transaction, and the header's digest goes into the partition's Merkle tree like
+    /// any state's. `completion` gets the header stored and the selected members as stored
+    /// after the change, or the transform's `KVError` (nothing of it stored), or a store failure.
+    func updateTyped(
+        partition: Int, bucket: String, key: [UInt8], members: MemberSelection,
+        transform: @escaping @Sendable (StoredTyped?) throws(KVError) -> TypedRowChanges,
+        completion: @escaping (Result<StoredTyped, StateWriteError>) -> Void)
+
+    /// Up to `limit` rows of a partition in (bucket, key) order, after `after`: `kv` rows
+    /// only (a typed key's header), never its member rows.
     func scan(
         partition: Int, after: (bucket: String, key: [UInt8])?, limit: Int,
         completion: @escaping (Result<[StoredRow], StorageFailure>) -> Void)

@@ -1,3 +1,5 @@
+import QuorumNode
+
 /// What `HELP` prints in `quorumkv shell`.
 enum ShellHelp {
     struct Entry {
@@ -41,6 +43,9 @@ enum ShellHelp {
             words: ["HISTORY", "!", "!!"],
             lines: [("HISTORY [count]", "List earlier lines"), ("!n   !!", "Run line n of HISTORY, or the previous line, again")]),
         Entry(words: ["CONNECT"], lines: [("CONNECT [host:port]", "Show or change the node the shell talks to")]),
+        Entry(
+            words: TypedClientCommand.words,
+            lines: TypedClientCommand.usage),
         Entry(words: ["HELP", "?"], lines: [("HELP [command]", "This list, or one command's")]),
         Entry(words: ["QUIT", "EXIT"], lines: [("QUIT   EXIT   Ctrl-D", "Leave")]),
     ]

@@ -154,6 +154,14 @@ final class ShellSession {
                 knownContext = nil
             }
             FileOutput.standardOutput("endpoint: \(self.endpoint)\n")
+        case .typed(let command):
+            let output = try await call { client, bucket, options throws(KVClientError) in
+                try await TypedClientRunner.run(command, client: client, bucket: bucket, options: options)
+            }
+            guard output.found else {
+                throw CommandFailure(code: "not_found", message: "nothing found in bucket \(bucket)", exit: .notFound)
+            }
+            FileOutput.standardOutput(output.text.isEmpty ? "(empty)\n" : output.text)
         case .help(let topic):
             guard let text = ShellHelp.text(topic: topic) else {
                 throw CommandFailure(

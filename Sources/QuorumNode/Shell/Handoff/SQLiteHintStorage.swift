@@ -37,15 +37,31 @@ final class SQLiteHintStorage: HintStorage {
         }
     }
 
-    private static func row(from hint: Hint) -> StoredHint {
-        StoredHint(
-            id: Int64(hint.id), target: hint.target, bucket: hint.bucket, key: hint.key, mode: hint.mode == .lww ? 0 : 1,
-            blob: hint.state.encoded(), createdMilliseconds: hint.createdMilliseconds)
+    /// The `mode` column says what the blob is: 0 and 1 a plain `KeyState` under lww or
+    /// vclock, 2 a typed key's delta (`TypedState`, issue #16). No schema change: older
+    /// rows keep their meaning.
+    private static let typedDeltaMode = 2
+
+    static func row(from hint: Hint) -> StoredHint {
+        let (mode, blob): (Int, [UInt8])
+        switch hint.payload {
+        case .versions(let state, let conflict): (mode, blob) = (conflict == .lww ? 0 : 1, state.encoded())
+        case .typed(let delta): (mode, blob) = (typedDeltaMode, delta.encoded(isFull: false))
+        }
+        return StoredHint(
+            id: Int64(hint.id), target: hint.target, bucket: hint.bucket, key: hint.key, mode: mode, blob: blob,
+            createdMilliseconds: hint.createdMilliseconds)
     }
 
-    private static func hint(from row: StoredHint) throws -> Hint {
-        Hint(
-            id: UInt64(row.id), target: row.target, bucket: row.bucket, key: row.key, state: try KeyState(decoding: row.blob),
-            mode: row.mode == 0 ? .lww : .vclock, createdMilliseconds: row.createdMilliseconds)
+    static func hint(from row: StoredHint) throws -> Hint {
+        let payload: HintPayload
+        switch row.mode {
+        case 0, 1: payload = .versions(try KeyState(decoding: row.blob), mode: row.mode == 0 ? .lww : .vclock)
+        case typedDeltaMode: payload = .typed(try TypedState(decoding: row.blob))
+        default: throw WireError.malformed("a stored hint of unknown kind \(row.mode); a newer release wrote it")
+        }
+        return Hint(
+            id: UInt64(row.id), target: row.target, bucket: row.bucket, key: row.key, payload: payload,
+            createdMilliseconds: row.createdMilliseconds)
     }
 }

@@ -49,6 +49,15 @@ final class NodeReplicaContext: ReplicaContext {
         hints.run { $0.take(target: target, bucket: bucket, key: key, state: state, mode: mode, respond: answer) }
     }
 
+    func takeTypedHint(
+        target: String, bucket: String, key: [UInt8], state: TypedState, respond: @escaping (PeerResponse) -> Void
+    ) {
+        let answer = LoopHop.back(to: loop, respond)
+        hints.run { $0.takeTyped(target: target, bucket: bucket, key: key, delta: state, respond: answer) }
+    }
+
+    func datatype(of bucket: String) -> DataType? { registry.props(for: bucket).datatype }
+
     func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void) {
         let answer = LoopHop.back(to: loop, completion)
         blockingQueue.async { [registry] in

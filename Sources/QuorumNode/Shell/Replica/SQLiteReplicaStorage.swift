@@ -91,6 +91,48 @@ final class SQLiteReplicaStorage: ReplicaStorage, MerkleIndex {
         }
     }
 
+    /// On `blockingQueue` always: header and members are read in one read transaction,
+    /// which the loop must not wait for.
+    func readTyped(
+        partition: Int, bucket: String, key: [UInt8], members: MemberSelection,
+        completion: @escaping (Result<StoredTyped?, StorageFailure>) -> Void
+    ) {
+        let answer = LoopHop.back(to: loop, completion)
+        blockingQueue.async { [store] in
+            answer(Result {
+                try store.readTyped(partition: partition, bucket: bucket, key: key, members: members)
+            }.mapError(Self.failure))
+        }
+    }
+
+    /// `updateState`'s pattern: the header's digests before and after are taken in the
+    /// writer's transaction and told to the tree from the commit-ordered completion, so a
+    /// typed key's Merkle leaf follows its header like any state's.
+    func updateTyped(
+        partition: Int, bucket: String, key: [UInt8], members: MemberSelection,
+        transform: @escaping @Sendable (StoredTyped?) throws(KVError) -> TypedRowChanges,
+        completion: @escaping (Result<StoredTyped, StateWriteError>) -> Void
+    ) {
+        let answer = LoopHop.back(to: loop, completion)
+        let digests = Mutex<(old: UInt64?, new: UInt64?)>((nil, nil))
+        store.updateTyped(partition: partition, bucket: bucket, key: key, members: members, transform: { stored in
+            let changes = try transform(stored)
+            digests.withLock { $0 = (stored.map { StableHash.hash($0.header) }, StableHash.hash(changes.header)) }
+            return changes
+        }, completion: { [trees] result in
+            switch result {
+            case .success(let stored):
+                let change = digests.withLock { $0 }
+                trees.record(partition: partition, keyHash: StableHash.keyHash(bucket: bucket, key: key), old: change.old, new: change.new)
+                answer(.success(stored))
+            case .failure(let error as KVError):
+                answer(.failure(.refused(error)))
+            case .failure(let error):
+                answer(.failure(.storage(Self.failure(error))))
+            }
+        })
+    }
+
     func scan(
         partition: Int, after: (bucket: String, key: [UInt8])?, limit: Int,
         completion: @escaping (Result<[StoredRow], StorageFailure>) -> Void
