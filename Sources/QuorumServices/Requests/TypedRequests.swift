@@ -143,7 +143,8 @@ extension RequestDriver {
             guard update.command.operation.isIdempotentAcrossLeads else {
                 return run.finish(.failure(.unavailable(
                     message: "the lead replica \(node) did not answer in time: the increment may or may not have been "
-                        + "applied, and retrying it through another node may count it twice")))
+                        + "applied; read the counter before retrying, or send increments with an operation id "
+                        + "(RESP ID, HTTP \"id\") so a retry the same lead takes is counted once")))
             }
             next = run.coordinator.leadFailed(node: node, error: nil)
         }
