@@ -4,9 +4,9 @@ public struct RepairBatch: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var bucket: String
         public var key: [UInt8]
-        public var payload: Payload
+        public var payload: ReplicaPayload
 
-        public init(bucket: String, key: [UInt8], payload: Payload) {
+        public init(bucket: String, key: [UInt8], payload: ReplicaPayload) {
             self.bucket = bucket
             self.key = key
             self.payload = payload
@@ -23,16 +23,10 @@ public struct RepairBatch: Sendable, Equatable {
         }
 
         /// A plain entry's state; nil for a typed key's.
-        public var state: KeyState? {
-            if case .versions(let state, _) = payload { return state }
-            return nil
-        }
+        public var state: KeyState? { payload.state }
 
         /// A plain entry's conflict mode; nil for a typed key's.
-        public var mode: ConflictMode? {
-            if case .versions(_, let mode) = payload { return mode }
-            return nil
-        }
+        public var mode: ConflictMode? { payload.mode }
 
         /// The encoded size of the entry's state: what batches are cut by.
         public var stateBytes: Int {
@@ -43,15 +37,6 @@ public struct RepairBatch: Sendable, Equatable {
         }
     }
 
-    /// What one entry repairs.
-    public enum Payload: Sendable, Equatable {
-        /// A plain key's merged state, merged under the bucket's conflict mode.
-        case versions(KeyState, mode: ConflictMode)
-        /// A typed key's whole state (every member): the receiver joins it with `isFull`
-        /// true, so a member it holds and the state does not list loses the dots the
-        /// state's context covers (they were removed on the other side).
-        case typed(TypedState)
-    }
 
     public var entries: [Entry]
 
@@ -108,7 +93,7 @@ public struct RepairBatch: Sendable, Equatable {
         for _ in 0..<count {
             let bucket = try reader.readString()
             let key = try reader.readBytes()
-            let payload: Payload
+            let payload: ReplicaPayload
             switch try reader.readUInt8() {
             case 0: payload = .versions(try KeyState.decode(from: &reader), mode: .lww)
             case 1: payload = .versions(try KeyState.decode(from: &reader), mode: .vclock)

@@ -13,12 +13,12 @@ public struct Hint: Sendable, Equatable {
     public var target: String
     public var bucket: String
     public var key: [UInt8]
-    public var payload: HintPayload
+    public var payload: ReplicaPayload
     /// Wall-clock milliseconds when the oldest write in this hint was taken in. Survives
     /// restarts (unlike a monotonic reading), because hints expire by age.
     public var createdMilliseconds: UInt64
 
-    public init(id: UInt64, target: String, bucket: String, key: [UInt8], payload: HintPayload, createdMilliseconds: UInt64) {
+    public init(id: UInt64, target: String, bucket: String, key: [UInt8], payload: ReplicaPayload, createdMilliseconds: UInt64) {
         self.id = id
         self.target = target
         self.bucket = bucket
@@ -38,16 +38,10 @@ public struct Hint: Sendable, Equatable {
     }
 
     /// A plain hint's state; nil for a typed key's delta.
-    public var state: KeyState? {
-        if case .versions(let state, _) = payload { return state }
-        return nil
-    }
+    public var state: KeyState? { payload.state }
 
     /// A plain hint's conflict mode; nil for a typed key's delta.
-    public var mode: ConflictMode? {
-        if case .versions(_, let mode) = payload { return mode }
-        return nil
-    }
+    public var mode: ConflictMode? { payload.mode }
 
     /// Exactly `encoded().count`: what the hint costs in the store, and what
     /// `HintLimits.bytesMax` counts. A plain hint's size is computed without encoding; a
@@ -90,14 +84,6 @@ public struct Hint: Sendable, Equatable {
 }
 
 /// What a hint hands over to its target.
-public enum HintPayload: Sendable, Equatable {
-    /// A plain key: its full state, and the bucket's conflict mode when the hint was made
-    /// (how two hints for the key merge, and how the owner merges the state on delivery).
-    case versions(KeyState, mode: ConflictMode)
-    /// A typed key: a delta (`TypedState` joined with `isFull` false), delivered as a
-    /// `.typedMerge` delta. Two deltas of one key join into one delta (`joinedDelta`).
-    case typed(TypedState)
-}
 
 /// A hint's binary form (versions: `Formats.hint`).
 ///
@@ -169,7 +155,7 @@ extension Hint {
         let bucket = try reader.readString()
         let key = try reader.readBytes()
         let created = try reader.readVarInt()
-        let payload: HintPayload
+        let payload: ReplicaPayload
         switch PayloadKind(rawValue: try reader.readUInt8()) {
         case .versions?:
             let mode = try ConflictMode.decode(from: &reader)

@@ -63,7 +63,7 @@ public struct HintQueue: Sendable {
 
     /// `enqueue` for any payload: a plain state or a typed key's delta.
     public mutating func enqueue(
-        target: String, bucket: String, key: [UInt8], payload: HintPayload, nowMilliseconds now: UInt64
+        target: String, bucket: String, key: [UInt8], payload: ReplicaPayload, nowMilliseconds now: UInt64
     ) -> HintEnqueueResult {
         let slot = Slot(target: target, bucket: bucket, key: key, kind: SlotKind(payload))
         if let id = latestBySlot[slot], inFlight[target]?.contains(id) != true, let entry = entries[id],
@@ -93,7 +93,7 @@ public struct HintQueue: Sendable {
 
     /// The merge of a held payload with a new one of the same slot; nil when they can't
     /// merge (never for one slot: the slot names the kind).
-    private static func merging(_ held: HintPayload, _ new: HintPayload) -> HintPayload? {
+    private static func merging(_ held: ReplicaPayload, _ new: ReplicaPayload) -> ReplicaPayload? {
         switch (held, new) {
         case (.versions(let old, let mode), .versions(let state, let newMode)) where mode == newMode:
             return .versions(old.merged(with: state, mode: mode), mode: mode)
@@ -284,7 +284,7 @@ public struct HintQueue: Sendable {
         case versions(ConflictMode)
         case typed(DataType)
 
-        init(_ payload: HintPayload) {
+        init(_ payload: ReplicaPayload) {
             switch payload {
             case .versions(_, let mode): self = .versions(mode)
             case .typed(let delta): self = .typed(delta.datatype)

@@ -43,7 +43,7 @@ public final class HintDriver {
         take(target: target, bucket: bucket, key: key, payload: .typed(delta), respond: respond)
     }
 
-    private func take(target: String, bucket: String, key: [UInt8], payload: HintPayload, respond: @escaping (PeerResponse) -> Void) {
+    private func take(target: String, bucket: String, key: [UInt8], payload: ReplicaPayload, respond: @escaping (PeerResponse) -> Void) {
         switch queue.enqueue(target: target, bucket: bucket, key: key, payload: payload, nowMilliseconds: clock.nowMilliseconds()) {
         case .refused(let refusal):
             log.log(.warning, "hint refused", ["target": target, "reason": refusal.message])

@@ -54,7 +54,7 @@ public final class RequestDriver {
         }
         let plan = replicaPlan(ring: admitted.ring, bucket: bucket, key: key, n: admitted.options.n, sloppy: sloppy)
         let coordinator = GetCoordinator(plan: plan, options: admitted.options, mode: admitted.props.conflict)
-        let run = ReadRun(coordinator: coordinator, sweep: sweep, onDeadline: Self.readDeadline) { [context] outcome in
+        let run = ReadRun<KeyState>(coordinator: coordinator, sweep: sweep, onDeadline: Self.readDeadline) { [context] outcome in
             context.release()
             switch outcome {
             case .succeeded(let state, let replies): completion(.success(ReadOutcome(state: state, replies: replies)))
@@ -68,11 +68,32 @@ public final class RequestDriver {
         run.waitAtMost(milliseconds: read.timeoutMilliseconds)
     }
 
-    private typealias ReadRun = RequestRun<GetCoordinator<KeyState>, GetCoordinator<KeyState>.Outcome>
+    typealias ReadRun<State: ReplicaState> = RequestRun<GetCoordinator<State>, GetCoordinator<State>.Outcome>
 
-    private static func readDeadline(_ coordinator: inout GetCoordinator<KeyState>) -> GetCoordinator<KeyState>.Outcome? {
+    static func readDeadline<State>(_ coordinator: inout GetCoordinator<State>) -> GetCoordinator<State>.Outcome? {
         let outcome = coordinator.deadlinePassed()
         return outcome == .pending ? nil : outcome
+    }
+
+    /// Feeds one replica slot's answer to a read's coordinator (`state` nil with `answered`
+    /// false: the node failed or timed out) and finishes the read once it is decided.
+    /// Answers the stand-in to ask in the failed node's place, and, once every slot has
+    /// answered, the joined state and the replicas that answered less (read repair).
+    func readAnswered<State>(
+        _ state: State?, answered: Bool, from node: String, run: ReadRun<State>
+    ) -> (standIn: String?, repair: (state: State, nodes: [String])?) {
+        let step = answered
+            ? GetCoordinator<State>.Step.outcome(run.coordinator.receive(state: state, from: node))
+            : run.coordinator.receiveFailure(from: node)
+        let repair = run.coordinator.takeReadRepair()
+        switch step {
+        case .outcome(let outcome):
+            finishRead(run, outcome)
+            return (nil, repair)
+        case .ask(let standIn, let outcome):
+            finishRead(run, outcome)
+            return (standIn, repair)
+        }
     }
 
     private struct KeyRead {
@@ -83,28 +104,17 @@ public final class RequestDriver {
     }
 
     /// Asks one replica slot's node; a failure may hand the slot to a stand-in, asked in turn.
-    private func fetch(from node: String, read: KeyRead, run: ReadRun) {
+    private func fetch(from node: String, read: KeyRead, run: ReadRun<KeyState>) {
         let request = PeerRequest.fetch(bucket: read.bucket, key: read.key)
         replicas.call(node, request, timeoutMilliseconds: Self.replicaTimeout(read.timeoutMilliseconds)) { [self] response in
-            let step: GetCoordinator<KeyState>.Step
-            if case .state(let state)? = response {
-                step = .outcome(run.coordinator.receive(state: state, from: node))
-            } else {
-                step = run.coordinator.receiveFailure(from: node)
-            }
-            let repair = run.coordinator.takeReadRepair()
-            switch step {
-            case .outcome(let outcome):
-                finishRead(run, outcome)
-            case .ask(let standIn, let outcome):
-                finishRead(run, outcome)
-                fetch(from: standIn, read: read, run: run)
-            }
+            let (state, answered): (KeyState?, Bool) = if case .state(let state)? = response { (state, true) } else { (nil, false) }
+            let (standIn, repair) = readAnswered(state, answered: answered, from: node, run: run)
+            if let standIn { fetch(from: standIn, read: read, run: run) }
             if let repair { readRepair(read, state: repair.state, nodes: repair.nodes) }
         }
     }
 
-    private func finishRead(_ run: ReadRun, _ outcome: GetCoordinator<KeyState>.Outcome) {
+    private func finishRead<State>(_ run: ReadRun<State>, _ outcome: GetCoordinator<State>.Outcome) {
         if outcome != .pending { return run.finish(outcome) }
         if faults.has(.readAnswersAfterOneReply), !run.coordinator.answers.isEmpty {
             // The deliberate bug: answer with the replies so far, whatever r asked for.

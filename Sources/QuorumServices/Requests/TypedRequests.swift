@@ -77,7 +77,7 @@ extension RequestDriver {
         let plan = replicaPlan(ring: admitted.ring, bucket: bucket, key: key, n: admitted.options.n, sloppy: sloppy)
         // Each answer lists every member it holds of the selection, so the answers join as full states.
         let coordinator = GetCoordinator<TypedState>(plan: plan, options: admitted.options, rule: true)
-        let run = TypedReadRun(coordinator: coordinator, sweep: sweep, onDeadline: Self.typedReadDeadline) { [context] outcome in
+        let run = ReadRun<TypedState>(coordinator: coordinator, sweep: sweep, onDeadline: Self.readDeadline) { [context] outcome in
             context.release()
             switch outcome {
             case .succeeded(let state, let replies): completion(.success(TypedReadOutcome(state: state, replies: replies)))
@@ -153,13 +153,6 @@ extension RequestDriver {
 
     // MARK: Reads
 
-    private typealias TypedReadRun = RequestRun<GetCoordinator<TypedState>, GetCoordinator<TypedState>.Outcome>
-
-    private static func typedReadDeadline(_ coordinator: inout GetCoordinator<TypedState>) -> GetCoordinator<TypedState>.Outcome? {
-        let outcome = coordinator.deadlinePassed()
-        return outcome == .pending ? nil : outcome
-    }
-
     private struct TypedRead {
         var bucket: String
         var key: [UInt8]
@@ -167,23 +160,12 @@ extension RequestDriver {
         var timeoutMilliseconds: Int
     }
 
-    private func fetchTyped(from node: String, read: TypedRead, run: TypedReadRun) {
+    private func fetchTyped(from node: String, read: TypedRead, run: ReadRun<TypedState>) {
         let request = PeerRequest.typedFetch(bucket: read.bucket, key: read.key, members: read.members)
         replicas.call(node, request, timeoutMilliseconds: Self.replicaTimeout(read.timeoutMilliseconds)) { [self] response in
-            let step: GetCoordinator<TypedState>.Step
-            if case .typed(let state)? = response {
-                step = .outcome(run.coordinator.receive(state: state, from: node))
-            } else {
-                step = run.coordinator.receiveFailure(from: node)
-            }
-            let repair = run.coordinator.takeReadRepair()
-            switch step {
-            case .outcome(let outcome):
-                if outcome != .pending { run.finish(outcome) }
-            case .ask(let standIn, let outcome):
-                if outcome != .pending { run.finish(outcome) }
-                fetchTyped(from: standIn, read: read, run: run)
-            }
+            let (state, answered): (TypedState?, Bool) = if case .typed(let state)? = response { (state, true) } else { (nil, false) }
+            let (standIn, repair) = readAnswered(state, answered: answered, from: node, run: run)
+            if let standIn { fetchTyped(from: standIn, read: read, run: run) }
             if let repair, read.members == .all { typedReadRepair(read, state: repair.state, nodes: repair.nodes) }
         }
     }

@@ -54,7 +54,7 @@ final class SQLiteHintStorage: HintStorage {
     }
 
     static func hint(from row: StoredHint) throws -> Hint {
-        let payload: HintPayload
+        let payload: ReplicaPayload
         switch row.mode {
         case 0, 1: payload = .versions(try KeyState(decoding: row.blob), mode: row.mode == 0 ? .lww : .vclock)
         case typedDeltaMode: payload = .typed(try TypedState(decoding: row.blob))
