@@ -5,28 +5,7 @@ import XCTest
 
 @testable import QuorumStorage
 
-final class ReplicaStoreTests: XCTestCase {
-    private var directory: TemporaryDirectory!
-    private var openStores: [ReplicaStore] = []
-
-    override func setUp() {
-        super.setUp()
-        directory = TemporaryDirectory(name)
-    }
-
-    override func tearDown() {
-        for store in openStores { store.close() }
-        openStores = []
-        directory.remove()
-        super.tearDown()
-    }
-
-    private func openStore(_ options: StoreOptions = StoreOptions()) throws -> ReplicaStore {
-        let store = try ReplicaStore(directory: directory.path, options: options, logger: testLogger())
-        openStores.append(store)
-        return store
-    }
-
+final class ReplicaStoreTests: StoreTestCase {
     // MARK: - Round trips and encoding
 
     func testSmallAndLargeBlobsRoundTripAndLargeOnesAreCompressed() throws {

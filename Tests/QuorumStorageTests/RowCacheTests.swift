@@ -4,22 +4,7 @@ import XCTest
 
 /// The row cache alone (bounds, eviction, fills that lost a race) and inside a store
 /// (it follows commits, deletes and restarts, and never answers ahead of the disk).
-final class RowCacheTests: XCTestCase {
-    private var directory: TemporaryDirectory!
-    private var openStores: [ReplicaStore] = []
-
-    override func setUp() {
-        super.setUp()
-        directory = TemporaryDirectory(name)
-    }
-
-    override func tearDown() {
-        for store in openStores { store.close() }
-        openStores = []
-        directory.remove()
-        super.tearDown()
-    }
-
+final class RowCacheTests: StoreTestCase {
     // MARK: - The cache alone
 
     func testEntryBoundEvictsAndKeepsRecentlyReadRows() {
@@ -141,12 +126,6 @@ final class RowCacheTests: XCTestCase {
 
     private func row(_ index: Int) -> RowKey {
         RowKey(partition: 0, bucket: "b", key: [UInt8(index)])
-    }
-
-    private func openStore(_ options: StoreOptions = StoreOptions()) throws -> ReplicaStore {
-        let store = try ReplicaStore(directory: directory.path, options: options, logger: testLogger())
-        openStores.append(store)
-        return store
     }
 
     private func waitForDelete(_ store: ReplicaStore, partition: Int, key: [UInt8]) throws -> [UInt8]? {

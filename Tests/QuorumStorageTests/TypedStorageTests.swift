@@ -8,28 +8,7 @@ import XCTest
 
 /// Typed keys stored decomposed (issue #16): a header in `kv`, one row per member in
 /// `members`, written together in the writer's group commit.
-final class TypedStorageTests: XCTestCase {
-    private var directory: TemporaryDirectory!
-    private var openStores: [ReplicaStore] = []
-
-    override func setUp() {
-        super.setUp()
-        directory = TemporaryDirectory(name)
-    }
-
-    override func tearDown() {
-        for store in openStores { store.close() }
-        openStores = []
-        directory.remove()
-        super.tearDown()
-    }
-
-    private func openStore(_ options: StoreOptions = StoreOptions()) throws -> ReplicaStore {
-        let store = try ReplicaStore(directory: directory.path, options: options, logger: testLogger())
-        openStores.append(store)
-        return store
-    }
-
+final class TypedStorageTests: StoreTestCase {
     /// Writes `header` and `changes` whatever is stored.
     @discardableResult
     private func put(
