@@ -1,8 +1,19 @@
 /// A single key of a strong bucket: an optional value, with reads, writes, deletes,
 /// compare-and-set and write-if-absent.
 public struct RegisterModel: SequentialModel {
-    /// The value, or nil when the key is absent (never written, or deleted).
-    public typealias State = [UInt8]?
+    /// A struct rather than a bare `[UInt8]?`: `step` returns `State?`, and a doubly
+    /// optional state would let "illegal" (nil) silently become "legal, key absent".
+    public struct State: Hashable, Sendable, CustomStringConvertible {
+        /// The value, or nil when the key is absent (never written, or deleted).
+        public var value: [UInt8]?
+
+        public init(_ value: [UInt8]?) { self.value = value }
+
+        public var description: String {
+            guard let value else { return "absent" }
+            return String(decoding: value, as: UTF8.self).debugDescription
+        }
+    }
 
     public enum Input: Hashable, Sendable {
         case read
@@ -25,27 +36,27 @@ public struct RegisterModel: SequentialModel {
 
     public let initialState: State
 
-    public init(initialValue: [UInt8]? = nil) { initialState = initialValue }
+    public init(initialValue: [UInt8]? = nil) { initialState = State(initialValue) }
 
     public func step(_ state: State, _ input: Input, _ output: Output?) -> State? {
         switch input {
         case .read:
             guard let output else { return state }
-            return output == .value(state) ? state : nil
+            return output == .value(state.value) ? state : nil
         case .write(let value):
-            return output == nil || output == .done ? value : nil
+            return output == nil || output == .done ? State(value) : nil
         case .delete:
-            return output == nil || output == .done ? .some(nil) : nil
+            return output == nil || output == .done ? State(nil) : nil
         case .compareAndSet(let expected, let new):
-            return conditional(state, holds: state == expected, new: new, output)
+            return conditional(state, holds: state.value == expected, new: new, output)
         case .writeIfAbsent(let new):
-            return conditional(state, holds: state == nil, new: new, output)
+            return conditional(state, holds: state.value == nil, new: new, output)
         }
     }
 
     private func conditional(_ state: State, holds: Bool, new: [UInt8], _ output: Output?) -> State? {
         if let output, output != .applied(holds) { return nil }
-        return holds ? new : state
+        return holds ? State(new) : state
     }
 }
 
