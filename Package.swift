@@ -83,7 +83,11 @@ let package = Package(
             ]
         ),
         // The deterministic simulator: the node's own services in a seeded world of faults.
-        .target(name: "QuorumSimulation", dependencies: ["QuorumCore", "QuorumServices"]),
+        .target(name: "QuorumSimulation", dependencies: ["QuorumCore", "QuorumServices", "QuorumLinearizability"]),
+        // The linearizability checker (Wing–Gong search with Lowe's memoisation). Its own
+        // target, standard library only, so that both the simulator and the real-process
+        // integration tests can use it without the integration tests linking the simulator.
+        .target(name: "QuorumLinearizability"),
         .executableTarget(
             name: "quorumkv-sim",
             dependencies: [
@@ -100,6 +104,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "QuorumCoreTests", dependencies: ["QuorumCore"]),
+        .testTarget(name: "QuorumLinearizabilityTests", dependencies: ["QuorumLinearizability"]),
         .testTarget(name: "QuorumSimulationTests", dependencies: ["QuorumSimulation", "QuorumServices", "QuorumCore"]),
         // The services driven one step at a time by a tiny fake world: a schedule in, requests and state out.
         .testTarget(name: "QuorumServicesTests", dependencies: ["QuorumServices", "QuorumCore"]),
@@ -140,7 +145,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "QuorumNode", "QuorumCore", "QuorumTLS",
+                "QuorumNode", "QuorumCore", "QuorumTLS", "QuorumLinearizability",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
