@@ -100,3 +100,23 @@ final class PaxosCodecTests: XCTestCase {
         XCTAssertNotEqual(limits.backoffMilliseconds(retry: 3, draw: 0), limits.backoffMilliseconds(retry: 3, draw: 7))
     }
 }
+
+/// `Tests/Fixtures/format-v1/paxos-state.hex`: version 1 of `AcceptorState`. Never
+/// regenerate it; a failing re-encode means the encoding changed and needs a new version.
+final class PaxosStateFixtureTests: XCTestCase {
+    static let state = AcceptorState(
+        promised: PaxosBallot(timestamp: HLCTimestamp(physicalMilliseconds: 1_700_000_000_500, logical: 2), node: "node-b"),
+        accepted: PaxosProposal(
+            ballot: PaxosBallot(timestamp: HLCTimestamp(physicalMilliseconds: 1_700_000_000_400, logical: 0), node: "node-a"),
+            value: .value(bytes: Array("next".utf8), contentType: "text/plain; charset=utf-8"),
+            basedOn: PaxosBallot(timestamp: HLCTimestamp(physicalMilliseconds: 1_700_000_000_123, logical: 1), node: "node-c")),
+        committed: PaxosCommit(
+            ballot: PaxosBallot(timestamp: HLCTimestamp(physicalMilliseconds: 1_700_000_000_123, logical: 1), node: "node-c"),
+            value: .value(bytes: Array("v1".utf8), contentType: "text/plain; charset=utf-8")))
+
+    func testVersion1FixtureDecodesAndReencodes() throws {
+        let bytes = try FormatFixtures.bytes("paxos-state")
+        XCTAssertEqual(try AcceptorState(decoding: bytes), Self.state)
+        assertSameEncoding(Self.state.encoded(), bytes, "paxos-state")
+    }
+}

@@ -113,9 +113,9 @@ final class StrongCoordinatorTests: XCTestCase {
         XCTAssertEqual(finals.first!!.value, text("from-a"))
     }
 
-    func testARejectedBallotBelowTheSeenOneTraps() {
-        // The shell must observe highestBallotSeen into its HLC; the coordinator checks it
-        // by precondition, which a test can't catch, so only the happy order is tested here.
+    func testARejectionRaisesTheFloorOfTheNextBallot() {
+        // The shell observes highestBallotSeen into its HLC before the next start; a ballot
+        // not above it traps (a precondition, not testable here).
         var a = coordinator(.read)
         _ = a.start(at: stamp(10))
         _ = a.receiveRejection(from: "n1", ballot: ballot(10, "n1"), promised: ballot(50, "n3"))
@@ -170,8 +170,8 @@ final class StrongCoordinatorTests: XCTestCase {
     func testAReadCompletesAnInFlightProposalAndReturnsIt() {
         var cluster = PaxosCluster(nodes)
         let stranded = PaxosProposal(ballot: ballot(5, "n3"), value: text("stranded"), basedOn: nil)
-        _ = cluster.deliver(.prepare(stranded.ballot), to: "n3")
-        _ = cluster.deliver(.propose(stranded), to: "n3")
+        _ = cluster.deliver(.prepare(stranded.ballot), to: "n1")
+        _ = cluster.deliver(.propose(stranded), to: "n1")
         var reader = coordinator(.read)
         let first = run(&reader, on: &cluster, startingWith: reader.start(at: stamp(10)))
         XCTAssertEqual(first.last, .retry(afterMilliseconds: 0))
