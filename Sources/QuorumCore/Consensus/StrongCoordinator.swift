@@ -244,14 +244,20 @@ public struct StrongCoordinator: Sendable {
             if let latest, latest.ballot == own.ballot {
                 return finish(.succeeded(value: own.value.isTombstone ? nil : own.value, etag: StrongETag.of(latest)))
             }
-            guard latest?.ballot == own.basedOn else {
-                // The key moved past the base: the proposal may have been chosen and then
-                // replaced, or never chosen. Running the operation again could apply it twice.
+            if let latest, latest.basedOn == own.basedOn, latest.value != own.value {
+                // Its instance chose another value, so it was not chosen (Paxos chooses one
+                // value per instance); the operation runs afresh on the new commit.
+                ownProposal = nil
+            } else if latest?.ballot == own.basedOn {
+                // Same base and no proposal of ours in flight: a chosen value would show in
+                // any majority, so it was not chosen and the operation can run afresh.
+                ownProposal = nil
+            } else {
+                // The key moved on past the proposal's instance (or chose an equal value
+                // there): it may have been chosen and then replaced. Running the operation
+                // again could apply it twice, so the client is told it may have applied.
                 return finish(.timedOut(mayHaveApplied: true))
             }
-            // Same base and no proposal of ours in flight: a chosen value would show in
-            // any majority, so it was not chosen and the operation can run afresh.
-            ownProposal = nil
         }
 
         if let found = inFlight {
@@ -278,7 +284,7 @@ public struct StrongCoordinator: Sendable {
     }
 
     private mutating func chosen(_ proposal: PaxosProposal, purpose: Purpose) -> [Action] {
-        let commit = PaxosCommit(ballot: proposal.ballot, value: proposal.value)
+        let commit = PaxosCommit(chosen: proposal)
         let send = Action.commit(commit, nodes: nodes)
         switch purpose {
         case .own, .completingOwn:

@@ -16,17 +16,27 @@ public enum StrongValue: Sendable, Hashable {
     public var isTombstone: Bool { self == .tombstone }
 }
 
-/// A value chosen by consensus, with the ballot it was chosen under.
+/// A value chosen by consensus, with the ballot it was chosen under and the commit it
+/// was built on.
 ///
 /// Learned values order by ballot, never by HLC of the write: the ballot is what the
-/// acceptors agreed on.
+/// acceptors agreed on. `basedOn` names the instance the value was chosen in, so a
+/// proposer whose own proposal's fate is unknown can tell from the latest commit whether
+/// its instance chose another value (then its own was not chosen).
 public struct PaxosCommit: Sendable, Hashable {
     public var ballot: PaxosBallot
     public var value: StrongValue
+    public var basedOn: PaxosBallot?
 
-    public init(ballot: PaxosBallot, value: StrongValue) {
+    public init(ballot: PaxosBallot, value: StrongValue, basedOn: PaxosBallot? = nil) {
         self.ballot = ballot
         self.value = value
+        self.basedOn = basedOn
+    }
+
+    /// The commit of a proposal that a majority accepted.
+    public init(chosen proposal: PaxosProposal) {
+        self.init(ballot: proposal.ballot, value: proposal.value, basedOn: proposal.basedOn)
     }
 }
 
@@ -52,6 +62,7 @@ public struct PaxosProposal: Sendable, Hashable {
 /// of their own.
 ///
 /// A value is a tag (0 tombstone, 1 value) then, for a value, its content type and bytes.
+/// A commit or proposal: its ballot, its value, a flag and the ballot it was based on.
 extension StrongValue {
     public func encode(into writer: inout ByteWriter) {
         switch self {
@@ -82,10 +93,16 @@ extension PaxosCommit {
     public func encode(into writer: inout ByteWriter) {
         ballot.encode(into: &writer)
         value.encode(into: &writer)
+        writer.write(basedOn != nil)
+        basedOn?.encode(into: &writer)
     }
 
     public static func decode(from reader: inout ByteReader) throws(WireError) -> PaxosCommit {
-        PaxosCommit(ballot: try PaxosBallot.decode(from: &reader), value: try StrongValue.decode(from: &reader))
+        let ballot = try PaxosBallot.decode(from: &reader)
+        let value = try StrongValue.decode(from: &reader)
+        let basedOn = try reader.readBool() ? try PaxosBallot.decode(from: &reader) : nil
+        if let basedOn, basedOn >= ballot { throw .malformed("commit \(ballot) based on a later commit \(basedOn)") }
+        return PaxosCommit(ballot: ballot, value: value, basedOn: basedOn)
     }
 }
 

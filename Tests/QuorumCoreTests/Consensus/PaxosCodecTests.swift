@@ -31,7 +31,7 @@ final class PaxosCodecTests: XCTestCase {
             AcceptorState(promised: commit.ballot, committed: commit).encoded(),
             [1, 0b0101]
                 + [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0x62]
-                + [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0x62, 1, 1, 0x74, 1, 7])
+                + [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0x62, 1, 1, 0x74, 1, 7, 0])
         XCTAssertEqual(full.encoded(), full.encoded())
         XCTAssertEqual(Formats.paxosState.readable, 1...1)
     }
@@ -59,8 +59,10 @@ final class PaxosCodecTests: XCTestCase {
         XCTAssertThrowsError(try AcceptorState(decoding: [1, 0b1_0000]), "unknown flag")
         // A value tag out of range.
         var bad = AcceptorState(committed: PaxosCommit(ballot: ballot(1), value: .tombstone)).encoded()
-        bad[bad.count - 1] = 2
-        XCTAssertThrowsError(try AcceptorState(decoding: bad))
+        bad[bad.count - 2] = 2
+        XCTAssertThrowsError(try AcceptorState(decoding: bad)) { XCTAssertEqual($0 as? WireError, .malformed("strong value tag 2")) }
+        let backwards = AcceptorState(committed: PaxosCommit(ballot: ballot(1), value: .tombstone, basedOn: ballot(2)))
+        XCTAssertThrowsError(try AcceptorState(decoding: backwards.encoded()), "a commit based on a later one")
         // Relations the acceptor keeps: accepted above the promise, or not above the commit.
         let above = AcceptorState(
             promised: ballot(1), accepted: PaxosProposal(ballot: ballot(2), value: .tombstone, basedOn: nil))

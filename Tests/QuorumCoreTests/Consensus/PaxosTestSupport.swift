@@ -53,7 +53,7 @@ func text(_ string: String) -> StrongValue {
 /// nodes in `reachable` (others fail), until it finishes or asks to retry.
 /// Returns the actions seen, in order.
 @discardableResult
-func run(
+func drive(
     _ coordinator: inout StrongCoordinator, on cluster: inout PaxosCluster, reachable: Set<String>? = nil,
     startingWith first: [StrongCoordinator.Action]
 ) -> [StrongCoordinator.Action] {

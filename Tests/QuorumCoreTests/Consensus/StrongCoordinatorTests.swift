@@ -18,7 +18,7 @@ final class StrongCoordinatorTests: XCTestCase {
     @discardableResult
     private func write(_ value: StrongValue, at ms: UInt64, on cluster: inout PaxosCluster) -> StrongETag? {
         var writer = coordinator(.write(value))
-        let actions = run(&writer, on: &cluster, startingWith: writer.start(at: stamp(ms)))
+        let actions = drive(&writer, on: &cluster, startingWith: writer.start(at: stamp(ms)))
         guard case .succeeded(_, let etag) = actions.outcome else {
             XCTFail("write failed: \(actions)")
             return nil
@@ -29,7 +29,7 @@ final class StrongCoordinatorTests: XCTestCase {
     func testWriteTakesTwoRoundsAndCommitsEverywhere() {
         var cluster = PaxosCluster(nodes)
         var writer = coordinator(.write(text("v1")))
-        let actions = run(&writer, on: &cluster, startingWith: writer.start(at: stamp(100)))
+        let actions = drive(&writer, on: &cluster, startingWith: writer.start(at: stamp(100)))
         let b = ballot(100, "n1")
         XCTAssertEqual(
             actions,
@@ -50,7 +50,7 @@ final class StrongCoordinatorTests: XCTestCase {
         let etag = write(text("v1"), at: 100, on: &cluster)
         let before = cluster.states
         var reader = coordinator(.read, node: "n2")
-        let actions = run(&reader, on: &cluster, startingWith: reader.start(at: stamp(200)))
+        let actions = drive(&reader, on: &cluster, startingWith: reader.start(at: stamp(200)))
         XCTAssertEqual(actions.outcome, .succeeded(value: text("v1"), etag: etag))
         XCTAssertEqual(reader.rounds, 1)
         XCTAssertFalse(actions.contains { if case .propose = $0 { return true } else { return false } })
@@ -64,14 +64,14 @@ final class StrongCoordinatorTests: XCTestCase {
         var cluster = PaxosCluster(nodes)
         var reader = coordinator(.read)
         XCTAssertEqual(
-            run(&reader, on: &cluster, startingWith: reader.start(at: stamp(1))).outcome, .succeeded(value: nil, etag: nil))
+            drive(&reader, on: &cluster, startingWith: reader.start(at: stamp(1))).outcome, .succeeded(value: nil, etag: nil))
         write(text("v"), at: 10, on: &cluster)
         var deleter = coordinator(.delete)
         XCTAssertEqual(
-            run(&deleter, on: &cluster, startingWith: deleter.start(at: stamp(20))).outcome, .succeeded(value: nil, etag: nil))
+            drive(&deleter, on: &cluster, startingWith: deleter.start(at: stamp(20))).outcome, .succeeded(value: nil, etag: nil))
         var again = coordinator(.read)
-        XCTAssertEqual(run(&again, on: &cluster, startingWith: again.start(at: stamp(30))).outcome, .succeeded(value: nil, etag: nil))
-        XCTAssertEqual(cluster.states["n1"]?.committed, PaxosCommit(ballot: ballot(20, "n1"), value: .tombstone))
+        XCTAssertEqual(drive(&again, on: &cluster, startingWith: again.start(at: stamp(30))).outcome, .succeeded(value: nil, etag: nil))
+        XCTAssertEqual(cluster.states["n1"]?.committed, PaxosCommit(ballot: ballot(20, "n1"), value: .tombstone, basedOn: ballot(10, "n1")))
     }
 
     /// Two proposers interleaved by hand: the one whose ballot was overtaken retries
@@ -100,11 +100,11 @@ final class StrongCoordinatorTests: XCTestCase {
         XCTAssertEqual(a.receive(cluster.deliver(.propose(pa), to: "n2"), from: "n2", ballot: ballotA), [])
 
         // B completes.
-        let bActions = run(&b, on: &cluster, startingWith: proposalB)
+        let bActions = drive(&b, on: &cluster, startingWith: proposalB)
         XCTAssertEqual(bActions.outcome, .succeeded(value: text("from-b"), etag: StrongETag(ballot: ballotB)))
 
         // A retries from above what it saw, and builds on B's commit.
-        let retried = run(&a, on: &cluster, startingWith: a.start(at: stamp(11, 1)))
+        let retried = drive(&a, on: &cluster, startingWith: a.start(at: stamp(11, 1)))
         XCTAssertEqual(retried.outcome, .succeeded(value: text("from-a"), etag: StrongETag(ballot: ballot(0, "n1").with(stamp(11, 1)))))
         XCTAssertTrue(retried.contains(.propose(PaxosProposal(ballot: PaxosBallot(timestamp: stamp(11, 1), node: "n1"), value: text("from-a"), basedOn: ballotB), nodes: nodes)))
         XCTAssertEqual(a.attempts, 2)
@@ -151,7 +151,7 @@ final class StrongCoordinatorTests: XCTestCase {
         _ = cluster.deliver(.propose(stranded), to: "n1")
 
         var c = coordinator(.write(text("mine")), node: "n2")
-        let first = run(&c, on: &cluster, startingWith: c.start(at: stamp(10)))
+        let first = drive(&c, on: &cluster, startingWith: c.start(at: stamp(10)))
         let b1 = ballot(10, "n2")
         XCTAssertEqual(
             first,
@@ -161,7 +161,7 @@ final class StrongCoordinatorTests: XCTestCase {
                 .commit(PaxosCommit(ballot: b1, value: text("stranded")), nodes: nodes),
                 .retry(afterMilliseconds: 0),
             ])
-        let second = run(&c, on: &cluster, startingWith: c.start(at: stamp(11)))
+        let second = drive(&c, on: &cluster, startingWith: c.start(at: stamp(11)))
         let b2 = ballot(11, "n2")
         XCTAssertEqual(second.outcome, .succeeded(value: text("mine"), etag: StrongETag(ballot: b2)))
         XCTAssertTrue(second.contains(.propose(PaxosProposal(ballot: b2, value: text("mine"), basedOn: b1), nodes: nodes)))
@@ -173,9 +173,9 @@ final class StrongCoordinatorTests: XCTestCase {
         _ = cluster.deliver(.prepare(stranded.ballot), to: "n1")
         _ = cluster.deliver(.propose(stranded), to: "n1")
         var reader = coordinator(.read)
-        let first = run(&reader, on: &cluster, startingWith: reader.start(at: stamp(10)))
+        let first = drive(&reader, on: &cluster, startingWith: reader.start(at: stamp(10)))
         XCTAssertEqual(first.last, .retry(afterMilliseconds: 0))
-        let second = run(&reader, on: &cluster, startingWith: reader.start(at: stamp(11)))
+        let second = drive(&reader, on: &cluster, startingWith: reader.start(at: stamp(11)))
         XCTAssertEqual(second.outcome, .succeeded(value: text("stranded"), etag: StrongETag(ballot: ballot(10, "n1"))))
         XCTAssertEqual(reader.rounds, 3)
     }
@@ -210,10 +210,40 @@ final class StrongCoordinatorTests: XCTestCase {
         XCTAssertTrue(c.receive(cluster.deliver(.propose(own), to: "n2"), from: "n2", ballot: b1).retried)
         // Retry: the promise from n1 shows the proposal in flight; it is completed, and the
         // ifAbsent condition (now false) is not checked again.
-        let retried = run(&c, on: &cluster, startingWith: c.start(at: stamp(13)))
+        let retried = drive(&c, on: &cluster, startingWith: c.start(at: stamp(13)))
         let b2 = ballot(13, "n1")
         XCTAssertEqual(retried.outcome, .succeeded(value: text("once"), etag: StrongETag(ballot: b2)))
         XCTAssertTrue(retried.contains(.propose(PaxosProposal(ballot: b2, value: text("once"), basedOn: nil), nodes: nodes)))
+    }
+
+    /// Our proposal was accepted by one node, then the key moved on two commits past its
+    /// instance: whether ours was chosen in between can't be told, so the operation does
+    /// not run again and says it may have applied.
+    func testOwnProposalOvertakenByLaterCommitsMayHaveApplied() {
+        var cluster = PaxosCluster(nodes)
+        var c = coordinator(.write(text("mine")))
+        let b1 = ballot(10, "n1")
+        _ = c.start(at: stamp(10))
+        var pending: [StrongCoordinator.Action] = []
+        for node in nodes { pending += c.receive(cluster.deliver(.prepare(b1), to: node), from: node, ballot: b1) }
+        guard case .propose(let own, _) = pending.first else { return XCTFail("\(pending)") }
+        XCTAssertEqual(c.receive(cluster.deliver(.propose(own), to: "n1"), from: "n1", ballot: b1), [])
+        XCTAssertEqual(c.receiveFailure(from: "n2", ballot: b1), [])
+        // Others complete it and write again on top before the retry's prepare.
+        var other = coordinator(.write(text("other")), node: "n3")
+        XCTAssertTrue(drive(&other, on: &cluster, startingWith: other.start(at: stamp(20))).retried)
+        XCTAssertEqual(
+            drive(&other, on: &cluster, startingWith: other.start(at: stamp(21))).outcome,
+            .succeeded(value: text("other"), etag: StrongETag(ballot: ballot(21, "n3"))))
+        XCTAssertEqual(c.deadlinePassed(), [.finish(.timedOut(mayHaveApplied: true))])
+
+        var again = coordinator(.write(text("mine")))
+        _ = again.start(at: stamp(10))
+        for node in nodes { _ = again.receive(.promised(inFlight: nil, committed: nil), from: node, ballot: b1) }
+        _ = again.receiveAccepted(from: "n1", ballot: b1)
+        XCTAssertTrue(again.receiveRejection(from: "n2", ballot: b1, promised: ballot(21, "n3")).retried)
+        let retried = drive(&again, on: &cluster, startingWith: again.start(at: stamp(30)))
+        XCTAssertEqual(retried.outcome, .timedOut(mayHaveApplied: true))
     }
 
     func testCompareAndSetConditions() {
@@ -221,37 +251,37 @@ final class StrongCoordinatorTests: XCTestCase {
         let e1 = write(text("v1"), at: 10, on: &cluster)!
 
         var stale = coordinator(.compareAndSet(.ifMatch(StrongETag(ballot: ballot(9, "n2"))), text("v2")))
-        let failed = run(&stale, on: &cluster, startingWith: stale.start(at: stamp(20)))
+        let failed = drive(&stale, on: &cluster, startingWith: stale.start(at: stamp(20)))
         XCTAssertEqual(failed.outcome, .conditionFailed(current: text("v1"), etag: e1))
         XCTAssertEqual(stale.rounds, 1, "a failed condition is decided in the read round")
 
         var absent = coordinator(.compareAndSet(.ifAbsent, text("v2")))
         XCTAssertEqual(
-            run(&absent, on: &cluster, startingWith: absent.start(at: stamp(21))).outcome,
+            drive(&absent, on: &cluster, startingWith: absent.start(at: stamp(21))).outcome,
             .conditionFailed(current: text("v1"), etag: e1))
 
         var equals = coordinator(.compareAndSet(.ifEquals(Array("nope".utf8)), .tombstone))
         XCTAssertEqual(
-            run(&equals, on: &cluster, startingWith: equals.start(at: stamp(22))).outcome,
+            drive(&equals, on: &cluster, startingWith: equals.start(at: stamp(22))).outcome,
             .conditionFailed(current: text("v1"), etag: e1))
 
         var matching = coordinator(.compareAndSet(.ifMatch(e1), text("v2")))
         let e2 = StrongETag(ballot: ballot(30, "n1"))
         XCTAssertEqual(
-            run(&matching, on: &cluster, startingWith: matching.start(at: stamp(30))).outcome,
+            drive(&matching, on: &cluster, startingWith: matching.start(at: stamp(30))).outcome,
             .succeeded(value: text("v2"), etag: e2))
 
         var delete = coordinator(.compareAndSet(.ifEquals(Array("v2".utf8)), .tombstone))
         XCTAssertEqual(
-            run(&delete, on: &cluster, startingWith: delete.start(at: stamp(40))).outcome, .succeeded(value: nil, etag: nil))
+            drive(&delete, on: &cluster, startingWith: delete.start(at: stamp(40))).outcome, .succeeded(value: nil, etag: nil))
 
         var create = coordinator(.compareAndSet(.ifAbsent, text("v3")))
         XCTAssertEqual(
-            run(&create, on: &cluster, startingWith: create.start(at: stamp(50))).outcome,
+            drive(&create, on: &cluster, startingWith: create.start(at: stamp(50))).outcome,
             .succeeded(value: text("v3"), etag: StrongETag(ballot: ballot(50, "n1"))))
         var reuse = coordinator(.compareAndSet(.ifMatch(e2), text("v4")))
         XCTAssertEqual(
-            run(&reuse, on: &cluster, startingWith: reuse.start(at: stamp(60))).outcome,
+            drive(&reuse, on: &cluster, startingWith: reuse.start(at: stamp(60))).outcome,
             .conditionFailed(current: text("v3"), etag: StrongETag(ballot: ballot(50, "n1"))),
             "an etag from before a delete no longer matches")
     }
@@ -260,7 +290,7 @@ final class StrongCoordinatorTests: XCTestCase {
         var cluster = PaxosCluster(["n1", "n2", "n3", "n4", "n5"])
         var c = coordinator(.write(text("v")), incoming: ["n3", "n4", "n5"])
         XCTAssertEqual(c.nodes, ["n1", "n2", "n3", "n4", "n5"])
-        let actions = run(&c, on: &cluster, reachable: ["n1", "n2", "n3"], startingWith: c.start(at: stamp(10)))
+        let actions = drive(&c, on: &cluster, reachable: ["n1", "n2", "n3"], startingWith: c.start(at: stamp(10)))
         XCTAssertEqual(
             actions.outcome,
             .unavailable(
@@ -270,11 +300,11 @@ final class StrongCoordinatorTests: XCTestCase {
             "all of the old primaries are not enough without a majority of the new")
 
         var both = coordinator(.write(text("v")), incoming: ["n3", "n4", "n5"])
-        let ok = run(&both, on: &cluster, reachable: ["n1", "n2", "n4", "n5"], startingWith: both.start(at: stamp(20)))
+        let ok = drive(&both, on: &cluster, reachable: ["n1", "n2", "n4", "n5"], startingWith: both.start(at: stamp(20)))
         XCTAssertEqual(ok.outcome, .succeeded(value: text("v"), etag: StrongETag(ballot: ballot(20, "n1"))))
 
         var newOnly = coordinator(.read, incoming: ["n3", "n4", "n5"])
-        let refused = run(&newOnly, on: &cluster, reachable: ["n1", "n4", "n5"], startingWith: newOnly.start(at: stamp(30)))
+        let refused = drive(&newOnly, on: &cluster, reachable: ["n1", "n4", "n5"], startingWith: newOnly.start(at: stamp(30)))
         guard case .unavailable = refused.outcome else { return XCTFail("\(refused)") }
     }
 
@@ -282,14 +312,14 @@ final class StrongCoordinatorTests: XCTestCase {
         var cluster = PaxosCluster(nodes)
         cluster.states["n3"] = .wiped
         var c = coordinator(.write(text("v")))
-        let actions = run(&c, on: &cluster, reachable: ["n1", "n3"], startingWith: c.start(at: stamp(10)))
+        let actions = drive(&c, on: &cluster, reachable: ["n1", "n3"], startingWith: c.start(at: stamp(10)))
         XCTAssertEqual(
             actions.outcome,
             .unavailable(counts: [StrongQuorumCount(replicas: 3, needed: 2, answered: 1)], mayHaveApplied: false))
         XCTAssertEqual(cluster.states["n3"], .wiped, "the catching-up replica voted for nothing")
 
         var d = coordinator(.write(text("v")))
-        let ok = run(&d, on: &cluster, startingWith: d.start(at: stamp(20)))
+        let ok = drive(&d, on: &cluster, startingWith: d.start(at: stamp(20)))
         XCTAssertEqual(ok.outcome, .succeeded(value: text("v"), etag: StrongETag(ballot: ballot(20, "n1"))))
         XCTAssertEqual(cluster.states["n3"]?.committed?.value, text("v"), "it still learns the commit")
         XCTAssertTrue(cluster.states["n3"]!.isCatchingUp)
@@ -365,7 +395,7 @@ final class StrongCoordinatorTests: XCTestCase {
 
             // n1 is partitioned away; n2 and n3 choose another value for the same instance.
             var second = coordinator(.write(text("second")), node: "n2")
-            let done = run(&second, on: &cluster, reachable: ["n2", "n3"], startingWith: second.start(at: stamp(20)))
+            let done = drive(&second, on: &cluster, reachable: ["n2", "n3"], startingWith: second.start(at: stamp(20)))
             XCTAssertEqual(done.outcome, .succeeded(value: text("second"), etag: StrongETag(ballot: ballot(20, "n2"))))
             XCTAssertTrue(done.contains(.propose(PaxosProposal(ballot: ballot(20, "n2"), value: text("second"), basedOn: nil), nodes: nodes)),
                 "built on no commit: the acknowledged write is not in its history")
@@ -379,7 +409,7 @@ final class StrongCoordinatorTests: XCTestCase {
         write(text("v"), at: 10, on: &cluster)
         XCTAssertEqual(cluster.writes, ["n1": 3, "n2": 3, "n3": 3], "promise, accept, commit: each persisted before its reply")
         var reader = coordinator(.read)
-        run(&reader, on: &cluster, startingWith: reader.start(at: stamp(20)))
+        drive(&reader, on: &cluster, startingWith: reader.start(at: stamp(20)))
         XCTAssertEqual(cluster.writes, ["n1": 4, "n2": 4, "n3": 4], "a read persists only its promise")
     }
 }
