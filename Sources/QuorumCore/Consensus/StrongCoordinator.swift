@@ -60,6 +60,29 @@ public struct StrongCoordinator: Sendable {
         case timedOut(mayHaveApplied: Bool)
     }
 
+    /// What went wrong, for a client, or nil for an outcome that is an answer
+    /// (`succeeded`, `conditionFailed`). Says whether the operation may have applied, so a
+    /// client knows to read before retrying.
+    public static func failureMessage(of outcome: Outcome) -> String? {
+        let maybe = { (applied: Bool) in
+            applied
+                ? "; it may still have been applied: read the key before retrying"
+                : "; it was not applied"
+        }
+        switch outcome {
+        case .succeeded, .conditionFailed: return nil
+        case .unavailable(let counts, let applied):
+            let sets = counts.enumerated().map { index, count in
+                "\(index == 0 ? "primaries" : "primaries after the ring change"): needed \(count.needed) of \(count.replicas), \(count.answered) answered"
+            }
+            return "a strong operation needs a majority of the key's primaries (\(sets.joined(separator: "; ")))" + maybe(applied)
+        case .contended(let attempts, let applied):
+            return "other operations on this key kept winning; gave up after \(attempts) attempts" + maybe(applied)
+        case .timedOut(let applied):
+            return "the operation did not finish before its deadline" + maybe(applied)
+        }
+    }
+
     private enum Purpose: Sendable, Equatable {
         /// This operation's own new value.
         case own

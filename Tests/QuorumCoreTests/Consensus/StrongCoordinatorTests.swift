@@ -135,6 +135,20 @@ final class StrongCoordinatorTests: XCTestCase {
         XCTAssertTrue(a.isDone)
     }
 
+    func testFailureMessagesSayWhatHappenedAndWhetherItMayHaveApplied() {
+        let unavailable = StrongCoordinator.Outcome.unavailable(
+            counts: [StrongQuorumCount(replicas: 3, needed: 2, answered: 3), StrongQuorumCount(replicas: 3, needed: 2, answered: 1)],
+            mayHaveApplied: false)
+        XCTAssertEqual(
+            StrongCoordinator.failureMessage(of: unavailable),
+            "a strong operation needs a majority of the key's primaries (primaries: needed 2 of 3, 3 answered; "
+                + "primaries after the ring change: needed 2 of 3, 1 answered); it was not applied")
+        XCTAssertEqual(
+            StrongCoordinator.failureMessage(of: .contended(attempts: 10, mayHaveApplied: true)),
+            "other operations on this key kept winning; gave up after 10 attempts; it may still have been applied: read the key before retrying")
+        XCTAssertNil(StrongCoordinator.failureMessage(of: .conditionFailed(current: nil, etag: nil)))
+    }
+
     func testDeadline() {
         var a = coordinator(.write(text("x")))
         _ = a.start(at: stamp(10))
