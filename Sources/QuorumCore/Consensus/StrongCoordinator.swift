@@ -115,6 +115,9 @@ public struct StrongCoordinator: Sendable {
     public private(set) var highestBallotSeen: PaxosBallot?
     /// This operation's own proposal while it is unknown whether it was chosen: a reply
     /// was lost or refused after it was sent. Cleared once a prepare shows its fate.
+    /// Recognised by value and base, which a completion by another proposer keeps; another
+    /// client's proposal of the same bytes on the same base is indistinguishable from it
+    /// (an operation id in the value would tell them apart; not needed by the core yet).
     private var ownProposal: PaxosProposal?
 
     /// - Parameters:
