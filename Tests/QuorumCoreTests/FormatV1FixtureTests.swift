@@ -23,6 +23,7 @@ final class FormatV1FixtureTests: XCTestCase {
             ("hint", Formats.hint, "hint"),
             ("contextToken", Formats.contextToken, "context-token"),
             ("peerProtocol", Formats.peerProtocol, "frame-"),
+            ("paxosState", Formats.paxosState, "paxos-state"),
         ]
         for format in formats {
             XCTAssertEqual(format.versions.readable.lowerBound, 1, "\(format.name): decoders are never removed, so version 1 stays readable")

@@ -101,4 +101,7 @@ public enum Formats {
     /// `CausalContext.token`: the `"context"` of a typed read that HTTP clients send back
     /// with a set remove, possibly to another node than the one that issued it.
     public static let typedContextToken = FormatVersions(1...1)
+    /// `AcceptorState`: one key's Paxos promise, accepted proposal and latest commit (issue
+    /// #17), the row of the Paxos table, kept apart from the `kv` table.
+    public static let paxosState = FormatVersions(1...1)
 }

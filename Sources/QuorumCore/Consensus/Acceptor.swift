@@ -1,0 +1,110 @@
+/// The acceptor side of per-key Paxos as pure steps: a message and the stored state in,
+/// a reply and maybe a new state out.
+///
+/// Contract: when a step returns a non-nil `newState`, the shell must persist it
+/// (durably: the SQLite transaction committed) BEFORE it sends the reply. A promise or
+/// an accept that is answered but then forgotten in a crash lets the same acceptor vote
+/// twice, which breaks Paxos. A nil `newState` means nothing changed and the reply may
+/// go at once. The services layer enforces the order; "replying before the promise is
+/// durable" is one of the bugs the simulator must catch.
+///
+/// Rules (classic Paxos, one instance per operation, instances chained by `basedOn`):
+/// - prepare(b): promise if b is at least the current promise (an equal ballot is the
+///   same proposer asking again, e.g. a duplicated message); else reject, naming the promise.
+/// - propose(p): accept if p.ballot is at least the promise; else reject.
+/// - commit(c): learn c if it is newer than the latest commit; drop an accepted proposal
+///   it supersedes; always acknowledge.
+/// - a replica that is catching up (`isCatchingUp`) answers prepare and propose with
+///   `notReady`, which the proposer counts as a failure; commits it learns.
+public struct Acceptor: Sendable {
+    public enum Reply: Sendable, Equatable {
+        /// The ballot is promised. `inFlight`: the accepted proposal not yet known to be
+        /// committed (newer than `committed`), which the proposer must complete first;
+        /// `committed`: the latest commit, which is the key's current value. Together they
+        /// let a read finish in this one round.
+        case promised(inFlight: PaxosProposal?, committed: PaxosCommit?)
+        /// The proposal is accepted.
+        case accepted
+        /// Refused: this acceptor promised `promised`, a higher ballot.
+        case rejected(promised: PaxosBallot)
+        /// The commit is learned (or was already known).
+        case committed
+        /// This replica lost its state and does not vote until it has caught up.
+        case notReady
+    }
+
+    public var faults: AcceptorFaults
+
+    public init(faults: AcceptorFaults = []) {
+        self.faults = faults
+    }
+
+    public func receivePrepare(ballot: PaxosBallot, state: AcceptorState) -> (reply: Reply, newState: AcceptorState?) {
+        if state.isCatchingUp { return (.notReady, nil) }
+        if let promised = state.promised, ballot < promised { return (.rejected(promised: promised), nil) }
+        let reply = Reply.promised(inFlight: state.accepted, committed: state.committed)
+        guard state.promised != ballot else { return (reply, nil) }
+        var next = state
+        next.promised = ballot
+        return (reply, next)
+    }
+
+    public func receivePropose(proposal: PaxosProposal, state: AcceptorState) -> (reply: Reply, newState: AcceptorState?) {
+        if state.isCatchingUp { return (.notReady, nil) }
+        if let promised = state.promised, proposal.ballot < promised, !faults.contains(.acceptsLowerBallot) {
+            return (.rejected(promised: promised), nil)
+        }
+        // A proposal older than what this acceptor already learned changes nothing here,
+        // but is acknowledged: it can only be a re-delivery, and with a correct proposer its
+        // instance is already decided.
+        if let committed = state.committed, proposal.ballot <= committed.ballot { return (.accepted, nil) }
+        if state.accepted == proposal { return (.accepted, nil) }
+        var next = state
+        next.accepted = proposal
+        // The faulty acceptor does not lower its promise (it keeps the decoder's
+        // relations); it simply votes under a ballot it promised to ignore.
+        if next.promised.map({ proposal.ballot > $0 }) ?? true { next.promised = proposal.ballot }
+        return (.accepted, next)
+    }
+
+    public func receiveCommit(commit: PaxosCommit, state: AcceptorState) -> (reply: Reply, newState: AcceptorState?) {
+        if let committed = state.committed, commit.ballot <= committed.ballot { return (.committed, nil) }
+        var next = state
+        next.committed = commit
+        if let accepted = next.accepted, accepted.ballot <= commit.ballot { next.accepted = nil }
+        // Raising the promise to the commit's ballot rejects proposals from instances that
+        // are already decided; it only ever refuses more, so it is always safe.
+        if !state.isCatchingUp, next.promised.map({ commit.ballot > $0 }) ?? true { next.promised = commit.ballot }
+        return (.committed, next)
+    }
+
+    /// Ends catch-up: the replica votes again, promising at least `promisedAtLeast`.
+    ///
+    /// What the floor must be is the services layer's decision and the crux of safety
+    /// after a wipe: at least every ballot this replica could have promised before it lost
+    /// its disk. Taking the highest promise of a majority of the other replicas is enough
+    /// only once every prepare sent before the wipe has reached them or expired (their
+    /// request deadlines have passed); see the report of issue #17.
+    public func finishCatchUp(state: AcceptorState, promisedAtLeast floor: PaxosBallot?) -> AcceptorState {
+        var next = state
+        next.isCatchingUp = false
+        if let floor, next.promised.map({ floor > $0 }) ?? true { next.promised = floor }
+        if let committed = next.committed, next.promised.map({ committed.ballot > $0 }) ?? true {
+            next.promised = committed.ballot
+        }
+        if let accepted = next.accepted, next.promised.map({ accepted.ballot > $0 }) ?? true {
+            next.promised = accepted.ballot
+        }
+        return next
+    }
+}
+
+/// Deliberate acceptor bugs the simulator turns on to prove its checker catches them.
+/// Off by default; production code never sets them.
+public struct AcceptorFaults: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// Accept a proposal whose ballot is below the promise (the acceptor's one promise broken).
+    public static let acceptsLowerBallot = AcceptorFaults(rawValue: 1 << 0)
+}
