@@ -15,16 +15,7 @@ extension SimulationPlan {
         default: kinds = [.typedRead, .typedReadSome, .mapSetField, .mapSetField, .mapIncrementField, .mapIncrementField, .mapRemoveField]
         }
         let kind = kinds[Int(random.below(UInt64(kinds.count)))]
-        let key = Array("k\(random.below(UInt64(config.keysPerBucket)))".utf8)
-        var options = RequestOptions()
-        let bucketN = SimulatedBuckets.props[bucket]!.n
-        let n = random.below(4) == 0 ? 1 + random.below(bucketN) : bucketN
-        if n != bucketN { options.n = n }
-        if random.below(5) == 0 { options.timeoutMilliseconds = 10 + random.below(300) }
-        options.r = drawLevel(n: n, using: &random)
-        options.w = drawLevel(n: n, using: &random)
-        if random.below(10) == 0 { options.pw = .count(1) }
-        let sloppy = random.below(mix.isCalm ? 4 : 2) == 0
+        let (key, options, sloppy) = drawTarget(in: bucket, config: config, mix: mix, using: &random)
         // Increments of 1–5; on the counter one in four a decrement, so both halves of the
         // PN-counter move. The map's counter field only grows: its increments carry no
         // operation id, so a duplicated message counts twice, and only growth keeps the

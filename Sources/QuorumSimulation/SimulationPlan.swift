@@ -224,18 +224,7 @@ extension SimulationPlan {
         let kind = kinds[Int(random.below(UInt64(kinds.count)))]
         let names = config.expiryWorkload ? SimulatedBuckets.names : SimulatedBuckets.names.filter { !SimulatedBuckets.expiringNames.contains($0) }
         let bucket = names[Int(random.below(UInt64(names.count)))]
-        let key = Array("k\(random.below(UInt64(config.keysPerBucket)))".utf8)
-        var options = RequestOptions()
-        // Mostly the bucket's n; sometimes fewer replicas for this request.
-        let bucketN = SimulatedBuckets.props[bucket]!.n
-        let n = random.below(4) == 0 ? 1 + random.below(bucketN) : bucketN
-        if n != bucketN { options.n = n }
-        // Sometimes a short timeout, so answers arrive after the coordinator gave up.
-        if random.below(5) == 0 { options.timeoutMilliseconds = 10 + random.below(300) }
-        options.r = drawLevel(n: n, using: &random)
-        options.w = drawLevel(n: n, using: &random)
-        if random.below(10) == 0 { options.pw = .count(1) }
-        let sloppy = random.below(mix.isCalm ? 4 : 2) == 0
+        let (key, options, sloppy) = drawTarget(in: bucket, config: config, mix: mix, using: &random)
         var chosen = kind
         var ttl: UInt64?
         if SimulatedBuckets.expiringNames.contains(bucket), kind != .get, kind != .delete {
@@ -254,6 +243,26 @@ extension SimulationPlan {
     static func thinkTime(mix: FaultMix, using random: inout SplitMix64) -> UInt64 {
         if mix.isCalm && random.below(3) == 0 { return 0 }
         return random.below(300)
+    }
+
+    /// A request's key in `bucket` and its per-request levels, drawn the same way for
+    /// every client: mostly the bucket's n, sometimes fewer replicas; sometimes a short
+    /// timeout, so answers arrive after the coordinator gave up; random r, w and pw; and
+    /// sloppy quorums more often when faults are on.
+    static func drawTarget(
+        in bucket: String, config: SimulationConfig, mix: FaultMix, using random: inout SplitMix64
+    ) -> (key: [UInt8], options: RequestOptions, sloppy: Bool) {
+        let key = Array("k\(random.below(UInt64(config.keysPerBucket)))".utf8)
+        var options = RequestOptions()
+        let bucketN = SimulatedBuckets.props[bucket]!.n
+        let n = random.below(4) == 0 ? 1 + random.below(bucketN) : bucketN
+        if n != bucketN { options.n = n }
+        if random.below(5) == 0 { options.timeoutMilliseconds = 10 + random.below(300) }
+        options.r = drawLevel(n: n, using: &random)
+        options.w = drawLevel(n: n, using: &random)
+        if random.below(10) == 0 { options.pw = .count(1) }
+        let sloppy = random.below(mix.isCalm ? 4 : 2) == 0
+        return (key, options, sloppy)
     }
 
     static func drawLevel(n: Int, using random: inout SplitMix64) -> ConsistencyLevel? {
