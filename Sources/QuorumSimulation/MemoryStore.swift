@@ -1,4 +1,5 @@
 import QuorumCore
+import QuorumServices
 
 /// A node's disk in the simulator: replica states and hint rows, with the contract of the
 /// SQLite `ReplicaStore` the real node uses.
@@ -22,11 +23,13 @@ struct MemoryStore {
 
         /// Whether the row is a typed key's header (issue #16) rather than a `KeyState`.
         var isTyped: Bool { TypedHeader.isTypedHeader(blob) }
+        /// Whether the row is a strong key's record (issue #17), its latest commit.
+        var isStrong: Bool { StrongRecord.isStrongRecord(blob) }
 
         /// The decoded plain state, for the checks; nil for a typed key's header (read those
         /// with `readTyped`). A plain row that does not decode is a codec bug.
         var state: KeyState? {
-            guard !isTyped else { return nil }
+            guard !isTyped, !isStrong else { return nil }
             guard let state = try? KeyState(decoding: blob) else { preconditionFailure("a stored state does not decode") }
             return state
         }
@@ -48,6 +51,11 @@ struct MemoryStore {
     /// Typed keys' member rows: member bytes to payload, by key. A key with no member rows
     /// has no entry.
     private(set) var members: [Name: [[UInt8]: [UInt8]]] = [:]
+    /// The acceptor's standing (issue #17), in the node's meta table: a store made at the
+    /// world's start votes; one that replaced a wiped disk catches up first.
+    var consensusFloor: ConsensusFloor = .voting(floor: nil)
+    /// Strong keys' Paxos rows (promise, accepted proposal), apart from their `kv` rows.
+    private(set) var paxos: [Name: [UInt8]] = [:]
     /// Hint rows by id, as `HintStorage` stores them before acknowledging.
     private(set) var hints: [UInt64: Hint] = [:]
     /// The heartbeat generation of the node's last run (its meta table).
@@ -123,6 +131,32 @@ struct MemoryStore {
         members[name] = stored.isEmpty ? nil : stored
         let after = (before ?? StoredTyped(header: [], members: [])).applying(changes, selection: selection)
         return (after, digests.old, digests.new)
+    }
+
+    /// A strong key's Paxos row and record (issue #17).
+    func readPaxos(partition: Int, bucket: String, key: [UInt8]) -> StoredPaxos {
+        let name = Name(partition: partition, bucket: bucket, key: key)
+        return StoredPaxos(paxos: paxos[name], record: rows[name]?.blob)
+    }
+
+    /// Commits a strong key's rows together; returns the record's digests before and after
+    /// (nil, nil when it did not change), for the partition's tree.
+    mutating func commitPaxos(
+        partition: Int, bucket: String, key: [UInt8], _ stored: StoredPaxos
+    ) -> (old: UInt64?, new: UInt64?) {
+        let name = Name(partition: partition, bucket: bucket, key: key)
+        paxos[name] = stored.paxos
+        let old = rows[name]
+        guard old?.blob != stored.record else {
+            commitCount += 1
+            return (old?.digest, old?.digest)
+        }
+        guard let record = stored.record else {
+            rows[name] = nil
+            commitCount += 1
+            return (old?.digest, nil)
+        }
+        return commit(partition: partition, bucket: bucket, key: key, blob: record)
     }
 
     /// Member rows stored, for the checks and tests (they are not keys).

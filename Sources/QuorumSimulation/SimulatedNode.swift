@@ -277,6 +277,7 @@ final class SimulatedNode {
     func wipeDisk() {
         precondition(!isUp, "seed \(world.seed): \(id)'s disk wiped while it runs")
         store = MemoryStore()
+        store.consensusFloor = .catchingUp
         diskGeneration += 1
         world.wipes.append((node: id, at: world.now))
     }

@@ -73,6 +73,34 @@ final class SimulatedStorage: ReplicaStorage, MerkleIndex {
         }, failed: { completion(.failure(.storage($0))) })
     }
 
+    func readPaxos(
+        partition: Int, bucket: String, key: [UInt8], completion: @escaping (Result<StoredPaxos, StorageFailure>) -> Void
+    ) {
+        completion(.success(node.store.readPaxos(partition: partition, bucket: bucket, key: key)))
+    }
+
+    /// One disk write for both rows: a crash before it commits loses the vote and the record.
+    func updatePaxos(
+        partition: Int, bucket: String, key: [UInt8], transform: @escaping @Sendable (StoredPaxos) throws(KVError) -> StoredPaxos?,
+        completion: @escaping (Result<StoredPaxos, StateWriteError>) -> Void
+    ) {
+        node.diskWrite({ [node] in
+            let before = node.store.readPaxos(partition: partition, bucket: bucket, key: key)
+            let next: StoredPaxos?
+            do throws(KVError) {
+                next = try transform(before)
+            } catch {
+                return completion(.failure(.refused(error)))
+            }
+            guard let next, next != before else { return completion(.success(before)) }
+            let digests = node.store.commitPaxos(partition: partition, bucket: bucket, key: key, next)
+            if digests.old != digests.new {
+                node.recordInTree(partition: partition, bucket: bucket, key: key, old: digests.old, new: digests.new)
+            }
+            completion(.success(next))
+        }, failed: { completion(.failure(.storage($0))) })
+    }
+
     func scan(
         partition: Int, after: (bucket: String, key: [UInt8])?, limit: Int,
         completion: @escaping (Result<[StoredRow], StorageFailure>) -> Void
@@ -132,6 +160,20 @@ final class SimulatedReplicaContext: ReplicaContext {
     }
 
     func datatype(of bucket: String) -> DataType? { node.world.props(for: bucket).datatype }
+
+    func consistency(of bucket: String) -> BucketConsistency { node.world.props(for: bucket).consistency }
+
+    func clockReading() -> HLCTimestamp { node.hlc.tick(nowMilliseconds: node.wallNow) }
+
+    /// Kept in the node's store, so a restart keeps it and a wiped disk starts over.
+    var consensusFloor: ConsensusFloor { node.store.consensusFloor }
+
+    func adoptConsensusFloor(_ floor: PaxosBallot, completion: @escaping (Result<Void, KVError>) -> Void) {
+        node.diskWrite({ [node] in
+            node.store.consensusFloor = .voting(floor: floor)
+            completion(.success(()))
+        }, failed: { completion(.failure(.internalError(message: $0.message))) })
+    }
 
     func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void) {
         completion(.failure(.badParameter(name: "bucket", message: "bucket props are fixed in a simulated run")))

@@ -72,6 +72,8 @@ final class SimulatedRequestContext: RequestContext {
 
     func tick() -> HLCTimestamp { node.hlc.tick(nowMilliseconds: node.wallNow) }
 
+    func observe(_ timestamp: HLCTimestamp) { node.hlc.observe(timestamp, nowMilliseconds: node.wallNow) }
+
     var actorID: String { node.actorID }
 
     func admit() -> Bool {

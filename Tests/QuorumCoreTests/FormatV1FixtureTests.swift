@@ -275,6 +275,7 @@ final class FormatV1FixtureTests: XCTestCase {
         case .purge: return "purge"
         case .truncate: return "truncate"
         case .typedUpdate, .typedMerge, .typedFetch, .storeTypedHint: return "typed"
+        case .paxosPrepare, .paxosPropose, .paxosCommit, .paxosFloor: return "paxos"
         }
     }
 
@@ -291,6 +292,7 @@ final class FormatV1FixtureTests: XCTestCase {
         case .segmentKeys: return "segmentKeys"
         case .keys: return "keys"
         case .typedApplied, .typed: return "typed"
+        case .paxos, .paxosFloor: return "paxos"
         }
     }
 

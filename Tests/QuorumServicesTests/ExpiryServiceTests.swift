@@ -17,6 +17,7 @@ final class ExpiryServiceTests: XCTestCase {
         func unreachable() -> Set<String> { world.down }
         var unreachableGeneration: UInt64 { world.downGeneration }
         func tick() -> HLCTimestamp { clock.tick(nowMilliseconds: world.now) }
+        func observe(_ timestamp: HLCTimestamp) { clock.observe(timestamp, nowMilliseconds: world.now) }
         var actorID: String { "n1.actor" }
         func admit() -> Bool { true }
         func release() {}

@@ -232,6 +232,12 @@ final class FakeNode {
 
     fileprivate func blob(_ name: Name) -> [UInt8]? { rows[name] }
 
+    /// The acceptor's standing (issue #17): voting unless a test says otherwise.
+    var consensusFloor: ConsensusFloor = .voting(floor: nil)
+
+    /// Strong keys' Paxos rows, apart from their records in `rows`.
+    fileprivate(set) var paxos: [Name: [UInt8]] = [:]
+
     fileprivate func scan(partition: Int) -> [(name: Name, blob: [UInt8])] {
         rows.filter { $0.key.partition == partition }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
@@ -314,6 +320,32 @@ final class FakeStorage: ReplicaStorage, MerkleIndex {
         }
     }
 
+    func readPaxos(
+        partition: Int, bucket: String, key: [UInt8], completion: @escaping (Result<StoredPaxos, StorageFailure>) -> Void
+    ) {
+        let name = FakeNode.Name(partition: partition, bucket: bucket, key: key)
+        completion(.success(StoredPaxos(paxos: node.paxos[name], record: node.blob(name))))
+    }
+
+    /// Commits a millisecond later, in order with every other write, both rows together.
+    func updatePaxos(
+        partition: Int, bucket: String, key: [UInt8], transform: @escaping @Sendable (StoredPaxos) throws(KVError) -> StoredPaxos?,
+        completion: @escaping (Result<StoredPaxos, StateWriteError>) -> Void
+    ) {
+        let name = FakeNode.Name(partition: partition, bucket: bucket, key: key)
+        node.world.schedule(after: 1) { [node] in
+            let before = StoredPaxos(paxos: node.paxos[name], record: node.blob(name))
+            do throws(KVError) {
+                guard let next = try transform(before) else { return completion(.success(before)) }
+                node.paxos[name] = next.paxos
+                if next.record != before.record { node.commit(name, next.record) }
+                completion(.success(next))
+            } catch {
+                completion(.failure(.refused(error)))
+            }
+        }
+    }
+
     func scan(
         partition: Int, after: (bucket: String, key: [UInt8])?, limit: Int,
         completion: @escaping (Result<[StoredRow], StorageFailure>) -> Void
@@ -373,6 +405,14 @@ final class FakeReplicaContext: ReplicaContext {
     }
 
     func datatype(of bucket: String) -> DataType? { node.world.props(for: bucket).datatype }
+    func consistency(of bucket: String) -> BucketConsistency { node.world.props(for: bucket).consistency }
+    func clockReading() -> HLCTimestamp { HLCTimestamp(physicalMilliseconds: node.world.now, logical: 0) }
+    var consensusFloor: ConsensusFloor { node.consensusFloor }
+
+    func adoptConsensusFloor(_ floor: PaxosBallot, completion: @escaping (Result<Void, KVError>) -> Void) {
+        node.consensusFloor = .voting(floor: floor)
+        completion(.success(()))
+    }
 
     func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void) {
         completion(.failure(.badParameter(name: "bucket", message: "props are fixed in the fake world")))

@@ -28,6 +28,7 @@ final class RequestDriverTests: XCTestCase {
         }
         var unreachableGeneration: UInt64 { world.downGeneration }
         func tick() -> HLCTimestamp { clock.tick(nowMilliseconds: world.now) }
+        func observe(_ timestamp: HLCTimestamp) { clock.observe(timestamp, nowMilliseconds: world.now) }
         var actorID: String { "n1.actor" }
         func admit() -> Bool {
             guard inFlight < limit else { return false }

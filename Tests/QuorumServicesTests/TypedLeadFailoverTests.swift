@@ -21,6 +21,7 @@ final class TypedLeadFailoverTests: XCTestCase {
         func unreachable() -> Set<String> { [] }
         var unreachableGeneration: UInt64 { 0 }
         func tick() -> HLCTimestamp { clock.tick(nowMilliseconds: world.now) }
+        func observe(_ timestamp: HLCTimestamp) { clock.observe(timestamp, nowMilliseconds: world.now) }
         var actorID: String { "n1.actor" }
         func admit() -> Bool { true }
         func release() {}

@@ -14,12 +14,17 @@ public struct BucketProps: Sendable, Equatable, Codable {
     /// bucket of plain values. Fixed when the bucket is created: a key's stored form
     /// depends on it, so it can never change under data.
     public var datatype: DataType?
+    /// Eventual (the default) or strong (per-key consensus, issue #17). Fixed when the
+    /// bucket is created, like `datatype`: a strong key's stored form is its commit.
+    public var consistency: BucketConsistency
 
     public init(
         n: Int = 3, r: ConsistencyLevel = .quorum, w: ConsistencyLevel = .quorum,
-        conflict: ConflictMode = .lww, version: HLCTimestamp = .zero, ttlSeconds: UInt64? = nil, datatype: DataType? = nil
+        conflict: ConflictMode = .lww, version: HLCTimestamp = .zero, ttlSeconds: UInt64? = nil, datatype: DataType? = nil,
+        consistency: BucketConsistency = .eventual
     ) {
         self.datatype = datatype
+        self.consistency = consistency
         self.n = n
         self.r = r
         self.w = w

@@ -108,3 +108,39 @@ public struct AcceptorFaults: OptionSet, Sendable, Hashable {
     /// Accept a proposal whose ballot is below the promise (the acceptor's one promise broken).
     public static let acceptsLowerBallot = AcceptorFaults(rawValue: 1 << 0)
 }
+
+/// Binary form, inside `PeerResponse.paxos`: a tag (1 promised, 2 accepted, 3 rejected,
+/// 4 committed, 5 not ready) then, for a promise, a flag and the in-flight proposal, a flag
+/// and the commit; for a rejection, the ballot promised.
+extension Acceptor.Reply {
+    public func encode(into writer: inout ByteWriter) {
+        switch self {
+        case .promised(let inFlight, let committed):
+            writer.write(UInt8(1))
+            writer.write(inFlight != nil)
+            inFlight?.encode(into: &writer)
+            writer.write(committed != nil)
+            committed?.encode(into: &writer)
+        case .accepted: writer.write(UInt8(2))
+        case .rejected(let promised):
+            writer.write(UInt8(3))
+            promised.encode(into: &writer)
+        case .committed: writer.write(UInt8(4))
+        case .notReady: writer.write(UInt8(5))
+        }
+    }
+
+    public static func decode(from reader: inout ByteReader) throws(WireError) -> Acceptor.Reply {
+        switch try reader.readUInt8() {
+        case 1:
+            let inFlight = try reader.readBool() ? try PaxosProposal.decode(from: &reader) : nil
+            let committed = try reader.readBool() ? try PaxosCommit.decode(from: &reader) : nil
+            return .promised(inFlight: inFlight, committed: committed)
+        case 2: return .accepted
+        case 3: return .rejected(promised: try PaxosBallot.decode(from: &reader))
+        case 4: return .committed
+        case 5: return .notReady
+        case let tag: throw .malformed("Paxos reply tag \(tag)")
+        }
+    }
+}

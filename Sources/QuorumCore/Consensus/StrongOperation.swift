@@ -10,7 +10,7 @@ public enum StrongOperation: Sendable, Equatable {
     case compareAndSet(StrongCondition, StrongValue)
 
     /// The value this operation would commit given the current commit, nil for a read.
-    var newValue: StrongValue? {
+    public var newValue: StrongValue? {
         switch self {
         case .read: return nil
         case .write(let value): return value
@@ -27,6 +27,8 @@ public enum StrongCondition: Sendable, Equatable {
     case ifMatch(StrongETag)
     /// HTTP `If-None-Match: *`, RESP `SET NX`: the key holds no value (never written or deleted).
     case ifAbsent
+    /// RESP `SET … XX`: the key holds a value (any).
+    case ifPresent
     /// RESP `SET … IFEQ`, `DELIFEQ`: the key holds a value with exactly these bytes.
     case ifEquals([UInt8])
 
@@ -36,6 +38,7 @@ public enum StrongCondition: Sendable, Equatable {
         switch self {
         case .ifMatch(let etag): return live.map { $0.ballot == etag.ballot } ?? false
         case .ifAbsent: return live == nil
+        case .ifPresent: return live != nil
         case .ifEquals(let bytes): return live?.value.bytes == bytes
         }
     }

@@ -104,4 +104,8 @@ public enum Formats {
     /// `AcceptorState`: one key's Paxos promise, accepted proposal and latest commit (issue
     /// #17), the row of the Paxos table, kept apart from the `kv` table.
     public static let paxosState = FormatVersions(1...1)
+    /// `StrongRecord`: the `kv` row of a key in a strongly consistent bucket (its latest
+    /// commit), and the commits anti-entropy ships. Numbered from 0x50, apart from
+    /// `KeyState` (1 and up) and `TypedHeader` (0x40 and up).
+    public static let strongRecord = FormatVersions(0x50...0x50)
 }

@@ -48,6 +48,16 @@ public enum PeerRequest: Sendable, Equatable {
     case typedFetch(bucket: String, key: [UInt8], members: MemberSelection)
     /// Keep a typed delta as a hint for `target`, a primary that could not take it.
     case storeTypedHint(target: String, bucket: String, key: [UInt8], state: TypedState)
+    /// Paxos phase 1 for a key of a strong bucket (issue #17): promise `ballot`, answered
+    /// `.paxos` after the promise is durable.
+    case paxosPrepare(bucket: String, key: [UInt8], ballot: PaxosBallot)
+    /// Paxos phase 2: accept `proposal`, answered `.paxos` after the vote is durable.
+    case paxosPropose(bucket: String, key: [UInt8], proposal: PaxosProposal)
+    /// Learn a chosen value, answered `.paxos(.committed)` once stored.
+    case paxosCommit(bucket: String, key: [UInt8], commit: PaxosCommit)
+    /// A replica whose store started empty asks this node's clock, which is past every
+    /// ballot this node issued or saw, to choose the promise floor that ends its catch-up.
+    case paxosFloor
 }
 
 /// A node's answer to a `PeerRequest`, carried in a response frame's payload.
@@ -71,6 +81,11 @@ public enum PeerResponse: Sendable, Equatable {
     case typedApplied(delta: TypedState, reply: TypedReply)
     /// A replica's typed state (the selected members); nil when it holds nothing for the key.
     case typed(TypedState?)
+    /// An acceptor's answer to a Paxos request.
+    case paxos(Acceptor.Reply)
+    /// The answer to `.paxosFloor`: a reading of this node's clock, past every ballot it
+    /// issued or saw.
+    case paxosFloor(clock: HLCTimestamp)
 }
 
 extension PeerRequest {
@@ -80,6 +95,7 @@ extension PeerRequest {
         case purge
         case truncate
         case typedUpdate, typedMerge, typedFetch, storeTypedHint
+        case paxosPrepare, paxosPropose, paxosCommit, paxosFloor
     }
 
     public func encoded() -> [UInt8] {
@@ -182,6 +198,23 @@ extension PeerRequest {
             writer.writeString(bucket)
             writer.writeBytes(key)
             state.encode(into: &writer, isFull: false)
+        case .paxosPrepare(let bucket, let key, let ballot):
+            writer.write(Tag.paxosPrepare.rawValue)
+            writer.writeString(bucket)
+            writer.writeBytes(key)
+            ballot.encode(into: &writer)
+        case .paxosPropose(let bucket, let key, let proposal):
+            writer.write(Tag.paxosPropose.rawValue)
+            writer.writeString(bucket)
+            writer.writeBytes(key)
+            proposal.encode(into: &writer)
+        case .paxosCommit(let bucket, let key, let commit):
+            writer.write(Tag.paxosCommit.rawValue)
+            writer.writeString(bucket)
+            writer.writeBytes(key)
+            commit.encode(into: &writer)
+        case .paxosFloor:
+            writer.write(Tag.paxosFloor.rawValue)
         }
         return writer.bytes
     }
@@ -272,6 +305,20 @@ extension PeerRequest {
             let (state, isFull) = try TypedState.decode(from: &reader, limits: .defaults)
             guard !isFull else { throw .malformed("a typed hint is a delta, not a full state") }
             self = .storeTypedHint(target: target, bucket: bucket, key: key, state: state)
+        case .paxosPrepare:
+            let bucket = try reader.readString()
+            let key = try reader.readBytes()
+            self = .paxosPrepare(bucket: bucket, key: key, ballot: try PaxosBallot.decode(from: &reader))
+        case .paxosPropose:
+            let bucket = try reader.readString()
+            let key = try reader.readBytes()
+            self = .paxosPropose(bucket: bucket, key: key, proposal: try PaxosProposal.decode(from: &reader))
+        case .paxosCommit:
+            let bucket = try reader.readString()
+            let key = try reader.readBytes()
+            self = .paxosCommit(bucket: bucket, key: key, commit: try PaxosCommit.decode(from: &reader))
+        case .paxosFloor:
+            self = .paxosFloor
         }
         guard reader.isAtEnd else { throw .malformed("\(reader.remainingCount) trailing bytes after a request") }
     }
@@ -300,6 +347,7 @@ extension PeerResponse {
     private enum Tag: UInt8 {
         case stateAbsent = 1, statePresent, ack, failure, pong, keys, gossip, treeRoot, treeHashes, segmentKeys
         case typedApplied, typedAbsent, typedPresent
+        case paxos, paxosFloor
     }
 
     public func encoded() -> [UInt8] {
@@ -356,6 +404,12 @@ extension PeerResponse {
         case .typed(let state?):
             writer.write(Tag.typedPresent.rawValue)
             state.encode(into: &writer, isFull: false)
+        case .paxos(let reply):
+            writer.write(Tag.paxos.rawValue)
+            reply.encode(into: &writer)
+        case .paxosFloor(let clock):
+            writer.write(Tag.paxosFloor.rawValue)
+            clock.encode(into: &writer)
         }
         return writer.bytes
     }
@@ -407,6 +461,10 @@ extension PeerResponse {
             self = .typed(nil)
         case .typedPresent:
             self = .typed(try TypedState.decode(from: &reader, limits: .defaults).state)
+        case .paxos:
+            self = .paxos(try Acceptor.Reply.decode(from: &reader))
+        case .paxosFloor:
+            self = .paxosFloor(clock: try HLCTimestamp.decode(from: &reader))
         }
         guard reader.isAtEnd else { throw .malformed("\(reader.remainingCount) trailing bytes after a response") }
     }

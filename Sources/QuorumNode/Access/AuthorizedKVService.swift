@@ -61,6 +61,21 @@ struct AuthorizedKVService: KVService {
         return try await base.updateType(bucket: bucket, key: key, operation: operation, options: options)
     }
 
+    /// A read needs read access; a delete, or a compare-and-set that deletes, delete
+    /// access; every other strong operation write access.
+    func strong(
+        bucket: String, key: [UInt8], operation: StrongOperation, options: RequestOptions
+    ) async throws(KVError) -> StrongAnswer {
+        switch operation {
+        case .read: try check(.read, bucket)
+        case .delete, .compareAndSet(_, .tombstone): try check(.delete, bucket)
+        case .write, .compareAndSet: try check(.write, bucket)
+        }
+        return try await base.strong(bucket: bucket, key: key, operation: operation, options: options)
+    }
+
+    func consistency(of bucket: String) -> BucketConsistency { base.consistency(of: bucket) }
+
     func readType(
         bucket: String, key: [UInt8], members: MemberSelection, options: RequestOptions
     ) async throws(KVError) -> TypedReadResult {

@@ -60,6 +60,23 @@ final class MeteredKVService: KVService {
         base.delete(bucket: bucket, key: key, context: context, options: options, completion: recording)
     }
 
+    func strong(
+        bucket: String, key: [UInt8], operation: StrongOperation, options: RequestOptions
+    ) async throws(KVError) -> StrongAnswer {
+        try await awaitCompletion { completion in
+            let recording = metered(operation == .read ? "strong_read" : "strong_write", nil, status: { (_: StrongAnswer) in 200 }, completion)
+            Task {
+                do throws(KVError) {
+                    recording(.success(try await base.strong(bucket: bucket, key: key, operation: operation, options: options)))
+                } catch {
+                    recording(.failure(error))
+                }
+            }
+        }
+    }
+
+    func consistency(of bucket: String) -> BucketConsistency { base.consistency(of: bucket) }
+
     func updateType(
         bucket: String, key: [UInt8], operation: TypedOperation, options: RequestOptions
     ) async throws(KVError) -> TypedUpdateResult {

@@ -56,6 +56,18 @@ public protocol KVService: Sendable {
         bucket: String, key: [UInt8], members: MemberSelection, options: RequestOptions
     ) async throws(KVError) -> TypedReadResult
 
+    /// Runs one operation on a key of a strongly consistent bucket through per-key
+    /// consensus (issue #17): a linearizable read, a write, a delete or a compare-and-set.
+    /// Fails `bad_parameter` on an eventually consistent bucket, and `unavailable` (saying
+    /// whether it may have applied) when a majority of the key's primaries can't be had.
+    func strong(
+        bucket: String, key: [UInt8], operation: StrongOperation, options: RequestOptions
+    ) async throws(KVError) -> StrongAnswer
+
+    /// The consistency of `bucket` by this node's copy of its props, without a request:
+    /// servers route a key's GET, PUT and DELETE by it.
+    func consistency(of bucket: String) -> BucketConsistency
+
     func bucketProps(bucket: String) async throws(KVError) -> BucketProps
 
     /// Changes some of a bucket's properties and spreads them to every node.
@@ -176,6 +188,14 @@ extension KVService {
     ) async throws(KVError) -> TypedReadResult {
         throw .badParameter(name: "command", message: "this service holds no counters, sets or maps")
     }
+
+    public func strong(
+        bucket: String, key: [UInt8], operation: StrongOperation, options: RequestOptions
+    ) async throws(KVError) -> StrongAnswer {
+        throw .badParameter(name: "bucket", message: "this service holds no strongly consistent buckets")
+    }
+
+    public func consistency(of bucket: String) -> BucketConsistency { .eventual }
 
     private static func result<Value>(_ body: () async throws(KVError) -> Value) async -> Result<Value, KVError> {
         do throws(KVError) { return .success(try await body()) } catch { return .failure(error) }

@@ -161,6 +161,17 @@ final class NodeService: KVService {
         }
     }
 
+    func strong(
+        bucket: String, key: [UInt8], operation: StrongOperation, options: RequestOptions
+    ) async throws(KVError) -> StrongAnswer {
+        let command = StrongCommand(bucket: bucket, key: key, operation: operation, options: options)
+        return try await awaitCompletion { completion in
+            drivers.run { driver in driver.strong(command, completion: completion) }
+        }
+    }
+
+    func consistency(of bucket: String) -> BucketConsistency { registry.props(for: bucket).consistency }
+
     func delete(bucket: String, key: [UInt8], context: String?, options: RequestOptions) async throws(KVError) -> WriteResult {
         try await awaitCompletion { delete(bucket: bucket, key: key, context: context, options: options, completion: $0) }
     }

@@ -52,6 +52,15 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// while still merging the contexts: the smaller side's increments are dropped for
     /// good, so acknowledged increments go missing from the final value.
     case counterMergeTakesMax
+    /// A Paxos acceptor accepts a proposal whose ballot is below its promise (issue #17),
+    /// so two proposers can each get a different value chosen for one instance.
+    case acceptorAcceptsLowerBallot
+    /// A Paxos acceptor answers a prepare or a propose before its new promise or vote is
+    /// durable; a crash then forgets a promise it gave, and it may vote twice.
+    case acceptorRepliesBeforeDurable
+    /// A Paxos proposer treats a value as chosen once a single acceptor accepted it, fewer
+    /// than a majority.
+    case proposerLearnsFromMinority
 
     /// Every bug `--bug` can switch on, in declaration order: all cases but `none`, so a
     /// new case shows up in `--list-bugs` and `--help` without editing either.

@@ -17,6 +17,7 @@ public final class ReplicaDriver {
     /// which never changes for a node, so no ring (and no lock) is read per request.
     private let placement: Ring
     private let typed: TypedReplica
+    private let strong: StrongReplica
 
     public init(
         nodeID: String, partitionCount: Int, limits: Limits, storage: any ReplicaStorage, trees: any MerkleIndex,
@@ -26,6 +27,7 @@ public final class ReplicaDriver {
         self.nodeID = nodeID
         placement = Ring(members: [nodeID], partitionCount: partitionCount)
         typed = TypedReplica(limits: limits, storage: storage, context: context, placement: placement, faults: faults)
+        strong = StrongReplica(storage: storage, context: context, placement: placement, faults: faults)
         self.limits = limits
         self.storage = storage
         self.trees = trees
@@ -73,6 +75,14 @@ public final class ReplicaDriver {
             typed.fetch(bucket: bucket, key: key, members: members, respond: respond)
         case .storeTypedHint(let target, let bucket, let key, let state):
             context.takeTypedHint(target: target, bucket: bucket, key: key, state: state, respond: respond)
+        case .paxosPrepare(let bucket, let key, let ballot):
+            strong.prepare(bucket: bucket, key: key, ballot: ballot, respond: respond)
+        case .paxosPropose(let bucket, let key, let proposal):
+            strong.propose(bucket: bucket, key: key, proposal: proposal, respond: respond)
+        case .paxosCommit(let bucket, let key, let commit):
+            strong.commit(bucket: bucket, key: key, commit: commit, respond: respond)
+        case .paxosFloor:
+            strong.floor(respond: respond)
         case .ping:
             respond(.pong)
         case .gossip:

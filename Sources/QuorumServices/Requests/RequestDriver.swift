@@ -21,6 +21,8 @@ public final class RequestDriver {
     let random: any RandomSource
     let faults: FaultPoints
     let sweep: DeadlineSweep
+    /// Where retries of strong operations wait out their back-off.
+    let executor: any ServiceExecutor
     private(set) var plans: ReplicaPlanCache
 
     public init(
@@ -36,6 +38,7 @@ public final class RequestDriver {
         self.context = context
         self.random = random
         self.faults = faults
+        self.executor = executor
         sweep = DeadlineSweep(executor: executor, granularityMilliseconds: deadlineGranularityMilliseconds)
         plans = ReplicaPlanCache(entriesMax: replicaPlansCachedMax)
     }

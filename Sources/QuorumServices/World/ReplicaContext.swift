@@ -26,11 +26,36 @@ public protocol ReplicaContext: ServiceLog {
     /// Adopts a truncation point of `bucket` (nil: every bucket): durable and spread to the
     /// membership state, and the clock moved past it, before `completion` reports success.
     func adoptTruncation(bucket: String?, point: HLCTimestamp, completion: @escaping (Result<Void, KVError>) -> Void)
+    /// The consistency of `bucket` by this node's copy of its props: an acceptor votes only
+    /// for keys of a bucket it knows is strong.
+    func consistency(of bucket: String) -> BucketConsistency
+    /// A reading of the node's clock, past every timestamp it issued or observed (ballots
+    /// included): what `.paxosFloor` answers.
+    func clockReading() -> HLCTimestamp
+    /// Where this store stands in Paxos catch-up (issue #17).
+    var consensusFloor: ConsensusFloor { get }
+    /// Ends catch-up: stores `floor` durably (it must outlive restarts: keys not touched
+    /// since keep no promise of their own), then votes again, never below it.
+    func adoptConsensusFloor(_ floor: PaxosBallot, completion: @escaping (Result<Void, KVError>) -> Void)
     /// Undoes the compression of an anti-entropy repair batch.
     func decompress(_ bytes: [UInt8], originalLength: Int) throws -> [UInt8]
     /// The replica found `count` versions expired by its clock and answered or stored them
     /// stripped (counted for /status and /metrics).
     func versionsExpired(_ count: Int)
+}
+
+/// A store's standing as a Paxos acceptor (issue #17).
+///
+/// A store that started empty may belong to a node that promised ballots before it lost its
+/// disk; voting again below such a promise could let two values be chosen. So it does not
+/// vote (prepare and propose answer `notReady`; commits are learned) until it has read the
+/// clock of every other member, each past every ballot that member issued or saw, and
+/// taken a floor above them all (`PaxosCatchUpDriver`).
+public enum ConsensusFloor: Sendable, Equatable {
+    /// Votes, and never below `floor` when there is one.
+    case voting(floor: PaxosBallot?)
+    /// Does not vote yet.
+    case catchingUp
 }
 
 extension ReplicaContext {

@@ -42,6 +42,20 @@ public protocol ReplicaStorage: AnyObject {
         transform: @escaping @Sendable (StoredTyped?) throws(KVError) -> TypedRowChanges,
         completion: @escaping (Result<StoredTyped, StateWriteError>) -> Void)
 
+    /// A strong key's acceptor rows (issue #17): its Paxos row and its `kv` row (the
+    /// `StrongRecord` of its latest commit), read in one snapshot.
+    func readPaxos(
+        partition: Int, bucket: String, key: [UInt8], completion: @escaping (Result<StoredPaxos, StorageFailure>) -> Void)
+
+    /// Read-modify-write of a strong key's acceptor rows in commit order: `transform` gets
+    /// both rows as committed and returns the new ones, or nil to change nothing. Both rows
+    /// commit in one durable transaction (a nil row is deleted), the `kv` row's digest goes
+    /// into the partition's Merkle tree, and only then does `completion` run, with the rows
+    /// as stored: an acceptor answers after it, so a promise it gave survives a crash.
+    func updatePaxos(
+        partition: Int, bucket: String, key: [UInt8], transform: @escaping @Sendable (StoredPaxos) throws(KVError) -> StoredPaxos?,
+        completion: @escaping (Result<StoredPaxos, StateWriteError>) -> Void)
+
     /// Up to `limit` rows of a partition in (bucket, key) order, after `after`: `kv` rows
     /// only (a typed key's header), never its member rows.
     func scan(

@@ -19,6 +19,9 @@ public protocol RequestContext: AnyObject {
     var unreachableGeneration: UInt64 { get }
     /// A hybrid logical timestamp for a write this node coordinates.
     func tick() -> HLCTimestamp
+    /// Moves the node's hybrid logical clock past a timestamp it saw (a Paxos ballot an
+    /// acceptor refused it with), so its next `tick` is above it.
+    func observe(_ timestamp: HLCTimestamp)
     /// This node's store identity, for lww versions it stamps.
     var actorID: String { get }
     /// Claims a slot for one more coordinated request; false when the node's bound is reached.

@@ -58,6 +58,17 @@ final class NodeReplicaContext: ReplicaContext {
 
     func datatype(of bucket: String) -> DataType? { registry.props(for: bucket).datatype }
 
+    func consistency(of bucket: String) -> BucketConsistency { registry.props(for: bucket).consistency }
+
+    func clockReading() -> HLCTimestamp { clock.tick() }
+
+    // TODO(#17 storage): a store made at this start catches up; the floor lives in the meta table.
+    var consensusFloor: ConsensusFloor { .voting(floor: nil) }
+
+    func adoptConsensusFloor(_ floor: PaxosBallot, completion: @escaping (Result<Void, KVError>) -> Void) {
+        completion(.failure(.internalError(message: "the consensus floor is not stored yet")))
+    }
+
     func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void) {
         let answer = LoopHop.back(to: loop, completion)
         blockingQueue.async { [registry] in

@@ -133,6 +133,19 @@ final class SQLiteReplicaStorage: ReplicaStorage, MerkleIndex {
         })
     }
 
+    func readPaxos(
+        partition: Int, bucket: String, key: [UInt8], completion: @escaping (Result<StoredPaxos, StorageFailure>) -> Void
+    ) {
+        completion(.failure(.failed("strongly consistent buckets are not stored yet")))
+    }
+
+    func updatePaxos(
+        partition: Int, bucket: String, key: [UInt8], transform: @escaping @Sendable (StoredPaxos) throws(KVError) -> StoredPaxos?,
+        completion: @escaping (Result<StoredPaxos, StateWriteError>) -> Void
+    ) {
+        completion(.failure(.storage(.failed("strongly consistent buckets are not stored yet"))))
+    }
+
     func scan(
         partition: Int, after: (bucket: String, key: [UInt8])?, limit: Int,
         completion: @escaping (Result<[StoredRow], StorageFailure>) -> Void

@@ -39,6 +39,8 @@ final class NodeRequestContext: RequestContext, Sendable {
 
     func tick() -> HLCTimestamp { clock.tick() }
 
+    func observe(_ timestamp: HLCTimestamp) { clock.observe(timestamp) }
+
     func admit() -> Bool {
         guard inFlight.add(1, ordering: .relaxed).newValue <= coordinatedMax else {
             inFlight.subtract(1, ordering: .relaxed)
