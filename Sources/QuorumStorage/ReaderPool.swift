@@ -16,6 +16,7 @@ final class ReaderConnection: @unchecked Sendable {
     let scanAfter: Statement
     let selectAllHints: Statement
     let memberReads: MemberReads
+    let selectPaxos: Statement
     private let begin: Statement
     private let end: Statement
     /// The writer's commit count when this connection's open read transaction began; nil
@@ -37,6 +38,7 @@ final class ReaderConnection: @unchecked Sendable {
             selectAllHints = try connection.prepare(Schema.selectAllHints)
             memberReads = MemberReads(
                 one: try connection.prepare(Schema.selectMember), all: try connection.prepare(Schema.selectMembers))
+            selectPaxos = try connection.prepare(Schema.selectPaxos)
             begin = try connection.prepare("BEGIN")
             end = try connection.prepare("COMMIT")
         } catch {

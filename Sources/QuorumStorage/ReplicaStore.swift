@@ -257,6 +257,70 @@ public final class ReplicaStore: Sendable {
         return stored
     }
 
+    // MARK: - Strong keys (issue #17)
+
+    /// A strong key's Paxos row and `kv` row (its `StrongRecord`), read in one read
+    /// transaction so they agree; `.absent` for a key never voted on. Reads the tables,
+    /// not the row cache: a `kv` row from the cache could be newer than the Paxos row's snapshot.
+    public func readPaxos(partition: Int, bucket: String, key: [UInt8]) throws -> StoredPaxos {
+        guard !isClosed.load(ordering: .relaxed) else { throw StoreError.closed }
+        let row = RowKey(partition: partition, bucket: bucket, key: key)
+        return try readers.withReader { reader in
+            try reader.withReadTransaction {
+                let record = try reader.selectState.readState(row, blobBytesMax: options.blobBytesMax)
+                let paxos = try reader.selectPaxos.readPaxos(row, blobBytesMax: options.blobBytesMax)
+                return StoredPaxos(paxos: paxos, record: record)
+            }
+        }
+    }
+
+    /// Queues a step of a strong key's acceptor to the writer, in commit order with every
+    /// other write and in the same group commit: `transform` gets both rows as committed
+    /// and returns the rows to store (a nil row is deleted), or nil to change nothing. The
+    /// `kv` row is written like `update`'s states (row cache included), the Paxos row in
+    /// the same transaction.
+    ///
+    /// `completion` gets the rows as stored (unchanged ones for a nil transform) once
+    /// committed: an acceptor answers only then, so a promise it gave survives a crash. A
+    /// throwing transform, a corrupt row or an oversized row fails only this write and
+    /// stores nothing of it; failures of the group are `update`'s.
+    public func updatePaxos(
+        partition: Int, bucket: String, key: [UInt8],
+        transform: @escaping @Sendable (StoredPaxos) throws -> StoredPaxos?,
+        completion: @escaping @Sendable (Result<StoredPaxos, any Error>) -> Void
+    ) {
+        let delivery = PaxosDelivery()
+        let write = PaxosWrite(
+            row: RowKey(partition: partition, bucket: bucket, key: key), transform: transform, deliver: delivery.set)
+        writer.enqueue(WriteOperation(kind: .paxos(write), completion: { result in
+            completion(result.flatMap { _ in
+                guard let stored = delivery.take() else {
+                    return .failure(StoreError.corrupt("the writer committed a Paxos step without its result"))
+                }
+                return .success(stored)
+            })
+        }))
+    }
+
+    /// `updatePaxos` that blocks until the write is durable. For tests and startup, with
+    /// `updateAndWait`'s rule: never from a transform or completion.
+    @discardableResult
+    public func updatePaxosAndWait(
+        partition: Int, bucket: String, key: [UInt8], transform: @escaping @Sendable (StoredPaxos) throws -> StoredPaxos?
+    ) throws -> StoredPaxos {
+        let delivery = PaxosDelivery()
+        _ = try waitForWriter { completion in
+            updatePaxos(partition: partition, bucket: bucket, key: key, transform: transform) { result in
+                completion(result.map { stored in
+                    delivery.set(stored)
+                    return stored.record
+                })
+            }
+        }
+        guard let stored = delivery.take() else { throw StoreError.corrupt("a Paxos step completed without its result") }
+        return stored
+    }
+
     /// One page of a partition's rows in (bucket, key) order, starting after `after`.
     /// Pass the last row's (bucket, key) to get the next page; an empty page means the end.
     public func scan(

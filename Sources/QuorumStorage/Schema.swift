@@ -3,7 +3,7 @@ import CSQLite
 /// Table layout, connection settings and schema upgrades, in one place.
 enum Schema {
     /// `PRAGMA user_version` of the layout below. Bump it with an upgrade step in `migrate`.
-    static let version = 3
+    static let version = 4
 
     static let databaseFileName = "quorumkv.sqlite"
 
@@ -36,6 +36,13 @@ enum Schema {
             payload BLOB NOT NULL,
             PRIMARY KEY(partition, bucket, key, member)
         ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS paxos(
+            partition INTEGER NOT NULL,
+            bucket TEXT NOT NULL,
+            key BLOB NOT NULL,
+            state BLOB NOT NULL,
+            PRIMARY KEY(partition, bucket, key)
+        ) WITHOUT ROWID;
         """
 
     static let selectState = "SELECT state FROM kv WHERE partition = ?1 AND bucket = ?2 AND key = ?3"
@@ -58,6 +65,13 @@ enum Schema {
     static let deleteMember = "DELETE FROM members WHERE partition = ?1 AND bucket = ?2 AND key = ?3 AND member = ?4"
     /// Every member row of a key: runs with each `deleteState`, so no member outlives its header.
     static let deleteMembers = "DELETE FROM members WHERE partition = ?1 AND bucket = ?2 AND key = ?3"
+    /// A strong key's acceptor row (issue #17): its promise and accepted proposal
+    /// (`AcceptorState` without the commit), beside its `kv` row, which holds the commit.
+    /// Same key as `kv`, so both rows of a key are one primary-key lookup each. Local votes,
+    /// never scanned, compared or repaired: anti-entropy sees only `kv`.
+    static let selectPaxos = "SELECT state FROM paxos WHERE partition = ?1 AND bucket = ?2 AND key = ?3"
+    static let upsertPaxos = "INSERT OR REPLACE INTO paxos(partition, bucket, key, state) VALUES(?1, ?2, ?3, ?4)"
+    static let deletePaxos = "DELETE FROM paxos WHERE partition = ?1 AND bucket = ?2 AND key = ?3"
     static let selectAllBucketProps = "SELECT bucket, props FROM bucket_props ORDER BY bucket"
     static let upsertBucketProps = "INSERT OR REPLACE INTO bucket_props(bucket, props) VALUES(?1, ?2)"
     static let selectMeta = "SELECT value FROM meta WHERE name = ?1"
@@ -93,10 +107,10 @@ enum Schema {
         try connection.exec("PRAGMA synchronous=\(options.syncMode == .full ? "FULL" : "NORMAL")")
         try connection.exec("PRAGMA journal_size_limit=\(options.walSizeLimitBytes)")
         try connection.exec("PRAGMA cache_size=-\(options.writerCacheBytes / 1024)")
-        try migrate(connection)
+        try migrate(connection, creationMeta: options.metaAtCreation)
     }
 
-    private static func migrate(_ connection: SQLiteConnection) throws {
+    private static func migrate(_ connection: SQLiteConnection, creationMeta: [String: String]) throws {
         let found = Int(try connection.queryText("PRAGMA user_version") ?? "0") ?? 0
         if found == version { return }
         guard found < version else {
@@ -108,9 +122,20 @@ enum Schema {
         do {
             // Version 0 is a new, empty file: create everything. Every table is created
             // IF NOT EXISTS, so older files gain the tables added since (2: hints;
-            // 3: members, empty until typed keys are written). Nothing older is rewritten,
-            // so an upgraded file keeps its rows as they were; a build before 3 refuses it.
+            // 3: members, empty until typed keys are written; 4: paxos, empty until strong
+            // keys are written). Nothing older is rewritten, so an upgraded file keeps its
+            // rows as they were; a build older than the file's version refuses it.
             try connection.exec(createTables)
+            // Rows a new file must hold from its first commit (`StoreOptions.metaAtCreation`):
+            // in the transaction that creates the tables, so no crash leaves a new file without them.
+            if found == 0, !creationMeta.isEmpty {
+                let statement = try connection.prepare(upsertMeta)
+                for (name, value) in creationMeta.sorted(by: { $0.key < $1.key }) {
+                    try statement.bind(name, at: 1)
+                    try statement.bind(value, at: 2)
+                    try statement.run()
+                }
+            }
             try connection.exec("PRAGMA user_version=\(version)")
             try connection.exec("COMMIT")
         } catch {

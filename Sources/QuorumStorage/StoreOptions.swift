@@ -81,6 +81,11 @@ public struct StoreOptions: Sendable {
     /// on a store thread (the writer or the checkpointer), which it may end the process on,
     /// and must not wait for the store. Nil: the store only logs it.
     public var onFatal: (@Sendable (String) -> Void)?
+    /// Meta rows (`ReplicaStore.metaValue`) a database file gets in the transaction that
+    /// creates it, and never again: a mark that the store started empty which no crash can
+    /// separate from the file (the node's Paxos catch-up marker, issue #17). An existing
+    /// file, upgraded or not, is left as it is.
+    public var metaAtCreation: [String: String] = [:]
     /// The SQLite VFS every connection opens the database through; nil is SQLite's default.
     /// Only tests set it, to one that fails chosen writes and syncs.
     var vfsName: String?

@@ -12,6 +12,8 @@ struct WriteOperation: Sendable {
         case deleteState(partition: Int, bucket: String, key: [UInt8], matches: @Sendable ([UInt8]) -> Bool)
         /// A typed key's header and member rows; completes with the header stored.
         case typed(TypedWrite)
+        /// A strong key's `kv` row and Paxos row; completes with the `kv` row as stored.
+        case paxos(PaxosWrite)
         case bucketProps(bucket: String, blob: [UInt8])
         case meta(name: String, value: String)
         case putHint(StoredHint)
@@ -25,7 +27,7 @@ struct WriteOperation: Sendable {
     /// grow without bound. Administrative writes are rare and must get through under load.
     var countsTowardQueueBound: Bool {
         switch kind {
-        case .state, .typed: return true
+        case .state, .typed, .paxos: return true
         default: return false
         }
     }
@@ -49,6 +51,9 @@ final class WriterConnection: @unchecked Sendable {
     let upsertMember: Statement
     let deleteMember: Statement
     let deleteMembers: Statement
+    let selectPaxos: Statement
+    let upsertPaxos: Statement
+    let deletePaxos: Statement
     let upsertBucketProps: Statement
     let upsertMeta: Statement
     let insertHint: Statement
@@ -75,6 +80,9 @@ final class WriterConnection: @unchecked Sendable {
             upsertMember = try connection.prepare(Schema.upsertMember)
             deleteMember = try connection.prepare(Schema.deleteMember)
             deleteMembers = try connection.prepare(Schema.deleteMembers)
+            selectPaxos = try connection.prepare(Schema.selectPaxos)
+            upsertPaxos = try connection.prepare(Schema.upsertPaxos)
+            deletePaxos = try connection.prepare(Schema.deletePaxos)
             upsertBucketProps = try connection.prepare(Schema.upsertBucketProps)
             upsertMeta = try connection.prepare(Schema.upsertMeta)
             insertHint = try connection.prepare(Schema.insertHint)
@@ -443,6 +451,8 @@ final class StoreWriter: Sendable {
             return .success(current)
         case .typed(let write):
             return try applyTyped(write, rows: &rows)
+        case .paxos(let write):
+            return try applyPaxos(write, rows: &rows)
         case .bucketProps(let bucket, let blob):
             try groupStep(database.upsertBucketProps) { statement in
                 try statement.bind(bucket, at: 1)
@@ -514,6 +524,78 @@ final class StoreWriter: Sendable {
         }
         write.deliver((before ?? StoredTyped(header: [], members: [])).applying(changes, selection: write.selection))
         return .success(changes.header)
+    }
+
+    /// A strong key's read-modify-write inside the open transaction (issue #17): the `kv`
+    /// row as `readCurrent` finds it (an earlier write of the group, the row cache, the
+    /// table) and the Paxos row from the table (which holds the group's earlier writes),
+    /// then each row that changed: the `kv` row through `store` like any state (so the row
+    /// cache and the adapter's Merkle update see it), the Paxos row beside it, a nil row
+    /// deleted. A nil transform changes nothing. Everything that fails the operation alone
+    /// (a throwing transform, a corrupt row, an oversized row) is checked before the first
+    /// statement, so a refusal leaves nothing of it behind; both rows commit in the group's
+    /// one transaction.
+    private func applyPaxos(_ write: PaxosWrite, rows: inout GroupRows) throws -> Result<[UInt8]?, any Error> {
+        let row = write.row
+        let record: [UInt8]?
+        switch try readCurrent(row, rows: rows) {
+        case .success(let state): record = state
+        case .failure(let error): return .failure(error)
+        }
+        let votes: [UInt8]?
+        do {
+            votes = try database.selectPaxos.readPaxos(row, blobBytesMax: options.blobBytesMax)
+        } catch let error as StoreError {
+            if case .corrupt = error { return .failure(error) }
+            throw GroupFailure(error: error)
+        }
+        let before = StoredPaxos(paxos: votes, record: record)
+        let after: StoredPaxos?
+        do {
+            after = try write.transform(before)
+        } catch {
+            return .failure(error)
+        }
+        guard let after else {
+            write.deliver(before)
+            return .success(record)
+        }
+        let bound = options.blobBytesMax
+        for (name, bytes) in [("Paxos row", after.paxos), ("strong record", after.record)] {
+            guard let bytes, bytes.count > bound else { continue }
+            return .failure(StoreError.tooLarge(
+                "new \(name) for \(StoredBlob.describeRow(partition: row.partition, bucket: row.bucket, key: row.key)) is "
+                    + "\(bytes.count) bytes, over the \(bound)-byte bound; write a smaller value"))
+        }
+        if after.record != record {
+            if let next = after.record {
+                try store(row, StoredBlob.encode(next, compressionThresholdBytes: options.compressionThresholdBytes),
+                          exists: record != nil)
+            } else {
+                try groupStep {
+                    try database.deleteState.withRow(partition: row.partition, bucket: row.bucket, key: row.key) {
+                        _ = try database.deleteState.step()
+                    }
+                }
+            }
+            rows.written[row] = .some(after.record)
+        }
+        if after.paxos != votes {
+            try groupStep {
+                if let next = after.paxos {
+                    let stored = StoredBlob.encode(next, compressionThresholdBytes: options.compressionThresholdBytes)
+                    try database.upsertPaxos.withRow(partition: row.partition, bucket: row.bucket, key: row.key, state: stored) {
+                        _ = try database.upsertPaxos.step()
+                    }
+                } else {
+                    try database.deletePaxos.withRow(partition: row.partition, bucket: row.bucket, key: row.key) {
+                        _ = try database.deletePaxos.step()
+                    }
+                }
+            }
+        }
+        write.deliver(after)
+        return .success(after.record)
     }
 
     /// The bound a typed update breaks, if any: its header and each payload are held to

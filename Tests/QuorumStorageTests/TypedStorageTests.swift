@@ -191,7 +191,7 @@ final class TypedStorageTests: StoreTestCase {
         let check = try SQLiteConnection(path: store.databasePath, readOnly: true, busyTimeoutMilliseconds: 1000)
         defer { check.close() }
         XCTAssertEqual(try check.queryText("PRAGMA user_version"), "\(Schema.version)")
-        XCTAssertEqual(Schema.version, 3)
+        XCTAssertEqual(Schema.version, 4)
     }
 
     /// The header and its members come from one snapshot even while the writer commits.

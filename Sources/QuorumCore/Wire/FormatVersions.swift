@@ -77,8 +77,9 @@ public enum Formats {
     public static let gossipMessage = FormatVersions(1...1)
     /// `RepairBatch`: anti-entropy's merge batches, before LZ4. Version 2 adds entries of
     /// typed keys' full states (issue #16); a batch of plain entries only is still
-    /// written as version 1, so a node of the previous release reads it.
-    public static let repairBatch = FormatVersions(1...2)
+    /// written as version 1, so a node of the previous release reads it. Version 3 adds
+    /// strong keys' commits (issue #17), written only in a batch that carries one.
+    public static let repairBatch = FormatVersions(1...3)
     /// `Hint.encoded()`. Version 2 carries a typed key's delta (issue #16); plain hints
     /// keep writing version 1.
     public static let hint = FormatVersions(1...2)

@@ -58,6 +58,10 @@ public enum PeerRequest: Sendable, Equatable {
     /// A replica whose store started empty asks this node's clock, which is past every
     /// ballot this node issued or saw, to choose the promise floor that ends its catch-up.
     case paxosFloor
+    /// Read a strong key's latest commit (its `kv` row) without touching its promise:
+    /// anti-entropy and stray-copy clearing compare replicas' commits with it. Answered
+    /// `.strongCommit`.
+    case strongFetch(bucket: String, key: [UInt8])
 }
 
 /// A node's answer to a `PeerRequest`, carried in a response frame's payload.
@@ -86,6 +90,9 @@ public enum PeerResponse: Sendable, Equatable {
     /// The answer to `.paxosFloor`: a reading of this node's clock, past every ballot it
     /// issued or saw.
     case paxosFloor(clock: HLCTimestamp)
+    /// A replica's latest commit of a strong key, answering `.strongFetch`; nil when it
+    /// learned none.
+    case strongCommit(PaxosCommit?)
 }
 
 extension PeerRequest {
@@ -96,6 +103,7 @@ extension PeerRequest {
         case truncate
         case typedUpdate, typedMerge, typedFetch, storeTypedHint
         case paxosPrepare, paxosPropose, paxosCommit, paxosFloor
+        case strongFetch
     }
 
     public func encoded() -> [UInt8] {
@@ -215,6 +223,10 @@ extension PeerRequest {
             commit.encode(into: &writer)
         case .paxosFloor:
             writer.write(Tag.paxosFloor.rawValue)
+        case .strongFetch(let bucket, let key):
+            writer.write(Tag.strongFetch.rawValue)
+            writer.writeString(bucket)
+            writer.writeBytes(key)
         }
         return writer.bytes
     }
@@ -319,6 +331,8 @@ extension PeerRequest {
             self = .paxosCommit(bucket: bucket, key: key, commit: try PaxosCommit.decode(from: &reader))
         case .paxosFloor:
             self = .paxosFloor
+        case .strongFetch:
+            self = .strongFetch(bucket: try reader.readString(), key: try reader.readBytes())
         }
         guard reader.isAtEnd else { throw .malformed("\(reader.remainingCount) trailing bytes after a request") }
     }
@@ -348,6 +362,7 @@ extension PeerResponse {
         case stateAbsent = 1, statePresent, ack, failure, pong, keys, gossip, treeRoot, treeHashes, segmentKeys
         case typedApplied, typedAbsent, typedPresent
         case paxos, paxosFloor
+        case strongCommit
     }
 
     public func encoded() -> [UInt8] {
@@ -410,6 +425,10 @@ extension PeerResponse {
         case .paxosFloor(let clock):
             writer.write(Tag.paxosFloor.rawValue)
             clock.encode(into: &writer)
+        case .strongCommit(let commit):
+            writer.write(Tag.strongCommit.rawValue)
+            writer.write(commit != nil)
+            commit?.encode(into: &writer)
         }
         return writer.bytes
     }
@@ -465,6 +484,8 @@ extension PeerResponse {
             self = .paxos(try Acceptor.Reply.decode(from: &reader))
         case .paxosFloor:
             self = .paxosFloor(clock: try HLCTimestamp.decode(from: &reader))
+        case .strongCommit:
+            self = .strongCommit(try reader.readBool() ? try PaxosCommit.decode(from: &reader) : nil)
         }
         guard reader.isAtEnd else { throw .malformed("\(reader.remainingCount) trailing bytes after a response") }
     }

@@ -86,6 +86,10 @@ public final class Node: Sendable {
             store: store, shape: antiEntropyLimits.shape, logger: logger)
         self.trees = trees
         let clock = try NodeClock(store: store, logger: logger)
+        let consensus = try ConsensusStanding(store: store)
+        if consensus.current == .catchingUp {
+            logger.notice("the store started empty: this node votes on strong keys only once Paxos catch-up has chosen its floor")
+        }
         registry.adopt(initialMembership.truncations)
         // Reads that must wait for a reader connection, scans and props commits: never on a loop.
         let blockingQueue = DispatchQueue(label: "quorumkv.replica.blocking", attributes: .concurrent)
@@ -96,7 +100,7 @@ public final class Node: Sendable {
                 nodeID: config.nodeID, partitionCount: config.partitionCount, limits: config.limits, storage: storage, trees: storage,
                 context: NodeReplicaContext(
                     clock: clock, actorID: actorID, hints: hints, registry: registry, cluster: cluster, logger: logger,
-                    loop: loop, blockingQueue: blockingQueue, expiryCounter: expiryCounter),
+                    loop: loop, blockingQueue: blockingQueue, expiryCounter: expiryCounter, consensus: consensus),
                 clock: SystemServiceClock())
         }
         self.replicas = replicas
@@ -317,6 +321,7 @@ public final class Node: Sendable {
         options.groupCommitOperationsMax = config.limits.groupCommitOperationsMax
         options.writeQueueOperationsMax = config.limits.writeQueueOperationsMax
         options.onFatal = storageFailureHandler(logger: logger, terminate: terminate)
+        options.metaAtCreation = ConsensusStanding.creationMeta
         return options
     }
 

@@ -3,9 +3,11 @@ import QuorumCore
 /// Active anti-entropy on one node: in turn, for each partition it owns and each other
 /// replica of it (`AntiEntropySchedule`), one Merkle exchange (`AntiEntropyExchange`
 /// decides every step), then repair of the keys that differ: both sides' states are
-/// fetched, merged (`KeyRepair`; a typed key's whole states joined, `TypedKeyRepair`) and
-/// written to whichever side lacked the merge, in compressed `.mergeBatch` batches both
-/// ways, so tombstones (and typed removals) spread like values.
+/// fetched, merged (`KeyRepair`; a typed key's whole states joined, `TypedKeyRepair`; of a
+/// strong key's two commits the later ballot, `StrongKeyRepair`) and written to whichever
+/// side lacked the merge, in compressed `.mergeBatch` batches both ways, so tombstones (and
+/// typed removals, and committed deletes) spread like values. A strong key's promises and
+/// accepted proposals never travel: only commits, learned through the acceptor's commit step.
 ///
 /// While the ring changes (a member joins or leaves), the transfers `RingChange` lists for
 /// this node come first, back to back, one exchange each, every key of the partition
@@ -266,10 +268,12 @@ public final class AntiEntropyDriver {
 
     // MARK: Repair
 
-    /// Both sides' states of one key: plain states, or a typed key's whole states.
+    /// Both sides' states of one key: plain states, a typed key's whole states, or a
+    /// strong key's latest commits.
     private enum Fetched {
         case versions(key: RepairKey, local: KeyState?, remote: KeyState?)
         case typed(key: RepairKey, local: TypedState?, remote: TypedState?)
+        case strong(key: RepairKey, local: PaxosCommit?, remote: PaxosCommit?)
     }
 
     /// Merges both sides' states of each key (`KeyRepair`, or `TypedKeyRepair` for a key of
@@ -335,6 +339,10 @@ public final class AntiEntropyDriver {
             }
             let entry = RepairBatch.Entry(bucket: key.bucket, key: key.key, typed: decision.merged)
             return (entry, decision.writeLocally, decision.sendToPeer)
+        case .strong(let key, let local, let remote):
+            guard let decision = StrongKeyRepair(local: local, remote: remote) else { return nil }
+            let entry = RepairBatch.Entry(bucket: key.bucket, key: key.key, commit: decision.newest)
+            return (entry, decision.writeLocally, decision.sendToPeer)
         }
     }
 
@@ -345,11 +353,22 @@ public final class AntiEntropyDriver {
 
     /// Both sides' state of each key, at most `bounds.fetchConcurrency` keys in flight, in
     /// the keys' order; keys either side failed to answer are left out. A key of a typed
-    /// bucket is fetched whole (`.typedFetch` of every member): repair ships full states.
+    /// bucket is fetched whole (`.typedFetch` of every member): repair ships full states. A
+    /// key of a strong bucket is fetched as its latest commit (`.strongFetch`).
     private func fetchBoth(_ keys: [RepairKey], peer: String, completion: @escaping ([Fetched]) -> Void) {
         var fetched = [Fetched?](repeating: nil, count: keys.count)
         BoundedSteps.run(count: keys.count, concurrency: bounds.fetchConcurrency, step: { [self] index, finished in
             let key = keys[index]
+            if context.props(for: key.bucket).consistency == .strong {
+                let request = PeerRequest.strongFetch(bucket: key.bucket, key: key.key)
+                return call(nodeID, request) { [self] response in
+                    guard case .strongCommit(let local)? = response else { return finished() }
+                    call(peer, request) { response in
+                        if case .strongCommit(let remote)? = response { fetched[index] = .strong(key: key, local: local, remote: remote) }
+                        finished()
+                    }
+                }
+            }
             if context.props(for: key.bucket).datatype != nil {
                 let request = PeerRequest.typedFetch(bucket: key.bucket, key: key.key, members: .all)
                 return call(nodeID, request) { [self] response in

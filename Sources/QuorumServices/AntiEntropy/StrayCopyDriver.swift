@@ -7,7 +7,8 @@ import QuorumCore
 /// (a replica is silent). Deletes are compare-and-deletes on the copy's digest
 /// (`PeerRequest.purge` to this node), so a write that lands meanwhile stays. A typed
 /// key's copy moves whole (`TypedStrayCopyRule`): handed off as a full state, and deleted
-/// with its member rows only once a replica holds everything it has.
+/// with its member rows only once a replica holds everything it has. A strong key's copy
+/// moves as its commit (`StrongStrayCopyRule`), learned by the replicas' commit step.
 ///
 /// Like `TombstonePurgeDriver`: one pass per anti-entropy tick scans one page of one
 /// partition this node does not replicate for every bucket (resuming where the last pass
@@ -31,24 +32,41 @@ public final class StrayCopyDriver {
     /// A pass is working through its page.
     public var isRunning: Bool { sweep.isRunning }
 
+    /// What a stray row holds, as the pass settles it.
+    private enum Copy {
+        case versions(KeyState)
+        case typed
+        case strong(PaxosCommit)
+    }
+
     /// Starts one pass unless one is still running.
     public func tick() {
         sweep.tick(partitions: { [self] in candidates(ring: $0) }) { [self] ring, partition, rows, done in
-            let strays: [(row: StoredRow, copy: KeyState?, replicas: [String])] = rows.compactMap { row in
+            let strays: [(row: StoredRow, copy: Copy, replicas: [String])] = rows.compactMap { row in
                 let replicas = sweep.replicas(of: row.bucket, partition: partition, ring: ring)
                 guard StrayCopyRule.isStray(node: sweep.nodeID, replicas: replicas) else { return nil }
-                if TypedHeader.isTypedHeader(row.blob) { return (row, nil, replicas) }
+                if TypedHeader.isTypedHeader(row.blob) { return (row, .typed, replicas) }
+                if StrongRecord.isStrongRecord(row.blob) {
+                    guard let commit = try? StrongRecord.decode(row.blob) else { return nil }
+                    return (row, .strong(commit), replicas)
+                }
                 guard let copy = try? KeyState(decoding: row.blob) else { return nil }
-                return (row, copy, replicas)
+                return (row, .versions(copy), replicas)
             }
             BoundedSteps.run(count: strays.count, step: { [self] index, finished in
                 let stray = strays[index]
-                guard let copy = stray.copy else {
-                    let digest = StableHash.hash(stray.row.blob)
-                    return settleTyped(
+                let digest = StableHash.hash(stray.row.blob)
+                switch stray.copy {
+                case .versions(let copy):
+                    settle(bucket: stray.row.bucket, key: stray.row.key, copy: copy, replicas: stray.replicas, done: finished)
+                case .typed:
+                    settleTyped(
                         bucket: stray.row.bucket, key: stray.row.key, digest: digest, replicas: stray.replicas, done: finished)
+                case .strong(let commit):
+                    settleStrong(
+                        bucket: stray.row.bucket, key: stray.row.key, copy: commit, digest: digest, replicas: stray.replicas,
+                        done: finished)
                 }
-                settle(bucket: stray.row.bucket, key: stray.row.key, copy: copy, replicas: stray.replicas, done: finished)
             }, done: done)
         }
     }
@@ -128,6 +146,45 @@ public final class StrayCopyDriver {
                 }
             })
         }
+    }
+
+    /// A strong key's stray copy (`StrongStrayCopyRule`): each replica's latest commit is
+    /// fetched; the copy's commit is handed to those that answered without it or an later
+    /// one (`.paxosCommit`: their acceptor's commit step, which keeps the later ballot),
+    /// and the `kv` row is deleted once a replica holds it (compare-and-delete on the row's
+    /// digest as scanned). The key's Paxos row, this node's old votes, stays: dropping a
+    /// promise is never safe, keeping one only refuses more.
+    private func settleStrong(
+        bucket: String, key: [UInt8], copy: PaxosCommit, digest: UInt64, replicas: [String], done: @escaping () -> Void
+    ) {
+        let down = sweep.context.unreachable()
+        var answers = [PaxosCommit??](repeating: nil, count: replicas.count)
+        BoundedSteps.run(count: replicas.count, step: { [self] index, finished in
+            guard !down.contains(replicas[index]) else { return finished() }
+            sweep.call(replicas[index], .strongFetch(bucket: bucket, key: key)) { response in
+                if case .strongCommit(let commit)? = response { answers[index] = .some(commit) }
+                finished()
+            }
+        }, done: { [self] in
+            switch StrongStrayCopyRule.decide(copy: copy, replicas: answers) {
+            case .keep, .wait:
+                done()
+            case .delete:
+                delete(bucket: bucket, key: key, digest: digest, done: done)
+            case .handOff(let lacking):
+                var stored = 0
+                BoundedSteps.run(count: lacking.count, step: { [self] index, finished in
+                    sweep.call(replicas[lacking[index]], .paxosCommit(bucket: bucket, key: key, commit: copy)) { response in
+                        if case .paxos(.committed)? = response { stored += 1 }
+                        finished()
+                    }
+                }, done: { [self] in
+                    handedOff += stored
+                    guard stored == lacking.count else { return done() }
+                    delete(bucket: bucket, key: key, digest: digest, done: done)
+                })
+            }
+        })
     }
 
     private func delete(bucket: String, key: [UInt8], copy: KeyState, done: @escaping () -> Void) {

@@ -20,6 +20,12 @@ import QuorumCore
 /// header (context and dedupe window), bounded by `Limits.typedActorsMax` and
 /// `typedOperationIDsMax`, not by how many elements it ever held.
 ///
+/// Strong keys (issue #17) are never purged either, not even one whose latest commit is a
+/// delete: that commit's ballot is what orders the commits after it. A replica that lost
+/// it would answer a prepare with an older commit (or none), and a compare-and-set
+/// conditioned on "absent" or on the delete's ETag would be judged against the wrong
+/// value. What a deleted strong key keeps is one small record.
+///
 /// Runs on its executor, like the `AntiEntropyDriver` whose ticks drive it.
 public final class TombstonePurgeDriver {
     /// Tombstones removed from every replica since start (counted by the node that ran the check).
@@ -52,8 +58,8 @@ public final class TombstonePurgeDriver {
             let now = clock.nowMilliseconds()
             let grace = sweep.context.tombstoneGraceMilliseconds
             let candidates: [(row: StoredRow, state: KeyState)] = rows.compactMap { row in
-                // Typed keys are never purged (see the type's doc).
-                guard !TypedHeader.isTypedHeader(row.blob) else { return nil }
+                // Typed keys are never purged (see the type's doc), nor strong keys.
+                guard !TypedHeader.isTypedHeader(row.blob), !StrongRecord.isStrongRecord(row.blob) else { return nil }
                 // A truncated bucket's old versions count as the tombstones replicas answer them as.
                 guard let stored = try? KeyState(decoding: row.blob) else { return nil }
                 let state = stored.truncated(before: sweep.context.truncationPoint(for: row.bucket))

@@ -83,6 +83,8 @@ public final class ReplicaDriver {
             strong.commit(bucket: bucket, key: key, commit: commit, respond: respond)
         case .paxosFloor:
             strong.floor(respond: respond)
+        case .strongFetch(let bucket, let key):
+            strong.fetch(bucket: bucket, key: key, respond: respond)
         case .ping:
             respond(.pong)
         case .gossip:
@@ -106,6 +108,9 @@ public final class ReplicaDriver {
             case .success(let blob):
                 if let blob, TypedHeader.isTypedHeader(blob) {
                     return respond(.failure(code: "wrong_type", message: Self.typedKeyMessage(bucket: bucket)))
+                }
+                if let blob, StrongRecord.isStrongRecord(blob) {
+                    return respond(.failure(code: "wrong_type", message: Self.strongKeyMessage(bucket: bucket)))
                 }
                 let held: KeyState?
                 do {
@@ -134,8 +139,9 @@ public final class ReplicaDriver {
         }
     }
 
-    /// Live keys of one bucket in one partition; tombstoned keys are skipped, and typed
-    /// keys count as live while they hold a member (a reset set or map lists as absent).
+    /// Live keys of one bucket in one partition; tombstoned keys are skipped, typed keys
+    /// count as live while they hold a member (a reset set or map lists as absent), and
+    /// strong keys while their latest commit is a value (a committed delete lists as absent).
     private func listKeys(bucket: String, partition: Int, after: [UInt8]?, limit: Int, respond: @escaping (PeerResponse) -> Void) {
         guard partition >= 0, partition < placement.partitionCount else {
             return respond(.failure(code: "bad_parameter", message: "partition \(partition) is outside the ring"))
@@ -152,6 +158,9 @@ public final class ReplicaDriver {
                 let live = inBucket.filter { row in
                     if TypedHeader.isTypedHeader(row.blob) {
                         return ((try? TypedHeader(decoding: row.blob, limits: limits))?.memberCount ?? 0) > 0
+                    }
+                    if StrongRecord.isStrongRecord(row.blob) {
+                        return (try? StrongRecord.decode(row.blob))?.value.isTombstone == false
                     }
                     return (try? KeyState(decoding: row.blob))?.truncated(before: point).isDeleted(atMilliseconds: now) == false
                 }.map(\.key)
@@ -195,7 +204,8 @@ public final class ReplicaDriver {
     }
 
     /// Merges every state of an anti-entropy batch (a typed key's whole state joined as a
-    /// full state); acks once all are committed.
+    /// full state; a strong key's commit learned through the acceptor's commit step, so
+    /// the later ballot wins and nothing is merged); acks once all are committed.
     private func mergeBatch(compressed: [UInt8], originalLength: Int, respond: @escaping (PeerResponse) -> Void) {
         var entries: [RepairBatch.Entry]
         do {
@@ -222,6 +232,13 @@ public final class ReplicaDriver {
                 merge(bucket: entry.bucket, key: entry.key, state: state, mode: mode, respond: stored)
             case .typed(let state):
                 typed.merge(bucket: entry.bucket, key: entry.key, state: state, isFull: true, respond: stored)
+            case .strong(let commit):
+                strong.learn(bucket: entry.bucket, key: entry.key, commit: commit) { result in
+                    switch result {
+                    case .success: stored(.ack)
+                    case .failure(let error): stored(.failure(code: error.code, message: error.message))
+                    }
+                }
             }
         }
     }
@@ -243,6 +260,13 @@ public final class ReplicaDriver {
             case .failure(let failure): respond(self.failure(failure, doing: "purge"))
             }
         }
+    }
+
+    /// Why a plain read or write found a strong key's commit instead (issue #17): its
+    /// value changes only through consensus.
+    static func strongKeyMessage(bucket: String) -> String {
+        "the key in bucket \(bucket) belongs to a strongly consistent bucket; its value changes only through consensus "
+            + "(strong reads and writes), never by a plain read, merge or repair"
     }
 
     /// Why a plain read or write found a typed key (a counter, set or map) instead.
@@ -276,6 +300,8 @@ public final class ReplicaDriver {
         storage.updateState(partition: partition, bucket: bucket, key: key, transform: { blob throws(KVError) in
             // A plain write never replaces a typed key's header (its member rows would be orphaned).
             if let blob, TypedHeader.isTypedHeader(blob) { throw .wrongType(message: Self.typedKeyMessage(bucket: bucket)) }
+            // Nor a strong key's commit: a merge would order it by HLC, and a ballot orders it.
+            if let blob, StrongRecord.isStrongRecord(blob) { throw .wrongType(message: Self.strongKeyMessage(bucket: bucket)) }
             let current: KeyState?
             do {
                 current = try blob.map { try KeyState(decoding: $0) }

@@ -44,12 +44,47 @@ final class StrongReplica {
         do { commit = try StrongRecord.decode(record) } catch {
             return completion(.failure(.badParameter(name: "state", message: "an undecodable strong record: \(error.message)")))
         }
+        learn(bucket: bucket, key: key, commit: commit, completion: completion)
+    }
+
+    /// `learn` of a decoded commit (a repair batch's strong entry): the acceptor's commit
+    /// step, so a commit older than the one held changes nothing.
+    func learn(bucket: String, key: [UInt8], commit: PaxosCommit, completion: @escaping (Result<Void, KVError>) -> Void) {
         self.commit(bucket: bucket, key: key, commit: commit) { response in
             if case .failure(let code, let message) = response {
                 let error = ReplicaWrite.clientError(code: code, message: message, limits: .defaults)
                 return completion(.failure(error ?? .internalError(message: message)))
             }
             completion(.success(()))
+        }
+    }
+
+    /// The key's latest commit as stored (`.strongFetch`), promise and votes untouched:
+    /// what anti-entropy and stray-copy clearing compare. A plain or typed value there
+    /// answers `wrong_type`.
+    func fetch(bucket: String, key: [UInt8], respond: @escaping (PeerResponse) -> Void) {
+        let partition = placement.partition(bucket: bucket, key: key)
+        storage.readState(partition: partition, bucket: bucket, key: key) { result in
+            switch result {
+            case .success(nil):
+                respond(.strongCommit(nil))
+            case .success(let blob?):
+                guard StrongRecord.isStrongRecord(blob) else {
+                    return respond(.failure(
+                        code: "wrong_type",
+                        message: "the key in bucket \(bucket) holds a plain or typed value on this replica, not a strong key's commit"))
+                }
+                let commit: PaxosCommit
+                do { commit = try StrongRecord.decode(blob) } catch {
+                    return respond(.failure(
+                        code: "internal", message: "a stored strong record could not be decoded: \(error)"))
+                }
+                respond(.strongCommit(commit))
+            case .failure(.overloaded(let message)):
+                respond(.failure(code: "overloaded", message: message))
+            case .failure(let failure):
+                respond(.failure(code: "internal", message: "replica could not read a strong key's commit: \(failure.message)"))
+            }
         }
     }
 

@@ -7,8 +7,8 @@ import QuorumStorage
 
 /// What the replica driver of one event loop reads from and hands to the rest of the
 /// node: the node's clock, the hint service, the bucket registry (stored off
-/// the loop: it commits), the membership (where truncation points are kept), LZ4 for
-/// repair batches, and the log.
+/// the loop: it commits), the membership (where truncation points are kept), the
+/// node's Paxos standing, LZ4 for repair batches, and the log.
 final class NodeReplicaContext: ReplicaContext {
     private let clock: NodeClock
     let actorID: String
@@ -19,12 +19,14 @@ final class NodeReplicaContext: ReplicaContext {
     private let loop: any EventLoop
     private let blockingQueue: DispatchQueue
     private let expiryCounter: ExpiryCounter
+    private let consensus: ConsensusStanding
 
     init(
         clock: NodeClock, actorID: String, hints: OnLoop<HintDriver>, registry: BucketRegistry,
         cluster: OnLoop<ClusterServices>, logger: Logger, loop: any EventLoop, blockingQueue: DispatchQueue,
-        expiryCounter: ExpiryCounter
+        expiryCounter: ExpiryCounter, consensus: ConsensusStanding
     ) {
+        self.consensus = consensus
         self.cluster = cluster
         self.expiryCounter = expiryCounter
         self.clock = clock
@@ -62,11 +64,14 @@ final class NodeReplicaContext: ReplicaContext {
 
     func clockReading() -> HLCTimestamp { clock.tick() }
 
-    // TODO(#17 storage): a store made at this start catches up; the floor lives in the meta table.
-    var consensusFloor: ConsensusFloor { .voting(floor: nil) }
+    /// The node's standing, shared by every loop's context (`ConsensusStanding`).
+    var consensusFloor: ConsensusFloor { consensus.current }
 
+    /// Moves the clock past the floor (the node's own ballots then start above it), saves
+    /// it durably, and answers on this context's loop.
     func adoptConsensusFloor(_ floor: PaxosBallot, completion: @escaping (Result<Void, KVError>) -> Void) {
-        completion(.failure(.internalError(message: "the consensus floor is not stored yet")))
+        clock.observe(floor.timestamp)
+        consensus.adopt(floor, completion: LoopHop.back(to: loop, completion))
     }
 
     func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void) {

@@ -133,17 +133,47 @@ final class SQLiteReplicaStorage: ReplicaStorage, MerkleIndex {
         })
     }
 
+    /// On `blockingQueue` always: both rows are read in one read transaction, which the
+    /// loop must not wait for.
     func readPaxos(
         partition: Int, bucket: String, key: [UInt8], completion: @escaping (Result<StoredPaxos, StorageFailure>) -> Void
     ) {
-        completion(.failure(.failed("strongly consistent buckets are not stored yet")))
+        let answer = LoopHop.back(to: loop, completion)
+        blockingQueue.async { [store] in
+            answer(Result { try store.readPaxos(partition: partition, bucket: bucket, key: key) }.mapError(Self.failure))
+        }
     }
 
+    /// `updateState`'s pattern for a strong key's two rows: the `kv` row's digests before
+    /// and after are taken in the writer's transaction and told to the tree from the
+    /// commit-ordered completion, so the key's Merkle leaf follows its commit like any
+    /// state's; a step that leaves the `kv` row as it was (a promise, a vote) changes no leaf.
     func updatePaxos(
         partition: Int, bucket: String, key: [UInt8], transform: @escaping @Sendable (StoredPaxos) throws(KVError) -> StoredPaxos?,
         completion: @escaping (Result<StoredPaxos, StateWriteError>) -> Void
     ) {
-        completion(.failure(.storage(.failed("strongly consistent buckets are not stored yet"))))
+        let answer = LoopHop.back(to: loop, completion)
+        let digests = Mutex<(old: UInt64?, new: UInt64?)?>(nil)
+        store.updatePaxos(partition: partition, bucket: bucket, key: key, transform: { stored in
+            guard let next = try transform(stored) else { return nil }
+            if next.record != stored.record {
+                digests.withLock { $0 = (stored.record.map { StableHash.hash($0) }, next.record.map { StableHash.hash($0) }) }
+            }
+            return next
+        }, completion: { [trees] result in
+            switch result {
+            case .success(let stored):
+                if let change = digests.withLock({ $0 }) {
+                    let keyHash = StableHash.keyHash(bucket: bucket, key: key)
+                    trees.record(partition: partition, keyHash: keyHash, old: change.old, new: change.new)
+                }
+                answer(.success(stored))
+            case .failure(let error as KVError):
+                answer(.failure(.refused(error)))
+            case .failure(let error):
+                answer(.failure(.storage(Self.failure(error))))
+            }
+        })
     }
 
     func scan(

@@ -1,0 +1,106 @@
+import QuorumCore
+import QuorumServices
+import QuorumStorage
+import Synchronization
+
+/// Where this node's store stands as a Paxos acceptor (issue #17), shared by the replica
+/// contexts of every event loop, and kept in the store's meta table so a restart finds it.
+///
+/// A store made empty (a new node, or one whose disk was wiped) may belong to a node that
+/// promised ballots before it lost them, so it must not vote until catch-up has chosen a
+/// floor above them (`ConsensusFloor`). The file is created with the `catchUpMeta` row set
+/// to `pending` in the very transaction that creates it (`StoreOptions.metaAtCreation`),
+/// so no crash leaves a new store that looks caught up. Catch-up ends by saving the floor,
+/// then marking the row `done`, in that order: a crash between the two leaves a store that
+/// catches up again, never one that votes without its floor. A store from before strong
+/// buckets (no row at all) never promised anything and votes with no floor.
+final class ConsensusStanding: Sendable {
+    /// The meta row that says whether this store still catches up (`pending`, `done`).
+    static let catchUpMeta = "paxos_catch_up"
+    /// The meta row holding the floor catch-up chose: a `PaxosBallot`'s binary form in hex.
+    static let floorMeta = "paxos_floor"
+    static let pending = "pending"
+    static let done = "done"
+
+    /// The meta rows a new store file is created with.
+    static let creationMeta = [catchUpMeta: pending]
+
+    private let store: ReplicaStore
+    private let standing: Mutex<ConsensusFloor>
+
+    /// Reads the standing the store was left in. Throws when the saved floor is unreadable:
+    /// voting without it could break a promise, so the node must not start.
+    init(store: ReplicaStore) throws {
+        self.store = store
+        standing = Mutex(try Self.read(store))
+    }
+
+    private static func read(_ store: ReplicaStore) throws -> ConsensusFloor {
+        if try store.metaValue(catchUpMeta) == pending { return .catchingUp }
+        guard let saved = try store.metaValue(floorMeta) else { return .voting(floor: nil) }
+        guard let bytes = hexBytes(saved), let floor = try? PaxosBallot(decoding: bytes) else {
+            throw StoreError.corrupt(
+                "the consensus floor saved in \(store.databasePath) (meta \(floorMeta) = \(saved.prefix(80))) is unreadable; "
+                    + "this node must not vote on strong keys without it: restore the file from a backup, or wipe the data "
+                    + "directory so the node starts empty and catches up from its peers")
+        }
+        return .voting(floor: floor)
+    }
+
+    var current: ConsensusFloor { standing.withLock { $0 } }
+
+    /// Saves `floor` (never lowering one saved before), then marks catch-up done, then votes
+    /// with it; `completion` runs on the store's completion thread once both are durable, or
+    /// with the failure (the node then keeps the standing it had).
+    func adopt(_ floor: PaxosBallot, completion: @escaping @Sendable (Result<Void, KVError>) -> Void) {
+        let chosen: PaxosBallot = standing.withLock { current in
+            if case .voting(let saved?) = current, saved > floor { return saved }
+            return floor
+        }
+        store.setMetaValue(Self.floorMeta, Self.hex(chosen.encoded())) { [self] result in
+            if case .failure(let error) = result { return completion(.failure(Self.failed(error))) }
+            store.setMetaValue(Self.catchUpMeta, Self.done) { [self] result in
+                if case .failure(let error) = result { return completion(.failure(Self.failed(error))) }
+                standing.withLock { current in
+                    if case .voting(let saved?) = current, saved > chosen { return }
+                    current = .voting(floor: chosen)
+                }
+                completion(.success(()))
+            }
+        }
+    }
+
+    private static func failed(_ error: any Error) -> KVError {
+        .unavailable(message: "could not save the consensus floor that ends Paxos catch-up (\(error)); "
+            + "the node keeps catching up and retries")
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { byte in
+            let digits = String(byte, radix: 16)
+            return byte < 16 ? "0" + digits : digits
+        }.joined()
+    }
+
+    static func hexBytes(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var index = 0
+        while index < digits.count {
+            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+
+    private static func nibble(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+        default: return nil
+        }
+    }
+}
