@@ -108,6 +108,14 @@ final class StrongRepairTests: XCTestCase {
         for response in [PeerResponse.strongCommit(nil), .strongCommit(commit("v", 10)), .strongCommit(commit(nil, 11))] {
             XCTAssertEqual(try PeerResponse(decoding: response.encoded()), response)
         }
+        // The bytes (a tag after the Paxos ones, then the fields), as seeded in the fuzz corpus.
+        XCTAssertEqual(request.encoded(), [0x17, 8] + bytes("accounts") + [5] + bytes("alice"))
+        XCTAssertEqual(PeerResponse.strongCommit(nil).encoded(), [0x10, 0])
+        let alice = try RepairBatch(decoding: try FormatFixtures.bytes("repair-batch-strong", version: 3)).entries[1].payload
+        guard case .strong(let fixtureCommit) = alice else { return XCTFail("the fixture's second entry is not strong") }
+        var commitBytes = ByteWriter()
+        fixtureCommit.encode(into: &commitBytes)
+        XCTAssertEqual(PeerResponse.strongCommit(fixtureCommit).encoded(), [0x10, 1] + commitBytes.bytes)
         var truncated = PeerResponse.strongCommit(commit("v", 10)).encoded()
         truncated.removeLast()
         XCTAssertThrowsError(try PeerResponse(decoding: truncated))
