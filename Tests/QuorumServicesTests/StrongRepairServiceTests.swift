@@ -119,6 +119,21 @@ final class StrongRepairServiceTests: XCTestCase {
         XCTAssertEqual(stored(world, "a", "k").commit, commit("new", at: 20))
     }
 
+    /// A replica still catching up (its store started empty) learns commits from repair,
+    /// but promises nothing on their account: it votes only once catch-up chose its floor.
+    func testAReplicaCatchingUpLearnsRepairedCommitsWithoutPromising() throws {
+        let world = FakeWorld(members: ["a", "b"], props: [bucket: strongProps(n: 2)])
+        learn(world, "a", "k", commit("v", at: 10))
+        world["b"].consensusFloor = .catchingUp
+        exchangeEverything([world["a"].antiEntropy(), world["b"].antiEntropy()], in: world)
+        XCTAssertEqual(stored(world, "b", "k").commit, commit("v", at: 10))
+        XCTAssertNil(stored(world, "b", "k").votes?.promised, "no promise while catching up")
+        var answer: PeerResponse?
+        world["b"].replica.handle(.paxosPrepare(bucket: bucket, key: bytes("k"), ballot: ballot(50))) { answer = $0 }
+        world.run()
+        XCTAssertEqual(answer, .paxos(.notReady))
+    }
+
     /// A replica that does not know the bucket as strong refuses to learn its commits
     /// (it would otherwise store a strong record in a bucket it treats as plain).
     func testABatchForABucketTheReplicaThinksEventualIsRefused() throws {
