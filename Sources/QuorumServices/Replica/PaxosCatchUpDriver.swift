@@ -21,15 +21,17 @@ public final class PaxosCatchUpDriver {
     private let nodeID: String
     private let replicas: any ReplicaCaller
     private let context: any ReplicaContext
-    private let members: () -> Set<String>
+    private let members: () -> Set<String>?
     private let timeoutMilliseconds: Int
     private var asking = false
     /// Rounds that ended without every member's answer (for tests and the log).
     public private(set) var incompleteRounds = 0
 
-    /// - Parameter members: every member of the cluster now (both rings while one changes).
+    /// - Parameter members: every member of the cluster now (both rings while one changes);
+    ///   nil while this node does not know the membership yet (it waits: answering alone
+    ///   would skip the members it has not heard of).
     public init(
-        nodeID: String, replicas: any ReplicaCaller, context: any ReplicaContext, members: @escaping () -> Set<String>,
+        nodeID: String, replicas: any ReplicaCaller, context: any ReplicaContext, members: @escaping () -> Set<String>?,
         timeoutMilliseconds: Int
     ) {
         self.nodeID = nodeID
@@ -45,8 +47,8 @@ public final class PaxosCatchUpDriver {
     /// Asks every other member for its clock, unless the store votes already or a round is
     /// still out; adopts the floor once all answered.
     public func tick() {
-        guard isCatchingUp, !asking else { return }
-        let others = members().subtracting([nodeID]).sorted()
+        guard isCatchingUp, !asking, let members = members() else { return }
+        let others = members.subtracting([nodeID]).sorted()
         guard !others.isEmpty else { return adopt(clocks: []) }
         asking = true
         var clocks: [HLCTimestamp] = []
