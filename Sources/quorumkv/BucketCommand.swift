@@ -72,14 +72,16 @@ struct BucketCreateCommand: AsyncParsableCommand {
             Examples:
               quorumkv bucket create --bucket accounts --consistency strong
               quorumkv bucket create --bucket locks --consistency strong --n 5
-              quorumkv bucket create --bucket single --consistency strong --n 1   # one-node cluster
+              quorumkv bucket create --bucket solo --consistency strong --n 1
 
             \(ClientExitCode.helpText)
             """
     )
 
-    @Option(help: ArgumentHelp("The bucket's consistency model: eventual (the default) or strong.", valueName: "model"))
-    var consistency: String = BucketConsistency.eventual.rawValue
+    @Option(help: ArgumentHelp(
+        "The bucket's consistency model: eventual or strong (not given: a new bucket is eventual, an existing one keeps its own).",
+        valueName: "model"))
+    var consistency: String?
 
     @Option(help: ArgumentHelp("Replicas of each key (default 3; fixed for a strong bucket).", valueName: "count"))
     var n: Int?
@@ -89,8 +91,12 @@ struct BucketCreateCommand: AsyncParsableCommand {
     func run() async throws {
         do throws(CommandFailure) {
             try flags.target.checkBucket()
-            guard let model = BucketConsistency(rawValue: consistency.lowercased()) else {
-                throw CommandFailure.usage("--consistency must be eventual or strong, got \"\(consistency)\"")
+            var model: BucketConsistency?
+            if let consistency {
+                guard let parsed = BucketConsistency(rawValue: consistency.lowercased()) else {
+                    throw CommandFailure.usage("--consistency must be eventual or strong, got \"\(consistency)\"")
+                }
+                model = parsed
             }
             if let n, n < 1 { throw CommandFailure.usage("--n must be a positive integer, got \(n)") }
             let document: HTTPBucketPropsDocument

@@ -82,6 +82,7 @@ final class StrongHTTPTests: ClusterTestCase {
         XCTAssertTrue(shown.text.contains("consistency=strong"), shown.description)
         let changed = try await quorumkv(["bucket", "create", "--bucket", "locks", "--n", "2"])
         XCTAssertEqual(changed.status, 2, "a refused change is a usage error: \(changed)")
+        XCTAssertTrue(changed.stderr.contains("error: bad_parameter:") && changed.stderr.contains("n (3) is fixed"), changed.stderr)
         let bad = try await quorumkv(["bucket", "create", "--bucket", "x", "--consistency", "linearizable"])
         XCTAssertEqual(bad.status, 2, bad.description)
     }
