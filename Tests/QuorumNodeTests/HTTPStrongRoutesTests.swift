@@ -236,6 +236,15 @@ final class HTTPStrongRoutesTests: XCTestCase {
         XCTAssertEqual(try json(bad)["parameter"] as? String, "consistency")
     }
 
+    /// The ETags in docs/http.md and docs/strong.md are ones a node would issue.
+    func testTheDocumentedETagsParse() throws {
+        let first = try HTTPStrongHeaders.parse("\"AAABolC-LAsAAAAABW5vZGUx\"", header: "If-Match")
+        XCTAssertEqual(first.ballot, PaxosBallot(timestamp: HLCTimestamp(physicalMilliseconds: 1_796_650_970_123, logical: 0), node: "node1"))
+        let second = try HTTPStrongHeaders.parse("\"AAABolC-MUAAAAAABW5vZGUy\"", header: "If-Match")
+        XCTAssertEqual(second.ballot.node, "node2")
+        XCTAssertGreaterThan(second.ballot, first.ballot)
+    }
+
     func testPropsDocumentWithoutConsistencyIsEventual() throws {
         let old = #"{"bucket":"b","n":3,"r":"quorum","w":"quorum","conflict":"lww"}"#
         XCTAssertEqual(try JSONDecoder().decode(HTTPBucketPropsDocument.self, from: Data(old.utf8)).consistency, .eventual)
