@@ -8,6 +8,7 @@ extension SimulatedNode {
     /// One gossip round of the node's `MembershipDriver`.
     func gossipRound() {
         membership.round()
+        catchUp.tick()
     }
 
     // MARK: Hinted handoff

@@ -63,6 +63,8 @@ final class SimulatedNode {
     private(set) var replica: ReplicaDriver!
     /// The node's anti-entropy (with its purge and stray-copy passes); made anew by each start.
     private(set) var antiEntropy: AntiEntropyDriver!
+    /// Ends Paxos catch-up after a wiped disk (issue #17), ticked with gossip.
+    private(set) var catchUp: PaxosCatchUpDriver!
 
     private var nextCallID: UInt64 = 0
     /// Calls waiting for an answer, each with what to do when none comes.
@@ -120,6 +122,10 @@ final class SimulatedNode {
             replicas: SimulatedReplicaCaller(node: self), storage: storage, trees: storage,
             context: SimulatedAntiEntropyContext(node: self), clock: SimulatedNodeClock(node: self), faults: faults)
         startMembership(generation: generation)
+        catchUp = PaxosCatchUpDriver(
+            nodeID: id, replicas: SimulatedReplicaCaller(node: self), context: SimulatedReplicaContext(node: self),
+            members: { [unowned self] in Set(serving.members).union(target.members) },
+            timeoutMilliseconds: limits.requestTimeoutMillisecondsDefault)
         diskFreeAt = world.now
     }
 

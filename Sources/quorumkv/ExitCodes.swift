@@ -12,8 +12,11 @@ enum ClientExitCode: Int32 {
     case quorumNotMet = 3
     /// The node could not be reached, or did not answer in time.
     case unreachable = 4
-    /// Any other server error (412, 500, 503 `overloaded`, a bad response).
+    /// Any other server error (500, 503 `overloaded` or `unavailable`, a bad response).
     case serverError = 5
+    /// A conditional write's condition did not hold (server 412 `precondition_failed`):
+    /// `--if-match` or `--if-absent`; nothing was written.
+    case conditionFailed = 6
 
     var exitCode: ExitCode { ExitCode(rawValue) }
 
@@ -25,7 +28,8 @@ enum ClientExitCode: Int32 {
           2  usage error: bad flags or parameters (or server 400/413)
           3  quorum not met: too few replicas answered (server 503 quorum_not_met)
           4  unreachable: the connection failed or timed out
-          5  other server error (412, 500, 503 overloaded, bad response)
+          5  other server error (500, 503 overloaded or unavailable, 412 sibling_limit, bad response)
+          6  condition failed: --if-match or --if-absent did not hold (server 412); nothing was written
         """
 
     /// The exit code for a failed client call.
@@ -38,6 +42,7 @@ enum ClientExitCode: Int32 {
         case .server(let status, let code, _, _):
             switch (status, code) {
             case (_, "quorum_not_met"): return .quorumNotMet
+            case (412, "precondition_failed"): return .conditionFailed
             case (404, "not_found"): return .notFound
             case (400, _), (405, _), (413, _), (414, _), (431, _): return .usage
             default: return .serverError

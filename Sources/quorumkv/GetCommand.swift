@@ -19,6 +19,10 @@ struct GetCommand: AsyncParsableCommand {
             "content_type","timestamp_ms","actor"}],"context":…}; values that are not UTF-8 \
             are base64 with "encoding":"base64".
 
+            In a strong bucket (docs/strong.md) the read is linearizable and the value has an \
+            ETag instead of a context: --verbose prints `etag: <token>` on stderr, --json adds \
+            "etag". Send it back with `put --if-match` or `delete --if-match`.
+
             \(ClientHelp.common)
 
             Examples:
@@ -27,6 +31,7 @@ struct GetCommand: AsyncParsableCommand {
               quorumkv get greeting --consistency all --timeout 500
               quorumkv get greeting --json | jq -r .siblings[0].value
               QUORUMKV_ENDPOINT=http://10.0.0.7:8081 quorumkv get greeting -v
+              quorumkv get balance --bucket accounts --json | jq -r .etag
 
             \(ClientExitCode.helpText)
             """
@@ -68,7 +73,13 @@ struct GetCommand: AsyncParsableCommand {
             throw CommandFailure(code: "not_found", message: notFoundMessage, exit: .notFound)
         case 1:
             writeValue(result.siblings[0].value, newlineForTerminalOnly: true)
-            if client.verbose { FileOutput.standardError("context: \(result.context)\n") }
+            if client.verbose {
+                if let etag = result.etag {
+                    FileOutput.standardError("etag: \(etag)\n")
+                } else {
+                    FileOutput.standardError("context: \(result.context)\n")
+                }
+            }
         default:
             for (index, sibling) in result.siblings.enumerated() {
                 let timestamp = sibling.timestampMilliseconds.map { TimeText.iso8601(milliseconds: $0) } ?? "?"

@@ -53,10 +53,13 @@ struct ReadOutput: Encodable {
     var found: Bool
     var siblings: [Entry]
     var context: String
+    /// A strong bucket's value: its ETag token (absent on eventual buckets).
+    var etag: String?
 
     init(_ result: ClientReadResult) {
         found = result.found
         context = result.context
+        etag = result.etag
         siblings = result.siblings.map { sibling in
             let (text, encoding) = HTTPValueText.encode(sibling.value)
             return Entry(
@@ -70,6 +73,8 @@ struct ReadOutput: Encodable {
 struct WriteOutput: Encodable {
     var ok: Bool
     var context: String
+    /// A strong bucket's write: the new value's ETag token (absent on eventual buckets).
+    var etag: String? = nil
 }
 
 /// `--json` output of a failure (also printed as `error: <code>: <message>` on stderr).

@@ -20,6 +20,13 @@ struct PutCommand: AsyncParsableCommand {
             A write that fails with quorum_not_met (exit 3) may still have been stored on the \
             replicas that acknowledged it.
 
+            In a strong bucket (docs/strong.md) every write is linearizable and answers the new \
+            value's ETag (--verbose: `etag: <token>` on stderr; --json: "etag"). --if-match \
+            <etag> writes only if the key still holds the value of that ETag (`*`: any value); \
+            --if-absent only if it holds none (in an eventual bucket too: create only). A failed \
+            condition writes nothing and exits 6. A strong write that fails with unavailable \
+            (exit 5) may or may not have been applied: read the key to see.
+
             \(ClientHelp.common)
 
             Examples:
@@ -31,6 +38,9 @@ struct PutCommand: AsyncParsableCommand {
               echo '{"a":1}' | quorumkv put config --content-type application/json
               ctx=$(quorumkv get cart --bucket carts --json | jq -r .context)
               quorumkv put cart '[1,2]' --bucket carts --context "$ctx"
+              quorumkv put lock:job42 me --bucket locks --if-absent
+              etag=$(quorumkv get balance --bucket accounts --json | jq -r .etag)
+              quorumkv put balance 90 --bucket accounts --if-match "$etag"
 
             \(ClientExitCode.helpText)
             """
@@ -56,12 +66,22 @@ struct PutCommand: AsyncParsableCommand {
         valueName: "seconds"))
     var ttl: UInt64?
 
+    @Option(help: ArgumentHelp(
+        "Strong buckets: write only if the key still holds the value of this ETag (from a read or write; * for any value).",
+        valueName: "etag"))
+    var ifMatch: String?
+
+    @Flag(help: "Write only if the key holds no value (create only; exit 6 when it has one).")
+    var ifAbsent = false
+
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
         do throws(CommandFailure) {
             try ClientOptions.checkKey(key)
             let options = try client.requestOptions()
+            if ifMatch != nil && ifAbsent { throw CommandFailure.usage("give --if-match or --if-absent, not both") }
+            if let ifMatch, ifMatch.isEmpty { throw CommandFailure.usage("--if-match needs an ETag (or *)") }
             let bytes = try readValue()
             if let ttl, ttl < 1 || ttl > Limits.defaults.ttlSecondsMax {
                 throw CommandFailure.usage("--ttl must be a whole number of seconds from 1 to \(Limits.defaults.ttlSecondsMax)")
@@ -70,7 +90,7 @@ struct PutCommand: AsyncParsableCommand {
             do {
                 result = try await client.client().put(
                     bucket: client.bucket, key: key, value: bytes, contentType: contentType, context: context,
-                    options: options, ttlSeconds: ttl)
+                    options: options, conditions: WriteConditions(ifNoneMatch: ifAbsent), ttlSeconds: ttl, ifMatch: ifMatch)
             } catch {
                 throw CommandFailure(error)
             }
@@ -106,9 +126,10 @@ struct PutCommand: AsyncParsableCommand {
 enum WriteReport {
     static func print(_ result: ClientWriteResult, options: ClientOptions) {
         if options.json {
-            FileOutput.json(WriteOutput(ok: true, context: result.context))
-        } else if options.verbose && !result.context.isEmpty {
-            FileOutput.standardError("context: \(result.context)\n")
+            FileOutput.json(WriteOutput(ok: true, context: result.context, etag: result.etag))
+        } else if options.verbose {
+            if !result.context.isEmpty { FileOutput.standardError("context: \(result.context)\n") }
+            if let etag = result.etag { FileOutput.standardError("etag: \(etag)\n") }
         }
     }
 }

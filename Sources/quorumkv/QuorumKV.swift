@@ -10,7 +10,7 @@ struct QuorumKV: AsyncParsableCommand {
             Then talk to it:                                quorumkv put greeting hello --w 2
                                                             quorumkv get greeting --r 2
             """,
-        subcommands: [ServeCommand.self, ClusterCommand.self, GetCommand.self, PutCommand.self, DeleteCommand.self, KeysCommand.self, TruncateCommand.self, ShellCommand.self, TypeCommand.self, BenchCommand.self, UserCommand.self, CertCommand.self]
+        subcommands: [ServeCommand.self, ClusterCommand.self, GetCommand.self, PutCommand.self, DeleteCommand.self, KeysCommand.self, TruncateCommand.self, ShellCommand.self, TypeCommand.self, BucketCommand.self, BenchCommand.self, UserCommand.self, CertCommand.self]
     )
 
     /// Like ArgumentParser's own entry point, but usage errors exit 2 as documented.

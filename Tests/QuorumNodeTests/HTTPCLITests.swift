@@ -65,6 +65,48 @@ final class HTTPCLITests: XCTestCase {
         return fixture
     }
 
+    /// Strong buckets from the command line: ETags out (`-v`, `--json`), `--if-match` and
+    /// `--if-absent` in, exit 6 on a failed condition, `bucket create|show`.
+    func testStrongBucketFlagsAndExitCodes() async throws {
+        let server = try await start()
+        let created = try await quorumkv(["bucket", "create", "--bucket", "accounts", "--consistency", "strong", "--n", "3"])
+        XCTAssertEqual(created.status, 0, created.stderr)
+        XCTAssertEqual(created.text, "bucket=accounts n=3 r=quorum w=quorum conflict=lww consistency=strong\n")
+        XCTAssertEqual(server.service.consistency(of: "accounts"), .strong)
+        let shown = try await quorumkv(["bucket", "show", "--bucket", "accounts", "--json"])
+        XCTAssertEqual(shown.json?["consistency"] as? String, "strong", shown.text)
+
+        let take = try await quorumkv(["put", "alice", "100", "--bucket", "accounts", "--if-absent", "--json"])
+        XCTAssertEqual(take.status, 0, take.stderr)
+        let etag = try XCTUnwrap(take.json?["etag"] as? String, take.text)
+        XCTAssertEqual(server.service.strongOperations.last, .compareAndSet(.ifAbsent, .value(bytes: Array("100".utf8), contentType: "application/octet-stream")))
+        let taken = try await quorumkv(["put", "alice", "1", "--bucket", "accounts", "--if-absent"])
+        XCTAssertEqual(taken.status, 6, taken.stderr)
+        XCTAssertTrue(taken.stderr.hasPrefix("error: precondition_failed: "), taken.stderr)
+
+        let read = try await quorumkv(["get", "alice", "--bucket", "accounts", "-v"])
+        XCTAssertEqual(read.text, "100")
+        XCTAssertEqual(read.stderr, "etag: \(etag)\n")
+        let readJSON = try await quorumkv(["get", "alice", "--bucket", "accounts", "--json"])
+        XCTAssertEqual(readJSON.json?["etag"] as? String, etag)
+
+        let moved = try await quorumkv(["put", "alice", "90", "--bucket", "accounts", "--if-match", etag, "-v"])
+        XCTAssertEqual(moved.status, 0, moved.stderr)
+        XCTAssertTrue(moved.stderr.hasPrefix("etag: ") && !moved.stderr.contains(etag), moved.stderr)
+        let stale = try await quorumkv(["put", "alice", "80", "--bucket", "accounts", "--if-match", "\"\(etag)\""])
+        XCTAssertEqual(stale.status, 6, "a quoted ETag is taken too, and a stale one fails: \(stale.stderr)")
+        let staleDelete = try await quorumkv(["delete", "alice", "--bucket", "accounts", "--if-match", etag])
+        XCTAssertEqual(staleDelete.status, 6, staleDelete.stderr)
+        let both = try await quorumkv(["put", "alice", "x", "--bucket", "accounts", "--if-match", etag, "--if-absent"])
+        XCTAssertEqual(both.status, 2, both.stderr)
+
+        let plain = try await quorumkv(["put", "k", "v", "--if-match", etag])
+        XCTAssertEqual(plain.status, 2, "If-Match on an eventual bucket is refused: \(plain.stderr)")
+        XCTAssertTrue(plain.stderr.contains("strong bucket"), plain.stderr)
+        let plainJSON = try await quorumkv(["put", "k", "v", "--json"])
+        XCTAssertNil(plainJSON.json?["etag"], "eventual writes print no etag: \(plainJSON.text)")
+    }
+
     func testPutGetDeleteAndExitCodes() async throws {
         let server = try await start()
         let put = try await quorumkv(["put", "greeting", "hello", "--w", "2", "--content-type", "text/plain"])

@@ -32,6 +32,9 @@ final class HTTPFakeKVService: KVService {
     private struct State {
         var data: [String: [[UInt8]: Entry]] = [:]
         var props: [String: BucketProps] = [:]
+        /// Strong buckets' keys: each one's latest commit.
+        var commits: [String: [[UInt8]: PaxosCommit]] = [:]
+        var strongOperations: [StrongOperation] = []
         var failure: KVError?
         var calls: [Call] = []
         var clock: UInt64 = 1_700_000_000_000
@@ -167,8 +170,44 @@ final class HTTPFakeKVService: KVService {
             if let w = update.w { props.w = w }
             if let conflict = update.conflict { props.conflict = conflict }
             if let datatype = update.datatype { props.datatype = datatype }
+            if let consistency = update.consistency { props.consistency = consistency }
             state.props[bucket] = props
             return props
+        }
+    }
+
+    /// Makes `bucket` strong, as a creation with `consistency: strong` would.
+    func makeStrong(_ bucket: String) {
+        state.withLock { $0.props[bucket, default: .defaults].consistency = .strong }
+    }
+
+    func consistency(of bucket: String) -> BucketConsistency {
+        state.withLock { $0.props[bucket]?.consistency ?? .eventual }
+    }
+
+    /// The operations `strong` was asked for, in order.
+    var strongOperations: [StrongOperation] { state.withLock { $0.strongOperations } }
+
+    /// One commit per operation, under a ballot of the fake's clock, like the real
+    /// coordinator: a condition is checked against the latest commit, reads change nothing.
+    func strong(
+        bucket: String, key: [UInt8], operation: StrongOperation, options: RequestOptions
+    ) async throws(KVError) -> StrongAnswer {
+        try begin(Call(operation: "strong", bucket: bucket, key: key, options: options))
+        return state.withLock { state in
+            state.strongOperations.append(operation)
+            let current = state.commits[bucket]?[key]
+            let live = current.flatMap { $0.value.isTombstone ? nil : $0.value }
+            if case .compareAndSet(let condition, _) = operation, !condition.holds(for: current) {
+                return .conditionFailed(current: live, etag: StrongETag.of(current))
+            }
+            guard let value = operation.newValue else { return .done(value: live, etag: StrongETag.of(current)) }
+            state.clock += 1
+            let commit = PaxosCommit(
+                ballot: PaxosBallot(timestamp: HLCTimestamp(physicalMilliseconds: state.clock, logical: 0), node: "node-a"),
+                value: value, basedOn: current?.ballot)
+            state.commits[bucket, default: [:]][key] = commit
+            return .done(value: value.isTombstone ? nil : value, etag: StrongETag.of(commit))
         }
     }
 

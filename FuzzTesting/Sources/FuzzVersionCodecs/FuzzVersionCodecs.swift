@@ -1,6 +1,6 @@
 @_spi(Fuzzing) import QuorumCore
 
-/// libFuzzer's entry point: a key state, bucket props, hint, repair batch, context token or key cursor (`CoreFuzzChecks.checkVersionCodecs`).
+/// libFuzzer's entry point: a key state, bucket props, hint, repair batch, context token, key cursor, Paxos state or strong record (`CoreFuzzChecks.checkVersionCodecs`).
 /// A check that fails stops the run with the input saved, as a crash does.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzVersionCodecs(_ start: UnsafeRawPointer, _ count: Int) -> CInt {

@@ -39,19 +39,62 @@ public struct BucketProps: Sendable, Equatable, Codable {
     /// is apart: once set it stays, whatever a newer copy that never saw it says (a node
     /// that changed n before the creation reached it), since the keys' stored form depends
     /// on it. Two different types set concurrently settle on the smaller wire byte.
+    ///
+    /// `consistency: strong` is sticky the same way: once a copy says strong, the bucket
+    /// stays strong, since its keys are commits and its clients were promised
+    /// linearizability. A strong bucket has no datatype, so when a strong creation and a
+    /// typed one of the same bucket race (each node refuses the second, but two nodes can
+    /// each take one), strong wins and the datatype is dropped: the typed clients then see
+    /// `wrong_type` errors rather than the strong clients silently losing their guarantee.
+    /// Each rule depends only on which copies were joined, so every order gives the same.
+    /// For that, the tie-break between equal versions compares the copies without their
+    /// sticky fields: those come from the rules above, and a copy that had already taken
+    /// in another's datatype or consistency must not compare differently for it.
     public func joined(with other: BucketProps) -> BucketProps {
         var result: BucketProps
         if other.version != version {
             result = other.version > version ? other : self
         } else {
-            result = encoded().lexicographicallyPrecedes(other.encoded()) ? other : self
+            result = tieBreakBytes.lexicographicallyPrecedes(other.tieBreakBytes) ? other : self
         }
-        result.datatype = [datatype, other.datatype].compactMap { $0 }.min { $0.wireByte < $1.wireByte }
+        if consistency == .strong || other.consistency == .strong {
+            result.consistency = .strong
+            result.datatype = nil
+        } else {
+            result.datatype = [datatype, other.datatype].compactMap { $0 }.min { $0.wireByte < $1.wireByte }
+        }
         return result
+    }
+
+    /// The encoding without the sticky fields (datatype, consistency): the same bytes as
+    /// `encoded()` for an eventual bucket of plain values.
+    private var tieBreakBytes: [UInt8] {
+        var plain = self
+        plain.datatype = nil
+        plain.consistency = .eventual
+        return plain.encoded()
     }
 
     /// Props of a bucket nobody configured: n=3, quorum reads and writes, last-writer-wins.
     public static let defaults = BucketProps()
+
+    enum CodingKeys: String, CodingKey {
+        case n, r, w, conflict, version, ttlSeconds, datatype, consistency
+    }
+
+    /// Reads props written before strong buckets existed too: an absent `consistency` is
+    /// `eventual`, as an absent `datatype` is a bucket of plain values.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            n: try container.decode(Int.self, forKey: .n), r: try container.decode(ConsistencyLevel.self, forKey: .r),
+            w: try container.decode(ConsistencyLevel.self, forKey: .w),
+            conflict: try container.decode(ConflictMode.self, forKey: .conflict),
+            version: try container.decode(HLCTimestamp.self, forKey: .version),
+            ttlSeconds: try container.decodeIfPresent(UInt64.self, forKey: .ttlSeconds),
+            datatype: try container.decodeIfPresent(DataType.self, forKey: .datatype),
+            consistency: try container.decodeIfPresent(BucketConsistency.self, forKey: .consistency) ?? .eventual)
+    }
 }
 
 /// How a bucket settles concurrent writes.

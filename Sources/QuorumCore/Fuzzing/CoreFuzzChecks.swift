@@ -182,18 +182,46 @@
     // MARK: - Stored and versioned encodings
 
     /// `FuzzVersionCodecs`: byte 0 picks `KeyState` (0), `BucketProps` (1), `Hint` (2),
-    /// `RepairBatch` (3), a context token (4) or a key-page cursor (5); tokens read the
-    /// rest as text.
+    /// `RepairBatch` (3), a context token (4), a key-page cursor (5), a Paxos acceptor
+    /// state (6) or a strong key's record (7); tokens read the rest as text.
     public static func checkVersionCodecs(_ data: [UInt8]) throws(FuzzCheckFailure) {
         guard let selector = data.first else { return }
         let input = Array(data.dropFirst())
-        switch selector % 6 {
+        switch selector % 8 {
         case 0: try checkKeyState(input)
         case 1: try checkBucketProps(input)
         case 2: try checkHint(input)
         case 3: try checkRepairBatch(input)
         case 4: try checkContextToken(String(decoding: input, as: UTF8.self))
-        default: try checkKeyCursor(String(decoding: input, as: UTF8.self))
+        case 5: try checkKeyCursor(String(decoding: input, as: UTF8.self))
+        case 6: try checkAcceptorState(input)
+        default: try checkStrongRecord(input)
+        }
+    }
+
+    /// A Paxos row from disk: canonical (one encoding per state), and the acceptor's steps
+    /// on whatever decodes never trap.
+    public static func checkAcceptorState(_ input: [UInt8]) throws(FuzzCheckFailure) {
+        guard let state = try? AcceptorState(decoding: input) else { return }
+        guard state.encoded() == input else { throw FuzzCheckFailure("AcceptorState has two encodings") }
+        let ballot = PaxosBallot(timestamp: HLCTimestamp(physicalMilliseconds: 1, logical: 0), node: "fuzz-node")
+        let acceptor = Acceptor()
+        _ = acceptor.receivePrepare(ballot: ballot, state: state)
+        _ = acceptor.receivePropose(proposal: PaxosProposal(ballot: ballot, value: .tombstone, basedOn: nil), state: state)
+        _ = acceptor.receiveCommit(commit: PaxosCommit(ballot: ballot, value: .tombstone), state: state)
+        _ = acceptor.finishCatchUp(state: state, promisedAtLeast: ballot)
+    }
+
+    /// A strong key's `kv` row: it survives encode and decode, and splits and rejoins with
+    /// an acceptor state unchanged.
+    public static func checkStrongRecord(_ input: [UInt8]) throws(FuzzCheckFailure) {
+        guard let commit = try? StrongRecord.decode(input) else { return }
+        guard let again = try? StrongRecord.decode(StrongRecord.encoded(commit)), again == commit else {
+            throw FuzzCheckFailure("StrongRecord does not survive encode and decode")
+        }
+        let rows = StoredPaxos(AcceptorState(committed: commit))
+        guard (try? rows.acceptorState())?.committed == commit else {
+            throw FuzzCheckFailure("a commit does not survive its split into Paxos rows")
         }
     }
 

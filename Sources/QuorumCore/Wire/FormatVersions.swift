@@ -64,7 +64,10 @@ public enum Formats {
     /// `StoredBlob` header), and the state in merge, hint, repair and read messages.
     public static let keyState = FormatVersions(1...2)
     /// `BucketProps`: the `bucket_props` table, setBucketProps requests, membership state.
-    public static let bucketProps = FormatVersions(1...3)
+    /// Version 4 (strong buckets, issue #17) is written only for strong buckets; like
+    /// version 3 it reaches older nodes only once someone creates such a bucket, which
+    /// needs every member upgraded first.
+    public static let bucketProps = FormatVersions(1...4)
     /// `MembershipState`: gossip, and the copy each node saves in its store's meta table.
     /// Version 2 adds the truncation points; a state without any is still written as
     /// version 1, so nodes of the previous release keep reading gossip until a bucket is

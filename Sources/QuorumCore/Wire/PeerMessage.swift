@@ -541,17 +541,27 @@ extension ConsistencyLevel {
 ///   `Formats` on older peers).
 /// - Version 3: version 1, a flag and the ttl when set, then the datatype's byte. Written
 ///   only for typed buckets, so every other bucket keeps its older bytes.
+/// - Version 4: version 1, a flag and the ttl when set, the datatype's byte (0: none), then
+///   the consistency's byte (0 eventual, 1 strong). Written only for strong buckets (issue
+///   #17), so every eventual bucket keeps its version 1, 2 or 3 bytes. It can hold any
+///   combination, though a node never makes a strong bucket with a ttl or a datatype.
 extension BucketProps {
-    /// Writes the oldest version that holds these props: 3 for a typed bucket, 2 with a
-    /// default ttl, else 1.
+    /// Writes the oldest version that holds these props: 4 for a strong bucket, 3 for a
+    /// typed bucket, 2 with a default ttl, else 1.
     public func encode(into writer: inout ByteWriter) {
-        writer.write(UInt8(datatype != nil ? 3 : ttlSeconds != nil ? 2 : 1))
+        let format: UInt8 = consistency == .strong ? 4 : datatype != nil ? 3 : ttlSeconds != nil ? 2 : 1
+        writer.write(format)
         writer.writeVarInt(UInt64(n))
         r.encode(into: &writer)
         w.encode(into: &writer)
         conflict.encode(into: &writer)
         version.encode(into: &writer)
-        if let datatype {
+        if format == 4 {
+            writer.write(ttlSeconds != nil)
+            if let ttlSeconds { writer.writeVarInt(ttlSeconds) }
+            writer.write(datatype?.wireByte ?? 0)
+            writer.write(consistency.wireByte)
+        } else if let datatype {
             writer.write(ttlSeconds != nil)
             if let ttlSeconds { writer.writeVarInt(ttlSeconds) }
             writer.write(datatype.wireByte)
@@ -581,6 +591,20 @@ extension BucketProps {
             let byte = try reader.readUInt8()
             guard let datatype = DataType(wireByte: byte) else { throw .malformed("unknown bucket datatype \(byte)") }
             props.datatype = datatype
+            return props
+        case 4:
+            var props = try decodeVersion1(from: &reader)
+            if try reader.readBool() { props.ttlSeconds = try decodeTTL(from: &reader) }
+            let datatypeByte = try reader.readUInt8()
+            if datatypeByte != 0 {
+                guard let datatype = DataType(wireByte: datatypeByte) else { throw .malformed("unknown bucket datatype \(datatypeByte)") }
+                props.datatype = datatype
+            }
+            let consistencyByte = try reader.readUInt8()
+            guard let consistency = BucketConsistency(wireByte: consistencyByte) else {
+                throw .malformed("unknown bucket consistency \(consistencyByte)")
+            }
+            props.consistency = consistency
             return props
         default: throw .unsupportedVersion(version)
         }

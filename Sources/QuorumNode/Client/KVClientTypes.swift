@@ -73,15 +73,19 @@ public struct ClientReadResult: Sendable, Equatable {
     public var siblings: [ClientSibling]
     /// Opaque token to send back with a write; empty when the key has no history.
     public var context: String
+    /// A strong bucket's value: its ETag token (without the quotes), to send back with
+    /// `ifMatch`. Nil on eventual buckets and for an absent key.
+    public var etag: String?
 
     public var found: Bool { !siblings.isEmpty }
 
     /// The value when there is exactly one version.
     public var value: [UInt8]? { siblings.count == 1 ? siblings[0].value : nil }
 
-    public init(siblings: [ClientSibling], context: String) {
+    public init(siblings: [ClientSibling], context: String, etag: String? = nil) {
         self.siblings = siblings
         self.context = context
+        self.etag = etag
     }
 }
 
@@ -91,10 +95,28 @@ public struct ClientWriteResult: Sendable, Equatable {
     public var context: String
     /// The key's live versions after the write, when the PUT asked `returnBody`.
     public var siblings: [ClientSibling]
+    /// A strong bucket's write: the new value's ETag token (nil after a delete, and on
+    /// eventual buckets).
+    public var etag: String?
 
-    public init(context: String, siblings: [ClientSibling] = []) {
+    public init(context: String, siblings: [ClientSibling] = [], etag: String? = nil) {
         self.context = context
         self.siblings = siblings
+        self.etag = etag
+    }
+}
+
+/// The ETag header as the client keeps it: the token without its quotes.
+enum ClientETag {
+    static func token(_ response: HTTPClientResponse) -> String? {
+        guard var value = response.header(HTTPStrongHeaders.etag), !value.isEmpty else { return nil }
+        if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+        return value
+    }
+
+    /// The `If-Match` value for a token given with or without its quotes (or `*`).
+    static func header(_ token: String) -> String {
+        token == "*" || (token.hasPrefix("\"") && token.hasSuffix("\"") && token.count >= 2) ? token : "\"\(token)\""
     }
 }
 

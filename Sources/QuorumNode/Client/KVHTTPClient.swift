@@ -239,7 +239,7 @@ public final class KVHTTPClient: Sendable {
         case 200, 300:
             return try Self.readResult(response)
         case 404 where Self.errorDocument(response)?.error == "not_found":
-            return ClientReadResult(siblings: [], context: response.header(HTTPResponder.contextHeader) ?? "")
+            return ClientReadResult(siblings: [], context: response.header(HTTPResponder.contextHeader) ?? "", etag: nil)
         default:
             throw Self.serverError(response)
         }
@@ -252,7 +252,7 @@ public final class KVHTTPClient: Sendable {
         case 200:
             let sibling = ClientSibling(
                 value: response.body, contentType: response.header("Content-Type") ?? HTTPResponder.defaultContentType)
-            return ClientReadResult(siblings: [sibling], context: context)
+            return ClientReadResult(siblings: [sibling], context: context, etag: ClientETag.token(response))
         case 300:
             let document: HTTPSiblingsDocument
             do {
@@ -283,16 +283,20 @@ public final class KVHTTPClient: Sendable {
     /// PUT a value. `context` is a token from an earlier read (nil for a blind write).
     /// `conditions.ifNoneMatch` sends `If-None-Match: *` (create only: a key that has a
     /// value fails with 412 `precondition_failed`); `conditions.returnBody` asks for the
-    /// key's versions after the write, in the result's `siblings`.
+    /// key's versions after the write, in the result's `siblings`. On a strong bucket
+    /// `ifMatch` (an ETag token from a read or write, or `*`) sends `If-Match`: 412
+    /// `precondition_failed` unless the key still holds that value; the result's `etag`
+    /// is the new value's.
     @discardableResult
     public func put(
         bucket: String, key: [UInt8], value: [UInt8], contentType: String = "application/octet-stream",
         context: String? = nil, options: RequestOptions = RequestOptions(), conditions: WriteConditions = WriteConditions(),
-        ttlSeconds: UInt64? = nil
+        ttlSeconds: UInt64? = nil, ifMatch: String? = nil
     ) async throws(KVClientError) -> ClientWriteResult {
         var headers = [("Content-Type", contentType)]
         if let context, !context.isEmpty { headers.append((HTTPResponder.contextHeader, context)) }
         if conditions.ifNoneMatch { headers.append((HTTPConditionalHeaders.ifNoneMatch, "*")) }
+        if let ifMatch { headers.append((HTTPConditionalHeaders.ifMatch, ClientETag.header(ifMatch))) }
         let query = options.queryItems + (conditions.returnBody ? [(HTTPRoute.returnBodyParameter, "true")] : [])
             + (ttlSeconds.map { [(HTTPRoute.ttlParameter, String($0))] } ?? [])
         let response = try await send(
@@ -300,27 +304,29 @@ public final class KVHTTPClient: Sendable {
             body: value, timeout: httpTimeout(options))
         guard (200..<400).contains(response.status) else { throw Self.serverError(response) }
         let read = try Self.readResult(response)
-        return ClientWriteResult(context: read.context, siblings: read.siblings)
+        return ClientWriteResult(context: read.context, siblings: read.siblings, etag: ClientETag.token(response))
     }
 
     @discardableResult
     public func put(
         bucket: String, key: String, value: [UInt8], contentType: String = "application/octet-stream",
         context: String? = nil, options: RequestOptions = RequestOptions(), conditions: WriteConditions = WriteConditions(),
-        ttlSeconds: UInt64? = nil
+        ttlSeconds: UInt64? = nil, ifMatch: String? = nil
     ) async throws(KVClientError) -> ClientWriteResult {
         try await put(
             bucket: bucket, key: Array(key.utf8), value: value, contentType: contentType, context: context, options: options,
-            conditions: conditions, ttlSeconds: ttlSeconds)
+            conditions: conditions, ttlSeconds: ttlSeconds, ifMatch: ifMatch)
     }
 
-    /// DELETE a key (writes a tombstone; deleting an absent key succeeds).
+    /// DELETE a key (writes a tombstone; deleting an absent key succeeds). On a strong
+    /// bucket `ifMatch` deletes only if the key still holds that value (else 412).
     @discardableResult
     public func delete(
-        bucket: String, key: [UInt8], context: String? = nil, options: RequestOptions = RequestOptions()
+        bucket: String, key: [UInt8], context: String? = nil, options: RequestOptions = RequestOptions(), ifMatch: String? = nil
     ) async throws(KVClientError) -> ClientWriteResult {
         var headers: [(String, String)] = []
         if let context, !context.isEmpty { headers.append((HTTPResponder.contextHeader, context)) }
+        if let ifMatch { headers.append((HTTPConditionalHeaders.ifMatch, ClientETag.header(ifMatch))) }
         let response = try await send(
             method: "DELETE", path: Self.kvPath(bucket: bucket, key: key), query: options.queryItems, headers: headers,
             timeout: httpTimeout(options))
@@ -330,9 +336,9 @@ public final class KVHTTPClient: Sendable {
 
     @discardableResult
     public func delete(
-        bucket: String, key: String, context: String? = nil, options: RequestOptions = RequestOptions()
+        bucket: String, key: String, context: String? = nil, options: RequestOptions = RequestOptions(), ifMatch: String? = nil
     ) async throws(KVClientError) -> ClientWriteResult {
-        try await delete(bucket: bucket, key: Array(key.utf8), context: context, options: options)
+        try await delete(bucket: bucket, key: Array(key.utf8), context: context, options: options, ifMatch: ifMatch)
     }
 
     public func bucketProps(bucket: String, timeout: TimeAmount = .seconds(5)) async throws(KVClientError)

@@ -82,6 +82,17 @@ public enum HTTPAPI {
         access: AccessControl?
     ) async throws(KVError) -> HTTPResponse {
         switch route {
+        case .getKey(let bucket, let key, let options) where service.consistency(of: bucket) == .strong:
+            return try await HTTPStrongRequests.get(bucket: bucket, key: key, options: options, service: service)
+        case .putKey(let bucket, let key, let options, let returnBody, let ttlParameter) where service.consistency(of: bucket) == .strong:
+            guard request.body.count <= limits.valueBytesMax else {
+                throw .tooLarge(what: "value", bytes: request.body.count, limit: limits.valueBytesMax)
+            }
+            return try await HTTPStrongRequests.put(
+                bucket: bucket, key: key, request: request, options: options, returnBody: returnBody, ttlParameter: ttlParameter,
+                service: service)
+        case .deleteKey(let bucket, let key, let options) where service.consistency(of: bucket) == .strong:
+            return try await HTTPStrongRequests.delete(bucket: bucket, key: key, request: request, options: options, service: service)
         case .getKey(let bucket, let key, let options):
             return HTTPResponder.read(
                 try await service.get(bucket: bucket, key: key, options: options), nowMilliseconds: WallClock.nowMilliseconds())

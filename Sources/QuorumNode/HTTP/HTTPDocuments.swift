@@ -146,12 +146,15 @@ public struct HTTPBucketPropsDocument: Codable, Sendable, Equatable {
     public var ttlSeconds: UInt64?
     /// `counter`, `set` or `map` for a typed bucket; absent for plain values.
     public var datatype: DataType?
+    /// `eventual` or `strong` (docs/strong.md); always sent, read as `eventual` when absent.
+    public var consistency: BucketConsistency
 
     public init(
         bucket: String, n: Int, r: ConsistencyLevel, w: ConsistencyLevel, conflict: ConflictMode, ttlSeconds: UInt64? = nil,
-        datatype: DataType? = nil
+        datatype: DataType? = nil, consistency: BucketConsistency = .eventual
     ) {
         self.datatype = datatype
+        self.consistency = consistency
         self.bucket = bucket
         self.n = n
         self.r = r
@@ -163,18 +166,30 @@ public struct HTTPBucketPropsDocument: Codable, Sendable, Equatable {
     public init(bucket: String, props: BucketProps) {
         self.init(
             bucket: bucket, n: props.n, r: props.r, w: props.w, conflict: props.conflict, ttlSeconds: props.ttlSeconds,
-            datatype: props.datatype)
+            datatype: props.datatype, consistency: props.consistency)
     }
 
     enum CodingKeys: String, CodingKey {
-        case bucket, n, r, w, conflict, datatype
+        case bucket, n, r, w, conflict, datatype, consistency
         case ttlSeconds = "ttl_seconds"
+    }
+
+    /// A node from before strong buckets sends no `consistency`: its buckets are eventual.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            bucket: try container.decode(String.self, forKey: .bucket), n: try container.decode(Int.self, forKey: .n),
+            r: try container.decode(ConsistencyLevel.self, forKey: .r), w: try container.decode(ConsistencyLevel.self, forKey: .w),
+            conflict: try container.decode(ConflictMode.self, forKey: .conflict),
+            ttlSeconds: try container.decodeIfPresent(UInt64.self, forKey: .ttlSeconds),
+            datatype: try container.decodeIfPresent(DataType.self, forKey: .datatype),
+            consistency: try container.decodeIfPresent(BucketConsistency.self, forKey: .consistency) ?? .eventual)
     }
 }
 
 /// Decoding of a `PUT /buckets/{bucket}/props` body with errors a person can act on.
 public enum HTTPBucketPropsUpdateDecoder {
-    public static let fields = ["n", "r", "w", "conflict", "ttl_seconds", "datatype"]
+    public static let fields = ["n", "r", "w", "conflict", "ttl_seconds", "datatype", "consistency"]
 
     public static func decode(_ body: [UInt8], limits: Limits = .defaults) throws(KVError) -> BucketPropsUpdate {
         let object: [String: JSONValue]
@@ -228,6 +243,13 @@ public enum HTTPBucketPropsUpdateDecoder {
                         message: "unknown datatype \(value): expected counter, set or map (fixed when the bucket is created)")
                 }
                 update.datatype = datatype
+            case "consistency":
+                guard case .string(let text) = value, let consistency = BucketConsistency(rawValue: text.lowercased()) else {
+                    throw .badParameter(
+                        name: "consistency",
+                        message: "unknown consistency \(value): expected eventual or strong (fixed when the bucket is created)")
+                }
+                update.consistency = consistency
             default:
                 throw .badParameter(
                     name: name, message: "unknown bucket property \"\(name)\"; expected any of \(fields.joined(separator: ", "))")

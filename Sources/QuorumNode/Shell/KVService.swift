@@ -289,12 +289,16 @@ public struct BucketPropsUpdate: Sendable, Equatable, Codable {
     public var ttlSeconds: UInt64?
     /// Makes the bucket one of counters, sets or maps: only when it is created.
     public var datatype: DataType?
+    /// Makes the bucket strongly consistent (or says it is eventual): only when it is
+    /// created (`StrongBucketRules`).
+    public var consistency: BucketConsistency?
 
     public init(
         n: Int? = nil, r: ConsistencyLevel? = nil, w: ConsistencyLevel? = nil, conflict: ConflictMode? = nil,
-        ttlSeconds: UInt64? = nil, datatype: DataType? = nil
+        ttlSeconds: UInt64? = nil, datatype: DataType? = nil, consistency: BucketConsistency? = nil
     ) {
         self.datatype = datatype
+        self.consistency = consistency
         self.n = n
         self.r = r
         self.w = w
@@ -303,7 +307,7 @@ public struct BucketPropsUpdate: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case n, r, w, conflict, datatype
+        case n, r, w, conflict, datatype, consistency
         case ttlSeconds = "ttl_seconds"
     }
 }

@@ -146,7 +146,14 @@ public final class Node: Sendable {
                 membership: membership, executor: EventLoopExecutor(loop: background),
                 seeds: PeerSeedCaller(peers: peers, loop: background), context: ringChangeContext, log: log,
                 gossipIntervalMilliseconds: config.gossipIntervalMilliseconds)
-            return ClusterServices(membership: membership, ringChanges: ringChanges)
+            let catchUp = PaxosCatchUpDriver(
+                nodeID: config.nodeID, replicas: LoopReplicaCaller(router: router, loop: background),
+                context: NodeReplicaContext(
+                    clock: clock, actorID: actorID, hints: hints, registry: registry, cluster: cluster, logger: logger,
+                    loop: background, blockingQueue: blockingQueue, expiryCounter: expiryCounter, consensus: consensus),
+                members: { ClusterServices.members(of: membership.state) },
+                timeoutMilliseconds: config.limits.requestTimeoutMillisecondsDefault)
+            return ClusterServices(membership: membership, ringChanges: ringChanges, catchUp: catchUp)
         }
         // Installed, so what the first membership implies may call back into it.
         cluster.run { $0.ringChanges.membershipChanged($0.membership.state) }
@@ -249,7 +256,10 @@ public final class Node: Sendable {
         let httpPort = try await Self.bind("HTTP", config.httpHost, config.httpPort) { try await httpServer.start() }
         let respPort = try await Self.bind("RESP", config.respHost, config.respPort ?? 0) { try await respServer?.start() }
         gossipTimer.start(everyMilliseconds: config.gossipIntervalMilliseconds) { [cluster] in
-            cluster.run { $0.membership.round() }
+            cluster.run { services in
+                services.membership.round()
+                services.catchUp.tick()
+            }
         }
         // Trees are built (on their own queue) even with anti-entropy off here: peers that
         // run it ask this node for them, and /status reports their roots.

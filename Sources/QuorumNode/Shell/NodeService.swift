@@ -212,6 +212,8 @@ final class NodeService: KVService {
     func setBucketProps(bucket: String, update: BucketPropsUpdate) async throws(KVError) -> BucketProps {
         try validateBucketName(bucket, limits: limits)
         var props = registry.props(for: bucket)
+        try StrongBucketRules.check(update, bucket: bucket, current: props, configured: registry.isConfigured(bucket))
+        if let consistency = update.consistency { props.consistency = consistency }
         if let n = update.n { props.n = n }
         if let r = update.r { props.r = r }
         if let w = update.w { props.w = w }
@@ -227,18 +229,29 @@ final class NodeService: KVService {
         try registry.store(bucket: bucket, props: props)
         let published = props
         cluster.run { $0.membership.publish(bucket: bucket, props: published) }
-        logger.info("bucket props changed", metadata: ["bucket": "\(bucket)", "n": "\(props.n)", "conflict": "\(props.conflict.rawValue)"])
-        guard let datatype = props.datatype else {
+        logger.info(
+            "bucket props changed",
+            metadata: [
+                "bucket": "\(bucket)", "n": "\(props.n)", "conflict": "\(props.conflict.rawValue)",
+                "consistency": "\(props.consistency.rawValue)",
+            ])
+        let kind: String
+        if props.consistency == .strong {
+            kind = "strong bucket"
+        } else if let datatype = props.datatype {
+            kind = "\(datatype.rawValue) bucket"
+        } else {
             broadcast(bucket: bucket, props: props)
             return props
         }
-        // A typed bucket answers once every member holds its props: until then a member's
-        // replicas refuse its updates, and gossip brings it to the ones that missed it.
+        // A typed or strong bucket answers once every member holds its props: until then a
+        // member's replicas refuse its requests (a typed update, a Paxos message), and
+        // gossip brings it to the ones that missed it.
         let missing = await broadcastToAll(bucket: bucket, props: props)
         guard missing.isEmpty else {
             throw .unavailable(
-                message: "bucket \(bucket) is a \(datatype.rawValue) bucket here, but \(missing.joined(separator: ", ")) did not "
-                    + "confirm it; their replicas refuse its updates until gossip brings it (seconds); retry to confirm")
+                message: "bucket \(bucket) is a \(kind) here, but \(missing.joined(separator: ", ")) did not "
+                    + "confirm it; their replicas refuse its requests until gossip brings it (seconds); retry to confirm")
         }
         return props
     }

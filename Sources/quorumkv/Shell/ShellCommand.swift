@@ -47,7 +47,8 @@ struct ShellCommand: AsyncParsableCommand {
                  value, or the server's 400/413 (also: bad flags of quorumkv shell)
               3  ... quorum not met (server 503 quorum_not_met)
               4  ... unreachable: the connection failed or timed out
-              5  ... another server error (412, 500, 503 overloaded, bad response)
+              5  ... another server error (500, 503 overloaded or unavailable, bad response)
+              6  ... a condition failed (server 412 precondition_failed)
             """
     )
 

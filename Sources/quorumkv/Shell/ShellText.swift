@@ -63,7 +63,8 @@ enum ShellText {
 
     static func props(_ document: HTTPBucketPropsDocument) -> String {
         "bucket=\(document.bucket) n=\(document.n) r=\(document.r.description) w=\(document.w.description) "
-            + "conflict=\(document.conflict.rawValue)" + (document.datatype.map { " datatype=\($0.rawValue)" } ?? "") + "\n"
+            + "conflict=\(document.conflict.rawValue)" + (document.datatype.map { " datatype=\($0.rawValue)" } ?? "")
+            + (document.consistency == .strong ? " consistency=strong" : "") + "\n"
     }
 
     /// A key as the user would type it back: quoted when it has spaces or quotes.
