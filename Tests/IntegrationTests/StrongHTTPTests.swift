@@ -27,6 +27,20 @@ final class StrongHTTPTests: ClusterTestCase {
         XCTAssertEqual(created.json["consistency"] as? String, "strong", created.description)
     }
 
+    /// A new cluster's stores start empty, so each catches up before it votes on strong
+    /// keys (`PaxosCatchUpDriver`: every member's clock read, a floor saved); strong
+    /// requests answer 503 until a majority of a key's primaries have. Waits until a read
+    /// of a key nobody wrote answers 404 through every node.
+    private func waitUntilCaughtUp(_ bucket: String) async throws {
+        try await eventually("every node's store has caught up and votes on strong keys", seconds: StrongHTTPBounds.catchUpSeconds) {
+            for node in 0..<3 {
+                let probe = try await Curl(base: self.cluster.endpoint(node)).request("GET", "/kv/\(bucket)/catch-up-probe")
+                guard probe.status == 404 else { return false }
+            }
+            return true
+        }
+    }
+
     // MARK: - Props (no consensus needed)
 
     func testStrongCreationIsFixedAndEveryMemberHasIt() async throws {
@@ -91,6 +105,7 @@ final class StrongHTTPTests: ClusterTestCase {
 
     func testETagsAndConditionalWritesAcrossNodes() async throws {
         try await createStrong("accounts")
+        try await waitUntilCaughtUp("accounts")
         let absent = try await curl.request("GET", "/kv/accounts/alice")
         XCTAssertEqual(absent.status, 404, absent.description)
 
@@ -130,6 +145,7 @@ final class StrongHTTPTests: ClusterTestCase {
     func testCLIConditionalWrites() async throws {
         let created = try await quorumkv(["bucket", "create", "--bucket", "locks", "--consistency", "strong"])
         XCTAssertEqual(created.status, 0, created.description)
+        try await waitUntilCaughtUp("locks")
         let take = try await quorumkv(["put", "job", "me", "--bucket", "locks", "--if-absent", "--json"])
         XCTAssertEqual(take.status, 0, take.description)
         let tag = try XCTUnwrap(take.json["etag"] as? String, take.description)
@@ -151,4 +167,10 @@ final class StrongHTTPTests: ClusterTestCase {
         let both = try await quorumkv(["put", "job", "x", "--bucket", "locks", "--if-match", tag, "--if-absent"])
         XCTAssertEqual(both.status, 2, both.description)
     }
+}
+
+/// The bounds of these tests, in one place.
+private enum StrongHTTPBounds {
+    /// A new cluster's catch-up: a few gossip rounds once every node is up.
+    static let catchUpSeconds = 30.0
 }
