@@ -164,6 +164,38 @@ final class PaxosStorageTests: StoreTestCase {
         XCTAssertEqual(try read(store), rows)
     }
 
+    /// Steps of one key from many threads, with point reads filling the row cache
+    /// meanwhile: each step sees both rows as the previous one left them (none lost, none
+    /// torn), as an acceptor's promise-then-vote sequence needs.
+    func testConcurrentStepsOnOneKeyNeverLoseOrTearAnUpdate() throws {
+        let store = try openStore()
+        let threads = 4
+        let stepsPerThread = 150
+        let torn = Atomic<Int>(0)
+        let group = DispatchGroup()
+        for _ in 0..<threads {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                for _ in 0..<stepsPerThread {
+                    _ = try? store.updatePaxosAndWait(partition: 2, bucket: "strong", key: bytes("k")) { current in
+                        let votes = current.paxos.map { Int(String(decoding: $0, as: UTF8.self)) ?? -1 } ?? 0
+                        let record = current.record.map { Int(String(decoding: $0, as: UTF8.self)) ?? -1 } ?? 0
+                        if votes != record { torn.add(1, ordering: .relaxed) }
+                        let next = bytes(String(max(votes, record) + 1))
+                        return StoredPaxos(paxos: next, record: next)
+                    }
+                    _ = try? store.read(partition: 2, bucket: "strong", key: bytes("k"))
+                }
+            }.start()
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + testWaitTimeout), .success)
+        XCTAssertEqual(torn.load(ordering: .relaxed), 0, "a step saw the two rows of different steps")
+        let expected = bytes(String(threads * stepsPerThread))
+        XCTAssertEqual(try read(store), StoredPaxos(paxos: expected, record: expected), "every step counted once")
+        XCTAssertEqual(try store.read(partition: 2, bucket: "strong", key: bytes("k")), expected)
+    }
+
     // MARK: - Schema
 
     /// A version-3 file (before `paxos`) opens, keeps its rows and takes strong keys.
