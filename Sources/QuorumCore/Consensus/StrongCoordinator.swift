@@ -115,9 +115,8 @@ public struct StrongCoordinator: Sendable {
     public private(set) var highestBallotSeen: PaxosBallot?
     /// This operation's own proposal while it is unknown whether it was chosen: a reply
     /// was lost or refused after it was sent. Cleared once a prepare shows its fate.
-    /// Recognised by value and base, which a completion by another proposer keeps; another
-    /// client's proposal of the same bytes on the same base is indistinguishable from it
-    /// (an operation id in the value would tell them apart; not needed by the core yet).
+    /// Recognised by its origin, which a completion by another proposer keeps, so another
+    /// client's proposal of the same bytes on the same base is never taken for it.
     private var ownProposal: PaxosProposal?
 
     /// - Parameters:
@@ -262,32 +261,32 @@ public struct StrongCoordinator: Sendable {
         if let found = inFlight, let latest, found.ballot <= latest.ballot { inFlight = nil }
 
         if let own = ownProposal {
-            // Did the earlier proposal of this operation get chosen? Identified by value and
-            // base, which a re-proposal by another proposer keeps.
-            if let found = inFlight, found.value == own.value, found.basedOn == own.basedOn {
-                return propose(PaxosProposal(ballot: ballot, value: found.value, basedOn: found.basedOn), quorum, .completingOwn)
+            // Did the earlier proposal of this operation get chosen? Identified by its origin,
+            // which a completion by another proposer keeps.
+            if let found = inFlight, found.origin == own.origin {
+                return propose(found.completed(under: ballot), quorum, .completingOwn)
             }
-            if let latest, latest.ballot == own.ballot {
+            if let latest, latest.origin == own.origin {
                 return finish(.succeeded(value: own.value.isTombstone ? nil : own.value, etag: StrongETag.of(latest)))
             }
-            if let latest, latest.basedOn == own.basedOn, latest.value != own.value {
-                // Its instance chose another value, so it was not chosen (Paxos chooses one
-                // value per instance); the operation runs afresh on the new commit.
+            if let latest, latest.basedOn == own.basedOn {
+                // Its instance chose another operation's value, so it was not chosen (Paxos
+                // chooses one value per instance); the operation runs afresh on the new commit.
                 ownProposal = nil
-            } else if latest?.ballot == own.basedOn {
+            } else if latest?.origin == own.basedOn {
                 // Same base and no proposal of ours in flight: a chosen value would show in
                 // any majority, so it was not chosen and the operation can run afresh.
                 ownProposal = nil
             } else {
-                // The key moved on past the proposal's instance (or chose an equal value
-                // there): it may have been chosen and then replaced. Running the operation
-                // again could apply it twice, so the client is told it may have applied.
+                // The key moved on past the proposal's instance: it may have been chosen and
+                // then replaced. Running the operation again could apply it twice, so the
+                // client is told it may have applied.
                 return finish(.timedOut(mayHaveApplied: true))
             }
         }
 
         if let found = inFlight {
-            return propose(PaxosProposal(ballot: ballot, value: found.value, basedOn: found.basedOn), quorum, .completingOther)
+            return propose(found.completed(under: ballot), quorum, .completingOther)
         }
         let current = latest.flatMap { $0.value.isTombstone ? nil : $0.value }
         switch operation {
@@ -296,7 +295,7 @@ public struct StrongCoordinator: Sendable {
         case .compareAndSet(let condition, _) where !condition.holds(for: latest):
             return finish(.conditionFailed(current: current, etag: StrongETag.of(latest)))
         case .write, .delete, .compareAndSet:
-            let proposal = PaxosProposal(ballot: ballot, value: operation.newValue!, basedOn: latest?.ballot)
+            let proposal = PaxosProposal(ballot: ballot, value: operation.newValue!, basedOn: latest?.origin)
             return propose(proposal, quorum, .own)
         }
     }

@@ -36,7 +36,7 @@ public enum StrongCondition: Sendable, Equatable {
     public func holds(for current: PaxosCommit?) -> Bool {
         let live = current.flatMap { $0.value.isTombstone ? nil : $0 }
         switch self {
-        case .ifMatch(let etag): return live.map { $0.ballot == etag.ballot } ?? false
+        case .ifMatch(let etag): return live.map { $0.origin == etag.ballot } ?? false
         case .ifAbsent: return live == nil
         case .ifPresent: return live != nil
         case .ifEquals(let bytes): return live?.value.bytes == bytes
@@ -44,12 +44,13 @@ public enum StrongCondition: Sendable, Equatable {
     }
 }
 
-/// The version tag a client sees for a strong key's value: the ballot its value was
-/// committed under.
+/// The version tag a client sees for a strong key's value: the origin of its commit, the
+/// ballot under which the operation that wrote it first proposed it.
 ///
-/// Ballots are unique and every commit has a new one, so the etag changes exactly when the
-/// value is replaced (even by equal bytes), which is what `If-Match` needs. A successful
-/// write knows its ballot, so it answers the new etag without a second read.
+/// Ballots are unique and every operation has its own origin, so the etag changes exactly
+/// when the value is replaced (even by equal bytes), which is what `If-Match` needs; and a
+/// value other proposers completed under their own ballots keeps its etag. A successful
+/// write knows its origin, so it answers the new etag without a second read.
 public struct StrongETag: Sendable, Hashable {
     public var ballot: PaxosBallot
 
@@ -69,6 +70,6 @@ public struct StrongETag: Sendable, Hashable {
     /// The etag of a key whose latest commit is `commit`: nil when it holds no value.
     public static func of(_ commit: PaxosCommit?) -> StrongETag? {
         guard let commit, !commit.value.isTombstone else { return nil }
-        return StrongETag(ballot: commit.ballot)
+        return StrongETag(ballot: commit.origin)
     }
 }

@@ -171,14 +171,15 @@ final class StrongCoordinatorTests: XCTestCase {
             first,
             [
                 .prepare(ballot: b1, nodes: nodes),
-                .propose(PaxosProposal(ballot: b1, value: text("stranded"), basedOn: nil), nodes: nodes),
-                .commit(PaxosCommit(ballot: b1, value: text("stranded")), nodes: nodes),
+                .propose(stranded.completed(under: b1), nodes: nodes),
+                .commit(PaxosCommit(ballot: b1, value: text("stranded"), origin: stranded.ballot), nodes: nodes),
                 .retry(afterMilliseconds: 0),
             ])
         let second = drive(&c, on: &cluster, startingWith: c.start(at: stamp(11)))
         let b2 = ballot(11, "n2")
         XCTAssertEqual(second.outcome, .succeeded(value: text("mine"), etag: StrongETag(ballot: b2)))
-        XCTAssertTrue(second.contains(.propose(PaxosProposal(ballot: b2, value: text("mine"), basedOn: b1), nodes: nodes)))
+        // Built on the stranded value's instance, named by its origin, not the completing ballot.
+        XCTAssertTrue(second.contains(.propose(PaxosProposal(ballot: b2, value: text("mine"), basedOn: stranded.ballot), nodes: nodes)))
     }
 
     func testAReadCompletesAnInFlightProposalAndReturnsIt() {
@@ -190,7 +191,8 @@ final class StrongCoordinatorTests: XCTestCase {
         let first = drive(&reader, on: &cluster, startingWith: reader.start(at: stamp(10)))
         XCTAssertEqual(first.last, .retry(afterMilliseconds: 0))
         let second = drive(&reader, on: &cluster, startingWith: reader.start(at: stamp(11)))
-        XCTAssertEqual(second.outcome, .succeeded(value: text("stranded"), etag: StrongETag(ballot: ballot(10, "n1"))))
+        // The etag is the stranded operation's, whoever completed it.
+        XCTAssertEqual(second.outcome, .succeeded(value: text("stranded"), etag: StrongETag(ballot: stranded.ballot)))
         XCTAssertEqual(reader.rounds, 3)
     }
 
@@ -226,8 +228,8 @@ final class StrongCoordinatorTests: XCTestCase {
         // ifAbsent condition (now false) is not checked again.
         let retried = drive(&c, on: &cluster, startingWith: c.start(at: stamp(13)))
         let b2 = ballot(13, "n1")
-        XCTAssertEqual(retried.outcome, .succeeded(value: text("once"), etag: StrongETag(ballot: b2)))
-        XCTAssertTrue(retried.contains(.propose(PaxosProposal(ballot: b2, value: text("once"), basedOn: nil), nodes: nodes)))
+        XCTAssertEqual(retried.outcome, .succeeded(value: text("once"), etag: StrongETag(ballot: b1)), "the etag of the first proposal")
+        XCTAssertTrue(retried.contains(.propose(own.completed(under: b2), nodes: nodes)))
     }
 
     /// Our proposal was accepted by one node, then the key moved on two commits past its
@@ -430,4 +432,36 @@ final class StrongCoordinatorTests: XCTestCase {
 
 extension PaxosBallot {
     func with(_ timestamp: HLCTimestamp) -> PaxosBallot { PaxosBallot(timestamp: timestamp, node: node) }
+}
+
+extension StrongCoordinatorTests {
+    /// Two clients propose equal bytes on the same base (two CAS increments from 18 to 19):
+    /// the one whose proposal was not chosen must not take the other's for its own.
+    func testAnotherClientsEqualProposalIsNotTakenForOwn() {
+        var cluster = PaxosCluster(nodes)
+        var mine = coordinator(.compareAndSet(.ifAbsent, text("19")), node: "n1")
+        let b1 = ballot(10, "n1")
+        _ = mine.start(at: stamp(10))
+        var pending: [StrongCoordinator.Action] = []
+        for node in nodes { pending += mine.receive(cluster.deliver(.prepare(b1), to: node), from: node, ballot: b1) }
+        guard case .propose(let own, _) = pending.first else { return XCTFail("\(pending)") }
+        // Only n1 accepts ours; another client's equal write wins the instance meanwhile.
+        XCTAssertEqual(mine.receive(cluster.deliver(.propose(own), to: "n1"), from: "n1", ballot: b1), [])
+        // Theirs runs on n2 and n3 only, so it never sees ours in flight.
+        var theirs = coordinator(.compareAndSet(.ifAbsent, text("19")), node: "n3")
+        let b2 = ballot(12, "n3")
+        _ = theirs.start(at: stamp(12))
+        var actions: [StrongCoordinator.Action] = []
+        for node in ["n2", "n3"] { actions += theirs.receive(cluster.deliver(.prepare(b2), to: node), from: node, ballot: b2) }
+        guard case .propose(let proposal, _) = actions.first else { return XCTFail("\(actions)") }
+        actions = []
+        for node in ["n2", "n3"] { actions += theirs.receive(cluster.deliver(.propose(proposal), to: node), from: node, ballot: b2) }
+        guard case .finish(.succeeded(_, let theirEtag))? = actions.last else { return XCTFail("\(actions)") }
+        for node in ["n2", "n3"] { _ = cluster.deliver(.commit(PaxosCommit(chosen: proposal)), to: node) }
+        XCTAssertTrue(mine.receive(cluster.deliver(.propose(own), to: "n2"), from: "n2", ballot: b1).retried)
+        let retried = drive(&mine, on: &cluster, startingWith: mine.start(at: stamp(13)))
+        XCTAssertEqual(
+            retried.outcome, .conditionFailed(current: text("19"), etag: theirEtag),
+            "ours was not chosen: it runs afresh and finds the key present")
+    }
 }
