@@ -70,6 +70,18 @@ final class RequestDriverTests: XCTestCase {
         XCTAssertNil(world["n1"].truncations.point(for: "b"))
     }
 
+    /// A strong bucket is not truncated either (its keys change only through consensus).
+    func testTruncatingAStrongBucketIsRefusedBeforeAnyMemberIsAsked() {
+        let (world, driver, _) = setUp(props: BucketProps(n: 3, consistency: .strong))
+        var answer: Result<TruncationOutcome, KVError>?
+        driver.truncate(bucket: "b", timeoutMilliseconds: 1000) { answer = $0 }
+        world.run()
+        guard case .failure(.badParameter(_, let message))? = answer else { return XCTFail("\(String(describing: answer))") }
+        XCTAssertTrue(message.contains("strong bucket b"), message)
+        XCTAssertTrue(message.contains("delete strong keys one by one"), message)
+        XCTAssertTrue(world.sent(from: "n1") { if case .truncate = $0 { return true } else { return false } }.isEmpty)
+    }
+
     func testAWriteIsAnsweredOnceWReplicasHoldItAndTellsWhoAcknowledged() {
         let (world, driver, context) = setUp()
         var answer: Result<WriteOutcome, KVError>?

@@ -309,9 +309,12 @@ final class NodeService: KVService {
     func truncate(bucket: String?) async throws(KVError) -> TruncationReport {
         if let bucket { try validateBucketName(bucket, limits: limits) }
         if bucket == nil {
-            // FLUSHALL would leave typed buckets' data (see `TypedTruncation`): refused while one exists.
-            let typed = registry.all().filter { $0.props.datatype != nil }.map(\.bucket)
-            if !typed.isEmpty { throw TypedTruncation.refusal(buckets: typed, everyBucket: true) }
+            // FLUSHALL would leave typed and strong buckets' data (see `BucketTruncation`): refused while one exists.
+            let kept = registry.all().filter { !BucketTruncation.isTruncatable($0.props) }
+            if !kept.isEmpty {
+                throw BucketTruncation.refusal(
+                    buckets: Dictionary(kept.map { ($0.bucket, $0.props) }, uniquingKeysWith: { first, _ in first }), everyBucket: true)
+            }
         }
         let timeout = limits.requestTimeoutMillisecondsDefault
         let outcome = try await awaitCompletion { (completion: @escaping KVCompletion<TruncationOutcome>) in

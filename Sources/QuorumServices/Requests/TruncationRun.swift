@@ -14,16 +14,14 @@ extension RequestDriver {
     /// it. A member that does not answer within `timeoutMilliseconds` fails the call with
     /// `unavailable` naming it; the members that did keep the point, and it can be retried.
     ///
-    /// A typed bucket (counters, sets, maps) is refused with `bad_parameter`: its keys'
-    /// dots carry no timestamps, so no point can say which of them came before it, and
-    /// the typed paths ignore truncation points. Rather than answer "truncated" and leave
-    /// the data, the refusal says so (the node refuses `FLUSHALL` the same way while a
-    /// typed bucket exists; see `TypedTruncation`).
+    /// A typed or strong bucket is refused with `bad_parameter` (see `BucketTruncation`):
+    /// rather than answer "truncated" and leave the data, the refusal says so (the node
+    /// refuses `FLUSHALL` the same way while such a bucket exists).
     public func truncate(
         bucket: String?, timeoutMilliseconds: Int, completion: @escaping (Result<TruncationOutcome, KVError>) -> Void
     ) {
-        if let bucket, context.props(for: bucket).datatype != nil {
-            return completion(.failure(TypedTruncation.refusal(buckets: [bucket])))
+        if let bucket, !BucketTruncation.isTruncatable(context.props(for: bucket)) {
+            return completion(.failure(BucketTruncation.refusal(buckets: [bucket: context.props(for: bucket)])))
         }
         let point = context.tick()
         let members = Set(context.serving.members).union(context.target.members).sorted()
@@ -58,19 +56,40 @@ extension RequestDriver {
     }
 }
 
-/// Why typed buckets are not truncated (issue #16), in one place for every caller.
-public enum TypedTruncation {
-    /// The refusal of a truncation that would cover `buckets`, typed buckets all;
+/// Which buckets a truncation point can cut, and the refusal for those it can't, in one
+/// place for every caller.
+///
+/// - A typed bucket (counters, sets, maps; issue #16): its keys' dots carry no timestamps,
+///   so no point can say which of them came before it, and the typed paths ignore points.
+/// - A strong bucket (issue #17): its keys change only through consensus, and a point cut
+///   by a clock would be a write no proposer made; reads go through Paxos, never by points.
+public enum BucketTruncation {
+    public static func isTruncatable(_ props: BucketProps) -> Bool {
+        props.datatype == nil && props.consistency == .eventual
+    }
+
+    /// The refusal of a truncation that would cover `buckets`, none of them truncatable;
     /// `everyBucket` when it was `FLUSHALL` (`POST /cluster/truncate`).
-    public static func refusal(buckets: [String], everyBucket: Bool = false) -> KVError {
-        let names = buckets.sorted().joined(separator: ", ")
-        let what = buckets.count == 1 ? "the typed bucket \(names)" : "the typed buckets \(names)"
-        let instead = everyBucket
-            ? "; nothing was truncated. Truncate the plain buckets one by one, and reset typed keys with DEL"
-            : "; reset its keys with DEL instead"
+    public static func refusal(buckets: [String: BucketProps], everyBucket: Bool = false) -> KVError {
+        let typed = buckets.filter { $0.value.datatype != nil }.keys.sorted()
+        let strong = buckets.filter { $0.value.datatype == nil && $0.value.consistency == .strong }.keys.sorted()
+        var named: [String] = []
+        var reasons: [String] = []
+        var instead: [String] = []
+        if !typed.isEmpty {
+            named.append("the typed bucket\(typed.count == 1 ? "" : "s") \(typed.joined(separator: ", "))")
+            reasons.append("counters, sets and maps are not truncated (their updates carry no timestamps a truncation point could cut at)")
+            instead.append("reset typed keys with DEL")
+        }
+        if !strong.isEmpty {
+            named.append("the strong bucket\(strong.count == 1 ? "" : "s") \(strong.joined(separator: ", "))")
+            reasons.append("strongly consistent keys change only through consensus")
+            instead.append("delete strong keys one by one")
+        }
+        let prefix = everyBucket ? "; nothing was truncated. Truncate the other buckets one by one, and " : "; "
         return .badParameter(
             name: "bucket",
-            message: "cannot truncate \(what): counters, sets and maps are not truncated (their updates carry no "
-                + "timestamps a truncation point could cut at)" + instead)
+            message: "cannot truncate \(named.joined(separator: " or ")): \(reasons.joined(separator: "; "))"
+                + prefix + instead.joined(separator: ", and ") + " instead")
     }
 }
