@@ -1,0 +1,92 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import XCTest
+
+@testable import QuorumBench
+
+/// The strong workloads (#17): `strong-read`, `strong-write` and `cas` run in the strong
+/// bucket, once per run, sending only `TIMEOUT` (a strong bucket refuses levels); `cas`
+/// reads, then sends `SET … IFEQ` of the value read (`NX` when it read none), and counts a
+/// nil answer as a conflict, not an error.
+final class StrongWorkloadTests: XCTestCase {
+    func testStrongWorkloadsRunOnceInTheStrongBucket() throws {
+        XCTAssertEqual(try Workload.parse("strong-read"), .strongRead)
+        XCTAssertEqual(try Workload.parse("STRONG-WRITE"), .strongWrite)
+        XCTAssertEqual(try Workload.parse("cas"), .cas)
+        XCTAssertEqual(Workload.allCases.filter(\.isStrong), [.strongRead, .strongWrite, .cas])
+        XCTAssertEqual(Workload.strongRead.operation(draw: 0.9999), .read)
+        XCTAssertEqual(Workload.strongWrite.operation(draw: 0), .update)
+        XCTAssertEqual(Workload.cas.operation(draw: 0), .readModifyWrite)
+        let target = BenchTarget(kind: .quorumkv, endpoints: [BenchTarget.Endpoint(host: "127.0.0.1", port: 1)], bucket: "b")
+        XCTAssertEqual(BenchRunner.target(target, for: .cas).bucket, Workload.strongBucket)
+        XCTAssertEqual(BenchRunner.target(target, for: .c).bucket, "b")
+        let sweep = [QuorumSetting(n: 3, w: 2, r: 2), QuorumSetting(n: 3, w: 1, r: 1)]
+        XCTAssertEqual(BenchRunner.settings(for: .strongRead, sweep: sweep), [nil])
+        XCTAssertEqual(BenchRunner.settings(for: .c, sweep: sweep), sweep)
+    }
+
+    func testCasReadsThenSetsIfEqualAndCountsConflicts() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = try await FakeNode.start(on: group)
+        let operations = 400
+        let target = BenchRunner.target(BenchTarget(kind: .quorumkv, endpoints: [server.endpoint]), for: .cas)
+        let plan = LoadPlan(
+            target: target, workload: .cas, distribution: .uniform, recordCount: 40, valueSize: 20, connections: 4,
+            durationSeconds: 0, operations: operations, warmupSeconds: 0, targetRate: nil, setting: nil,
+            requestTimeoutMs: 1_500, seed: 11, label: "cas", expiry: CacheExpiry())
+        let outcome = try await LoadGenerator(
+            plan: plan, eventLoop: group.next(), clock: BenchClock(), tracker: StalenessTracker(recordCount: 40), progress: nil
+        ).run()
+        let commands = server.commands()
+        try await server.channel.close()
+        try await group.shutdownGracefully()
+
+        XCTAssertEqual(outcome.errors, [:])
+        XCTAssertEqual(outcome.succeeded[.readModifyWrite], operations, "a conflict is an answer, not an error")
+        XCTAssertEqual(Set(commands.filter { $0.first == "SELECT" }), [["SELECT", Workload.strongBucket]])
+        XCTAssertFalse(commands.contains { $0.first == "CONSISTENCY" || $0.first == "QGET" || $0.first == "QSET" })
+        let gets = commands.filter { $0.first == "GET" }
+        let sets = commands.filter { $0.first == "SET" }
+        XCTAssertEqual(gets.count, operations)
+        XCTAssertEqual(sets.count, operations)
+        XCTAssertTrue(gets.allSatisfy { $0.count == 4 && $0[2...] == ["TIMEOUT", "1500"] }, "GET key TIMEOUT ms, no levels")
+        // The fake answers absent for odd keys, "0|xxxxxxxxxxxx" for even ones.
+        let index = { (words: [String]) in Int(words[1].dropFirst(VersionedValue.keyPrefix.count)) ?? -1 }
+        for set in sets {
+            let expected = index(set) % 2 == 1 ? ["NX"] : ["IFEQ", "0|xxxxxxxxxxxx"]
+            XCTAssertEqual(Array(set[3...]), expected + ["TIMEOUT", "1500"], "\(set)")
+        }
+        let conflicts = sets.filter { $0.contains("IFEQ") && index($0) % 4 == 0 }.count
+        XCTAssertGreaterThan(conflicts, 0)
+        XCTAssertEqual(outcome.casConflicts, conflicts, "each nil answer to IFEQ is one conflict")
+    }
+
+    func testSelfCheckWantsEachStrongWorkloadOnce() {
+        let sweep = [QuorumSetting(n: 3, w: 2, r: 2)]
+        var strong = Self.result(workload: "strong-read")
+        strong.consistency = "strong"
+        var configuration = BenchConfiguration()
+        configuration.workloads = [.strongRead]
+        var report = BenchReport(startedAt: Date(), configuration: configuration, redisVersion: nil, results: [])
+        XCTAssertEqual(BenchSelfCheck.problems(in: report, expected: sweep), ["workload strong-read in the strong bucket: not reported"])
+        report.results = [strong]
+        XCTAssertEqual(BenchSelfCheck.problems(in: report, expected: sweep), [])
+        XCTAssertEqual(strong.settingLabel, "n=3 strong")
+        strong.staleReads = 1
+        report.results = [strong]
+        XCTAssertEqual(
+            BenchSelfCheck.problems(in: report, expected: sweep), ["strong-read n=3 strong: 1 stale reads of 10 with w + r > n and no fault"],
+            "a strong read must never be stale")
+    }
+
+    static func result(workload: String) -> SettingResult {
+        let latency = LatencySummary(LoadOutcome.makeHistogram())
+        return SettingResult(
+            target: "quorumkv", nodes: 3, workload: workload, distribution: "uniform", n: 3, w: nil, r: nil, pausedNodes: [],
+            connections: 1, targetRate: nil, seconds: 1, throughput: 10, succeeded: 10, failed: 0, availability: 1, errors: [:],
+            firstError: nil, latency: latency, readLatency: nil, updateLatency: nil, rmwLatency: nil, readsChecked: 10,
+            staleReads: 0, staleFraction: 0, siblingsSeen: 0, unversionedReads: 0, readMisses: 0, pbs: [], nodeUsage: [],
+            clientCPUCores: 0, throughputRatioToReference: nil, p99RatioToReference: nil)
+    }
+}
