@@ -80,6 +80,26 @@ final class StrongWorkloadTests: XCTestCase {
             "a strong read must never be stale")
     }
 
+    func testConflictsAreReportedApartFromErrors() throws {
+        var cas = Self.result(workload: "cas")
+        cas.consistency = "strong"
+        cas.casConflicts = 3
+        XCTAssertTrue(BenchTable.line(cas).contains("errors 0  cas conflicts 3"), BenchTable.line(cas))
+        var configuration = BenchConfiguration()
+        configuration.workloads = [.cas]
+        let report = BenchReport(startedAt: Date(), configuration: configuration, redisVersion: nil, results: [cas])
+        XCTAssertTrue(
+            BenchTable.render(report).contains("cas conflicts, cas n=3 strong: 3 of 10 compare-and-sets found the key changed"),
+            BenchTable.render(report))
+        let header = BenchReport.csvHeader.split(separator: ",").map(String.init)
+        let row = try XCTUnwrap(report.csv().split(separator: "\n").last).split(separator: ",", omittingEmptySubsequences: false)
+        XCTAssertEqual(row[try XCTUnwrap(header.firstIndex(of: "consistency"))], "strong")
+        XCTAssertEqual(row[try XCTUnwrap(header.firstIndex(of: "cas_conflicts"))], "3")
+        let decoded = try JSONDecoder().decode(BenchReport.self, from: try report.json())
+        XCTAssertEqual(decoded.results.first?.casConflicts, 3)
+        XCTAssertEqual(decoded.results.first?.consistency, "strong")
+    }
+
     static func result(workload: String) -> SettingResult {
         let latency = LatencySummary(LoadOutcome.makeHistogram())
         return SettingResult(
