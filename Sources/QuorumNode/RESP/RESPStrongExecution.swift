@@ -14,7 +14,7 @@ import QuorumCore
 extension RESPCommandHandler {
     /// Whether `request` is a command on keys that a strong bucket runs itself (or refuses
     /// by name) and its bucket is strong. Whole-bucket commands (`SCAN`, `KEYS`, `DBSIZE`,
-    /// `FLUSHDB`) list and truncate strong buckets as any other and are not routed here.
+    /// `FLUSHDB`) are not key operations: they take the bucket's ordinary path.
     func runsStrong(_ request: RESPRequest) -> Bool {
         switch request.command {
         case .get, .set, .del, .exists, .mget, .mset, .qget, .qset, .qdel, .string, .keyspace(.type), .expiry, .typed:
