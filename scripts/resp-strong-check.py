@@ -54,7 +54,7 @@ def check(ports, strong_db, eventual_db, protocol):
     expect(first.get(prefix + "absent"), None, f"{what}: a failed XX wrote nothing")
     expect(third.set(key, "v2", xx=True), True, f"{what}: SET XX")
     expect(first.execute_command("SET", key, "v3", "IFEQ", "nope"), None, f"{what}: SET IFEQ of another value")
-    expect(second.execute_command("SET", key, "v3", "IFEQ", "v2"), b"OK", f"{what}: SET IFEQ of the value")
+    expect(second.execute_command("SET", key, "v3", "IFEQ", "v2"), True, f"{what}: SET IFEQ of the value")
     expect(third.getset(key, "v4"), b"v3", f"{what}: GETSET")
     expect(first.set(key, "v5", get=True), b"v4", f"{what}: SET GET")
     expect(second.execute_command("DELIFEQ", key, "v4"), 0, f"{what}: DELIFEQ of another value")
@@ -90,7 +90,7 @@ def increments(ports, strong_db, clients, per_client):
             attempts += 1
             try:
                 current = connection.get(key)
-                if connection.execute_command("SET", key, str(int(current) + 1), "IFEQ", current) == b"OK":
+                if connection.execute_command("SET", key, str(int(current) + 1), "IFEQ", current) is True:
                     won[index] += 1
             except redis.ResponseError as error:
                 failures.append(str(error))
@@ -103,7 +103,7 @@ def increments(ports, strong_db, clients, per_client):
         thread.join()
     if failures:
         raise AssertionError(f"compare-and-set increments failed: {failures[:3]}")
-    final = int(redis.Redis(host="127.0.0.1", port=ports[1], db=strong_db, socket_timeout=20).get(key))
+    final = int(redis.Redis(host="127.0.0.1", port=ports[1 % len(ports)], db=strong_db, socket_timeout=20).get(key))
     expect(final, sum(won), "the counter after compare-and-set increments (each success counted once)")
     expect(sum(won), clients * per_client, "every client made its share of increments")
 
