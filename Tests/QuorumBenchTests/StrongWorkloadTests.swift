@@ -100,6 +100,36 @@ final class StrongWorkloadTests: XCTestCase {
         XCTAssertEqual(decoded.results.first?.consistency, "strong")
     }
 
+    /// The real binary against the 3-node cluster it starts: the strong workloads beside
+    /// eventual C and W at w=r=2, as docs/benchmarks.md runs them, self-checked (each strong
+    /// workload reported, no stale strong read), with no error and every cas answered.
+    /// Needs nodes that run strong buckets (the storage and props sides of #17).
+    func testStrongWorkloadsRunBesideEventualOnARealCluster() async throws {
+        let binary = try QuickBenchTests.quorumkvBinary()
+        let output = NSTemporaryDirectory() + "quorumkv-bench-strong-" + UUID().uuidString.prefix(8)
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let (status, log) = try await QuickBenchTests.run(binary, [
+            "bench", "--no-progress", "--check", "--base-port", String(try QuickBenchTests.freeBasePort()), "--nodes", "3", "--n", "3",
+            "--setting", "2,2", "--workload", "C", "--workload", "W", "--workload", "strong-read", "--workload", "strong-write",
+            "--workload", "cas", "--distribution", "zipfian", "--records", "300", "--connections", "8", "--duration", "1.5",
+            "--warmup", "0.3", "--output", output,
+        ])
+        XCTAssertEqual(status, 0, "bench with strong workloads failed:\n\(log)")
+        let report = try JSONDecoder().decode(BenchReport.self, from: Data(contentsOf: URL(fileURLWithPath: output + "/report.json")))
+        XCTAssertEqual(report.results.map(\.workload), ["C", "W", "strong-read", "strong-write", "cas"])
+        for result in report.results {
+            XCTAssertEqual(result.errors, [:], "\(result.workload) \(result.settingLabel): \(result.firstError ?? "")")
+            XCTAssertGreaterThan(result.succeeded, 0, result.workload)
+            if result.workload.hasPrefix("strong") || result.workload == "cas" {
+                XCTAssertEqual(result.consistency, "strong")
+                XCTAssertEqual(result.staleReads, 0, "a strong read is never stale")
+            }
+        }
+        let cas = try XCTUnwrap(report.results.last)
+        XCTAssertNotNil(cas.casConflicts)
+        XCTAssertGreaterThan(cas.readsChecked, 0)
+    }
+
     static func result(workload: String) -> SettingResult {
         let latency = LatencySummary(LoadOutcome.makeHistogram())
         return SettingResult(
