@@ -175,7 +175,11 @@ public final class BenchRunner: @unchecked Sendable {
             } catch {
                 throw BenchError.startup("could not make bucket \(bucket) strongly consistent: \(error)")
             }
-            say("bucket \(bucket) is strongly consistent (n=\(configuration.n))")
+            say("bucket \(bucket) is strongly consistent (n=\(configuration.n)); waiting until every node takes strong writes…")
+            for endpoint in cluster.respEndpoints {
+                try await ServerReadiness.waitForStrongWrites(
+                    endpoint, bucket: bucket, eventLoop: eventLoop, seconds: LocalBenchCluster.strongReadySeconds)
+            }
         } else {
             say("strong workloads: expecting bucket \(bucket) to be strongly consistent "
                 + "(PUT /buckets/\(bucket)/props with {\"consistency\": \"strong\"} before it holds data)")

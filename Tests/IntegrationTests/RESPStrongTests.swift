@@ -12,7 +12,7 @@ final class RESPStrongTests: ClusterTestCase {
 
     /// Every bound of these tests, in one place.
     private enum Bounds {
-        /// The bucket's props reach every node, and RESP answers PING.
+        /// The bucket's props reach every node and a strong write succeeds on each.
         static let readySeconds = 30.0
         /// The redis-py script, from start to its report.
         static let scriptSeconds = 300.0
@@ -23,11 +23,15 @@ final class RESPStrongTests: ClusterTestCase {
         try await super.setUp()
         let response = try await cluster.client(0).setProps("db\(Self.strongDatabase)", #"{"consistency": "strong"}"#)
         XCTAssertEqual(response.status, 200, "creating a strong bucket: \(response.text)")
-        try await eventually("every node knows the strong bucket", seconds: Bounds.readySeconds) {
+        // Ready when every node knows the bucket is strong and a strong write through it
+        // succeeds (a fresh node's acceptor votes once it has caught up).
+        try await eventually("every node runs strong writes in the strong bucket", seconds: Bounds.readySeconds) {
             for index in 0..<3 {
                 let props = try await self.cluster.client(index).request("GET", "/buckets/db\(Self.strongDatabase)/props")
                 guard props.json["consistency"] as? String == "strong" else { return false }
-                guard try await RESPTools.redisCLI(port: self.cluster.respPort(index), ["PING"]).output == "PONG\n" else { return false }
+                let port = self.cluster.respPort(index)
+                guard try await RESPTools.redisCLI(port: port, ["SET", "ready:\(index)", "x"], database: Self.strongDatabase).output == "OK\n"
+                else { return false }
             }
             return true
         }
