@@ -79,7 +79,7 @@ public struct BenchReport: Codable, Sendable {
         "throughput", "succeeded", "failed", "availability", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms",
         "read_p99_ms", "update_p99_ms", "rmw_p99_ms", "reads_checked", "stale_reads", "stale_fraction",
         "siblings_seen", "errors", "throughput_ratio_to_redis", "p99_ratio_to_redis", "node_cpu_cores",
-        "node_rss_mib", "client_cpu_cores", "read_misses", "first_error",
+        "node_rss_mib", "client_cpu_cores", "consistency", "cas_conflicts", "read_misses", "first_error",
     ].joined(separator: ",")
 
     /// A CSV field in double quotes, its quotes doubled (RFC 4180): error texts hold commas.
@@ -103,7 +103,8 @@ public struct BenchReport: Codable, Sendable {
                 number(r.throughputRatioToReference), number(r.p99RatioToReference),
                 r.nodeUsage.map { String(format: "%.2f", $0.cpuCores) }.joined(separator: ";"),
                 r.nodeUsage.map { String(format: "%.0f", $0.residentMiB) }.joined(separator: ";"),
-                number(r.clientCPUCores), String(r.readMisses), r.firstError.map(Self.quoted) ?? "",
+                number(r.clientCPUCores), r.consistency ?? "eventual", r.casConflicts.map(String.init) ?? "",
+                String(r.readMisses), r.firstError.map(Self.quoted) ?? "",
             ]
             lines.append(fields.joined(separator: ","))
         }

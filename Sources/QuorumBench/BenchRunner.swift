@@ -69,6 +69,8 @@ public final class BenchRunner: @unchecked Sendable {
             let target = BenchTarget(kind: .quorumkv, endpoints: endpoints, bucket: configuration.bucket)
             try await createTypedBuckets(cluster: cluster)
             let tracker = StalenessTracker(recordCount: configuration.recordCount)
+            // The strong bucket's records are other keys than the run's bucket's: their own tracker.
+            let strongTracker = try await prepareStrongBucket(target: target, cluster: cluster, eventLoop: eventLoop)
             say("preloading \(configuration.recordCount) records of \(configuration.valueSize) bytes at w=\(configuration.n)…")
             try await Preloader(
                 target: target, recordCount: configuration.recordCount, valueSize: configuration.valueSize,
@@ -87,15 +89,17 @@ public final class BenchRunner: @unchecked Sendable {
 
             var runIndex: UInt64 = 0
             for workload in configuration.workloads {
-                for setting in configuration.sweep {
+                for setting in Self.settings(for: workload, sweep: configuration.sweep) {
                     runIndex += 1
                     results.append(
                         try await runSetting(
                             target: Self.target(target, for: workload), workload: workload, setting: setting, paused: [],
                             cluster: cluster,
-                            tracker: tracker, clock: clock, eventLoop: eventLoop, seedOffset: runIndex))
+                            tracker: workload.isStrong ? strongTracker ?? tracker : tracker, clock: clock, eventLoop: eventLoop,
+                            seedOffset: runIndex))
                 }
-                if let redis, let redisTracker {
+                // redis-server has no strong bucket (nor, before Valkey 8.1, IFEQ): no reference for those.
+                if let redis, let redisTracker, !workload.isStrong {
                     runIndex += 1
                     results.append(
                         try await runSetting(
@@ -113,14 +117,14 @@ public final class BenchRunner: @unchecked Sendable {
                 try await Task.sleep(for: .milliseconds(Int(configuration.pauseSettleSeconds * 1_000)))
                 defer { paused.resume() }
                 for workload in configuration.workloads {
-                    for setting in configuration.sweep {
+                    for setting in Self.settings(for: workload, sweep: configuration.sweep) {
                         runIndex += 1
                         results.append(
                             try await runSetting(
                                 target: Self.target(target, for: workload), workload: workload, setting: setting,
                                 paused: [pausedIndex],
-                                cluster: cluster, tracker: tracker, clock: clock, eventLoop: eventLoop,
-                                seedOffset: runIndex))
+                                cluster: cluster, tracker: workload.isStrong ? strongTracker ?? tracker : tracker,
+                                clock: clock, eventLoop: eventLoop, seedOffset: runIndex))
                     }
                 }
             }
@@ -137,11 +141,55 @@ public final class BenchRunner: @unchecked Sendable {
         return report
     }
 
-    /// A typed workload runs in its own bucket (`Workload.typedBucket`); the others in the
-    /// configured one.
+    /// A typed or strong workload runs in its own bucket (`Workload.ownBucket`); the others
+    /// in the configured one.
     static func target(_ target: BenchTarget, for workload: Workload) -> BenchTarget {
-        guard let bucket = workload.typedBucket else { return target }
+        guard let bucket = workload.ownBucket else { return target }
         return BenchTarget(kind: target.kind, endpoints: target.endpoints, bucket: bucket)
+    }
+
+    /// The settings a workload runs under: every one of the sweep, except a strong
+    /// workload, which runs once (nil): a strong bucket takes no w or r.
+    static func settings(for workload: Workload, sweep: [QuorumSetting]) -> [QuorumSetting?] {
+        workload.isStrong ? [nil] : sweep
+    }
+
+    /// With a strong workload: makes `Workload.strongBucket` strongly consistent with the
+    /// run's n (on the local cluster, through the first node's HTTP API, acknowledged once
+    /// every member adopted it; with `--endpoint` it must exist), preloads its records
+    /// and answers their staleness tracker. Nil without a strong workload.
+    private func prepareStrongBucket(
+        target: BenchTarget, cluster: LocalBenchCluster?, eventLoop: EventLoop
+    ) async throws -> StalenessTracker? {
+        guard configuration.workloads.contains(where: \.isStrong) else { return nil }
+        let bucket = Workload.strongBucket
+        if let cluster {
+            let client = KVHTTPClient(baseURL: cluster.httpBaseURL, tls: cluster.respEndpoints.first?.tls?.context)
+            // Raw JSON: the props document's `consistency` field (docs/http.md).
+            let body = Array(#"{"n": \#(configuration.n), "consistency": "strong"}"#.utf8)
+            do {
+                let response = try await client.send(
+                    method: "PUT", path: "/buckets/\(bucket)/props", headers: [("Content-Type", "application/json")], body: body,
+                    timeout: .seconds(10))
+                guard response.status == 200 else { throw KVHTTPClient.serverError(response) }
+            } catch {
+                throw BenchError.startup("could not make bucket \(bucket) strongly consistent: \(error)")
+            }
+            say("bucket \(bucket) is strongly consistent (n=\(configuration.n)); waiting until every node takes strong writes…")
+            for endpoint in cluster.respEndpoints {
+                try await ServerReadiness.waitForStrongWrites(
+                    endpoint, bucket: bucket, eventLoop: eventLoop, seconds: LocalBenchCluster.strongReadySeconds)
+            }
+        } else {
+            say("strong workloads: expecting bucket \(bucket) to be strongly consistent "
+                + "(PUT /buckets/\(bucket)/props with {\"consistency\": \"strong\"} before it holds data)")
+        }
+        say("preloading \(configuration.recordCount) records into \(bucket) through consensus…")
+        try await Preloader(
+            target: Self.target(target, for: .strongWrite), recordCount: configuration.recordCount,
+            valueSize: configuration.valueSize, connections: configuration.connections, n: nil, eventLoop: eventLoop
+        ).run()
+        return StalenessTracker(recordCount: configuration.recordCount)
     }
 
     /// Makes each typed workload's bucket a counter or set bucket with the run's n through
@@ -204,7 +252,8 @@ public final class BenchRunner: @unchecked Sendable {
         seedOffset: UInt64, redisProcess: ChildProcess? = nil
     ) async throws -> SettingResult {
         let c = configuration
-        let label = "\(workload.rawValue) " + (setting.map { "w\($0.w)r\($0.r)" } ?? "redis") + (paused.isEmpty ? "" : " (paused)")
+        let label = "\(workload.rawValue) " + (setting.map { "w\($0.w)r\($0.r)" } ?? (workload.isStrong ? "strong" : "redis"))
+            + (paused.isEmpty ? "" : " (paused)")
         let plan = LoadPlan(
             target: target, workload: workload, distribution: c.distribution, recordCount: c.recordCount,
             valueSize: c.valueSize, connections: c.connections, durationSeconds: c.durationSeconds,
@@ -227,11 +276,16 @@ public final class BenchRunner: @unchecked Sendable {
                 paused: paused.contains(index))
         }
         let clientCPU = max(0, ((ProcessSampler.cpuSeconds(pid: ProcessSampler.ownPID) ?? 0) - clientBefore) / wall)
-        let result = SettingResult(
+        var result = SettingResult(
             outcome: outcome, target: target.kind, nodes: target.endpoints.count, workload: workload,
             distribution: c.distribution, setting: setting,
             pausedNodes: paused.sorted().map { cluster?.nodes[$0].name ?? "node\($0 + 1)" },
             connections: c.connections, targetRate: c.targetRate, nodeUsage: usage, clientCPUCores: clientCPU)
+        if workload.isStrong && target.kind == .quorumkv {
+            result.consistency = "strong"
+            result.n = c.n
+            if workload == .cas { result.casConflicts = outcome.casConflicts }
+        }
         say(BenchTable.line(result))
         return result
     }

@@ -1,10 +1,19 @@
 /// The checks `--quick` runs on its own report (what CI relies on): every setting of the
-/// sweep reported for every workload, no negative or non-finite figure, something
-/// succeeded, and no stale read where the quorums overlap (w + r > n) and nothing was paused.
+/// sweep reported for every workload (a strong workload once), no negative or non-finite
+/// figure, something succeeded, and no stale read where the quorums overlap (w + r > n)
+/// or the bucket is strong, and nothing was paused.
 public enum BenchSelfCheck {
     public static func problems(in report: BenchReport, expected settings: [QuorumSetting]) -> [String] {
         var problems: [String] = []
         for workload in report.setup.workloads {
+            if (try? Workload.parse(workload))?.isStrong == true {
+                // Run once, in the strong bucket, whatever the sweep.
+                let found = report.results.contains {
+                    $0.target == "quorumkv" && $0.workload == workload && $0.consistency == "strong" && $0.pausedNodes.isEmpty
+                }
+                if !found { problems.append("workload \(workload) in the strong bucket: not reported") }
+                continue
+            }
             for setting in settings {
                 let found = report.results.contains {
                     $0.target == "quorumkv" && $0.workload == workload && $0.n == setting.n && $0.w == setting.w
@@ -23,8 +32,11 @@ public enum BenchSelfCheck {
                 problems.append(
                     "\(name): \(result.staleReads) stale reads of \(result.readsChecked) with w + r > n and no fault")
             }
-            if result.target == "quorumkv" && result.readsChecked == 0 && result.workload != "W" {
+            if result.target == "quorumkv" && result.readsChecked == 0 && !["W", Workload.strongWrite.rawValue].contains(result.workload) {
                 problems.append("\(name): no read was checked for staleness")
+            }
+            if let conflicts = result.casConflicts, conflicts > result.succeeded {
+                problems.append("\(name): \(conflicts) compare-and-set conflicts, more than the \(result.succeeded) operations answered")
             }
         }
         return problems

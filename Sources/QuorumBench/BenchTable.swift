@@ -8,6 +8,7 @@ public enum BenchTable {
             format: "%@ %-16@ %9.0f ops/s  p50 %6.2f  p99 %7.2f  p99.9 %7.2f ms  avail %.3f  stale %d/%d  misses %d  errors %@",
             r.workload, r.settingLabel, r.throughput, r.latency.p50, r.latency.p99, r.latency.p999, r.availability,
             r.staleReads, r.readsChecked, r.readMisses, errorText(r))
+            + (r.casConflicts.map { "  cas conflicts \($0)" } ?? "")
             + (r.firstError.map { "  first error: \($0)" } ?? "")
     }
 
@@ -44,7 +45,12 @@ public enum BenchTable {
         }
         var lines = [format(header), format(widths.map { String(repeating: "-", count: $0) })]
         lines += rows.map(format)
-        // Below the table: the errors column gives counts by kind, this says why.
+        // Below the table: cas conflicts (answers, not errors); the errors column gives counts by kind, this says why.
+        for r in report.results {
+            if let conflicts = r.casConflicts {
+                lines.append("cas conflicts, \(r.workload) \(r.settingLabel): \(conflicts) of \(r.succeeded) compare-and-sets found the key changed since their read")
+            }
+        }
         for r in report.results {
             if let firstError = r.firstError { lines.append("first error, \(r.workload) \(r.settingLabel): \(firstError)") }
         }

@@ -65,7 +65,12 @@ public final class LoadGenerator: @unchecked Sendable {
         chooser = KeyChooser(recordCount: plan.recordCount, distribution: plan.distribution, seed: plan.seed)
         endpoints = plan.liveEndpoints
         var setup = plan.target.bucket.map { [["SELECT", $0]] } ?? []
-        if let setting = plan.setting, plan.target.kind == .quorumkv, plan.workload.typedCommand != nil {
+        if plan.workload.isStrong, plan.target.kind == .quorumkv {
+            // A strong bucket refuses R, W and N (every operation needs a majority): only the timeout.
+            readSuffix = RESPCommandWriter.encodedArguments(["TIMEOUT", String(plan.requestTimeoutMs)])
+            writeSuffix = readSuffix
+            suffixWords = 2
+        } else if let setting = plan.setting, plan.target.kind == .quorumkv, plan.workload.typedCommand != nil {
             setup.append(["CONSISTENCY", "W", String(setting.w), "N", String(setting.n), "TIMEOUT", String(plan.requestTimeoutMs)])
             readSuffix = ByteBuffer()
             writeSuffix = ByteBuffer()
@@ -335,7 +340,7 @@ public final class LoadGenerator: @unchecked Sendable {
         case .read, .readModifyWrite:
             operation.snapshot = tracker.snapshot(key: operation.key, at: now)
             RESPCommandWriter.writeHeader(count: 2 + suffixWords, into: &buffer)
-            if operation.kind == .readModifyWrite && isQuorumKV {
+            if operation.kind == .readModifyWrite && isQuorumKV && plan.workload != .cas {
                 buffer.writeStaticString("$4\r\nQGET\r\n")
             } else {
                 buffer.writeStaticString("$3\r\nGET\r\n")
@@ -349,8 +354,11 @@ public final class LoadGenerator: @unchecked Sendable {
         client.send(buffer)
     }
 
-    /// The write half of a read-modify-write, on the same connection, with the read's context.
-    private func sendModify(_ operation: inout PendingOperation, context: ByteBuffer?, on slot: ConnectionSlot) {
+    /// The write half of a read-modify-write, on the same connection, with the read's context
+    /// (`cas`: `SET … IFEQ` of the value read, or `SET … NX` when it read none).
+    private func sendModify(
+        _ operation: inout PendingOperation, context: ByteBuffer?, expected: ByteBuffer?, on slot: ConnectionSlot
+    ) {
         guard let client = slot.client else { return }
         let now = clock.nowMicroseconds()
         operation.writeSequence = tracker.beginWrite(key: operation.key)
@@ -359,7 +367,18 @@ public final class LoadGenerator: @unchecked Sendable {
         slot.sentAt = now
         var buffer = client.allocator.buffer(capacity: 160 + plan.valueSize)
         let key = VersionedValue.key(operation.key)
-        if plan.target.kind == .quorumkv {
+        if plan.workload == .cas {
+            RESPCommandWriter.writeHeader(count: 3 + (expected == nil ? 1 : 2) + suffixWords, into: &buffer)
+            buffer.writeStaticString("$3\r\nSET\r\n")
+            RESPCommandWriter.writeBulk(key, into: &buffer)
+            RESPCommandWriter.writeValue(sequence: operation.writeSequence, size: plan.valueSize, into: &buffer)
+            if let expected {
+                buffer.writeStaticString("$4\r\nIFEQ\r\n")
+                RESPCommandWriter.writeBulk(expected, into: &buffer)
+            } else {
+                buffer.writeStaticString("$2\r\nNX\r\n")
+            }
+        } else if plan.target.kind == .quorumkv {
             let contextWords = context == nil ? 0 : 2
             RESPCommandWriter.writeHeader(count: 3 + contextWords + suffixWords, into: &buffer)
             buffer.writeStaticString("$4\r\nQSET\r\n")
@@ -405,6 +424,20 @@ public final class LoadGenerator: @unchecked Sendable {
             } else {
                 complete(operation, error: reply.errorKind ?? "protocol", detail: Self.detail(of: reply), slotFreed: slot)
             }
+        case (.readModifyWrite, true) where plan.workload == .cas:
+            if case .simple = reply {
+                tracker.writeAcknowledged(
+                    key: operation.key, sequence: operation.writeSequence, startedAt: operation.writeStartedAt, at: now)
+                complete(operation, error: nil, slotFreed: slot)
+            } else if case .bulk(nil) = reply {
+                // The condition failed: another client changed the key after the read. An answer, not an error.
+                tracker.writeFailed(key: operation.key, sequence: operation.writeSequence)
+                if operation.measured { outcome.casConflicts += 1 }
+                complete(operation, error: nil, slotFreed: slot)
+            } else {
+                tracker.writeFailed(key: operation.key, sequence: operation.writeSequence)
+                complete(operation, error: reply.errorKind ?? "protocol", detail: Self.detail(of: reply), slotFreed: slot)
+            }
         case (.update, _), (.readModifyWrite, true):
             if case .simple = reply {
                 tracker.writeAcknowledged(
@@ -432,7 +465,7 @@ public final class LoadGenerator: @unchecked Sendable {
                 judge(operation, values: values.sequences, unversioned: values.unversioned)
             }
             if operation.kind == .readModifyWrite {
-                sendModify(&operation, context: values.context, on: slot)
+                sendModify(&operation, context: values.context, expected: values.raw, on: slot)
             } else {
                 complete(operation, error: nil, slotFreed: slot)
             }
@@ -443,6 +476,8 @@ public final class LoadGenerator: @unchecked Sendable {
         var sequences: [UInt32]
         var unversioned: Bool
         var context: ByteBuffer?
+        /// A `GET`'s value as read, for `cas`'s `IFEQ`.
+        var raw: ByteBuffer? = nil
     }
 
     /// The versions a read reply holds (empty when the key is absent), or nil for an error.
@@ -452,9 +487,9 @@ public final class LoadGenerator: @unchecked Sendable {
             return ReadValues(sequences: [], unversioned: false, context: nil)
         case .bulk(.some(let value)):
             guard let sequence = VersionedValue.decode(value) else {
-                return ReadValues(sequences: [], unversioned: true, context: nil)
+                return ReadValues(sequences: [], unversioned: true, context: nil, raw: value)
             }
-            return ReadValues(sequences: [sequence], unversioned: false, context: nil)
+            return ReadValues(sequences: [sequence], unversioned: false, context: nil, raw: value)
         case .array(let elements?):
             // QGET: [context, [content-type, value], …]; empty when absent.
             guard let first = elements.first else { return ReadValues(sequences: [], unversioned: false, context: nil) }

@@ -28,6 +28,8 @@ public struct LoadOutcome: Sendable {
     public var siblingsSeen = 0
     /// Reads whose value was not written by the harness (no sequence number): not judged.
     public var unversionedReads = 0
+    /// Measured `cas` compare-and-sets answered nil: the key changed after the read.
+    public var casConflicts = 0
     /// PBS bins (see `StalenessTracker.pbsEdgesMs`): reads per bin and stale reads per bin.
     public var pbsReads = [Int](repeating: 0, count: StalenessTracker.pbsEdgesMs.count + 1)
     public var pbsStale = [Int](repeating: 0, count: StalenessTracker.pbsEdgesMs.count + 1)

@@ -15,6 +15,9 @@ public final class LocalBenchCluster: @unchecked Sendable {
     private let guardian: OrphanGuard
     /// Seconds every node gets to answer PING after starting.
     static let startupSeconds = 60.0
+    /// Seconds every node gets, after the strong bucket is made, to take a strong write
+    /// (its acceptor votes once its fresh store has caught up).
+    static let strongReadySeconds = 60.0
 
     public static func ports(nodeCount: Int, basePort: Int) -> [Int] {
         (0..<nodeCount).flatMap { [basePort + $0, basePort + 100 + $0, basePort + 200 + $0] }

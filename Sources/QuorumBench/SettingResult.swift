@@ -60,13 +60,22 @@ public struct SettingResult: Codable, Sendable {
     /// Throughput and p99 over the reference's (redis-server, same workload, same run).
     public var throughputRatioToReference: Double?
     public var p99RatioToReference: Double?
+    /// `strong` for a strong workload (a strongly consistent bucket: no w or r; `n` is the
+    /// bucket's), nil for an eventual one.
+    public var consistency: String? = nil
+    /// The `cas` workload's compare-and-sets whose condition failed because another client
+    /// changed the key after the read (answered nil): counted among the successes, since
+    /// the server answered, and here; nil for other workloads.
+    public var casConflicts: Int? = nil
 
     public var settingLabel: String {
+        if consistency == "strong" { return "n=\(n ?? 0) strong" + (pausedNodes.isEmpty ? "" : " paused") }
         if let w, let r, let n { return "n=\(n) w=\(w) r=\(r)" + (pausedNodes.isEmpty ? "" : " paused") }
         return target
     }
 
     public var shortLabel: String {
+        if consistency == "strong" { return "strong" + (pausedNodes.isEmpty ? "" : "*") }
         if let w, let r { return "w\(w)r\(r)" + (pausedNodes.isEmpty ? "" : "*") }
         return target
     }

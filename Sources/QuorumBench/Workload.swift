@@ -23,6 +23,17 @@ public enum Workload: String, Codable, CaseIterable, Sendable {
     /// element no earlier add did, so sets only grow and the figure shows whether an add
     /// costs more as its set gets larger (it should not: storage touches one member row).
     case sadd
+    /// 100% `GET` in a strongly consistent bucket (issue #17): a linearizable read through
+    /// per-key consensus. Runs in its own strong bucket (`strongBucket`), created and
+    /// preloaded by the harness, once per run rather than per (w, r) setting: a strong
+    /// bucket takes no levels.
+    case strongRead = "strong-read"
+    /// 100% `SET` in the strong bucket: an unconditional write through consensus.
+    case strongWrite = "strong-write"
+    /// 100% compare-and-set in the strong bucket: `GET`, then `SET key new IFEQ old` of
+    /// the value read. When another client changed the key in between, the condition
+    /// fails (nil): a conflict, counted apart, not an error.
+    case cas
 
     /// The share of operations that are plain reads; the rest are updates (or, for F,
     /// read-modify-writes).
@@ -35,6 +46,8 @@ public enum Workload: String, Codable, CaseIterable, Sendable {
         case .w: return 0.0
         case .cache: return 0.9
         case .incr, .sadd: return 0.0
+        case .strongRead: return 1.0
+        case .strongWrite, .cas: return 0.0
         }
     }
 
@@ -48,6 +61,9 @@ public enum Workload: String, Codable, CaseIterable, Sendable {
         case .cache: return "cache: 90% read, 10% update with an expiry (SET … EX ttl)"
         case .incr: return "incr: INCR of a counter only (a counter bucket)"
         case .sadd: return "sadd: SADD of a new element only (a set bucket)"
+        case .strongRead: return "strong-read: GET only (a strongly consistent bucket)"
+        case .strongWrite: return "strong-write: SET only (a strongly consistent bucket)"
+        case .cas: return "cas: GET, then SET … IFEQ of the value read (a strongly consistent bucket)"
         }
     }
 
@@ -62,6 +78,16 @@ public enum Workload: String, Codable, CaseIterable, Sendable {
 
     /// The QuorumKV bucket a typed workload runs in (typed buckets hold nothing else).
     public var typedBucket: String? { datatype.map { "bench-\($0)s" } }
+
+    /// Whether the workload runs in the strongly consistent bucket (`strongBucket`).
+    public var isStrong: Bool { self == .strongRead || self == .strongWrite || self == .cas }
+
+    /// The strongly consistent bucket every strong workload shares (so `cas` and
+    /// `strong-read` see what `strong-write` wrote).
+    public static let strongBucket = "bench-strong"
+
+    /// The bucket the workload needs apart from the run's own: a typed or the strong one.
+    public var ownBucket: String? { typedBucket ?? (isStrong ? Self.strongBucket : nil) }
 
     /// The RESP command a typed workload sends.
     public var typedCommand: String? {
@@ -78,12 +104,12 @@ public enum Workload: String, Codable, CaseIterable, Sendable {
     /// The next operation kind, from a uniform draw in [0, 1).
     public func operation(draw: Double) -> OperationKind {
         if draw < readProportion { return .read }
-        return self == .f ? .readModifyWrite : .update
+        return self == .f || self == .cas ? .readModifyWrite : .update
     }
 
     public static func parse(_ text: String) throws -> Workload {
         guard let workload = allCases.first(where: { $0.rawValue.uppercased() == text.uppercased() }) else {
-            throw BenchError.usage("unknown workload '\(text)'; use A, B, C, F, W, cache, incr or sadd")
+            throw BenchError.usage("unknown workload '\(text)'; use A, B, C, F, W, cache, incr, sadd, strong-read, strong-write or cas")
         }
         return workload
     }

@@ -24,7 +24,12 @@ struct BenchCommand: AsyncParsableCommand {
             counters only and sadd SADD of a new element only (not YCSB: convergent types,
             each in its own bucket, bench-counters or bench-sets, which the harness makes
             typed on its local cluster; with --endpoint create them first with `quorumkv
-            type create counter --bucket bench-counters`). Keys: uniform, zipfian (scrambled, theta 0.99) or latest (reads
+            type create counter --bucket bench-counters`); strong-read GET only,
+            strong-write SET only and cas (GET, then SET … IFEQ of the value read,
+            counting conflicts) in bench-strong, a strongly consistent bucket the harness
+            creates (issue #17), each run once rather than per (w, r) setting, since a
+            strong bucket takes no levels; name them beside C and W to compare with eventual
+            reads and writes on the same cluster. Keys: uniform, zipfian (scrambled, theta 0.99) or latest (reads
             favour recent writes).
 
             Without --rate each connection sends its next operation when the last is
@@ -51,6 +56,7 @@ struct BenchCommand: AsyncParsableCommand {
               quorumkv bench --nodes 1 --n 1 --setting 1,1 --workload W --reference redis
               quorumkv bench --nodes 1 --n 1 --setting 1,1 --workload cache --short-ttl 2 --reference redis
               quorumkv bench --nodes 3 --n 3 --setting 3,2 --workload incr --workload sadd --reference redis
+              quorumkv bench --nodes 3 --n 3 --setting 2,2 --workload C --workload W --workload strong-read --workload strong-write --workload cas
               quorumkv bench --pause-node --distribution latest --rate 4000
               quorumkv bench --endpoint 127.0.0.1:6381 --endpoint 127.0.0.1:6382 --n 2
 
@@ -65,7 +71,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "The CI run: 3 nodes, the n=3 sweep, workloads A and F, latest keys, 1.5 s per setting, self-checked. Other flags given override it.")
     var quick = false
 
-    @Option(name: .customLong("workload"), help: "A, B, C, F, W, cache, incr or sadd; repeat for several (default A).")
+    @Option(name: .customLong("workload"), help: "A, B, C, F, W, cache, incr, sadd, strong-read, strong-write or cas; repeat for several (default A).")
     var workloads: [String] = []
 
     @Option(help: "Seconds of expiry (EX) on the cache workload's SETs (default 60).")

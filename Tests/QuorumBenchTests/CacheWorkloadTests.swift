@@ -181,6 +181,11 @@ final class FakeNode: Sendable {
         case "INCR", "SADD":
             return ":1\r\n"
         case "SET":
+            if words.contains("IFEQ") {
+                // The strong `cas` workload: every fourth key "changed since the read" (nil).
+                let index = Int(words[1].dropFirst(VersionedValue.keyPrefix.count)) ?? 0
+                return index % 4 == 0 ? "$-1\r\n" : "+OK\r\n"
+            }
             guard let ex = words.firstIndex(of: "EX"), ex + 1 < words.count else { return "+OK\r\n" }
             state.withLockedValue {
                 $0.sets += 1

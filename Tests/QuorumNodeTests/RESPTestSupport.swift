@@ -36,6 +36,10 @@ final class RESPFakeKVService: KVService {
         var waiters: [[UInt8]: [CheckedContinuation<Void, Never>]] = [:]
         var inFlight = 0
         var maxInFlight = 0
+        var strongBuckets: Set<String> = []
+        var strong: [String: [[UInt8]: PaxosCommit]] = [:]
+        var strongInterference: [[UInt8]: Int] = [:]
+        var strongOperations: [StrongOperation] = []
     }
 
     private let state = Mutex(State())
@@ -43,13 +47,81 @@ final class RESPFakeKVService: KVService {
     /// local replica; `hold` and failures don't apply to them.
     private let answersInline: Bool
 
-    init(vclockBuckets: Set<String> = [], typedBuckets: [String: DataType] = [:], answersInline: Bool = false) {
+    init(
+        vclockBuckets: Set<String> = [], typedBuckets: [String: DataType] = [:], strongBuckets: Set<String> = [],
+        answersInline: Bool = false
+    ) {
         self.answersInline = answersInline
         state.withLock { state in
             state.vclockBuckets = vclockBuckets
             state.typedBuckets = typedBuckets
+            state.strongBuckets = strongBuckets
         }
     }
+
+    // MARK: - Strong buckets
+
+    func consistency(of bucket: String) -> BucketConsistency {
+        state.withLock { $0.strongBuckets.contains(bucket) ? .strong : .eventual }
+    }
+
+    /// One register per key, as consensus would make it: each commit gets a new ballot, a
+    /// compare-and-set checks its condition and writes in one step. Refuses what the node's
+    /// driver refuses: a strong operation on an eventual bucket, per-request levels.
+    func strong(
+        bucket: String, key: [UInt8], operation: StrongOperation, options: RequestOptions
+    ) async throws(KVError) -> StrongAnswer {
+        try await begin(Call(operation: "strong", bucket: bucket, key: String(decoding: key, as: UTF8.self), options: options), key: key)
+        defer { end() }
+        return try state.withLock { (state) throws(KVError) -> StrongAnswer in
+            guard state.strongBuckets.contains(bucket) else {
+                throw .badParameter(name: "bucket", message: "bucket \(bucket) is eventually consistent")
+            }
+            guard options.n == nil, options.r == nil, options.w == nil, options.pr == nil, options.pw == nil else {
+                throw .badParameter(name: "r", message: "n, r, w, pr and pw can't be set on a strongly consistent bucket")
+            }
+            state.strongOperations.append(operation)
+            func commit(_ value: StrongValue) -> PaxosCommit {
+                state.stamp += 1
+                let ballot = PaxosBallot(timestamp: HLCTimestamp(physicalMilliseconds: state.stamp, logical: 0), node: "fake")
+                let made = PaxosCommit(ballot: ballot, value: value, basedOn: state.strong[bucket]?[key]?.ballot)
+                state.strong[bucket, default: [:]][key] = made
+                return made
+            }
+            // Another client's write lands just before this compare-and-set, as many times as asked.
+            if case .compareAndSet = operation, let left = state.strongInterference[key], left > 0 {
+                state.strongInterference[key] = left - 1
+                _ = commit(.value(bytes: Array("other-\(left)".utf8), contentType: "text/plain"))
+            }
+            let current = state.strong[bucket]?[key]
+            let live = current.flatMap { $0.value.isTombstone ? nil : $0.value }
+            switch operation {
+            case .read:
+                return .done(value: live, etag: StrongETag.of(current))
+            case .compareAndSet(let condition, _) where !condition.holds(for: current):
+                return .conditionFailed(current: live, etag: StrongETag.of(current))
+            default:
+                let made = commit(operation.newValue!)
+                return .done(value: made.value.isTombstone ? nil : made.value, etag: StrongETag.of(made))
+            }
+        }
+    }
+
+    /// The next `times` compare-and-sets on `key` each find a write by another client
+    /// (value `other-<n>`) made since the caller's read.
+    func interfere(key: String, times: Int) {
+        state.withLock { $0.strongInterference[Array(key.utf8)] = times }
+    }
+
+    /// A strong key's value as committed (nil: none or deleted).
+    func strongValue(bucket: String, key: String) -> String? {
+        state.withLock { state in
+            state.strong[bucket]?[Array(key.utf8)]?.value.bytes.map { String(decoding: $0, as: UTF8.self) }
+        }
+    }
+
+    /// Every strong operation run, in order.
+    var strongOperations: [StrongOperation] { state.withLock { $0.strongOperations } }
 
     /// `BucketHolding`'s check, as the node makes it before asking any replica.
     private func checkHolding(bucket: String, typed: Bool, wanted: DataType? = nil) throws(KVError) {

@@ -68,7 +68,7 @@ public enum RESPCommandAccess {
         switch spec.category {
         case .connection: return nil
         case .read: return (.read, bucket)
-        case .write: return (["del", "unlink", "qdel"].contains(spec.name) ? .delete : .write, bucket)
+        case .write: return (["del", "unlink", "qdel", "delifeq"].contains(spec.name) ? .delete : .write, bucket)
         case .keyspace: return (["scan", "keys", "dbsize"].contains(spec.name) ? .list : .read, bucket)
         case .admin: return (.admin, spec.name == "flushdb" ? bucket : nil)
         }

@@ -76,7 +76,7 @@ public enum RESPCommand: Sendable, Equatable {
     case qdel(key: [UInt8], context: String?, options: RequestOptions)
     /// `FLUSHDB` (the connection's bucket) or `FLUSHALL` (every bucket): a truncation.
     case flush(everyBucket: Bool)
-    /// `SET … XX|GET`, `GETSET`, `GETDEL`, `STRLEN` (RESPStringCommands.swift).
+    /// `SET … XX|GET|IFEQ`, `GETSET`, `GETDEL`, `DELIFEQ`, `STRLEN` (RESPStringCommands.swift).
     case string(RESPStringCommand)
     /// `TYPE`, `SCAN`, `KEYS`, `DBSIZE` (RESPKeyspaceCommands.swift).
     case keyspace(RESPKeyspaceCommand)
@@ -352,6 +352,7 @@ extension RESPCommand {
         var ifAbsent = false
         var ifPresent = false
         var returnsOld = false
+        var expected: [UInt8]?
         var expiry: RESPExpiryCommand.SetExpiry?
         var optionWords: [[UInt8]] = []
         while let word = rest.first {
@@ -364,6 +365,11 @@ extension RESPCommand {
                 ifPresent = true
             case "GET":
                 returnsOld = true
+            case "IFEQ":
+                // Valkey 8.1: set only when the key holds exactly this value (strong buckets only).
+                guard expected == nil, let comparison = rest.first else { throw .syntax("IFEQ needs the value to compare with") }
+                rest = rest.dropFirst()
+                expected = comparison
             case "KEEPTTL":
                 guard expiry == nil else { throw RESPCommandError("ERR", "syntax error") }
                 expiry = .keep
@@ -381,6 +387,11 @@ extension RESPCommand {
         }
         let options = try options(optionWords[...], allowed: writeOptions, command: "SET").options
         guard !(ifAbsent && ifPresent) else { throw .syntax("NX and XX can't both be given") }
+        if let expected {
+            guard !ifAbsent && !ifPresent else { throw .syntax("IFEQ can't be given with NX or XX") }
+            return .string(
+                .setIfEquals(key: key, value: value, expected: expected, options: options, returnsOld: returnsOld, expiry: expiry))
+        }
         if ifPresent || returnsOld {
             let condition: RESPSetCondition = ifPresent ? .ifPresent : ifAbsent ? .ifAbsent : .always
             return .string(

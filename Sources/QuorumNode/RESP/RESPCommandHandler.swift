@@ -123,6 +123,11 @@ public struct RESPCommandHandler: Sendable {
     /// so a connection's event loop runs them without a task; multi-key ones run in a task.
     public func start(_ request: RESPRequest, completion: @escaping @Sendable (RESPValue) -> Void) {
         let bucket = request.bucket
+        if runsStrong(request) {
+            // A strongly consistent bucket: every key command through consensus (RESPStrongExecution.swift).
+            Task { completion(await executeStrong(request)) }
+            return
+        }
         switch request.command {
         case .get(let key, let own):
             let options = request.options(own)

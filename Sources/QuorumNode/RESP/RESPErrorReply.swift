@@ -48,6 +48,28 @@ public enum RESPErrorReply {
     /// Redis's text for `WRONGTYPE`; the detail (`KVError.message`) goes to HTTP clients.
     public static let wrongTypeText = "Operation against a key holding the wrong kind of value"
 
+    /// A conditional form only a strong bucket can run atomically, sent to an eventual one.
+    public static func needsStrongBucket(command: String, bucket: String) -> RESPValue {
+        .error(
+            prefix: "NOTSUPPORTED",
+            "\(command) needs a strongly consistent bucket: bucket '\(bucket)' is eventually consistent, where comparing "
+                + "the value and writing can't be one atomic step; use a bucket created with consistency strong "
+                + "(docs/strong.md), or read with QGET and write with QSET and the context")
+    }
+
+    /// A command that has no meaning on a strong bucket (expiry, counters, sets, maps,
+    /// contexts): say so, and which commands do apply.
+    public static func notOnStrongBucket(command: String, bucket: String) -> RESPValue {
+        .error(
+            prefix: "NOTSUPPORTED",
+            "\(command) does not apply to bucket '\(bucket)': it is strongly consistent, its keys hold plain values read "
+                + "and written through consensus, without expiry, contexts or counters, sets and maps; use \(strongCommands)")
+    }
+
+    /// The commands a strong bucket runs, for `notOnStrongBucket`'s message.
+    static let strongCommands =
+        "GET, SET [NX|XX|IFEQ old] [GET], SETNX, GETSET, GETDEL, DEL, DELIFEQ, EXISTS, TYPE, STRLEN, MGET, MSET"
+
     /// A plain `GET` found concurrent versions: say how many and which commands resolve them.
     public static func siblings(key: [UInt8], count: Int) -> RESPValue {
         .error(

@@ -33,6 +33,12 @@ public struct RESPLimits: Sendable, Equatable {
     /// Service calls one multi-key command (`MGET`, `MSET`, `DEL`, `EXISTS`) keeps in
     /// flight at once, so a 100 000-key `DEL` does not flood the coordinator.
     public var multiKeyConcurrencyMax: Int = 32
+    /// Compare-and-set attempts one command makes on a key of a strong bucket when it must
+    /// answer the value it replaced (`SET … GET`, `SET … XX`, `GETSET`, `GETDEL`, `DEL`):
+    /// it reads, then writes only if the key is unchanged since (etag), so every write by
+    /// another client in between costs an attempt. Past it the command fails `UNAVAILABLE`
+    /// having written nothing, rather than retrying while a hot key keeps changing.
+    public var strongSwapAttemptsMax: Int = 8
     /// Keys `KEYS` may look at (every key of the bucket, matching or not); past it `KEYS`
     /// fails and says to use `SCAN`, which pages. Bounds the reply and the time one command
     /// holds the connection.

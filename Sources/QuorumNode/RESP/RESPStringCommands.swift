@@ -26,10 +26,21 @@ public enum RESPStringCommand: Sendable, Equatable {
     case getDel(key: [UInt8], options: RequestOptions)
     /// `STRLEN key`: the value's length in bytes, 0 when absent.
     case strlen(key: [UInt8], options: RequestOptions)
+    /// `SET key value IFEQ old [GET]` (Valkey 8.1): set only when the key holds exactly
+    /// `expected`; one compare-and-set in a strong bucket, refused in an eventual one.
+    /// `expiry` is kept so a strong bucket can refuse it by name.
+    case setIfEquals(
+        key: [UInt8], value: [UInt8], expected: [UInt8], options: RequestOptions, returnsOld: Bool,
+        expiry: RESPExpiryCommand.SetExpiry? = nil)
+    /// `DELIFEQ key old` (Valkey's): delete only when the key holds exactly `expected`;
+    /// answers 1 or 0. Strong buckets only.
+    case delIfEquals(key: [UInt8], expected: [UInt8], options: RequestOptions)
 
     var keyAccess: (keys: [[UInt8]], writes: Bool) {
         switch self {
-        case .setReading(let key, _, _, _, _, _), .getDel(let key, _): return ([key], true)
+        case .setReading(let key, _, _, _, _, _), .getDel(let key, _), .setIfEquals(let key, _, _, _, _, _),
+            .delIfEquals(let key, _, _):
+            return ([key], true)
         case .strlen(let key, _): return ([key], false)
         }
     }
@@ -49,6 +60,11 @@ public enum RESPStringCommand: Sendable, Equatable {
             return .getDel(
                 key: try RESPCommand.checkedKey(arguments[0], limits: limits),
                 options: try RESPCommand.options(arguments.dropFirst(), allowed: readWrite, command: name).options)
+        case "DELIFEQ":
+            guard arguments.count >= 2 else { throw .wrongArity(name) }
+            return .delIfEquals(
+                key: try RESPCommand.checkedKey(arguments[0], limits: limits), expected: arguments[1],
+                options: try RESPCommand.options(arguments.dropFirst(2), allowed: ["TIMEOUT"], command: name).options)
         case "STRLEN":
             guard arguments.count >= 1 else { throw .wrongArity(name) }
             return .strlen(
@@ -98,6 +114,10 @@ extension RESPCommandHandler {
             _ = try await service.delete(
                 bucket: bucket, key: key, context: read.context.isEmpty ? nil : read.context, options: options)
             return old
+        case .setIfEquals:
+            return RESPErrorReply.needsStrongBucket(command: "SET … IFEQ", bucket: bucket)
+        case .delIfEquals:
+            return RESPErrorReply.needsStrongBucket(command: "DELIFEQ", bucket: bucket)
         case .strlen(let key, let own):
             let read = try await service.get(bucket: bucket, key: key, options: request.options(own))
             switch read.siblings.count {
