@@ -12,6 +12,7 @@ extension SimulationConfig {
         if truncatingClients != defaults.truncatingClients { flags += " --truncating-clients \(truncatingClients)" }
         if typedClients != defaults.typedClients { flags += " --typed-clients \(typedClients)" }
         if strongClients != defaults.strongClients { flags += " --strong-clients \(strongClients)" }
+        if strongKeys != defaults.strongKeys { flags += " --strong-keys \(strongKeys)" }
         if !expiryWorkload { flags += " --no-expiry" }
         return flags
     }

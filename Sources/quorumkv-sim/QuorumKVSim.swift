@@ -68,6 +68,11 @@ struct QuorumKVSim: ParsableCommand {
         help: "Clients that read, write and compare-and-set the strongly consistent bucket, beside the others (default \(SimulationConfig().strongClients)).")
     var strongClients: Int?
 
+    @Option(
+        name: .customLong("strong-keys"),
+        help: "Keys of the strongly consistent bucket the strong clients share (default \(SimulationConfig().strongKeys); fewer: more contention).")
+    var strongKeys: Int?
+
     @Option(help: "With --seed: run only these plan steps (as --shrink prints them).")
     var keep: String?
 
@@ -113,6 +118,7 @@ struct QuorumKVSim: ParsableCommand {
         }
         if let typedClients, typedClients < 0 || typedClients > 100 { throw ValidationError("--typed-clients must be 0...100") }
         if let strongClients, strongClients < 0 || strongClients > 100 { throw ValidationError("--strong-clients must be 0...100") }
+        if let strongKeys, strongKeys < 1 || strongKeys > 100 { throw ValidationError("--strong-keys must be 1...100") }
     }
 
     func run() throws {
@@ -136,6 +142,7 @@ struct QuorumKVSim: ParsableCommand {
         if let truncatingClients { config.truncatingClients = truncatingClients }
         if let typedClients { config.typedClients = typedClients }
         if let strongClients { config.strongClients = strongClients }
+        if let strongKeys { config.strongKeys = strongKeys }
         if noExpiry { config.expiryWorkload = false }
         return config
     }
