@@ -35,6 +35,10 @@ public enum Check: String, Sendable, CaseIterable, Comparable {
     /// (l) Typed sets and maps: add wins, so an element (a field) whose add was acknowledged
     /// and that no remove named is present at the end.
     case addWins = "l"
+    /// (m) Strong keys (issue #17): each key's history of reads, writes, deletes and
+    /// compare-and-sets is linearizable, and a refused compare-and-set's condition was false
+    /// on the value it answered.
+    case linearizable = "m"
 
     public var title: String {
         switch self {
@@ -50,6 +54,7 @@ public enum Check: String, Sendable, CaseIterable, Comparable {
         case .truncation: return "(j) truncated versions stay hidden"
         case .counterBounds: return "(k) counters count every acknowledged increment once"
         case .addWins: return "(l) acknowledged adds no remove named stay"
+        case .linearizable: return "(m) strong keys are linearizable"
         }
     }
 
@@ -104,6 +109,12 @@ struct CheckInput {
     var typedFinalStates: [KeyName: TypedState?] = [:]
     /// Per typed key, per replica of its preference list (in order), its stored rows after repair.
     var typedReplicaStates: [KeyName: [(node: String, rows: StoredTyped?)]] = [:]
+    /// Every key the strong clients used, sorted (in neither `keys` nor `typedKeys`).
+    var strongKeys: [KeyName] = []
+    /// Strong keys a majority of whose replicas lost their disks during the run, with
+    /// those replicas: their committed values may be gone through no fault of the
+    /// protocol, so (m) does not judge them.
+    var strongExempt: [KeyName: [String]] = [:]
 
     /// The input without the keys and requests of `buckets`, for checks that do not apply to them.
     func excluding(buckets: Set<String>) -> CheckInput {
@@ -115,6 +126,8 @@ struct CheckInput {
         input.typedKeys = typedKeys.filter { !buckets.contains($0.bucket) }
         input.typedFinalStates = typedFinalStates.filter { !buckets.contains($0.key.bucket) }
         input.typedReplicaStates = typedReplicaStates.filter { !buckets.contains($0.key.bucket) }
+        input.strongKeys = strongKeys.filter { !buckets.contains($0.bucket) }
+        input.strongExempt = strongExempt.filter { !buckets.contains($0.key.bucket) }
         return input
     }
 
@@ -157,6 +170,7 @@ enum Checker {
         violations += TruncationCheck.check(input)
         violations += CounterCheck.check(input)
         violations += AddWinsCheck.check(input)
+        violations += LinearizabilityCheck.check(input)
         return violations
     }
 }

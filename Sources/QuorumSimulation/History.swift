@@ -13,6 +13,8 @@ public struct History: Sendable {
         case typedUpdate = "typed-update"
         /// A read of a typed key (`RequestDriver.readTyped`), of the entry's `members`.
         case typedRead = "typed-read"
+        /// An operation on a key of the strong bucket (`RequestDriver.strong`): the entry's `strong`.
+        case strong
     }
 
     /// What a request came to.
@@ -43,6 +45,8 @@ public struct History: Sendable {
         case typedLostWithWipedDisks(reply: TypedReply)
         /// A typed read's joined state of the members it asked for (nil: no replica held the key).
         case typedRead(TypedState?)
+        /// A strong operation reached a decision: done, or its condition failed.
+        case strongAnswered(StrongAnswer)
     }
 
     public struct Entry: Sendable {
@@ -66,6 +70,11 @@ public struct History: Sendable {
         public var typed: TypedOperation?
         /// A typed read's members (nil for every other kind).
         public var members: MemberSelection?
+        /// A strong operation (nil for every other kind).
+        public var strong: StrongOperation?
+        /// A strong compare-and-set on an etag (`ifMatch`): the value the client was given
+        /// with that etag (values are unique, so the etag stands for it); nil otherwise.
+        public var etagValue: [UInt8]?
         public var invokedAt: UInt64
         public var completedAt: UInt64?
         public var outcome: Outcome
@@ -95,13 +104,13 @@ public struct History: Sendable {
     mutating func begin(
         client: Int, kind: Kind, bucket: String, key: [UInt8], node: Int, options: RequestOptions, sloppy: Bool,
         value: [UInt8], context: VersionVector, createOnly: Bool = false, typed: TypedOperation? = nil,
-        members: MemberSelection? = nil, at time: UInt64
+        members: MemberSelection? = nil, strong: StrongOperation? = nil, etagValue: [UInt8]? = nil, at time: UInt64
     ) -> Int {
         entries.append(
             Entry(
                 id: entries.count, client: client, kind: kind, bucket: bucket, key: key, node: node, options: options,
                 sloppy: sloppy, value: value, context: context, createOnly: createOnly, typed: typed, members: members,
-                invokedAt: time, completedAt: nil, outcome: .pending))
+                strong: strong, etagValue: etagValue, invokedAt: time, completedAt: nil, outcome: .pending))
         return entries.count - 1
     }
 
@@ -160,6 +169,7 @@ public struct History: Sendable {
         if entry.kind == .put { line += " value=\(text(entry.value))" }
         if let typed = entry.typed { line += " " + render(typed) }
         if let members = entry.members { line += " " + render(members) }
+        if let strong = entry.strong { line += " " + render(strong, etagValue: entry.etagValue) }
         if entry.isWrite && !entry.context.isEmpty { line += " ctx=\(render(entry.context))" }
         line += " -> "
         switch entry.outcome {
@@ -184,6 +194,7 @@ public struct History: Sendable {
             }
         case .typedLostWithWipedDisks(let reply): line += "ok \(render(reply)), lost with its replicas' wiped disks"
         case .typedRead(let state): line += state.map { "read \(render($0))" } ?? "read nothing"
+        case .strongAnswered(let answer): line += render(answer)
         }
         return line
     }

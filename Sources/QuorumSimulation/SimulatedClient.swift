@@ -17,9 +17,12 @@ final class SimulatedClient {
     private(set) var isDone = false
     /// The client's requests on typed keys, with what it remembers of them.
     private let typed: SimulatedTypedRequests
+    /// The client's requests on strong keys, with the values and etags it last saw.
+    private let strong: SimulatedStrongRequests
 
     init(index: Int, operations: [SimulationPlan.Operation], world: SimulatedWorld) {
         typed = SimulatedTypedRequests(client: index)
+        strong = SimulatedStrongRequests(client: index)
         self.index = index
         self.operations = operations
         self.world = world
@@ -42,6 +45,9 @@ final class SimulatedClient {
     private func issue(_ operation: SimulationPlan.Operation) {
         if operation.kind.isTyped {
             return typed.issue(operation, number: next - 1, in: world) { [self] in issueNext() }
+        }
+        if operation.kind.isStrong {
+            return strong.issue(operation, number: next - 1, in: world) { [self] in issueNext() }
         }
         let name = operation.bucket + "/" + String(decoding: operation.key, as: UTF8.self)
         let kind: History.Kind
@@ -67,6 +73,8 @@ final class SimulatedClient {
         case .typedRead, .typedReadSome, .increment, .setAdd, .setRemove, .setRemoveObserved, .mapSetField, .mapIncrementField,
             .mapRemoveField:
             preconditionFailure("typed requests go through SimulatedTypedRequests")
+        case .strongRead, .strongWrite, .strongDelete, .strongIfEquals, .strongIfAbsent, .strongIfMatch:
+            preconditionFailure("strong requests go through SimulatedStrongRequests")
         }
         let entry = world.history.begin(
             client: index, kind: kind, bucket: operation.bucket, key: operation.key, node: operation.node,
@@ -130,6 +138,7 @@ final class SimulatedClient {
         case .touched(let applied): return .touched(applied: applied)
         case .typedUpdated(let reply, let acknowledgedBy): return .typedUpdated(reply: reply, acknowledgedBy: acknowledgedBy)
         case .typedRead(let state): return .typedRead(state)
+        case .strong(let answer): return .strongAnswered(answer)
         }
     }
 }

@@ -17,6 +17,8 @@ enum ClientResult {
     case typedUpdated(reply: TypedReply, acknowledgedBy: [ReplicaPlan.Slot])
     /// A typed read's joined state (nil: no replica asked held the key).
     case typedRead(TypedState?)
+    /// A strong operation reached a decision (issue #17).
+    case strong(StrongAnswer)
 }
 
 /// Client requests into a simulated node: handed to the node's own `RequestDriver`, the

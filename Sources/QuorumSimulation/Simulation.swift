@@ -116,6 +116,9 @@ public enum Simulation {
             _ = world.run(until: world.now + 10_000, slice: 50) { world.history.entries[entry].completedAt == nil }
         }
         let typedFinalStates = finalTypedReads(typedKeys, in: world)
+        let strongKeys = strongUniverse(plan)
+        finalStrongReads(strongKeys, in: world)
+        let strongExempt = strongKeysLostToWipes(strongKeys, in: world)
 
         world.tearDown()
         world.history.markWritesLost(wipes: world.wipes)
@@ -124,7 +127,7 @@ public enum Simulation {
             keys: keys.filter { $0.bucket != SimulatedBuckets.flushed }, finalStates: finalStates, replicaStates: replicaStates,
             nodeCount: config.nodeCount, believedDown: believedDown, disksWiped: !world.wipes.isEmpty,
             clockOffsetMaxMilliseconds: Self.clockOffsetMax(plan), typedKeys: typedKeys, typedFinalStates: typedFinalStates,
-            typedReplicaStates: typedReplicaStates)
+            typedReplicaStates: typedReplicaStates, strongKeys: strongKeys, strongExempt: strongExempt)
         return SimulationReport(
             seed: seed, mix: mix, plan: plan, history: world.history, violations: Checker.check(input), events: world.steps,
             virtualMilliseconds: world.now - SimulatedWorld.origin, repairMilliseconds: repairMilliseconds, outstanding: outstanding,
@@ -173,7 +176,7 @@ public enum Simulation {
 
     /// Every plain key the plan touches, sorted.
     static func universe(_ plan: SimulationPlan) -> [CheckInput.KeyName] {
-        Set(plan.operations.flatMap { $0 }.filter { $0.kind != .truncate && !$0.kind.isTyped }.map {
+        Set(plan.operations.flatMap { $0 }.filter { $0.kind != .truncate && !$0.kind.isTyped && !$0.kind.isStrong }.map {
             CheckInput.KeyName(bucket: $0.bucket, key: $0.key)
         }).sorted()
     }

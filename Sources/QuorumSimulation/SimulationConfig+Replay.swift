@@ -11,6 +11,8 @@ extension SimulationConfig {
         if clientCount != defaults.clientCount { flags += " --clients \(clientCount)" }
         if truncatingClients != defaults.truncatingClients { flags += " --truncating-clients \(truncatingClients)" }
         if typedClients != defaults.typedClients { flags += " --typed-clients \(typedClients)" }
+        if strongClients != defaults.strongClients { flags += " --strong-clients \(strongClients)" }
+        if strongKeys != defaults.strongKeys { flags += " --strong-keys \(strongKeys)" }
         if !expiryWorkload { flags += " --no-expiry" }
         return flags
     }

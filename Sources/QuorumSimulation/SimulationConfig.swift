@@ -25,6 +25,15 @@ public struct SimulationConfig: Sendable, Equatable {
     /// set, a map: `SimulatedBuckets.typedNames`), checked by (k), (l) and (a). Drawn after
     /// the truncating clients, so adding them leaves every other request and fault as it was.
     public var typedClients = 1
+    /// Clients that, beside the others, read, write, delete and compare-and-set the keys
+    /// of the strongly consistent bucket (`SimulatedBuckets.strong`, issue #17), each
+    /// through the node's consensus path, checked for linearizability by (m). Drawn after
+    /// the typed clients, so adding them leaves every other request and fault as it was.
+    /// Two, so two proposers often work one key at once.
+    public var strongClients = 2
+    /// Keys of the strong bucket: few, so proposers contend, and each key's history stays
+    /// small enough for the linearizability checker to decide within its budget.
+    public var strongKeys = 2
     /// Keys per bucket.
     public var keysPerBucket = 2
     /// Whether the workload uses the `expiring` bucket (writes with short ttls, expiry
@@ -79,5 +88,5 @@ public struct SimulationConfig: Sendable, Equatable {
     public func mix(forSeed seed: UInt64) -> FaultMix { faults ?? FaultMix.forSeed(seed) }
 
     /// Client requests a drawn plan holds.
-    public var requestsPerSeed: Int { (clientCount + truncatingClients + typedClients) * operationsPerClient }
+    public var requestsPerSeed: Int { (clientCount + truncatingClients + typedClients + strongClients) * operationsPerClient }
 }

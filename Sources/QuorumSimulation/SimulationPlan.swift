@@ -26,6 +26,20 @@ public struct SimulationPlan: Sendable, Equatable {
             /// Map updates: the client's own register field set to a unique value, the
             /// shared counter field incremented by `amount`, the client's own field removed.
             case mapSetField, mapIncrementField, mapRemoveField
+            /// Strong keys (issue #17), issued by the strong clients (`SimulatedStrongRequests`)
+            /// through the node's consensus path: a read, a write of a value unique to the
+            /// request, a delete, and compare-and-sets of a unique value on a condition the
+            /// client fills in at run time from what it last saw of the key (the value it
+            /// read, absence, the etag it was given).
+            case strongRead, strongWrite, strongDelete, strongIfEquals, strongIfAbsent, strongIfMatch
+
+            /// An operation on a key of the strong bucket.
+            public var isStrong: Bool {
+                switch self {
+                case .strongRead, .strongWrite, .strongDelete, .strongIfEquals, .strongIfAbsent, .strongIfMatch: return true
+                default: return false
+                }
+            }
 
             /// An update of a typed key.
             public var isTypedUpdate: Bool {
@@ -165,6 +179,9 @@ public enum SimulatedBuckets {
     public static let set = "set"
     public static let map = "map"
     public static let typedNames: Set<String> = [counter, set, map]
+    /// The strongly consistent bucket (issue #17), used by the strong clients only
+    /// (`SimulationConfig.strongClients`) and judged by the linearizability check (m).
+    public static let strong = "strong"
 
     public static let props: [String: BucketProps] = [
         lww: BucketProps(n: 3, r: .quorum, w: .quorum, conflict: .lww),
@@ -176,6 +193,7 @@ public enum SimulatedBuckets {
         counter: BucketProps(n: 3, r: .quorum, w: .quorum, datatype: .counter),
         set: BucketProps(n: 3, r: .quorum, w: .quorum, datatype: .set),
         map: BucketProps(n: 3, r: .quorum, w: .quorum, datatype: .map),
+        strong: BucketProps(n: 3, r: .quorum, w: .quorum, consistency: .strong),
     ]
 
     /// The buckets the ordinary clients use.
@@ -202,6 +220,10 @@ extension SimulationPlan {
         // Drawn after those, for the same reason.
         for _ in 0..<config.typedClients {
             operations.append((0..<config.operationsPerClient).map { _ in drawTypedOperation(config: config, mix: mix, using: &random) })
+        }
+        // And the strong clients after those.
+        for _ in 0..<config.strongClients {
+            operations.append((0..<config.operationsPerClient).map { _ in drawStrongOperation(config: config, mix: mix, using: &random) })
         }
         return SimulationPlan(operations: operations, faults: faults)
     }

@@ -23,7 +23,9 @@ struct QuorumKVSim: ParsableCommand {
               quorumkv-sim --list-bugs            the deliberate bugs --bug takes
             Each seed runs \(SimulationConfig().clientCount) clients of \(SimulationConfig().operationsPerClient) \
             requests (--clients, --operations), plus \(SimulationConfig().truncatingClients) truncating and \
-            \(SimulationConfig().typedClients) typed client (counters, sets, maps; --typed-clients).
+            \(SimulationConfig().typedClients) typed client (counters, sets, maps; --typed-clients) and \
+            \(SimulationConfig().strongClients) strong clients (reads, writes, compare-and-sets of a strongly \
+            consistent bucket, checked for linearizability; --strong-clients).
             Exit status: 0 when every check passed, 1 when one failed.
             """)
 
@@ -60,6 +62,16 @@ struct QuorumKVSim: ParsableCommand {
         name: .customLong("typed-clients"),
         help: "Clients that update and read the counter, set and map buckets, beside the others (default \(SimulationConfig().typedClients)).")
     var typedClients: Int?
+
+    @Option(
+        name: .customLong("strong-clients"),
+        help: "Clients that read, write and compare-and-set the strongly consistent bucket, beside the others (default \(SimulationConfig().strongClients)).")
+    var strongClients: Int?
+
+    @Option(
+        name: .customLong("strong-keys"),
+        help: "Keys of the strongly consistent bucket the strong clients share (default \(SimulationConfig().strongKeys); fewer: more contention).")
+    var strongKeys: Int?
 
     @Option(help: "With --seed: run only these plan steps (as --shrink prints them).")
     var keep: String?
@@ -105,6 +117,8 @@ struct QuorumKVSim: ParsableCommand {
             throw ValidationError("--truncating-clients must be 0...100")
         }
         if let typedClients, typedClients < 0 || typedClients > 100 { throw ValidationError("--typed-clients must be 0...100") }
+        if let strongClients, strongClients < 0 || strongClients > 100 { throw ValidationError("--strong-clients must be 0...100") }
+        if let strongKeys, strongKeys < 1 || strongKeys > 100 { throw ValidationError("--strong-keys must be 1...100") }
     }
 
     func run() throws {
@@ -127,6 +141,8 @@ struct QuorumKVSim: ParsableCommand {
         if let clients { config.clientCount = clients }
         if let truncatingClients { config.truncatingClients = truncatingClients }
         if let typedClients { config.typedClients = typedClients }
+        if let strongClients { config.strongClients = strongClients }
+        if let strongKeys { config.strongKeys = strongKeys }
         if noExpiry { config.expiryWorkload = false }
         return config
     }

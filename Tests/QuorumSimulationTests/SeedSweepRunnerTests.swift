@@ -57,7 +57,7 @@ final class SeedSweepRunnerTests: XCTestCase {
         let first = try XCTUnwrap(summary.firstFailure)
         XCTAssertEqual(first.seed, failing.first)
         XCTAssertTrue(
-            sweep.failureLines(for: first).hasSuffix("  replay: quorumkv-sim --seed \(first.seed) --bug readRepairDropsSiblings --truncating-clients 0 --typed-clients 0\n"),
+            sweep.failureLines(for: first).hasSuffix("  replay: quorumkv-sim --seed \(first.seed) --bug readRepairDropsSiblings --truncating-clients 0 --typed-clients 0 --strong-clients 0\n"),
             sweep.failureLines(for: first))
     }
 
@@ -65,11 +65,11 @@ final class SeedSweepRunnerTests: XCTestCase {
         XCTAssertEqual(SimulationConfig().replayFlags, "")
         XCTAssertEqual(
             config(faults: .chaos, bug: .acknowledgeBeforeQuorum, truncatingClients: 1).replayFlags,
-            " --faults chaos --bug acknowledgeBeforeQuorum --typed-clients 0")
+            " --faults chaos --bug acknowledgeBeforeQuorum --typed-clients 0 --strong-clients 0")
         var small = config()
         small.clientCount = 3
         small.operationsPerClient = 7
-        XCTAssertEqual(small.replayFlags, " --operations 7 --clients 3 --truncating-clients 0 --typed-clients 0")
+        XCTAssertEqual(small.replayFlags, " --operations 7 --clients 3 --truncating-clients 0 --typed-clients 0 --strong-clients 0")
     }
 
     func testSummaryDocumentEncodesAsTheCLIPromises() throws {

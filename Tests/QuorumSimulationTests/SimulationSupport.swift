@@ -25,15 +25,18 @@ func firstSeed(violating check: Check, in seeds: ClosedRange<UInt64>, config: Si
     return nil
 }
 
-/// The settings tests run seeds with. Without truncating or typed clients unless asked: the
-/// seeds these tests name were found before those clients existed, and their runs (message
-/// order, losses) change with the extra requests.
-func config(faults: FaultMix? = nil, bug: InjectedBug = .none, truncatingClients: Int = 0, typedClients: Int = 0) -> SimulationConfig {
+/// The settings tests run seeds with. Without truncating, typed or strong clients unless
+/// asked: the seeds these tests name were found before those clients existed, and their
+/// runs (message order, losses) change with the extra requests.
+func config(
+    faults: FaultMix? = nil, bug: InjectedBug = .none, truncatingClients: Int = 0, typedClients: Int = 0, strongClients: Int = 0
+) -> SimulationConfig {
     var config = SimulationConfig()
     config.faults = faults
     config.bug = bug
     config.truncatingClients = truncatingClients
     config.typedClients = typedClients
+    config.strongClients = strongClients
     return config
 }
 

@@ -5,8 +5,14 @@ import XCTest
 /// What keeps runs replayable: the simulator and the node services it runs import only the
 /// core (no clocks, no threads, no locks, no system randomness), and its agenda orders equal times by scheduling order.
 final class SimulatorHygieneTests: XCTestCase {
-    func testSimulatorImportsOnlyTheCoreAndTheNodeServices() throws {
-        try checkSources("QuorumSimulation", allowedImports: ["import QuorumCore", "import QuorumServices"])
+    /// And the linearizability checker, which is pure too (standard library only, its
+    /// budget counted in steps, not time).
+    func testSimulatorImportsOnlyTheCoreTheNodeServicesAndTheChecker() throws {
+        try checkSources("QuorumSimulation", allowedImports: ["import QuorumCore", "import QuorumServices", "import QuorumLinearizability"])
+    }
+
+    func testLinearizabilityCheckerIsPure() throws {
+        try checkSources("QuorumLinearizability", allowedImports: [])
     }
 
     /// The node's services run on an executor their world supplies: no threads, locks,

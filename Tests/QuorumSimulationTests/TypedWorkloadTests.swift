@@ -15,7 +15,7 @@ final class TypedWorkloadTests: XCTestCase {
             XCTAssertTrue(operation.kind.isTyped, "\(operation.kind)")
             XCTAssertTrue(SimulatedBuckets.typedNames.contains(operation.bucket))
         }
-        XCTAssertEqual(config(typedClients: 2).replayFlags, " --truncating-clients 0 --typed-clients 2")
+        XCTAssertEqual(config(typedClients: 2).replayFlags, " --truncating-clients 0 --typed-clients 2 --strong-clients 0")
     }
 
     /// Over a few seeds the typed client's requests are acknowledged and refused, add and
