@@ -118,6 +118,13 @@ public struct StrongCoordinator: Sendable {
     /// Recognised by its origin, which a completion by another proposer keeps, so another
     /// client's proposal of the same bytes on the same base is never taken for it.
     private var ownProposal: PaxosProposal?
+    /// The origin of every proposal this operation sent that may still be chosen. All share
+    /// one base: the operation runs afresh only on an unchanged base, or once its instance
+    /// chose another operation's value (then none of them ever can be, and this empties).
+    /// An earlier proposal accepted by a minority that no later prepare saw can still be
+    /// completed by another proposer after this operation proposed again, so its origin
+    /// stays recognisable as this operation's own.
+    private var ownOrigins: Set<PaxosBallot> = []
 
     /// - Parameters:
     ///   - node: this node's id, the tie-breaker in its ballots.
@@ -149,7 +156,7 @@ public struct StrongCoordinator: Sendable {
 
     public var isDone: Bool { phase == .done }
 
-    private var mayHaveApplied: Bool { ownProposal != nil }
+    private var mayHaveApplied: Bool { !ownOrigins.isEmpty }
 
     /// Starts a prepare round under a ballot made of `timestamp` and this node: the first
     /// one, and again after each `.retry`.
@@ -261,21 +268,24 @@ public struct StrongCoordinator: Sendable {
         if let found = inFlight, let latest, found.ballot <= latest.ballot { inFlight = nil }
 
         if let own = ownProposal {
-            // Did the earlier proposal of this operation get chosen? Identified by its origin,
-            // which a completion by another proposer keeps.
-            if let found = inFlight, found.origin == own.origin {
+            // Did a proposal of this operation get chosen? Identified by its origin, which
+            // a completion by another proposer keeps.
+            if let found = inFlight, ownOrigins.contains(found.origin) {
                 return propose(found.completed(under: ballot), quorum, .completingOwn)
             }
-            if let latest, latest.origin == own.origin {
-                return finish(.succeeded(value: own.value.isTombstone ? nil : own.value, etag: StrongETag.of(latest)))
+            if let latest, ownOrigins.contains(latest.origin) {
+                return finish(.succeeded(value: latest.value.isTombstone ? nil : latest.value, etag: StrongETag.of(latest)))
             }
             if let latest, latest.basedOn == own.basedOn {
-                // Its instance chose another operation's value, so it was not chosen (Paxos
-                // chooses one value per instance); the operation runs afresh on the new commit.
+                // Its instance chose another operation's value, so none of this operation's
+                // proposals was or ever will be chosen (one value per instance); it runs
+                // afresh on the new commit.
                 ownProposal = nil
+                ownOrigins = []
             } else if latest?.origin == own.basedOn {
-                // Same base and no proposal of ours in flight: a chosen value would show in
-                // any majority, so it was not chosen and the operation can run afresh.
+                // Same base and no proposal of ours in sight: none was chosen yet. The
+                // operation proposes again on the same base (its condition reads the same),
+                // which, once chosen, fences off the earlier ones; until then they stay its own.
                 ownProposal = nil
             } else {
                 // The key moved on past the proposal's instance: it may have been chosen and
@@ -301,7 +311,10 @@ public struct StrongCoordinator: Sendable {
     }
 
     private mutating func propose(_ proposal: PaxosProposal, _ prepareQuorum: JointQuorum, _ purpose: Purpose) -> [Action] {
-        if purpose == .own { ownProposal = proposal }
+        if purpose == .own {
+            ownProposal = proposal
+            ownOrigins.insert(proposal.origin)
+        }
         rounds += 1
         let quorum = JointQuorum(sets: sets)
         phase = .proposing(proposal: proposal, quorum: quorum, purpose: purpose)
@@ -314,6 +327,7 @@ public struct StrongCoordinator: Sendable {
         switch purpose {
         case .own, .completingOwn:
             ownProposal = nil
+            ownOrigins = []
             let value = proposal.value.isTombstone ? nil : proposal.value
             return [send] + finish(.succeeded(value: value, etag: StrongETag.of(commit)))
         case .completingOther:

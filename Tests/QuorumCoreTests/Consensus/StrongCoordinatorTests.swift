@@ -465,3 +465,43 @@ extension StrongCoordinatorTests {
             "ours was not chosen: it runs afresh and finds the key present")
     }
 }
+
+extension StrongCoordinatorTests {
+    /// Seed 2273's shape: an operation's first proposal reaches one acceptor only; its retry
+    /// sees no trace of it and proposes again; another proposer then completes the FIRST
+    /// one. The operation must recognise it as its own (it applied), not report its
+    /// condition failed on its own value.
+    func testAnEarlierProposalCompletedByAnotherProposerIsStillOwn() {
+        var cluster = PaxosCluster(nodes)
+        var c = coordinator(.compareAndSet(.ifAbsent, text("mine")))
+        let b1 = ballot(10, "n1")
+        _ = c.start(at: stamp(10))
+        var pending: [StrongCoordinator.Action] = []
+        for node in nodes { pending += c.receive(cluster.deliver(.prepare(b1), to: node), from: node, ballot: b1) }
+        guard case .propose(let first, _) = pending.first else { return XCTFail("\(pending)") }
+        // n3 accepts the first proposal; n1 and n2 have promised higher meanwhile.
+        _ = cluster.deliver(.propose(first), to: "n3")
+        for node in ["n1", "n2"] { _ = cluster.deliver(.prepare(ballot(11, "n2")), to: node) }
+        XCTAssertTrue(c.receive(cluster.deliver(.propose(first), to: "n1"), from: "n1", ballot: b1).retried)
+        // The retry's majority (n1, n2) shows nothing: it proposes again under b2.
+        let b2 = ballot(12, "n1")
+        _ = c.start(at: stamp(12))
+        pending = []
+        for node in ["n1", "n2"] { pending += c.receive(cluster.deliver(.prepare(b2), to: node), from: node, ballot: b2) }
+        guard case .propose(let second, _) = pending.first else { return XCTFail("\(pending)") }
+        XCTAssertNotEqual(second.origin, first.origin)
+        // Another proposer's majority (n2, n3) finds the first proposal in flight and completes it.
+        var other = coordinator(.read, node: "n2")
+        let b3 = ballot(13, "n2")
+        _ = other.start(at: stamp(13))
+        var actions: [StrongCoordinator.Action] = []
+        for node in ["n2", "n3"] { actions += other.receive(cluster.deliver(.prepare(b3), to: node), from: node, ballot: b3) }
+        guard case .propose(let completion, _) = actions.first, completion.origin == first.origin else { return XCTFail("\(actions)") }
+        for node in ["n2", "n3"] { _ = other.receive(cluster.deliver(.propose(completion), to: node), from: node, ballot: b3) }
+        for node in nodes { _ = cluster.deliver(.commit(PaxosCommit(chosen: completion)), to: node) }
+        // The second proposal is refused; the retry finds the first one's commit: applied.
+        XCTAssertTrue(c.receive(cluster.deliver(.propose(second), to: "n1"), from: "n1", ballot: b2).retried)
+        let retried = drive(&c, on: &cluster, startingWith: c.start(at: stamp(14)))
+        XCTAssertEqual(retried.outcome, .succeeded(value: text("mine"), etag: StrongETag(ballot: first.origin)))
+    }
+}
