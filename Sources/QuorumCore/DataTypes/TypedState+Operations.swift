@@ -3,6 +3,21 @@
 /// and window plus the members `TypedOperation.touchedMembers` names), the lead's actor
 /// (its store incarnation) and the HLC stamp of the request.
 extension TypedState {
+    /// What a lead answers for an increment whose operation id it already counted (a
+    /// client's retry, or a duplicated message): no new dot, but every counter entry it
+    /// holds, with their dots as context and the dedupe window. The coordinator copies the
+    /// answer's delta to w replicas before it acknowledges, so an empty delta here would be
+    /// acknowledged at w while the increment lived on the lead alone (simulator seed 543,
+    /// chaos: the lead's disk was wiped later and the increment was gone). Joined as a
+    /// delta, these entries add nothing a replica already superseded.
+    func counterEcho() -> TypedState {
+        let member = members[Self.counterMember] ?? .empty
+        var context = CausalContext()
+        for dot in member.dots { context.insert(dot) }
+        return TypedState(
+            datatype: .counter, context: context, members: member.isEmpty ? [:] : [Self.counterMember: member], opIDs: opIDs)
+    }
+
     /// The delta `op` makes at the lead and the client's reply.
     ///
     /// - `current`: the stored context, window and the touched members (all for a reset).
@@ -28,7 +43,7 @@ extension TypedState {
                     throw .tooLarge(what: "the operation id", bytes: operationID.count, limit: limits.typedOperationIDBytesMax)
                 }
                 if current.opIDs.contains(id: operationID) {
-                    return TypedDelta(delta: TypedState(datatype: .counter), reply: .integer(try current.counterValue()))
+                    return TypedDelta(delta: current.counterEcho(), reply: .integer(try current.counterValue()))
                 }
             }
             try builder.incrementCounter(member: counterMember, by: by)

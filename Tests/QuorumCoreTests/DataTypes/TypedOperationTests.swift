@@ -76,6 +76,25 @@ final class TypedOperationTests: XCTestCase {
         XCTAssertEqual(try world.replicas[0].state.counterValue(), 3)
     }
 
+    /// A repeated operation id counts nothing new, but its delta still carries the lead's
+    /// counter entries: the coordinator copies it to w replicas before acknowledging, so
+    /// an empty one would leave the increment on the lead alone (simulator seed 543, chaos).
+    func testARepeatedOperationIDReshipsTheLeadsCounterEntries() throws {
+        var world = TypedWorld(datatype: .counter, replicaCount: 2, seed: 6)
+        let id = bytes("op-1")
+        let first = try world.update(.increment(by: 4, operationID: id), at: 0)
+        let again = try world.update(.increment(by: 4, operationID: id), at: 0)
+        XCTAssertEqual(again.reply, .integer(4))
+        XCTAssertEqual(again.delta.members, first.delta.members, "the same entry, no new dot")
+        XCTAssertTrue(again.delta.opIDs.contains(id: id))
+        // The replica that only ever gets the repeat's delta counts the increment once.
+        var lone = TypedState(datatype: .counter)
+        lone = lone.joined(with: again.delta, isFull: false)
+        XCTAssertEqual(try lone.counterValue(), 4)
+        lone = lone.joined(with: first.delta, isFull: false)
+        XCTAssertEqual(try lone.counterValue(), 4, "and once with both")
+    }
+
     func testTheDedupeWindowKeepsTheNewestIDs() {
         let entries = (0..<10).map { RecentOperations.Entry(stamp: HLCTimestamp(physicalMilliseconds: UInt64($0), logical: 0), id: [UInt8($0)]) }
         let left = RecentOperations(Array(entries[0..<6]), capacity: 4)
