@@ -89,21 +89,12 @@ public final class StrayCopyDriver {
             case .keep, .wait:
                 done()
             case .handOff(let lacking):
-                var stored = 0
-                BoundedSteps.run(count: lacking.count, step: { [self] index, finished in
-                    sweep.call(replicas[lacking[index]], .merge(bucket: bucket, key: key, state: copy, mode: mode)) { response in
-                        if response == .ack { stored += 1 }
-                        finished()
-                    }
-                }, done: { [self] in
-                    handedOff += stored
-                    // An acknowledged merge is durable on the replica: the copy is redundant now.
-                    // If any merge failed, a later pass decides again.
-                    guard stored == lacking.count else { return done() }
-                    delete(bucket: bucket, key: key, copy: copy, done: done)
-                })
+                // An acknowledged merge is durable on the replica: the copy is redundant then.
+                handOff(
+                    .merge(bucket: bucket, key: key, state: copy, mode: mode), to: lacking.map { replicas[$0] },
+                    stored: { $0 == .ack }, thenDelete: (bucket, key, MerkleTree.versionDigest(of: copy)), done: done)
             case .delete:
-                delete(bucket: bucket, key: key, copy: copy, done: done)
+                delete(bucket: bucket, key: key, digest: MerkleTree.versionDigest(of: copy), done: done)
             }
         }
     }
@@ -131,18 +122,9 @@ public final class StrayCopyDriver {
                 case .delete:
                     delete(bucket: bucket, key: key, digest: digest, done: done)
                 case .handOff(let lacking):
-                    var stored = 0
-                    let merge = PeerRequest.typedMerge(bucket: bucket, key: key, state: copy, isFull: true)
-                    BoundedSteps.run(count: lacking.count, step: { [self] index, finished in
-                        sweep.call(replicas[lacking[index]], merge) { response in
-                            if response == .ack { stored += 1 }
-                            finished()
-                        }
-                    }, done: { [self] in
-                        handedOff += stored
-                        guard stored == lacking.count else { return done() }
-                        delete(bucket: bucket, key: key, digest: digest, done: done)
-                    })
+                    handOff(
+                        .typedMerge(bucket: bucket, key: key, state: copy, isFull: true), to: lacking.map { replicas[$0] },
+                        stored: { $0 == .ack }, thenDelete: (bucket, key, digest), done: done)
                 }
             })
         }
@@ -172,23 +154,31 @@ public final class StrayCopyDriver {
             case .delete:
                 delete(bucket: bucket, key: key, digest: digest, done: done)
             case .handOff(let lacking):
-                var stored = 0
-                BoundedSteps.run(count: lacking.count, step: { [self] index, finished in
-                    sweep.call(replicas[lacking[index]], .paxosCommit(bucket: bucket, key: key, commit: copy)) { response in
-                        if case .paxos(.committed)? = response { stored += 1 }
-                        finished()
-                    }
-                }, done: { [self] in
-                    handedOff += stored
-                    guard stored == lacking.count else { return done() }
-                    delete(bucket: bucket, key: key, digest: digest, done: done)
-                })
+                handOff(
+                    .paxosCommit(bucket: bucket, key: key, commit: copy), to: lacking.map { replicas[$0] },
+                    stored: { if case .paxos(.committed)? = $0 { true } else { false } }, thenDelete: (bucket, key, digest),
+                    done: done)
             }
         })
     }
 
-    private func delete(bucket: String, key: [UInt8], copy: KeyState, done: @escaping () -> Void) {
-        delete(bucket: bucket, key: key, digest: MerkleTree.versionDigest(of: copy), done: done)
+    /// Sends the copy to the replicas lacking it, then deletes this node's copy once every
+    /// one stored it; if any did not, a later pass decides again.
+    private func handOff(
+        _ request: PeerRequest, to nodes: [String], stored isStored: @escaping (PeerResponse?) -> Bool,
+        thenDelete row: (bucket: String, key: [UInt8], digest: UInt64), done: @escaping () -> Void
+    ) {
+        var stored = 0
+        BoundedSteps.run(count: nodes.count, step: { [self] index, finished in
+            sweep.call(nodes[index], request) { response in
+                if isStored(response) { stored += 1 }
+                finished()
+            }
+        }, done: { [self] in
+            handedOff += stored
+            guard stored == nodes.count else { return done() }
+            delete(bucket: row.bucket, key: row.key, digest: row.digest, done: done)
+        })
     }
 
     /// Compare-and-delete of this node's copy on `digest` (of the stored bytes).

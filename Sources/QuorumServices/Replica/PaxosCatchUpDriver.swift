@@ -26,6 +26,8 @@ public final class PaxosCatchUpDriver {
     private var asking = false
     /// Rounds that ended without every member's answer (for tests and the log).
     public private(set) var incompleteRounds = 0
+    /// While members stay silent, one warning per this many incomplete rounds.
+    static let warningEveryRounds = 60
 
     /// - Parameter members: every member of the cluster now (both rings while one changes);
     ///   nil while this node does not know the membership yet (it waits: answering alone
@@ -62,6 +64,8 @@ public final class PaxosCatchUpDriver {
                 asking = false
                 guard missing.isEmpty else {
                     incompleteRounds += 1
+                    // Ticked with gossip: say it on the first round and then once a minute-ish.
+                    guard incompleteRounds % Self.warningEveryRounds == 1 else { return }
                     context.log(
                         .warning, "Paxos catch-up waits for every member's clock; retrying",
                         ["unanswered": missing.sorted().joined(separator: ",")])
