@@ -139,6 +139,14 @@ struct MemoryStore {
         return StoredPaxos(paxos: paxos[name], record: rows[name]?.blob)
     }
 
+    /// Whether any strong key holds a vote or a commit here (bare promises aside).
+    func holdsStrongValues() -> Bool {
+        paxos.keys.contains { name in
+            guard let state = try? StoredPaxos(paxos: paxos[name], record: rows[name]?.blob).acceptorState() else { return true }
+            return state.accepted != nil || state.committed != nil
+        }
+    }
+
     /// Commits a strong key's rows together; returns the record's digests before and after
     /// (nil, nil when it did not change), for the partition's tree.
     mutating func commitPaxos(

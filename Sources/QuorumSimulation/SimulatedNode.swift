@@ -283,7 +283,7 @@ final class SimulatedNode {
     func wipeDisk() {
         precondition(!isUp, "seed \(world.seed): \(id)'s disk wiped while it runs")
         store = MemoryStore()
-        store.consensusFloor = .catchingUp
+        store.consensusFloor = .catchingUp(floor: nil)
         diskGeneration += 1
         world.wipes.append((node: id, at: world.now))
     }

@@ -79,6 +79,10 @@ final class SimulatedStorage: ReplicaStorage, MerkleIndex {
         completion(.success(node.store.readPaxos(partition: partition, bucket: bucket, key: key)))
     }
 
+    func holdsStrongValues(completion: @escaping (Result<Bool, StorageFailure>) -> Void) {
+        completion(.success(node.store.holdsStrongValues()))
+    }
+
     /// One disk write for both rows: a crash before it commits loses the vote and the record.
     func updatePaxos(
         partition: Int, bucket: String, key: [UInt8], transform: @escaping @Sendable (StoredPaxos) throws(KVError) -> StoredPaxos?,
@@ -168,9 +172,17 @@ final class SimulatedReplicaContext: ReplicaContext {
     /// Kept in the node's store, so a restart keeps it and a wiped disk starts over.
     var consensusFloor: ConsensusFloor { node.store.consensusFloor }
 
-    func adoptConsensusFloor(_ floor: PaxosBallot, completion: @escaping (Result<Void, KVError>) -> Void) {
+    func adoptConsensusFloor(_ floor: PaxosBallot, relearning: Bool, completion: @escaping (Result<Void, KVError>) -> Void) {
         node.diskWrite({ [node] in
-            node.store.consensusFloor = .voting(floor: floor)
+            node.store.consensusFloor = node.store.consensusFloor.caughtUp(floor: floor, relearning: relearning)
+            completion(.success(()))
+        }, failed: { completion(.failure(.internalError(message: $0.message))) })
+    }
+
+    func raiseConsensusFloor(_ floor: PaxosBallot, completion: @escaping (Result<Void, KVError>) -> Void) {
+        observe(floor.timestamp)
+        node.diskWrite({ [node] in
+            node.store.consensusFloor = node.store.consensusFloor.raised(to: floor)
             completion(.success(()))
         }, failed: { completion(.failure(.internalError(message: $0.message))) })
     }

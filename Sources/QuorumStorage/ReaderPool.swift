@@ -17,6 +17,7 @@ final class ReaderConnection: @unchecked Sendable {
     let selectAllHints: Statement
     let memberReads: MemberReads
     let selectPaxos: Statement
+    let paxosWithRecords: Statement
     private let begin: Statement
     private let end: Statement
     /// The writer's commit count when this connection's open read transaction began; nil
@@ -39,6 +40,7 @@ final class ReaderConnection: @unchecked Sendable {
             memberReads = MemberReads(
                 one: try connection.prepare(Schema.selectMember), all: try connection.prepare(Schema.selectMembers))
             selectPaxos = try connection.prepare(Schema.selectPaxos)
+            paxosWithRecords = try connection.prepare(Schema.paxosWithRecords)
             begin = try connection.prepare("BEGIN")
             end = try connection.prepare("COMMIT")
         } catch {

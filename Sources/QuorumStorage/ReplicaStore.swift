@@ -274,6 +274,27 @@ public final class ReplicaStore: Sendable {
         }
     }
 
+    /// Whether this store holds a vote (an accepted proposal) or a commit of any strong
+    /// key; bare promises don't count. Stops at the first: a store with strong data
+    /// answers at its first commit, and only a store with promises alone reads them all.
+    public func holdsStrongValues() throws -> Bool {
+        guard !isClosed.load(ordering: .relaxed) else { throw StoreError.closed }
+        return try readers.withReader { reader in
+            let statement = reader.paxosWithRecords
+            defer { statement.reset() }
+            while try statement.step() {
+                let blobs = try [0, 1].map { (column: Int32) in
+                    try statement.withBlob(at: column) { bytes in
+                        bytes.isEmpty ? nil : try StoredBlob.decode(bytes, blobBytesMax: options.blobBytesMax)
+                    }
+                }
+                let state = try StoredPaxos(paxos: blobs[0], record: blobs[1]).acceptorState()
+                if state.accepted != nil || state.committed != nil { return true }
+            }
+            return false
+        }
+    }
+
     /// Queues a step of a strong key's acceptor to the writer, in commit order with every
     /// other write and in the same group commit: `transform` gets both rows as committed
     /// and returns the rows to store (a nil row is deleted), or nil to change nothing. The

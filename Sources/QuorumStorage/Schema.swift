@@ -70,6 +70,12 @@ enum Schema {
     /// Same key as `kv`, so both rows of a key are one primary-key lookup each. Local votes,
     /// never scanned, compared or repaired: anti-entropy sees only `kv`.
     static let selectPaxos = "SELECT state FROM paxos WHERE partition = ?1 AND bucket = ?2 AND key = ?3"
+    /// Each Paxos row with its key's `kv` row, if any: whether the store holds a vote or
+    /// a commit of any strong key.
+    static let paxosWithRecords = """
+        SELECT p.state, k.state FROM paxos p
+        LEFT JOIN kv k ON k.partition = p.partition AND k.bucket = p.bucket AND k.key = p.key
+        """
     static let upsertPaxos = "INSERT OR REPLACE INTO paxos(partition, bucket, key, state) VALUES(?1, ?2, ?3, ?4)"
     static let deletePaxos = "DELETE FROM paxos WHERE partition = ?1 AND bucket = ?2 AND key = ?3"
     static let selectAllBucketProps = "SELECT bucket, props FROM bucket_props ORDER BY bucket"

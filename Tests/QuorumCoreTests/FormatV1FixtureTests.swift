@@ -275,7 +275,7 @@ final class FormatV1FixtureTests: XCTestCase {
         case .purge: return "purge"
         case .truncate: return "truncate"
         case .typedUpdate, .typedMerge, .typedFetch, .storeTypedHint: return "typed"
-        case .paxosPrepare, .paxosPropose, .paxosCommit, .paxosFloor, .strongFetch: return "paxos"
+        case .paxosPrepare, .paxosPropose, .paxosCommit, .paxosFloor, .paxosFence, .strongFetch: return "paxos"
         }
     }
 
@@ -292,7 +292,7 @@ final class FormatV1FixtureTests: XCTestCase {
         case .segmentKeys: return "segmentKeys"
         case .keys: return "keys"
         case .typedApplied, .typed: return "typed"
-        case .paxos, .paxosFloor, .strongCommit: return "paxos"
+        case .paxos, .paxosFloor, .paxosFenced, .strongCommit: return "paxos"
         }
     }
 

@@ -141,10 +141,18 @@ final class ConsensusStandingTests: XCTestCase {
         PaxosBallot(timestamp: HLCTimestamp(physicalMilliseconds: milliseconds, logical: 3), node: node)
     }
 
-    private func adopt(_ standing: ConsensusStanding, _ floor: PaxosBallot) -> Result<Void, KVError> {
+    private func adopt(_ standing: ConsensusStanding, _ floor: PaxosBallot, relearning: Bool = false) -> Result<Void, KVError> {
+        wait { standing.adopt(floor, relearning: relearning, completion: $0) }
+    }
+
+    private func raise(_ standing: ConsensusStanding, _ floor: PaxosBallot) -> Result<Void, KVError> {
+        wait { standing.raise(to: floor, completion: $0) }
+    }
+
+    private func wait(_ start: (@escaping @Sendable (Result<Void, KVError>) -> Void) -> Void) -> Result<Void, KVError> {
         let result = Mutex<Result<Void, KVError>?>(nil)
         let done = DispatchSemaphore(value: 0)
-        standing.adopt(floor) { outcome in
+        start { outcome in
             result.withLock { $0 = outcome }
             done.signal()
         }
@@ -161,13 +169,13 @@ final class ConsensusStandingTests: XCTestCase {
     func testANewStoreCatchesUpUntilItsFloorIsSavedAndVotesWithItAfterRestarts() throws {
         var store = try open()
         var standing = try ConsensusStanding(store: store)
-        XCTAssertEqual(standing.current, .catchingUp)
+        XCTAssertEqual(standing.current, .catchingUp(floor: nil))
         store.close()
 
         // Crash during catch-up: still catching up.
         store = try open()
         standing = try ConsensusStanding(store: store)
-        XCTAssertEqual(standing.current, .catchingUp)
+        XCTAssertEqual(standing.current, .catchingUp(floor: nil))
 
         let floor = Self.ballot(1_700_000_000_000)
         guard case .success = adopt(standing, floor) else { return XCTFail("the floor was not saved") }
@@ -179,13 +187,37 @@ final class ConsensusStandingTests: XCTestCase {
         XCTAssertEqual(try ConsensusStanding(store: store).current, .voting(floor: floor))
     }
 
+    /// A store that relearns stays relearning across restarts; a fence from another member's
+    /// catch-up raises its floor and keeps its mode, and never lowers a floor.
+    func testRelearningAndFencesOutliveRestarts() throws {
+        var store = try open()
+        var standing = try ConsensusStanding(store: store)
+        guard case .success = raise(standing, Self.ballot(3)) else { return XCTFail("the fence was not saved") }
+        XCTAssertEqual(standing.current, .catchingUp(floor: Self.ballot(3)), "a fence while catching up keeps catching up")
+        guard case .success = adopt(standing, Self.ballot(2), relearning: true) else { return XCTFail() }
+        XCTAssertEqual(standing.current, .relearning(floor: Self.ballot(3)), "catch-up never goes below a fence")
+        store.close()
+
+        store = try open()
+        standing = try ConsensusStanding(store: store)
+        XCTAssertEqual(standing.current, .relearning(floor: Self.ballot(3)))
+        guard case .success = raise(standing, Self.ballot(9)) else { return XCTFail() }
+        guard case .success = raise(standing, Self.ballot(4)) else { return XCTFail() }
+        XCTAssertEqual(standing.current, .relearning(floor: Self.ballot(9)))
+        store.close()
+
+        store = try open()
+        defer { store.close() }
+        XCTAssertEqual(try ConsensusStanding(store: store).current, .relearning(floor: Self.ballot(9)))
+    }
+
     /// The floor is saved before the marker is cleared: a crash between the two leaves a
     /// store that catches up again, never one that votes without its floor.
     func testAFloorSavedWithoutTheMarkerClearedStillCatchesUp() throws {
         let store = try open()
         defer { store.close() }
         try store.setMetaValue(ConsensusStanding.floorMeta, ConsensusStanding.hex(Self.ballot(5).encoded()))
-        XCTAssertEqual(try ConsensusStanding(store: store).current, .catchingUp)
+        XCTAssertEqual(try ConsensusStanding(store: store).current, .catchingUp(floor: Self.ballot(5)))
     }
 
     /// A store from before strong buckets (no marker at all) never promised anything.

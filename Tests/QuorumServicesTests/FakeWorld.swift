@@ -238,6 +238,15 @@ final class FakeNode {
     /// Strong keys' Paxos rows, apart from their records in `rows`.
     fileprivate(set) var paxos: [Name: [UInt8]] = [:]
 
+    /// The disk is replaced: the store restarts empty and catches up, as a node's does.
+    func wipe() {
+        rows = [:]
+        members = [:]
+        trees = [:]
+        paxos = [:]
+        consensusFloor = .catchingUp(floor: nil)
+    }
+
     fileprivate func scan(partition: Int) -> [(name: Name, blob: [UInt8])] {
         rows.filter { $0.key.partition == partition }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
@@ -327,6 +336,13 @@ final class FakeStorage: ReplicaStorage, MerkleIndex {
         completion(.success(StoredPaxos(paxos: node.paxos[name], record: node.blob(name))))
     }
 
+    func holdsStrongValues(completion: @escaping (Result<Bool, StorageFailure>) -> Void) {
+        completion(.success(node.paxos.keys.contains { name in
+            let state = try? StoredPaxos(paxos: node.paxos[name], record: node.blob(name)).acceptorState()
+            return state.map { $0.accepted != nil || $0.committed != nil } ?? true
+        }))
+    }
+
     /// Commits a millisecond later, in order with every other write, both rows together.
     func updatePaxos(
         partition: Int, bucket: String, key: [UInt8], transform: @escaping @Sendable (StoredPaxos) throws(KVError) -> StoredPaxos?,
@@ -409,8 +425,13 @@ final class FakeReplicaContext: ReplicaContext {
     func clockReading() -> HLCTimestamp { HLCTimestamp(physicalMilliseconds: node.world.now, logical: 0) }
     var consensusFloor: ConsensusFloor { node.consensusFloor }
 
-    func adoptConsensusFloor(_ floor: PaxosBallot, completion: @escaping (Result<Void, KVError>) -> Void) {
-        node.consensusFloor = .voting(floor: floor)
+    func adoptConsensusFloor(_ floor: PaxosBallot, relearning: Bool, completion: @escaping (Result<Void, KVError>) -> Void) {
+        node.consensusFloor = node.consensusFloor.caughtUp(floor: floor, relearning: relearning)
+        completion(.success(()))
+    }
+
+    func raiseConsensusFloor(_ floor: PaxosBallot, completion: @escaping (Result<Void, KVError>) -> Void) {
+        node.consensusFloor = node.consensusFloor.raised(to: floor)
         completion(.success(()))
     }
 

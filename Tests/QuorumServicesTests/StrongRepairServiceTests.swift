@@ -124,7 +124,7 @@ final class StrongRepairServiceTests: XCTestCase {
     func testAReplicaCatchingUpLearnsRepairedCommitsWithoutPromising() throws {
         let world = FakeWorld(members: ["a", "b"], props: [bucket: strongProps(n: 2)])
         learn(world, "a", "k", commit("v", at: 10))
-        world["b"].consensusFloor = .catchingUp
+        world["b"].consensusFloor = .catchingUp(floor: nil)
         exchangeEverything([world["a"].antiEntropy(), world["b"].antiEntropy()], in: world)
         XCTAssertEqual(stored(world, "b", "k").commit, commit("v", at: 10))
         XCTAssertNil(stored(world, "b", "k").votes?.promised, "no promise while catching up")

@@ -161,7 +161,7 @@ final class StrongRequestTests: XCTestCase {
     }
 
     func testACatchingUpReplicaDoesNotVoteButStillLearnsCommits() throws {
-        world["n3"].consensusFloor = .catchingUp
+        world["n3"].consensusFloor = .catchingUp(floor: nil)
         world.down = ["n2"]
         guard case .failure(.unavailable)? = run(.write(value("v")), options: RequestOptions(timeoutMilliseconds: 400)) else {
             return XCTFail("n3 does not vote, so n1 alone is no majority")
@@ -172,7 +172,7 @@ final class StrongRequestTests: XCTestCase {
     }
 
     func testCatchUpEndsAboveEveryMembersClockOnceAllAnswered() {
-        world["n3"].consensusFloor = .catchingUp
+        world["n3"].consensusFloor = .catchingUp(floor: nil)
         let catchUp = PaxosCatchUpDriver(
             nodeID: "n3", replicas: FakeCaller(node: world["n3"]), context: FakeReplicaContext(node: world["n3"]),
             members: { ["n1", "n2", "n3"] }, timeoutMilliseconds: 100)
@@ -182,10 +182,84 @@ final class StrongRequestTests: XCTestCase {
         XCTAssertTrue(catchUp.isCatchingUp, "one member did not answer: no floor yet")
         XCTAssertEqual(catchUp.incompleteRounds, 1)
         world.down = []
+        let asked = world.now
         catchUp.tick()
         world.run()
-        guard case .voting(let floor?) = world["n3"].consensusFloor else { return XCTFail("\(world["n3"].consensusFloor)") }
-        XCTAssertGreaterThan(floor.timestamp, HLCTimestamp(physicalMilliseconds: world.now, logical: 0))
+        guard case .voting(let floor?) = world["n3"].consensusFloor else {
+            return XCTFail("no member held strong values, so n3 simply votes: \(world["n3"].consensusFloor)")
+        }
+        XCTAssertGreaterThan(floor.timestamp, HLCTimestamp(physicalMilliseconds: asked, logical: 0))
+        for node in ["n1", "n2"] {
+            XCTAssertEqual(world[node].consensusFloor, .voting(floor: floor), "\(node) was fenced at n3's floor")
+        }
+    }
+
+    private func catchUp(_ node: String) -> PaxosCatchUpDriver {
+        let driver = PaxosCatchUpDriver(
+            nodeID: node, replicas: FakeCaller(node: world[node]), context: FakeReplicaContext(node: world[node]),
+            members: { ["n1", "n2", "n3"] }, timeoutMilliseconds: 100)
+        driver.tick()
+        world.run()
+        return driver
+    }
+
+    /// The gap a floor alone leaves: a value chosen by n1 and n3 while n2 was away lives on
+    /// n1 alone once n3's disk is wiped, and a prepare answered by n2 and an empty n3 would
+    /// read the older value. n3 relearns instead: it promises for the key only once it
+    /// knows it again, so without n1 the key is unavailable, never stale.
+    func testAReplicaThatLostAVoteRelearnsTheKeyBeforeItPromisesForIt() throws {
+        guard case .done? = try run(.write(value("old")))?.get() else { return XCTFail() }
+        world.down = ["n2"]
+        guard case .done? = try run(.write(value("new")))?.get() else { return XCTFail("n1 and n3 are a majority") }
+        world.down = ["n3"]
+        world.run()
+        world["n3"].wipe()
+        world.down = ["n1"]
+        XCTAssertTrue(catchUp("n3").isCatchingUp, "n1 did not answer: no floor yet")
+        world.down = []
+        world.run()
+        let driver = catchUp("n3")
+        XCTAssertFalse(driver.isCatchingUp)
+        guard case .relearning(let floor) = world["n3"].consensusFloor else {
+            return XCTFail("n1 and n2 held strong values: \(world["n3"].consensusFloor)")
+        }
+        XCTAssertEqual(world["n1"].consensusFloor, .voting(floor: floor), "fenced before it said what it holds")
+
+        world.down = ["n1"]
+        let read = run(.read, at: "n2", options: RequestOptions(timeoutMilliseconds: 400))
+        guard case .failure(.unavailable)? = read else {
+            return XCTFail("n3 must not promise for a key it lost: \(String(describing: read))")
+        }
+        world.down = []
+        guard case .done(let current, _)? = try run(.read, at: "n2")?.get() else { return XCTFail() }
+        XCTAssertEqual(current, value("new"), "the value chosen with n3's lost vote survives")
+        world.down = ["n1"]
+        guard case .done(let taught, _)? = try run(.read, at: "n2")?.get() else {
+            return XCTFail("the read n3 could not promise for taught it the value above its floor")
+        }
+        XCTAssertEqual(taught, value("new"))
+        world.down = []
+        guard case .done? = try run(.write(value("newer")), at: "n2")?.get() else { return XCTFail() }
+        world.down = ["n1"]
+        guard case .done(let after, _)? = try run(.read, at: "n2")?.get() else { return XCTFail() }
+        XCTAssertEqual(after, value("newer"))
+    }
+
+    /// A write made by the other two replicas teaches a relearning replica the key as well:
+    /// it votes for the proposal, above its floor.
+    func testARelearningReplicaLearnsAKeyFromAWriteItVotesFor() throws {
+        guard case .done? = try run(.write(value("elsewhere")))?.get() else { return XCTFail() }
+        world["n3"].consensusFloor = .relearning(
+            floor: PaxosBallot(timestamp: HLCTimestamp(physicalMilliseconds: world.now, logical: 1), node: "n3"))
+        world.down = ["n1"]
+        guard case .failure(.unavailable)? = run(.read, at: "n2", options: RequestOptions(timeoutMilliseconds: 400)) else {
+            return XCTFail("n3 does not know the key")
+        }
+        world.down = []
+        guard case .done? = try run(.write(value("v")), at: "n2")?.get() else { return XCTFail() }
+        world.down = ["n1"]
+        guard case .done(let read, _)? = try run(.read, at: "n2")?.get() else { return XCTFail("n3 voted for the write") }
+        XCTAssertEqual(read, value("v"))
     }
 
     func testAnAcceptorRefusesABallotBelowTheFloorItCaughtUpTo() throws {

@@ -164,6 +164,24 @@ final class PaxosStorageTests: StoreTestCase {
         XCTAssertEqual(try read(store), rows)
     }
 
+    /// What a catch-up fence asks (`.paxosFence`): bare promises carry no value and don't
+    /// count; a vote or a commit does, on whichever key it is.
+    func testHoldsStrongValuesCountsVotesAndCommitsNotPromises() throws {
+        let store = try openStore()
+        defer { store.close() }
+        XCTAssertFalse(try store.holdsStrongValues())
+        _ = try put(store, key: "a", StoredPaxos(AcceptorState(promised: Self.ballot(5))))
+        _ = try put(store, key: "b", StoredPaxos(AcceptorState(promised: Self.ballot(6))))
+        XCTAssertFalse(try store.holdsStrongValues(), "promises only")
+        let vote = PaxosProposal(ballot: Self.ballot(7), value: .value(bytes: bytes("v"), contentType: "text/plain"), basedOn: nil)
+        _ = try put(store, key: "c", StoredPaxos(AcceptorState(promised: Self.ballot(7), accepted: vote)))
+        XCTAssertTrue(try store.holdsStrongValues(), "a vote")
+        _ = try put(store, key: "c", StoredPaxos(AcceptorState(promised: Self.ballot(7))))
+        XCTAssertFalse(try store.holdsStrongValues())
+        _ = try put(store, key: "d", Self.rows(promised: 9, committed: 9, value: "w"))
+        XCTAssertTrue(try store.holdsStrongValues(), "a commit, in the key's kv row")
+    }
+
     /// Steps of one key from many threads, with point reads filling the row cache
     /// meanwhile: each step sees both rows as the previous one left them (none lost, none
     /// torn), as an acceptor's promise-then-vote sequence needs.

@@ -16,6 +16,10 @@
 ///   it supersedes; always acknowledge.
 /// - a replica that is catching up (`isCatchingUp`) answers prepare and propose with
 ///   `notReady`, which the proposer counts as a failure; commits it learns.
+/// - a replica relearning after it lost strong data answers a prepare with `notReady`
+///   until it knows the key again (`knowsItsVotes`); it accepts proposals (a proposal
+///   above its floor comes from a prepare that a majority of other replicas answered),
+///   and the first one it accepts, or a commit above the floor, makes it know the key.
 public struct Acceptor: Sendable {
     public enum Reply: Sendable, Equatable {
         /// The ballot is promised. `inFlight`: the accepted proposal not yet known to be
@@ -29,7 +33,8 @@ public struct Acceptor: Sendable {
         case rejected(promised: PaxosBallot)
         /// The commit is learned (or was already known).
         case committed
-        /// This replica lost its state and does not vote until it has caught up.
+        /// This replica lost its state and does not vote until it has caught up (or, for a
+        /// prepare, until it knows this key again).
         case notReady
     }
 
@@ -40,7 +45,7 @@ public struct Acceptor: Sendable {
     }
 
     public func receivePrepare(ballot: PaxosBallot, state: AcceptorState) -> (reply: Reply, newState: AcceptorState?) {
-        if state.isCatchingUp { return (.notReady, nil) }
+        if state.isCatchingUp || !state.knowsItsVotes { return (.notReady, nil) }
         if let promised = state.promised, ballot < promised { return (.rejected(promised: promised), nil) }
         let reply = Reply.promised(inFlight: state.accepted, committed: state.committed)
         guard state.promised != ballot else { return (reply, nil) }

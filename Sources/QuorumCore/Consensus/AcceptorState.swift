@@ -16,15 +16,29 @@ public struct AcceptorState: Sendable, Hashable {
     /// Set on a replica whose disk was wiped: it lost its promises, so it must not vote
     /// (promise or accept) until it has caught up; it still learns commits.
     public var isCatchingUp: Bool
+    /// Set on a replica that caught up after losing strong data (the node's standing, never
+    /// stored per key): it promises for this key only once it accepted or learned a ballot
+    /// at or above this floor here. Its lost votes may be part of a chosen value that only a
+    /// bare majority holds, which a promise of its empty state could hide.
+    public var relearningFloor: PaxosBallot?
 
     public init(
         promised: PaxosBallot? = nil, accepted: PaxosProposal? = nil, committed: PaxosCommit? = nil,
-        isCatchingUp: Bool = false
+        isCatchingUp: Bool = false, relearningFloor: PaxosBallot? = nil
     ) {
         self.promised = promised
         self.accepted = accepted
         self.committed = committed
         self.isCatchingUp = isCatchingUp
+        self.relearningFloor = relearningFloor
+    }
+
+    /// Whether a promise of this state can stand for what this replica ever voted for the
+    /// key: always, unless it is relearning and has not yet voted or learned at or above the
+    /// floor (every vote it lost was below it).
+    public var knowsItsVotes: Bool {
+        guard let floor = relearningFloor else { return true }
+        return (accepted.map { $0.ballot >= floor } ?? false) || (committed.map { $0.ballot >= floor } ?? false)
     }
 
     /// A key this acceptor never heard of.
@@ -41,6 +55,7 @@ public struct AcceptorState: Sendable, Hashable {
 /// - Version 1: the version byte; a flags byte (bit 0 promised present, bit 1 accepted
 ///   present, bit 2 committed present, bit 3 catching up; other bits zero); then the
 ///   present parts in that order (`PaxosBallot`, `PaxosProposal`, `PaxosCommit` forms).
+///   `relearningFloor` is the node's standing and is not part of the form.
 extension AcceptorState {
     private static let promisedFlag: UInt8 = 1 << 0
     private static let acceptedFlag: UInt8 = 1 << 1

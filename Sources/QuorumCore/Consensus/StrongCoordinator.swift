@@ -125,6 +125,13 @@ public struct StrongCoordinator: Sendable {
     /// completed by another proposer after this operation proposed again, so its origin
     /// stays recognisable as this operation's own.
     private var ownOrigins: Set<PaxosBallot> = []
+    /// Replicas that answered this round's prepare `notReady`: a replica relearning after
+    /// it lost strong data does not yet promise for the key, and a read that finishes in one
+    /// round teaches it the current value (`teach`).
+    private var notReady: [String] = []
+    /// What a read that finished in one round teaches such replicas, including those whose
+    /// `notReady` arrives after it finished.
+    private var lesson: PaxosCommit?
 
     /// - Parameters:
     ///   - node: this node's id, the tie-breaker in its ballots.
@@ -170,6 +177,7 @@ public struct StrongCoordinator: Sendable {
             precondition(ballot > highestBallotSeen, "ballot \(ballot) not above \(highestBallotSeen): observe it into the HLC first")
         }
         highestBallotSeen = ballot
+        notReady = []
         attempts += 1
         rounds += 1
         let quorum = JointQuorum(sets: sets)
@@ -184,7 +192,16 @@ public struct StrongCoordinator: Sendable {
             return receivePromise(from: node, ballot: ballot, inFlight: inFlight, committed: committed)
         case .accepted: return receiveAccepted(from: node, ballot: ballot)
         case .rejected(let promised): return receiveRejection(from: node, ballot: ballot, promised: promised)
-        case .notReady: return receiveFailure(from: node, ballot: ballot)
+        case .notReady:
+            if let lesson, lesson.ballot == ballot, phase == .done, nodes.contains(node) {
+                return [.commit(lesson, nodes: [node])]
+            }
+            if case .preparing(let current, let quorum, _) = phase, current == ballot, quorum.contains(node),
+                !quorum.hasAnswered(node)
+            {
+                notReady.append(node)
+            }
+            return receiveFailure(from: node, ballot: ballot)
         case .committed: return []
         }
     }
@@ -301,13 +318,26 @@ public struct StrongCoordinator: Sendable {
         let current = latest.flatMap { $0.value.isTombstone ? nil : $0.value }
         switch operation {
         case .read:
-            return finish(.succeeded(value: current, etag: StrongETag.of(latest)))
+            return teach(latest, at: ballot) + finish(.succeeded(value: current, etag: StrongETag.of(latest)))
         case .compareAndSet(let condition, _) where !condition.holds(for: latest):
-            return finish(.conditionFailed(current: current, etag: StrongETag.of(latest)))
+            return teach(latest, at: ballot) + finish(.conditionFailed(current: current, etag: StrongETag.of(latest)))
         case .write, .delete, .compareAndSet:
             let proposal = PaxosProposal(ballot: ballot, value: operation.newValue!, basedOn: latest?.origin)
             return propose(proposal, quorum, .own)
         }
+    }
+
+    /// Teaches replicas that answered `notReady` the key's current value, under this round's
+    /// ballot: a majority promised that ballot and reported `latest` with nothing newer in
+    /// flight, so `latest` is the key's value as of the ballot and nothing below it can be
+    /// chosen any more. A relearning replica that learns a commit at or above its floor
+    /// knows the key again; without this, a key that is only read would stay unknown to
+    /// it for good. Nothing to teach for a key that never had a commit.
+    private mutating func teach(_ latest: PaxosCommit?, at ballot: PaxosBallot) -> [Action] {
+        guard let latest, latest.ballot < ballot else { return [] }
+        let lesson = PaxosCommit(ballot: ballot, value: latest.value, basedOn: latest.basedOn, origin: latest.origin)
+        self.lesson = lesson
+        return notReady.isEmpty ? [] : [.commit(lesson, nodes: notReady)]
     }
 
     private mutating func propose(_ proposal: PaxosProposal, _ prepareQuorum: JointQuorum, _ purpose: Purpose) -> [Action] {

@@ -58,6 +58,12 @@ public enum PeerRequest: Sendable, Equatable {
     /// A replica whose store started empty asks this node's clock, which is past every
     /// ballot this node issued or saw, to choose the promise floor that ends its catch-up.
     case paxosFloor
+    /// The second step of that catch-up: never promise or accept below `floor` from now on
+    /// (durably), then say whether this store holds a vote or a commit of any strong key
+    /// (bare promises aside: they carry no value). Raising
+    /// the floor first means no vote the catching-up replica lost can still be joined by a
+    /// late acceptance here after the answer. Answered `.paxosFenced`.
+    case paxosFence(floor: PaxosBallot)
     /// Read a strong key's latest commit (its `kv` row) without touching its promise:
     /// anti-entropy and stray-copy clearing compare replicas' commits with it. Answered
     /// `.strongCommit`.
@@ -90,6 +96,9 @@ public enum PeerResponse: Sendable, Equatable {
     /// The answer to `.paxosFloor`: a reading of this node's clock, past every ballot it
     /// issued or saw.
     case paxosFloor(clock: HLCTimestamp)
+    /// The answer to `.paxosFence`, once the floor is durable: whether this store holds a
+    /// vote or a commit of any strong key.
+    case paxosFenced(holdsStrongValues: Bool)
     /// A replica's latest commit of a strong key, answering `.strongFetch`; nil when it
     /// learned none.
     case strongCommit(PaxosCommit?)
@@ -104,6 +113,7 @@ extension PeerRequest {
         case typedUpdate, typedMerge, typedFetch, storeTypedHint
         case paxosPrepare, paxosPropose, paxosCommit, paxosFloor
         case strongFetch
+        case paxosFence
     }
 
     public func encoded() -> [UInt8] {
@@ -223,6 +233,9 @@ extension PeerRequest {
             commit.encode(into: &writer)
         case .paxosFloor:
             writer.write(Tag.paxosFloor.rawValue)
+        case .paxosFence(let floor):
+            writer.write(Tag.paxosFence.rawValue)
+            floor.encode(into: &writer)
         case .strongFetch(let bucket, let key):
             writer.write(Tag.strongFetch.rawValue)
             writer.writeString(bucket)
@@ -331,6 +344,8 @@ extension PeerRequest {
             self = .paxosCommit(bucket: bucket, key: key, commit: try PaxosCommit.decode(from: &reader))
         case .paxosFloor:
             self = .paxosFloor
+        case .paxosFence:
+            self = .paxosFence(floor: try PaxosBallot.decode(from: &reader))
         case .strongFetch:
             self = .strongFetch(bucket: try reader.readString(), key: try reader.readBytes())
         }
@@ -363,6 +378,7 @@ extension PeerResponse {
         case typedApplied, typedAbsent, typedPresent
         case paxos, paxosFloor
         case strongCommit
+        case paxosFenced
     }
 
     public func encoded() -> [UInt8] {
@@ -425,6 +441,9 @@ extension PeerResponse {
         case .paxosFloor(let clock):
             writer.write(Tag.paxosFloor.rawValue)
             clock.encode(into: &writer)
+        case .paxosFenced(let holds):
+            writer.write(Tag.paxosFenced.rawValue)
+            writer.write(holds)
         case .strongCommit(let commit):
             writer.write(Tag.strongCommit.rawValue)
             writer.write(commit != nil)
@@ -484,6 +503,8 @@ extension PeerResponse {
             self = .paxos(try Acceptor.Reply.decode(from: &reader))
         case .paxosFloor:
             self = .paxosFloor(clock: try HLCTimestamp.decode(from: &reader))
+        case .paxosFenced:
+            self = .paxosFenced(holdsStrongValues: try reader.readBool())
         case .strongCommit:
             self = .strongCommit(try reader.readBool() ? try PaxosCommit.decode(from: &reader) : nil)
         }

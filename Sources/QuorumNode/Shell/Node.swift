@@ -87,7 +87,7 @@ public final class Node: Sendable {
         self.trees = trees
         let clock = try NodeClock(store: store, logger: logger)
         let consensus = try ConsensusStanding(store: store)
-        if consensus.current == .catchingUp {
+        if consensus.current.isCatchingUp {
             logger.notice("the store started empty: this node votes on strong keys only once Paxos catch-up has chosen its floor")
         }
         registry.adopt(initialMembership.truncations)

@@ -1,20 +1,29 @@
 import QuorumCore
 
 /// Ends a store's Paxos catch-up (issue #17): the step that lets a replica whose disk was
-/// wiped vote again without breaking a promise it gave before.
+/// wiped vote again without breaking a promise it gave, or hiding a value it voted for,
+/// before it lost them.
 ///
-/// Why it is safe. A promise this node gave before it lost its disk was for a ballot some
-/// member issued, and that member's clock has been past the ballot ever since (a node's
-/// hybrid clock never steps back: it is saved ahead of what it issues), as has the clock of
-/// every acceptor that saw it. So once every other member has answered a reading of its
-/// clock, a floor above all of them is above every ballot this node can have promised, and
-/// voting never below it keeps every lost promise. A prepare or proposal still in flight
-/// from before carries a ballot below the floor and is refused.
+/// Promises. A promise this node gave before it lost its disk was for a ballot some member
+/// issued, and that member's clock has been past the ballot ever since (a node's hybrid
+/// clock never steps back: it is saved ahead of what it issues), as has the clock of every
+/// acceptor that saw it. So once every other member has answered a reading of its clock, a
+/// floor above all of them is above every ballot this node can have promised, and voting
+/// never below it keeps every lost promise.
 ///
-/// Every other member must answer, not a majority: the member that issued the lost ballot
-/// may be the only one whose clock is past it. Until then the node stays `catchingUp` (it
-/// learns commits but does not vote), which costs liveness, never safety. A store that
-/// started empty in a new cluster goes through the same step; its members answer at once.
+/// Votes. A value chosen by a bare majority that included this node now lives on the rest
+/// of that majority only, so a promise from this node's empty state could hide it. The
+/// second round fences every other member at the floor (durably, none accepts below it
+/// from then on, so none can still join a lost vote of this node) and asks whether it
+/// holds a vote or a commit of any strong key (a bare promise carries no value). If one does, this node relearns: it promises for a key only
+/// once it voted or learned there at or above the floor (a prepare of such a key counts a
+/// majority of the other replicas). If none does, no value was ever chosen with this
+/// node's vote, or a majority of some key's replicas lost theirs, which no protocol
+/// recovers; a new cluster is the common case, and every store in it simply votes.
+///
+/// Every other member must answer each round, not a majority: the member that issued a
+/// lost ballot, or holds a lost vote's value, may be the only one. Until then the node stays
+/// `catchingUp` (it learns commits but does not vote), which costs liveness, never safety.
 ///
 /// Runs on its executor; `tick` is cheap when there is nothing to do (one property read).
 public final class PaxosCatchUpDriver {
@@ -44,34 +53,57 @@ public final class PaxosCatchUpDriver {
     }
 
     /// Whether this store still waits to vote.
-    public var isCatchingUp: Bool { context.consensusFloor == .catchingUp }
+    public var isCatchingUp: Bool { context.consensusFloor.isCatchingUp }
 
-    /// Asks every other member for its clock, unless the store votes already or a round is
-    /// still out; adopts the floor once all answered.
+    /// Runs both rounds, unless the store votes already or a round is still out; adopts
+    /// the floor once every other member answered both.
     public func tick() {
         guard isCatchingUp, !asking, let members = members() else { return }
         let others = members.subtracting([nodeID]).sorted()
-        guard !others.isEmpty else { return adopt(clocks: []) }
+        guard !others.isEmpty else { return adopt(floor: Self.floor(clocks: [], own: context.clockReading(), nodeID: nodeID), relearning: false) }
         asking = true
-        var clocks: [HLCTimestamp] = []
-        var pending = others.count
+        ask(others, .paxosFloor) { [self] answers in
+            let clocks = answers.compactMap { answer -> HLCTimestamp? in
+                if case .paxosFloor(let clock) = answer { return clock }
+                return nil
+            }
+            let floor = Self.floor(clocks: clocks, own: context.clockReading(), nodeID: nodeID)
+            ask(others, .paxosFence(floor: floor)) { [self] answers in
+                let held = answers.contains { answer in
+                    if case .paxosFenced(let holds) = answer { return holds }
+                    return true
+                }
+                adopt(floor: floor, relearning: held)
+            }
+        }
+    }
+
+    /// Sends `request` to every node in `others`; `then` gets their answers only if every one
+    /// answered as it should. Otherwise the round ends (`asking` cleared) and the next tick
+    /// starts over.
+    private func ask(_ others: [String], _ request: PeerRequest, then: @escaping ([PeerResponse]) -> Void) {
+        var answers: [PeerResponse] = []
         var missing: [String] = []
+        var pending = others.count
         for node in others {
-            replicas.call(node, .paxosFloor, timeoutMilliseconds: timeoutMilliseconds) { [self] response in
-                if case .paxosFloor(let clock)? = response { clocks.append(clock) } else { missing.append(node) }
+            replicas.call(node, request, timeoutMilliseconds: timeoutMilliseconds) { [self] response in
+                switch response {
+                case .paxosFloor?, .paxosFenced?: answers.append(response!)
+                default: missing.append(node)
+                }
                 pending -= 1
                 guard pending == 0 else { return }
-                asking = false
                 guard missing.isEmpty else {
+                    asking = false
                     incompleteRounds += 1
                     // Ticked with gossip: say it on the first round and then once a minute-ish.
                     guard incompleteRounds % Self.warningEveryRounds == 1 else { return }
                     context.log(
-                        .warning, "Paxos catch-up waits for every member's clock; retrying",
+                        .warning, "Paxos catch-up waits for every member's answer; retrying",
                         ["unanswered": missing.sorted().joined(separator: ",")])
                     return
                 }
-                adopt(clocks: clocks)
+                then(answers)
             }
         }
     }
@@ -85,16 +117,17 @@ public final class PaxosCatchUpDriver {
         return PaxosBallot(timestamp: above, node: nodeID)
     }
 
-    private func adopt(clocks: [HLCTimestamp]) {
-        let floor = Self.floor(clocks: clocks, own: context.clockReading(), nodeID: nodeID)
+    private func adopt(floor: PaxosBallot, relearning: Bool) {
         asking = true
-        context.adoptConsensusFloor(floor) { [self] result in
+        context.adoptConsensusFloor(floor, relearning: relearning) { [self] result in
             asking = false
             switch result {
             case .success:
                 // This node's own next ballots start above the floor its acceptor now keeps.
                 context.observe(floor.timestamp)
-                context.log(.info, "Paxos catch-up done: voting again", ["floor": "\(floor)"])
+                context.log(
+                    .info, relearning ? "Paxos catch-up done: voting again, relearning strong keys" : "Paxos catch-up done: voting again",
+                    ["floor": "\(floor)"])
             case .failure(let error):
                 context.log(.error, "Paxos catch-up could not store its floor; retrying", ["error": error.message])
             }

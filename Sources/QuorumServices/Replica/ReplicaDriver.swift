@@ -83,6 +83,8 @@ public final class ReplicaDriver {
             strong.commit(bucket: bucket, key: key, commit: commit, respond: respond)
         case .paxosFloor:
             strong.floor(respond: respond)
+        case .paxosFence(let floor):
+            strong.fence(floor: floor, respond: respond)
         case .strongFetch(let bucket, let key):
             strong.fetch(bucket: bucket, key: key, respond: respond)
         case .ping:

@@ -93,6 +93,22 @@ final class StrongReplica {
         respond(.paxosFloor(clock: context.clockReading()))
     }
 
+    /// Another member's catch-up fences this store (`.paxosFence`): the floor is raised
+    /// durably first, and only then is the store asked whether it holds strong values, so no
+    /// acceptance below the floor can come after the answer.
+    func fence(floor: PaxosBallot, respond: @escaping (PeerResponse) -> Void) {
+        context.raiseConsensusFloor(floor) { [storage] result in
+            if case .failure(let error) = result { return respond(.failure(code: error.code, message: error.message)) }
+            storage.holdsStrongValues { held in
+                switch held {
+                case .success(let holds): respond(.paxosFenced(holdsStrongValues: holds))
+                case .failure(let failure):
+                    respond(.failure(code: "internal", message: "replica could not read its Paxos table: \(failure.message)"))
+                }
+            }
+        }
+    }
+
     /// One acceptor step in commit order. The reply is decided by the transform, against
     /// the rows as committed just before it, and sent after the commit; with the deliberate
     /// bug, as soon as it is decided.
@@ -134,26 +150,27 @@ final class StrongReplica {
     }
 
     /// The key's acceptor state as this node votes on it: while catching up it does not
-    /// vote; after, never below the floor its catch-up chose.
-    private static func state(_ stored: StoredPaxos, floor: ConsensusFloor) throws(KVError) -> AcceptorState {
+    /// vote; after, never below its floor, and while relearning it promises only for keys
+    /// it knows again.
+    private static func state(_ stored: StoredPaxos, floor standing: ConsensusFloor) throws(KVError) -> AcceptorState {
         var state: AcceptorState
         do { state = try stored.acceptorState() } catch {
             throw .internalError(message: "a stored Paxos state could not be decoded: \(error.message)")
         }
-        switch floor {
-        case .catchingUp:
-            state.isCatchingUp = true
-        case .voting(let floor?):
-            if state.promised.map({ floor > $0 }) ?? true { state.promised = floor }
-        case .voting(nil):
-            break
+        if let floor = standing.floor, state.promised.map({ floor > $0 }) ?? true { state.promised = floor }
+        switch standing {
+        case .catchingUp: state.isCatchingUp = true
+        case .relearning(let floor): state.relearningFloor = floor
+        case .voting: break
         }
         return state
     }
 
     private static func rows(_ state: AcceptorState) -> StoredPaxos {
         var stored = state
-        stored.isCatchingUp = false  // the node's standing, kept in its meta, not per key
+        // The node's standing, kept in its meta, not per key.
+        stored.isCatchingUp = false
+        stored.relearningFloor = nil
         return StoredPaxos(stored)
     }
 

@@ -122,7 +122,9 @@ extension RequestDriver {
     ) {
         for node in nodes {
             replicas.call(node, message, timeoutMilliseconds: request.replicaTimeoutMilliseconds) { [self] response in
-                guard !run.isFinished else { return }
+                // After the answer only a relearning replica's `notReady` still matters: a
+                // finished read teaches it the value.
+                guard !run.isFinished || response == .paxos(.notReady) else { return }
                 let next: [StrongCoordinator.Action]
                 if case .paxos(let reply)? = response {
                     if case .rejected(let promised) = reply { context.observe(promised.timestamp) }

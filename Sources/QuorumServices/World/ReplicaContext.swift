@@ -35,8 +35,14 @@ public protocol ReplicaContext: ServiceLog {
     /// Where this store stands in Paxos catch-up (issue #17).
     var consensusFloor: ConsensusFloor { get }
     /// Ends catch-up: stores `floor` durably (it must outlive restarts: keys not touched
-    /// since keep no promise of their own), then votes again, never below it.
-    func adoptConsensusFloor(_ floor: PaxosBallot, completion: @escaping (Result<Void, KVError>) -> Void)
+    /// since keep no promise of their own), then votes again, never below it (nor below a
+    /// higher floor another member's catch-up set meanwhile); `relearning` when some other
+    /// member held strong values, so this store's lost votes may matter.
+    func adoptConsensusFloor(_ floor: PaxosBallot, relearning: Bool, completion: @escaping (Result<Void, KVError>) -> Void)
+    /// Another member's catch-up fences this store: from now on it never promises or
+    /// accepts below `floor`, durably before `completion` reports success; its standing
+    /// (catching up, relearning, voting) stays.
+    func raiseConsensusFloor(_ floor: PaxosBallot, completion: @escaping (Result<Void, KVError>) -> Void)
     /// Undoes the compression of an anti-entropy repair batch.
     func decompress(_ bytes: [UInt8], originalLength: Int) throws -> [UInt8]
     /// The replica found `count` versions expired by its clock and answered or stored them
@@ -51,11 +57,50 @@ public protocol ReplicaContext: ServiceLog {
 /// vote (prepare and propose answer `notReady`; commits are learned) until it has read the
 /// clock of every other member, each past every ballot that member issued or saw, and
 /// taken a floor above them all (`PaxosCatchUpDriver`).
+///
+/// The floor keeps its lost promises, not its lost votes: a value chosen by a bare
+/// majority that included it lives on the rest of that majority only. So when any other
+/// member held strong values (votes or commits) at catch-up, the store relearns: it promises for a key only
+/// once it voted or learned there at or above the floor. In a new cluster nobody held any,
+/// and it simply votes.
 public enum ConsensusFloor: Sendable, Equatable {
     /// Votes, and never below `floor` when there is one.
     case voting(floor: PaxosBallot?)
-    /// Does not vote yet.
-    case catchingUp
+    /// Votes, never below `floor`, and promises for a key only once it knows it again
+    /// (`AcceptorState.knowsItsVotes`).
+    case relearning(floor: PaxosBallot)
+    /// Does not vote yet; `floor`: the highest fence other members' catch-ups set meanwhile,
+    /// which its own floor will not go below.
+    case catchingUp(floor: PaxosBallot?)
+
+    /// Below this nothing is promised or accepted.
+    public var floor: PaxosBallot? {
+        switch self {
+        case .voting(let floor), .catchingUp(let floor): return floor
+        case .relearning(let floor): return floor
+        }
+    }
+
+    public var isCatchingUp: Bool {
+        if case .catchingUp = self { return true }
+        return false
+    }
+
+    /// The same standing, never below `fence`.
+    public func raised(to fence: PaxosBallot) -> ConsensusFloor {
+        let floor = Swift.max(fence, self.floor ?? fence)
+        switch self {
+        case .voting: return .voting(floor: floor)
+        case .relearning: return .relearning(floor: floor)
+        case .catchingUp: return .catchingUp(floor: floor)
+        }
+    }
+
+    /// The standing at the end of catch-up: `floor`, or a higher fence set meanwhile.
+    public func caughtUp(floor: PaxosBallot, relearning: Bool) -> ConsensusFloor {
+        let floor = Swift.max(floor, self.floor ?? floor)
+        return relearning ? .relearning(floor: floor) : .voting(floor: floor)
+    }
 }
 
 extension ReplicaContext {

@@ -56,6 +56,10 @@ public protocol ReplicaStorage: AnyObject {
         partition: Int, bucket: String, key: [UInt8], transform: @escaping @Sendable (StoredPaxos) throws(KVError) -> StoredPaxos?,
         completion: @escaping (Result<StoredPaxos, StateWriteError>) -> Void)
 
+    /// Whether the store holds a vote (an accepted proposal) or a commit of any strong key,
+    /// bare promises aside: what `.paxosFence` answers.
+    func holdsStrongValues(completion: @escaping (Result<Bool, StorageFailure>) -> Void)
+
     /// Up to `limit` rows of a partition in (bucket, key) order, after `after`: `kv` rows
     /// only (a typed key's header), never its member rows.
     func scan(

@@ -341,6 +341,34 @@ final class StrongCoordinatorTests: XCTestCase {
         XCTAssertTrue(cluster.states["n3"]!.isCatchingUp)
     }
 
+    /// A relearning replica (it lost strong data) does not promise for a key it has not
+    /// voted or learned on above its floor; a read that a majority of the others answers
+    /// teaches it the value under the read's ballot, even when its `notReady` comes late.
+    func testAReadTeachesARelearningReplicaTheValueEvenAfterItFinished() {
+        var cluster = PaxosCluster(nodes)
+        write(text("v"), at: 10, on: &cluster)
+        cluster.states["n3"] = AcceptorState(relearningFloor: ballot(15, "n3"))
+        let before = cluster.states["n3"]!
+        XCTAssertEqual(Acceptor().receivePrepare(ballot: ballot(16, "n1"), state: before).reply, .notReady)
+
+        var reader = coordinator(.read)
+        let b = ballot(20, "n1")
+        XCTAssertEqual(reader.start(at: stamp(20)), [.prepare(ballot: b, nodes: nodes)])
+        let current = PaxosCommit(ballot: ballot(10, "n1"), value: text("v"))
+        XCTAssertEqual(reader.receive(.promised(inFlight: nil, committed: current), from: "n1", ballot: b), [])
+        let answered = reader.receive(.promised(inFlight: nil, committed: current), from: "n2", ballot: b)
+        XCTAssertEqual(answered, [.finish(.succeeded(value: text("v"), etag: StrongETag(ballot: ballot(10, "n1"))))])
+        let lesson = PaxosCommit(ballot: b, value: text("v"), origin: ballot(10, "n1"))
+        XCTAssertEqual(reader.receive(.notReady, from: "n3", ballot: b), [.commit(lesson, nodes: ["n3"])])
+
+        let (_, taught) = Acceptor().receiveCommit(commit: lesson, state: before)
+        XCTAssertEqual(taught?.knowsItsVotes, true, "a commit above the floor: it knows the key again")
+        guard case .promised(_, let committed)? = taught.map({ Acceptor().receivePrepare(ballot: ballot(30, "n2"), state: $0).reply })
+        else { return XCTFail("it promises again") }
+        XCTAssertEqual(committed?.value, text("v"))
+        XCTAssertEqual(StrongETag.of(committed), StrongETag(ballot: ballot(10, "n1")), "the value keeps its etag")
+    }
+
     func testProposalLostInAnUnavailableAcceptRoundMayHaveApplied() {
         var cluster = PaxosCluster(nodes)
         var c = coordinator(.write(text("v")))

@@ -1,3 +1,4 @@
+import Dispatch
 import QuorumCore
 import QuorumServices
 import QuorumStorage
@@ -11,22 +12,29 @@ import Synchronization
 /// floor above them (`ConsensusFloor`). The file is created with the `catchUpMeta` row set
 /// to `pending` in the very transaction that creates it (`StoreOptions.metaAtCreation`),
 /// so no crash leaves a new store that looks caught up. Catch-up ends by saving the floor,
-/// then marking the row `done`, in that order: a crash between the two leaves a store that
-/// catches up again, never one that votes without its floor. A store from before strong
-/// buckets (no row at all) never promised anything and votes with no floor.
+/// then marking the row `done` or `relearning`, in that order: a crash between the two
+/// leaves a store that catches up again, never one that votes without its floor. A store
+/// from before strong buckets (no row at all) never promised anything and votes with no floor.
+///
+/// Every change of the floor (catch-up's own, and fences other members' catch-ups set) is
+/// saved on one serial queue, so the saved floor only ever rises, and the standing in
+/// memory moves only after the save is durable.
 final class ConsensusStanding: Sendable {
-    /// The meta row that says whether this store still catches up (`pending`, `done`).
+    /// The meta row that says whether this store still catches up (`pending`), votes
+    /// (`done`) or relearns (`relearning`).
     static let catchUpMeta = "paxos_catch_up"
-    /// The meta row holding the floor catch-up chose: a `PaxosBallot`'s binary form in hex.
+    /// The meta row holding the floor: a `PaxosBallot`'s binary form in hex.
     static let floorMeta = "paxos_floor"
     static let pending = "pending"
     static let done = "done"
+    static let relearning = "relearning"
 
     /// The meta rows a new store file is created with.
     static let creationMeta = [catchUpMeta: pending]
 
     private let store: ReplicaStore
     private let standing: Mutex<ConsensusFloor>
+    private let saves = DispatchQueue(label: "quorumkv.consensus.standing")
 
     /// Reads the standing the store was left in. Throws when the saved floor is unreadable:
     /// voting without it could break a promise, so the node must not start.
@@ -36,43 +44,70 @@ final class ConsensusStanding: Sendable {
     }
 
     private static func read(_ store: ReplicaStore) throws -> ConsensusFloor {
-        if try store.metaValue(catchUpMeta) == pending { return .catchingUp }
-        guard let saved = try store.metaValue(floorMeta) else { return .voting(floor: nil) }
-        guard let bytes = hexBytes(saved), let floor = try? PaxosBallot(decoding: bytes) else {
-            throw StoreError.corrupt(
-                "the consensus floor saved in \(store.databasePath) (meta \(floorMeta) = \(saved.prefix(80))) is unreadable; "
-                    + "this node must not vote on strong keys without it: restore the file from a backup, or wipe the data "
-                    + "directory so the node starts empty and catches up from its peers")
+        let mode = try store.metaValue(catchUpMeta)
+        let floor = try store.metaValue(floorMeta).map { saved in
+            guard let bytes = hexBytes(saved), let floor = try? PaxosBallot(decoding: bytes) else {
+                throw StoreError.corrupt(
+                    "the consensus floor saved in \(store.databasePath) (meta \(floorMeta) = \(saved.prefix(80))) is unreadable; "
+                        + "this node must not vote on strong keys without it: restore the file from a backup, or wipe the data "
+                        + "directory so the node starts empty and catches up from its peers")
+            }
+            return floor
         }
-        return .voting(floor: floor)
+        switch (mode, floor) {
+        case (pending?, _): return .catchingUp(floor: floor)
+        case (relearning?, let floor?): return .relearning(floor: floor)
+        case (relearning?, nil):
+            throw StoreError.corrupt(
+                "\(store.databasePath) says this node relearns strong keys but holds no consensus floor (meta \(floorMeta)); "
+                    + "restore the file from a backup, or wipe the data directory so the node starts empty and catches up")
+        default: return .voting(floor: floor)
+        }
     }
 
     var current: ConsensusFloor { standing.withLock { $0 } }
 
-    /// Saves `floor` (never lowering one saved before), then marks catch-up done, then votes
-    /// with it; `completion` runs on the store's completion thread once both are durable, or
-    /// with the failure (the node then keeps the standing it had).
-    func adopt(_ floor: PaxosBallot, completion: @escaping @Sendable (Result<Void, KVError>) -> Void) {
-        let chosen: PaxosBallot = standing.withLock { current in
-            if case .voting(let saved?) = current, saved > floor { return saved }
-            return floor
+    /// Ends catch-up: saves the floor (never lowering one saved before), then marks catch-up
+    /// done or relearning, then votes with it; `completion` runs once both are durable, or
+    /// with the failure (the node then keeps catching up).
+    func adopt(_ floor: PaxosBallot, relearning: Bool, completion: @escaping @Sendable (Result<Void, KVError>) -> Void) {
+        save(completion: completion) { current in
+            guard current.isCatchingUp else { return nil }
+            return current.caughtUp(floor: floor, relearning: relearning)
         }
-        store.setMetaValue(Self.floorMeta, Self.hex(chosen.encoded())) { [self] result in
-            if case .failure(let error) = result { return completion(.failure(Self.failed(error))) }
-            store.setMetaValue(Self.catchUpMeta, Self.done) { [self] result in
-                if case .failure(let error) = result { return completion(.failure(Self.failed(error))) }
-                standing.withLock { current in
-                    if case .voting(let saved?) = current, saved > chosen { return }
-                    current = .voting(floor: chosen)
+    }
+
+    /// Raises the floor to at least `fence` (another member's catch-up), keeping the mode.
+    func raise(to fence: PaxosBallot, completion: @escaping @Sendable (Result<Void, KVError>) -> Void) {
+        save(completion: completion) { $0.raised(to: fence) }
+    }
+
+    /// Runs `change` on the standing on the save queue; saves the floor, then the mode, then
+    /// takes the new standing. A nil or unchanged standing saves nothing.
+    private func save(
+        completion: @escaping @Sendable (Result<Void, KVError>) -> Void,
+        _ change: @escaping @Sendable (ConsensusFloor) -> ConsensusFloor?
+    ) {
+        saves.async { [self] in
+            let current = standing.withLock { $0 }
+            guard let next = change(current), next != current else { return completion(.success(())) }
+            do {
+                if let floor = next.floor, floor != current.floor { try store.setMetaValue(Self.floorMeta, Self.hex(floor.encoded())) }
+                switch next {
+                case .catchingUp: break
+                case .relearning: try store.setMetaValue(Self.catchUpMeta, Self.relearning)
+                case .voting: if current.isCatchingUp { try store.setMetaValue(Self.catchUpMeta, Self.done) }
                 }
-                completion(.success(()))
+            } catch {
+                return completion(.failure(Self.failed(error)))
             }
+            standing.withLock { $0 = next }
+            completion(.success(()))
         }
     }
 
     private static func failed(_ error: any Error) -> KVError {
-        .unavailable(message: "could not save the consensus floor that ends Paxos catch-up (\(error)); "
-            + "the node keeps catching up and retries")
+        .unavailable(message: "could not save the consensus floor (\(error)); the node keeps its standing and retries")
     }
 
     static func hex(_ bytes: [UInt8]) -> String {

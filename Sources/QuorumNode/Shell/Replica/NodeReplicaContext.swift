@@ -69,9 +69,14 @@ final class NodeReplicaContext: ReplicaContext {
 
     /// Moves the clock past the floor (the node's own ballots then start above it), saves
     /// it durably, and answers on this context's loop.
-    func adoptConsensusFloor(_ floor: PaxosBallot, completion: @escaping (Result<Void, KVError>) -> Void) {
+    func adoptConsensusFloor(_ floor: PaxosBallot, relearning: Bool, completion: @escaping (Result<Void, KVError>) -> Void) {
         clock.observe(floor.timestamp)
-        consensus.adopt(floor, completion: LoopHop.back(to: loop, completion))
+        consensus.adopt(floor, relearning: relearning, completion: LoopHop.back(to: loop, completion))
+    }
+
+    func raiseConsensusFloor(_ floor: PaxosBallot, completion: @escaping (Result<Void, KVError>) -> Void) {
+        clock.observe(floor.timestamp)
+        consensus.raise(to: floor, completion: LoopHop.back(to: loop, completion))
     }
 
     func storeProps(bucket: String, props: BucketProps, completion: @escaping (Result<Void, KVError>) -> Void) {

@@ -144,6 +144,14 @@ final class SQLiteReplicaStorage: ReplicaStorage, MerkleIndex {
         }
     }
 
+    /// On `blockingQueue`, like `readPaxos`.
+    func holdsStrongValues(completion: @escaping (Result<Bool, StorageFailure>) -> Void) {
+        let answer = LoopHop.back(to: loop, completion)
+        blockingQueue.async { [store] in
+            answer(Result { try store.holdsStrongValues() }.mapError(Self.failure))
+        }
+    }
+
     /// `updateState`'s pattern for a strong key's two rows: the `kv` row's digests before
     /// and after are taken in the writer's transaction and told to the tree from the
     /// commit-ordered completion, so the key's Merkle leaf follows its commit like any
