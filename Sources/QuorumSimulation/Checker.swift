@@ -115,6 +115,9 @@ struct CheckInput {
     /// those replicas: their committed values may be gone through no fault of the
     /// protocol, so (m) does not judge them.
     var strongExempt: [KeyName: [String]] = [:]
+    /// Per strong key, per replica of its preference list (in order), its latest commit
+    /// after repair.
+    var strongReplicaCommits: [KeyName: [(node: String, commit: PaxosCommit?)]] = [:]
 
     /// The input without the keys and requests of `buckets`, for checks that do not apply to them.
     func excluding(buckets: Set<String>) -> CheckInput {
@@ -128,6 +131,7 @@ struct CheckInput {
         input.typedReplicaStates = typedReplicaStates.filter { !buckets.contains($0.key.bucket) }
         input.strongKeys = strongKeys.filter { !buckets.contains($0.bucket) }
         input.strongExempt = strongExempt.filter { !buckets.contains($0.key.bucket) }
+        input.strongReplicaCommits = strongReplicaCommits.filter { !buckets.contains($0.key.bucket) }
         return input
     }
 

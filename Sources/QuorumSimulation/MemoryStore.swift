@@ -51,9 +51,10 @@ struct MemoryStore {
     /// Typed keys' member rows: member bytes to payload, by key. A key with no member rows
     /// has no entry.
     private(set) var members: [Name: [[UInt8]: [UInt8]]] = [:]
-    /// The acceptor's standing (issue #17), in the node's meta table: a store made at the
-    /// world's start votes; one that replaced a wiped disk catches up first.
-    var consensusFloor: ConsensusFloor = .voting(floor: nil)
+    /// The acceptor's standing (issue #17), in the node's meta table. A new store catches
+    /// up first, as a real node's new file does: a spare's, and one that replaced a wiped
+    /// disk (which relearns once its peers hold strong values). Founders start voting.
+    var consensusFloor: ConsensusFloor = .catchingUp(floor: nil)
     /// Strong keys' Paxos rows (promise, accepted proposal), apart from their `kv` rows.
     private(set) var paxos: [Name: [UInt8]] = [:]
     /// Hint rows by id, as `HintStorage` stores them before acknowledging.

@@ -85,6 +85,9 @@ final class SimulatedNode {
         self.hintLimits = hintLimits
         serving = world.ring
         target = world.ring
+        // The founders' stores stand for a cluster that has long caught up (a new cluster's
+        // catch-up round is the real-process tests' business); a spare's is new.
+        if isFounder { store.consensusFloor = .voting(floor: nil) }
     }
 
     /// Wall-clock milliseconds as this node reads them.
@@ -283,7 +286,6 @@ final class SimulatedNode {
     func wipeDisk() {
         precondition(!isUp, "seed \(world.seed): \(id)'s disk wiped while it runs")
         store = MemoryStore()
-        store.consensusFloor = .catchingUp(floor: nil)
         diskGeneration += 1
         world.wipes.append((node: id, at: world.now))
     }

@@ -10,6 +10,17 @@ extension Simulation {
         Set(plan.operations.joined().filter(\.kind.isStrong).map { CheckInput.KeyName(bucket: $0.bucket, key: $0.key) }).sorted()
     }
 
+    /// Each replica's latest commit of the key as its `kv` row holds it (nil: none, or a
+    /// row that is not a strong record), in preference-list order.
+    static func strongReplicas(of name: CheckInput.KeyName, in world: SimulatedWorld) -> [(node: String, commit: PaxosCommit?)] {
+        let ring = world.settledRing() ?? world.ring
+        let partition = ring.partition(bucket: name.bucket, key: name.key)
+        return ring.preferenceList(partition: partition, n: world.props(for: name.bucket).n).map { id in
+            let record = world.node(id)!.store.readPaxos(partition: partition, bucket: name.bucket, key: name.key).record
+            return (id, record.flatMap { try? StrongRecord.decode($0) })
+        }
+    }
+
     /// Reads each key through node 0 once repair is done, recorded in the history as the
     /// checker's: after the faults every committed value must still be the latest.
     static func finalStrongReads(_ keys: [CheckInput.KeyName], in world: SimulatedWorld) {

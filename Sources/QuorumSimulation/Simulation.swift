@@ -73,11 +73,12 @@ public enum Simulation {
         let healedAt = world.now
         let keys = universe(plan)
         let typedKeys = typedUniverse(plan)
+        let strongKeys = strongUniverse(plan)
         // Give failure detectors time to see healed peers first: a partition that just
         // healed may still make a detector flag a peer down for a moment.
         world.run(until: healedAt + config.settleMilliseconds)
         let converged = world.run(until: healedAt + config.repairWindowMilliseconds, slice: 250) {
-            !(isConverged(world, keys: keys, typedKeys: typedKeys) && world.nodes.allSatisfy { $0.retired || $0.hints.queue.pendingCount == 0 }
+            !(isConverged(world, keys: keys, typedKeys: typedKeys, strongKeys: strongKeys) && world.nodes.allSatisfy { $0.retired || $0.hints.queue.pendingCount == 0 }
                 && Self.believedDown(world).isEmpty)
         }
         var repairMilliseconds = converged ? world.now - healedAt : nil
@@ -91,7 +92,7 @@ public enum Simulation {
             let purgesDone = healedAt + config.antiEntropyLimits.tombstoneGraceMilliseconds + config.purgeSweepMilliseconds
             world.run(until: purgesDone)
             let settled = world.run(until: purgesDone + config.repairWindowMilliseconds, slice: 250) {
-                !(isConverged(world, keys: keys, typedKeys: typedKeys) && world.nodes.allSatisfy { $0.retired || $0.hints.queue.pendingCount == 0 }
+                !(isConverged(world, keys: keys, typedKeys: typedKeys, strongKeys: strongKeys) && world.nodes.allSatisfy { $0.retired || $0.hints.queue.pendingCount == 0 }
                     && Self.believedDown(world).isEmpty)
             }
             if !settled { repairMilliseconds = nil }
@@ -100,6 +101,7 @@ public enum Simulation {
         let believedDown = Self.believedDown(world)
         let replicaStates = Dictionary(uniqueKeysWithValues: keys.map { ($0, replicas(of: $0, in: world)) })
         let typedReplicaStates = Dictionary(uniqueKeysWithValues: typedKeys.map { ($0, typedReplicas(of: $0, in: world)) })
+        let strongReplicaCommits = Dictionary(uniqueKeysWithValues: strongKeys.map { ($0, strongReplicas(of: $0, in: world)) })
 
         // Read every key at r = n through one node.
         var finalStates: [CheckInput.KeyName: KeyState?] = [:]
@@ -116,7 +118,6 @@ public enum Simulation {
             _ = world.run(until: world.now + 10_000, slice: 50) { world.history.entries[entry].completedAt == nil }
         }
         let typedFinalStates = finalTypedReads(typedKeys, in: world)
-        let strongKeys = strongUniverse(plan)
         finalStrongReads(strongKeys, in: world)
         let strongExempt = strongKeysLostToWipes(strongKeys, in: world)
 
@@ -127,7 +128,8 @@ public enum Simulation {
             keys: keys.filter { $0.bucket != SimulatedBuckets.flushed }, finalStates: finalStates, replicaStates: replicaStates,
             nodeCount: config.nodeCount, believedDown: believedDown, disksWiped: !world.wipes.isEmpty,
             clockOffsetMaxMilliseconds: Self.clockOffsetMax(plan), typedKeys: typedKeys, typedFinalStates: typedFinalStates,
-            typedReplicaStates: typedReplicaStates, strongKeys: strongKeys, strongExempt: strongExempt)
+            typedReplicaStates: typedReplicaStates, strongKeys: strongKeys, strongExempt: strongExempt,
+            strongReplicaCommits: strongReplicaCommits)
         return SimulationReport(
             seed: seed, mix: mix, plan: plan, history: world.history, violations: Checker.check(input), events: world.steps,
             virtualMilliseconds: world.now - SimulatedWorld.origin, repairMilliseconds: repairMilliseconds, outstanding: outstanding,
@@ -198,15 +200,21 @@ public enum Simulation {
     /// Every replica of every key agrees (a typed key: the same header and member rows), the
     /// membership has settled, and no live node still holds a copy of a key it does not
     /// replicate (a join's copies are cleared).
-    static func isConverged(_ world: SimulatedWorld, keys: [CheckInput.KeyName], typedKeys: [CheckInput.KeyName]) -> Bool {
+    static func isConverged(
+        _ world: SimulatedWorld, keys: [CheckInput.KeyName], typedKeys: [CheckInput.KeyName], strongKeys: [CheckInput.KeyName]
+    ) -> Bool {
         guard let ring = world.settledRing(), strayCopiesCleared(world, ring: ring) else { return false }
         let plainAgree = keys.allSatisfy { name in
             let states = replicas(of: name, in: world).map(\.state)
             return states.allSatisfy { $0 == states[0] }
         }
-        return plainAgree && typedKeys.allSatisfy { name in
+        let typedAgree = typedKeys.allSatisfy { name in
             let rows = typedReplicas(of: name, in: world).map(\.rows)
             return rows.allSatisfy { $0 == rows[0] }
+        }
+        return plainAgree && typedAgree && strongKeys.allSatisfy { name in
+            let commits = strongReplicas(of: name, in: world).map(\.commit)
+            return commits.allSatisfy { $0 == commits[0] }
         }
     }
 

@@ -182,9 +182,12 @@ final class StrongRequestTests: XCTestCase {
         XCTAssertTrue(catchUp.isCatchingUp, "one member did not answer: no floor yet")
         XCTAssertEqual(catchUp.incompleteRounds, 1)
         world.down = []
+        world.clearLog()
         let asked = world.now
         catchUp.tick()
         world.run()
+        let clockReads = world.sent(from: "n3") { if case .paxosFloor = $0 { true } else { false } }
+        XCTAssertEqual(clockReads.map(\.to), ["n2"], "n1's clock, read before, stays good: only the missing member is asked")
         guard case .voting(let floor?) = world["n3"].consensusFloor else {
             return XCTFail("no member held strong values, so n3 simply votes: \(world["n3"].consensusFloor)")
         }

@@ -100,3 +100,22 @@ final class LinearizabilityCheckTests: XCTestCase {
         XCTAssertTrue(violations[0].message.contains("undecided"), violations[0].message)
     }
 }
+
+/// Check (a) on strong keys: replicas whose latest commits differ after repair are reported.
+final class StrongConvergenceCheckTests: XCTestCase {
+    func testReplicasWhoseCommitsDifferAreReported() {
+        let key = CheckInput.KeyName(bucket: SimulatedBuckets.strong, key: Array("k0".utf8))
+        let old = PaxosCommit(
+            ballot: PaxosBallot(timestamp: HLCTimestamp(physicalMilliseconds: 1, logical: 0), node: "n1"),
+            value: .value(bytes: [1], contentType: "text/plain"))
+        var new = old
+        new.ballot = PaxosBallot(timestamp: HLCTimestamp(physicalMilliseconds: 2, logical: 0), node: "n2")
+        var input = CheckInput(history: History(), mix: .crashes, keys: [], finalStates: [:], replicaStates: [:], nodeCount: 3)
+        input.strongReplicaCommits = [key: [("n0", old), ("n1", old), ("n2", old)]]
+        XCTAssertEqual(ConvergenceCheck.check(input), [])
+        input.strongReplicaCommits = [key: [("n0", old), ("n1", new), ("n2", nil)]]
+        let violations = ConvergenceCheck.check(input)
+        XCTAssertEqual(violations.map(\.check), [.convergence, .convergence])
+        XCTAssertTrue(violations[1].message.contains("n2 holds no commit"), violations[1].message)
+    }
+}

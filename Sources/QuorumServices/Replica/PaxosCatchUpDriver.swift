@@ -33,6 +33,14 @@ public final class PaxosCatchUpDriver {
     private let members: () -> Set<String>?
     private let timeoutMilliseconds: Int
     private var asking = false
+    /// What the rounds gathered so far, for `others`: each answer stays good (a clock read
+    /// after the wipe is past every ballot from before it; a fenced member stays fenced),
+    /// so a tick asks only the members still missing, and a lossy network cannot keep
+    /// catch-up from ever ending. A change of membership starts over.
+    private var others: [String] = []
+    private var clocks: [String: HLCTimestamp] = [:]
+    private var floor: PaxosBallot?
+    private var holdsValues: [String: Bool] = [:]
     /// Rounds that ended without every member's answer (for tests and the log).
     public private(set) var incompleteRounds = 0
     /// While members stay silent, one warning per this many incomplete rounds.
@@ -55,46 +63,60 @@ public final class PaxosCatchUpDriver {
     /// Whether this store still waits to vote.
     public var isCatchingUp: Bool { context.consensusFloor.isCatchingUp }
 
-    /// Runs both rounds, unless the store votes already or a round is still out; adopts
-    /// the floor once every other member answered both.
+    /// Goes on with the rounds, unless the store votes already or a round is still out;
+    /// adopts the floor once every other member answered both.
     public func tick() {
         guard isCatchingUp, !asking, let members = members() else { return }
-        let others = members.subtracting([nodeID]).sorted()
-        guard !others.isEmpty else { return adopt(floor: Self.floor(clocks: [], own: context.clockReading(), nodeID: nodeID), relearning: false) }
-        asking = true
-        ask(others, .paxosFloor) { [self] answers in
-            let clocks = answers.compactMap { answer -> HLCTimestamp? in
-                if case .paxosFloor(let clock) = answer { return clock }
-                return nil
-            }
-            let floor = Self.floor(clocks: clocks, own: context.clockReading(), nodeID: nodeID)
-            ask(others, .paxosFence(floor: floor)) { [self] answers in
-                let held = answers.contains { answer in
-                    if case .paxosFenced(let holds) = answer { return holds }
-                    return true
-                }
-                adopt(floor: floor, relearning: held)
-            }
+        let current = members.subtracting([nodeID]).sorted()
+        if current != others {
+            others = current
+            clocks = [:]
+            floor = nil
+            holdsValues = [:]
+        }
+        if floor == nil { readClocks() } else { fence() }
+    }
+
+    private func readClocks() {
+        ask(others.filter { clocks[$0] == nil }, .paxosFloor) { [self] node, answer in
+            guard case .paxosFloor(let clock) = answer else { return false }
+            clocks[node] = clock
+            return true
+        } then: { [self] in
+            floor = Self.floor(clocks: Array(clocks.values), own: context.clockReading(), nodeID: nodeID)
+            fence()
         }
     }
 
-    /// Sends `request` to every node in `others`; `then` gets their answers only if every one
-    /// answered as it should. Otherwise the round ends (`asking` cleared) and the next tick
-    /// starts over.
-    private func ask(_ others: [String], _ request: PeerRequest, then: @escaping ([PeerResponse]) -> Void) {
-        var answers: [PeerResponse] = []
+    private func fence() {
+        guard let floor else { return }
+        ask(others.filter { holdsValues[$0] == nil }, .paxosFence(floor: floor)) { [self] node, answer in
+            guard case .paxosFenced(let holds) = answer else { return false }
+            holdsValues[node] = holds
+            return true
+        } then: { [self] in
+            adopt(floor: floor, relearning: holdsValues.values.contains(true))
+        }
+    }
+
+    /// Sends `request` to each of `nodes`; `take` keeps an answer (false: not the answer
+    /// asked for). `then` runs once all of them answered; otherwise the round ends and the
+    /// next tick asks the rest.
+    private func ask(
+        _ nodes: [String], _ request: PeerRequest, take: @escaping (String, PeerResponse?) -> Bool,
+        then: @escaping () -> Void
+    ) {
+        guard !nodes.isEmpty else { return then() }
+        asking = true
         var missing: [String] = []
-        var pending = others.count
-        for node in others {
+        var pending = nodes.count
+        for node in nodes {
             replicas.call(node, request, timeoutMilliseconds: timeoutMilliseconds) { [self] response in
-                switch response {
-                case .paxosFloor?, .paxosFenced?: answers.append(response!)
-                default: missing.append(node)
-                }
+                if !take(node, response) { missing.append(node) }
                 pending -= 1
                 guard pending == 0 else { return }
+                asking = false
                 guard missing.isEmpty else {
-                    asking = false
                     incompleteRounds += 1
                     // Ticked with gossip: say it on the first round and then once a minute-ish.
                     guard incompleteRounds % Self.warningEveryRounds == 1 else { return }
@@ -103,7 +125,7 @@ public final class PaxosCatchUpDriver {
                         ["unanswered": missing.sorted().joined(separator: ",")])
                     return
                 }
-                then(answers)
+                then()
             }
         }
     }
