@@ -3,11 +3,23 @@ import XCTest
 
 @_spi(Fuzzing) import QuorumCore
 @_spi(Fuzzing) import QuorumNode
+@_spi(Fuzzing) import QuorumStorage
 
 /// Replays the committed libFuzzer corpora (`FuzzTesting/Corpus/<target>`) through the
 /// check functions the fuzz targets call, so CI keeps every input the fuzzer found
-/// interesting passing without building the fuzz package (docs/fuzzing.md).
+/// interesting passing without building the fuzz package (docs/fuzzing.md). Every target's
+/// corpus is replayed here, in the one test target that links all their check functions.
 final class FuzzCorpusReplayTests: XCTestCase {
+    func testPeerFrameCorpus() throws { try replayFuzzCorpus("FuzzPeerFrame", CoreFuzzChecks.checkPeerFrame) }
+
+    func testGossipCorpus() throws { try replayFuzzCorpus("FuzzGossip", CoreFuzzChecks.checkGossip) }
+
+    func testVersionCodecsCorpus() throws { try replayFuzzCorpus("FuzzVersionCodecs", CoreFuzzChecks.checkVersionCodecs) }
+
+    func testACLFileCorpus() throws { try replayFuzzCorpus("FuzzACLFile", CoreFuzzChecks.checkACLFile) }
+
+    func testStoredRowCorpus() throws { try replayFuzzCorpus("FuzzStoredRow", StorageFuzzChecks.checkStoredRow) }
+
     func testRESPCorpus() throws { try replayFuzzCorpus("FuzzRESP", NodeFuzzChecks.checkRESP) }
 
     func testHTTPCorpus() throws { try replayFuzzCorpus("FuzzHTTP", NodeFuzzChecks.checkHTTP) }
