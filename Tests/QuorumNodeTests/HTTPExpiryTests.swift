@@ -41,6 +41,8 @@ final class HTTPExpiryTests: XCTestCase {
         var plain = version
         plain.expiry = .none
         XCTAssertNil(HTTPResponder.read(ReadResult(siblings: [plain], context: "", replies: 1), nowMilliseconds: 0).header("X-TTL"))
+        let written = HTTPResponder.writeReturningBody(WriteResult(context: "", acks: 2, siblings: [version]), nowMilliseconds: 8_001)
+        XCTAssertEqual(written.header("X-TTL"), "2", "a PUT with returnbody answers like a GET of the key")
     }
 
     func testBucketPropsTakeADefaultTTL() throws {

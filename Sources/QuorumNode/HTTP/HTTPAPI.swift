@@ -110,7 +110,8 @@ public enum HTTPAPI {
                 bucket: bucket, key: key, value: request.body,
                 contentType: contentType ?? HTTPResponder.defaultContentType,
                 context: context(of: request), options: options, conditions: conditions)
-            return returnBody ? HTTPResponder.writeReturningBody(result) : HTTPResponder.write(result)
+            return returnBody
+                ? HTTPResponder.writeReturningBody(result, nowMilliseconds: WallClock.nowMilliseconds()) : HTTPResponder.write(result)
         case .deleteKey(let bucket, let key, let options):
             try HTTPConditionalHeaders.checkDelete(headers: request.headers)
             let result = try await service.delete(bucket: bucket, key: key, context: context(of: request), options: options)

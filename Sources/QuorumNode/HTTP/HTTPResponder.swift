@@ -59,11 +59,11 @@ public enum HTTPResponder {
     }
 
     /// PUT with `returnbody=true`: like a GET of the key after the write (200 with the one
-    /// value, 300 with the siblings), with the new context. 204 when nothing live remains
-    /// (a newer delete won under last-writer-wins).
-    public static func writeReturningBody(_ result: WriteResult) -> HTTPResponse {
+    /// value, 300 with the siblings, `X-TTL` when it expires), with the new context. 204
+    /// when nothing live remains (a newer delete won under last-writer-wins).
+    public static func writeReturningBody(_ result: WriteResult, nowMilliseconds: UInt64? = nil) -> HTTPResponse {
         guard !result.siblings.isEmpty else { return write(result) }
-        return read(ReadResult(siblings: result.siblings, context: result.context, replies: result.acks))
+        return read(ReadResult(siblings: result.siblings, context: result.context, replies: result.acks), nowMilliseconds: nowMilliseconds)
     }
 
     /// `GET /types/{bucket}/{key}`: 200 with the value and its context; 404 when the key
