@@ -6,40 +6,23 @@ import QuorumCore
 /// latest commit (a commit is sent without waiting, so this is anti-entropy's work).
 enum ConvergenceCheck {
     static func check(_ input: CheckInput) -> [CheckViolation] {
-        var violations: [CheckViolation] = []
-        for name in input.replicaStates.keys.sorted() {
-            let replicas = input.replicaStates[name]!
-            guard let first = replicas.first else { continue }
-            for replica in replicas.dropFirst() where replica.state != first.state {
-                violations.append(CheckViolation(
-                    check: .convergence,
-                    message: "\(name.text): \(first.node) holds \(render(first.state)) but \(replica.node) holds \(render(replica.state))"))
-            }
-        }
-        for name in input.typedReplicaStates.keys.sorted() {
-            let replicas = input.typedReplicaStates[name]!
-            guard let first = replicas.first else { continue }
-            for replica in replicas.dropFirst() where replica.rows != first.rows {
-                violations.append(CheckViolation(
-                    check: .convergence,
-                    message: "\(name.text): \(first.node) holds \(render(first.rows)) but \(replica.node) holds \(render(replica.rows))"))
-            }
-        }
-        for name in input.strongReplicaCommits.keys.sorted() {
-            let replicas = input.strongReplicaCommits[name]!
-            guard let first = replicas.first else { continue }
-            for replica in replicas.dropFirst() where replica.commit != first.commit {
-                violations.append(CheckViolation(
-                    check: .convergence,
-                    message: "\(name.text): \(first.node) holds \(render(first.commit)) but \(replica.node) holds \(render(replica.commit))"))
-            }
-        }
-        return violations
+        disagreements(input.replicaStates.mapValues { $0.map { (node: $0.node, held: $0.state) } }, render: render)
+            + disagreements(input.typedReplicaStates.mapValues { $0.map { (node: $0.node, held: $0.rows) } }, render: render)
+            + disagreements(input.strongReplicaCommits.mapValues { $0.map { (node: $0.node, held: $0.commit) } }, render: render)
     }
 
-    static func render(_ commit: PaxosCommit?) -> String {
-        guard let commit else { return "no commit" }
-        return "the commit of ballot \(commit.ballot) (etag \(commit.origin))"
+    /// Each replica that holds something other than the key's first replica, by key.
+    private static func disagreements<Held: Equatable>(
+        _ replicas: [CheckInput.KeyName: [(node: String, held: Held)]], render: (Held) -> String
+    ) -> [CheckViolation] {
+        replicas.keys.sorted().flatMap { name -> [CheckViolation] in
+            guard let first = replicas[name]!.first else { return [] }
+            return replicas[name]!.dropFirst().filter { $0.held != first.held }.map { replica in
+                CheckViolation(
+                    check: .convergence,
+                    message: "\(name.text): \(first.node) holds \(render(first.held)) but \(replica.node) holds \(render(replica.held))")
+            }
+        }
     }
 
     /// A typed key's stored rows as the state they decode to (rows that don't decode say so).
@@ -61,5 +44,10 @@ enum ConvergenceCheck {
 
     static func render(_ state: KeyState?) -> String {
         state.map(History.render) ?? "nothing"
+    }
+
+    static func render(_ commit: PaxosCommit?) -> String {
+        guard let commit else { return "no commit" }
+        return "the commit of ballot \(commit.ballot) (etag \(commit.origin))"
     }
 }
