@@ -178,7 +178,7 @@ public final class Node: Sendable {
                 StorageStatus(
                     keys: (try? store.keyCount()) ?? -1, queuedWrites: store.queuedWrites,
                     committedTransactions: store.committedTransactions, rowCache: store.rowCacheStatistics)
-            }, expiryCounter: expiryCounter)
+            }, expiryCounter: expiryCounter, consensus: consensus)
 
         let clusterDigest = hello.clusterDigest
         peerServer = PeerServer(

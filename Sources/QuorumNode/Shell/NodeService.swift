@@ -28,15 +28,17 @@ final class NodeService: KVService {
     private let startedMilliseconds = WallClock.nowMilliseconds()
     /// Versions the node's replicas found expired and stored stripped.
     private let expiryCounter: ExpiryCounter
+    private let consensus: ConsensusStanding
 
     init(
         nodeID: String, rings: RingView, drivers: LoopLocal<RequestDriver>, requests: NodeRequestContext, router: ReplicaRouter,
         clock: NodeClock, registry: BucketRegistry, peers: PeerDirectory, limits: Limits, logger: Logger,
         sloppyQuorum: Bool, hints: OnLoop<HintDriver>, cluster: OnLoop<ClusterServices>,
         antiEntropy: @escaping @Sendable () async -> AntiEntropyStatus,
-        storageStatus: @escaping @Sendable () -> StorageStatus, expiryCounter: ExpiryCounter
+        storageStatus: @escaping @Sendable () -> StorageStatus, expiryCounter: ExpiryCounter, consensus: ConsensusStanding
     ) {
         self.expiryCounter = expiryCounter
+        self.consensus = consensus
         self.nodeID = nodeID
         self.rings = rings
         self.drivers = drivers
@@ -367,7 +369,8 @@ final class NodeService: KVService {
             uptimeSeconds: Int((WallClock.nowMilliseconds() - startedMilliseconds) / 1000), ring: RingReport(ring: ring),
             peers: health().peers, hintsPending: hintStatus.pending, antiEntropy: await antiEntropy(),
             storage: storage, requestsInFlight: requests.requestsInFlight, repair: requests.counters.snapshot(),
-            hints: hintStatus, members: members, expiry: ExpiryStatus(versionsExpired: expiryCounter.value, versionsHidden: expiryCounter.hiddenValue))
+            hints: hintStatus, members: members, expiry: ExpiryStatus(versionsExpired: expiryCounter.value, versionsHidden: expiryCounter.hiddenValue),
+            consensus: consensus.current.statusName)
     }
 
     // MARK: key listing

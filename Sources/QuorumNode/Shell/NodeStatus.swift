@@ -18,14 +18,19 @@ public struct NodeStatus: Sendable, Equatable, Codable {
     public var members: [MemberReport]
     /// Expiry figures; nil from a node that predates expiry.
     public var expiry: ExpiryStatus?
+    /// Where this node's store stands in strong buckets' consensus (`catching_up`,
+    /// `relearning`, `voting`; docs/operations.md, "Replace a node"); nil from a node that
+    /// predates strong buckets.
+    public var consensus: String?
 
     public init(
         node: String, version: String, uptimeSeconds: Int, ring: RingReport, peers: [PeerHealth], hintsPending: Int,
         antiEntropy: AntiEntropyStatus, storage: StorageStatus, requestsInFlight: Int,
         repair: RepairStatus = RepairStatus(readRepairs: 0, readRepairReplicas: 0),
         hints: HintStatus = HintStatus(pending: 0, pendingBytes: 0, delivered: 0, refused: 0, expired: 0),
-        members: [MemberReport] = [], expiry: ExpiryStatus? = nil
+        members: [MemberReport] = [], expiry: ExpiryStatus? = nil, consensus: String? = nil
     ) {
+        self.consensus = consensus
         self.expiry = expiry
         self.members = members
         self.repair = repair
@@ -42,7 +47,7 @@ public struct NodeStatus: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case node, version, ring, peers, storage, repair, hints, members, expiry
+        case node, version, ring, peers, storage, repair, hints, members, expiry, consensus
         case uptimeSeconds = "uptime_seconds"
         case hintsPending = "hints_pending"
         case antiEntropy = "anti_entropy"

@@ -139,3 +139,14 @@ final class ConsensusStanding: Sendable {
         }
     }
 }
+
+extension ConsensusFloor {
+    /// The standing as `/status` names it.
+    var statusName: String {
+        switch self {
+        case .catchingUp: return "catching_up"
+        case .relearning: return "relearning"
+        case .voting: return "voting"
+        }
+    }
+}
