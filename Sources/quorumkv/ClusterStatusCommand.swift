@@ -82,6 +82,9 @@ struct ClusterStatusCommand: AsyncParsableCommand {
         lines.append(
             "storage: \(status.storage.keys) keys, \(status.storage.queuedWrites) writes queued, "
                 + "\(status.storage.committedTransactions) transactions committed")
+        if let consensus = status.consensus, consensus != "voting" {
+            lines.append("strong consensus: \(consensus.replacingOccurrences(of: "_", with: " ")) (docs/operations.md, Replace a node)")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -57,6 +57,8 @@ final class StrongWipedDiskTests: ClusterTestCase {
         try await eventually("node3 caught up and relearns (the others hold strong values)", seconds: Bounds.catchUpSeconds) {
             try await self.consensus(2) == "relearning"
         }
+        let shown = try await CLIRunner().run(["cluster", "status", "--endpoint", cluster.endpoint(2)])
+        XCTAssertTrue(shown.text.contains("strong consensus: relearning"), shown.description)
 
         // The majority node2 + node3: node2 holds v1 at best, node3 nothing of its own. Were
         // node3 to promise for k, the read would answer v1, an older value than one already
