@@ -23,7 +23,8 @@ final class ObservabilityTests: XCTestCase {
             node: "n1", version: "9.9.9", uptimeSeconds: 61, ring: RingReport(ring: ring), peers: [], hintsPending: 7,
             antiEntropy: antiEntropy, storage: StorageStatus(keys: 100, queuedWrites: 0, committedTransactions: 9, rowCache: rowCache),
             requestsInFlight: 0, repair: RepairStatus(readRepairs: 2, readRepairReplicas: 3),
-            hints: HintStatus(pending: 7, pendingBytes: 700, delivered: 5, refused: 0, expired: 1), members: members)
+            hints: HintStatus(pending: 7, pendingBytes: 700, delivered: 5, refused: 0, expired: 1), members: members,
+            consensus: "relearning")
     }
 
     func testStatusMetricsReportBackgroundWork() {
@@ -34,6 +35,7 @@ final class ObservabilityTests: XCTestCase {
             "quorumkv_anti_entropy_keys_repaired_total 4", "quorumkv_ring_transfers_pending 3", "# TYPE quorumkv_hints_expired_total counter",
             #"quorumkv_build_info{version="9.9.9"} 1"#, "quorumkv_member_phi{member=\"n3\"} 12.5",
             "quorumkv_row_cache_entries 40", "quorumkv_row_cache_entries_max 262144", "quorumkv_row_cache_hits_total 31",
+            #"quorumkv_consensus_standing{standing="relearning"} 1"#, #"quorumkv_consensus_standing{standing="voting"} 0"#,
         ] {
             XCTAssertTrue(text.contains(line + "\n"), "missing \(line) in\n\(text)")
         }

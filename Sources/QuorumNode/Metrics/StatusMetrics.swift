@@ -58,6 +58,13 @@ public enum StatusMetrics {
             "quorumkv_expired_purged_total", "States of expired versions purged from every replica (by the node that checked them).",
             ae.expiredPurged ?? 0)
 
+        if let consensus = status.consensus {
+            text.gauge(
+                "quorumkv_consensus_standing",
+                "1 for this node's standing in strong buckets' consensus (catching_up, relearning, voting), 0 for the others.",
+                ["catching_up", "relearning", "voting"].map { ([("standing", $0)], $0 == consensus ? 1 : 0) })
+        }
+
         text.gauge("quorumkv_storage_keys", "Rows in this node's store, tombstones included.", status.storage.keys)
         text.gauge("quorumkv_storage_queued_writes", "Writes queued for a group commit, being committed, or with their acknowledgement still to start.", status.storage.queuedWrites)
         text.counter("quorumkv_storage_commits_total", "SQLite transactions committed by the writer.", status.storage.committedTransactions)
