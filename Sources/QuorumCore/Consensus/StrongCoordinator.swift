@@ -113,18 +113,9 @@ public struct StrongCoordinator: Sendable {
     public private(set) var rounds = 0
     /// The highest ballot any reply named; the next ballot must be above it.
     public private(set) var highestBallotSeen: PaxosBallot?
-    /// This operation's own proposal while it is unknown whether it was chosen: a reply
-    /// was lost or refused after it was sent. Cleared once a prepare shows its fate.
-    /// Recognised by its origin, which a completion by another proposer keeps, so another
-    /// client's proposal of the same bytes on the same base is never taken for it.
-    private var ownProposal: PaxosProposal?
-    /// The origin of every proposal this operation sent that may still be chosen. All share
-    /// one base: the operation runs afresh only on an unchanged base, or once its instance
-    /// chose another operation's value (then none of them ever can be, and this empties).
-    /// An earlier proposal accepted by a minority that no later prepare saw can still be
-    /// completed by another proposer after this operation proposed again, so its origin
-    /// stays recognisable as this operation's own.
-    private var ownOrigins: Set<PaxosBallot> = []
+    /// This operation's proposals while it is unknown whether one was chosen (a reply was
+    /// lost or refused after one was sent); nil once a prepare showed their fate.
+    private var own: OwnProposals?
     /// Replicas that answered this round's prepare `notReady`: a replica relearning after
     /// it lost strong data does not yet promise for the key, and a read that finishes in one
     /// round teaches it the current value (`teach`).
@@ -163,7 +154,7 @@ public struct StrongCoordinator: Sendable {
 
     public var isDone: Bool { phase == .done }
 
-    private var mayHaveApplied: Bool { !ownOrigins.isEmpty }
+    private var mayHaveApplied: Bool { own != nil }
 
     /// Starts a prepare round under a ballot made of `timestamp` and this node: the first
     /// one, and again after each `.retry`.
@@ -284,32 +275,36 @@ public struct StrongCoordinator: Sendable {
         }
         if let found = inFlight, let latest, found.ballot <= latest.ballot { inFlight = nil }
 
-        if let own = ownProposal {
+        if let mine = own {
             // Did a proposal of this operation get chosen? Identified by its origin, which
-            // a completion by another proposer keeps.
-            if let found = inFlight, ownOrigins.contains(found.origin) {
+            // a completion by another proposer keeps. Checked on every round while one may
+            // be, not only right after proposing: a round that completes another operation's
+            // proposal first can be followed by one of ours being completed by a third.
+            if let found = inFlight, mine.origins.contains(found.origin) {
                 return propose(found.completed(under: ballot), quorum, .completingOwn)
             }
-            if let latest, ownOrigins.contains(latest.origin) {
+            if let latest, mine.origins.contains(latest.origin) {
                 return finish(.succeeded(value: latest.value.isTombstone ? nil : latest.value, etag: StrongETag.of(latest)))
             }
-            if let latest, latest.basedOn == own.basedOn {
+            if let latest, let basedOn = latest.basedOn, mine.origins.contains(basedOn) {
+                // Chosen, and another operation's value since built on it.
+                let value = operation.newValue.flatMap { $0.isTombstone ? nil : $0 }
+                return finish(.succeeded(value: value, etag: StrongETag(ballot: basedOn)))
+            }
+            if let latest, latest.basedOn == mine.base {
                 // Its instance chose another operation's value, so none of this operation's
                 // proposals was or ever will be chosen (one value per instance); it runs
                 // afresh on the new commit.
-                ownProposal = nil
-                ownOrigins = []
-            } else if latest?.origin == own.basedOn {
-                // Same base and no proposal of ours in sight: none was chosen yet. The
-                // operation proposes again on the same base (its condition reads the same),
-                // which, once chosen, fences off the earlier ones; until then they stay its own.
-                ownProposal = nil
-            } else {
-                // The key moved on past the proposal's instance: it may have been chosen and
-                // then replaced. Running the operation again could apply it twice, so the
-                // client is told it may have applied.
+                own = nil
+            } else if latest?.origin != mine.base {
+                // The key moved on past the proposals' instance: one may have been chosen
+                // and then replaced. Running the operation again could apply it twice, so
+                // the client is told it may have applied.
                 return finish(.timedOut(mayHaveApplied: true))
             }
+            // Otherwise the same base and none of ours in sight: none was chosen yet. The
+            // operation goes on (completing another's proposal first, or proposing again on
+            // the same base, whose condition reads the same); the earlier ones stay its own.
         }
 
         if let found = inFlight {
@@ -342,8 +337,8 @@ public struct StrongCoordinator: Sendable {
 
     private mutating func propose(_ proposal: PaxosProposal, _ prepareQuorum: JointQuorum, _ purpose: Purpose) -> [Action] {
         if purpose == .own {
-            ownProposal = proposal
-            ownOrigins.insert(proposal.origin)
+            precondition(own.map { $0.base == proposal.basedOn } ?? true, "an operation proposes on one base at a time")
+            own = OwnProposals(base: proposal.basedOn, origins: (own?.origins ?? []).union([proposal.origin]))
         }
         rounds += 1
         let quorum = JointQuorum(sets: sets)
@@ -356,8 +351,7 @@ public struct StrongCoordinator: Sendable {
         let send = Action.commit(commit, nodes: nodes)
         switch purpose {
         case .own, .completingOwn:
-            ownProposal = nil
-            ownOrigins = []
+            own = nil
             let value = proposal.value.isTombstone ? nil : proposal.value
             return [send] + finish(.succeeded(value: value, etag: StrongETag.of(commit)))
         case .completingOther:
@@ -383,6 +377,16 @@ public struct StrongCoordinator: Sendable {
         phase = .done
         return [.finish(outcome)]
     }
+}
+
+/// The proposals of one operation that may still be chosen. They share one base (the origin
+/// of the commit they build on; nil: the key had none): the operation proposes again only
+/// on an unchanged base, and forgets them once its instance chose another operation's
+/// value (then none of them ever can be). Recognised by origin, never by bytes, so another
+/// client's proposal of the same bytes on the same base is never taken for one of them.
+private struct OwnProposals: Sendable, Equatable {
+    var base: PaxosBallot?
+    var origins: Set<PaxosBallot>
 }
 
 /// Deliberate proposer bugs the simulator turns on to prove its checker catches them.

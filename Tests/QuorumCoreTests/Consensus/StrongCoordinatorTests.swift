@@ -253,13 +253,62 @@ final class StrongCoordinatorTests: XCTestCase {
             .succeeded(value: text("other"), etag: StrongETag(ballot: ballot(21, "n3"))))
         XCTAssertEqual(c.deadlinePassed(), [.finish(.timedOut(mayHaveApplied: true))])
 
-        var again = coordinator(.write(text("mine")))
-        _ = again.start(at: stamp(10))
-        for node in nodes { _ = again.receive(.promised(inFlight: nil, committed: nil), from: node, ballot: b1) }
-        _ = again.receiveAccepted(from: "n1", ballot: b1)
-        XCTAssertTrue(again.receiveRejection(from: "n2", ballot: b1, promised: ballot(21, "n3")).retried)
-        let retried = drive(&again, on: &cluster, startingWith: again.start(at: stamp(30)))
-        XCTAssertEqual(retried.outcome, .timedOut(mayHaveApplied: true))
+        // The same operation retrying sees the commit built on its value: it was chosen.
+        func retrying(at ms: UInt64) -> StrongCoordinator.Outcome? {
+            var again = coordinator(.write(text("mine")))
+            _ = again.start(at: stamp(10))
+            for node in nodes { _ = again.receive(.promised(inFlight: nil, committed: nil), from: node, ballot: b1) }
+            _ = again.receiveAccepted(from: "n1", ballot: b1)
+            XCTAssertTrue(again.receiveRejection(from: "n2", ballot: b1, promised: ballot(21, "n3")).retried)
+            return drive(&again, on: &cluster, startingWith: again.start(at: stamp(ms))).outcome
+        }
+        XCTAssertEqual(retrying(at: 30), .succeeded(value: text("mine"), etag: StrongETag(ballot: b1)))
+        // Once the key moved on further, it can't tell: it may have applied.
+        write(text("third"), at: 40, on: &cluster)
+        XCTAssertEqual(retrying(at: 50), .timedOut(mayHaveApplied: true))
+    }
+
+    /// Seed 957 of the simulator (crashes, six strong clients on one key): an operation whose
+    /// proposal was interrupted completed another operation's proposal first, and a third
+    /// proposer then completed its own proposal. The rounds after the completion must still
+    /// recognise it, or the operation answers "condition failed" with its own value.
+    func testAnOwnProposalCompletedByAnotherAfterThisOneCompletedAThirdIsStillRecognised() {
+        var cluster = PaxosCluster(nodes)
+        let base = write(text("base"), at: 1, on: &cluster)!
+        var c = coordinator(.compareAndSet(.ifMatch(base), text("mine")))
+        let b1 = ballot(10, "n1")
+        _ = c.start(at: stamp(10))
+        var pending: [StrongCoordinator.Action] = []
+        for node in nodes { pending += c.receive(cluster.deliver(.prepare(b1), to: node), from: node, ballot: b1) }
+        guard case .propose(let mine, _) = pending.first else { return XCTFail("\(pending)") }
+        XCTAssertEqual(c.receive(cluster.deliver(.propose(mine), to: "n1"), from: "n1", ballot: b1), [])
+        XCTAssertTrue(c.receiveRejection(from: "n2", ballot: b1, promised: ballot(11, "n3")).retried)
+        // Another operation's proposal on the same base, accepted by n2 only, above ours.
+        let theirs = PaxosProposal(ballot: ballot(12, "n3"), value: text("theirs"), basedOn: base.ballot)
+        _ = cluster.deliver(.prepare(theirs.ballot), to: "n2")
+        _ = cluster.deliver(.propose(theirs), to: "n2")
+        // The retry's prepare meets n1 (ours) and n2 (theirs, higher): it completes theirs
+        // under its ballot, but that round fails.
+        let b2 = ballot(20, "n1")
+        XCTAssertEqual(c.start(at: stamp(20)), [.prepare(ballot: b2, nodes: nodes)])
+        pending = []
+        for node in ["n1", "n2"] { pending += c.receive(cluster.deliver(.prepare(b2), to: node), from: node, ballot: b2) }
+        guard case .propose(let completion, _) = pending.first, completion.origin == theirs.origin else {
+            return XCTFail("\(pending)")
+        }
+        XCTAssertTrue(c.receiveRejection(from: "n1", ballot: b2, promised: ballot(25, "n3")).retried)
+        // A third proposer meets n1 and n3 and completes ours; it is chosen.
+        var third = coordinator(.read, node: "n3")
+        _ = third.start(at: stamp(25))
+        let b3 = ballot(25, "n3")
+        var thirds: [StrongCoordinator.Action] = []
+        for node in ["n1", "n3"] { thirds += third.receive(cluster.deliver(.prepare(b3), to: node), from: node, ballot: b3) }
+        guard case .propose(let ours, _) = thirds.first, ours.origin == mine.origin else { return XCTFail("\(thirds)") }
+        for node in ["n1", "n3"] { _ = third.receive(cluster.deliver(.propose(ours), to: node), from: node, ballot: b3) }
+        for node in nodes { _ = cluster.deliver(.commit(PaxosCommit(chosen: ours)), to: node) }
+
+        let retried = drive(&c, on: &cluster, startingWith: c.start(at: stamp(30)))
+        XCTAssertEqual(retried.outcome, .succeeded(value: text("mine"), etag: StrongETag(ballot: b1)))
     }
 
     func testCompareAndSetConditions() {
