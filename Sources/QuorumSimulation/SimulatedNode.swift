@@ -128,7 +128,7 @@ final class SimulatedNode {
         catchUp = PaxosCatchUpDriver(
             nodeID: id, replicas: SimulatedReplicaCaller(node: self), context: SimulatedReplicaContext(node: self),
             members: { [unowned self] in Set(serving.members).union(target.members) },
-            timeoutMilliseconds: limits.requestTimeoutMillisecondsDefault, faults: faults)
+            timeoutMilliseconds: limits.requestTimeoutMillisecondsDefault)
         diskFreeAt = world.now
     }
 

@@ -61,10 +61,6 @@ public enum InjectedBug: String, Sendable, CaseIterable, Equatable {
     /// A Paxos proposer treats a value as chosen once a single acceptor accepted it, fewer
     /// than a majority.
     case proposerLearnsFromMinority
-    /// Paxos catch-up after a wiped disk keeps the lost promises (the floor) but never
-    /// relearns: the store votes on every key at once, so a value chosen by a bare majority
-    /// that included it can be hidden by its empty state (the gap issue #17 first shipped with).
-    case catchUpSkipsRelearning
 
     /// Every bug `--bug` can switch on, in declaration order: all cases but `none`, so a
     /// new case shows up in `--list-bugs` and `--help` without editing either.

@@ -32,7 +32,6 @@ public final class PaxosCatchUpDriver {
     private let context: any ReplicaContext
     private let members: () -> Set<String>?
     private let timeoutMilliseconds: Int
-    private let faults: FaultPoints
     private var asking = false
     /// What the rounds gathered so far, for `others`: each answer stays good (a clock read
     /// after the wipe is past every ballot from before it; a fenced member stays fenced),
@@ -52,9 +51,8 @@ public final class PaxosCatchUpDriver {
     ///   would skip the members it has not heard of).
     public init(
         nodeID: String, replicas: any ReplicaCaller, context: any ReplicaContext, members: @escaping () -> Set<String>?,
-        timeoutMilliseconds: Int, faults: FaultPoints = .inert
+        timeoutMilliseconds: Int
     ) {
-        self.faults = faults
         self.nodeID = nodeID
         self.replicas = replicas
         self.context = context
@@ -97,8 +95,7 @@ public final class PaxosCatchUpDriver {
             holdsValues[node] = holds
             return true
         } then: { [self] in
-            let held = holdsValues.values.contains(true)
-            adopt(floor: floor, relearning: held && !faults.has(.catchUpSkipsRelearning))
+            adopt(floor: floor, relearning: holdsValues.values.contains(true))
         }
     }
 
