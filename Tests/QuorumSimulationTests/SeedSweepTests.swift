@@ -27,6 +27,17 @@ final class SeedSweepTests: XCTestCase {
         assertSeedsPass(401...500, config: config(faults: .clocks, truncatingClients: 1, typedClients: 1, strongClients: 2))
     }
 
+    /// One strong key under heavy contention: six strong clients of 48 operations on one key,
+    /// with crashes. Interleavings of interrupted, completed and re-completed proposals that
+    /// two clients rarely produce (it found a proposer forgetting its own proposal, about
+    /// once in 300 seeds; `StrongCoordinatorTests` keeps that interleaving).
+    func testContendedStrongKeyRunsPassEveryCheck() {
+        var settings = config(faults: .crashes, strongClients: 6)
+        settings.strongKeys = 1
+        settings.operationsPerClient = 48
+        assertSeedsPass(601...660, config: settings)
+    }
+
     /// Chaos draws every kind of fault, so its runs must have met each of them.
     func testChaosRunsPassEveryCheckAndMeetEveryKindOfEvent() {
         let sweep = SeedSweep(first: 501, config: config(faults: .chaos, truncatingClients: 1, typedClients: 1, strongClients: 2))
