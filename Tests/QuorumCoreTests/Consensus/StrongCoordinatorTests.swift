@@ -26,6 +26,25 @@ final class StrongCoordinatorTests: XCTestCase {
         return etag
     }
 
+    /// Starts `c` at `ms`, delivers its prepare to `targets` (every node by default), and
+    /// returns the proposal it then makes (failing the test when it makes none).
+    private func proposal(
+        of c: inout StrongCoordinator, at ms: UInt64, on cluster: inout PaxosCluster, to targets: [String]? = nil,
+        line: UInt = #line
+    ) -> PaxosProposal? {
+        let ballot = PaxosBallot(timestamp: stamp(ms), node: c.node)
+        XCTAssertEqual(c.start(at: stamp(ms)), [.prepare(ballot: ballot, nodes: nodes)], line: line)
+        var pending: [StrongCoordinator.Action] = []
+        for node in targets ?? nodes {
+            pending += c.receive(cluster.deliver(.prepare(ballot), to: node), from: node, ballot: ballot)
+        }
+        guard case .propose(let proposal, _) = pending.first else {
+            XCTFail("no proposal: \(pending)", line: line)
+            return nil
+        }
+        return proposal
+    }
+
     func testWriteTakesTwoRoundsAndCommitsEverywhere() {
         var cluster = PaxosCluster(nodes)
         var writer = coordinator(.write(text("v1")))
@@ -201,10 +220,7 @@ final class StrongCoordinatorTests: XCTestCase {
         var cluster = PaxosCluster(nodes)
         var c = coordinator(.compareAndSet(.ifAbsent, text("once")))
         let b1 = ballot(10, "n1")
-        _ = c.start(at: stamp(10))
-        var pending: [StrongCoordinator.Action] = []
-        for node in nodes { pending += c.receive(cluster.deliver(.prepare(b1), to: node), from: node, ballot: b1) }
-        guard case .propose(let own, _) = pending.first else { return XCTFail("\(pending)") }
+        guard let own = proposal(of: &c, at: 10, on: &cluster) else { return }
         XCTAssertEqual(c.receive(cluster.deliver(.propose(own), to: "n1"), from: "n1", ballot: b1), [])
         _ = cluster.deliver(.prepare(ballot(12, "n3")), to: "n2")
         XCTAssertTrue(c.receive(cluster.deliver(.propose(own), to: "n2"), from: "n2", ballot: b1).retried)
@@ -217,10 +233,7 @@ final class StrongCoordinatorTests: XCTestCase {
         var cluster = PaxosCluster(nodes)
         var c = coordinator(.compareAndSet(.ifAbsent, text("once")))
         let b1 = ballot(10, "n1")
-        _ = c.start(at: stamp(10))
-        var pending: [StrongCoordinator.Action] = []
-        for node in nodes { pending += c.receive(cluster.deliver(.prepare(b1), to: node), from: node, ballot: b1) }
-        guard case .propose(let own, _) = pending.first else { return XCTFail("\(pending)") }
+        guard let own = proposal(of: &c, at: 10, on: &cluster) else { return }
         XCTAssertEqual(c.receive(cluster.deliver(.propose(own), to: "n1"), from: "n1", ballot: b1), [])
         _ = cluster.deliver(.prepare(ballot(12, "n3")), to: "n2")
         XCTAssertTrue(c.receive(cluster.deliver(.propose(own), to: "n2"), from: "n2", ballot: b1).retried)
@@ -239,10 +252,7 @@ final class StrongCoordinatorTests: XCTestCase {
         var cluster = PaxosCluster(nodes)
         var c = coordinator(.write(text("mine")))
         let b1 = ballot(10, "n1")
-        _ = c.start(at: stamp(10))
-        var pending: [StrongCoordinator.Action] = []
-        for node in nodes { pending += c.receive(cluster.deliver(.prepare(b1), to: node), from: node, ballot: b1) }
-        guard case .propose(let own, _) = pending.first else { return XCTFail("\(pending)") }
+        guard let own = proposal(of: &c, at: 10, on: &cluster) else { return }
         XCTAssertEqual(c.receive(cluster.deliver(.propose(own), to: "n1"), from: "n1", ballot: b1), [])
         XCTAssertEqual(c.receiveFailure(from: "n2", ballot: b1), [])
         // Others complete it and write again on top before the retry's prepare.
@@ -277,10 +287,7 @@ final class StrongCoordinatorTests: XCTestCase {
         let base = write(text("base"), at: 1, on: &cluster)!
         var c = coordinator(.compareAndSet(.ifMatch(base), text("mine")))
         let b1 = ballot(10, "n1")
-        _ = c.start(at: stamp(10))
-        var pending: [StrongCoordinator.Action] = []
-        for node in nodes { pending += c.receive(cluster.deliver(.prepare(b1), to: node), from: node, ballot: b1) }
-        guard case .propose(let mine, _) = pending.first else { return XCTFail("\(pending)") }
+        guard let mine = proposal(of: &c, at: 10, on: &cluster) else { return }
         XCTAssertEqual(c.receive(cluster.deliver(.propose(mine), to: "n1"), from: "n1", ballot: b1), [])
         XCTAssertTrue(c.receiveRejection(from: "n2", ballot: b1, promised: ballot(11, "n3")).retried)
         // Another operation's proposal on the same base, accepted by n2 only, above ours.
@@ -290,12 +297,8 @@ final class StrongCoordinatorTests: XCTestCase {
         // The retry's prepare meets n1 (ours) and n2 (theirs, higher): it completes theirs
         // under its ballot, but that round fails.
         let b2 = ballot(20, "n1")
-        XCTAssertEqual(c.start(at: stamp(20)), [.prepare(ballot: b2, nodes: nodes)])
-        pending = []
-        for node in ["n1", "n2"] { pending += c.receive(cluster.deliver(.prepare(b2), to: node), from: node, ballot: b2) }
-        guard case .propose(let completion, _) = pending.first, completion.origin == theirs.origin else {
-            return XCTFail("\(pending)")
-        }
+        guard let completion = proposal(of: &c, at: 20, on: &cluster, to: ["n1", "n2"]) else { return }
+        XCTAssertEqual(completion.origin, theirs.origin, "it completes theirs first")
         XCTAssertTrue(c.receiveRejection(from: "n1", ballot: b2, promised: ballot(25, "n3")).retried)
         // A third proposer meets n1 and n3 and completes ours; it is chosen.
         var third = coordinator(.read, node: "n3")
@@ -552,20 +555,14 @@ extension StrongCoordinatorTests {
         var cluster = PaxosCluster(nodes)
         var c = coordinator(.compareAndSet(.ifAbsent, text("mine")))
         let b1 = ballot(10, "n1")
-        _ = c.start(at: stamp(10))
-        var pending: [StrongCoordinator.Action] = []
-        for node in nodes { pending += c.receive(cluster.deliver(.prepare(b1), to: node), from: node, ballot: b1) }
-        guard case .propose(let first, _) = pending.first else { return XCTFail("\(pending)") }
+        guard let first = proposal(of: &c, at: 10, on: &cluster) else { return }
         // n3 accepts the first proposal; n1 and n2 have promised higher meanwhile.
         _ = cluster.deliver(.propose(first), to: "n3")
         for node in ["n1", "n2"] { _ = cluster.deliver(.prepare(ballot(11, "n2")), to: node) }
         XCTAssertTrue(c.receive(cluster.deliver(.propose(first), to: "n1"), from: "n1", ballot: b1).retried)
         // The retry's majority (n1, n2) shows nothing: it proposes again under b2.
         let b2 = ballot(12, "n1")
-        _ = c.start(at: stamp(12))
-        pending = []
-        for node in ["n1", "n2"] { pending += c.receive(cluster.deliver(.prepare(b2), to: node), from: node, ballot: b2) }
-        guard case .propose(let second, _) = pending.first else { return XCTFail("\(pending)") }
+        guard let second = proposal(of: &c, at: 12, on: &cluster, to: ["n1", "n2"]) else { return }
         XCTAssertNotEqual(second.origin, first.origin)
         // Another proposer's majority (n2, n3) finds the first proposal in flight and completes it.
         var other = coordinator(.read, node: "n2")
