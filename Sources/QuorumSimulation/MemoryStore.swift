@@ -142,10 +142,7 @@ struct MemoryStore {
 
     /// Whether any strong key holds a vote or a commit here (bare promises aside).
     func holdsStrongValues() -> Bool {
-        paxos.keys.contains { name in
-            guard let state = try? StoredPaxos(paxos: paxos[name], record: rows[name]?.blob).acceptorState() else { return true }
-            return state.accepted != nil || state.committed != nil
-        }
+        paxos.keys.contains { StoredPaxos(paxos: paxos[$0], record: rows[$0]?.blob).holdsValue }
     }
 
     /// Commits a strong key's rows together; returns the record's digests before and after

@@ -77,10 +77,11 @@ public enum Simulation {
         // Give failure detectors time to see healed peers first: a partition that just
         // healed may still make a detector flag a peer down for a moment.
         world.run(until: healedAt + config.settleMilliseconds)
-        let converged = world.run(until: healedAt + config.repairWindowMilliseconds, slice: 250) {
-            !(isConverged(world, keys: keys, typedKeys: typedKeys, strongKeys: strongKeys) && world.nodes.allSatisfy { $0.retired || $0.hints.queue.pendingCount == 0 }
-                && Self.believedDown(world).isEmpty)
+        let repaired = {
+            isConverged(world, keys: keys, typedKeys: typedKeys, strongKeys: strongKeys)
+                && world.nodes.allSatisfy { $0.retired || $0.hints.queue.pendingCount == 0 } && Self.believedDown(world).isEmpty
         }
+        let converged = world.run(until: healedAt + config.repairWindowMilliseconds, slice: 250) { !repaired() }
         var repairMilliseconds = converged ? world.now - healedAt : nil
         if config.purgesTombstones
             && plan.operations.joined().contains(where: {
@@ -91,10 +92,7 @@ public enum Simulation {
             // so purges happen, then let repair settle again.
             let purgesDone = healedAt + config.antiEntropyLimits.tombstoneGraceMilliseconds + config.purgeSweepMilliseconds
             world.run(until: purgesDone)
-            let settled = world.run(until: purgesDone + config.repairWindowMilliseconds, slice: 250) {
-                !(isConverged(world, keys: keys, typedKeys: typedKeys, strongKeys: strongKeys) && world.nodes.allSatisfy { $0.retired || $0.hints.queue.pendingCount == 0 }
-                    && Self.believedDown(world).isEmpty)
-            }
+            let settled = world.run(until: purgesDone + config.repairWindowMilliseconds, slice: 250) { !repaired() }
             if !settled { repairMilliseconds = nil }
         }
         let outstanding = converged ? [] : Self.outstanding(world)
@@ -197,26 +195,19 @@ public enum Simulation {
         }
     }
 
-    /// Every replica of every key agrees (a typed key: the same header and member rows), the
-    /// membership has settled, and no live node still holds a copy of a key it does not
-    /// replicate (a join's copies are cleared).
+    /// Every replica of every key agrees (a typed key: the same header and member rows; a
+    /// strong key: the same latest commit), the membership has settled, and no live node
+    /// still holds a copy of a key it does not replicate (a join's copies are cleared).
     static func isConverged(
         _ world: SimulatedWorld, keys: [CheckInput.KeyName], typedKeys: [CheckInput.KeyName], strongKeys: [CheckInput.KeyName]
     ) -> Bool {
         guard let ring = world.settledRing(), strayCopiesCleared(world, ring: ring) else { return false }
-        let plainAgree = keys.allSatisfy { name in
-            let states = replicas(of: name, in: world).map(\.state)
-            return states.allSatisfy { $0 == states[0] }
-        }
-        let typedAgree = typedKeys.allSatisfy { name in
-            let rows = typedReplicas(of: name, in: world).map(\.rows)
-            return rows.allSatisfy { $0 == rows[0] }
-        }
-        return plainAgree && typedAgree && strongKeys.allSatisfy { name in
-            let commits = strongReplicas(of: name, in: world).map(\.commit)
-            return commits.allSatisfy { $0 == commits[0] }
-        }
+        return keys.allSatisfy { agree(replicas(of: $0, in: world).map(\.state)) }
+            && typedKeys.allSatisfy { agree(typedReplicas(of: $0, in: world).map(\.rows)) }
+            && strongKeys.allSatisfy { agree(strongReplicas(of: $0, in: world).map(\.commit)) }
     }
+
+    private static func agree<Held: Equatable>(_ held: [Held]) -> Bool { held.allSatisfy { $0 == held[0] } }
 
     static func strayCopiesCleared(_ world: SimulatedWorld, ring: Ring) -> Bool {
         world.nodes.filter { $0.isUp && !$0.retired }.allSatisfy { node in

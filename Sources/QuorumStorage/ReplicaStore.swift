@@ -288,8 +288,7 @@ public final class ReplicaStore: Sendable {
                         bytes.isEmpty ? nil : try StoredBlob.decode(bytes, blobBytesMax: options.blobBytesMax)
                     }
                 }
-                let state = try StoredPaxos(paxos: blobs[0], record: blobs[1]).acceptorState()
-                if state.accepted != nil || state.committed != nil { return true }
+                if StoredPaxos(paxos: blobs[0], record: blobs[1]).holdsValue { return true }
             }
             return false
         }

@@ -337,10 +337,7 @@ final class FakeStorage: ReplicaStorage, MerkleIndex {
     }
 
     func holdsStrongValues(completion: @escaping (Result<Bool, StorageFailure>) -> Void) {
-        completion(.success(node.paxos.keys.contains { name in
-            let state = try? StoredPaxos(paxos: node.paxos[name], record: node.blob(name)).acceptorState()
-            return state.map { $0.accepted != nil || $0.committed != nil } ?? true
-        }))
+        completion(.success(node.paxos.keys.contains { StoredPaxos(paxos: node.paxos[$0], record: node.blob($0)).holdsValue }))
     }
 
     /// Commits a millisecond later, in order with every other write, both rows together.

@@ -58,6 +58,14 @@ public struct StoredPaxos: Sendable, Equatable {
         return state
     }
 
+    /// Whether the rows hold a value of the key: a vote (an accepted proposal) or a commit,
+    /// not a bare promise. What a catch-up fence asks a store about (`.paxosFence`); rows
+    /// that don't decode count as holding one (the safe answer).
+    public var holdsValue: Bool {
+        guard let state = try? acceptorState() else { return true }
+        return state.accepted != nil || state.committed != nil
+    }
+
     /// The two rows of `state`. The Paxos row is nil when it holds nothing worth a row.
     public init(_ state: AcceptorState) {
         var votes = state

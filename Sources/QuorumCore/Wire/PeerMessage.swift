@@ -60,9 +60,9 @@ public enum PeerRequest: Sendable, Equatable {
     case paxosFloor
     /// The second step of that catch-up: never promise or accept below `floor` from now on
     /// (durably), then say whether this store holds a vote or a commit of any strong key
-    /// (bare promises aside: they carry no value). Raising
-    /// the floor first means no vote the catching-up replica lost can still be joined by a
-    /// late acceptance here after the answer. Answered `.paxosFenced`.
+    /// (bare promises aside: they carry no value). Raising the floor first means no vote the
+    /// catching-up replica lost can still be joined by a late acceptance here after the
+    /// answer. Answered `.paxosFenced`.
     case paxosFence(floor: PaxosBallot)
     /// Read a strong key's latest commit (its `kv` row) without touching its promise:
     /// anti-entropy and stray-copy clearing compare replicas' commits with it. Answered

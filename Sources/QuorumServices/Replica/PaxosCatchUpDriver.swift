@@ -15,9 +15,9 @@ import QuorumCore
 /// of that majority only, so a promise from this node's empty state could hide it. The
 /// second round fences every other member at the floor (durably, none accepts below it
 /// from then on, so none can still join a lost vote of this node) and asks whether it
-/// holds a vote or a commit of any strong key (a bare promise carries no value). If one does, this node relearns: it promises for a key only
-/// once it voted or learned there at or above the floor (a prepare of such a key counts a
-/// majority of the other replicas). If none does, no value was ever chosen with this
+/// holds a vote or a commit of any strong key (a bare promise carries no value). If one
+/// does, this node relearns: it promises for a key only once it voted or learned there at
+/// or above the floor (a prepare of such a key counts a majority of the other replicas). If none does, no value was ever chosen with this
 /// node's vote, or a majority of some key's replicas lost theirs, which no protocol
 /// recovers; a new cluster is the common case, and every store in it simply votes.
 ///

@@ -60,9 +60,9 @@ public protocol ReplicaContext: ServiceLog {
 ///
 /// The floor keeps its lost promises, not its lost votes: a value chosen by a bare
 /// majority that included it lives on the rest of that majority only. So when any other
-/// member held strong values (votes or commits) at catch-up, the store relearns: it promises for a key only
-/// once it voted or learned there at or above the floor. In a new cluster nobody held any,
-/// and it simply votes.
+/// member held strong values (votes or commits) at catch-up, the store relearns: it
+/// promises for a key only once it voted or learned there at or above the floor. In a new
+/// cluster nobody held any, and it simply votes.
 public enum ConsensusFloor: Sendable, Equatable {
     /// Votes, and never below `floor` when there is one.
     case voting(floor: PaxosBallot?)
