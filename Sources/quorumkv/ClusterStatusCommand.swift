@@ -8,7 +8,9 @@ struct ClusterStatusCommand: AsyncParsableCommand {
         abstract: "Show how a node sees the cluster: members up or down, partitions, hints, repairs.",
         discussion: """
             Each node judges its peers from heartbeats (phi accrual; down at phi 8), so two
-            nodes may briefly disagree. Ask several with --endpoint to compare.
+            nodes may briefly disagree. Ask several with --endpoint to compare. A node whose
+            store is still catching up or relearning in strong buckets' consensus says so
+            on a last line.
 
             Examples:
               quorumkv cluster status
