@@ -8,9 +8,10 @@ struct ClusterStatusCommand: AsyncParsableCommand {
         abstract: "Show how a node sees the cluster: members up or down, partitions, hints, repairs.",
         discussion: """
             Each node judges its peers from heartbeats (phi accrual; down at phi 8), so two
-            nodes may briefly disagree. Ask several with --endpoint to compare. A node whose
-            store is still catching up or relearning in strong buckets' consensus says so
-            on a last line.
+            nodes may briefly disagree. Ask several with --endpoint to compare.
+
+            A node whose store still catches up or relearns in strong buckets' consensus
+            says so on a last line (docs/operations.md, Replace a node).
 
             Examples:
               quorumkv cluster status
