@@ -82,26 +82,6 @@ public struct Acceptor: Sendable {
         if !state.isCatchingUp, next.promised.map({ commit.ballot > $0 }) ?? true { next.promised = commit.ballot }
         return (.committed, next)
     }
-
-    /// Ends catch-up: the replica votes again, promising at least `promisedAtLeast`.
-    ///
-    /// What the floor must be is the services layer's decision and the crux of safety
-    /// after a wipe: at least every ballot this replica could have promised before it lost
-    /// its disk. Taking the highest promise of a majority of the other replicas is enough
-    /// only once every prepare sent before the wipe has reached them or expired (their
-    /// request deadlines have passed); see the report of issue #17.
-    public func finishCatchUp(state: AcceptorState, promisedAtLeast floor: PaxosBallot?) -> AcceptorState {
-        var next = state
-        next.isCatchingUp = false
-        if let floor, next.promised.map({ floor > $0 }) ?? true { next.promised = floor }
-        if let committed = next.committed, next.promised.map({ committed.ballot > $0 }) ?? true {
-            next.promised = committed.ballot
-        }
-        if let accepted = next.accepted, next.promised.map({ accepted.ballot > $0 }) ?? true {
-            next.promised = accepted.ballot
-        }
-        return next
-    }
 }
 
 /// Deliberate acceptor bugs the simulator turns on to prove its checker catches them.

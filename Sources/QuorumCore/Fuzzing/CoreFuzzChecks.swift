@@ -209,7 +209,9 @@
         _ = acceptor.receivePrepare(ballot: ballot, state: state)
         _ = acceptor.receivePropose(proposal: PaxosProposal(ballot: ballot, value: .tombstone, basedOn: nil), state: state)
         _ = acceptor.receiveCommit(commit: PaxosCommit(ballot: ballot, value: .tombstone), state: state)
-        _ = acceptor.finishCatchUp(state: state, promisedAtLeast: ballot)
+        var relearning = state
+        relearning.relearningFloor = ballot
+        _ = acceptor.receivePrepare(ballot: ballot, state: relearning)
     }
 
     /// A strong key's `kv` row: it survives encode and decode, and splits and rejoins with

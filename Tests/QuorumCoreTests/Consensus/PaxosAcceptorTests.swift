@@ -92,11 +92,23 @@ final class PaxosAcceptorTests: XCTestCase {
         let (reply, learned) = acceptor.receiveCommit(commit: commit, state: .wiped)
         XCTAssertEqual(reply, .committed)
         XCTAssertEqual(learned, AcceptorState(committed: commit, isCatchingUp: true))
+    }
 
-        let ready = acceptor.finishCatchUp(state: learned!, promisedAtLeast: ballot(20))
-        XCTAssertEqual(ready, AcceptorState(promised: ballot(20), committed: commit))
-        XCTAssertEqual(acceptor.receivePrepare(ballot: ballot(15), state: ready).reply, .rejected(promised: ballot(20)))
-        XCTAssertEqual(acceptor.receivePrepare(ballot: ballot(25), state: ready).reply, .promised(inFlight: nil, committed: commit))
+    /// Relearning (after catch-up, when peers held strong values): no promise for a key
+    /// until the replica voted or learned there at or above its floor; a vote above the
+    /// floor, like a commit, makes it know the key.
+    func testARelearningReplicaPromisesOnceItVotedAboveItsFloor() {
+        let commit = PaxosCommit(ballot: ballot(10), value: text("old"))
+        let relearning = AcceptorState(promised: ballot(20), committed: commit, relearningFloor: ballot(20))
+        XCTAssertEqual(acceptor.receivePrepare(ballot: ballot(30), state: relearning).reply, .notReady)
+        let below = PaxosProposal(ballot: ballot(15), value: text("v"), basedOn: commit.origin)
+        XCTAssertEqual(acceptor.receivePropose(proposal: below, state: relearning).reply, .rejected(promised: ballot(20)))
+        let above = PaxosProposal(ballot: ballot(25), value: text("v"), basedOn: commit.origin)
+        let (accepted, voted) = acceptor.receivePropose(proposal: above, state: relearning)
+        XCTAssertEqual(accepted, .accepted)
+        XCTAssertEqual(voted?.knowsItsVotes, true)
+        XCTAssertEqual(
+            voted.map { acceptor.receivePrepare(ballot: ballot(30), state: $0).reply }, .promised(inFlight: above, committed: commit))
     }
 
     func testFaultyAcceptorAcceptsALowerBallot() {
